@@ -1,0 +1,136 @@
+# portkit - one plain GNU Makefile.
+#   make            build build/portkit
+#   make run        install what is missing, build, show this machine's ports
+#   make test       install what is missing, build, run every test
+#   make asan       the test suite under AddressSanitizer + UBSan
+#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (clang)
+#   make bench      side-by-side benchmarks (bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+PYTHON    ?= /usr/bin/python3
+BUILD     ?= build
+FUZZ_SECONDS ?= 20
+SAN_CFLAGS ?=
+
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\"
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
+LDLIBS    :=
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CORE_SRC  := $(wildcard src/core/*.c)
+CMD_SRC   := $(filter-out $(CORE_SRC),$(wildcard src/*.c src/*/*.c))
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+GEN_SRC   := $(BUILD)/gen/registry_data.c
+GENREG_SRC := tools/genreg.c src/core/csv.c src/core/iana.c src/core/buf.c \
+	src/core/xalloc.c src/core/log.c src/core/proto.c
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_data.o
+CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+all: $(BUILD)/portkit
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# the generator runs on the build machine: no sanitizers, so its own leaks
+# on exit cannot fail the build
+$(BUILD)/genreg: $(GENREG_SRC) $(wildcard src/core/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -o $@ $(GENREG_SRC)
+
+$(GEN_SRC): data/service-names-port-numbers.csv $(BUILD)/genreg
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/genreg $< $@
+
+$(BUILD)/gen/registry_data.o: $(GEN_SRC)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/portkit: $(CMD_OBJ) $(BUILD)/libcore.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libcore.a $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libcore.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libcore.a $(LDLIBS)
+
+deps:
+	$(Q)scripts/deps build
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BUILD)/portkit port 22 80 3389 59210
+
+# unit tests first (fast, precise), then the real binary end to end
+check: $(BUILD)/portkit $(BUILD)/unit-tests
+	$(Q)$(BUILD)/unit-tests tests/data
+	$(Q)PORTKIT=$(abspath $(BUILD)/portkit) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+test:
+	$(Q)scripts/deps build test
+	$(Q)$(MAKE) --no-print-directory check
+
+asan:
+	$(Q)scripts/deps build test
+	$(Q)$(MAKE) --no-print-directory check BUILD=build-asan CFLAGS="-O1 -g" \
+		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+# harnesses that drive a command's parser name its files here
+FUZZ_EXTRA_fuzz_portspec := src/ports/lookup.c
+
+build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(CORE_SRC) $(GEN_SRC) $(FUZZ_EXTRA_$*)
+
+fuzz:
+	$(Q)scripts/deps build fuzz
+	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do \
+		n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
+		echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus/$$n tests/fuzz/seeds/$$n \
+			>build-fuzz/$$n.log 2>&1 || { tail -30 build-fuzz/$$n.log; exit 1; }; \
+		grep -E "^Done|stat::number_of_executed_units" build-fuzz/$$n.log | tail -1; \
+	done
+
+bench: $(BUILD)/portkit
+	$(Q)scripts/deps build bench
+	$(Q)for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
+
+install: $(BUILD)/portkit
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/portkit $(DESTDIR)$(BINDIR)/portkit
+	install -m 644 docs/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all deps run check test asan fuzz bench install clean
+.DELETE_ON_ERROR:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

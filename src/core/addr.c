@@ -1,0 +1,138 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "core/banned.h"
+
+bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int parse_number(const char *s, unsigned long long min, unsigned long long max,
+		 const char *what, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	bool over = false;
+
+	if (!is_number(s))
+		return errorf(-EINVAL, "invalid %s '%s': not a number", what, s);
+	for (const char *p = s; *p && !over; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > max / 10 || v * 10 > max - (d > max ? max : d))
+			over = true;
+		else
+			v = v * 10 + d;
+	}
+	if (over || v < min || v > max)
+		return errorf(-ERANGE, "invalid %s '%s': must be %llu-%llu", what, s,
+			      min, max);
+	*out = v;
+	return 0;
+}
+
+int parse_port(const char *s, uint16_t *port)
+{
+	unsigned long long v;
+	int r = parse_number(s, 0, 65535, "port", &v);
+
+	if (!r)
+		*port = (uint16_t)v;
+	return r;
+}
+
+static int port_or(const char *s, size_t n, uint16_t dflt, uint16_t *out, const char *whole)
+{
+	char tmp[16];
+	unsigned long long v;
+
+	if (!n) {
+		*out = dflt;
+		return 0;
+	}
+	if (n >= sizeof(tmp))
+		return errorf(-ERANGE, "invalid port '%.*s': must be 0-65535", (int)n, s);
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (!is_number(tmp))
+		return errorf(-EINVAL, "invalid port '%s' in '%s': not a number", tmp, whole);
+	if (parse_number(tmp, 0, 65535, "port", &v))
+		return -ERANGE;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int range_parse(const char *s, size_t len, struct port_range *r,
+		       bool open_ends, const char *whole)
+{
+	const char *dash = memchr(s, '-', len);
+	int e;
+
+	if (!len)
+		return errorf(-EINVAL, "invalid port list '%s': empty item", whole);
+	if (!dash) {
+		e = port_or(s, len, 0, &r->lo, whole);
+		r->hi = r->lo;
+		return e;
+	}
+	if (!open_ends && (dash == s || dash == s + len - 1))
+		return errorf(-EINVAL, "invalid port range '%s': expected A-B", whole);
+	if ((e = port_or(s, (size_t)(dash - s), 0, &r->lo, whole)) ||
+	    (e = port_or(dash + 1, len - (size_t)(dash - s) - 1, 65535, &r->hi, whole)))
+		return e;
+	if (memchr(dash + 1, '-', len - (size_t)(dash - s) - 1))
+		return errorf(-EINVAL, "invalid port range '%s': expected A-B", whole);
+	if (r->lo > r->hi)
+		return errorf(-EINVAL, "invalid port range '%s': %u is above %u", whole,
+			      r->lo, r->hi);
+	return 0;
+}
+
+int parse_port_range(const char *s, struct port_range *r)
+{
+	return range_parse(s, strlen(s), r, false, s);
+}
+
+int portspec_parse(const char *s, struct port_range **out, size_t *n)
+{
+	struct port_range *v = NULL;
+	size_t cap = 0, k = 0;
+	const char *p = s;
+	int e = 0;
+
+	if (!*s)
+		return errorf(-EINVAL, "invalid port list '': empty");
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (k == PORTSPEC_MAX) {
+			e = errorf(-E2BIG, "invalid port list '%.40s...': more than %d items",
+				   s, PORTSPEC_MAX);
+			break;
+		}
+		v = xgrow(v, sizeof(*v), k + 1, &cap);
+		e = range_parse(p, len, &v[k], true, s);
+		if (e)
+			break;
+		k++;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if (e) {
+		free(v);
+		return e;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}

@@ -1,0 +1,52 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/cli.h"
+#include "core/banned.h"
+
+bool cli_common_opt(int c, struct cli_common *cc)
+{
+	switch (c) {
+	case OPT_JSON:
+		cc->json = true;
+		return true;
+	case 'n':
+		cc->numeric = true;
+		return true;
+	case OPT_NO_COLOR:
+		cc->no_color = true;
+		return true;
+	case 'h':
+		cc->help = true;
+		return true;
+	}
+	return false;
+}
+
+struct out *cli_out(const struct cli_common *cc)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	const char *nc = getenv("NO_COLOR");
+	bool color = tty && !cc->no_color && !(nc && *nc);
+	struct out *o = out_new(stdout, cc->json ? OUT_JSON : OUT_TABLE, color);
+	struct winsize ws;
+
+	if (tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col)
+		out_set_width(o, ws.ws_col);
+	return o;
+}
+
+const char *cli_bad_option(char **argv, int c)
+{
+	static char tmp[8];
+
+	(void)c;
+	if (optopt && optopt < 256) {
+		snprintf(tmp, sizeof(tmp), "-%c", optopt);
+		return tmp;
+	}
+	return argv[optind - 1];
+}

@@ -1,0 +1,42 @@
+/*
+ * cli.h - what every command's option parser shares: --json, -n,
+ * --no-color, -h, and the choice of output (colour and width only on a
+ * terminal, never with NO_COLOR). Nothing here prints or exits.
+ */
+#ifndef PORTKIT_CLI_H
+#define PORTKIT_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "core/out.h"
+
+enum {
+	OPT_JSON = 0x1000,
+	OPT_NO_COLOR,
+	OPT_CMD_BASE = 0x1100,	/* first value free for a command's own options */
+};
+
+struct cli_common {
+	bool json;
+	bool numeric;
+	bool no_color;
+	bool help;
+};
+
+#define CLI_COMMON_LONGOPTS                                   \
+	{ "json", no_argument, NULL, OPT_JSON },              \
+	{ "numeric", no_argument, NULL, 'n' },                \
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },      \
+	{ "no-colour", no_argument, NULL, OPT_NO_COLOR },     \
+	{ "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_SHORTOPTS "nh"
+
+/* True when c was one of the common options (and it was recorded). */
+bool cli_common_opt(int c, struct cli_common *cc);
+/* A printer for stdout as the options and the terminal say. */
+struct out *cli_out(const struct cli_common *cc);
+/* The option getopt_long() just rejected, for a one-line message. */
+const char *cli_bad_option(char **argv, int c);
+
+#endif

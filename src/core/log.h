@@ -1,0 +1,24 @@
+/*
+ * log.h - error messages without printing from the core.
+ *
+ * Core functions that fail record a one-line message with errorf() and
+ * return the negative errno it is given; the command layer prints it as
+ * "portkit: <message>" and chooses the exit status. The message lives in a
+ * static buffer until the next errorf(); error_msg() borrows it.
+ *
+ * warnf() is for the command layer and for notices that must reach the
+ * user without ending anything (owners hidden without root): stderr only.
+ */
+#ifndef PORTKIT_LOG_H
+#define PORTKIT_LOG_H
+
+#include <stdarg.h>
+
+int errorf(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *error_msg(void);
+void error_clear(void);
+void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "portkit: " + message + suffix (may be "") + newline, on stderr. */
+void vwarnf_suffix(const char *suffix, const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * ports.h - `portkit port`: what a port or a service name is.
+ *
+ * lookup.c turns arguments into a list of records (one per registration
+ * asked for, plus our curated entries and honest "unassigned" lines);
+ * show.c prints them. The list owns its array; records point into the
+ * static registry and curated tables.
+ */
+#ifndef PORTKIT_PORTS_H
+#define PORTKIT_PORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/out.h"
+#include "core/registry.h"
+
+struct port_rec {
+	bool has_port;
+	uint16_t port;
+	unsigned proto;			/* one PROTO_ bit, 0 when none applies */
+	const struct reg_entry *reg;	/* NULL: nothing in the registry */
+	const struct curated *cur;	/* NULL: not in our table */
+};
+
+struct port_list {
+	struct port_rec *v;
+	size_t n;
+	size_t cap;
+};
+
+struct port_opts {
+	unsigned protos;
+	bool search;
+	bool numeric;
+};
+
+/* Add what one argument names: "22", "8000-8010", "53/udp", "rdp", "x11".
+ * 0, or -errno with error_msg() (bad port, unknown name). */
+int ports_add_arg(struct port_list *l, const char *arg, unsigned protos);
+/* Every record whose texts contain all words. Returns the number added. */
+size_t ports_search(struct port_list *l, char **words, size_t nwords, unsigned protos);
+void port_list_free(struct port_list *l);
+
+void ports_print(struct out *o, const struct port_list *l);
+
+#endif

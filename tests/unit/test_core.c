@@ -1,0 +1,189 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "core/addr.h"
+#include "core/buf.h"
+#include "core/ephemeral.h"
+#include "core/log.h"
+#include "core/out.h"
+
+TEST(ephemeral_parse_files)
+{
+	struct ephemeral e;
+
+	CHECK_INT(ephemeral_parse(&e, "32768\t60999\n", ""), 0);
+	CHECK(e.known);
+	CHECK_INT(e.lo, 32768);
+	CHECK_INT(e.hi, 60999);
+	CHECK(ephemeral_contains(&e, 32768) && ephemeral_contains(&e, 59210));
+	CHECK(!ephemeral_contains(&e, 61000) && !ephemeral_contains(&e, 32767));
+	CHECK_INT(ephemeral_parse(&e, "1024 65535", "8080,9000-9010\n"), 0);
+	CHECK(ephemeral_reserved(&e, 8080) && ephemeral_reserved(&e, 9005));
+	CHECK(!ephemeral_contains(&e, 9010) && ephemeral_contains(&e, 9011));
+	CHECK_INT(ephemeral_parse(&e, "60999 32768", NULL), -EINVAL);
+	CHECK_INT(ephemeral_parse(&e, "abc", NULL), -EINVAL);
+	CHECK_INT(ephemeral_parse(&e, "1 70000", NULL), -EINVAL);
+	CHECK_INT(ephemeral_parse(&e, "1 2 3", NULL), -EINVAL);
+	CHECK_INT(ephemeral_parse(&e, "1 2", "5-"), -EINVAL);
+}
+
+TEST(ephemeral_from_fixture)
+{
+	struct ephemeral e;
+	char root[4096];
+
+	snprintf(root, sizeof(root), "%s", unit_data("proc-ephemeral"));
+	CHECK_INT(ephemeral_load(&e, root), 0);
+	CHECK_INT(e.lo, 40000);
+	CHECK_INT(e.hi, 40999);
+	CHECK(ephemeral_reserved(&e, 40100) && !ephemeral_contains(&e, 40100));
+	CHECK(ephemeral_contains(&e, 40101));
+	CHECK(!ephemeral_contains(&e, 40505));
+	snprintf(root, sizeof(root), "%s", unit_data("proc-empty"));
+	CHECK(ephemeral_load(&e, root) < 0);
+	CHECK(strstr(error_msg(), "cannot read"));
+	CHECK(!e.known && !ephemeral_contains(&e, 50000));
+}
+
+TEST(ports_parse)
+{
+	uint16_t p;
+	struct port_range r;
+
+	CHECK_INT(parse_port("0", &p), 0);
+	CHECK_INT(parse_port("65535", &p), 0);
+	CHECK_INT(p, 65535);
+	CHECK_INT(parse_port("70000", &p), -ERANGE);
+	CHECK_STR(error_msg(), "invalid port '70000': must be 0-65535");
+	CHECK_INT(parse_port("99999999999999999999999", &p), -ERANGE);
+	CHECK_INT(parse_port("", &p), -EINVAL);
+	CHECK_INT(parse_port("22a", &p), -EINVAL);
+	CHECK_STR(error_msg(), "invalid port '22a': not a number");
+	CHECK_INT(parse_port("-1", &p), -EINVAL);
+	CHECK_INT(parse_port(" 22", &p), -EINVAL);
+	CHECK_INT(parse_port_range("8000-8010", &r), 0);
+	CHECK_INT(r.lo, 8000);
+	CHECK_INT(r.hi, 8010);
+	CHECK_INT(parse_port_range("80-70", &r), -EINVAL);
+	CHECK_STR(error_msg(), "invalid port range '80-70': 80 is above 70");
+	CHECK_INT(parse_port_range("1-70000", &r), -ERANGE);
+	CHECK_INT(parse_port_range("1-", &r), -EINVAL);
+	CHECK_INT(parse_port_range("1-2-3", &r), -EINVAL);
+}
+
+TEST(portspec_lists)
+{
+	struct port_range *v;
+	size_t n;
+
+	CHECK_INT(portspec_parse("22,80,8000-8100", &v, &n), 0);
+	CHECK_INT(n, 3);
+	CHECK_INT(v[2].lo, 8000);
+	CHECK_INT(v[2].hi, 8100);
+	free(v);
+	CHECK_INT(portspec_parse("-", &v, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(v[0].lo, 0);
+	CHECK_INT(v[0].hi, 65535);
+	free(v);
+	CHECK_INT(portspec_parse("1024-", &v, &n), 0);
+	CHECK_INT(v[0].hi, 65535);
+	free(v);
+	CHECK_INT(portspec_parse("22,,80", &v, &n), -EINVAL);
+	CHECK_INT(portspec_parse("", &v, &n), -EINVAL);
+	CHECK_INT(portspec_parse("22,x", &v, &n), -EINVAL);
+	CHECK_INT(portspec_parse("1,70000", &v, &n), -ERANGE);
+}
+
+TEST(numbers)
+{
+	unsigned long long v;
+
+	CHECK_INT(parse_number("18446744073709551615", 0, ~0ULL, "n", &v), 0);
+	CHECK(v == ~0ULL);
+	CHECK_INT(parse_number("18446744073709551616", 0, ~0ULL, "n", &v), -ERANGE);
+	CHECK_INT(parse_number("5", 10, 20, "count", &v), -ERANGE);
+	CHECK_STR(error_msg(), "invalid count '5': must be 10-20");
+}
+
+TEST(buf_limit)
+{
+	struct buf b = BUF_INIT(8);
+
+	CHECK_INT(buf_adds(&b, "12345678"), 0);
+	CHECK_INT(buf_addch(&b, 'x'), -E2BIG);
+	CHECK_STR(buf_str(&b), "12345678");
+	CHECK_INT(buf_addf(&b, "%d", 1), -E2BIG);
+	buf_free(&b);
+	CHECK_STR(buf_str(&b), "");
+}
+
+static char *render(enum out_mode mode, void (*fill)(struct out *))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct out *o = out_new(f, mode, false);
+
+	fill(o);
+	CHECK_INT(out_close(o), 0);
+	fclose(f);
+	return text;
+}
+
+static void fill_json(struct out *o)
+{
+	out_record_begin(o);
+	out_kv_str(o, "s", "a\"b\\c\n\x01");
+	out_kv_strn(o, "bad", "ok\xff\xc3\xa9", 5);
+	out_kv_int(o, "i", -3);
+	out_kv_null(o, "z");
+	out_arr_begin(o, "owners");
+	out_obj_begin(o, NULL);
+	out_kv_uint(o, "pid", 7);
+	out_obj_end(o);
+	out_obj_begin(o, NULL);
+	out_kv_bool(o, "x", true);
+	out_obj_end(o);
+	out_arr_end(o);
+	out_record_end(o);
+}
+
+TEST(out_json)
+{
+	char *t = render(OUT_JSON, fill_json);
+
+	CHECK_STR(t, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"bad\":\"ok\\ufffd\xc3\xa9\",\"i\":-3,"
+		     "\"z\":null,\"owners\":[{\"pid\":7},{\"x\":true}]}\n");
+	free(t);
+}
+
+static const struct out_col cols[] = { { "A", 0 }, { "NUM", OUT_RIGHT }, { "LAST", 0 } };
+
+static void fill_table(struct out *o)
+{
+	out_columns(o, cols, 3);
+	out_record_begin(o);
+	out_cell(o, 0, "long-cell");
+	out_cell(o, 1, "%d", 5);
+	out_cell(o, 2, "x");
+	out_note(o, "a note");
+	out_record_end(o);
+	out_record_begin(o);
+	out_cell(o, 0, "b");
+	out_cell(o, 1, "123");
+	out_record_end(o);
+}
+
+TEST(out_table)
+{
+	char *t = render(OUT_TABLE, fill_table);
+
+	CHECK_STR(t, "A          NUM  LAST\n"
+		     "long-cell    5  x\n"
+		     "           a note\n"
+		     "b          123\n");
+	free(t);
+}
