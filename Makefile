@@ -80,7 +80,7 @@ deps:
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(BUILD)/portkit port 22 80 3389 59210
+	$(Q)$(BUILD)/portkit ls -a -p
 
 # unit tests first (fast, precise), then the real binary end to end
 check: $(BUILD)/portkit $(BUILD)/unit-tests

@@ -36,5 +36,9 @@ int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int port_main(int argc, char **argv, const struct cmd *self);
 extern const char port_help[];
+int ls_main(int argc, char **argv, const struct cmd *self);
+extern const char ls_help[];
+int who_main(int argc, char **argv, const struct cmd *self);
+extern const char who_help[];
 
 #endif

@@ -18,6 +18,13 @@
 #define DEFAULT_COMMAND "ls"
 
 static const struct cmd commands[] = {
+	{ "ls", ls_main, 0,
+	  "the session table: sockets, states, owners, services (the default)",
+	  "[-tula46pe] [--state S] [--port P] [ADDR[/LEN]...] [--summary | --by remote | --watch]",
+	  ls_help },
+	{ "who", who_main, 0,
+	  "who holds a port: listeners and connections with their processes",
+	  "PORT [--proto tcp|udp]", who_help },
 	{ "port", port_main, 0,
 	  "what a port or service is: IANA registry, category, plain-language notes",
 	  "ARG... | --search WORDS...", port_help },

@@ -1,4 +1,7 @@
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +138,99 @@ int portspec_parse(const char *s, struct port_range **out, size_t *n)
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned bytes = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, bytes))
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+		return ((a[bytes] ^ b[bytes]) & mask) == 0;
+	}
+	return true;
+}
+
+int cidr_parse(const char *s, struct cidr *c)
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	char *slash;
+	unsigned max;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(s) >= sizeof(tmp))
+		return errorf(-EINVAL, "invalid address '%.60s': too long", s);
+	snprintf(tmp, sizeof(tmp), "%s", s);
+	slash = strchr(tmp, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, tmp, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, tmp, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		return errorf(-EINVAL, "invalid address '%s': not an IPv4 or IPv6 address", s);
+	}
+	c->prefix = (uint8_t)max;
+	if (slash) {
+		unsigned long long v;
+
+		if (!is_number(slash + 1) || parse_number(slash + 1, 0, max, "prefix", &v))
+			return errorf(-EINVAL, "invalid CIDR '%s': prefix must be 0-%u", s, max);
+		c->prefix = (uint8_t)v;
+	}
+	/* clear host bits so that equal networks compare equal */
+	for (unsigned i = c->prefix; i < max; i++)
+		c->addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	return 0;
+}
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+bool cidr_match(const struct cidr *c, unsigned family, const uint8_t *addr)
+{
+	if (c->family == family)
+		return prefix_match(addr, c->addr, c->prefix);
+	if (c->family == AF_INET && family == AF_INET6 && !memcmp(addr, v4mapped, 12))
+		return prefix_match(addr + 12, c->addr, c->prefix);
+	return false;
+}
+
+const char *addr_format(unsigned family, const uint8_t *addr, char *buf)
+{
+	if (!inet_ntop((int)family, addr, buf, ADDR_STRLEN))
+		snprintf(buf, ADDR_STRLEN, "?");
+	return buf;
+}
+
+const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port, char *buf)
+{
+	char a[ADDR_STRLEN];
+
+	addr_format(family, addr, a);
+	snprintf(buf, ENDPOINT_STRLEN, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
+}
+
+bool addr_is_any(unsigned family, const uint8_t *addr)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(addr, zero, family == AF_INET ? 4 : 16);
+}
+
+bool addr_is_loopback(unsigned family, const uint8_t *addr)
+{
+	static const uint8_t one6[16] = { [15] = 1 };
+
+	if (family == AF_INET)
+		return addr[0] == 127;
+	if (!memcmp(addr, v4mapped, 12))
+		return addr[12] == 127;
+	return !memcmp(addr, one6, 16);
 }

@@ -32,4 +32,27 @@ int parse_port_range(const char *s, struct port_range *r);
 #define PORTSPEC_MAX 4096
 int portspec_parse(const char *s, struct port_range **out, size_t *n);
 
+/* An address with a prefix: "198.18.0.0/15", "::1", "fe80::/10". */
+struct cidr {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t prefix;		/* 0-32 or 0-128 */
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+};
+
+/* A bare address gets the full prefix. Host bits beyond the prefix are
+ * cleared. */
+int cidr_parse(const char *s, struct cidr *c);
+/* Does family/addr (16 bytes, IPv4 in the first 4) fall in c? An IPv4 CIDR
+ * also matches IPv4-mapped IPv6 addresses (::ffff:a.b.c.d). */
+bool cidr_match(const struct cidr *c, unsigned family, const uint8_t *addr);
+
+#define ADDR_STRLEN 46	/* INET6_ADDRSTRLEN */
+/* Format family/addr into buf (ADDR_STRLEN); returns buf. */
+const char *addr_format(unsigned family, const uint8_t *addr, char *buf);
+/* "1.2.3.4:80", "[::1]:80"; buf of ADDR_STRLEN + 8. */
+#define ENDPOINT_STRLEN (ADDR_STRLEN + 8)
+const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port, char *buf);
+bool addr_is_any(unsigned family, const uint8_t *addr);
+bool addr_is_loopback(unsigned family, const uint8_t *addr);
+
 #endif

@@ -435,6 +435,8 @@ void out_flush_table(struct out *o)
 			if (o->rows[r].cell[c] && text_width(o->rows[r].cell[c]) > w[c])
 				w[c] = text_width(o->rows[r].cell[c]);
 	for (size_t c = 0; c < o->ncols; c++) {
+		if (o->cols[c].flags & OUT_HIDDEN)
+			continue;
 		put_cell(o, &line, o->cols[c].header, STYLE_BOLD, w[c],
 			 o->cols[c].flags & OUT_RIGHT);
 		buf_adds(&line, "  ");
@@ -444,13 +446,16 @@ void out_flush_table(struct out *o)
 		struct row *row = &o->rows[r];
 
 		for (size_t c = 0; c < o->ncols; c++) {
+			if (o->cols[c].flags & OUT_HIDDEN)
+				continue;
 			put_cell(o, &line, row->cell[c] ? row->cell[c] : "", row->style[c],
 				 w[c], o->cols[c].flags & OUT_RIGHT);
 			buf_adds(&line, "  ");
 		}
 		put_line(o, &line);
 		if (row->note)
-			print_notes(o, row->note, o->ncols > 1 ? w[0] + 2 : 2);
+			print_notes(o, row->note, o->ncols > 1 && !(o->cols[0].flags & OUT_HIDDEN)
+							  ? w[0] + 2 : 2);
 	}
 	buf_free(&line);
 done:

@@ -23,6 +23,7 @@ enum out_mode { OUT_TABLE, OUT_JSON };
 
 enum {
 	OUT_RIGHT = 1,	/* right-align this column */
+	OUT_HIDDEN = 2,	/* declared but not shown (an option turned it off) */
 };
 
 enum out_style { STYLE_NONE, STYLE_BOLD, STYLE_DIM, STYLE_RED, STYLE_YELLOW, STYLE_GREEN, STYLE_CYAN };

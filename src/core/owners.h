@@ -1,0 +1,44 @@
+/*
+ * owners.h - which processes hold which sockets.
+ *
+ * The caller first lists the sockets it cares about (their inodes, from a
+ * sock_diag dump), then owners_scan() makes one pass over <proc>/[pid]/fd
+ * with readlinkat(), looking each "socket:[N]" up in a hash table sized
+ * for exactly those inodes: cost linear in the number of open descriptors,
+ * memory linear in the sockets asked about. With stop_when_all the scan
+ * ends as soon as every socket has an owner (narrow queries); without it
+ * every holder of every socket is found (fork-shared listeners list them
+ * all). Processes whose descriptors cannot be read (another user's, without
+ * root) are counted, not guessed.
+ *
+ * The map owns everything; owners_free() releases it.
+ */
+#ifndef PORTKIT_OWNERS_H
+#define PORTKIT_OWNERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc_owner {
+	int pid;
+	uint32_t uid;
+	char comm[32];
+};
+
+struct owner_map;
+
+struct owner_map *owners_new(const uint32_t *inodes, size_t n);
+/* proc_root is "/proc" or a fixture. 0, or -errno with error_msg(). */
+int owners_scan(struct owner_map *m, const char *proc_root, bool stop_when_all);
+/* Holders of inode in pid order of discovery; returns the count. */
+size_t owners_get(const struct owner_map *m, uint32_t inode,
+		  const struct proc_owner **out, size_t max);
+/* Processes whose descriptors could not be read. */
+size_t owners_unreadable(const struct owner_map *m);
+void owners_free(struct owner_map *m);
+
+/* "/proc", or $PORTKIT_PROC_ROOT when set (tests). */
+const char *proc_root(void);
+
+#endif

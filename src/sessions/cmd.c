@@ -1,0 +1,380 @@
+/*
+ * cmd.c - options of `portkit ls` and `portkit who`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cmd.h"
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/users.h"
+#include "core/xalloc.h"
+#include "sessions/sessions.h"
+#include "core/banned.h"
+
+const char ls_help[] =
+	"Lists this host's TCP and UDP sessions from the kernel (netlink\n"
+	"sock_diag), with the service on the server side of each. Like ss, the\n"
+	"default is connected sessions; -l shows listeners, -a everything.\n"
+	"\n"
+	"options:\n"
+	"  -t, --tcp            TCP only            -u, --udp     UDP only\n"
+	"  -l, --listening      listeners (and bound UDP sockets)\n"
+	"  -a, --all            every state         -4, -6        one family\n"
+	"  -p, --processes      the processes holding each socket\n"
+	"  -e, --extended       TCP internals: rtt, cwnd, retransmits, bytes, timers\n"
+	"  --state S            established, listen, time-wait, syn-sent, close-wait,\n"
+	"                       ... or a group: connected, synchronized, all\n"
+	"  --port P             local or remote port (list, range or service name)\n"
+	"  --sport P, --dport P local / remote port\n"
+	"  --src CIDR, --dst CIDR  local / remote address; a bare ADDR[/LEN]\n"
+	"                       argument matches either side\n"
+	"  --pid N, --process NAME, --user U   owner filters\n"
+	"  --netns NAME|PID|all another network namespace, or all of them\n"
+	"  --summary            counts by state, listeners by category, and\n"
+	"                       ephemeral-port use per destination\n"
+	"  --by remote          sessions grouped by remote endpoint\n"
+	"  --watch [SECONDS]    stream sessions opened and closed (--count N stops)\n"
+	"\n"
+	"examples:\n"
+	"  portkit ls -tlp\n"
+	"  portkit ls --port 443 -p\n"
+	"  portkit ls --by remote\n"
+	"  portkit ls --summary\n";
+
+const char who_help[] =
+	"Everything holding PORT on this host: listeners and connections, with\n"
+	"each process's pid, user, command line, systemd unit and container.\n"
+	"\n"
+	"options:\n"
+	"  -P, --proto P        tcp or udp (default both)\n"
+	"  --netns NAME|PID|all another network namespace, or all of them\n"
+	"\n"
+	"Exit status: 0 someone holds it, 1 nobody does, 2 error.\n";
+
+enum {
+	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST,
+	OPT_PID, OPT_USER, OPT_PROCESS, OPT_NETNS, OPT_SUMMARY, OPT_BY, OPT_WATCH,
+	OPT_COUNT,
+};
+
+static struct bc_clause *new_clause(struct diag_query *q)
+{
+	if (q->nclauses == BC_MAX_CLAUSES)
+		return NULL;
+	memset(&q->clause[q->nclauses], 0, sizeof(q->clause[0]));
+	return &q->clause[q->nclauses++];
+}
+
+static int add_atom(struct bc_clause *c, struct bc_atom a)
+{
+	if (c->n == BC_MAX_ATOMS)
+		return errorf(-E2BIG, "too many ports or addresses in one filter (at most %d)",
+			      BC_MAX_ATOMS);
+	c->atom[c->n++] = a;
+	return 0;
+}
+
+/* A port list, each item a number, a range or a service name. */
+static int port_filter(struct diag_query *q, const char *spec, bool src, bool dst)
+{
+	struct bc_clause *c = new_clause(q);
+	struct port_range *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!c)
+		return errorf(-E2BIG, "too many filters");
+	if (spec[strspn(spec, "0123456789,-")]) {
+		/* a service name: every port it is registered on */
+		const struct reg_entry *e[16];
+		const struct curated *cu[8];
+		size_t ne = registry_by_name(spec, e, 16), nc = curated_by_alias(spec, cu, 8);
+
+		if (!ne && !nc)
+			return errorf(-EINVAL, "unknown port or service '%s'", spec);
+		v = xcalloc(ne + nc + 1, sizeof(*v));
+		for (size_t i = 0; i < ne && i < 16; i++)
+			if (e[i]->flags & REG_HAS_PORT)
+				v[n++] = (struct port_range){ e[i]->lo, e[i]->hi };
+		for (size_t i = 0; i < nc && i < 8; i++)
+			v[n++] = (struct port_range){ cu[i]->lo, cu[i]->hi };
+		if (!n) {
+			free(v);
+			return errorf(-EINVAL, "service '%s' has no registered port", spec);
+		}
+	} else if ((r = portspec_parse(spec, &v, &n))) {
+		return r;
+	}
+	for (size_t i = 0; i < n && !(r = 0); i++) {
+		if (src && (r = add_atom(c, (struct bc_atom){ .kind = BC_SPORT, .lo = v[i].lo,
+							       .hi = v[i].hi })))
+			break;
+		if (dst && (r = add_atom(c, (struct bc_atom){ .kind = BC_DPORT, .lo = v[i].lo,
+							       .hi = v[i].hi })))
+			break;
+	}
+	free(v);
+	return r;
+}
+
+static int addr_filter(struct diag_query *q, const char *spec, bool src, bool dst)
+{
+	struct bc_clause *c = new_clause(q);
+	struct bc_atom a = { 0 };
+	char tmp[128];
+	char *save = NULL;
+	int r = 0;
+
+	if (!c)
+		return errorf(-E2BIG, "too many filters");
+	snprintf(tmp, sizeof(tmp), "%s", spec);
+	for (char *t = strtok_r(tmp, ",", &save); t && !r; t = strtok_r(NULL, ",", &save)) {
+		if ((r = cidr_parse(t, &a.cidr)))
+			return r;
+		if (src) {
+			a.kind = BC_SADDR;
+			r = add_atom(c, a);
+		}
+		if (dst && !r) {
+			a.kind = BC_DADDR;
+			r = add_atom(c, a);
+		}
+	}
+	return r;
+}
+
+static int number(const char *s, unsigned long long max, const char *what,
+		  unsigned long long *v)
+{
+	return parse_number(s, 0, max, what, v);
+}
+
+static int states_add(struct ls_opts *o, const char *spec)
+{
+	char tmp[256];
+	char *save = NULL;
+
+	snprintf(tmp, sizeof(tmp), "%s", spec);
+	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		uint32_t m;
+
+		if (state_parse(t, &m))
+			return -EINVAL;
+		o->q.states = (o->states_set ? o->q.states : 0) | m;
+		o->states_set = true;
+	}
+	return 0;
+}
+
+static int ls_option(struct ls_opts *o, int c, char **argv, bool *listen, bool *all)
+{
+	unsigned long long v;
+
+	switch (c) {
+	case 't': o->q.tcp = true; return 0;
+	case 'u': o->q.udp = true; return 0;
+	case '4': o->q.v4 = true; return 0;
+	case '6': o->q.v6 = true; return 0;
+	case 'l': *listen = true; return 0;
+	case 'a': *all = true; return 0;
+	case 'p': o->owners = true; return 0;
+	case 'e': o->q.ext = true; return 0;
+	case OPT_STATE: return states_add(o, optarg);
+	case OPT_PORT: return port_filter(&o->q, optarg, true, true);
+	case OPT_SPORT: return port_filter(&o->q, optarg, true, false);
+	case OPT_DPORT: return port_filter(&o->q, optarg, false, true);
+	case OPT_SRC: return addr_filter(&o->q, optarg, true, false);
+	case OPT_DST: return addr_filter(&o->q, optarg, false, true);
+	case OPT_PID:
+		if (number(optarg, 4194304, "pid", &v))
+			return -EINVAL;
+		o->pid = (int)v;
+		return 0;
+	case OPT_USER:
+		o->has_uid = true;
+		return user_parse(optarg, &o->uid);
+	case OPT_PROCESS: o->process = optarg; return 0;
+	case OPT_NETNS: o->netns = optarg; return 0;
+	case OPT_SUMMARY: o->view = VIEW_SUMMARY; return 0;
+	case OPT_BY:
+		if (strcmp(optarg, "remote"))
+			return errorf(-EINVAL, "invalid --by '%s': only 'remote' is known", optarg);
+		o->view = VIEW_BY_REMOTE;
+		return 0;
+	case OPT_WATCH:
+		o->watch = true;
+		/* an optional number right after: --watch 2 */
+		if (optarg || (argv[optind] && is_number(argv[optind]))) {
+			if (number(optarg ? optarg : argv[optind], 3600, "interval", &v) || !v)
+				return errorf(-EINVAL, "invalid interval '%s': must be 1-3600 seconds",
+					      optarg ? optarg : argv[optind]);
+			if (!optarg)
+				optind++;
+			o->watch_ms = (unsigned)v * 1000;
+		}
+		return 0;
+	case OPT_COUNT:
+		if (number(optarg, 1000000000, "count", &v) || !v)
+			return errorf(-EINVAL, "invalid count '%s': must be 1 or more", optarg);
+		o->watch_count = (long)v;
+		return 0;
+	}
+	return 1;
+}
+
+static void defaults(struct ls_opts *o, bool listen, bool all)
+{
+	if (!o->q.tcp && !o->q.udp)
+		o->q.tcp = o->q.udp = true;
+	if (!o->q.v4 && !o->q.v6)
+		o->q.v4 = o->q.v6 = true;
+	if (!o->states_set)
+		o->q.states = all ? SS_ALL
+			      : listen ? (1u << SS_LISTEN) | (1u << SS_CLOSE)
+				       : SS_CONNECTED;
+	else if (listen)
+		o->q.states |= (1u << SS_LISTEN) | (1u << SS_CLOSE);
+	if (o->view == VIEW_SUMMARY && !o->states_set && !listen)
+		o->q.states = SS_ALL;
+	if (!o->watch_ms)
+		o->watch_ms = 1000;
+}
+
+static int run_ls(struct ls_opts *o)
+{
+	struct session_set s;
+	int r;
+
+	if (o->watch)
+		return watch_sessions(o);
+	r = sessions_collect(o, &s);
+	if (r) {
+		session_set_free(&s);
+		return cmd_error("%s", error_msg());
+	}
+	switch (o->view) {
+	case VIEW_SUMMARY: r = show_summary(o, &s); break;
+	case VIEW_BY_REMOTE: r = show_by_remote(o, &s); break;
+	default: r = show_list(o, &s); break;
+	}
+	session_set_free(&s);
+	if (r)
+		return cmd_error("cannot write output: %s", strerror(EIO));
+	return 0;
+}
+
+int ls_main(int argc, char **argv, const struct cmd *self)
+{
+	static const struct option longopts[] = {
+		{ "tcp", no_argument, NULL, 't' }, { "udp", no_argument, NULL, 'u' },
+		{ "listening", no_argument, NULL, 'l' }, { "all", no_argument, NULL, 'a' },
+		{ "processes", no_argument, NULL, 'p' }, { "extended", no_argument, NULL, 'e' },
+		{ "ipv4", no_argument, NULL, '4' }, { "ipv6", no_argument, NULL, '6' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "sport", required_argument, NULL, OPT_SPORT },
+		{ "dport", required_argument, NULL, OPT_DPORT },
+		{ "src", required_argument, NULL, OPT_SRC },
+		{ "dst", required_argument, NULL, OPT_DST },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "process", required_argument, NULL, OPT_PROCESS },
+		{ "netns", required_argument, NULL, OPT_NETNS },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "watch", optional_argument, NULL, OPT_WATCH },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ls_opts o = { 0 };
+	bool listen = false, all = false;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":tula46pe" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int r;
+
+		if (cli_common_opt(c, &o.cc))
+			continue;
+		if (c == ':')
+			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
+		if (c == '?')
+			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+		r = ls_option(&o, c, argv, &listen, &all);
+		if (r)
+			return cmd_usage_error(self, "%s", error_msg());
+	}
+	if (o.cc.help) {
+		cmd_help(self, stdout);
+		return 0;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (addr_filter(&o.q, argv[i], true, true))
+			return cmd_usage_error(self, "%s", error_msg());
+	}
+	defaults(&o, listen, all);
+	return run_ls(&o);
+}
+
+int who_main(int argc, char **argv, const struct cmd *self)
+{
+	static const struct option longopts[] = {
+		{ "proto", required_argument, NULL, 'P' },
+		{ "netns", required_argument, NULL, OPT_NETNS },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ls_opts o = { 0 };
+	struct session_set s;
+	unsigned protos = PROTO_TCP | PROTO_UDP;
+	int c, r;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":P:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_common_opt(c, &o.cc))
+			continue;
+		switch (c) {
+		case 'P':
+			if (proto_parse(optarg, &protos) || (protos & ~(PROTO_TCP | PROTO_UDP)))
+				return cmd_usage_error(self, "invalid protocol '%s': expected tcp or udp",
+						       optarg);
+			break;
+		case OPT_NETNS:
+			o.netns = optarg;
+			break;
+		case ':':
+			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+		}
+	}
+	if (o.cc.help) {
+		cmd_help(self, stdout);
+		return 0;
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error(self, "which port? give exactly one port or service name");
+	if (port_filter(&o.q, argv[optind], true, true))
+		return cmd_error("%s", error_msg());
+	o.q.tcp = protos & PROTO_TCP;
+	o.q.udp = protos & PROTO_UDP;
+	o.q.v4 = o.q.v6 = true;
+	o.q.states = SS_ALL;
+	o.owners = o.all_owners = o.who = true;
+	r = sessions_collect(&o, &s);
+	if (r) {
+		session_set_free(&s);
+		return cmd_error("%s", error_msg());
+	}
+	r = who_show(&o, &s);
+	session_set_free(&s);
+	return r;
+}

@@ -1,0 +1,224 @@
+/*
+ * show.c - the session list: an aligned table, or one JSON object per
+ * socket with the fields of CLI.md's ls record.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/addr.h"
+#include "core/buf.h"
+#include "core/registry.h"
+#include "core/users.h"
+#include "sessions/sessions.h"
+#include "core/banned.h"
+
+enum { C_PROTO, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_REMOTE, C_SERVICE, C_PROCESS, C_NETNS };
+
+static const char *const timer_names[] = { "", "on", "keepalive", "timewait", "persist" };
+
+static bool remote_any(const struct sock_rec *r)
+{
+	return r->rport == 0 && addr_is_any(r->family, r->raddr);
+}
+
+static void owners_json(struct out *o, const struct session_set *s, const struct sock_rec *r)
+{
+	const struct proc_owner *ow[64];
+	size_t n = owners_get(s->owners, r->inode, ow, 64);
+
+	out_arr_begin(o, "owners");
+	for (size_t i = 0; i < n && i < 64; i++) {
+		const char *u = user_name(ow[i]->uid);
+
+		out_obj_begin(o, NULL);
+		out_kv_int(o, "pid", ow[i]->pid);
+		out_kv_str(o, "comm", ow[i]->comm);
+		if (u)
+			out_kv_str(o, "user", u);
+		else
+			out_kv_uint(o, "user", ow[i]->uid);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+}
+
+static void ext_json(struct out *o, const struct sock_rec *r)
+{
+	const struct tcp_ext *x = r->ext;
+
+	if (r->timer && r->timer < 5) {
+		out_kv_str(o, "timer", timer_names[r->timer]);
+		out_kv_uint(o, "timer_expires_ms", r->expires_ms);
+	}
+	if (!x)
+		return;
+	out_obj_begin(o, "tcp_info");
+	out_kv_uint(o, "rtt_us", x->rtt_us);
+	out_kv_uint(o, "rttvar_us", x->rttvar_us);
+	out_kv_uint(o, "min_rtt_us", x->min_rtt_us);
+	out_kv_uint(o, "rto_us", x->rto_us);
+	out_kv_uint(o, "cwnd", x->cwnd);
+	out_kv_uint(o, "ssthresh", x->ssthresh);
+	out_kv_uint(o, "unacked", x->unacked);
+	out_kv_uint(o, "retrans", x->retrans);
+	out_kv_uint(o, "total_retrans", x->total_retrans);
+	out_kv_uint(o, "lost", x->lost);
+	out_kv_uint(o, "bytes_acked", x->bytes_acked);
+	out_kv_uint(o, "bytes_received", x->bytes_received);
+	out_kv_uint(o, "bytes_sent", x->bytes_sent);
+	out_kv_uint(o, "delivery_rate_bps", x->delivery_rate * 8);
+	if (x->cong[0])
+		out_kv_str(o, "congestion", x->cong);
+	out_obj_end(o);
+}
+
+void session_json(struct out *o, const struct session_set *s, const struct sock_rec *r,
+		  bool with_owners)
+{
+	char la[ADDR_STRLEN], ra[ADDR_STRLEN];
+	const char *iana, *common, *ns = netns_name(s, r);
+	char side = server_side(s, r);
+
+	server_service(s, r, &iana, &common);
+	out_kv_str(o, "proto", r->proto == IPPROTO_TCP ? "tcp" : "udp");
+	out_kv_str(o, "family", r->family == AF_INET ? "inet" : "inet6");
+	out_kv_str(o, "local_addr", addr_format(r->family, r->laddr, la));
+	out_kv_uint(o, "local_port", r->lport);
+	out_kv_str(o, "remote_addr", addr_format(r->family, r->raddr, ra));
+	out_kv_uint(o, "remote_port", r->rport);
+	out_kv_str(o, "state", state_name(r->state));
+	out_kv_uint(o, "recv_q", r->rqueue);
+	out_kv_uint(o, "send_q", r->wqueue);
+	out_kv_str(o, "service", iana);
+	out_kv_str(o, "common_name", common);
+	out_kv_str(o, "server_side", side == 'l' ? "local" : side == 'r' ? "remote" : NULL);
+	out_kv_str(o, "local_category", category_name(port_category(r->lport)));
+	if (remote_any(r))
+		out_kv_null(o, "remote_category");
+	else
+		out_kv_str(o, "remote_category", category_name(port_category(r->rport)));
+	out_kv_uint(o, "uid", r->uid);
+	out_kv_uint(o, "inode", r->inode);
+	if (r->ifindex)
+		out_kv_str(o, "interface", ifname(r->ifindex));
+	if (r->v6only >= 0 && r->family == AF_INET6)
+		out_kv_bool(o, "v6only", r->v6only);
+	if (with_owners)
+		owners_json(o, s, r);
+	if (ns)
+		out_kv_str(o, "netns", ns);
+	ext_json(o, r);
+}
+
+static void endpoint_cell(struct out *o, size_t col, const struct sock_rec *r, bool local)
+{
+	char a[ADDR_STRLEN];
+	const uint8_t *addr = local ? r->laddr : r->raddr;
+	unsigned port = local ? r->lport : r->rport;
+	const char *dev = local && r->ifindex ? ifname(r->ifindex) : NULL;
+
+	if (!local && remote_any(r)) {
+		out_cell(o, col, "*");
+		return;
+	}
+	addr_format(r->family, addr, a);
+	if (port || local)
+		out_cell(o, col, r->family == AF_INET6 ? "[%s]%s%s:%u" : "%s%s%s:%u", a,
+			 dev ? "%" : "", dev ? dev : "", port);
+	else
+		out_cell(o, col, r->family == AF_INET6 ? "[%s]:*" : "%s:*", a);
+}
+
+static void process_cell(struct out *o, const struct session_set *s, const struct sock_rec *r)
+{
+	const struct proc_owner *ow[64];
+	size_t n = owners_get(s->owners, r->inode, ow, 64);
+	struct buf b = BUF_INIT(4096);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		buf_addf(&b, "%s%s[%d]", i ? "," : "", ow[i]->comm, ow[i]->pid);
+	out_cell(o, C_PROCESS, "%s", n ? buf_str(&b) : "-");
+	buf_free(&b);
+}
+
+static void ext_note(struct out *o, const struct sock_rec *r)
+{
+	const struct tcp_ext *x = r->ext;
+	struct buf b = BUF_INIT(1024);
+
+	if (x)
+		buf_addf(&b, "rtt %.2f/%.2f ms  cwnd %u  retrans %u/%u  sent %llu  acked %llu"
+			     "  received %llu%s%s",
+			 x->rtt_us / 1000.0, x->rttvar_us / 1000.0, x->cwnd, x->retrans,
+			 x->total_retrans, (unsigned long long)x->bytes_sent,
+			 (unsigned long long)x->bytes_acked,
+			 (unsigned long long)x->bytes_received, x->cong[0] ? "  " : "", x->cong);
+	if (r->timer && r->timer < 5)
+		buf_addf(&b, "%stimer %s %.1fs", b.len ? "  " : "", timer_names[r->timer],
+			 r->expires_ms / 1000.0);
+	if (b.len)
+		out_note(o, "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+void session_row(struct out *o, const struct ls_opts *opt, const struct session_set *s,
+		 const struct sock_rec *r)
+{
+	const char *iana, *common, *ns = netns_name(s, r);
+	char side = server_side(s, r);
+
+	out_cell(o, C_PROTO, "%s", r->proto == IPPROTO_TCP ? "tcp" : "udp");
+	out_cell(o, C_STATE, "%s", state_name(r->state));
+	out_cell(o, C_RECVQ, "%u", r->rqueue);
+	out_cell(o, C_SENDQ, "%u", r->wqueue);
+	endpoint_cell(o, C_LOCAL, r, true);
+	endpoint_cell(o, C_REMOTE, r, false);
+	if (r->state == SS_LISTEN)
+		out_cell_style(o, C_STATE, STYLE_GREEN);
+	if (!opt->cc.numeric) {
+		server_service(s, r, &iana, &common);
+		if (common || iana)
+			out_cell(o, C_SERVICE, "%s%s", common ? common : iana,
+				 r->state == SS_LISTEN || r->state == SS_CLOSE ? ""
+				 : side == 'l' ? " (in)" : " (out)");
+		else
+			out_cell(o, C_SERVICE, "-");
+	}
+	if (opt->owners)
+		process_cell(o, s, r);
+	if (s->nns > 1 || (s->nns == 1 && !s->ns[0].current))
+		out_cell(o, C_NETNS, "%s", ns ? ns : "(this)");
+	if (opt->q.ext)
+		ext_note(o, r);
+}
+
+int show_list(const struct ls_opts *opt, const struct session_set *s)
+{
+	struct out_col cols[] = {
+		{ "PROTO", 0 }, { "STATE", 0 }, { "RECV-Q", OUT_RIGHT }, { "SEND-Q", OUT_RIGHT },
+		{ "LOCAL", 0 }, { "REMOTE", 0 }, { "SERVICE", 0 }, { "PROCESS", 0 },
+		{ "NETNS", 0 },
+	};
+	struct out *o = cli_out(&opt->cc);
+
+	if (opt->cc.numeric)
+		cols[C_SERVICE].flags |= OUT_HIDDEN;
+	if (!opt->owners)
+		cols[C_PROCESS].flags |= OUT_HIDDEN;
+	if (!(s->nns > 1 || (s->nns == 1 && !s->ns[0].current)))
+		cols[C_NETNS].flags |= OUT_HIDDEN;
+	out_columns(o, cols, C_NETNS + 1);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sock_rec *r = &s->t.v[s->order[i]];
+
+		out_record_begin(o);
+		if (out_is_json(o))
+			session_json(o, s, r, opt->owners);
+		else
+			session_row(o, opt, s, r);
+		out_record_end(o);
+	}
+	return out_close(o);
+}

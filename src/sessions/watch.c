@@ -1,0 +1,211 @@
+/*
+ * watch.c - `portkit ls --watch`: sessions opened and closed, as they happen.
+ *
+ * Takes a snapshot every interval and diffs it with the last by socket
+ * cookie (the kernel's unique id for a socket): new cookies are "open",
+ * vanished ones "close", a changed state is "state". Owners are looked up
+ * only for the new sockets. Stops after --count intervals, or on SIGINT /
+ * SIGTERM. JSON events carry the ls record plus `event` and `time`.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+
+#include "cmd.h"
+#include "core/addr.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "sessions/sessions.h"
+#include "core/banned.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct snap {
+	struct session_set s;
+	uint64_t *keys;		/* cookie per sorted entry, sorted */
+	uint32_t *idx;
+};
+
+static const struct session_set *kset;
+
+static uint64_t key_of(const struct sock_rec *r)
+{
+	return r->cookie ^ ((uint64_t)r->ns << 56);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	uint64_t x = key_of(&kset->t.v[*(const uint32_t *)a]);
+	uint64_t y = key_of(&kset->t.v[*(const uint32_t *)b]);
+
+	return x < y ? -1 : x > y;
+}
+
+static int take(const struct ls_opts *o, struct snap *sn)
+{
+	struct ls_opts q = *o;
+	int r;
+
+	q.owners = false;	/* owners only for what is new */
+	r = sessions_collect(&q, &sn->s);
+	if (r)
+		return r;
+	sn->idx = xmalloc((sn->s.n ? sn->s.n : 1) * sizeof(*sn->idx));
+	memcpy(sn->idx, sn->s.order, sn->s.n * sizeof(*sn->idx));
+	kset = &sn->s;
+	qsort(sn->idx, sn->s.n, sizeof(*sn->idx), cmp_key);
+	return 0;
+}
+
+static void drop(struct snap *sn)
+{
+	session_set_free(&sn->s);
+	free(sn->idx);
+	memset(sn, 0, sizeof(*sn));
+}
+
+static void text_line(const struct ls_opts *opt, struct session_set *s,
+		      const struct sock_rec *r, const char *ts, const char *what)
+{
+	char l[ENDPOINT_STRLEN], rm[ENDPOINT_STRLEN];
+	const char *iana, *common;
+	const struct proc_owner *ow[16];
+	size_t n = owners_get(s->owners, r->inode, ow, 16);
+	struct buf who = BUF_INIT(1024);
+
+	server_service(s, r, &iana, &common);
+	for (size_t i = 0; i < n && i < 16; i++)
+		buf_addf(&who, "%s%s[%d]", i ? "," : " ", ow[i]->comm, ow[i]->pid);
+	printf("%s %-5s %s %-10s %s -> %s%s%s%s\n", ts, what,
+	       r->proto == IPPROTO_TCP ? "tcp" : "udp", state_name(r->state),
+	       endpoint_format(r->family, r->laddr, r->lport, l),
+	       endpoint_format(r->family, r->raddr, r->rport, rm),
+	       opt->cc.numeric || !(common || iana) ? "" : "  ",
+	       opt->cc.numeric ? "" : common ? common : iana ? iana : "", buf_str(&who));
+	buf_free(&who);
+}
+
+static void event(struct out *o, const struct ls_opts *opt, struct session_set *s,
+		  const struct sock_rec *r, const char *what)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!out_is_json(o)) {
+		localtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+		text_line(opt, s, r, ts, what);
+		return;
+	}
+	out_record_begin(o);
+	out_kv_str(o, "event", what);
+	out_kv_int(o, "time", (long long)now);
+	session_json(o, s, r, opt->owners);
+	out_record_end(o);
+}
+
+/* Owners for the sockets that are new in cur. */
+static void own_new(const struct ls_opts *o, struct snap *cur, const uint32_t *fresh, size_t n)
+{
+	uint32_t *inodes;
+
+	if (!o->owners || !n)
+		return;
+	inodes = xmalloc(n * sizeof(*inodes));
+	for (size_t i = 0; i < n; i++)
+		inodes[i] = cur->s.t.v[fresh[i]].inode;
+	cur->s.owners = owners_new(inodes, n);
+	owners_scan(cur->s.owners, proc_root(), true);
+	free(inodes);
+}
+
+static void diff(struct out *out, const struct ls_opts *o, struct snap *old, struct snap *cur)
+{
+	uint32_t *fresh = xmalloc((cur->s.n ? cur->s.n : 1) * sizeof(*fresh));
+	size_t i = 0, j = 0, nf = 0;
+
+	/* first pass: find the new ones, so owners are looked up once */
+	while (j < cur->s.n) {
+		uint64_t b = key_of(&cur->s.t.v[cur->idx[j]]);
+
+		while (i < old->s.n && key_of(&old->s.t.v[old->idx[i]]) < b)
+			i++;
+		if (i == old->s.n || key_of(&old->s.t.v[old->idx[i]]) != b)
+			fresh[nf++] = cur->idx[j];
+		j++;
+	}
+	own_new(o, cur, fresh, nf);
+	i = j = 0;
+	while (i < old->s.n || j < cur->s.n) {
+		const struct sock_rec *a = i < old->s.n ? &old->s.t.v[old->idx[i]] : NULL;
+		const struct sock_rec *b = j < cur->s.n ? &cur->s.t.v[cur->idx[j]] : NULL;
+
+		if (a && (!b || key_of(a) < key_of(b))) {
+			event(out, o, &old->s, a, "close");
+			i++;
+		} else if (b && (!a || key_of(b) < key_of(a))) {
+			event(out, o, &cur->s, b, "open");
+			j++;
+		} else {
+			if (a->state != b->state)
+				event(out, o, &cur->s, b, "state");
+			i++;
+			j++;
+		}
+	}
+	free(fresh);
+}
+
+int watch_sessions(const struct ls_opts *o)
+{
+	struct snap old = { 0 }, cur = { 0 };
+	struct out *out = cli_out(&o->cc);
+	struct sigaction sa = { .sa_handler = on_signal };
+	long n = 0;
+	int r;
+
+	out_set_stream(out, true);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = take(o, &old);
+	if (r) {
+		out_close(out);
+		return cmd_error("%s", error_msg());
+	}
+	if (!out_is_json(out))
+		warnf("watching %zu sessions every %u ms; Ctrl-C stops", old.s.n, o->watch_ms);
+	fflush(stdout);
+	while (!stop && (!o->watch_count || n < o->watch_count)) {
+		struct timespec ts = { o->watch_ms / 1000, (long)(o->watch_ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
+			;
+		if (stop)
+			break;
+		if ((r = take(o, &cur)))
+			break;
+		diff(out, o, &old, &cur);
+		fflush(stdout);
+		drop(&old);
+		old = cur;
+		memset(&cur, 0, sizeof(cur));
+		n++;
+	}
+	drop(&old);
+	drop(&cur);
+	if (out_close(out))
+		return 2;
+	return r ? cmd_error("%s", error_msg()) : 0;
+}

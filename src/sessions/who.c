@@ -1,0 +1,141 @@
+/*
+ * who.c - `portkit who PORT`: every socket on the port and every process
+ * that holds it, with command line, systemd unit and container.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "core/addr.h"
+#include "core/procinfo.h"
+#include "core/users.h"
+#include "sessions/sessions.h"
+#include "core/banned.h"
+
+enum { W_PROTO, W_STATE, W_LOCAL, W_REMOTE, W_PID, W_USER, W_COMMAND, W_UNIT, W_CONTAINER,
+       W_NETNS };
+
+struct pinfo {
+	char cmdline[1024];
+	char unit[256];
+	char container[80];
+};
+
+static void info(const struct proc_owner *p, struct pinfo *pi)
+{
+	proc_cmdline(proc_root(), p->pid, pi->cmdline, sizeof(pi->cmdline));
+	proc_cgroup(proc_root(), p->pid, pi->unit, sizeof(pi->unit), pi->container,
+		    sizeof(pi->container));
+}
+
+static void json_rec(struct out *o, const struct session_set *s, const struct sock_rec *r)
+{
+	const struct proc_owner *ow[64];
+	size_t n = owners_get(s->owners, r->inode, ow, 64);
+	struct pinfo first = { "", "", "" };
+
+	session_json(o, s, r, false);
+	out_arr_begin(o, "owners");
+	for (size_t i = 0; i < n && i < 64; i++) {
+		struct pinfo pi;
+		const char *u = user_name(ow[i]->uid);
+
+		info(ow[i], &pi);
+		if (!i)
+			first = pi;
+		out_obj_begin(o, NULL);
+		out_kv_int(o, "pid", ow[i]->pid);
+		out_kv_str(o, "comm", ow[i]->comm);
+		if (u)
+			out_kv_str(o, "user", u);
+		else
+			out_kv_uint(o, "user", ow[i]->uid);
+		out_kv_str(o, "cmdline", pi.cmdline);
+		out_kv_str(o, "unit", pi.unit[0] ? pi.unit : NULL);
+		out_kv_str(o, "container", pi.container[0] ? pi.container : NULL);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_kv_str(o, "cmdline", n ? first.cmdline : NULL);
+	out_kv_str(o, "unit", first.unit[0] ? first.unit : NULL);
+	out_kv_str(o, "container", first.container[0] ? first.container : NULL);
+}
+
+static void cells(struct out *o, const struct session_set *s, const struct sock_rec *r)
+{
+	char ep[ENDPOINT_STRLEN];
+	const char *ns = netns_name(s, r);
+
+	out_cell(o, W_PROTO, "%s", r->proto == IPPROTO_TCP ? "tcp" : "udp");
+	out_cell(o, W_STATE, "%s", state_name(r->state));
+	out_cell(o, W_LOCAL, "%s", endpoint_format(r->family, r->laddr, r->lport, ep));
+	if (r->rport || !addr_is_any(r->family, r->raddr))
+		out_cell(o, W_REMOTE, "%s", endpoint_format(r->family, r->raddr, r->rport, ep));
+	else
+		out_cell(o, W_REMOTE, "*");
+	out_cell(o, W_NETNS, "%s", ns ? ns : "");
+}
+
+static void text_rec(struct out *o, const struct session_set *s, const struct sock_rec *r)
+{
+	const struct proc_owner *ow[64];
+	size_t n = owners_get(s->owners, r->inode, ow, 64);
+
+	if (!n) {
+		out_record_begin(o);
+		cells(o, s, r);
+		out_cell(o, W_PID, "-");
+		out_cell(o, W_USER, "%s", user_name(r->uid) ? user_name(r->uid) : "-");
+		out_cell(o, W_COMMAND, "%s", r->inode ? "(not visible)" : "(kernel: no process)");
+		out_record_end(o);
+		return;
+	}
+	for (size_t i = 0; i < n && i < 64; i++) {
+		struct pinfo pi;
+		const char *u = user_name(ow[i]->uid);
+
+		info(ow[i], &pi);
+		out_record_begin(o);
+		cells(o, s, r);
+		out_cell(o, W_PID, "%d", ow[i]->pid);
+		if (u)
+			out_cell(o, W_USER, "%s", u);
+		else
+			out_cell(o, W_USER, "%u", ow[i]->uid);
+		out_cell(o, W_COMMAND, "%s", ow[i]->comm);
+		out_cell(o, W_UNIT, "%s", pi.unit[0] ? pi.unit : "-");
+		out_cell(o, W_CONTAINER, "%.12s", pi.container[0] ? pi.container : "-");
+		if (pi.cmdline[0])
+			out_note(o, "%s", pi.cmdline);
+		out_record_end(o);
+	}
+}
+
+int who_show(const struct ls_opts *opt, const struct session_set *s)
+{
+	struct out_col cols[] = {
+		{ "PROTO", 0 }, { "STATE", 0 }, { "LOCAL", 0 }, { "REMOTE", 0 },
+		{ "PID", OUT_RIGHT }, { "USER", 0 }, { "COMMAND", 0 }, { "UNIT", 0 },
+		{ "CONTAINER", 0 }, { "NETNS", 0 },
+	};
+	struct out *o = cli_out(&opt->cc);
+
+	if (!(s->nns > 1 || (s->nns == 1 && !s->ns[0].current)))
+		cols[W_NETNS].flags |= OUT_HIDDEN;
+	out_columns(o, cols, W_NETNS + 1);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sock_rec *r = &s->t.v[s->order[i]];
+
+		if (out_is_json(o)) {
+			out_record_begin(o);
+			json_rec(o, s, r);
+			out_record_end(o);
+		} else {
+			text_rec(o, s, r);
+		}
+	}
+	if (out_close(o))
+		return cmd_error("cannot write output: write error");
+	return s->n ? 0 : 1;
+}

@@ -1,0 +1,60 @@
+"""Network namespaces that a test creates and always removes.
+
+Only root can create them; tests that need one are skipped otherwise.
+Addresses used inside are loopback and 198.18.0.0/15 (the benchmarking
+range), on devices that exist only inside the namespace.
+"""
+import itertools
+import os
+import subprocess
+
+import pytest
+
+_counter = itertools.count()
+
+
+def need_root():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create network namespaces")
+
+
+class Netns:
+    def __init__(self):
+        need_root()
+        self.name = f"pktest-{os.getpid()}-{next(_counter)}"
+        self.procs = []
+        subprocess.run(["ip", "netns", "add", self.name], check=True, timeout=10)
+        self.ip("link", "set", "lo", "up")
+
+    def ip(self, *args):
+        subprocess.run(["ip", "-n", self.name, *args], check=True, timeout=10)
+
+    def cmd(self, *args):
+        return ["ip", "netns", "exec", self.name, *map(str, args)]
+
+    def run(self, *args, timeout=30, env=None):
+        e = dict(os.environ)
+        e.pop("NO_COLOR", None)
+        if env:
+            e.update(env)
+        return subprocess.run(self.cmd(*args), capture_output=True, text=True,
+                              timeout=timeout, env=e)
+
+    def spawn(self, *args):
+        p = subprocess.Popen(self.cmd(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()      # only processes this test started, by their handle
+            p.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", self.name], timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
