@@ -21,7 +21,7 @@ SAN_CFLAGS ?=
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
-LDLIBS    :=
+LDLIBS    := -pthread
 
 ifeq ($(V),1)
 Q :=

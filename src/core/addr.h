@@ -52,6 +52,8 @@ const char *addr_format(unsigned family, const uint8_t *addr, char *buf);
 /* "1.2.3.4:80", "[::1]:80"; buf of ADDR_STRLEN + 8. */
 #define ENDPOINT_STRLEN (ADDR_STRLEN + 8)
 const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port, char *buf);
+/* Decimal digits of v into buf (24 bytes); returns buf. */
+char *utoa(unsigned long long v, char *buf);
 bool addr_is_any(unsigned family, const uint8_t *addr);
 bool addr_is_loopback(unsigned family, const uint8_t *addr);
 

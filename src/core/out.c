@@ -12,10 +12,15 @@
 #define MAX_COLS 24
 #define MAX_DEPTH 16
 
-struct row {
-	char *cell[MAX_COLS];
-	uint8_t style[MAX_COLS];
-	char *note;	/* lines separated by '\n', or NULL */
+/* Table rows live in one arena, so that 100,000 rows cost a few large
+ * allocations instead of a million small ones: each cell is a header and
+ * its NUL-terminated text; a row ends with an END header. */
+enum { CELL_SKIP = 0xfd, CELL_NOTE = 0xfe, CELL_END = 0xff };
+
+struct cellhdr {
+	uint8_t col;
+	uint8_t style;
+	uint16_t width;
 };
 
 struct out {
@@ -26,9 +31,11 @@ struct out {
 	unsigned width;
 	struct out_col cols[MAX_COLS];
 	size_t ncols;
-	struct row *rows;
-	size_t nrows, cap;
-	struct row cur;
+	char *arena;
+	size_t alen, acap;
+	size_t nrows;
+	size_t w[MAX_COLS];
+	int64_t cur[MAX_COLS];	/* this row's cell offsets, -1 = unset */
 	bool in_record;
 	/* JSON nesting: whether the next member needs a comma */
 	bool need_comma[MAX_DEPTH];
@@ -275,8 +282,25 @@ void out_record_begin(struct out *o)
 		o->need_comma[0] = false;
 		putc('{', o->f);
 	} else {
-		memset(&o->cur, 0, sizeof(o->cur));
+		for (size_t c = 0; c < MAX_COLS; c++)
+			o->cur[c] = -1;
 	}
+}
+
+static char *reserve(struct out *o, size_t n)
+{
+	if (o->alen + n > o->acap)
+		o->arena = xgrow(o->arena, 1, o->alen + n, &o->acap);
+	return o->arena + o->alen;
+}
+
+static void put_hdr(struct out *o, unsigned col, unsigned style, size_t width)
+{
+	struct cellhdr h = { (uint8_t)col, (uint8_t)style,
+			     (uint16_t)(width > 65535 ? 65535 : width) };
+
+	memcpy(reserve(o, sizeof(h)), &h, sizeof(h));
+	o->alen += sizeof(h);
 }
 
 void out_record_end(struct out *o)
@@ -286,49 +310,93 @@ void out_record_end(struct out *o)
 		if (o->stream && fflush(o->f))
 			o->err = -EIO;
 	} else {
-		o->rows = xgrow(o->rows, sizeof(*o->rows), o->nrows + 1, &o->cap);
-		o->rows[o->nrows++] = o->cur;
-		memset(&o->cur, 0, sizeof(o->cur));
+		put_hdr(o, CELL_END, 0, 0);
+		o->nrows++;
 	}
 	o->in_record = false;
 }
 
+static size_t text_width(const char *s);
+
+/* Append one cell (or note) formatted straight into the arena. */
+static void add_cell(struct out *o, unsigned col, const char *fmt, va_list ap)
+{
+	size_t start = o->alen, avail = 256;
+	char *text;
+	int n;
+	va_list cp;
+
+	reserve(o, sizeof(struct cellhdr) + avail);
+	text = o->arena + start + sizeof(struct cellhdr);
+	va_copy(cp, ap);
+	n = vsnprintf(text, avail, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= avail) {
+		reserve(o, sizeof(struct cellhdr) + (size_t)n + 1);
+		text = o->arena + start + sizeof(struct cellhdr);
+		vsnprintf(text, (size_t)n + 1, fmt, ap);
+	}
+	put_hdr(o, col, 0, col < MAX_COLS ? text_width(text) : 0);
+	o->alen += (size_t)n + 1;
+	if (col < MAX_COLS) {
+		struct cellhdr *h = (struct cellhdr *)(o->arena + start);
+
+		if (o->cur[col] >= 0)
+			((struct cellhdr *)(o->arena + o->cur[col]))->col = CELL_SKIP;
+		o->cur[col] = (int64_t)start;
+		if (h->width > o->w[col])
+			o->w[col] = h->width;
+	}
+}
+
 void out_cell(struct out *o, size_t col, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT(1 << 20);
 	va_list ap;
 
 	if (o->mode != OUT_TABLE || col >= MAX_COLS)
 		return;
 	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
+	add_cell(o, (unsigned)col, fmt, ap);
 	va_end(ap);
-	free(o->cur.cell[col]);
-	o->cur.cell[col] = buf_detach(&b);
+}
+
+void out_cell_str(struct out *o, size_t col, const char *text)
+{
+	size_t start, n;
+	struct cellhdr *h;
+
+	if (o->mode != OUT_TABLE || col >= MAX_COLS)
+		return;
+	n = strlen(text);
+	start = o->alen;
+	memcpy(reserve(o, sizeof(*h) + n + 1) + sizeof(*h), text, n + 1);
+	put_hdr(o, (unsigned)col, 0, text_width(text));
+	o->alen += n + 1;
+	h = (struct cellhdr *)(o->arena + start);
+	if (o->cur[col] >= 0)
+		((struct cellhdr *)(o->arena + o->cur[col]))->col = CELL_SKIP;
+	o->cur[col] = (int64_t)start;
+	if (h->width > o->w[col])
+		o->w[col] = h->width;
 }
 
 void out_cell_style(struct out *o, size_t col, enum out_style style)
 {
-	if (o->mode == OUT_TABLE && col < MAX_COLS)
-		o->cur.style[col] = (uint8_t)style;
+	if (o->mode == OUT_TABLE && col < MAX_COLS && o->cur[col] >= 0)
+		((struct cellhdr *)(o->arena + o->cur[col]))->style = (uint8_t)style;
 }
 
 void out_note(struct out *o, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT(1 << 20);
 	va_list ap;
 
 	if (o->mode != OUT_TABLE)
 		return;
-	if (o->cur.note) {
-		buf_adds(&b, o->cur.note);
-		buf_addch(&b, '\n');
-		free(o->cur.note);
-	}
 	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
+	add_cell(o, CELL_NOTE, fmt, ap);
 	va_end(ap);
-	o->cur.note = buf_detach(&b);
 }
 
 /* ---- table ---- */
@@ -350,11 +418,9 @@ static size_t text_width(const char *s)
 	return w;
 }
 
-static void put_cell(struct out *o, struct buf *line, const char *s, unsigned style,
-		     size_t pad, bool right)
+static void put_cell(struct out *o, struct buf *line, const char *s, size_t w,
+		     unsigned style, size_t pad, bool right)
 {
-	size_t w = text_width(s);
-
 	if (right)
 		for (size_t i = w; i < pad; i++)
 			buf_addch(line, ' ');
@@ -385,13 +451,13 @@ static void put_note(struct out *o, const char *line, size_t indent)
 	size_t avail = o->width > indent + 20 ? o->width - indent : 0;
 
 	while (*line) {
-		size_t n = strlen(line);
+		size_t n = strcspn(line, "\n");
 
-		if (avail && text_width(line) > avail) {
+		if (avail && n > avail) {
 			/* break at the last space that fits */
 			size_t cut = 0;
 
-			for (size_t i = 0, w = 0; line[i] && w <= avail; i++) {
+			for (size_t i = 0, w = 0; i < n && w <= avail; i++) {
 				if (((unsigned char)line[i] & 0xc0) != 0x80)
 					w++;
 				if (line[i] == ' ' && w <= avail)
@@ -408,63 +474,81 @@ static void put_note(struct out *o, const char *line, size_t indent)
 			fputs("\033[0m", o->f);
 		putc('\n', o->f);
 		line += n;
-		while (*line == ' ')
+		while (*line == ' ' || *line == '\n')
 			line++;
 	}
-}
-
-static void print_notes(struct out *o, char *notes, size_t indent)
-{
-	char *save = NULL;
-
-	for (char *l = strtok_r(notes, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		put_note(o, l, indent);
 }
 
 void out_flush_table(struct out *o)
 {
 	size_t w[MAX_COLS] = { 0 };
-	struct buf line = BUF_INIT(1 << 24);
+	struct buf line = BUF_INIT((size_t)1 << 24);
+	const struct cellhdr *cell[MAX_COLS];
+	size_t pos = 0, indent;
 
 	if (o->mode != OUT_TABLE || !o->nrows)
 		goto done;
-	for (size_t c = 0; c < o->ncols; c++)
+	for (size_t c = 0; c < o->ncols; c++) {
 		w[c] = text_width(o->cols[c].header);
-	for (size_t r = 0; r < o->nrows; r++)
-		for (size_t c = 0; c < o->ncols; c++)
-			if (o->rows[r].cell[c] && text_width(o->rows[r].cell[c]) > w[c])
-				w[c] = text_width(o->rows[r].cell[c]);
+		if (o->w[c] > w[c])
+			w[c] = o->w[c];
+	}
+	indent = o->ncols > 1 && !(o->cols[0].flags & OUT_HIDDEN) ? w[0] + 2 : 2;
 	for (size_t c = 0; c < o->ncols; c++) {
 		if (o->cols[c].flags & OUT_HIDDEN)
 			continue;
-		put_cell(o, &line, o->cols[c].header, STYLE_BOLD, w[c],
-			 o->cols[c].flags & OUT_RIGHT);
+		put_cell(o, &line, o->cols[c].header, text_width(o->cols[c].header),
+			 STYLE_BOLD, w[c], o->cols[c].flags & OUT_RIGHT);
 		buf_adds(&line, "  ");
 	}
 	put_line(o, &line);
 	for (size_t r = 0; r < o->nrows; r++) {
-		struct row *row = &o->rows[r];
+		size_t notes = 0, first_note = 0;
 
+		for (size_t c = 0; c < MAX_COLS; c++)
+			cell[c] = NULL;
+		for (;;) {
+			const struct cellhdr *h = (const struct cellhdr *)(o->arena + pos);
+			const char *text = (const char *)(h + 1);
+
+			if (h->col == CELL_END) {
+				pos += sizeof(*h);
+				break;
+			}
+			if (h->col < MAX_COLS)
+				cell[h->col] = h;
+			else if (h->col == CELL_NOTE && !notes++)
+				first_note = pos;
+			pos += sizeof(*h) + strlen(text) + 1;
+		}
 		for (size_t c = 0; c < o->ncols; c++) {
 			if (o->cols[c].flags & OUT_HIDDEN)
 				continue;
-			put_cell(o, &line, row->cell[c] ? row->cell[c] : "", row->style[c],
-				 w[c], o->cols[c].flags & OUT_RIGHT);
+			put_cell(o, &line, cell[c] ? (const char *)(cell[c] + 1) : "",
+				 cell[c] ? cell[c]->width : 0, cell[c] ? cell[c]->style : 0, w[c],
+				 o->cols[c].flags & OUT_RIGHT);
 			buf_adds(&line, "  ");
 		}
 		put_line(o, &line);
-		if (row->note)
-			print_notes(o, row->note, o->ncols > 1 && !(o->cols[0].flags & OUT_HIDDEN)
-							  ? w[0] + 2 : 2);
+		/* notes, in the order they were added */
+		for (size_t p = first_note; notes; ) {
+			const struct cellhdr *h = (const struct cellhdr *)(o->arena + p);
+			const char *text = (const char *)(h + 1);
+
+			if (h->col == CELL_END)
+				break;
+			if (h->col == CELL_NOTE) {
+				put_note(o, text, indent);
+				notes--;
+			}
+			p += sizeof(*h) + strlen(text) + 1;
+		}
 	}
 	buf_free(&line);
 done:
-	for (size_t r = 0; r < o->nrows; r++) {
-		for (size_t c = 0; c < MAX_COLS; c++)
-			free(o->rows[r].cell[c]);
-		free(o->rows[r].note);
-	}
 	o->nrows = 0;
+	o->alen = 0;
+	memset(o->w, 0, sizeof(o->w));
 }
 
 int out_close(struct out *o)
@@ -474,10 +558,7 @@ int out_close(struct out *o)
 	if (!o)
 		return 0;
 	out_flush_table(o);
-	for (size_t c = 0; c < MAX_COLS; c++)
-		free(o->cur.cell[c]);
-	free(o->cur.note);
-	free(o->rows);
+	free(o->arena);
 	if (fflush(o->f) || ferror(o->f))
 		o->err = -EIO;
 	err = o->err;

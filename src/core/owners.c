@@ -1,4 +1,6 @@
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -142,6 +144,8 @@ static void add_link(struct owner_map *m, size_t slot, int32_t proc)
 	m->tail[slot] = l;
 }
 
+#define MAX_THREADS 8
+
 struct linux_dirent64 {
 	uint64_t d_ino;
 	int64_t d_off;
@@ -150,29 +154,48 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* Look at every descriptor of one process. */
-static void scan_pid(struct owner_map *m, int procfd, const char *pid, char *dents,
-		     size_t dsize)
+struct match {
+	uint32_t pidx;	/* index into the pid list, to keep /proc order */
+	uint32_t inode;
+};
+
+struct scanner {
+	const struct owner_map *m;
+	int procfd;
+	char (*pids)[16];
+	size_t npids;
+	atomic_size_t *next;
+	struct match *found;
+	size_t nfound, cap;
+	size_t unreadable;
+	char *dents;
+};
+
+#define DENTS_SIZE (32 * 1024)
+
+/* Every descriptor of one process: the sockets we want go to sc->found. */
+static void scan_pid(struct scanner *sc, size_t pidx)
 {
-	char path[300], target[64];
-	int32_t proc = -1;
+	const char *pid = sc->pids[pidx];
+	char path[64], target[64];
 	int fdd;
 
 	snprintf(path, sizeof(path), "%s/fd", pid);
-	fdd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fdd = openat(sc->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdd < 0) {
 		if (errno == EACCES || errno == EPERM)
-			m->unreadable++;
+			sc->unreadable++;
 		return;
 	}
 	for (;;) {
-		long n = syscall(SYS_getdents64, fdd, dents, dsize);
+		long n = syscall(SYS_getdents64, fdd, sc->dents, DENTS_SIZE);
 
 		if (n <= 0)
 			break;
 		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (struct linux_dirent64 *)(dents + off);
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(sc->dents + off);
 			ssize_t len;
+			uint32_t ino;
 
 			off += d->d_reclen;
 			if (d->d_name[0] == '.')
@@ -181,40 +204,125 @@ static void scan_pid(struct owner_map *m, int procfd, const char *pid, char *den
 			if (len < 9 || memcmp(target, "socket:[", 8))
 				continue;
 			target[len] = '\0';
-			uint32_t ino = (uint32_t)strtoul(target + 8, NULL, 10);
-			size_t s = slot_of(m, ino);
-
-			if (!m->key[s])
+			ino = (uint32_t)strtoul(target + 8, NULL, 10);
+			if (!sc->m->key[slot_of(sc->m, ino)])
 				continue;
-			if (proc < 0)
-				proc = new_proc(m, procfd, pid);
-			add_link(m, s, proc);
+			sc->found = xgrow(sc->found, sizeof(*sc->found), sc->nfound + 1, &sc->cap);
+			sc->found[sc->nfound++] = (struct match){ (uint32_t)pidx, ino };
 		}
 	}
 	close(fdd);
 }
 
+static void *scan_thread(void *arg)
+{
+	struct scanner *sc = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(sc->next, 1)) < sc->npids)
+		scan_pid(sc, i);
+	return NULL;
+}
+
+static void merge(struct owner_map *m, int procfd, char (*pids)[16], struct match *f, size_t n)
+{
+	int32_t proc = -1;
+	uint32_t last = UINT32_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].pidx != last) {
+			last = f[i].pidx;
+			proc = new_proc(m, procfd, pids[last]);
+		}
+		add_link(m, slot_of(m, f[i].inode), proc);
+	}
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+	const struct match *x = a, *y = b;
+
+	return x->pidx < y->pidx ? -1 : x->pidx > y->pidx;
+}
+
+static size_t list_pids(DIR *d, char (**out)[16])
+{
+	char (*pids)[16] = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || strlen(de->d_name) > 15)
+			continue;
+		pids = xgrow(pids, sizeof(*pids), n + 1, &cap);
+		snprintf(pids[n++], 16, "%s", de->d_name);
+	}
+	*out = pids;
+	return n;
+}
+
 int owners_scan(struct owner_map *m, const char *root, bool stop_when_all)
 {
 	DIR *d;
-	struct dirent *de;
-	char *dents;
-	const size_t dsize = 32 * 1024;
+	char (*pids)[16];
+	atomic_size_t next = 0;
+	struct scanner sc[MAX_THREADS];
+	pthread_t th[MAX_THREADS];
+	size_t npids, nthreads = 1, total = 0;
+	struct match *all;
 
 	if (!m->wanted)
 		return 0;
 	d = opendir(root);
 	if (!d)
 		return errorf(-errno, "cannot open '%s': %s", root, strerror(errno));
-	dents = xmalloc(dsize);
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		scan_pid(m, dirfd(d), de->d_name, dents, dsize);
-		if (stop_when_all && m->owned == m->wanted)
-			break;
+	npids = list_pids(d, &pids);
+	if (!stop_when_all) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		nthreads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (size_t)cpus;
 	}
-	free(dents);
+	for (size_t t = 0; t < nthreads; t++) {
+		sc[t] = (struct scanner){ .m = m, .procfd = dirfd(d), .pids = pids,
+					  .npids = npids, .next = &next,
+					  .dents = xmalloc(DENTS_SIZE) };
+	}
+	if (stop_when_all) {
+		/* one process at a time, ending once every socket has an owner */
+		for (size_t i = 0; i < npids && m->owned < m->wanted; i++) {
+			size_t before = sc[0].nfound;
+
+			scan_pid(&sc[0], i);
+			merge(m, dirfd(d), pids, sc[0].found + before, sc[0].nfound - before);
+		}
+		m->unreadable += sc[0].unreadable;
+		free(sc[0].found);
+		free(sc[0].dents);
+		goto out;
+	}
+	for (size_t t = 1; t < nthreads; t++)
+		if (pthread_create(&th[t], NULL, scan_thread, &sc[t]))
+			sc[t].npids = 0;	/* could not start: the others do its share */
+	scan_thread(&sc[0]);
+	for (size_t t = 1; t < nthreads; t++)
+		if (sc[t].npids)
+			pthread_join(th[t], NULL);
+	for (size_t t = 0; t < nthreads; t++)
+		total += sc[t].nfound;
+	all = xmalloc((total ? total : 1) * sizeof(*all));
+	total = 0;
+	for (size_t t = 0; t < nthreads; t++) {
+		memcpy(all + total, sc[t].found, sc[t].nfound * sizeof(*all));
+		total += sc[t].nfound;
+		m->unreadable += sc[t].unreadable;
+		free(sc[t].found);
+		free(sc[t].dents);
+	}
+	qsort(all, total, sizeof(*all), cmp_match);
+	merge(m, dirfd(d), pids, all, total);
+	free(all);
+out:
+	free(pids);
 	closedir(d);
 	return 0;
 }

@@ -128,41 +128,49 @@ static int find_owners(const struct ls_opts *o, struct session_set *s)
 	return r;
 }
 
-static const struct session_set *sort_set;
-
-static int cmp_addr(const struct sock_rec *a, const struct sock_rec *b, bool local)
-{
-	return memcmp(local ? a->laddr : a->raddr, local ? b->laddr : b->raddr, 16);
-}
-
 static int rank(const struct sock_rec *r)
 {
 	return r->state == SS_LISTEN || r->state == SS_CLOSE ? 0 : 1;
 }
 
-static int cmp_rec(const void *pa, const void *pb)
+/* Namespace, protocol, listeners first, local port, family, remote port. */
+static uint64_t sort_key(const struct sock_rec *r)
 {
-	const struct sock_rec *a = &sort_set->t.v[*(const uint32_t *)pa];
-	const struct sock_rec *b = &sort_set->t.v[*(const uint32_t *)pb];
-	int c;
+	return (uint64_t)r->ns << 35 | (uint64_t)(r->proto == IPPROTO_UDP) << 34 |
+	       (uint64_t)rank(r) << 33 | (uint64_t)r->lport << 17 |
+	       (uint64_t)(r->family == AF_INET6) << 16 | r->rport;
+}
 
-	if (a->ns != b->ns)
-		return a->ns < b->ns ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	if (rank(a) != rank(b))
-		return rank(a) - rank(b);
-	if (a->lport != b->lport)
-		return a->lport < b->lport ? -1 : 1;
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if ((c = cmp_addr(a, b, true)))
-		return c;
-	if ((c = cmp_addr(a, b, false)))
-		return c;
-	if (a->rport != b->rport)
-		return a->rport < b->rport ? -1 : 1;
-	return a->inode < b->inode ? -1 : a->inode > b->inode;
+/* LSD radix sort on the key, 8 bits a pass: linear, and stable, so equal
+ * keys keep the kernel's order. */
+static void sort_order(struct session_set *s)
+{
+	uint64_t *key = xmalloc((s->n ? s->n : 1) * sizeof(*key));
+	uint64_t *k2 = xmalloc((s->n ? s->n : 1) * sizeof(*k2));
+	uint32_t *o2 = xmalloc((s->n ? s->n : 1) * sizeof(*o2));
+	uint64_t all = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		all |= key[i] = sort_key(&s->t.v[s->order[i]]);
+	for (unsigned shift = 0; shift < 64 && (all >> shift); shift += 8) {
+		size_t count[257] = { 0 };
+
+		for (size_t i = 0; i < s->n; i++)
+			count[((key[i] >> shift) & 0xff) + 1]++;
+		for (size_t b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < s->n; i++) {
+			size_t d = count[(key[i] >> shift) & 0xff]++;
+
+			k2[d] = key[i];
+			o2[d] = s->order[i];
+		}
+		memcpy(key, k2, s->n * sizeof(*key));
+		memcpy(s->order, o2, s->n * sizeof(*o2));
+	}
+	free(key);
+	free(k2);
+	free(o2);
 }
 
 int sessions_collect(const struct ls_opts *o, struct session_set *s)
@@ -185,8 +193,7 @@ int sessions_collect(const struct ls_opts *o, struct session_set *s)
 			continue;
 		s->order[s->n++] = (uint32_t)i;
 	}
-	sort_set = s;
-	qsort(s->order, s->n, sizeof(*s->order), cmp_rec);
+	sort_order(s);
 	return 0;
 }
 

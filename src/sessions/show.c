@@ -2,6 +2,7 @@
  * show.c - the session list: an aligned table, or one JSON object per
  * socket with the fields of CLI.md's ls record.
  */
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,21 +115,30 @@ void session_json(struct out *o, const struct session_set *s, const struct sock_
 
 static void endpoint_cell(struct out *o, size_t col, const struct sock_rec *r, bool local)
 {
-	char a[ADDR_STRLEN];
+	char ep[ENDPOINT_STRLEN + IF_NAMESIZE + 2];
 	const uint8_t *addr = local ? r->laddr : r->raddr;
 	unsigned port = local ? r->lport : r->rport;
-	const char *dev = local && r->ifindex ? ifname(r->ifindex) : NULL;
 
 	if (!local && remote_any(r)) {
-		out_cell(o, col, "*");
+		out_cell_str(o, col, "*");
 		return;
 	}
-	addr_format(r->family, addr, a);
-	if (port || local)
-		out_cell(o, col, r->family == AF_INET6 ? "[%s]%s%s:%u" : "%s%s%s:%u", a,
-			 dev ? "%" : "", dev ? dev : "", port);
-	else
-		out_cell(o, col, r->family == AF_INET6 ? "[%s]:*" : "%s:*", a);
+	if (local && r->ifindex) {
+		char a[ADDR_STRLEN];
+
+		addr_format(r->family, addr, a);
+		out_cell(o, col, r->family == AF_INET6 ? "[%s]%%%s:%u" : "%s%%%s:%u", a,
+			 ifname(r->ifindex), port);
+		return;
+	}
+	endpoint_format(r->family, addr, port, ep);
+	if (!port && !local) {
+		/* a connected UDP socket's peer always has a port; this is "any" */
+		size_t n = strlen(ep);
+
+		ep[n - 1] = '*';
+	}
+	out_cell_str(o, col, ep);
 }
 
 static void process_cell(struct out *o, const struct session_set *s, const struct sock_rec *r)
@@ -169,22 +179,25 @@ void session_row(struct out *o, const struct ls_opts *opt, const struct session_
 	const char *iana, *common, *ns = netns_name(s, r);
 	char side = server_side(s, r);
 
-	out_cell(o, C_PROTO, "%s", r->proto == IPPROTO_TCP ? "tcp" : "udp");
-	out_cell(o, C_STATE, "%s", state_name(r->state));
-	out_cell(o, C_RECVQ, "%u", r->rqueue);
-	out_cell(o, C_SENDQ, "%u", r->wqueue);
+	char num[24];
+
+	out_cell_str(o, C_PROTO, r->proto == IPPROTO_TCP ? "tcp" : "udp");
+	out_cell_str(o, C_STATE, state_name(r->state));
+	out_cell_str(o, C_RECVQ, utoa(r->rqueue, num));
+	out_cell_str(o, C_SENDQ, utoa(r->wqueue, num));
 	endpoint_cell(o, C_LOCAL, r, true);
 	endpoint_cell(o, C_REMOTE, r, false);
 	if (r->state == SS_LISTEN)
 		out_cell_style(o, C_STATE, STYLE_GREEN);
 	if (!opt->cc.numeric) {
 		server_service(s, r, &iana, &common);
-		if (common || iana)
+		if (r->state == SS_LISTEN || r->state == SS_CLOSE)
+			out_cell_str(o, C_SERVICE, common ? common : iana ? iana : "-");
+		else if (common || iana)
 			out_cell(o, C_SERVICE, "%s%s", common ? common : iana,
-				 r->state == SS_LISTEN || r->state == SS_CLOSE ? ""
-				 : side == 'l' ? " (in)" : " (out)");
+				 side == 'l' ? " (in)" : " (out)");
 		else
-			out_cell(o, C_SERVICE, "-");
+			out_cell_str(o, C_SERVICE, "-");
 	}
 	if (opt->owners)
 		process_cell(o, s, r);
