@@ -17,11 +17,17 @@
  * its NUL-terminated text; a row ends with an END header. */
 enum { CELL_SKIP = 0xfd, CELL_NOTE = 0xfe, CELL_END = 0xff };
 
+/* bytes only: cells start at any offset of the arena */
 struct cellhdr {
 	uint8_t col;
 	uint8_t style;
-	uint16_t width;
+	uint8_t wlo, whi;	/* display width */
 };
+
+static size_t cell_width(const struct cellhdr *h)
+{
+	return (size_t)h->wlo | (size_t)h->whi << 8;
+}
 
 struct out {
 	FILE *f;
@@ -296,8 +302,8 @@ static char *reserve(struct out *o, size_t n)
 
 static void put_hdr(struct out *o, unsigned col, unsigned style, size_t width)
 {
-	struct cellhdr h = { (uint8_t)col, (uint8_t)style,
-			     (uint16_t)(width > 65535 ? 65535 : width) };
+	size_t w = width > 65535 ? 65535 : width;
+	struct cellhdr h = { (uint8_t)col, (uint8_t)style, (uint8_t)(w & 0xff), (uint8_t)(w >> 8) };
 
 	memcpy(reserve(o, sizeof(h)), &h, sizeof(h));
 	o->alen += sizeof(h);
@@ -346,8 +352,8 @@ static void add_cell(struct out *o, unsigned col, const char *fmt, va_list ap)
 		if (o->cur[col] >= 0)
 			((struct cellhdr *)(o->arena + o->cur[col]))->col = CELL_SKIP;
 		o->cur[col] = (int64_t)start;
-		if (h->width > o->w[col])
-			o->w[col] = h->width;
+		if (cell_width(h) > o->w[col])
+			o->w[col] = cell_width(h);
 	}
 }
 
@@ -378,8 +384,8 @@ void out_cell_str(struct out *o, size_t col, const char *text)
 	if (o->cur[col] >= 0)
 		((struct cellhdr *)(o->arena + o->cur[col]))->col = CELL_SKIP;
 	o->cur[col] = (int64_t)start;
-	if (h->width > o->w[col])
-		o->w[col] = h->width;
+	if (cell_width(h) > o->w[col])
+		o->w[col] = cell_width(h);
 }
 
 void out_cell_style(struct out *o, size_t col, enum out_style style)
@@ -525,7 +531,7 @@ void out_flush_table(struct out *o)
 			if (o->cols[c].flags & OUT_HIDDEN)
 				continue;
 			put_cell(o, &line, cell[c] ? (const char *)(cell[c] + 1) : "",
-				 cell[c] ? cell[c]->width : 0, cell[c] ? cell[c]->style : 0, w[c],
+				 cell[c] ? cell_width(cell[c]) : 0, cell[c] ? cell[c]->style : 0, w[c],
 				 o->cols[c].flags & OUT_RIGHT);
 			buf_adds(&line, "  ");
 		}

@@ -245,6 +245,15 @@ static int cmp_match(const void *a, const void *b)
 	return x->pidx < y->pidx ? -1 : x->pidx > y->pidx;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	long x = atol(a), y = atol(b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Numeric order: /proc lists that way already, and a fixture directory then
+ * gives the same answer on every file system. */
 static size_t list_pids(DIR *d, char (**out)[16])
 {
 	char (*pids)[16] = NULL;
@@ -255,8 +264,9 @@ static size_t list_pids(DIR *d, char (**out)[16])
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || strlen(de->d_name) > 15)
 			continue;
 		pids = xgrow(pids, sizeof(*pids), n + 1, &cap);
-		snprintf(pids[n++], 16, "%s", de->d_name);
+		snprintf(pids[n++], 16, "%.15s", de->d_name);
 	}
+	qsort(pids, n, sizeof(*pids), cmp_pid);
 	*out = pids;
 	return n;
 }
@@ -312,7 +322,8 @@ int owners_scan(struct owner_map *m, const char *root, bool stop_when_all)
 	all = xmalloc((total ? total : 1) * sizeof(*all));
 	total = 0;
 	for (size_t t = 0; t < nthreads; t++) {
-		memcpy(all + total, sc[t].found, sc[t].nfound * sizeof(*all));
+		if (sc[t].nfound)
+			memcpy(all + total, sc[t].found, sc[t].nfound * sizeof(*all));
 		total += sc[t].nfound;
 		m->unreadable += sc[t].unreadable;
 		free(sc[t].found);

@@ -44,8 +44,9 @@ static void mark_listeners(struct session_set *s, const struct sock_table *t, si
 	}
 }
 
-/* Dump one namespace: the query, and its TCP listeners when the query does
- * not include them (they tell which side of a session is the server). */
+/* Dump one namespace: the query, and all its TCP listeners when the query
+ * may not include them all (they tell which side of a session is the
+ * server: the one whose port is listened on). */
 static int dump_ns(const struct ls_opts *o, struct session_set *s, uint16_t i)
 {
 	size_t before = s->t.n;
@@ -54,7 +55,9 @@ static int dump_ns(const struct ls_opts *o, struct session_set *s, uint16_t i)
 	if (r)
 		return r;
 	mark_listeners(s, &s->t, before);
-	if (o->q.tcp && !(o->q.states & (1u << SS_LISTEN)) && s->t.n > before) {
+	/* a filtered or listener-less query may miss the listeners it needs */
+	if (o->q.tcp && s->t.n > before &&
+	    (!(o->q.states & (1u << SS_LISTEN)) || o->q.nclauses || !o->q.v4 || !o->q.v6)) {
 		struct diag_query lq = { .tcp = true, .v4 = true, .v6 = true,
 					 .states = 1u << SS_LISTEN };
 		struct sock_table lt = { 0 };

@@ -177,8 +177,11 @@ int show_by_remote(const struct ls_opts *opt, const struct session_set *s)
 			buf_addf(&ports, " (+%zu more)", g[i].count - 12);
 		out_cell(o, 0, "%s", r->proto == IPPROTO_TCP ? "tcp" : "udp");
 		out_cell(o, 1, "%s", endpoint_format(r->family, r->raddr, r->rport, ep));
-		out_cell(o, 2, "%s%s", common ? common : iana ? iana : "-",
-			 server_side(s, r) == 'l' ? " (in)" : "");
+		if (common || iana)
+			out_cell(o, 2, "%s%s", common ? common : iana,
+				 server_side(s, r) == 'l' ? " (in)" : "");
+		else
+			out_cell(o, 2, "%s", server_side(s, r) == 'l' ? "(in)" : "-");
 		out_cell(o, 3, "%zu", g[i].count);
 		out_cell(o, 4, "%s", buf_str(&states));
 		out_cell(o, 5, "%s", buf_str(&ports));
@@ -234,6 +237,8 @@ static void summary_counts(struct out *o, const struct session_set *s)
 			if (!count[p][st])
 				continue;
 			buf_addf(&b, "%s%s %zu", b.len ? ", " : "", state_name(st), count[p][st]);
+			if (!out_is_json(o))
+				continue;
 			out_record_begin(o);
 			out_kv_str(o, "kind", "state");
 			out_kv_str(o, "proto", p ? "udp" : "tcp");
@@ -246,7 +251,7 @@ static void summary_counts(struct out *o, const struct session_set *s)
 			       buf_str(&b));
 		buf_free(&b);
 	}
-	for (int c = 0; c < 3; c++) {
+	for (int c = 0; c < 3 && out_is_json(o); c++) {
 		out_record_begin(o);
 		out_kv_str(o, "kind", "listeners");
 		out_kv_str(o, "category", category_name((enum port_category)c));
@@ -284,8 +289,12 @@ static void summary_ephemeral(struct out *o, const struct session_set *s)
 	for (size_t i = 0; i < ng; i++) {
 		size_t n = 0;
 
-		for (size_t j = 0; j < g[i].count; j++)
-			n += ephemeral_contains(e, s->t.v[m[g[i].start + j]].lport);
+		/* only sessions this host opened: their local port came from the range */
+		for (size_t j = 0; j < g[i].count; j++) {
+			const struct sock_rec *r = &s->t.v[m[g[i].start + j]];
+
+			n += server_side(s, r) == 'r' && ephemeral_contains(e, r->lport);
+		}
 		g[i].count = n;
 	}
 	qsort(g, ng, sizeof(*g), cmp_group_count);

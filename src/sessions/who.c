@@ -77,8 +77,30 @@ static void cells(struct out *o, const struct session_set *s, const struct sock_
 	out_cell(o, W_NETNS, "%s", ns ? ns : "");
 }
 
+/* "docker-<64 hex>.scope" reads as "docker-ab12ab12ab12….scope" in a table;
+ * the JSON keeps the whole name. */
+static const char *short_unit(const char *unit, char *out)
+{
+	size_t i = 0, k = 0;
+
+	while (unit[i] && k < 250) {
+		size_t h = strspn(unit + i, "0123456789abcdef");
+
+		if (h >= 32) {
+			k += (size_t)snprintf(out + k, 256 - k, "%.12s\u2026", unit + i);
+			i += h;
+			continue;
+		}
+		out[k++] = unit[i++];
+	}
+	out[k] = '\0';
+	return out;
+}
+
 static void text_rec(struct out *o, const struct session_set *s, const struct sock_rec *r)
 {
+	char unit[256];
+
 	const struct proc_owner *ow[64];
 	size_t n = owners_get(s->owners, r->inode, ow, 64);
 
@@ -86,7 +108,7 @@ static void text_rec(struct out *o, const struct session_set *s, const struct so
 		out_record_begin(o);
 		cells(o, s, r);
 		out_cell(o, W_PID, "-");
-		out_cell(o, W_USER, "%s", user_name(r->uid) ? user_name(r->uid) : "-");
+		out_cell(o, W_USER, "-");
 		out_cell(o, W_COMMAND, "%s", r->inode ? "(not visible)" : "(kernel: no process)");
 		out_record_end(o);
 		return;
@@ -104,7 +126,7 @@ static void text_rec(struct out *o, const struct session_set *s, const struct so
 		else
 			out_cell(o, W_USER, "%u", ow[i]->uid);
 		out_cell(o, W_COMMAND, "%s", ow[i]->comm);
-		out_cell(o, W_UNIT, "%s", pi.unit[0] ? pi.unit : "-");
+		out_cell(o, W_UNIT, "%s", pi.unit[0] ? short_unit(pi.unit, unit) : "-");
 		out_cell(o, W_CONTAINER, "%.12s", pi.container[0] ? pi.container : "-");
 		if (pi.cmdline[0])
 			out_note(o, "%s", pi.cmdline);

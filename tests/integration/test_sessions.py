@@ -271,3 +271,15 @@ def test_errors(pk):
         assert r.out == ""
         lines = r.err.splitlines()
         assert len(lines) == 1 and lines[0].startswith("portkit: ") and msg in lines[0], (args, r.err)
+
+
+def test_owners_without_root_says_so_once():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to another user")
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BIN, "ls", "-a", "-p"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if r.returncode == 126 or "Permission denied" in r.stderr:
+        pytest.skip("the binary is not reachable by nobody here")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "owners may be missing" in lines[0]

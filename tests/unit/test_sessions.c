@@ -1,0 +1,291 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "unit.h"
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/owners.h"
+#include "core/procinfo.h"
+#include "core/sockdiag.h"
+
+static struct sock_rec rec4(const char *l, unsigned lp, const char *r, unsigned rp)
+{
+	struct sock_rec s;
+
+	memset(&s, 0, sizeof(s));
+	s.family = AF_INET;
+	inet_pton(AF_INET, l, s.laddr);
+	inet_pton(AF_INET, r, s.raddr);
+	s.lport = (uint16_t)lp;
+	s.rport = (uint16_t)rp;
+	return s;
+}
+
+TEST(cidr_parse_and_match)
+{
+	struct cidr c;
+	uint8_t a[16] = { 0 };
+
+	CHECK_INT(cidr_parse("198.18.0.0/15", &c), 0);
+	CHECK_INT(c.family, AF_INET);
+	CHECK_INT(c.prefix, 15);
+	inet_pton(AF_INET, "198.19.255.1", a);
+	CHECK(cidr_match(&c, AF_INET, a));
+	inet_pton(AF_INET, "198.20.0.1", a);
+	CHECK(!cidr_match(&c, AF_INET, a));
+	/* an IPv4 CIDR matches IPv4-mapped IPv6 addresses */
+	inet_pton(AF_INET6, "::ffff:198.18.3.4", a);
+	CHECK(cidr_match(&c, AF_INET6, a));
+	CHECK_INT(cidr_parse("198.19.1.2/15", &c), 0);
+	CHECK_INT(c.addr[1], 18);	/* host bits cleared */
+	CHECK_INT(cidr_parse("::1", &c), 0);
+	CHECK_INT(c.prefix, 128);
+	CHECK_INT(cidr_parse("10.0.0.0/33", &c), -EINVAL);
+	CHECK_STR(error_msg(), "invalid CIDR '10.0.0.0/33': prefix must be 0-32");
+	CHECK_INT(cidr_parse("fe80::/129", &c), -EINVAL);
+	CHECK_INT(cidr_parse("example.com", &c), -EINVAL);
+	CHECK_INT(cidr_parse("1.2.3.4/", &c), -EINVAL);
+}
+
+TEST(states)
+{
+	uint32_t m;
+
+	CHECK_INT(state_parse("established", &m), 0);
+	CHECK_INT(m, 1u << SS_ESTABLISHED);
+	CHECK_INT(state_parse("TIME-WAIT", &m), 0);
+	CHECK_INT(m, 1u << SS_TIME_WAIT);
+	CHECK_INT(state_parse("connected", &m), 0);
+	CHECK(!(m & (1u << SS_LISTEN)) && (m & (1u << SS_TIME_WAIT)));
+	CHECK_INT(state_parse("nope", &m), -EINVAL);
+	CHECK(strstr(error_msg(), "unknown state 'nope'"));
+	CHECK_STR(state_name(SS_CLOSE), "UNCONN");
+	CHECK_STR(state_name(SS_ESTABLISHED), "ESTAB");
+	CHECK_STR(state_name(99), "UNKNOWN");
+}
+
+/* What the compiled bytecode must mean, written plainly. */
+static bool expect(const struct diag_query *q, const struct sock_rec *r)
+{
+	for (size_t i = 0; i < q->nclauses; i++) {
+		bool any = false;
+
+		for (size_t j = 0; j < q->clause[i].n && !any; j++) {
+			const struct bc_atom *a = &q->clause[i].atom[j];
+
+			switch (a->kind) {
+			case BC_SPORT: any = r->lport >= a->lo && r->lport <= a->hi; break;
+			case BC_DPORT: any = r->rport >= a->lo && r->rport <= a->hi; break;
+			case BC_SADDR: any = cidr_match(&a->cidr, r->family, r->laddr); break;
+			case BC_DADDR: any = cidr_match(&a->cidr, r->family, r->raddr); break;
+			}
+		}
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+TEST(bytecode_matches_plain_predicate)
+{
+	uint32_t seed = 12345;
+	int mismatches = 0;
+
+	for (int round = 0; round < 2000; round++) {
+		struct diag_query q;
+		uint8_t *bc;
+		size_t len;
+
+		memset(&q, 0, sizeof(q));
+		q.nclauses = 1 + rnd(&seed) % 3;
+		for (size_t i = 0; i < q.nclauses; i++) {
+			q.clause[i].n = 1 + rnd(&seed) % 4;
+			for (size_t j = 0; j < q.clause[i].n; j++) {
+				struct bc_atom *a = &q.clause[i].atom[j];
+
+				a->kind = (enum bc_atom_kind)(rnd(&seed) % 4);
+				a->lo = (uint16_t)(rnd(&seed) % 8);
+				a->hi = (uint16_t)(a->lo + rnd(&seed) % 3 * (rnd(&seed) % 2));
+				a->cidr.family = rnd(&seed) % 2 ? AF_INET : AF_INET6;
+				a->cidr.prefix = (uint8_t)(rnd(&seed) % (a->cidr.family == AF_INET ? 33 : 129));
+				a->cidr.addr[0] = (uint8_t)(rnd(&seed) % 2 ? 127 : 10);
+				if (a->cidr.family == AF_INET6) {
+					memset(a->cidr.addr, 0, 16);
+					a->cidr.addr[15] = (uint8_t)(rnd(&seed) % 2);
+				}
+			}
+		}
+		len = bc_compile(&q, &bc);
+		for (int k = 0; k < 50; k++) {
+			struct sock_rec r = rec4(rnd(&seed) % 2 ? "127.0.0.1" : "10.1.2.3",
+						 rnd(&seed) % 10, "127.0.0.2", rnd(&seed) % 10);
+
+			if (rnd(&seed) % 3 == 0) {
+				uint8_t v6[16] = { 0 };
+
+				r.family = AF_INET6;
+				if (rnd(&seed) % 2) {
+					v6[10] = v6[11] = 0xff;
+					memcpy(v6 + 12, r.laddr, 4);
+				} else {
+					v6[15] = 1;
+				}
+				memcpy(r.laddr, v6, 16);
+			}
+			if (bc_run(bc, len, &r) != expect(&q, &r))
+				mismatches++;
+		}
+		free(bc);
+	}
+	CHECK_INT(mismatches, 0);
+}
+
+TEST(bytecode_empty_and_layout)
+{
+	struct diag_query q;
+	uint8_t *bc;
+	struct inet_diag_bc_op op;
+
+	memset(&q, 0, sizeof(q));
+	CHECK_INT(bc_compile(&q, &bc), 0);
+	CHECK(bc == NULL);
+	q.nclauses = 1;
+	q.clause[0].n = 2;
+	q.clause[0].atom[0] = (struct bc_atom){ .kind = BC_SPORT, .lo = 22, .hi = 22 };
+	q.clause[0].atom[1] = (struct bc_atom){ .kind = BC_DPORT, .lo = 22, .hi = 22 };
+	/* S_EQ(8) JMP(4) D_EQ(8) */
+	CHECK_INT(bc_compile(&q, &bc), 20);
+	memcpy(&op, bc, sizeof(op));
+	CHECK_INT(op.code, INET_DIAG_BC_S_EQ);
+	CHECK_INT(op.yes, 8);
+	CHECK_INT(op.no, 12);	/* to the second atom, past the JMP */
+	memcpy(&op, bc + 8, sizeof(op));
+	CHECK_INT(op.code, INET_DIAG_BC_JMP);
+	CHECK_INT(op.yes, 4);
+	CHECK_INT(op.no, 12);	/* to the end: accept */
+	memcpy(&op, bc + 12, sizeof(op));
+	CHECK_INT(op.code, INET_DIAG_BC_D_EQ);
+	CHECK_INT(op.no, 12);	/* past the end + 4: reject */
+	free(bc);
+}
+
+static size_t put_msg(uint8_t *buf, unsigned type, const void *payload, size_t len)
+{
+	struct nlmsghdr h = { .nlmsg_len = (uint32_t)NLMSG_LENGTH(len), .nlmsg_type = (uint16_t)type };
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + NLMSG_HDRLEN, payload, len);
+	return NLMSG_ALIGN(h.nlmsg_len);
+}
+
+TEST(sockdiag_parse_messages)
+{
+	uint8_t buf[1024];
+	struct inet_diag_msg m;
+	struct diag_query q = { .tcp = true, .v4 = true, .states = SS_ALL };
+	struct sock_table t = { 0 };
+	size_t n = 0;
+	int done = 0;
+	struct nlmsgerr err = { .error = -2 };
+
+	memset(&m, 0, sizeof(m));
+	m.idiag_family = AF_INET;
+	m.idiag_state = SS_LISTEN;
+	m.id.idiag_sport = htons(22);
+	m.idiag_inode = 777;
+	m.idiag_uid = 1000;
+	n += put_msg(buf + n, SOCK_DIAG_BY_FAMILY, &m, sizeof(m));
+	m.idiag_state = SS_ESTABLISHED;
+	m.id.idiag_dport = htons(50000);
+	n += put_msg(buf + n, SOCK_DIAG_BY_FAMILY, &m, sizeof(m));
+	n += put_msg(buf + n, NLMSG_DONE, &done, sizeof(done));
+	CHECK_INT(sockdiag_parse(buf, n, AF_INET, IPPROTO_TCP, &q, NULL, 0, 3, &t), 0);
+	CHECK_INT(t.n, 2);
+	CHECK_INT(t.v[0].lport, 22);
+	CHECK_INT(t.v[0].state, SS_LISTEN);
+	CHECK_INT(t.v[0].inode, 777);
+	CHECK_INT(t.v[0].ns, 3);
+	CHECK_INT(t.v[1].rport, 50000);
+	/* the state mask applies to replayed dumps */
+	q.states = 1u << SS_LISTEN;
+	t.n = 0;
+	CHECK_INT(sockdiag_parse(buf, n, AF_INET, IPPROTO_TCP, &q, NULL, 0, 0, &t), 0);
+	CHECK_INT(t.n, 1);
+	/* an error message ends the dump with its errno */
+	n = put_msg(buf, NLMSG_ERROR, &err, sizeof(err));
+	CHECK_INT(sockdiag_parse(buf, n, AF_INET, IPPROTO_TCP, &q, NULL, 0, 0, &t), -2);
+	/* a length beyond the buffer is malformed, not a crash */
+	((struct nlmsghdr *)buf)->nlmsg_len = 5000;
+	CHECK_INT(sockdiag_parse(buf, n, AF_INET, IPPROTO_TCP, &q, NULL, 0, 0, &t), -EBADMSG);
+	/* a message cut short asks for more */
+	CHECK_INT(sockdiag_parse(buf, 8, AF_INET, IPPROTO_TCP, &q, NULL, 0, 0, &t), 1);
+	sock_table_free(&t);
+}
+
+TEST(cgroup_units_and_containers)
+{
+	char unit[256], cont[80];
+
+	cgroup_parse("0::/system.slice/ssh.service\n", unit, sizeof(unit), cont, sizeof(cont));
+	CHECK_STR(unit, "ssh.service");
+	CHECK_STR(cont, "");
+	cgroup_parse("0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef"
+		     "0123456789abcdef.scope\n", unit, sizeof(unit), cont, sizeof(cont));
+	CHECK_STR(cont, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	cgroup_parse("12:cpu:/x\n1:name=systemd:/user.slice/user-1000.slice/"
+		     "user@1000.service/app.slice/foo.service\n", unit, sizeof(unit), cont,
+		     sizeof(cont));
+	CHECK_STR(unit, "foo.service");
+	cgroup_parse("0::/kubepods/besteffort/pod1/"
+		     "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n",
+		     unit, sizeof(unit), cont, sizeof(cont));
+	CHECK_STR(unit, "");
+	CHECK_INT(strlen(cont), 64);
+	cgroup_parse("", unit, sizeof(unit), cont, sizeof(cont));
+	CHECK_STR(unit, "");
+	cgroup_parse("garbage without newline", unit, sizeof(unit), cont, sizeof(cont));
+	CHECK_STR(unit, "");
+}
+
+TEST(owners_from_fixture)
+{
+	char root[4096];
+	uint32_t inodes[2] = { 256463, 1 };
+	struct owner_map *m;
+	const struct proc_owner *ow[4];
+
+	snprintf(root, sizeof(root), "%s", unit_data("sessions/proc"));
+	m = owners_new(inodes, 2);
+	CHECK_INT(owners_scan(m, root, false), 0);
+	CHECK_INT(owners_get(m, 256463, ow, 4), 2);
+	CHECK_INT(ow[0]->pid, 4242);
+	CHECK_STR(ow[0]->comm, "nginx");
+	CHECK_INT(ow[0]->uid, 33);
+	CHECK_INT(owners_get(m, 1, ow, 4), 0);
+	CHECK_INT(owners_get(m, 999, ow, 4), 0);
+	owners_free(m);
+	/* stopping early finds one holder and stops */
+	m = owners_new(inodes, 1);
+	CHECK_INT(owners_scan(m, root, true), 0);
+	CHECK_INT(owners_get(m, 256463, ow, 4), 1);
+	owners_free(m);
+	m = owners_new(inodes, 1);
+	CHECK(owners_scan(m, "/nonexistent-proc", false) < 0);
+	owners_free(m);
+	owners_free(NULL);
+}
