@@ -205,7 +205,7 @@ static void scan_pid(struct scanner *sc, size_t pidx)
 				continue;
 			target[len] = '\0';
 			ino = (uint32_t)strtoul(target + 8, NULL, 10);
-			if (!sc->m->key[slot_of(sc->m, ino)])
+			if (sc->m && !sc->m->key[slot_of(sc->m, ino)])
 				continue;
 			sc->found = xgrow(sc->found, sizeof(*sc->found), sc->nfound + 1, &sc->cap);
 			sc->found[sc->nfound++] = (struct match){ (uint32_t)pidx, ino };
@@ -224,17 +224,24 @@ static void *scan_thread(void *arg)
 	return NULL;
 }
 
+/* Matches in pid order into the map; sockets it does not want are skipped
+ * (an early scan records every socket), and a process is read only when it
+ * holds one that is wanted. */
 static void merge(struct owner_map *m, int procfd, char (*pids)[16], struct match *f, size_t n)
 {
 	int32_t proc = -1;
 	uint32_t last = UINT32_MAX;
 
 	for (size_t i = 0; i < n; i++) {
+		size_t slot = slot_of(m, f[i].inode);
+
+		if (!m->key[slot])
+			continue;
 		if (f[i].pidx != last) {
 			last = f[i].pidx;
 			proc = new_proc(m, procfd, pids[last]);
 		}
-		add_link(m, slot_of(m, f[i].inode), proc);
+		add_link(m, slot, proc);
 	}
 }
 
@@ -271,70 +278,142 @@ static size_t list_pids(DIR *d, char (**out)[16])
 	return n;
 }
 
-int owners_scan(struct owner_map *m, const char *root, bool stop_when_all)
-{
+struct owner_scan {
 	DIR *d;
 	char (*pids)[16];
-	atomic_size_t next = 0;
+	size_t npids;
+	atomic_size_t next;
+	size_t nthreads;
 	struct scanner sc[MAX_THREADS];
 	pthread_t th[MAX_THREADS];
-	size_t npids, nthreads = 1, total = 0;
+	bool running[MAX_THREADS];
+};
+
+static size_t cpu_threads(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (size_t)cpus;
+}
+
+static struct owner_scan *scan_open(const char *root, const struct owner_map *filter,
+				    size_t nthreads)
+{
+	struct owner_scan *os;
+	DIR *d = opendir(root);
+
+	if (!d) {
+		errorf(-errno, "cannot open '%s': %s", root, strerror(errno));
+		return NULL;
+	}
+	os = xcalloc(1, sizeof(*os));
+	os->d = d;
+	os->npids = list_pids(d, &os->pids);
+	os->nthreads = nthreads;
+	atomic_init(&os->next, 0);
+	for (size_t t = 0; t < nthreads; t++)
+		os->sc[t] = (struct scanner){ .m = filter, .procfd = dirfd(d), .pids = os->pids,
+					      .npids = os->npids, .next = &os->next,
+					      .dents = xmalloc(DENTS_SIZE) };
+	return os;
+}
+
+static void start(struct owner_scan *os, size_t first)
+{
+	for (size_t t = first; t < os->nthreads; t++)
+		os->running[t] = !pthread_create(&os->th[t], NULL, scan_thread, &os->sc[t]);
+	/* a thread that could not start leaves its share to the others; with
+	 * none at all, the caller's thread does everything */
+	if (first && !os->running[0]) {
+		bool any = false;
+
+		for (size_t t = first; t < os->nthreads; t++)
+			any |= os->running[t];
+		if (!any)
+			scan_thread(&os->sc[0]);
+	}
+}
+
+/* Wait for the threads, then hand what they found to m (may be NULL). */
+static void finish(struct owner_scan *os, struct owner_map *m)
+{
+	size_t total = 0;
 	struct match *all;
+
+	for (size_t t = 0; t < os->nthreads; t++)
+		if (os->running[t])
+			pthread_join(os->th[t], NULL);
+	/* a scan begun early and no thread ran: do it now */
+	if (!os->running[0] && atomic_load(&os->next) < os->npids)
+		scan_thread(&os->sc[0]);
+	for (size_t t = 0; t < os->nthreads; t++)
+		total += os->sc[t].nfound;
+	all = xmalloc((total ? total : 1) * sizeof(*all));
+	total = 0;
+	for (size_t t = 0; t < os->nthreads; t++) {
+		if (os->sc[t].nfound)
+			memcpy(all + total, os->sc[t].found, os->sc[t].nfound * sizeof(*all));
+		total += os->sc[t].nfound;
+		if (m)
+			m->unreadable += os->sc[t].unreadable;
+		free(os->sc[t].found);
+		free(os->sc[t].dents);
+	}
+	if (m && m->wanted) {
+		qsort(all, total, sizeof(*all), cmp_match);
+		merge(m, dirfd(os->d), os->pids, all, total);
+	}
+	free(all);
+	free(os->pids);
+	closedir(os->d);
+	free(os);
+}
+
+struct owner_scan *owners_scan_begin(const char *root)
+{
+	struct owner_scan *os = scan_open(root, NULL, cpu_threads());
+
+	if (os)
+		start(os, 0);
+	return os;
+}
+
+int owners_scan_end(struct owner_scan *os, struct owner_map *m)
+{
+	if (!os)
+		return -EINVAL;
+	finish(os, m);
+	return 0;
+}
+
+int owners_scan(struct owner_map *m, const char *root, bool stop_when_all)
+{
+	struct owner_scan *os;
 
 	if (!m->wanted)
 		return 0;
-	d = opendir(root);
-	if (!d)
-		return errorf(-errno, "cannot open '%s': %s", root, strerror(errno));
-	npids = list_pids(d, &pids);
-	if (!stop_when_all) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		nthreads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (size_t)cpus;
-	}
-	for (size_t t = 0; t < nthreads; t++) {
-		sc[t] = (struct scanner){ .m = m, .procfd = dirfd(d), .pids = pids,
-					  .npids = npids, .next = &next,
-					  .dents = xmalloc(DENTS_SIZE) };
-	}
+	os = scan_open(root, m, stop_when_all ? 1 : cpu_threads());
+	if (!os)
+		return -errno ? -errno : -EIO;
 	if (stop_when_all) {
 		/* one process at a time, ending once every socket has an owner */
-		for (size_t i = 0; i < npids && m->owned < m->wanted; i++) {
-			size_t before = sc[0].nfound;
+		struct scanner *sc = &os->sc[0];
 
-			scan_pid(&sc[0], i);
-			merge(m, dirfd(d), pids, sc[0].found + before, sc[0].nfound - before);
+		for (size_t i = 0; i < os->npids && m->owned < m->wanted; i++) {
+			size_t before = sc->nfound;
+
+			scan_pid(sc, i);
+			merge(m, dirfd(os->d), os->pids, sc->found + before, sc->nfound - before);
 		}
-		m->unreadable += sc[0].unreadable;
-		free(sc[0].found);
-		free(sc[0].dents);
-		goto out;
+		sc->nfound = 0;
+		atomic_store(&os->next, os->npids);
+		finish(os, m);
+		return 0;
 	}
-	for (size_t t = 1; t < nthreads; t++)
-		if (pthread_create(&th[t], NULL, scan_thread, &sc[t]))
-			sc[t].npids = 0;	/* could not start: the others do its share */
-	scan_thread(&sc[0]);
-	for (size_t t = 1; t < nthreads; t++)
-		if (sc[t].npids)
-			pthread_join(th[t], NULL);
-	for (size_t t = 0; t < nthreads; t++)
-		total += sc[t].nfound;
-	all = xmalloc((total ? total : 1) * sizeof(*all));
-	total = 0;
-	for (size_t t = 0; t < nthreads; t++) {
-		if (sc[t].nfound)
-			memcpy(all + total, sc[t].found, sc[t].nfound * sizeof(*all));
-		total += sc[t].nfound;
-		m->unreadable += sc[t].unreadable;
-		free(sc[t].found);
-		free(sc[t].dents);
-	}
-	qsort(all, total, sizeof(*all), cmp_match);
-	merge(m, dirfd(d), pids, all, total);
-	free(all);
-out:
-	free(pids);
-	closedir(d);
+	start(os, 1);
+	scan_thread(&os->sc[0]);
+	os->running[0] = false;
+	finish(os, m);
 	return 0;
 }
 

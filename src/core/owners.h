@@ -31,6 +31,13 @@ struct owner_map;
 struct owner_map *owners_new(const uint32_t *inodes, size_t n);
 /* proc_root is "/proc" or a fixture. 0, or -errno with error_msg(). */
 int owners_scan(struct owner_map *m, const char *proc_root, bool stop_when_all);
+/* The same pass started before the sockets are known, in background
+ * threads, recording every socket descriptor; owners_scan_end() waits and
+ * keeps what m wants. Lets the /proc walk overlap the sock_diag dump. NULL
+ * with error_msg() when proc_root cannot be read. */
+struct owner_scan;
+struct owner_scan *owners_scan_begin(const char *proc_root);
+int owners_scan_end(struct owner_scan *scan, struct owner_map *m);
 /* Holders of inode in pid order of discovery; returns the count. */
 size_t owners_get(const struct owner_map *m, uint32_t inode,
 		  const struct proc_owner **out, size_t max);

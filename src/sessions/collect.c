@@ -111,20 +111,35 @@ static bool owned_by(const struct session_set *s, const struct sock_rec *r,
 	return false;
 }
 
-static int find_owners(const struct ls_opts *o, struct session_set *s)
+static bool want_owners(const struct ls_opts *o)
+{
+	return o->owners || o->pid || o->process;
+}
+
+/* A narrow query stops at the first owner of each socket; the rest look
+ * for every holder. */
+static bool narrow_query(const struct ls_opts *o)
+{
+	return o->q.nclauses > 0 && !o->all_owners && !o->pid && !o->process;
+}
+
+static int find_owners(const struct ls_opts *o, struct session_set *s,
+		       struct owner_scan *early)
 {
 	uint32_t *inodes;
-	bool narrow = o->q.nclauses > 0 && !o->all_owners && !o->pid && !o->process;
 	int r;
 
-	if (!o->owners && !o->pid && !o->process)
+	if (!want_owners(o))
 		return 0;
 	inodes = xmalloc((s->t.n ? s->t.n : 1) * sizeof(*inodes));
 	for (size_t i = 0; i < s->t.n; i++)
 		inodes[i] = s->t.v[i].inode;
 	s->owners = owners_new(inodes, s->t.n);
 	free(inodes);
-	r = owners_scan(s->owners, proc_root(), narrow);
+	if (early)
+		r = owners_scan_end(early, s->owners);
+	else
+		r = owners_scan(s->owners, proc_root(), narrow_query(o));
 	if (!r && owners_unreadable(s->owners))
 		warnf("the descriptors of %zu processes could not be read: owners may be "
 		      "missing (run as root to see them all)", owners_unreadable(s->owners));
@@ -178,12 +193,23 @@ static void sort_order(struct session_set *s)
 
 int sessions_collect(const struct ls_opts *o, struct session_set *s)
 {
+	struct owner_scan *early = NULL;
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	/* a wide query needs every holder: walk /proc while the kernel dumps */
+	if (want_owners(o) && !narrow_query(o) && o->q.nclauses == 0) {
+		early = owners_scan_begin(proc_root());
+		if (!early)
+			return -EIO;
+	}
 	r = dump_all(o, s);
-	if (!r)
-		r = find_owners(o, s);
+	if (r) {
+		if (early)
+			owners_scan_end(early, NULL);
+		return r;
+	}
+	r = find_owners(o, s, early);
 	if (r)
 		return r;
 	s->order = xmalloc((s->t.n ? s->t.n : 1) * sizeof(*s->order));
