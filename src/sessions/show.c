@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/addr.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/registry.h"
 #include "core/users.h"
 #include "sessions/sessions.h"
@@ -233,5 +235,9 @@ int show_list(const struct ls_opts *opt, const struct session_set *s)
 			session_row(o, opt, s, r);
 		out_record_end(o);
 	}
+	/* an empty screen is puzzling; a pipe gets nothing, as it asked */
+	if (!s->n && !out_is_json(o) && isatty(STDOUT_FILENO))
+		warnf("no sessions match%s", opt->states_set || opt->q.states == SS_ALL ? ""
+					     : " (-l shows listeners, -a every state)");
 	return out_close(o);
 }
