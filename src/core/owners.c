@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/out.h"
 #include "core/owners.h"
+#include "core/users.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -433,4 +435,16 @@ size_t owners_get(const struct owner_map *m, uint32_t inode,
 		n++;
 	}
 	return n;
+}
+
+void owner_fields_json(struct out *o, const struct proc_owner *p)
+{
+	const char *u = user_name(p->uid);
+
+	out_kv_int(o, "pid", p->pid);
+	out_kv_str(o, "comm", p->comm);
+	if (u)
+		out_kv_str(o, "user", u);
+	else
+		out_kv_uint(o, "user", p->uid);
 }

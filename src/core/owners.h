@@ -45,6 +45,11 @@ size_t owners_get(const struct owner_map *m, uint32_t inode,
 size_t owners_unreadable(const struct owner_map *m);
 void owners_free(struct owner_map *m);
 
+struct out;
+/* pid, comm and user (a name, or the uid when it has none) as JSON fields
+ * of the object being written. */
+void owner_fields_json(struct out *o, const struct proc_owner *p);
+
 /* "/proc", or $PORTKIT_PROC_ROOT when set (tests). */
 const char *proc_root(void);
 

@@ -17,6 +17,7 @@
 #include "core/netns.h"
 #include "core/out.h"
 #include "core/owners.h"
+#include "core/snapshot.h"
 #include "core/sockdiag.h"
 
 enum ls_view { VIEW_LIST, VIEW_SUMMARY, VIEW_BY_REMOTE };
@@ -40,13 +41,9 @@ struct ls_opts {
 };
 
 struct session_set {
-	struct sock_table t;
-	uint32_t *order;	/* sorted indexes into t */
+	struct snapshot snap;
+	uint32_t *order;	/* sorted indexes into snap.t */
 	size_t n;		/* entries of order that passed every filter */
-	struct netns *ns;
-	size_t nns;
-	struct owner_map *owners;
-	uint8_t *listen_tcp;	/* 65536-bit map of listening TCP ports */
 };
 
 int sessions_collect(const struct ls_opts *o, struct session_set *s);

@@ -29,19 +29,12 @@ static bool remote_any(const struct sock_rec *r)
 static void owners_json(struct out *o, const struct session_set *s, const struct sock_rec *r)
 {
 	const struct proc_owner *ow[64];
-	size_t n = owners_get(s->owners, r->inode, ow, 64);
+	size_t n = owners_get(s->snap.owners, r->inode, ow, 64);
 
 	out_arr_begin(o, "owners");
 	for (size_t i = 0; i < n && i < 64; i++) {
-		const char *u = user_name(ow[i]->uid);
-
 		out_obj_begin(o, NULL);
-		out_kv_int(o, "pid", ow[i]->pid);
-		out_kv_str(o, "comm", ow[i]->comm);
-		if (u)
-			out_kv_str(o, "user", u);
-		else
-			out_kv_uint(o, "user", ow[i]->uid);
+		owner_fields_json(o, ow[i]);
 		out_obj_end(o);
 	}
 	out_arr_end(o);
@@ -146,7 +139,7 @@ static void endpoint_cell(struct out *o, size_t col, const struct sock_rec *r, b
 static void process_cell(struct out *o, const struct session_set *s, const struct sock_rec *r)
 {
 	const struct proc_owner *ow[64];
-	size_t n = owners_get(s->owners, r->inode, ow, 64);
+	size_t n = owners_get(s->snap.owners, r->inode, ow, 64);
 	struct buf b = BUF_INIT(4096);
 
 	for (size_t i = 0; i < n && i < 64; i++)
@@ -203,7 +196,7 @@ void session_row(struct out *o, const struct ls_opts *opt, const struct session_
 	}
 	if (opt->owners)
 		process_cell(o, s, r);
-	if (s->nns > 1 || (s->nns == 1 && !s->ns[0].current))
+	if (s->snap.nns > 1 || (s->snap.nns == 1 && !s->snap.ns[0].current))
 		out_cell(o, C_NETNS, "%s", ns ? ns : "(this)");
 	if (opt->q.ext)
 		ext_note(o, r);
@@ -222,11 +215,11 @@ int show_list(const struct ls_opts *opt, const struct session_set *s)
 		cols[C_SERVICE].flags |= OUT_HIDDEN;
 	if (!opt->owners)
 		cols[C_PROCESS].flags |= OUT_HIDDEN;
-	if (!(s->nns > 1 || (s->nns == 1 && !s->ns[0].current)))
+	if (!(s->snap.nns > 1 || (s->snap.nns == 1 && !s->snap.ns[0].current)))
 		cols[C_NETNS].flags |= OUT_HIDDEN;
 	out_columns(o, cols, C_NETNS + 1);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct sock_rec *r = &s->t.v[s->order[i]];
+		const struct sock_rec *r = &s->snap.t.v[s->order[i]];
 
 		out_record_begin(o);
 		if (out_is_json(o))

@@ -51,8 +51,8 @@ static void norm(const struct sock_rec *r, uint8_t out[16], unsigned *fam)
 
 static int cmp_remote(const void *pa, const void *pb)
 {
-	const struct sock_rec *a = &gset->t.v[*(const uint32_t *)pa];
-	const struct sock_rec *b = &gset->t.v[*(const uint32_t *)pb];
+	const struct sock_rec *a = &gset->snap.t.v[*(const uint32_t *)pa];
+	const struct sock_rec *b = &gset->snap.t.v[*(const uint32_t *)pb];
 	uint8_t x[16], y[16];
 	unsigned fx, fy;
 	int c;
@@ -97,12 +97,12 @@ static struct group *make_groups(const struct session_set *s, uint32_t **members
 	size_t n = 0, k = 0, cap = 0;
 
 	for (size_t i = 0; i < s->n; i++)
-		if (connected(&s->t.v[s->order[i]]))
+		if (connected(&s->snap.t.v[s->order[i]]))
 			m[n++] = s->order[i];
 	gset = s;
 	qsort(m, n, sizeof(*m), cmp_remote);
 	for (size_t i = 0; i < n; i++) {
-		const struct sock_rec *r = &s->t.v[m[i]];
+		const struct sock_rec *r = &s->snap.t.v[m[i]];
 
 		if (k && same_remote(g[k - 1].first, r)) {
 			g[k - 1].count++;
@@ -123,7 +123,7 @@ static void group_states(const struct session_set *s, const uint32_t *m,
 	size_t count[SS_MAX] = { 0 };
 
 	for (size_t i = 0; i < g->count; i++)
-		count[s->t.v[m[g->start + i]].state % SS_MAX]++;
+		count[s->snap.t.v[m[g->start + i]].state % SS_MAX]++;
 	for (unsigned st = 1; st < SS_MAX; st++)
 		if (count[st])
 			buf_addf(b, "%s%s %zu", b->len ? ", " : "", state_name(st), count[st]);
@@ -159,7 +159,7 @@ int show_by_remote(const struct ls_opts *opt, const struct session_set *s)
 		out_kv_uint(o, "sessions", g[i].count);
 		out_arr_begin(o, "local_ports");
 		for (size_t j = 0; j < g[i].count; j++) {
-			const struct sock_rec *x = &s->t.v[m[g[i].start + j]];
+			const struct sock_rec *x = &s->snap.t.v[m[g[i].start + j]];
 
 			if (out_is_json(o)) {
 				out_obj_begin(o, NULL);
@@ -220,7 +220,7 @@ static void summary_counts(struct out *o, const struct session_set *s)
 	const struct ephemeral *e = ephemeral_here();
 
 	for (size_t i = 0; i < s->n; i++) {
-		const struct sock_rec *r = &s->t.v[s->order[i]];
+		const struct sock_rec *r = &s->snap.t.v[s->order[i]];
 
 		count[r->proto == IPPROTO_UDP][r->state % SS_MAX]++;
 		if (r->state == SS_LISTEN || r->state == SS_CLOSE) {
@@ -291,7 +291,7 @@ static void summary_ephemeral(struct out *o, const struct session_set *s)
 
 		/* only sessions this host opened: their local port came from the range */
 		for (size_t j = 0; j < g[i].count; j++) {
-			const struct sock_rec *r = &s->t.v[m[g[i].start + j]];
+			const struct sock_rec *r = &s->snap.t.v[m[g[i].start + j]];
 
 			n += server_side(s, r) == 'r' && ephemeral_contains(e, r->lport);
 		}

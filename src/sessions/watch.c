@@ -46,8 +46,8 @@ static uint64_t key_of(const struct sock_rec *r)
 
 static int cmp_key(const void *a, const void *b)
 {
-	uint64_t x = key_of(&kset->t.v[*(const uint32_t *)a]);
-	uint64_t y = key_of(&kset->t.v[*(const uint32_t *)b]);
+	uint64_t x = key_of(&kset->snap.t.v[*(const uint32_t *)a]);
+	uint64_t y = key_of(&kset->snap.t.v[*(const uint32_t *)b]);
 
 	return x < y ? -1 : x > y;
 }
@@ -81,7 +81,7 @@ static void text_line(const struct ls_opts *opt, struct session_set *s,
 	char l[ENDPOINT_STRLEN], rm[ENDPOINT_STRLEN];
 	const char *iana, *common;
 	const struct proc_owner *ow[16];
-	size_t n = owners_get(s->owners, r->inode, ow, 16);
+	size_t n = owners_get(s->snap.owners, r->inode, ow, 16);
 	struct buf who = BUF_INIT(1024);
 
 	server_service(s, r, &iana, &common);
@@ -125,9 +125,9 @@ static void own_new(const struct ls_opts *o, struct snap *cur, const uint32_t *f
 		return;
 	inodes = xmalloc(n * sizeof(*inodes));
 	for (size_t i = 0; i < n; i++)
-		inodes[i] = cur->s.t.v[fresh[i]].inode;
-	cur->s.owners = owners_new(inodes, n);
-	owners_scan(cur->s.owners, proc_root(), true);
+		inodes[i] = cur->s.snap.t.v[fresh[i]].inode;
+	cur->s.snap.owners = owners_new(inodes, n);
+	owners_scan(cur->s.snap.owners, proc_root(), true);
 	free(inodes);
 }
 
@@ -138,19 +138,19 @@ static void diff(struct out *out, const struct ls_opts *o, struct snap *old, str
 
 	/* first pass: find the new ones, so owners are looked up once */
 	while (j < cur->s.n) {
-		uint64_t b = key_of(&cur->s.t.v[cur->idx[j]]);
+		uint64_t b = key_of(&cur->s.snap.t.v[cur->idx[j]]);
 
-		while (i < old->s.n && key_of(&old->s.t.v[old->idx[i]]) < b)
+		while (i < old->s.n && key_of(&old->s.snap.t.v[old->idx[i]]) < b)
 			i++;
-		if (i == old->s.n || key_of(&old->s.t.v[old->idx[i]]) != b)
+		if (i == old->s.n || key_of(&old->s.snap.t.v[old->idx[i]]) != b)
 			fresh[nf++] = cur->idx[j];
 		j++;
 	}
 	own_new(o, cur, fresh, nf);
 	i = j = 0;
 	while (i < old->s.n || j < cur->s.n) {
-		const struct sock_rec *a = i < old->s.n ? &old->s.t.v[old->idx[i]] : NULL;
-		const struct sock_rec *b = j < cur->s.n ? &cur->s.t.v[cur->idx[j]] : NULL;
+		const struct sock_rec *a = i < old->s.n ? &old->s.snap.t.v[old->idx[i]] : NULL;
+		const struct sock_rec *b = j < cur->s.n ? &cur->s.snap.t.v[cur->idx[j]] : NULL;
 
 		if (a && (!b || key_of(a) < key_of(b))) {
 			event(out, o, &old->s, a, "close");

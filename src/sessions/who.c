@@ -32,25 +32,19 @@ static void info(const struct proc_owner *p, struct pinfo *pi)
 static void json_rec(struct out *o, const struct session_set *s, const struct sock_rec *r)
 {
 	const struct proc_owner *ow[64];
-	size_t n = owners_get(s->owners, r->inode, ow, 64);
+	size_t n = owners_get(s->snap.owners, r->inode, ow, 64);
 	struct pinfo first = { "", "", "" };
 
 	session_json(o, s, r, false);
 	out_arr_begin(o, "owners");
 	for (size_t i = 0; i < n && i < 64; i++) {
 		struct pinfo pi;
-		const char *u = user_name(ow[i]->uid);
 
 		info(ow[i], &pi);
 		if (!i)
 			first = pi;
 		out_obj_begin(o, NULL);
-		out_kv_int(o, "pid", ow[i]->pid);
-		out_kv_str(o, "comm", ow[i]->comm);
-		if (u)
-			out_kv_str(o, "user", u);
-		else
-			out_kv_uint(o, "user", ow[i]->uid);
+		owner_fields_json(o, ow[i]);
 		out_kv_str(o, "cmdline", pi.cmdline);
 		out_kv_str(o, "unit", pi.unit[0] ? pi.unit : NULL);
 		out_kv_str(o, "container", pi.container[0] ? pi.container : NULL);
@@ -102,7 +96,7 @@ static void text_rec(struct out *o, const struct session_set *s, const struct so
 	char unit[256];
 
 	const struct proc_owner *ow[64];
-	size_t n = owners_get(s->owners, r->inode, ow, 64);
+	size_t n = owners_get(s->snap.owners, r->inode, ow, 64);
 
 	if (!n) {
 		out_record_begin(o);
@@ -143,11 +137,11 @@ int who_show(const struct ls_opts *opt, const struct session_set *s)
 	};
 	struct out *o = cli_out(&opt->cc);
 
-	if (!(s->nns > 1 || (s->nns == 1 && !s->ns[0].current)))
+	if (!(s->snap.nns > 1 || (s->snap.nns == 1 && !s->snap.ns[0].current)))
 		cols[W_NETNS].flags |= OUT_HIDDEN;
 	out_columns(o, cols, W_NETNS + 1);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct sock_rec *r = &s->t.v[s->order[i]];
+		const struct sock_rec *r = &s->snap.t.v[s->order[i]];
 
 		if (out_is_json(o)) {
 			out_record_begin(o);
