@@ -100,6 +100,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 
 # harnesses that drive a command's parser name its files here
 FUZZ_EXTRA_fuzz_portspec := src/ports/lookup.c
+FUZZ_EXTRA_fuzz_policy := src/audit/policy.c src/audit/baseline.c src/audit/rules.c
 
 build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC)
 	@mkdir -p $(dir $@)

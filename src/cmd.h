@@ -40,5 +40,7 @@ int ls_main(int argc, char **argv, const struct cmd *self);
 extern const char ls_help[];
 int who_main(int argc, char **argv, const struct cmd *self);
 extern const char who_help[];
+int audit_main(int argc, char **argv, const struct cmd *self);
+extern const char audit_help[];
 
 #endif

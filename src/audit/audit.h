@@ -1,0 +1,133 @@
+/*
+ * audit.h - `portkit audit`: which listening ports should not be open.
+ *
+ * listeners.c turns a snapshot (listening TCP, bound UDP, with owners) into
+ * listeners with an exposure; rules.c applies the built-in rules; policy.c
+ * parses and applies a policy file; baseline.c saves and compares
+ * baselines; verify.c checks exposure by connecting; report.c prints.
+ * Findings own copies of everything they print.
+ */
+#ifndef PORTKIT_AUDIT_H
+#define PORTKIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/cli.h"
+#include "core/owners.h"
+#include "core/registry.h"
+#include "core/snapshot.h"
+
+enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_COUNT };
+enum exposure { EXP_LOOPBACK, EXP_ALL, EXP_ADDRESS };
+
+#define MAX_OWNERS 8
+
+struct listener {
+	unsigned proto;			/* PROTO_TCP or PROTO_UDP */
+	unsigned family;
+	uint8_t addr[16];
+	char addr_text[ADDR_STRLEN];
+	unsigned port;
+	enum exposure exposure;
+	const char *service;		/* IANA name or NULL */
+	const struct curated *cur;
+	struct proc_owner own[MAX_OWNERS];
+	size_t nown;
+	char netns[64];			/* "" for this namespace */
+	bool owners_known;		/* every process could be read */
+	bool allowed;			/* by the policy */
+	int verified;			/* -1 not checked, 0 not reachable, 1 reachable */
+};
+
+struct finding {
+	enum severity sev;
+	const char *rule;
+	struct listener l;
+	char message[600];
+};
+
+struct findings {
+	struct finding *v;
+	size_t n, cap;
+};
+
+/* Policy: allow lines, severity overrides, ignores. */
+enum { POLICY_ANY_BIND, POLICY_LOOPBACK, POLICY_ALL, POLICY_CIDR };
+
+struct allow {
+	unsigned protos;
+	uint16_t lo, hi;
+	int bind;
+	struct cidr cidr;
+	char process[32];	/* "" any */
+	unsigned line;
+};
+
+struct ignore {
+	const char *rule;
+	unsigned protos;
+	uint16_t lo, hi;	/* 0-65535 when no port was given */
+};
+
+struct policy {
+	const char *path;
+	struct allow *allow;
+	size_t nallow, capallow;
+	struct ignore *ignore;
+	size_t nignore, capignore;
+	int severity[16];	/* per rule index, -1 = built-in */
+	int fail_on;		/* -1 = not set */
+};
+
+struct audit_opts {
+	struct cli_common cc;
+	const char *policy;
+	const char *baseline;
+	const char *save_baseline;
+	const char *netns;
+	int fail_on;		/* -1: policy's or medium */
+	bool verify;
+};
+
+/* rules.c */
+size_t rule_count(void);
+const char *rule_id(size_t i);
+int rule_index(const char *id);
+enum severity rule_severity(size_t i);
+const char *severity_name(enum severity s);
+int severity_parse(const char *s, enum severity *out);
+const char *exposure_name(enum exposure e);
+void add_finding(struct findings *f, const struct policy *p, const char *rule,
+		 const struct listener *l, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void apply_rules(struct findings *f, const struct policy *p, const struct listener *l,
+		 size_t nlisteners_total);
+
+/* listeners.c */
+size_t collect_listeners(const struct snapshot *s, struct listener **out);
+void listener_owners_text(const struct listener *l, char *buf, size_t size);
+
+/* policy.c: 0 or -EINVAL with error_msg() "FILE:LINE: ..." */
+int policy_parse(const char *path, const char *text, struct policy *p);
+int policy_load(const char *path, struct policy *p);
+void policy_free(struct policy *p);
+bool policy_allows(const struct policy *p, const struct listener *l);
+bool policy_ignores(const struct policy *p, const char *rule, const struct listener *l);
+
+/* baseline.c */
+int baseline_save(const char *path, const struct listener *v, size_t n);
+int baseline_parse(const char *path, const char *text, struct listener **out, size_t *n);
+int baseline_compare(const char *path, const struct listener *now, size_t n,
+		     struct findings *f, const struct policy *p);
+
+/* verify.c */
+void verify_listeners(struct listener *v, size_t n);
+
+/* report.c */
+int report(const struct audit_opts *o, struct findings *f, size_t nlisteners,
+	   enum severity fail_on);
+
+#endif
