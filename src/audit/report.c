@@ -102,7 +102,8 @@ int report(const struct audit_opts *opt, struct findings *f, size_t nlisteners,
 	if (!opt->verify)
 		cols[C_VERIFIED].flags |= OUT_HIDDEN;
 	out_columns(o, cols, C_VERIFIED + 1);
-	qsort(f->v, f->n, sizeof(*f->v), cmp_finding);
+	if (f->n)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_finding);
 	for (size_t i = 0; i < f->n; i++) {
 		count[f->v[i].sev]++;
 		fail |= f->v[i].sev >= fail_on;

@@ -275,7 +275,8 @@ static size_t list_pids(DIR *d, char (**out)[16])
 		pids = xgrow(pids, sizeof(*pids), n + 1, &cap);
 		snprintf(pids[n++], 16, "%.15s", de->d_name);
 	}
-	qsort(pids, n, sizeof(*pids), cmp_pid);
+	if (n)
+		qsort(pids, n, sizeof(*pids), cmp_pid);
 	*out = pids;
 	return n;
 }

@@ -204,7 +204,8 @@ size_t ports_search(struct port_list *l, char **words, size_t nwords, unsigned p
 		if (matches(l->v[i].reg, l->v[i].cur, words, nwords))
 			l->v[k++] = l->v[i];
 	l->n = k;
-	qsort(l->v + before, l->n - before, sizeof(*l->v), cmp_rec);
+	if (l->n > before)
+		qsort(l->v + before, l->n - before, sizeof(*l->v), cmp_rec);
 	/* drop the duplicates sorting brought together */
 	k = before;
 	for (size_t i = before; i < l->n; i++)

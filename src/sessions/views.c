@@ -297,7 +297,8 @@ static void summary_ephemeral(struct out *o, const struct session_set *s)
 		}
 		g[i].count = n;
 	}
-	qsort(g, ng, sizeof(*g), cmp_group_count);
+	if (ng)
+		qsort(g, ng, sizeof(*g), cmp_group_count);
 	if (!out_is_json(o)) {
 		if (e->known)
 			printf("\nEphemeral range %u-%u (%zu usable ports), use per destination:\n",
