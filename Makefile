@@ -21,7 +21,7 @@ SAN_CFLAGS ?=
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
-LDLIBS    := -pthread
+LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
 
 ifeq ($(V),1)
 Q :=
@@ -101,6 +101,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 # harnesses that drive a command's parser name its files here
 FUZZ_EXTRA_fuzz_portspec := src/ports/lookup.c
 FUZZ_EXTRA_fuzz_policy := src/audit/policy.c src/audit/baseline.c src/audit/rules.c
+FUZZ_EXTRA_fuzz_packet := src/capture/app.c
 
 build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC)
 	@mkdir -p $(dir $@)

@@ -225,6 +225,23 @@ void out_kv_double(struct out *o, const char *key, double v, int decimals)
 	fprintf(o->f, "%.*f", decimals, v);
 }
 
+void out_kv_fixed(struct out *o, const char *key, long long v, int decimals)
+{
+	long long div = 1;
+	unsigned long long a;
+
+	if (!json(o))
+		return;
+	member(o, key);
+	for (int i = 0; i < decimals; i++)
+		div *= 10;
+	if (v < 0)
+		putc_unlocked('-', o->f);
+	a = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	fprintf(o->f, "%llu.%0*llu", a / (unsigned long long)div, decimals,
+		a % (unsigned long long)div);
+}
+
 void out_kv_bool(struct out *o, const char *key, bool v)
 {
 	if (!json(o))

@@ -53,6 +53,8 @@ void out_kv_strn(struct out *o, const char *key, const char *val, size_t n);
 void out_kv_int(struct out *o, const char *key, long long v);
 void out_kv_uint(struct out *o, const char *key, unsigned long long v);
 void out_kv_double(struct out *o, const char *key, double v, int decimals);
+/* v / 10^decimals printed exactly, without floating point: 1700000000.100000 */
+void out_kv_fixed(struct out *o, const char *key, long long v, int decimals);
 void out_kv_bool(struct out *o, const char *key, bool v);
 void out_kv_null(struct out *o, const char *key);
 void out_obj_begin(struct out *o, const char *key);	/* key NULL inside arrays */

@@ -8,6 +8,8 @@
 #include "core/ephemeral.h"
 #include "core/log.h"
 #include "core/out.h"
+#include "core/pkt.h"
+#include "core/sha1.h"
 
 TEST(ephemeral_parse_files)
 {
@@ -186,4 +188,73 @@ TEST(out_table)
 		     "           a note\n"
 		     "b          123\n");
 	free(t);
+}
+
+
+TEST(sha1_and_base64_vectors)
+{
+	uint8_t d[20];
+	char b64[40];
+
+	sha1("abc", 3, d);
+	CHECK_INT(d[0], 0xa9);
+	CHECK_INT(d[1], 0x99);
+	CHECK_INT(d[19], 0x9d);
+	/* 56 bytes: the padding spills into a second block */
+	sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, d);
+	CHECK_INT(d[0], 0x84);
+	CHECK_INT(d[19], 0xf1);
+	base64((const uint8_t *)"foob", 4, b64);
+	CHECK_STR(b64, "Zm9vYg==");
+	base64((const uint8_t *)"fooba", 5, b64);
+	CHECK_STR(b64, "Zm9vYmE=");
+}
+
+TEST(pkt_decode_edges)
+{
+	/* Ethernet + IPv4 + UDP 1234 -> 53, with a correct header checksum */
+	uint8_t f[42] = { 0 };
+	struct pkt p;
+
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 28;
+	f[22] = 64;
+	f[23] = 17;
+	f[26] = 10;
+	f[30] = 10;
+	f[33] = 1;
+	f[34] = 0x04;
+	f[35] = 0xd2;
+	f[37] = 53;
+	f[39] = 8;
+	{
+		uint32_t s = 0;
+
+		for (int i = 14; i < 34; i += 2)
+			s += (uint32_t)(f[i] << 8 | f[i + 1]);
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		f[24] = (uint8_t)(~s >> 8);
+		f[25] = (uint8_t)~s;
+	}
+	pkt_decode(LINK_ETHERNET, f, 42, 42, &p);
+	CHECK_INT(p.ipver, 4);
+	CHECK_INT(p.proto, 17);
+	CHECK(p.has_ports);
+	CHECK_INT(p.sport, 1234);
+	CHECK_INT(p.dport, 53);
+	CHECK_INT(p.flags & PKT_BAD_IP_CSUM, 0);
+	CHECK_INT(p.payload_len, 0);
+	/* every shorter capture is decoded without reading past it */
+	for (uint32_t n = 0; n < 42; n++) {
+		pkt_decode(LINK_ETHERNET, f, n, 42, &p);
+		CHECK(n >= 42 || (p.flags & PKT_TRUNCATED) || !p.has_ports);
+	}
+	f[24] ^= 1;
+	pkt_decode(LINK_ETHERNET, f, 42, 42, &p);
+	CHECK(p.flags & PKT_BAD_IP_CSUM);
+	pkt_decode(12345, f, 42, 42, &p);
+	CHECK(p.flags & PKT_UNKNOWN_LINK);
+	CHECK(!pkt_link_known(12345) && pkt_link_known(LINK_SLL2));
 }

@@ -1,0 +1,297 @@
+/*
+ * app.c - one-line summaries of the application protocols people look
+ * for on their usual ports: the DNS question and first answer, the HTTP
+ * request or status line, the TLS ClientHello's server name, the DHCP
+ * message type, and what an ICMP error says about which packet.
+ * Every read is bounds-checked against what was captured.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capture/capture.h"
+#include "core/addr.h"
+#include "core/banned.h"
+
+static uint16_t g16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* A DNS name at off, with compression; returns the offset after it in the
+ * record (not after a pointer target), or 0 when malformed. */
+static size_t dns_name(const uint8_t *m, size_t n, size_t off, char *out, size_t size)
+{
+	size_t o = 0, after = 0;
+	int jumps = 0;
+
+	out[0] = '\0';
+	while (off < n) {
+		uint8_t len = m[off];
+
+		if (len == 0) {
+			if (!after)
+				after = off + 1;
+			if (!o && size > 1)
+				out[o++] = '.';
+			out[o < size ? o : size - 1] = '\0';
+			return after;
+		}
+		if ((len & 0xc0) == 0xc0) {
+			if (off + 1 >= n || ++jumps > 16)
+				return 0;
+			if (!after)
+				after = off + 2;
+			off = (size_t)(len & 0x3f) << 8 | m[off + 1];
+			continue;
+		}
+		if (len > 63 || off + 1 + len > n)
+			return 0;
+		for (size_t i = 0; i < len && o + 2 < size; i++) {
+			unsigned char c = m[off + 1 + i];
+
+			out[o++] = (char)(c > 32 && c < 127 ? c : '?');
+		}
+		if (o + 1 < size)
+			out[o++] = '.';
+		out[o] = '\0';
+		off += 1 + len;
+	}
+	return 0;
+}
+
+static const char *dns_type(unsigned t)
+{
+	static const struct { unsigned t; const char *n; } types[] = {
+		{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" },
+		{ 15, "MX" }, { 16, "TXT" }, { 28, "AAAA" }, { 33, "SRV" }, { 65, "HTTPS" },
+		{ 255, "ANY" },
+	};
+	static char buf[16];
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (types[i].t == t)
+			return types[i].n;
+	snprintf(buf, sizeof(buf), "TYPE%u", t);
+	return buf;
+}
+
+static void dns(const uint8_t *m, size_t n, char *out, size_t size)
+{
+	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					      "NOTIMP", "REFUSED" };
+	char name[256], ans[64] = "";
+	size_t off;
+	unsigned qd, an, type, rcode;
+	bool resp;
+
+	if (n < 12)
+		return;
+	resp = m[2] & 0x80;
+	rcode = m[3] & 15;
+	qd = g16(m + 4);
+	an = g16(m + 6);
+	if (!qd || !(off = dns_name(m, n, 12, name, sizeof(name))) || off + 4 > n)
+		return;
+	type = g16(m + off);
+	off += 4;
+	if (!resp) {
+		snprintf(out, size, "DNS %s? %s", dns_type(type), name);
+		return;
+	}
+	/* the first A or AAAA answer, if it is there */
+	for (unsigned i = 0; i < an && i < 16 && off < n; i++) {
+		char skip[256];
+		size_t rd;
+		unsigned at;
+
+		if (!(off = dns_name(m, n, off, skip, sizeof(skip))) || off + 10 > n)
+			break;
+		at = g16(m + off);
+		rd = g16(m + off + 8);
+		off += 10;
+		if (off + rd > n)
+			break;
+		if ((at == 1 && rd == 4) || (at == 28 && rd == 16)) {
+			inet_ntop(at == 1 ? AF_INET : AF_INET6, m + off, ans, sizeof(ans));
+			break;
+		}
+		off += rd;
+	}
+	snprintf(out, size, "DNS %s %s %s%s%s (%u answer%s)", rcode < 6 ? rcodes[rcode] : "RCODE?",
+		 dns_type(type), name, ans[0] ? " -> " : "", ans, an, an == 1 ? "" : "s");
+}
+
+static bool printable_line(const uint8_t *d, size_t n, char *out, size_t size)
+{
+	size_t i = 0;
+
+	for (; i < n && i + 1 < size && d[i] != '\r' && d[i] != '\n'; i++) {
+		if (d[i] < 32 || d[i] > 126)
+			return false;
+		out[i] = (char)d[i];
+	}
+	out[i] = '\0';
+	return i > 0;
+}
+
+static bool http(const uint8_t *d, size_t n, char *out, size_t size)
+{
+	static const char *const starts[] = { "GET ", "POST ", "PUT ", "HEAD ", "DELETE ",
+					      "OPTIONS ", "PATCH ", "CONNECT ", "HTTP/1." };
+	char line[160];
+
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		size_t k = strlen(starts[i]);
+
+		if (n >= k && !memcmp(d, starts[i], k) && printable_line(d, n, line, sizeof(line))) {
+			snprintf(out, size, "HTTP %s", line);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* TLS record -> handshake -> ClientHello -> extensions -> server_name */
+static bool tls(const uint8_t *d, size_t n, char *out, size_t size)
+{
+	size_t off, end;
+
+	if (n < 6 || d[0] != 22 || d[1] != 3)
+		return false;
+	if (d[5] == 2) {
+		snprintf(out, size, "TLS ServerHello");
+		return true;
+	}
+	if (d[5] != 1)
+		return false;
+	off = 5 + 4 + 2 + 32;	/* record, handshake header, version, random */
+	if (off + 1 > n)
+		goto plain;
+	off += 1 + d[off];	/* session id */
+	if (off + 2 > n)
+		goto plain;
+	off += 2 + g16(d + off);	/* cipher suites */
+	if (off + 1 > n)
+		goto plain;
+	off += 1 + d[off];	/* compression */
+	if (off + 2 > n)
+		goto plain;
+	end = off + 2 + g16(d + off);
+	off += 2;
+	if (end > n)
+		end = n;
+	while (off + 4 <= end) {
+		unsigned type = g16(d + off), len = g16(d + off + 2);
+
+		off += 4;
+		if (type == 0 && off + 5 <= end && d[off + 2] == 0) {
+			size_t nl = g16(d + off + 3);
+			char name[256];
+
+			if (off + 5 + nl <= end && printable_line(d + off + 5, nl, name,
+								  nl + 1 < sizeof(name) ? nl + 1 : sizeof(name))) {
+				snprintf(out, size, "TLS ClientHello SNI %s", name);
+				return true;
+			}
+		}
+		off += len;
+	}
+plain:
+	snprintf(out, size, "TLS ClientHello");
+	return true;
+}
+
+static void dhcp(const uint8_t *d, size_t n, char *out, size_t size)
+{
+	static const char *const types[] = { "?", "DISCOVER", "OFFER", "REQUEST", "DECLINE",
+					     "ACK", "NAK", "RELEASE", "INFORM" };
+	size_t off = 240;
+	unsigned type = 0;
+
+	if (n < 240 || memcmp(d + 236, "\x63\x82\x53\x63", 4))
+		return;
+	while (off + 2 <= n && d[off] != 255) {
+		if (d[off] == 0) {
+			off++;
+			continue;
+		}
+		if (d[off] == 53 && d[off + 1] == 1 && off + 2 < n)
+			type = d[off + 2];
+		off += 2 + (size_t)d[off + 1];
+	}
+	snprintf(out, size, "DHCP %s xid 0x%02x%02x%02x%02x client %02x:%02x:%02x:%02x:%02x:%02x",
+		 type < 9 ? types[type] : "?", d[4], d[5], d[6], d[7], d[28], d[29], d[30], d[31],
+		 d[32], d[33]);
+}
+
+static void icmp_error(const struct pkt *p, char *out, size_t size)
+{
+	static const char *const unreach[] = { "net unreachable", "host unreachable",
+					       "protocol unreachable", "port unreachable",
+					       "fragmentation needed", "source route failed" };
+	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+	const struct pkt_inner *in = &p->inner;
+	const char *what = "error";
+	unsigned fam = in->ipver == 6 ? AF_INET6 : AF_INET;
+	bool v6 = p->proto == 58;
+
+	if (!v6 && p->icmp_type == 3)
+		what = p->icmp_code < 6 ? unreach[p->icmp_code] : "unreachable";
+	else if (v6 && p->icmp_type == 1)
+		what = p->icmp_code == 4 ? "port unreachable" : "unreachable";
+	else if ((!v6 && p->icmp_type == 11) || (v6 && p->icmp_type == 3))
+		what = "time exceeded";
+	if (!p->has_inner) {
+		snprintf(out, size, "ICMP %s", what);
+	} else if (in->has_ports) {
+		snprintf(out, size, "ICMP %s for %s %s > %s", what, in->proto == 6 ? "tcp" : "udp",
+			 endpoint_format(fam, in->src, in->sport, a),
+			 endpoint_format(fam, in->dst, in->dport, b));
+	} else {
+		snprintf(out, size, "ICMP %s for %s > %s", what, addr_format(fam, in->src, a),
+			 addr_format(fam, in->dst, b));
+	}
+}
+
+static void icmp_other(const struct pkt *p, char *out, size_t size)
+{
+	bool v6 = p->proto == 58;
+
+	if ((!v6 && p->icmp_type == 8) || (v6 && p->icmp_type == 128))
+		snprintf(out, size, "ICMP echo request");
+	else if ((!v6 && p->icmp_type == 0) || (v6 && p->icmp_type == 129))
+		snprintf(out, size, "ICMP echo reply");
+	else
+		snprintf(out, size, "ICMP type %u code %u", p->icmp_type, p->icmp_code);
+}
+
+static bool port_is(const struct pkt *p, unsigned a, unsigned b)
+{
+	return p->sport == a || p->dport == a || p->sport == b || p->dport == b;
+}
+
+void app_summary(const struct pkt *p, char *out, size_t size)
+{
+	const uint8_t *d = p->payload;
+	size_t n = p->payload_caplen;
+
+	out[0] = '\0';
+	if (p->proto == 1 || p->proto == 58) {
+		if (p->has_inner)
+			icmp_error(p, out, size);
+		else
+			icmp_other(p, out, size);
+		return;
+	}
+	if (!p->has_ports || !d || !n)
+		return;
+	if (p->proto == 17 && port_is(p, 53, 5353))
+		dns(d, n, out, size);
+	else if (p->proto == 6 && port_is(p, 53, 53) && n > 2)
+		dns(d + 2, n - 2, out, size);	/* DNS over TCP: a length prefix */
+	else if (p->proto == 17 && port_is(p, 67, 68))
+		dhcp(d, n, out, size);
+	else if (p->proto == 6 && !http(d, n, out, size))
+		tls(d, n, out, size);
+}

@@ -1,0 +1,71 @@
+/*
+ * capture.h - `portkit capture`: packets and flows by port.
+ *
+ * cmd.c opens libpcap (live or file), compiles the filter and runs the
+ * loop; print.c writes one line (or JSON object) per packet; app.c makes
+ * the one-line summaries of DNS, HTTP, TLS and DHCP; flows.c keeps the
+ * flow table and flowout.c writes flow records (table, JSON, Zeek conn.log)
+ * and the --summary report.
+ */
+#ifndef PORTKIT_CAPTURE_H
+#define PORTKIT_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/cli.h"
+#include "core/pkt.h"
+
+struct cap_opts {
+	struct cli_common cc;
+	const char *iface;
+	const char *read;
+	const char *write;
+	long count;		/* 0: no limit */
+	char *filter;		/* joined FILTER words, owned */
+	bool flows;
+	bool summary;
+	bool zeek;
+	bool checksums;		/* verify TCP/UDP checksums */
+	unsigned snaplen;
+	unsigned interval;	/* seconds between interim flow records, 0 off */
+	size_t max_flows;
+	unsigned udp_timeout;
+	unsigned tcp_timeout;
+};
+
+/* app.c: a one-line summary of the application payload, or "" */
+void app_summary(const struct pkt *p, char *out, size_t size);
+
+/* print.c */
+struct printer;
+struct printer *printer_new(FILE *f, const struct cap_opts *o, int linktype);
+void print_packet(struct printer *pr, const struct pkt *p, int64_t ts_us);
+int printer_free(struct printer *pr);	/* flushes; -EIO on a write error */
+
+/* Is port one a client picks (this host's range or 49152-65535)? */
+bool ephemeral_port(unsigned port);
+/* 'a': the first endpoint is the server, 'b': the second, 0: unknown */
+char server_of(unsigned proto, unsigned a, unsigned b);
+
+/* flows.c */
+struct flow_table;
+struct flow_rec;
+typedef void (*flow_emit)(const struct flow_rec *f, bool interim, void *arg);
+struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void *arg);
+void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts_us);
+void flow_table_flush(struct flow_table *t);	/* emit everything left */
+size_t flow_table_evicted(const struct flow_table *t);
+size_t flow_table_peak(const struct flow_table *t);
+size_t flow_size(void);				/* bytes per flow */
+void flow_table_free(struct flow_table *t);
+
+/* flowout.c */
+struct flow_out;
+struct flow_out *flow_out_new(const struct cap_opts *o);
+void flow_out_emit(const struct flow_rec *f, bool interim, void *arg);
+int flow_out_close(struct flow_out *fo, const struct flow_table *t);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * flowout.c - flow records out: an aligned table, NDJSON (CLI.md's flow
+ * record), or Zeek's conn.log TSV (--zeek) that zeek-cut reads; and the
+ * --summary report of top services and talkers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/capture.h"
+#include "capture/flows.h"
+#include "core/addr.h"
+#include "core/out.h"
+#include "core/registry.h"
+#include "core/sha1.h"
+#include "core/xalloc.h"
+#include "core/banned.h"
+
+#define TOP 10
+
+struct agg {
+	char key[80];
+	uint64_t flows, pkts, bytes;
+};
+
+/* Aggregates by key: a growable array with an open-addressing index. */
+struct aggmap {
+	struct agg *v;
+	size_t n, cap;
+	uint32_t *index;	/* entry + 1, 0 = empty */
+	size_t mask;
+};
+
+struct flow_out {
+	const struct cap_opts *o;
+	struct out *out;
+	uint64_t records, interim;
+	struct aggmap svc, hosts;
+};
+
+enum { C_PROTO, C_ORIG, C_RESP, C_SERVICE, C_STATE, C_HISTORY, C_OPKTS, C_OBYTES, C_RPKTS,
+       C_RBYTES, C_DURATION };
+
+const char *flow_conn_state(const struct flow_rec *f)
+{
+	bool est = f->syn_o && f->synack_r;
+
+	if (f->proto != 6)
+		return f->opkts && f->rpkts ? "SF" : f->opkts ? "S0" : "SHR";
+	if (est || (f->syn_o && f->rpkts && !f->rst_r && f->data_r)) {
+		if (f->rst_o)
+			return "RSTO";
+		if (f->rst_r)
+			return "RSTR";
+		if (f->fin_o && f->fin_r)
+			return "SF";
+		return f->fin_o ? "S2" : f->fin_r ? "S3" : "S1";
+	}
+	if (f->syn_o) {
+		if (f->rst_r)
+			return "REJ";
+		if (f->rst_o)
+			return "RSTOS0";
+		if (f->fin_o)
+			return "SH";
+		return "S0";
+	}
+	if (f->synack_r) {
+		if (f->rst_r)
+			return "RSTRH";
+		if (f->fin_r)
+			return "SHR";
+	}
+	return "OTH";
+}
+
+/* Community ID v1 (seed 0) for TCP, UDP and SCTP flows. */
+static bool community_id(const struct flow_rec *f, char *out)
+{
+	uint8_t buf[2 + 16 + 16 + 4 + 4], digest[20];
+	size_t alen = f->ipver == 4 ? 4 : 16, n = 0;
+	const uint8_t *a = f->oaddr, *b = f->raddr;
+	uint16_t pa = f->oport, pb = f->rport;
+	int c;
+
+	if (f->proto != 6 && f->proto != 17 && f->proto != 132)
+		return false;
+	c = memcmp(a, b, alen);
+	if (c > 0 || (c == 0 && pa > pb)) {
+		const uint8_t *t = a;
+		uint16_t tp = pa;
+
+		a = b;
+		b = t;
+		pa = pb;
+		pb = tp;
+	}
+	buf[n++] = 0;
+	buf[n++] = 0;
+	memcpy(buf + n, a, alen);
+	n += alen;
+	memcpy(buf + n, b, alen);
+	n += alen;
+	buf[n++] = f->proto;
+	buf[n++] = 0;
+	buf[n++] = (uint8_t)(pa >> 8);
+	buf[n++] = (uint8_t)pa;
+	buf[n++] = (uint8_t)(pb >> 8);
+	buf[n++] = (uint8_t)pb;
+	sha1(buf, n, digest);
+	memcpy(out, "1:", 2);
+	base64(digest, 20, out + 2);
+	return true;
+}
+
+static const char *service_name(const struct flow_rec *f)
+{
+	unsigned bit = f->proto == 6 ? PROTO_TCP : f->proto == 17 ? PROTO_UDP : 0;
+	const struct curated *c;
+
+	if (!bit)
+		return NULL;
+	c = curated_at(f->rport, bit);
+	return c ? c->name : registry_service(f->rport, bit);
+}
+
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void agg_grow(struct aggmap *m)
+{
+	size_t slots = m->mask ? (m->mask + 1) * 2 : 1024;
+
+	free(m->index);
+	m->index = xcalloc(slots, sizeof(*m->index));
+	m->mask = slots - 1;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j = str_hash(m->v[i].key) & m->mask;
+
+		while (m->index[j])
+			j = (j + 1) & m->mask;
+		m->index[j] = (uint32_t)i + 1;
+	}
+}
+
+static void aggregate(struct aggmap *m, const char *key, const struct flow_rec *f)
+{
+	size_t j;
+	struct agg *a;
+
+	if ((m->n + 1) * 2 > m->mask + 1)
+		agg_grow(m);
+	j = str_hash(key) & m->mask;
+	while (m->index[j] && strcmp(m->v[m->index[j] - 1].key, key))
+		j = (j + 1) & m->mask;
+	if (!m->index[j]) {
+		m->v = xgrow(m->v, sizeof(*m->v), m->n + 1, &m->cap);
+		memset(&m->v[m->n], 0, sizeof(m->v[0]));
+		snprintf(m->v[m->n].key, sizeof(m->v[0].key), "%s", key);
+		m->index[j] = (uint32_t)++m->n;
+	}
+	a = &m->v[m->index[j] - 1];
+	a->flows++;
+	a->pkts += f->opkts + f->rpkts;
+	a->bytes += f->oip + f->rip;
+}
+
+struct flow_out *flow_out_new(const struct cap_opts *o)
+{
+	static const struct out_col cols[] = {
+		{ "PROTO", 0 }, { "ORIGINATOR", 0 }, { "RESPONDER", 0 }, { "SERVICE", 0 },
+		{ "STATE", 0 }, { "HISTORY", 0 }, { "O-PKTS", OUT_RIGHT }, { "O-BYTES", OUT_RIGHT },
+		{ "R-PKTS", OUT_RIGHT }, { "R-BYTES", OUT_RIGHT }, { "DURATION", OUT_RIGHT },
+	};
+	struct flow_out *fo = xcalloc(1, sizeof(*fo));
+
+	fo->o = o;
+	if (o->summary)
+		return fo;
+	if (o->zeek) {
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d-%H-%M-%S", &tm);
+		printf("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
+		       "#unset_field\t-\n#path\tconn\n#open\t%s\n"
+		       "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\t"
+		       "duration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\t"
+		       "missed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\t"
+		       "tunnel_parents\tcommunity_id\n"
+		       "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\t"
+		       "count\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\t"
+		       "set[string]\tstring\n", ts);
+		return fo;
+	}
+	fo->out = cli_out(&o->cc);
+	out_set_stream(fo->out, o->iface != NULL);
+	out_columns(fo->out, cols, C_DURATION + 1);
+	return fo;
+}
+
+static const char *proto_str(unsigned p)
+{
+	const char *s = ip_proto_name(p);
+
+	return s ? s : "other";
+}
+
+static void zeek(const struct flow_rec *f, const char *cid)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	unsigned fam = f->ipver == 6 ? AF_INET6 : AF_INET;
+	const char *svc = service_name(f);
+
+	printf("%lld.%06lld\tC%012llx\t%s\t%u\t%s\t%u\t%s\t%s\t%.6f\t%llu\t%llu\t%s\t-\t-\t0\t%s\t"
+	       "%u\t%llu\t%u\t%llu\t(empty)\t%s\n",
+	       (long long)(f->start / 1000000), (long long)(f->start % 1000000),
+	       (unsigned long long)(f->id * 0x9e3779b97f4a7c15ULL >> 16),
+	       addr_format(fam, f->oaddr, a), f->oport, addr_format(fam, f->raddr, b), f->rport,
+	       f->proto == 1 || f->proto == 58 ? "icmp" : proto_str(f->proto), svc ? svc : "-",
+	       (double)(f->last - f->start) / 1e6, (unsigned long long)f->obytes,
+	       (unsigned long long)f->rbytes, flow_conn_state(f), f->hlen ? f->history : "-",
+	       f->opkts, (unsigned long long)f->oip, f->rpkts, (unsigned long long)f->rip,
+	       cid[0] ? cid : "-");
+}
+
+static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, const char *cid)
+{
+	struct out *o = fo->out;
+	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+	unsigned fam = f->ipver == 6 ? AF_INET6 : AF_INET;
+	const char *svc = service_name(f);
+
+	out_record_begin(o);
+	out_kv_str(o, "proto", proto_str(f->proto));
+	out_kv_str(o, "orig_addr", addr_format(fam, f->oaddr, a));
+	out_kv_uint(o, "orig_port", f->oport);
+	out_kv_str(o, "resp_addr", addr_format(fam, f->raddr, b));
+	out_kv_uint(o, "resp_port", f->rport);
+	out_kv_str(o, "service", svc);
+	out_kv_str(o, "conn_state", flow_conn_state(f));
+	out_kv_str(o, "history", f->history);
+	out_kv_uint(o, "orig_pkts", f->opkts);
+	out_kv_uint(o, "orig_bytes", f->obytes);
+	out_kv_uint(o, "resp_pkts", f->rpkts);
+	out_kv_uint(o, "resp_bytes", f->rbytes);
+	out_kv_uint(o, "orig_ip_bytes", f->oip);
+	out_kv_uint(o, "resp_ip_bytes", f->rip);
+	out_kv_fixed(o, "start", f->start, 6);
+	out_kv_fixed(o, "duration", f->last - f->start, 6);
+	out_kv_str(o, "community_id", cid[0] ? cid : NULL);
+	if (interim)
+		out_kv_bool(o, "interim", true);
+	if (f->evicted)
+		out_kv_bool(o, "evicted", true);
+	if (out_is_json(o)) {
+		out_record_end(o);
+		return;
+	}
+	out_cell_str(o, C_PROTO, proto_str(f->proto));
+	if (f->proto == 6 || f->proto == 17) {
+		out_cell_str(o, C_ORIG, endpoint_format(fam, f->oaddr, f->oport, a));
+		out_cell_str(o, C_RESP, endpoint_format(fam, f->raddr, f->rport, b));
+	} else {
+		out_cell_str(o, C_ORIG, addr_format(fam, f->oaddr, a));
+		out_cell_str(o, C_RESP, addr_format(fam, f->raddr, b));
+	}
+	out_cell_str(o, C_SERVICE, svc ? svc : "-");
+	if (interim)
+		out_cell(o, C_STATE, "%s (interim)", flow_conn_state(f));
+	else
+		out_cell_str(o, C_STATE, flow_conn_state(f));
+	out_cell_str(o, C_HISTORY, f->hlen ? f->history : "-");
+	out_cell_str(o, C_OPKTS, utoa(f->opkts, a));
+	out_cell_str(o, C_OBYTES, utoa(f->obytes, a));
+	out_cell_str(o, C_RPKTS, utoa(f->rpkts, a));
+	out_cell_str(o, C_RBYTES, utoa(f->rbytes, a));
+	out_cell(o, C_DURATION, "%.3fs", (double)(f->last - f->start) / 1e6);
+	out_record_end(o);
+}
+
+void flow_out_emit(const struct flow_rec *f, bool interim, void *arg)
+{
+	struct flow_out *fo = arg;
+	char cid[40] = "";
+
+	fo->records++;
+	fo->interim += interim;
+	if (fo->o->summary) {
+		char key[80], a[ADDR_STRLEN];
+		const char *svc = service_name(f);
+
+		if (interim)
+			return;
+		if (f->proto == 6 || f->proto == 17)
+			snprintf(key, sizeof(key), "%s/%u%s%s%s", proto_str(f->proto), f->rport,
+				 svc ? " (" : "", svc ? svc : "", svc ? ")" : "");
+		else
+			snprintf(key, sizeof(key), "%s", proto_str(f->proto));
+		aggregate(&fo->svc, key, f);
+		addr_format(f->ipver == 6 ? AF_INET6 : AF_INET, f->oaddr, a);
+		aggregate(&fo->hosts, a, f);
+		return;
+	}
+	/* the hash is worth its cost only where it is shown */
+	if (fo->o->zeek || fo->o->cc.json)
+		community_id(f, cid);
+	if (fo->o->zeek) {
+		if (!interim)	/* conn.log has one line per connection */
+			zeek(f, cid);
+	}
+	else
+		record(fo, f, interim, cid);
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+	const struct agg *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+static void top(const char *title, struct agg *v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_bytes);
+	printf("%s\n", title);
+	for (size_t i = 0; i < n && i < TOP; i++)
+		printf("  %-36s %8llu flows %10llu packets %14llu bytes\n", v[i].key,
+		       (unsigned long long)v[i].flows, (unsigned long long)v[i].pkts,
+		       (unsigned long long)v[i].bytes);
+	if (n > TOP)
+		printf("  (%zu more)\n", n - TOP);
+}
+
+int flow_out_close(struct flow_out *fo, const struct flow_table *t)
+{
+	int r = 0;
+
+	if (fo->o->summary) {
+		printf("%llu flows, at most %zu at once (%zu bytes of table each)\n\n",
+		       (unsigned long long)fo->records, t ? flow_table_peak(t) : 0, flow_size() + 8);
+		top("Top services (by the responder's port), by bytes:", fo->svc.v, fo->svc.n);
+		printf("\n");
+		top("Top talkers (originators), by bytes:", fo->hosts.v, fo->hosts.n);
+	} else if (fo->o->zeek) {
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d-%H-%M-%S", &tm);
+		printf("#close\t%s\n", ts);
+	} else if (out_close(fo->out)) {
+		r = -EIO;
+	}
+	if (t && flow_table_evicted(t))
+		fprintf(stderr, "portkit: %zu flows were written early to stay within "
+				"--max-flows\n", flow_table_evicted(t));
+	free(fo->svc.v);
+	free(fo->svc.index);
+	free(fo->hosts.v);
+	free(fo->hosts.index);
+	free(fo);
+	return r;
+}

@@ -1,0 +1,377 @@
+/*
+ * print.c - one line per packet, fast.
+ *
+ *   12:00:00.000001 tcp 198.18.0.2:59210(eph) > 198.18.0.1:443(HTTPS) [S] len 0
+ *
+ * The server side's endpoint carries its service name, the client side's
+ * "(eph)" when its port is an ephemeral one. Text is built by hand in a
+ * large buffer written in big chunks: no printf, no per-packet system
+ * call; local time comes from a base computed once per hour of capture
+ * time, service names from a per-port cache over the built-in registry.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/capture.h"
+#include "core/addr.h"
+#include "core/ephemeral.h"
+#include "core/out.h"
+#include "core/registry.h"
+#include "core/xalloc.h"
+#include "core/banned.h"
+
+#define OBUF 65536
+
+struct printer {
+	FILE *f;
+	const struct cap_opts *o;
+	struct out *json;
+	char buf[OBUF + 4096];
+	size_t len;
+	int64_t hour;		/* UTC hour the cached base belongs to */
+	int hour_local;		/* local hh, mm of that hour's start */
+	int min_local;
+	const char **svc[2];	/* tcp, udp: name per port, cached */
+	int err;
+};
+
+static const char NOT_YET[] = "";
+
+struct printer *printer_new(FILE *f, const struct cap_opts *o, int linktype)
+{
+	struct printer *pr = xcalloc(1, sizeof(*pr));
+
+	(void)linktype;
+	pr->f = f;
+	pr->o = o;
+	pr->hour = -1;
+	for (int i = 0; i < 2; i++) {
+		pr->svc[i] = xmalloc(65536 * sizeof(*pr->svc[i]));
+		for (size_t p = 0; p < 65536; p++)
+			pr->svc[i][p] = NOT_YET;
+	}
+	if (o->cc.json) {
+		pr->json = out_new(f, OUT_JSON, false);
+		out_set_stream(pr->json, o->iface != NULL);
+	}
+	return pr;
+}
+
+static void flush(struct printer *pr)
+{
+	if (pr->len && fwrite(pr->buf, 1, pr->len, pr->f) != pr->len)
+		pr->err = -EIO;
+	pr->len = 0;
+}
+
+int printer_free(struct printer *pr)
+{
+	int err;
+
+	flush(pr);
+	if (pr->json && out_close(pr->json))
+		pr->err = -EIO;
+	if (fflush(pr->f))
+		pr->err = -EIO;
+	err = pr->err;
+	free(pr->svc[0]);
+	free(pr->svc[1]);
+	free(pr);
+	return err;
+}
+
+bool ephemeral_port(unsigned port)
+{
+	return port >= 49152 || ephemeral_contains(ephemeral_here(), port);
+}
+
+char server_of(unsigned proto, unsigned a, unsigned b)
+{
+	unsigned bit = proto == 6 ? PROTO_TCP : PROTO_UDP;
+	bool ea = ephemeral_port(a), eb = ephemeral_port(b);
+	bool ra, rb;
+
+	if (ea != eb)
+		return ea ? 'b' : 'a';
+	if ((a < 1024) != (b < 1024))
+		return a < 1024 ? 'a' : 'b';
+	ra = registry_service((uint16_t)a, bit) != NULL;
+	rb = registry_service((uint16_t)b, bit) != NULL;
+	if (ra != rb)
+		return ra ? 'a' : 'b';
+	return a <= b ? 'a' : 'b';
+}
+
+static const char *service(struct printer *pr, unsigned proto, unsigned port)
+{
+	int i = proto == 6 ? 0 : 1;
+	const char **slot = &pr->svc[i][port];
+
+	if (*slot == NOT_YET) {
+		unsigned bit = proto == 6 ? PROTO_TCP : PROTO_UDP;
+		const struct curated *c = curated_at((uint16_t)port, bit);
+
+		*slot = c ? c->name : registry_service((uint16_t)port, bit);
+	}
+	return *slot;
+}
+
+static char *put_s(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_u(char *p, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put2(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *put_time(struct printer *pr, char *p, int64_t us)
+{
+	int64_t sec = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+	int64_t hour = sec >= 0 ? sec / 3600 : (sec - 3599) / 3600;
+	int64_t within = sec - hour * 3600;
+	long frac = (long)(us - sec * 1000000);
+	int m, s, h;
+
+	if (hour != pr->hour) {
+		time_t t = (time_t)(hour * 3600);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		pr->hour = hour;
+		pr->hour_local = tm.tm_hour;
+		pr->min_local = tm.tm_min;
+	}
+	m = pr->min_local + (int)(within / 60);
+	s = (int)(within % 60);
+	h = (pr->hour_local + m / 60) % 24;
+	m %= 60;
+	p = put2(p, h);
+	*p++ = ':';
+	p = put2(p, m);
+	*p++ = ':';
+	p = put2(p, s);
+	*p++ = '.';
+	for (long div = 100000; div; div /= 10)
+		*p++ = (char)('0' + frac / div % 10);
+	return p;
+}
+
+static char *put_addr(char *p, unsigned ipver, const uint8_t *a)
+{
+	char tmp[ADDR_STRLEN];
+
+	if (ipver == 4)
+		return put_s(p, addr_format(AF_INET, a, tmp));
+	*p++ = '[';
+	p = put_s(p, addr_format(AF_INET6, a, tmp));
+	*p++ = ']';
+	return p;
+}
+
+static char *put_end(struct printer *pr, char *p, const struct pkt *pk, const uint8_t *a,
+		     unsigned port, bool server)
+{
+	const char *svc;
+
+	if (pk->ipver == 6 && !pk->has_ports) {
+		char tmp[ADDR_STRLEN];
+
+		return put_s(p, addr_format(AF_INET6, a, tmp));
+	}
+	p = put_addr(p, pk->ipver, a);
+	if (!pk->has_ports)
+		return p;
+	*p++ = ':';
+	p = put_u(p, port);
+	if (server && !pr->o->cc.numeric && (svc = service(pr, pk->proto, port))) {
+		*p++ = '(';
+		p = put_s(p, svc);
+		*p++ = ')';
+	} else if (!server && ephemeral_port(port)) {
+		p = put_s(p, "(eph)");
+	}
+	return p;
+}
+
+static char *put_flags(char *p, uint8_t f)
+{
+	*p++ = '[';
+	if (f & TCP_SYN) *p++ = 'S';
+	if (f & TCP_FIN) *p++ = 'F';
+	if (f & TCP_PSH) *p++ = 'P';
+	if (f & TCP_RST) *p++ = 'R';
+	if (f & TCP_URG) *p++ = 'U';
+	if (f & TCP_ECE) *p++ = 'E';
+	if (f & TCP_CWR) *p++ = 'W';
+	if (f & TCP_ACK) *p++ = '.';
+	if (p[-1] == '[')
+		*p++ = 'n', *p++ = 'o', *p++ = 'n', *p++ = 'e';
+	*p++ = ']';
+	return p;
+}
+
+static char *put_notes(char *p, const struct pkt *pk)
+{
+	if (pk->nvlan) {
+		p = put_s(p, " vlan ");
+		p = put_u(p, pk->vlan[0]);
+	}
+	if (pk->flags & PKT_FRAGMENT) {
+		p = put_s(p, " [fragment id ");
+		p = put_u(p, pk->frag_id);
+		p = put_s(p, " offset ");
+		p = put_u(p, (pk->ipver == 4 ? (pk->frag_off & 0x1fff) * 8u : pk->frag_off & 0xfff8u));
+		*p++ = ']';
+	} else if (pk->flags & PKT_FIRST_FRAGMENT) {
+		p = put_s(p, " [first fragment]");
+	}
+	if (pk->flags & PKT_IPV6_EXT)
+		p = put_s(p, " [ipv6 ext]");
+	if (pk->flags & PKT_BAD_IP_CSUM)
+		p = put_s(p, " [bad ip checksum]");
+	if (pk->flags & PKT_BAD_L4_CSUM)
+		p = put_s(p, " [bad checksum]");
+	if (pk->flags & PKT_TRUNCATED)
+		p = put_s(p, " [truncated]");
+	if (pk->flags & PKT_MALFORMED)
+		p = put_s(p, " [malformed]");
+	return p;
+}
+
+static void text(struct printer *pr, const struct pkt *pk, int64_t ts)
+{
+	char *p = pr->buf + pr->len, info[300];
+	const char *proto = ip_proto_name(pk->proto);
+	char side = pk->has_ports ? server_of(pk->proto, pk->sport, pk->dport) : 0;
+
+	p = put_time(pr, p, ts);
+	*p++ = ' ';
+	if (!pk->ipver) {
+		p = put_s(p, pk->flags & PKT_UNKNOWN_LINK ? "unknown link" :
+			     pk->ethertype == 0x0806 ? "arp" : "ether");
+		if (!(pk->flags & PKT_UNKNOWN_LINK) && pk->ethertype != 0x0806) {
+			char hex[8] = "0x";
+
+			for (int i = 0; i < 4; i++)
+				hex[2 + i] = "0123456789abcdef"[pk->ethertype >> (12 - 4 * i) & 15];
+			hex[6] = '\0';
+			*p++ = ' ';
+			p = put_s(p, hex);
+		}
+		p = put_s(p, " len ");
+		p = put_u(p, pk->wirelen);
+		p = put_notes(p, pk);
+		*p++ = '\n';
+		pr->len = (size_t)(p - pr->buf);
+		return;
+	}
+	if (proto)
+		p = put_s(p, proto);
+	else {
+		p = put_s(p, "ip-proto-");
+		p = put_u(p, pk->proto);
+	}
+	*p++ = ' ';
+	p = put_end(pr, p, pk, pk->src, pk->sport, side == 'a');
+	p = put_s(p, " > ");
+	p = put_end(pr, p, pk, pk->dst, pk->dport, side == 'b');
+	if (pk->proto == 6 && pk->has_ports && pk->l4_caplen >= 14) {
+		*p++ = ' ';
+		p = put_flags(p, pk->tcp_flags);
+	}
+	p = put_s(p, " len ");
+	p = put_u(p, pk->has_ports ? pk->payload_len : pk->wirelen);
+	app_summary(pk, info, sizeof(info));
+	if (info[0]) {
+		*p++ = ' ';
+		p = put_s(p, info);
+	}
+	p = put_notes(p, pk);
+	*p++ = '\n';
+	pr->len = (size_t)(p - pr->buf);
+}
+
+static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
+{
+	struct out *o = pr->json;
+	char a[ADDR_STRLEN], flags[16], info[300];
+	unsigned fam = pk->ipver == 6 ? AF_INET6 : AF_INET;
+	char side = pk->has_ports ? server_of(pk->proto, pk->sport, pk->dport) : 0;
+
+	out_record_begin(o);
+	out_kv_double(o, "ts", (double)ts / 1e6, 6);
+	out_kv_str(o, "proto", pk->ipver ? ip_proto_name(pk->proto) : NULL);
+	if (!pk->ipver) {
+		out_kv_str(o, "ethertype", pk->ethertype == 0x0806 ? "arp" : NULL);
+	} else {
+		out_kv_str(o, "src_addr", addr_format(fam, pk->src, a));
+		if (pk->has_ports)
+			out_kv_uint(o, "src_port", pk->sport);
+		else
+			out_kv_null(o, "src_port");
+		out_kv_str(o, "dst_addr", addr_format(fam, pk->dst, a));
+		if (pk->has_ports)
+			out_kv_uint(o, "dst_port", pk->dport);
+		else
+			out_kv_null(o, "dst_port");
+	}
+	out_kv_str(o, "service", side ? service(pr, pk->proto, side == 'a' ? pk->sport : pk->dport)
+				      : NULL);
+	out_kv_uint(o, "len", pk->wirelen);
+	if (pk->has_ports)
+		out_kv_uint(o, "payload_len", pk->payload_len);
+	if (pk->proto == 6 && pk->has_ports && pk->l4_caplen >= 14) {
+		char *e = put_flags(flags, pk->tcp_flags);
+
+		*e = '\0';
+		flags[strlen(flags) - 1] = '\0';
+		out_kv_str(o, "flags", flags + 1);
+	} else {
+		out_kv_null(o, "flags");
+	}
+	app_summary(pk, info, sizeof(info));
+	out_kv_str(o, "info", info[0] ? info : NULL);
+	if (pk->nvlan)
+		out_kv_uint(o, "vlan", pk->vlan[0]);
+	if (pk->flags & PKT_TRUNCATED)
+		out_kv_bool(o, "truncated", true);
+	if (pk->flags & (PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM))
+		out_kv_bool(o, "bad_checksum", true);
+	if (pk->flags & (PKT_FRAGMENT | PKT_FIRST_FRAGMENT))
+		out_kv_bool(o, "fragment", true);
+	out_record_end(o);
+}
+
+void print_packet(struct printer *pr, const struct pkt *pk, int64_t ts_us)
+{
+	if (pr->json) {
+		json(pr, pk, ts_us);
+		return;
+	}
+	text(pr, pk, ts_us);
+	if (pr->len >= OBUF || pr->o->iface)
+		flush(pr);
+}

@@ -1,0 +1,92 @@
+/*
+ * pkt.h - decode captured packets: link layer, IP, transport, ICMP errors.
+ *
+ * pkt_decode() reads one frame as captured (caplen bytes of a wirelen
+ * frame) through small decoders chosen from tables: link type -> link
+ * decoder, ethertype -> network decoder, IP protocol -> transport decoder.
+ * It never reads past caplen and never allocates; struct pkt points into
+ * the frame, which the caller keeps alive. Whatever cannot be decoded is
+ * said in flags (truncated, unknown protocol, fragment), never guessed.
+ * Cost: a few dozen bytes looked at per packet.
+ */
+#ifndef PORTKIT_PKT_H
+#define PORTKIT_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Link types as pcap files number them (LINKTYPE_*). */
+enum {
+	LINK_NULL = 0, LINK_ETHERNET = 1, LINK_RAW_OLD = 12, LINK_RAW_BSD = 14,
+	LINK_RAW = 101, LINK_LOOP = 108, LINK_SLL = 113, LINK_IPV4 = 228,
+	LINK_IPV6 = 229, LINK_SLL2 = 276,
+};
+
+enum {
+	PKT_TRUNCATED = 1 << 0,		/* a header was cut by the snap length */
+	PKT_FRAGMENT = 1 << 1,		/* an IP fragment (not the first: no ports) */
+	PKT_FIRST_FRAGMENT = 1 << 2,	/* the first of several fragments */
+	PKT_BAD_IP_CSUM = 1 << 3,	/* IPv4 header checksum wrong */
+	PKT_BAD_L4_CSUM = 1 << 4,	/* TCP/UDP checksum wrong (pkt_check_l4) */
+	PKT_IPV6_EXT = 1 << 5,		/* IPv6 extension headers were skipped */
+	PKT_NOT_IP = 1 << 6,		/* ARP and friends */
+	PKT_UNKNOWN_LINK = 1 << 7,
+	PKT_MALFORMED = 1 << 8,		/* a length field that cannot be */
+};
+
+struct pkt_inner {		/* the packet an ICMP error quotes */
+	uint8_t ipver;
+	uint8_t proto;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	bool has_ports;
+};
+
+struct pkt {
+	uint32_t flags;
+	uint32_t wirelen, caplen;
+	uint16_t ethertype;
+	uint16_t vlan[2];
+	uint8_t nvlan;
+	/* network */
+	uint8_t ipver;		/* 4, 6, or 0 when not IP */
+	uint8_t proto;		/* IP protocol of the transport header */
+	uint8_t ttl;
+	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	const uint8_t *l3;	/* IP header */
+	size_t l3_caplen;	/* captured bytes from l3 on */
+	uint32_t ip_len;	/* IP total length by the header */
+	uint32_t frag_id;
+	uint16_t frag_off;
+	/* transport */
+	bool has_ports;
+	uint16_t sport, dport;
+	uint8_t tcp_flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	const uint8_t *l4;
+	size_t l4_caplen;
+	const uint8_t *payload;
+	size_t payload_caplen;	/* captured payload bytes */
+	uint32_t payload_len;	/* payload bytes on the wire, by the headers */
+	/* ICMP */
+	uint8_t icmp_type, icmp_code;
+	bool has_inner;
+	struct pkt_inner inner;
+};
+
+enum { TCP_FIN = 1, TCP_SYN = 2, TCP_RST = 4, TCP_PSH = 8, TCP_ACK = 16, TCP_URG = 32,
+       TCP_ECE = 64, TCP_CWR = 128 };
+
+/* Decode; always fills p (flags say what went wrong). */
+void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		struct pkt *p);
+/* Verify the TCP/UDP checksum when the whole segment was captured; sets
+ * PKT_BAD_L4_CSUM. Returns false when it could not be checked. */
+bool pkt_check_l4(struct pkt *p);
+/* Is the link type one pkt_decode() knows? */
+bool pkt_link_known(int linktype);
+const char *ip_proto_name(unsigned proto);	/* "tcp", "udp", "icmp", ... or NULL */
+
+#endif

@@ -1,0 +1,169 @@
+"""portkit capture on pcap files this suite makes itself (pcapgen.py)."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+import pcapgen
+from conftest import BIN, ROOT, run
+from netns import Netns
+
+GOLDEN = os.path.join(ROOT, "tests/data/capture/golden")
+ENV = {"TZ": "UTC"}
+
+
+@pytest.fixture(scope="module")
+def pcaps(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("pcaps"))
+    pcapgen.write_all(d)
+    return d
+
+
+def golden(name, text):
+    path = os.path.join(GOLDEN, name)
+    if os.environ.get("PORTKIT_UPDATE_GOLDEN"):
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    with open(path) as f:
+        assert text == f.read(), name
+
+
+CASES = {
+    "packets.txt": ["mixed.pcap", "--checksums"],
+    "packets.json": ["mixed.pcap", "--checksums", "--json"],
+    "packets-numeric.txt": ["mixed.pcap", "-n"],
+    "flows.txt": ["mixed.pcap", "--flows", "--interval", "60"],
+    "flows.json": ["mixed.pcap", "--flows", "--interval", "60", "--json"],
+    "summary.txt": ["mixed.pcap", "--flows", "--summary"],
+    "filter-port53.txt": ["mixed.pcap", "port", "53"],
+    "sll.txt": ["sll.pcap"],
+    "sll2.txt": ["sll2.pcap"],
+    "raw.txt": ["raw.pcap"],
+    "null.txt": ["null.pcap"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(pcaps, name):
+    args = CASES[name]
+    r = run("capture", "-r", os.path.join(pcaps, args[0]), *args[1:], env=ENV)
+    assert r.rc == 0, r.err
+    golden(name, r.out)
+
+
+def test_zeek_conn_log(pcaps):
+    r = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), "--zeek", env=ENV)
+    assert r.rc == 0
+    lines = r.out.splitlines()
+    assert lines[0] == "#separator \\x09" and lines[-1].startswith("#close\t")
+    fields = [l for l in lines if l.startswith("#fields\t")][0].split("\t")[1:]
+    types = [l for l in lines if l.startswith("#types\t")][0].split("\t")[1:]
+    rows = [l.split("\t") for l in lines if not l.startswith("#")]
+    assert len(fields) == len(types) and all(len(r) == len(fields) for r in rows)
+    # what zeek-cut does: pick columns by name
+    cut = [dict(zip(fields, r)) for r in rows]
+    http = [c for c in cut if c["id.resp_p"] == "80"][0]
+    assert (http["conn_state"], http["history"], http["orig_pkts"]) == ("SF", "ShADdFf", "5")
+    golden("flows.zeek", "\n".join(l for l in lines if not l.startswith(("#open", "#close"))) + "\n")
+
+
+def test_pcapng_reads_like_pcap(pcaps):
+    a = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), env=ENV).out
+    b = run("capture", "-r", os.path.join(pcaps, "mixed.pcapng"), env=ENV).out
+    assert a == b and a.count("\n") == 48
+
+
+def test_flows_states_and_reuse(pcaps):
+    r = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), "--flows", "--json",
+            "--interval", "0", env=ENV)
+    flows = [json.loads(l) for l in r.out.splitlines()]
+    by = {}
+    for f in flows:
+        by.setdefault((f["proto"], f["resp_port"]), []).append(f)
+    assert [f["conn_state"] for f in by[("tcp", 22)]] == ["RSTO", "RSTO"]
+    assert ("tcp", 40003) not in {(f["proto"], f["orig_port"]) for f in flows}  # cut header
+    assert by[("tcp", 3389)][0]["conn_state"] == "REJ"
+    assert by[("tcp", 6379)][0]["conn_state"] == "S0"
+    assert by[("tcp", 443)][0]["conn_state"] == "S1"
+    assert [f["conn_state"] for f in by[("udp", 123)]] == ["S0", "SF", "S0"]
+    ntp = by[("udp", 123)][1]
+    assert (ntp["orig_pkts"], ntp["resp_pkts"], ntp["duration"]) == (6, 6, 150.01)
+    http = by[("tcp", 80)][0]
+    assert http["community_id"] == "1:0dvoUAi44iHQFwwitBfoVDLuk+o="
+    assert not any(f.get("interim") for f in flows)
+
+
+def test_count_and_write_round_trip(pcaps, tmp_path):
+    out = tmp_path / "copy.pcap"
+    r = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), "-c", "10", "-w", str(out), env=ENV)
+    assert r.rc == 0 and r.out == "" and "10 packets written" in r.err
+    a = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), "-c", "10", env=ENV).out
+    b = run("capture", "-r", str(out), env=ENV).out
+    assert a == b and a.count("\n") == 10
+
+
+def test_truncated_file_prints_what_it_can_then_fails(pcaps):
+    r = run("capture", "-r", os.path.join(pcaps, "truncated.pcap"), env=ENV)
+    assert r.rc == 2
+    assert r.out.count("\n") == 47
+    lines = r.err.splitlines()
+    assert len(lines) == 1 and "truncated dump file" in lines[0] and "after 47 packets" in lines[0]
+
+
+def test_errors(pcaps, pk):
+    cases = [
+        (["capture", "-r", os.path.join(pcaps, "corrupt.pcap")], "unknown file format"),
+        (["capture", "-r", "/nonexistent.pcap"], "cannot read '/nonexistent.pcap'"),
+        (["capture", "-r", os.path.join(pcaps, "mixed.pcap"), "port", "(("], "invalid filter"),
+        (["capture", "-i", "lo", "-r", "x"], "-i and -r cannot be used together"),
+        (["capture", "-i", "no-such-if0", "-c", "1"], "cannot capture on 'no-such-if0'"),
+        (["capture", "-c", "0", "-r", "x"], "invalid count '0'"),
+        (["capture", "-w", "x.pcap", "--flows", "-r", "y"], "cannot be combined"),
+    ]
+    for args, msg in cases:
+        r = pk(*args)
+        assert r.rc == 2, (args, r.err)
+        lines = r.err.splitlines()
+        assert len(lines) == 1 and msg in lines[0], (args, r.err)
+
+
+def test_tshark_counts_the_same_tcp_sessions(pcaps):
+    if not shutil.which("tshark"):
+        pytest.skip("tshark is not installed")
+    path = os.path.join(pcaps, "mixed.pcap")
+    r = subprocess.run(["tshark", "-r", path, "-q", "-z", "conv,tcp"], capture_output=True,
+                       text=True, timeout=60)
+    convs = [l for l in r.stdout.splitlines() if "<->" in l]
+    ours = [json.loads(l) for l in run("capture", "-r", path, "--flows", "--json",
+                                       "--interval", "0").out.splitlines()]
+    assert len([f for f in ours if f["proto"] == "tcp"]) == len(convs), r.stdout
+
+
+def test_live_capture_on_loopback():
+    with Netns() as ns:
+        p = subprocess.Popen(ns.cmd(BIN, "capture", "-i", "lo", "-c", "3", "--json",
+                                    "udp", "port", "9999"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # send until the capture has seen three datagrams (bounded)
+            for _ in range(50):
+                ns.run("/usr/bin/python3", "-c",
+                       "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                       "s.sendto(b'hello',('127.0.0.1',9999))", timeout=10)
+                if p.poll() is not None:
+                    break
+                time.sleep(0.1)
+            out, err = p.communicate(timeout=20)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        recs = [json.loads(l) for l in out.splitlines()]
+        assert len(recs) == 3, err
+        assert all(r["dst_port"] == 9999 and r["proto"] == "udp" for r in recs)
+        assert "packets captured" in err and "dropped by kernel" in err
