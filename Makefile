@@ -102,6 +102,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 FUZZ_EXTRA_fuzz_portspec := src/ports/lookup.c
 FUZZ_EXTRA_fuzz_policy := src/audit/policy.c src/audit/baseline.c src/audit/rules.c
 FUZZ_EXTRA_fuzz_packet := src/capture/app.c
+FUZZ_EXTRA_fuzz_forward_config := src/forward/config.c
 
 build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,263 @@
+/*
+ * cmd.c - `portkit forward`: options, startup checks, privileges, and the
+ * main thread's signal loop (SIGHUP reload, SIGTERM/SIGINT drain).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "core/addr.h"
+#include "core/cli.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "forward/forward.h"
+#include "core/banned.h"
+
+const char forward_help[] =
+	"Forwards connections (or UDP datagrams) arriving on LISTEN to TARGET,\n"
+	"with access rules and one log line per session. LISTEN is PORT,\n"
+	"ADDR:PORT or [V6]:PORT; TARGET is ADDR:PORT. With -c FILE, many rules,\n"
+	"one a line (format: docs/forward.md); SIGHUP reloads the file.\n"
+	"\n"
+	"options:\n"
+	"  --udp                 forward UDP instead of TCP\n"
+	"  --allow CIDR          allow clients from CIDR (repeatable; first match wins)\n"
+	"  --deny CIDR           deny clients from CIDR\n"
+	"  -c, --config FILE     rules from FILE\n"
+	"  --check               validate the rules and exit\n"
+	"  --log FILE            session log (default: stderr); with --json, NDJSON\n"
+	"  --workers N           worker threads (default: one per CPU)\n"
+	"  --max-conns N         TCP sessions over all rules\n"
+	"  --drain-timeout S     on SIGTERM, how long sessions may finish (default 10)\n"
+	"  --user USER           drop root after binding\n"
+	"\n"
+	"examples:\n"
+	"  portkit forward 8080 198.18.0.2:80\n"
+	"  portkit forward 5353 127.0.0.1:53 --udp --allow 10.0.0.0/8\n"
+	"  portkit forward -c /etc/portkit/forward.conf --json --log /var/log/portkit.log\n";
+
+enum { OPT_UDP = OPT_CMD_BASE, OPT_ALLOW, OPT_DENY, OPT_LOG, OPT_WORKERS, OPT_MAX_CONNS,
+       OPT_DRAIN, OPT_USER, OPT_CHECK };
+
+struct fwd_opts {
+	struct cli_common cc;
+	bool udp, check;
+	const char *config, *log, *user;
+	char *acl[2][MAX_ACL];		/* [0] allow, [1] deny, in order given */
+	int acl_order[MAX_ACL * 2];
+	size_t nacl;
+	struct engine_opts eo;
+};
+
+static int parse(int argc, char **argv, const struct cmd *self, struct fwd_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "udp", no_argument, NULL, OPT_UDP },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "deny", required_argument, NULL, OPT_DENY },
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+		{ "user", required_argument, NULL, OPT_USER },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long v;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	o->eo.drain_ms = 10000;
+	while ((c = getopt_long(argc, argv, ":c:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_common_opt(c, &o->cc))
+			continue;
+		switch (c) {
+		case OPT_UDP: o->udp = true; break;
+		case OPT_CHECK: o->check = true; break;
+		case 'c': o->config = optarg; break;
+		case OPT_LOG: o->log = optarg; break;
+		case OPT_USER: o->user = optarg; break;
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (o->nacl == MAX_ACL)
+				return cmd_usage_error(self, "too many --allow/--deny");
+			o->acl[0][o->nacl] = optarg;
+			o->acl_order[o->nacl++] = c == OPT_ALLOW;
+			break;
+		case OPT_WORKERS:
+		case OPT_MAX_CONNS:
+		case OPT_DRAIN:
+			if (parse_number(optarg, c == OPT_DRAIN ? 0 : 1,
+					 c == OPT_WORKERS ? 64 : 10000000,
+					 c == OPT_WORKERS ? "workers" : c == OPT_DRAIN ? "drain-timeout"
+									 : "max-conns", &v))
+				return cmd_usage_error(self, "%s", error_msg());
+			if (c == OPT_WORKERS)
+				o->eo.workers = (unsigned)v;
+			else if (c == OPT_DRAIN)
+				o->eo.drain_ms = (unsigned)v * 1000;
+			else
+				o->eo.max_conns = (unsigned)v;
+			break;
+		case ':':
+			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+		}
+	}
+	return 0;
+}
+
+static int build(struct fwd_opts *o, int argc, char **argv, const struct cmd *self,
+		 struct fwd_config **out)
+{
+	struct fwd_config *c = xcalloc(1, sizeof(*c));
+
+	if (o->config) {
+		if (optind != argc || o->nacl || o->udp) {
+			free(c);
+			return cmd_usage_error(self, "with -c, rules come from the file only");
+		}
+		if (fwd_config_load(o->config, c)) {
+			free(c);
+			return cmd_error("%s", error_msg());
+		}
+	} else {
+		if (argc - optind != 2) {
+			free(c);
+			return cmd_usage_error(self, "expected LISTEN TARGET (or -c FILE)");
+		}
+		c->rules = xcalloc(1, sizeof(*c->rules));
+		c->n = 1;
+		atomic_init(&c->refs, 1);
+		if (fwd_rule_quick(argv[optind], argv[optind + 1], o->udp, &c->rules[0]))
+			goto bad;
+		for (size_t i = 0; i < o->nacl; i++)
+			if (fwd_rule_acl(&c->rules[0], o->acl_order[i], o->acl[0][i]))
+				goto bad;
+	}
+	if (fwd_config_check(c))
+		goto bad;
+	*out = c;
+	return 0;
+bad:
+	fwd_config_unref(c);
+	return cmd_error("%s", error_msg());
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		return errorf(-EINVAL, "unknown user '%s'", user);
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
+		return errorf(-errno, "cannot become '%s': %s", user, strerror(errno));
+	return 0;
+}
+
+static void reload(const char *path)
+{
+	struct fwd_config *c = xcalloc(1, sizeof(*c));
+
+	if (fwd_config_load(path, c) || fwd_config_check(c)) {
+		slog_event("reload rejected, the running rules stay: %s", error_msg());
+		free(c);
+		return;
+	}
+	slog_event("reloading %s: %zu rules", path, c->n);
+	engine_reload(c);
+}
+
+static int serve(struct fwd_opts *o)
+{
+	sigset_t set;
+	int sig;
+
+	for (;;) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig == SIGHUP) {
+			if (o->config)
+				reload(o->config);
+			else
+				slog_event("SIGHUP: nothing to reload without -c");
+			continue;
+		}
+		slog_event("stopping: no new sessions, %u ms for the live ones to finish",
+			   o->eo.drain_ms);
+		engine_stop(o->eo.drain_ms);
+		slog_event("stopped");
+		return 0;
+	}
+}
+
+int forward_main(int argc, char **argv, const struct cmd *self)
+{
+	struct fwd_opts o = { 0 };
+	struct fwd_config *c = NULL;
+	sigset_t set;
+	int r = parse(argc, argv, self, &o);
+
+	if (r)
+		return r;
+	if (o.cc.help) {
+		cmd_help(self, stdout);
+		return 0;
+	}
+	if ((r = build(&o, argc, argv, self, &c)))
+		return r;
+	if (o.check) {
+		printf("%zu rule%s OK\n", c->n, c->n == 1 ? "" : "s");
+		fwd_config_unref(c);
+		return 0;
+	}
+	if (o.log) {
+		int fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+		if (fd < 0) {
+			fwd_config_unref(c);
+			return cmd_error("cannot open log '%s': %s", o.log, strerror(errno));
+		}
+		slog_open(fd, o.cc.json);
+	} else {
+		slog_open(STDERR_FILENO, o.cc.json);
+	}
+	if (!o.eo.workers) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o.eo.workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+	}
+	/* signals go to the main thread's sigwait, never to a worker */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (engine_start(c, &o.eo)) {
+		fwd_config_unref(c);
+		return cmd_error("%s", error_msg());
+	}
+	fwd_config_unref(c);	/* the workers hold it now */
+	if (o.user && drop_privileges(o.user)) {
+		slog_event("%s", error_msg());
+		engine_stop(0);
+		return cmd_error("%s", error_msg());
+	}
+	return serve(&o);
+}

@@ -1,0 +1,89 @@
+/*
+ * engine.h - what the worker loop, the TCP relay and the UDP table share.
+ * Private to src/forward.
+ */
+#ifndef PORTKIT_FWD_ENGINE_H
+#define PORTKIT_FWD_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "forward/forward.h"
+
+enum tag_kind { T_LISTEN_TCP, T_LISTEN_UDP, T_CLIENT, T_TARGET, T_USESS, T_WAKE };
+
+struct tag {
+	uint8_t kind;
+	void *obj;
+};
+
+struct usess;
+
+struct listener {
+	struct tag tag;
+	int fd;
+	struct fwd_rule *rule;
+	struct fwd_config *gen;
+	bool paused;
+	int64_t resume_ms;
+	/* UDP: sessions by client address, and in order of last use */
+	struct usess **buckets;
+	size_t nbuckets, nsess;
+	struct usess *lru_head, *lru_tail;
+	uint64_t denied;
+	struct listener *next;
+};
+
+struct conn;
+
+#define PIPE_POOL 256
+
+struct worker {
+	pthread_t th;
+	unsigned id;
+	int ep;
+	int wake;			/* eventfd: reload or stop */
+	struct listener *ls;
+	struct conn *conns;
+	size_t nconns;
+	struct fwd_config *cfg;		/* current generation (a reference) */
+	int pool[PIPE_POOL][2];
+	size_t npool;
+	int64_t last_sweep;
+	int64_t emfile_logged;
+	bool stopping;
+	int64_t drain_deadline;
+};
+
+struct engine {
+	struct worker *w;
+	unsigned n;
+	struct engine_opts o;
+	atomic_uint active;		/* TCP sessions, all rules */
+	pthread_mutex_t lock;		/* guards next and the flags below */
+	struct fwd_config *next;	/* set by reload, taken by each worker */
+	atomic_uint reload_gen;
+	atomic_bool stop;
+};
+
+extern struct engine eng;
+
+int listener_open(const struct fwd_rule *r, int *fd);
+void ep_add(struct worker *w, int fd, struct tag *t, uint32_t events);
+
+/* tcp.c */
+void tcp_accept(struct worker *w, struct listener *l);
+void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events);
+void tcp_sweep(struct worker *w, int64_t now);
+void tcp_close_all(struct worker *w, const char *reason);
+
+/* udp.c */
+void udp_listener_event(struct worker *w, struct listener *l);
+void udp_session_event(struct worker *w, struct usess *s);
+void udp_sweep(struct worker *w, struct listener *l, int64_t now);
+void udp_close_all(struct listener *l, const char *reason);
+size_t udp_sessions(const struct worker *w);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * forward.h - `portkit forward`: TCP and UDP port forwarding.
+ *
+ * config.c parses rules (the quick form and config files, validated with
+ * line numbers before anything binds); engine.c runs one epoll loop per
+ * core, each with its own SO_REUSEPORT listeners; tcp.c relays TCP
+ * sessions (splice through pooled pipes, copying as a fallback, half-close
+ * passed on); udp.c keeps the UDP session table; slog.c writes one line per
+ * session; cmd.c handles options, signals, reload and drain.
+ *
+ * A configuration generation is shared by the workers and the sessions
+ * started under it; it is freed when the last of them lets go, so a reload
+ * never pulls a rule from under a live session.
+ */
+#ifndef PORTKIT_FORWARD_H
+#define PORTKIT_FORWARD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/addr.h"
+
+#define MAX_ACL 32
+
+enum fwd_proto { FWD_TCP, FWD_UDP };
+
+struct acl_entry {
+	bool allow;
+	struct cidr cidr;
+};
+
+struct fwd_rule {
+	unsigned line;			/* 0 for the quick form */
+	char name[128];			/* "0.0.0.0:8080/tcp -> 198.18.0.2:80" */
+	enum fwd_proto proto;
+	struct sockaddr_storage listen;
+	socklen_t listen_len;
+	struct sockaddr_storage target;
+	socklen_t target_len;
+	struct acl_entry acl[MAX_ACL];
+	size_t nacl;
+	unsigned connect_timeout_ms;
+	unsigned idle_timeout_ms;
+	unsigned halfclose_timeout_ms;
+	unsigned max_conns;		/* TCP sessions, 0 = no limit */
+	unsigned max_sessions;		/* UDP sessions */
+	unsigned proxy;			/* PROXY protocol version, 0 off */
+	atomic_uint active;		/* live sessions, all workers */
+};
+
+struct fwd_config {
+	struct fwd_rule *rules;
+	size_t n;
+	atomic_int refs;
+};
+
+/* config.c */
+int fwd_config_parse(const char *path, const char *text, struct fwd_config *c);
+int fwd_config_load(const char *path, struct fwd_config *c);
+int fwd_rule_quick(const char *listen, const char *target, bool udp, struct fwd_rule *r);
+int fwd_rule_acl(struct fwd_rule *r, bool allow, const char *cidrs);
+void fwd_rule_name(struct fwd_rule *r);
+bool fwd_acl_permits(const struct fwd_rule *r, const struct sockaddr_storage *sa);
+bool fwd_same_listener(const struct fwd_rule *a, const struct fwd_rule *b);
+void fwd_config_ref(struct fwd_config *c);
+void fwd_config_unref(struct fwd_config *c);
+/* Check every rule can work before binding: a routable target. */
+int fwd_config_check(const struct fwd_config *c);
+
+/* slog.c: one line per session, from any thread */
+struct slog_rec {
+	const struct fwd_rule *rule;
+	const struct sockaddr_storage *client;
+	uint64_t bytes_in, bytes_out;	/* from the client, to the client */
+	uint64_t spliced;		/* bytes moved without copying */
+	int64_t start_ms, end_ms;
+	const char *close_reason;
+};
+void slog_open(int fd, bool json);
+void slog_session(const struct slog_rec *r);
+void slog_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* engine.c */
+struct engine_opts {
+	unsigned workers;
+	unsigned max_conns;		/* global TCP limit, 0 = none */
+	unsigned drain_ms;
+};
+int engine_start(struct fwd_config *c, const struct engine_opts *o);
+int engine_reload(struct fwd_config *c);	/* takes a reference */
+void engine_stop(unsigned drain_ms);		/* stop accepting, drain, join */
+
+int64_t now_ms(void);
+
+#endif

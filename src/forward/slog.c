@@ -1,0 +1,131 @@
+/*
+ * slog.c - the session log: one line per session when it ends, and event
+ * lines (startup, reload, errors). Each line is formatted whole and written
+ * with one write(2), so lines from several workers never interleave.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forward/forward.h"
+#include "core/banned.h"
+
+static int log_fd = 2;
+static bool log_json;
+
+void slog_open(int fd, bool json)
+{
+	log_fd = fd;
+	log_json = json;
+}
+
+static void put(const char *s, size_t n)
+{
+	if (write(log_fd, s, n) < 0)
+		return;	/* nowhere left to say it */
+}
+
+static void stamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+/* An IPv4 client of a dual-stack listener is logged as the IPv4 it is. */
+static bool mapped(const struct sockaddr_storage *sa)
+{
+	return sa->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+static void addr_port(const struct sockaddr_storage *sa, char *a, size_t size, unsigned *port)
+{
+	if (mapped(sa)) {
+		inet_ntop(AF_INET, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr + 12, a,
+			  (socklen_t)size);
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	} else if (sa->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, (socklen_t)size);
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, (socklen_t)size);
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	}
+}
+
+void slog_session(const struct slog_rec *r)
+{
+	char line[1024], ts[64], ca[64], ta[64], rule[160];
+	unsigned cp, tp;
+	int64_t dur = r->end_ms - r->start_ms;
+	int n;
+
+	struct timespec now;
+	long long start_ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	start_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - dur;
+	stamp(ts, sizeof(ts));
+	addr_port(r->client, ca, sizeof(ca), &cp);
+	addr_port(&r->rule->target, ta, sizeof(ta), &tp);
+	snprintf(rule, sizeof(rule), "%s", r->rule->name);
+	if (log_json)
+		n = snprintf(line, sizeof(line),
+			     "{\"time\":\"%s\",\"rule\":\"%s\",\"proto\":\"%s\",\"client_addr\":\"%s\","
+			     "\"client_port\":%u,\"target_addr\":\"%s\",\"target_port\":%u,"
+			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"spliced\":%llu,\"start\":%lld.%03lld,"
+			     "\"duration\":%lld.%03lld,\"close_reason\":\"%s\"}\n",
+			     ts, rule, r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, cp, ta, tp,
+			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
+			     (unsigned long long)r->spliced, start_ms / 1000, start_ms % 1000,
+			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
+	else
+		n = snprintf(line, sizeof(line),
+			     "%s session rule=\"%s\" client=%s%s%s:%u target=%s%s%s:%u in=%llu out=%llu "
+			     "duration=%lld.%03llds close=%s\n", ts, rule,
+			     r->client->ss_family == AF_INET6 && !mapped(r->client) ? "[" : "", ca,
+			     r->client->ss_family == AF_INET6 && !mapped(r->client) ? "]" : "", cp,
+			     r->rule->target.ss_family == AF_INET6 ? "[" : "", ta,
+			     r->rule->target.ss_family == AF_INET6 ? "]" : "", tp,
+			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
+			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
+	if (n > 0)
+		put(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void slog_event(const char *fmt, ...)
+{
+	char line[1024], ts[64], msg[900];
+	va_list ap;
+	int n;
+
+	stamp(ts, sizeof(ts));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_json) {
+		char esc[1800];
+		size_t k = 0;
+
+		for (const char *p = msg; *p && k + 2 < sizeof(esc); p++) {
+			if (*p == '"' || *p == '\\')
+				esc[k++] = '\\';
+			esc[k++] = (unsigned char)*p < 32 ? ' ' : *p;
+		}
+		esc[k] = '\0';
+		n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"event\":\"%s\"}\n", ts, esc);
+	} else {
+		n = snprintf(line, sizeof(line), "%s %s\n", ts, msg);
+	}
+	if (n > 0)
+		put(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}

@@ -1,0 +1,449 @@
+/*
+ * tcp.c - relaying one TCP session.
+ *
+ * States, one line each:
+ *   CONNECTING  client accepted, non-blocking connect to the target pending
+ *   RELAY       bytes flow both ways; each direction has its own half
+ *   (closed)    both halves done, or a reset, a timeout or an error
+ *
+ * A half moves bytes from one socket to the other with splice() through a
+ * pipe taken from the worker's pool only while bytes are in flight (an
+ * idle session holds no pipe and no buffer); when splice cannot be used
+ * it copies through a buffer that is likewise freed once empty. EOF from
+ * one side becomes shutdown(SHUT_WR) on the other once its bytes are out,
+ * and the other direction keeps flowing (half-close). A reset on one side
+ * is passed on as a reset (SO_LINGER 0) to the other. Both sockets are
+ * registered once, edge-triggered, for reading and writing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/xalloc.h"
+#include "forward/engine.h"
+#include "core/banned.h"
+
+#define CHUNK (64 * 1024)
+
+struct half {
+	int pipe[2];
+	size_t inpipe;
+	char *buf;
+	size_t blen, boff;
+	bool eof, shut;
+	uint64_t bytes, spliced;
+};
+
+enum { S_CONNECTING, S_RELAY };
+
+struct conn {
+	struct tag ct, tt;
+	int cfd, tfd;
+	struct fwd_rule *rule;
+	struct fwd_config *gen;
+	struct half up, down;		/* client->target, target->client */
+	uint8_t state;
+	bool copy;			/* splice did not work here */
+	int64_t start, last, deadline, half_since;
+	struct sockaddr_storage client;
+	struct conn *prev, *next;
+};
+
+static void pipe_put(struct worker *w, struct half *h)
+{
+	if (h->pipe[0] < 0)
+		return;
+	if (w->npool < PIPE_POOL) {
+		w->pool[w->npool][0] = h->pipe[0];
+		w->pool[w->npool][1] = h->pipe[1];
+		w->npool++;
+	} else {
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+	}
+	h->pipe[0] = h->pipe[1] = -1;
+}
+
+static bool pipe_get(struct worker *w, struct half *h)
+{
+	if (h->pipe[0] >= 0)
+		return true;
+	if (w->npool) {
+		w->npool--;
+		h->pipe[0] = w->pool[w->npool][0];
+		h->pipe[1] = w->pool[w->npool][1];
+		return true;
+	}
+	return pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == 0;
+}
+
+static void reset_fd(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+static void log_end(struct conn *c, const char *reason)
+{
+	struct slog_rec r = {
+		.rule = c->rule, .client = &c->client, .bytes_in = c->up.bytes,
+		.bytes_out = c->down.bytes, .spliced = c->up.spliced + c->down.spliced,
+		.start_ms = c->start, .end_ms = now_ms(), .close_reason = reason,
+	};
+
+	slog_session(&r);
+}
+
+static void finish(struct worker *w, struct conn *c, const char *reason, int reset_which)
+{
+	if (reset_which & 1)
+		reset_fd(c->cfd);
+	if (reset_which & 2)
+		reset_fd(c->tfd);
+	log_end(c, reason);
+	close(c->cfd);
+	if (c->tfd >= 0)
+		close(c->tfd);
+	for (int i = 0; i < 2; i++) {
+		struct half *h = i ? &c->down : &c->up;
+
+		if (h->inpipe) {	/* bytes left in a pipe: it cannot be reused */
+			close(h->pipe[0]);
+			close(h->pipe[1]);
+			h->pipe[0] = -1;
+		}
+		pipe_put(w, h);
+		free(h->buf);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	atomic_fetch_sub(&c->rule->active, 1);
+	atomic_fetch_sub(&eng.active, 1);
+	fwd_config_unref(c->gen);
+	free(c);
+}
+
+/* Copy fallback: 0 progress or would block, -1 error. */
+static int copy(struct half *h, int src, int dst, int64_t *last)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (h->blen > h->boff) {
+			n = send(dst, h->buf + h->boff, h->blen - h->boff, MSG_NOSIGNAL);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -1;
+			h->boff += (size_t)n;
+			h->bytes += (uint64_t)n;
+			*last = now_ms();
+			continue;
+		}
+		free(h->buf);
+		h->buf = NULL;
+		h->blen = h->boff = 0;
+		if (h->eof)
+			return 0;
+		h->buf = xmalloc(CHUNK);
+		n = recv(src, h->buf, CHUNK, 0);
+		if (n > 0) {
+			h->blen = (size_t)n;
+			continue;
+		}
+		free(h->buf);
+		h->buf = NULL;
+		if (n == 0) {
+			h->eof = true;
+			return 0;
+		}
+		return errno == EAGAIN ? 0 : -1;
+	}
+}
+
+/* One direction with splice: 0 progress or would block, -1 error. */
+static int pump(struct worker *w, struct conn *c, struct half *h, int src, int dst)
+{
+	if (c->copy || h->buf)
+		return copy(h, src, dst, &c->last);
+	for (;;) {
+		ssize_t n;
+
+		if (h->inpipe) {
+			n = splice(h->pipe[0], NULL, dst, NULL, h->inpipe,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -1;
+			h->inpipe -= (size_t)n;
+			h->bytes += (uint64_t)n;
+			h->spliced += (uint64_t)n;
+			c->last = now_ms();
+			continue;
+		}
+		if (h->eof) {
+			pipe_put(w, h);
+			return 0;
+		}
+		if (!pipe_get(w, h)) {
+			/* no descriptors for a pipe: copy this time */
+			return copy(h, src, dst, &c->last);
+		}
+		n = splice(src, NULL, h->pipe[1], NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			h->inpipe = (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			h->eof = true;
+			continue;
+		}
+		if (errno == EAGAIN) {
+			pipe_put(w, h);
+			return 0;
+		}
+		if (errno == EINVAL) {
+			pipe_put(w, h);
+			c->copy = true;
+			return copy(h, src, dst, &c->last);
+		}
+		return -1;
+	}
+}
+
+static void relay(struct worker *w, struct conn *c)
+{
+	int64_t now;
+
+	if (pump(w, c, &c->up, c->cfd, c->tfd) < 0) {
+		/* reading the client failed (reset) or writing the target did */
+		finish(w, c, errno == EPIPE || errno == ECONNRESET ? "reset" : "error", 1 | 2);
+		return;
+	}
+	if (pump(w, c, &c->down, c->tfd, c->cfd) < 0) {
+		finish(w, c, errno == EPIPE || errno == ECONNRESET ? "reset" : "error", 1 | 2);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct half *h = i ? &c->down : &c->up;
+
+		if (h->eof && !h->inpipe && h->blen <= h->boff && !h->shut) {
+			shutdown(i ? c->cfd : c->tfd, SHUT_WR);
+			h->shut = true;
+		}
+	}
+	now = now_ms();
+	if (c->up.shut && c->down.shut) {
+		finish(w, c, "closed", 0);
+		return;
+	}
+	if ((c->up.shut || c->down.shut) && !c->half_since)
+		c->half_since = now;
+}
+
+static bool proxy_header(struct conn *c)
+{
+	char buf[128], a[64], b[64];
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	bool v6 = c->client.ss_family == AF_INET6;
+	const void *ca = v6 ? (const void *)&((struct sockaddr_in6 *)&c->client)->sin6_addr
+			    : (const void *)&((struct sockaddr_in *)&c->client)->sin_addr;
+	unsigned cp = ntohs(((struct sockaddr_in *)&c->client)->sin_port);
+	int n;
+
+	getsockname(c->cfd, (struct sockaddr *)&local, &len);
+	if (c->rule->proxy == 1) {
+		const void *la = v6 ? (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr
+				    : (const void *)&((struct sockaddr_in *)&local)->sin_addr;
+
+		inet_ntop(c->client.ss_family, ca, a, sizeof(a));
+		inet_ntop(local.ss_family, la, b, sizeof(b));
+		n = snprintf(buf, sizeof(buf), "PROXY %s %s %s %u %u\r\n", v6 ? "TCP6" : "TCP4", a, b,
+			     cp, ntohs(((struct sockaddr_in *)&local)->sin_port));
+	} else {
+		static const uint8_t sig[12] = { 13, 10, 13, 10, 0, 13, 10, 81, 85, 73, 84, 10 };
+		size_t alen = v6 ? 36 : 12;
+
+		memcpy(buf, sig, 12);
+		buf[12] = 0x21;				/* v2, PROXY */
+		buf[13] = v6 ? 0x21 : 0x11;		/* AF_INET(6), STREAM */
+		buf[14] = 0;
+		buf[15] = (char)alen;
+		if (v6) {
+			memcpy(buf + 16, ca, 16);
+			memcpy(buf + 32, &((struct sockaddr_in6 *)&local)->sin6_addr, 16);
+			memcpy(buf + 48, &((struct sockaddr_in6 *)&c->client)->sin6_port, 2);
+			memcpy(buf + 50, &((struct sockaddr_in6 *)&local)->sin6_port, 2);
+		} else {
+			memcpy(buf + 16, ca, 4);
+			memcpy(buf + 20, &((struct sockaddr_in *)&local)->sin_addr, 4);
+			memcpy(buf + 24, &((struct sockaddr_in *)&c->client)->sin_port, 2);
+			memcpy(buf + 26, &((struct sockaddr_in *)&local)->sin_port, 2);
+		}
+		n = (int)(16 + alen);
+	}
+	/* a fresh connection's send buffer takes it whole */
+	return send(c->tfd, buf, (size_t)n, MSG_NOSIGNAL) == n;
+}
+
+static void connected(struct worker *w, struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err == EINPROGRESS || err == EALREADY)
+		return;
+	if (err) {
+		finish(w, c, err == ECONNREFUSED ? "connect-refused" : "connect-error", 1);
+		return;
+	}
+	c->state = S_RELAY;
+	c->last = now_ms();
+	if (c->rule->proxy && !proxy_header(c)) {
+		finish(w, c, "proxy-error", 1 | 2);
+		return;
+	}
+	relay(w, c);
+}
+
+void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events)
+{
+	if (c->state == S_CONNECTING) {
+		if (target && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			connected(w, c);
+		return;
+	}
+	relay(w, c);
+}
+
+static const char *admit(struct listener *l, const struct sockaddr_storage *sa)
+{
+	if (!fwd_acl_permits(l->rule, sa))
+		return "denied";
+	if (l->rule->max_conns && atomic_load(&l->rule->active) >= l->rule->max_conns)
+		return "rule-limit";
+	if (eng.o.max_conns && atomic_load(&eng.active) >= eng.o.max_conns)
+		return "limit";
+	return NULL;
+}
+
+static void refuse(struct listener *l, int fd, const struct sockaddr_storage *sa, const char *why)
+{
+	struct slog_rec r = { .rule = l->rule, .client = sa, .start_ms = now_ms(),
+			      .end_ms = now_ms(), .close_reason = why };
+
+	reset_fd(fd);
+	close(fd);
+	slog_session(&r);
+}
+
+static void pause_listener(struct worker *w, struct listener *l)
+{
+	int64_t now = now_ms();
+
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, l->fd, NULL);
+	l->paused = true;
+	l->resume_ms = now + 100;
+	if (now - w->emfile_logged > 10000) {
+		slog_event("out of file descriptors: not accepting for '%s' for 100 ms "
+			   "(live sessions go on)", l->rule->name);
+		w->emfile_logged = now;
+	}
+}
+
+static void start(struct worker *w, struct listener *l, int cfd, const struct sockaddr_storage *sa)
+{
+	struct conn *c;
+	int tfd = socket(l->rule->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (tfd < 0) {
+		reset_fd(cfd);
+		close(cfd);
+		if (errno == EMFILE || errno == ENFILE)
+			pause_listener(w, l);
+		return;
+	}
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(tfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->cfd = cfd;
+	c->tfd = tfd;
+	c->rule = l->rule;
+	c->gen = l->gen;
+	fwd_config_ref(c->gen);
+	c->client = *sa;
+	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+	c->start = c->last = now_ms();
+	c->deadline = c->start + c->rule->connect_timeout_ms;
+	c->ct = (struct tag){ T_CLIENT, c };
+	c->tt = (struct tag){ T_TARGET, c };
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	atomic_fetch_add(&c->rule->active, 1);
+	atomic_fetch_add(&eng.active, 1);
+	ep_add(w, cfd, &c->ct, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	ep_add(w, tfd, &c->tt, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	if (connect(tfd, (const struct sockaddr *)&c->rule->target, c->rule->target_len) &&
+	    errno != EINPROGRESS)
+		finish(w, c, errno == ECONNREFUSED ? "connect-refused" : "connect-error", 1);
+	/* success (or a pending connect) shows up as EPOLLOUT on the target */
+}
+
+void tcp_accept(struct worker *w, struct listener *l)
+{
+	for (int i = 0; i < 256; i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		const char *why;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				pause_listener(w, l);
+			return;
+		}
+		if ((why = admit(l, &sa)))
+			refuse(l, fd, &sa, why);
+		else
+			start(w, l, fd, &sa);
+	}
+}
+
+void tcp_sweep(struct worker *w, int64_t now)
+{
+	struct conn *c = w->conns;
+
+	while (c) {
+		struct conn *next = c->next;
+
+		if (c->state == S_CONNECTING && now >= c->deadline)
+			finish(w, c, "connect-timeout", 1);
+		else if (c->state == S_RELAY && now - c->last >= c->rule->idle_timeout_ms)
+			finish(w, c, "idle-timeout", 0);
+		else if (c->half_since && now - c->half_since >= c->rule->halfclose_timeout_ms)
+			finish(w, c, "halfclose-timeout", 0);
+		c = next;
+	}
+}
+
+void tcp_close_all(struct worker *w, const char *reason)
+{
+	while (w->conns)
+		finish(w, w->conns, reason, 0);
+}

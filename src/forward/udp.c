@@ -1,0 +1,236 @@
+/*
+ * udp.c - UDP forwarding as a NAT does it: a session per (rule, client
+ * address), each with its own socket connected to the target, so replies
+ * come back to exactly one client. Datagrams are read and written in
+ * batches (recvmmsg/sendmmsg) and forwarded one for one: boundaries kept,
+ * nothing injected, merged or reinterpreted. A session ends after the
+ * rule's idle time since its last datagram; at the rule's session cap the
+ * least recently used one is ended to make room.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/xalloc.h"
+#include "forward/engine.h"
+#include "core/banned.h"
+
+#define BATCH 32
+#define DGRAM 65536
+
+struct usess {
+	struct tag tag;
+	int fd;
+	struct sockaddr_storage client;
+	socklen_t clen;
+	struct listener *l;
+	struct fwd_config *gen;
+	uint64_t in, out;
+	int64_t start, last;
+	struct usess *hnext;
+	struct usess *prev, *next;	/* LRU: head is the most recent */
+};
+
+static __thread char (*bufs)[DGRAM];
+
+static char (*batch_bufs(void))[DGRAM]
+{
+	if (!bufs)
+		bufs = xmalloc(BATCH * sizeof(*bufs));
+	return bufs;
+}
+
+static uint32_t hash_addr(const struct sockaddr_storage *sa, socklen_t len)
+{
+	const uint8_t *p = (const uint8_t *)sa;
+	uint32_t h = 2166136261u;
+
+	for (socklen_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static void lru_unlink(struct listener *l, struct usess *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->lru_head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->lru_tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void lru_front(struct listener *l, struct usess *s)
+{
+	s->next = l->lru_head;
+	s->prev = NULL;
+	if (l->lru_head)
+		l->lru_head->prev = s;
+	l->lru_head = s;
+	if (!l->lru_tail)
+		l->lru_tail = s;
+}
+
+static void end_session(struct listener *l, struct usess *s, const char *reason)
+{
+	struct usess **pp = &l->buckets[hash_addr(&s->client, s->clen) % l->nbuckets];
+	struct slog_rec r = { .rule = l->rule, .client = &s->client, .bytes_in = s->in,
+			      .bytes_out = s->out, .start_ms = s->start, .end_ms = now_ms(),
+			      .close_reason = reason };
+
+	while (*pp != s)
+		pp = &(*pp)->hnext;
+	*pp = s->hnext;
+	lru_unlink(l, s);
+	l->nsess--;
+	atomic_fetch_sub(&l->rule->active, 1);
+	slog_session(&r);
+	close(s->fd);
+	fwd_config_unref(s->gen);
+	free(s);
+}
+
+static struct usess *find(struct listener *l, const struct sockaddr_storage *sa, socklen_t len)
+{
+	struct usess *s;
+
+	if (!l->nbuckets)
+		return NULL;
+	for (s = l->buckets[hash_addr(sa, len) % l->nbuckets]; s; s = s->hnext)
+		if (s->clen == len && !memcmp(&s->client, sa, len))
+			return s;
+	return NULL;
+}
+
+static struct usess *create(struct worker *w, struct listener *l,
+			    const struct sockaddr_storage *sa, socklen_t len)
+{
+	struct usess *s;
+	int fd;
+
+	if (!l->nbuckets) {
+		l->nbuckets = 4096;
+		l->buckets = xcalloc(l->nbuckets, sizeof(*l->buckets));
+	}
+	if (l->nsess >= l->rule->max_sessions && l->lru_tail)
+		end_session(l, l->lru_tail, "evicted");
+	fd = socket(l->rule->target.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (connect(fd, (const struct sockaddr *)&l->rule->target, l->rule->target_len)) {
+		close(fd);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->fd = fd;
+	s->client = *sa;
+	s->clen = len;
+	s->l = l;
+	s->gen = l->gen;
+	fwd_config_ref(s->gen);
+	s->start = s->last = now_ms();
+	s->tag = (struct tag){ T_USESS, s };
+	s->hnext = l->buckets[hash_addr(sa, len) % l->nbuckets];
+	l->buckets[hash_addr(sa, len) % l->nbuckets] = s;
+	lru_front(l, s);
+	l->nsess++;
+	atomic_fetch_add(&l->rule->active, 1);
+	ep_add(w, fd, &s->tag, EPOLLIN | EPOLLET);
+	return s;
+}
+
+void udp_listener_event(struct worker *w, struct listener *l)
+{
+	char (*b)[DGRAM] = batch_bufs();
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+
+	for (;;) {
+		int n;
+
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ b[i], DGRAM };
+			m[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+							 .msg_iov = &iov[i], .msg_iovlen = 1 };
+		}
+		n = recvmmsg(l->fd, m, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			struct usess *s = find(l, &from[i], m[i].msg_hdr.msg_namelen);
+
+			if (!s) {
+				if (!fwd_acl_permits(l->rule, &from[i])) {
+					l->denied++;
+					continue;
+				}
+				s = create(w, l, &from[i], m[i].msg_hdr.msg_namelen);
+				if (!s)
+					continue;
+			}
+			if (send(s->fd, b[i], m[i].msg_len, 0) == (ssize_t)m[i].msg_len)
+				s->in += m[i].msg_len;
+			s->last = now_ms();
+			lru_unlink(l, s);
+			lru_front(l, s);
+		}
+	}
+}
+
+void udp_session_event(struct worker *w, struct usess *s)
+{
+	char (*b)[DGRAM] = batch_bufs();
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+
+	(void)w;
+	for (;;) {
+		int n, sent;
+
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ b[i], DGRAM };
+			m[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+		}
+		n = recvmmsg(s->fd, m, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		/* the replies go out of the listening socket, to this client only */
+		for (int i = 0; i < n; i++) {
+			iov[i].iov_len = m[i].msg_len;
+			m[i].msg_hdr.msg_name = &s->client;
+			m[i].msg_hdr.msg_namelen = s->clen;
+		}
+		sent = sendmmsg(s->l->fd, m, (unsigned)n, 0);
+		for (int i = 0; i < sent; i++)
+			s->out += m[i].msg_len;
+		s->last = now_ms();
+		lru_unlink(s->l, s);
+		lru_front(s->l, s);
+	}
+}
+
+void udp_sweep(struct worker *w, struct listener *l, int64_t now)
+{
+	(void)w;
+	while (l->lru_tail && now - l->lru_tail->last >= l->rule->idle_timeout_ms)
+		end_session(l, l->lru_tail, "idle-timeout");
+	if (l->denied) {
+		slog_event("denied %llu datagrams for '%s'", (unsigned long long)l->denied,
+			   l->rule->name);
+		l->denied = 0;
+	}
+}
+
+void udp_close_all(struct listener *l, const char *reason)
+{
+	while (l->lru_head)
+		end_session(l, l->lru_head, reason);
+}

@@ -1,0 +1,473 @@
+"""portkit forward on loopback and in namespaces."""
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BIN
+from netns import Netns
+
+
+def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
+    s = socket.socket(family, kind)
+    s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, host="127.0.0.1", timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {host}:{port}")
+
+
+class Forwarder:
+    """portkit forward, its log going to a file (a pipe nobody reads would fill)."""
+
+    def __init__(self, *args, prefix=()):
+        import tempfile
+        self.err = tempfile.TemporaryFile("w+")
+        self.p = subprocess.Popen([*prefix, BIN, "forward", *map(str, args)],
+                                  stdout=subprocess.DEVNULL, stderr=self.err, text=True)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.err.seek(0)
+        return self.err.read()
+
+
+class Backend(threading.Thread):
+    """A TCP server on loopback running handler(conn) per connection."""
+
+    def __init__(self, handler, family=socket.AF_INET):
+        super().__init__(daemon=True)
+        self.s = socket.socket(family, socket.SOCK_STREAM)
+        self.s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        self.s.listen(1024)
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.handler = handler
+        self.stopped = False
+        self.start()
+
+    def run(self):
+        while not self.stopped:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self.handler, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.stopped = True
+        self.s.close()
+
+
+def echo(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d)
+
+
+@pytest.fixture
+def echo_backend():
+    b = Backend(echo)
+    yield b
+    b.close()
+
+
+def test_1000_concurrent_connections_sha256(echo_backend):
+    async def backend(reader, writer):
+        while True:
+            d = await reader.read(65536)
+            if not d:
+                break
+            writer.write(d)
+            await writer.drain()
+        writer.close()
+
+    port = free_port()
+    log = []
+
+    async def main():
+        srv = await asyncio.start_server(backend, "127.0.0.1", 0, backlog=2048)
+        bport = srv.sockets[0].getsockname()[1]
+        f = Forwarder(port, f"127.0.0.1:{bport}", "--json")
+        await asyncio.sleep(0.3)
+
+        async def one(i):
+            data = os.urandom(20000 + i)
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.write(data)
+            await w.drain()
+            w.write_eof()
+            got = b""
+            while True:
+                x = await r.read(65536)
+                if not x:
+                    break
+                got += x
+            w.close()
+            return hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+
+        try:
+            res = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(1000))), 120)
+        finally:
+            err = await asyncio.get_running_loop().run_in_executor(None, f.stop)
+            srv.close()
+        log.append(err)
+        return res
+
+    res = asyncio.run(main())
+    assert sum(res) == 1000
+    recs = [json.loads(l) for l in log[0].splitlines() if '"rule"' in l]
+    assert len(recs) == 1000
+    assert all(r["close_reason"] == "closed" and r["bytes_in"] == r["bytes_out"] for r in recs)
+    # the bytes really went through splice, not copies
+    assert all(r["spliced"] == r["bytes_in"] + r["bytes_out"] for r in recs)
+
+
+def test_half_close_reply_after_2s():
+    def late_reply(c):
+        with c:
+            got = b""
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                got += d
+            time.sleep(2)
+            c.sendall(b"reply to " + got)
+
+    b = Backend(late_reply)
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{b.port}")
+    try:
+        wait_port(port)
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(b"question")
+        c.shutdown(socket.SHUT_WR)
+        t0 = time.time()
+        got = b""
+        while True:
+            d = c.recv(100)
+            if not d:
+                break
+            got += d
+        assert got == b"reply to question" and time.time() - t0 >= 1.9
+    finally:
+        err = f.stop()
+        b.close()
+    assert "close=closed" in err
+
+
+def test_reset_is_passed_on():
+    def resetter(c):
+        c.recv(10)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+
+    b = Backend(resetter)
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{b.port}")
+    try:
+        wait_port(port)
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.sendall(b"x")
+        with pytest.raises(ConnectionResetError):
+            for _ in range(50):
+                if not c.recv(10):
+                    raise AssertionError("got a FIN, wanted a reset")
+    finally:
+        err = f.stop()
+        b.close()
+    assert "close=reset" in err
+
+
+def test_refused_target_closes_client_at_once():
+    port, dead = free_port(), free_port()
+    f = Forwarder(port, f"127.0.0.1:{dead}")
+    try:
+        wait_port(port)
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        t0 = time.time()
+        try:
+            assert c.recv(10) == b""
+        except ConnectionResetError:
+            pass
+        assert time.time() - t0 < 1
+    finally:
+        err = f.stop()
+    assert "close=connect-refused" in err
+
+
+def test_silent_target_times_out():
+    with Netns() as ns:
+        ns.ip("link", "add", "pkv0", "type", "veth", "peer", "name", "pkv1")
+        ns.ip("addr", "add", "198.18.0.1/24", "dev", "pkv0")
+        ns.ip("link", "set", "pkv0", "up")
+        ns.ip("link", "set", "pkv1", "up")
+        cfg = "/tmp/pk-fwd-silent-%d.conf" % os.getpid()
+        with open(cfg, "w") as fh:
+            fh.write("127.0.0.1:9000 tcp 198.18.0.99:80 connect-timeout=1s\n")
+        p = subprocess.Popen(ns.cmd(BIN, "forward", "-c", cfg), stderr=subprocess.PIPE, text=True)
+        # (a handful of log lines: the pipe cannot fill)
+        try:
+            r = ns.run("/usr/bin/python3", "-c",
+                       "import socket,time\n"
+                       "for i in range(50):\n"
+                       "  try:\n    c=socket.create_connection(('127.0.0.1',9000));break\n"
+                       "  except OSError: time.sleep(0.1)\n"
+                       "t=time.time()\n"
+                       "try: c.recv(1)\nexcept ConnectionResetError: pass\n"
+                       "print(round(time.time()-t,1))\n", timeout=20)
+            assert 0.8 <= float(r.stdout) <= 2.5, r.stdout + r.stderr
+        finally:
+            p.send_signal(signal.SIGTERM)
+            err = p.communicate(timeout=20)[1]
+            os.unlink(cfg)
+        assert "close=connect-timeout" in err
+
+
+def test_allow_deny_v4_and_v6(echo_backend):
+    port = free_port(socket.AF_INET6)
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--deny", "::1", "--allow",
+                  "127.0.0.0/8", "--allow", "2001:db8::/32")
+    try:
+        wait_port(port)
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.sendall(b"ok")
+        try:
+            assert c.recv(10) == b"ok"
+        except ConnectionResetError:
+            raise AssertionError(f.stop())
+        c.close()
+        # denied at once: the reset may even beat connect() back
+        with pytest.raises((ConnectionResetError, AssertionError)):
+            c6 = socket.create_connection(("::1", port), timeout=5)
+            d = c6.recv(10)
+            assert d, "closed"
+            raise RuntimeError("not denied")
+    finally:
+        err = f.stop()
+    assert "client=[::1]" in err and "close=denied" in err
+    assert "client=127.0.0.1" in err
+
+
+def test_udp_clients_get_their_own_replies_and_sessions_expire():
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                d, a = srv.recvfrom(65536)
+            except OSError:
+                continue
+            srv.sendto(b"re:" + d, a)
+            srv.sendto(b"re2:" + d, a)   # two replies: boundaries must stay
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = free_port(kind=socket.SOCK_DGRAM)
+    cfg = "/tmp/pk-fwd-udp-%d.conf" % os.getpid()
+    with open(cfg, "w") as fh:
+        fh.write(f"127.0.0.1:{port} udp 127.0.0.1:{srv.getsockname()[1]} idle-timeout=1s\n")
+    f = Forwarder("-c", cfg)
+    try:
+        time.sleep(0.3)
+        clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
+        for i, c in enumerate(clients):
+            c.settimeout(3)
+            c.sendto(f"client{i}".encode(), ("127.0.0.1", port))
+        for i, c in enumerate(clients):
+            assert c.recv(100) == f"re:client{i}".encode()
+            assert c.recv(100) == f"re2:client{i}".encode()
+        time.sleep(2.5)
+    finally:
+        err = f.stop()
+        stop.set()
+        os.unlink(cfg)
+    assert err.count("close=idle-timeout") == 8
+    assert "in=7 out=21" in err  # two replies of 10 and 11 bytes
+
+
+def test_reload_keeps_live_sessions(echo_backend, tmp_path):
+    p1, p2 = free_port(), free_port()
+    cfg = tmp_path / "fwd.conf"
+    cfg.write_text(f"127.0.0.1:{p1} tcp 127.0.0.1:{echo_backend.port}\n")
+    f = Forwarder("-c", cfg)
+    try:
+        wait_port(p1)
+        live = socket.create_connection(("127.0.0.1", p1), timeout=5)
+        live.sendall(b"before")
+        assert live.recv(10) == b"before"
+        # add a rule, keep the first
+        cfg.write_text(f"127.0.0.1:{p1} tcp 127.0.0.1:{echo_backend.port} idle-timeout=10m\n"
+                       f"127.0.0.1:{p2} tcp 127.0.0.1:{echo_backend.port}\n")
+        f.p.send_signal(signal.SIGHUP)
+        wait_port(p2)
+        live.sendall(b"after")
+        assert live.recv(10) == b"after"
+        # a broken config is refused and the old rules go on
+        cfg.write_text("this is not a rule\n")
+        f.p.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        socket.create_connection(("127.0.0.1", p2), timeout=5).close()
+        # remove the first rule: it stops accepting, its live session drains
+        cfg.write_text(f"127.0.0.1:{p2} tcp 127.0.0.1:{echo_backend.port}\n")
+        f.p.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", p1), timeout=5)
+        live.sendall(b"still")
+        assert live.recv(10) == b"still"
+        live.close()
+    finally:
+        err = f.stop()
+    assert "reload rejected" in err and ":1: " in err
+    assert err.count("close=closed") >= 1
+
+
+def test_emfile_survived(echo_backend):
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--workers", "1",
+                  prefix=("prlimit", "--nofile=40:40"))
+    try:
+        wait_port(port)
+        conns = []
+        for _ in range(30):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conns.append(c)
+        time.sleep(0.5)
+        # the first sessions still work, the process is alive and not spinning
+        live = 0
+        for c in conns[:10]:
+            c.settimeout(2)
+            try:
+                c.sendall(b"ping")
+                live += c.recv(10) == b"ping"
+            except OSError:
+                pass
+        assert live == 10
+        t = os.times()
+        usage = open(f"/proc/{f.p.pid}/stat").read().split()
+        cpu_before = int(usage[13]) + int(usage[14])
+        time.sleep(1)
+        usage = open(f"/proc/{f.p.pid}/stat").read().split()
+        assert int(usage[13]) + int(usage[14]) - cpu_before < 30   # ticks: well under 30 %
+        for c in conns:
+            c.close()
+        time.sleep(0.5)
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.settimeout(3)
+        c.sendall(b"again")
+        assert c.recv(10) == b"again"
+        c.close()
+    finally:
+        err = f.stop()
+    assert f.p.returncode == 0
+    assert "out of file descriptors" in err
+
+
+def test_proxy_protocol_headers():
+    got = []
+
+    def grab(c):
+        with c:
+            got.append(c.recv(200))
+
+    b = Backend(grab)
+    for ver in ("v1", "v2"):
+        port = free_port()
+        cfg = f"/tmp/pk-fwd-proxy-{os.getpid()}.conf"
+        with open(cfg, "w") as fh:
+            fh.write(f"127.0.0.1:{port} tcp 127.0.0.1:{b.port} proxy={ver}\n")
+        f = Forwarder("-c", cfg)
+        try:
+            wait_port(port)
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            cport = c.getsockname()[1]
+            c.sendall(b"DATA")
+            time.sleep(0.5)
+            c.close()
+        finally:
+            f.stop()
+            os.unlink(cfg)
+        hdr = got[-1]
+        if ver == "v1":
+            assert hdr.startswith(f"PROXY TCP4 127.0.0.1 127.0.0.1 {cport} {port}\r\n".encode())
+        else:
+            assert hdr[:12] == b"\r\n\r\n\x00\r\nQUIT\n" and hdr[12] == 0x21 and hdr[13] == 0x11
+            assert struct.unpack("!HH", hdr[24:28]) == (cport, port)
+        assert hdr.endswith(b"DATA")
+    b.close()
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("127.0.0.1:80 tcp\n", "x.conf:1: expected LISTEN PROTO TARGET"),
+    ("# c\n127.0.0.1:80 sctp 127.0.0.1:81\n", "x.conf:2: unknown protocol 'sctp'"),
+    ("127.0.0.1:80 tcp 127.0.0.1:0\n", "x.conf:1: invalid target '127.0.0.1:0': port 0"),
+    ("127.0.0.1:80 tcp 127.0.0.1:81 allow=10.0.0.0/99\n", "x.conf:1: invalid CIDR"),
+    ("127.0.0.1:80 tcp 127.0.0.1:81 idle-timeout=soon\n", "x.conf:1: invalid idle-timeout"),
+    ("127.0.0.1:80 tcp 127.0.0.1:81 colour=blue\n", "x.conf:1: unknown option 'colour'"),
+    ("127.0.0.1:80 udp 127.0.0.1:81 proxy=v1\n", "x.conf:1: the PROXY protocol is for tcp"),
+    ("127.0.0.1:80 tcp 127.0.0.1:81\n127.0.0.1:80 tcp 127.0.0.1:82\n",
+     "x.conf:2: listens where line 1 already does"),
+    ("", "x.conf: no rules"),
+])
+def test_bad_config(tmp_path, text, msg):
+    cfg = tmp_path / "x.conf"
+    cfg.write_text(text)
+    r = subprocess.run([BIN, "forward", "-c", str(cfg), "--check"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and msg in lines[0], r.stderr
+
+
+def test_startup_errors(echo_backend):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    cases = [
+        ([f"127.0.0.1:{port}", f"127.0.0.1:{echo_backend.port}"], "cannot listen: Address already in use"),
+        (["127.0.0.1:70000", "127.0.0.1:80"], "invalid port '70000'"),
+        (["8080"], "expected LISTEN TARGET"),
+        (["-c", "/nonexistent.conf"], "cannot open config '/nonexistent.conf'"),
+        (["8080", "127.0.0.1:80", "--allow", "nonsense"], "invalid address 'nonsense'"),
+    ]
+    for args, msg in cases:
+        r = subprocess.run([BIN, "forward", *args], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (args, r.stderr)
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1 and msg in lines[0], (args, r.stderr)
+    busy.close()
+    with Netns() as ns:   # no route to the target at all
+        r = ns.run(BIN, "forward", "127.0.0.1:9000", "198.18.0.5:80")
+        assert r.returncode == 2 and "target unreachable" in r.stderr, r.stderr
