@@ -235,15 +235,13 @@ static void *run(void *arg)
 
 static int start_worker(struct worker *w, unsigned id, struct fwd_config *c, int *fds)
 {
-	struct tag *wt = xcalloc(1, sizeof(*wt));
-
 	w->id = id;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->ep < 0 || w->wake < 0)
 		return errorf(-errno, "cannot start a worker: %s", strerror(errno));
-	wt->kind = T_WAKE;
-	ep_add(w, w->wake, wt, EPOLLIN);
+	w->wake_tag.kind = T_WAKE;
+	ep_add(w, w->wake, &w->wake_tag, EPOLLIN);
 	w->cfg = c;
 	fwd_config_ref(c);
 	for (size_t i = 0; i < c->n; i++)
@@ -312,6 +310,19 @@ void engine_stop(unsigned drain_ms)
 	eng.o.drain_ms = drain_ms;
 	atomic_store(&eng.stop, true);
 	poke();
-	for (unsigned k = 0; k < eng.n; k++)
-		pthread_join(eng.w[k].th, NULL);
+	for (unsigned k = 0; k < eng.n; k++) {
+		struct worker *w = &eng.w[k];
+
+		pthread_join(w->th, NULL);
+		for (size_t i = 0; i < w->npool; i++) {
+			close(w->pool[i][0]);
+			close(w->pool[i][1]);
+		}
+		close(w->ep);
+		close(w->wake);
+		fwd_config_unref(w->cfg);
+	}
+	fwd_config_unref(eng.next);
+	free(eng.w);
+	eng.w = NULL;
 }

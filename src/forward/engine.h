@@ -45,6 +45,7 @@ struct worker {
 	unsigned id;
 	int ep;
 	int wake;			/* eventfd: reload or stop */
+	struct tag wake_tag;
 	struct listener *ls;
 	struct conn *conns;
 	size_t nconns;
