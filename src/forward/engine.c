@@ -225,8 +225,11 @@ static void *run(void *arg)
 			dispatch(w, &evs[i], &gen, now);
 		if (now - w->last_sweep >= 100)
 			sweep(w, now);
+		tcp_reap(w);
+		udp_reap(w);
 		if (w->stopping && (!w->nconns || now >= w->drain_deadline)) {
 			tcp_close_all(w, "shutdown");
+			udp_reap(w);
 			break;
 		}
 	}

@@ -49,6 +49,10 @@ struct worker {
 	struct listener *ls;
 	struct conn *conns;
 	size_t nconns;
+	/* closed during this batch of events: freed after it, since another
+	 * event of the same batch may still point at them */
+	struct conn *dead;
+	struct usess *dead_sess;
 	struct fwd_config *cfg;		/* current generation (a reference) */
 	int pool[PIPE_POOL][2];
 	size_t npool;
@@ -79,6 +83,7 @@ void tcp_accept(struct worker *w, struct listener *l);
 void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events);
 void tcp_sweep(struct worker *w, int64_t now);
 void tcp_close_all(struct worker *w, const char *reason);
+void tcp_reap(struct worker *w);
 
 /* udp.c */
 void udp_listener_event(struct worker *w, struct listener *l);
@@ -86,5 +91,6 @@ void udp_session_event(struct worker *w, struct usess *s);
 void udp_sweep(struct worker *w, struct listener *l, int64_t now);
 void udp_close_all(struct listener *l, const char *reason);
 size_t udp_sessions(const struct worker *w);
+void udp_reap(struct worker *w);
 
 #endif

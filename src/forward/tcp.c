@@ -30,7 +30,8 @@
 #include "forward/engine.h"
 #include "core/banned.h"
 
-#define CHUNK (64 * 1024)
+#define CHUNK (64 * 1024)	/* copy fallback buffer */
+#define PIPE_SIZE (1 << 20)	/* splice batch: fewer system calls per byte */
 
 struct half {
 	int pipe[2];
@@ -38,6 +39,8 @@ struct half {
 	char *buf;
 	size_t blen, boff;
 	bool eof, shut;
+	bool ready;	/* the source may have data: read it (nginx's "ready") */
+	bool rdhup;	/* the source saw a FIN or an error: read to the end */
 	uint64_t bytes, spliced;
 };
 
@@ -51,6 +54,7 @@ struct conn {
 	struct half up, down;		/* client->target, target->client */
 	uint8_t state;
 	bool copy;			/* splice did not work here */
+	bool dead;			/* finished; freed after this batch */
 	int64_t start, last, deadline, half_since;
 	struct sockaddr_storage client;
 	struct conn *prev, *next;
@@ -81,7 +85,12 @@ static bool pipe_get(struct worker *w, struct half *h)
 		h->pipe[1] = w->pool[w->npool][1];
 		return true;
 	}
-	return pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == 0;
+	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC))
+		return false;
+	/* a bigger pipe moves more per splice; pages are only used while full
+	 * (fails harmlessly above fs.pipe-max-size) */
+	fcntl(h->pipe[0], F_SETPIPE_SZ, PIPE_SIZE);
+	return true;
 }
 
 static void reset_fd(int fd)
@@ -133,7 +142,19 @@ static void finish(struct worker *w, struct conn *c, const char *reason, int res
 	atomic_fetch_sub(&c->rule->active, 1);
 	atomic_fetch_sub(&eng.active, 1);
 	fwd_config_unref(c->gen);
-	free(c);
+	c->dead = true;
+	c->next = w->dead;
+	w->dead = c;
+}
+
+void tcp_reap(struct worker *w)
+{
+	while (w->dead) {
+		struct conn *c = w->dead;
+
+		w->dead = c->next;
+		free(c);
+	}
 }
 
 /* Copy fallback: 0 progress or would block, -1 error. */
@@ -154,16 +175,20 @@ static int copy(struct half *h, int src, int dst, int64_t *last)
 		free(h->buf);
 		h->buf = NULL;
 		h->blen = h->boff = 0;
-		if (h->eof)
+		if (h->eof || !h->ready)
 			return 0;
 		h->buf = xmalloc(CHUNK);
 		n = recv(src, h->buf, CHUNK, 0);
 		if (n > 0) {
 			h->blen = (size_t)n;
+			/* a short read drained the socket: the next data is a new edge */
+			if (n < CHUNK && !h->rdhup)
+				h->ready = false;
 			continue;
 		}
 		free(h->buf);
 		h->buf = NULL;
+		h->ready = false;
 		if (n == 0) {
 			h->eof = true;
 			return 0;
@@ -191,7 +216,7 @@ static int pump(struct worker *w, struct conn *c, struct half *h, int src, int d
 			c->last = now_ms();
 			continue;
 		}
-		if (h->eof) {
+		if (h->eof || !h->ready) {
 			pipe_put(w, h);
 			return 0;
 		}
@@ -199,11 +224,15 @@ static int pump(struct worker *w, struct conn *c, struct half *h, int src, int d
 			/* no descriptors for a pipe: copy this time */
 			return copy(h, src, dst, &c->last);
 		}
-		n = splice(src, NULL, h->pipe[1], NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		n = splice(src, NULL, h->pipe[1], NULL, PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			h->inpipe = (size_t)n;
+			/* less than asked: the socket is drained until its next edge */
+			if (n < PIPE_SIZE && !h->rdhup)
+				h->ready = false;
 			continue;
 		}
+		h->ready = false;
 		if (n == 0) {
 			h->eof = true;
 			continue;
@@ -236,9 +265,12 @@ static void relay(struct worker *w, struct conn *c)
 	}
 	for (int i = 0; i < 2; i++) {
 		struct half *h = i ? &c->down : &c->up;
+		struct half *other = i ? &c->up : &c->down;
 
 		if (h->eof && !h->inpipe && h->blen <= h->boff && !h->shut) {
-			shutdown(i ? c->cfd : c->tfd, SHUT_WR);
+			/* the last direction to finish is closed by close() itself */
+			if (!other->shut)
+				shutdown(i ? c->cfd : c->tfd, SHUT_WR);
 			h->shut = true;
 		}
 	}
@@ -297,12 +329,14 @@ static bool proxy_header(struct conn *c)
 	return send(c->tfd, buf, (size_t)n, MSG_NOSIGNAL) == n;
 }
 
-static void connected(struct worker *w, struct conn *c)
+static void connected(struct worker *w, struct conn *c, uint32_t events)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len);
+	/* writable without an error flag means connected: no need to ask */
+	if (events & (EPOLLERR | EPOLLHUP))
+		getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err == EINPROGRESS || err == EALREADY)
 		return;
 	if (err) {
@@ -311,6 +345,8 @@ static void connected(struct worker *w, struct conn *c)
 	}
 	c->state = S_RELAY;
 	c->last = now_ms();
+	/* whatever arrived while connecting has to be read */
+	c->up.ready = c->down.ready = true;
 	if (c->rule->proxy && !proxy_header(c)) {
 		finish(w, c, "proxy-error", 1 | 2);
 		return;
@@ -320,9 +356,17 @@ static void connected(struct worker *w, struct conn *c)
 
 void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events)
 {
+	struct half *from = target ? &c->down : &c->up;	/* the half reading this fd */
+
+	if (c->dead)
+		return;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		from->ready = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		from->rdhup = true;
 	if (c->state == S_CONNECTING) {
 		if (target && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			connected(w, c);
+			connected(w, c, events);
 		return;
 	}
 	relay(w, c);
@@ -446,4 +490,5 @@ void tcp_close_all(struct worker *w, const char *reason)
 {
 	while (w->conns)
 		finish(w, w->conns, reason, 0);
+	tcp_reap(w);
 }

@@ -33,6 +33,9 @@ struct usess {
 	int64_t start, last;
 	struct usess *hnext;
 	struct usess *prev, *next;	/* LRU: head is the most recent */
+	bool dead;
+	struct usess *dead_next;
+	struct worker *w;
 };
 
 static __thread char (*bufs)[DGRAM];
@@ -94,7 +97,20 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	slog_session(&r);
 	close(s->fd);
 	fwd_config_unref(s->gen);
-	free(s);
+	/* an event for it may still be waiting in this batch */
+	s->dead = true;
+	s->dead_next = s->w->dead_sess;
+	s->w->dead_sess = s;
+}
+
+void udp_reap(struct worker *w)
+{
+	while (w->dead_sess) {
+		struct usess *s = w->dead_sess;
+
+		w->dead_sess = s->dead_next;
+		free(s);
+	}
 }
 
 static struct usess *find(struct listener *l, const struct sockaddr_storage *sa, socklen_t len)
@@ -130,6 +146,7 @@ static struct usess *create(struct worker *w, struct listener *l,
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->fd = fd;
+	s->w = w;
 	s->client = *sa;
 	s->clen = len;
 	s->l = l;
@@ -192,6 +209,8 @@ void udp_session_event(struct worker *w, struct usess *s)
 	struct iovec iov[BATCH];
 
 	(void)w;
+	if (s->dead)
+		return;
 	for (;;) {
 		int n, sent;
 
