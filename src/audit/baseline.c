@@ -16,6 +16,7 @@
 
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/textfile.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -156,31 +157,13 @@ static bool same(const struct listener *a, const struct listener *b)
 	       !strcmp(a->addr_text, b->addr_text);
 }
 
-static int load(const char *path, char **text)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return errorf(-errno, "cannot open baseline '%s': %s", path, strerror(errno));
-	*text = xmalloc(MAX_BASELINE + 1);
-	n = fread(*text, 1, MAX_BASELINE + 1, f);
-	fclose(f);
-	if (n > MAX_BASELINE) {
-		free(*text);
-		return errorf(-EINVAL, "baseline '%s' is larger than 16 MiB", path);
-	}
-	(*text)[n] = '\0';
-	return 0;
-}
-
 int baseline_compare(const char *path, const struct listener *now, size_t n,
 		     struct findings *f, const struct policy *p)
 {
 	struct listener *base;
 	size_t nb;
 	char *text = NULL;
-	int r = load(path, &text);
+	int r = text_load(path, MAX_BASELINE, "baseline", &text);
 
 	if (r)
 		return r;

@@ -19,6 +19,7 @@
 
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/textfile.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -198,25 +199,11 @@ int policy_parse(const char *path, const char *text, struct policy *p)
 
 int policy_load(const char *path, struct policy *p)
 {
-	FILE *f = fopen(path, "re");
 	char *text;
-	size_t n;
-	int r;
+	int r = text_load(path, MAX_POLICY, "policy", &text);
 
-	if (!f)
-		return errorf(-errno, "cannot open policy '%s': %s", path, strerror(errno));
-	text = xmalloc(MAX_POLICY + 1);
-	n = fread(text, 1, MAX_POLICY + 1, f);
-	fclose(f);
-	if (n > MAX_POLICY) {
-		free(text);
-		return errorf(-EINVAL, "policy '%s' is larger than 1 MiB", path);
-	}
-	text[n] = '\0';
-	if (memchr(text, '\0', n)) {
-		free(text);
-		return errorf(-EINVAL, "policy '%s' is not a text file", path);
-	}
+	if (r)
+		return r;
 	r = policy_parse(path, text, p);
 	free(text);
 	return r;

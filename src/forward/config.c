@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/textfile.h"
 #include "core/xalloc.h"
 #include "forward/forward.h"
 #include "core/banned.h"
@@ -281,21 +282,11 @@ int fwd_config_parse(const char *path, const char *text, struct fwd_config *c)
 
 int fwd_config_load(const char *path, struct fwd_config *c)
 {
-	FILE *f = fopen(path, "re");
 	char *text;
-	size_t n;
-	int r;
+	int r = text_load(path, MAX_CONFIG, "config", &text);
 
-	if (!f)
-		return errorf(-errno, "cannot open config '%s': %s", path, strerror(errno));
-	text = xmalloc(MAX_CONFIG + 1);
-	n = fread(text, 1, MAX_CONFIG + 1, f);
-	fclose(f);
-	if (n > MAX_CONFIG) {
-		free(text);
-		return errorf(-EINVAL, "config '%s' is larger than 1 MiB", path);
-	}
-	text[n] = '\0';
+	if (r)
+		return r;
 	r = fwd_config_parse(path, text, c);
 	free(text);
 	return r;
