@@ -40,6 +40,8 @@ int ls_main(int argc, char **argv, const struct cmd *self);
 extern const char ls_help[];
 int who_main(int argc, char **argv, const struct cmd *self);
 extern const char who_help[];
+int scan_main(int argc, char **argv, const struct cmd *self);
+extern const char scan_help[];
 int forward_main(int argc, char **argv, const struct cmd *self);
 extern const char forward_help[];
 int capture_main(int argc, char **argv, const struct cmd *self);

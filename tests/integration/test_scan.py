@@ -1,0 +1,151 @@
+"""portkit scan: a two-namespace lab, loopback, output formats, errors."""
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import BIN, run
+from netns import Netns
+
+HERE = os.path.dirname(__file__)
+PY = "/usr/bin/python3"
+TCP_OPEN = [21, 22, 80, 83, 443, 3350, 3389, 8080, 40022, 61000]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """'scanner' and 'target' namespaces joined by a veth: 198.18.0.1 <-> 198.18.0.2."""
+    scanner, target = Netns(), Netns()
+    try:
+        subprocess.run(["ip", "link", "add", "pks0", "netns", scanner.name, "type", "veth",
+                        "peer", "name", "pkt0", "netns", target.name], check=True, timeout=10)
+        scanner.ip("addr", "add", "198.18.0.1/24", "dev", "pks0")
+        scanner.ip("link", "set", "pks0", "up")
+        target.ip("addr", "add", "198.18.0.2/24", "dev", "pkt0")
+        target.ip("link", "set", "pkt0", "up")
+        p = target.spawn(PY, os.path.join(HERE, "helpers/listeners.py"),
+                         *[f"tcp:0.0.0.0:{port}" for port in TCP_OPEN])
+        p.stdout.readline()
+        u = target.spawn(PY, os.path.join(HERE, "helpers/udpservers.py"),
+                         "dns:53", "dns:5300", "ntp:123")
+        u.stdout.readline()
+        yield scanner
+    finally:
+        target.close()
+        scanner.close()
+
+
+def scan(ns, *args):
+    r = ns.run(BIN, "scan", *map(str, args), "--json", timeout=120)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(l) for l in r.stdout.splitlines()]
+
+
+def test_connect_finds_exactly_the_open_tcp_ports(lab):
+    recs = scan(lab, "198.18.0.2", "-p-")
+    assert sorted(r["port"] for r in recs if r["state"] == "open") == TCP_OPEN
+    assert all(r["reason"] == "syn-ack" and r["proto"] == "tcp" for r in recs)
+    http = [r for r in recs if r["port"] == 80][0]
+    assert http["service"] == "HTTP" and http["service_source"] == "registry"
+
+
+def test_connect_all_reports_closed(lab):
+    recs = scan(lab, "198.18.0.2", "-p", "79-81", "--all")
+    assert {r["port"]: r["state"] for r in recs} == {79: "closed", 80: "open", 81: "closed"}
+    assert {r["port"]: r["reason"] for r in recs}[79] == "conn-refused"
+
+
+def test_udp_finds_services_on_their_ports_and_others(lab):
+    recs = scan(lab, "198.18.0.2", "-s", "udp", "-p", "53,123,5300,5301,9999", "--all")
+    states = {r["port"]: r["state"] for r in recs}
+    assert states[53] == "open" and states[123] == "open" and states[5300] == "open"
+    # closed ports answer ICMP port unreachable; never a false "open"
+    assert states[5301] in ("closed", "open|filtered") and states[9999] in ("closed", "open|filtered")
+    assert [r for r in recs if r["state"] == "open"][0]["reason"] == "udp-response"
+
+
+def test_udp_top_100_no_false_open(lab):
+    recs = scan(lab, "198.18.0.2", "-s", "udp", "--top", "100")
+    assert sorted(r["port"] for r in recs if r["state"] == "open") == [53, 123]
+
+
+def test_silent_host_is_filtered(lab):
+    recs = scan(lab, "198.18.0.99", "-p", "22,80", "--all", "--timeout", "300", "--retries", "0")
+    assert {r["state"] for r in recs} <= {"filtered"} and len(recs) == 2
+
+
+def test_xml_is_nmap_shaped(lab, tmp_path):
+    out = tmp_path / "scan.xml"
+    r = lab.run(BIN, "scan", "198.18.0.2", "-p", "20-25,80", "-oX", str(out), timeout=60)
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(out).getroot()
+    assert root.tag == "nmaprun" and root.get("scanner") == "portkit"
+    host = root.find("host")
+    assert host.find("address").get("addr") == "198.18.0.2"
+    ports = {int(p.get("portid")): p.find("state").get("state") for p in host.iter("port")}
+    assert ports == {21: "open", 22: "open", 80: "open"}
+    assert root.find("runstats/finished") is not None
+
+
+def test_text_table(lab):
+    r = lab.run(BIN, "scan", "198.18.0.2", "-p", "22,80,81", timeout=60)
+    lines = r.stdout.splitlines()
+    assert lines[0] == "198.18.0.2"
+    assert lines[1].split()[:3] == ["PORT", "STATE", "SERVICE"]
+    assert any(l.startswith("22/tcp") and "open" in l and "SSH" in l for l in lines)
+    assert lines[-1].startswith("2 open, 1 closed")
+
+
+def test_targets_cidr_range_exclude(lab):
+    recs = scan(lab, "198.18.0.0/30", "198.18.0.2-3", "--exclude", "198.18.0.3", "-p", "22",
+                "--timeout", "300", "--retries", "0")
+    assert [(r["addr"], r["port"]) for r in recs] == [("198.18.0.2", 22)]
+
+
+def test_loopback_scan(pk):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    r = pk("scan", "127.0.0.1", "-p", f"{port - 1}-{port + 1}", "--json")
+    assert r.rc == 0
+    assert [(x["port"], x["state"]) for x in map(json.loads, r.out.splitlines())] == [(port, "open")]
+    s.close()
+
+
+def test_errors(pk):
+    cases = [
+        (["scan", "198.18.0.0/99"], "invalid CIDR '198.18.0.0/99'"),
+        (["scan", "127.0.0.1", "-p", "70000"], "invalid port '70000': must be 0-65535"),
+        (["scan", "nosuchhost.invalid"], "cannot resolve 'nosuchhost.invalid'"),
+        (["scan", "224.0.0.1"], "refusing '224.0.0.1': multicast or broadcast"),
+        # refused while parsing: no probe is ever sent
+        (["scan", "127.0.0.0/8"], "more than 1048576 addresses"),
+        (["scan", "255.255.255.255"], "refusing"),
+        (["scan", "ff02::1"], "refusing 'ff02::1': multicast"),
+        (["scan"], "what to scan?"),
+        (["scan", "127.0.0.1", "-s", "icmp"], "invalid method 'icmp'"),
+        (["scan", "127.0.0.1", "-s", "syn"], "-s syn is not in this version yet"),
+    ]
+    for args, msg in cases:
+        r = pk(*args)
+        assert r.rc == 2, (args, r.err)
+        lines = r.err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("portkit: "), (args, r.err)
+        if msg:
+            assert msg in lines[0], (args, r.err)
+
+
+def test_loopback_all_ports_exactly_the_listeners():
+    # a connect from ephemeral port P to 127.0.0.1:P "succeeds" on its own
+    # (TCP simultaneous open): that must not count as open
+    with Netns() as ns:
+        p = ns.spawn(PY, os.path.join(HERE, "helpers/listeners.py"),
+                     "tcp:0.0.0.0:22", "tcp:127.0.0.1:5432", "tcp:0.0.0.0:45000")
+        p.stdout.readline()
+        for _ in range(2):
+            recs = scan(ns, "127.0.0.1", "-p-")
+            assert sorted(r["port"] for r in recs) == [22, 5432, 45000]
