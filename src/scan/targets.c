@@ -34,6 +34,11 @@ static int push(struct target_list *t, unsigned family, const uint8_t *addr, con
 	return 0;
 }
 
+static uint32_t load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static bool bad_v4(uint32_t a)
 {
 	return (a >> 28) == 14 || a == 0xffffffffu;	/* multicast, limited broadcast */
@@ -64,7 +69,7 @@ static int add_cidr(struct target_list *t, const char *spec)
 	if (cidr_parse(spec, &c))
 		return -EINVAL;
 	if (c.family == AF_INET) {
-		uint32_t a = ntohl(*(uint32_t *)c.addr);
+		uint32_t a = load_be32(c.addr);
 		uint32_t size = c.prefix ? (uint32_t)(1ULL << (32 - c.prefix)) : 0;
 
 		if (!c.prefix || size > MAX_TARGETS)
@@ -152,7 +157,7 @@ int targets_add(struct target_list *t, const char *spec)
 	const char *dash = strchr(spec, '-');
 
 	if (inet_pton(AF_INET, spec, a) == 1) {
-		if (bad_v4(ntohl(*(uint32_t *)a)))
+		if (bad_v4(load_be32(a)))
 			return errorf(-EINVAL, "refusing '%s': multicast or broadcast", spec);
 		return push(t, AF_INET, a, NULL);
 	}
