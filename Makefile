@@ -37,7 +37,7 @@ GENREG_SRC := tools/genreg.c src/core/csv.c src/core/iana.c src/core/buf.c \
 	src/core/xalloc.c src/core/log.c src/core/proto.c
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_data.o
-CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/services_data.o
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 all: $(BUILD)/portkit
@@ -62,6 +62,20 @@ $(GEN_SRC): data/service-names-port-numbers.csv $(BUILD)/genreg
 $(BUILD)/gen/registry_data.o: $(GEN_SRC)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -o $@ $<
+
+$(BUILD)/gen/services_data.c: data/services.txt $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/embed services_db $< $@
+
+$(BUILD)/gen/services_data.o: $(BUILD)/gen/services_data.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -103,8 +117,9 @@ FUZZ_EXTRA_fuzz_portspec := src/ports/lookup.c
 FUZZ_EXTRA_fuzz_policy := src/audit/policy.c src/audit/baseline.c src/audit/rules.c
 FUZZ_EXTRA_fuzz_packet := src/capture/app.c
 FUZZ_EXTRA_fuzz_forward_config := src/forward/config.c
+FUZZ_EXTRA_fuzz_scan_reply := src/scan/sv.c $(BUILD)/gen/services_data.c
 
-build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC)
+build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $(BUILD)/gen/services_data.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \

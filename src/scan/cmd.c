@@ -29,9 +29,12 @@ const char scan_help[] =
 	"  --parallel N      probes in flight (default 2048, bounded by the fd limit)\n"
 	"  --exclude LIST    addresses or CIDRs not to scan\n"
 	"  --all             also report closed and filtered ports\n"
+	"  --sv              ask each open TCP port what it is (banners and probes\n"
+	"                    from data/services.txt: SSH, FTP, SMTP, HTTP, TLS with\n"
+	"                    the certificate CN, RDP, Redis, PostgreSQL, ...)\n"
 	"  -oX FILE          nmap-compatible XML\n"
 	"\n"
-	"Not in this version yet: -s syn, --sv, --seed, --shard.\n"
+	"Not in this version yet: -s syn, --seed, --shard.\n"
 	"\n"
 	"examples:\n"
 	"  portkit scan 127.0.0.1 -p-\n"
@@ -77,8 +80,9 @@ static int option(struct scan_opts *o, int c, const char *arg)
 	case OPT_EXCLUDE: o->exclude = arg; return 0;
 	case OPT_ALL: o->all = true; return 0;
 	case OPT_XML: o->xml = arg; return 0;
-	case OPT_SV: case OPT_SEED: case OPT_SHARD:
-		return errorf(-ENOSYS, "--sv, --seed and --shard are not in this version yet");
+	case OPT_SV: o->sv = true; return 0;
+	case OPT_SEED: case OPT_SHARD:
+		return errorf(-ENOSYS, "--seed and --shard are not in this version yet");
 	}
 	return 1;
 }
@@ -191,6 +195,8 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = o.method == M_UDP ? scan_udp(&t, ports, nports, &o, report_emit, rep)
 			      : scan_connect(&t, ports, nports, &o, report_emit, rep);
+	if (!r && o.sv && report_sv(rep))
+		r = -1;
 	if (r)
 		r = cmd_error("%s", error_msg());
 	if (report_close(rep, elapsed(&t0)) && !r)

@@ -62,10 +62,11 @@ static const char *service(const struct result *x)
 	return c ? c->name : registry_service(x->port, x->proto);
 }
 
+static void json_result(struct report *r, const struct result *x);
+
 void report_emit(const struct result *x, void *arg)
 {
 	struct report *r = arg;
-	char a[ADDR_STRLEN];
 	bool shown = x->state == ST_OPEN || x->state == ST_OPEN_FILTERED || r->o->all;
 
 	r->count[x->state]++;
@@ -76,23 +77,49 @@ void report_emit(const struct result *x, void *arg)
 		return;
 	r->v = xgrow(r->v, sizeof(*r->v), r->n + 1, &r->cap);
 	r->v[r->n++] = *x;
-	if (!r->json)
+	/* with --sv an open TCP port is written once it has been asked */
+	if (!r->json || (r->o->sv && x->proto == PROTO_TCP && x->state == ST_OPEN))
 		return;
+	json_result(r, x);
+}
+
+static void json_result(struct report *r, const struct result *x)
+{
+	char a[ADDR_STRLEN];
+	const char *reg = registry_service(x->port, x->proto);
+
 	out_record_begin(r->json);
 	out_kv_str(r->json, "addr", target_text(&r->t->v[x->target], a));
 	out_kv_uint(r->json, "port", x->port);
 	out_kv_str(r->json, "proto", x->proto == PROTO_TCP ? "tcp" : "udp");
 	out_kv_str(r->json, "state", states[x->state]);
 	out_kv_str(r->json, "reason", x->reason);
-	out_kv_str(r->json, "service", service(x));
-	out_kv_str(r->json, "service_source", "registry");
-	out_kv_null(r->json, "product");
-	out_kv_null(r->json, "version");
+	out_kv_str(r->json, "service", x->probed ? x->svc : service(x));
+	out_kv_str(r->json, "service_source", x->probed ? "probe" : "registry");
+	out_kv_str(r->json, "product", x->product[0] ? x->product : NULL);
+	out_kv_str(r->json, "version", x->version[0] ? x->version : NULL);
+	if (x->tls_cn[0])
+		out_kv_str(r->json, "tls_subject", x->tls_cn);
+	if (x->probed)
+		out_kv_str(r->json, "registered_for", reg);
 	out_kv_str(r->json, "banner", x->banner[0] ? x->banner : NULL);
 	out_kv_uint(r->json, "rtt_us", x->rtt_us);
 	if (r->t->v[x->target].name[0])
 		out_kv_str(r->json, "hostname", r->t->v[x->target].name);
 	out_record_end(r->json);
+}
+
+int report_sv(struct report *r)
+{
+	int e;
+
+	if (r->progress)
+		fprintf(stderr, "\rasking %zu open ports what they are...        ", r->count[ST_OPEN]);
+	e = sv_run(r->t, r->v, r->n);
+	for (size_t i = 0; r->json && i < r->n; i++)
+		if (r->v[i].proto == PROTO_TCP && r->v[i].state == ST_OPEN)
+			json_result(r, &r->v[i]);
+	return e;
 }
 
 static int cmp(const void *pa, const void *pb)
@@ -124,7 +151,8 @@ static void tables(struct report *r)
 		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name);
 		for (; i < r->n && r->v[i].target == t; i++) {
 			const struct result *x = &r->v[i];
-			const char *svc = service(x);
+			const char *svc = x->probed ? x->svc : service(x);
+			const char *reg = registry_service(x->port, x->proto);
 
 			out_record_begin(o);
 			out_cell(o, 0, "%u/%s", x->port, x->proto == PROTO_TCP ? "tcp" : "udp");
@@ -136,7 +164,14 @@ static void tables(struct report *r)
 			out_cell(o, 4, "%s", x->reason);
 			if (x->rtt_us)
 				out_cell(o, 5, "%.1fms", x->rtt_us / 1000.0);
-			out_cell(o, 6, "%s", x->banner);
+			if (x->probed)
+				out_cell(o, 6, "%s%s%s%s%s%s%s%s", x->product, x->version[0] ? " " : "",
+					 x->version, x->tls_cn[0] ? "certificate CN=" : "", x->tls_cn,
+					 reg && strcmp(reg, x->svc) ? " (registered for: " : "",
+					 reg && strcmp(reg, x->svc) ? reg : "",
+					 reg && strcmp(reg, x->svc) ? ")" : "");
+			else
+				out_cell(o, 6, "%s", x->banner);
 			out_record_end(o);
 		}
 		out_close(o);
@@ -192,12 +227,27 @@ static int xml(struct report *r, double seconds)
 			if (x->target != t)
 				continue;
 			shown++;
-			svc = registry_service(x->port, x->proto);
+			svc = x->probed ? x->svc : registry_service(x->port, x->proto);
 			fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" "
 				   "reason_ttl=\"0\"/>", x->proto == PROTO_TCP ? "tcp" : "udp", x->port,
 				states[x->state], x->reason);
-			if (svc)
-				fprintf(f, "<service name=\"%s\" method=\"table\" conf=\"3\"/>", svc);
+			if (svc) {
+				fprintf(f, "<service name=\"");
+				xml_escape(f, svc);
+				fprintf(f, "\" method=\"%s\" conf=\"%d\"", x->probed ? "probed" : "table",
+					x->probed ? 10 : 3);
+				if (x->product[0]) {
+					fprintf(f, " product=\"");
+					xml_escape(f, x->product);
+					fprintf(f, "\"");
+				}
+				if (x->version[0]) {
+					fprintf(f, " version=\"");
+					xml_escape(f, x->version);
+					fprintf(f, "\"");
+				}
+				fprintf(f, "/>");
+			}
 			fprintf(f, "</port>\n");
 		}
 		fprintf(f, "</ports>\n<times srtt=\"0\" rttvar=\"0\" to=\"0\"/>\n</host>\n");

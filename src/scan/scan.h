@@ -44,6 +44,8 @@ struct result {
 	const char *reason;	/* "syn-ack", "conn-refused", "timeout", ... */
 	uint32_t rtt_us;
 	char banner[128];	/* what answered, printable */
+	bool probed;		/* --sv named it from its bytes */
+	char svc[32], product[64], version[32], tls_cn[64];
 };
 
 struct scan_opts {
@@ -57,6 +59,7 @@ struct scan_opts {
 	unsigned timeout_ms;	/* per probe, 0 = adaptive */
 	unsigned parallel;
 	bool all;		/* report closed and filtered too */
+	bool sv;		/* service detection */
 	const char *xml;
 	const char *exclude;
 };
@@ -84,11 +87,20 @@ const uint8_t *udp_payload(uint16_t port, size_t *len);
 size_t udp_probe_count(void);
 const uint8_t *udp_probe(size_t i, size_t *len);
 
+/* sv.c: name the open TCP ports of res by what they answer */
+int sv_run(const struct target_list *t, struct result *res, size_t n);
+/* The reply parser itself: does what answered probe number `probe` match
+ * a service? (fuzzed) */
+bool sv_classify(int probe, const uint8_t *buf, size_t len, struct result *res);
+int sv_probe_count(void);
+
 /* report.c */
 struct report;
 struct report *report_new(const struct scan_opts *o, const struct target_list *t, int argc,
 			  char **argv);
 void report_emit(const struct result *r, void *arg);
+/* --sv: probe the open ports found, then stream them */
+int report_sv(struct report *rep);
 int report_close(struct report *rep, double seconds);
 
 const char *state_text(enum port_state s);

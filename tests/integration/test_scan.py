@@ -149,3 +149,52 @@ def test_loopback_all_ports_exactly_the_listeners():
         for _ in range(2):
             recs = scan(ns, "127.0.0.1", "-p-")
             assert sorted(r["port"] for r in recs) == [22, 5432, 45000]
+
+
+SERVICES = {21: ("ftp", "ftp"), 22: ("ssh", "ssh"), 25: ("smtp", "smtp"), 80: ("http", "http"),
+            83: ("http", "http"), 443: ("tls", "tls"), 3389: ("rdp", "rdp"),
+            3350: ("rdp", "rdp"), 6379: ("redis", "redis"), 8080: ("http", "http"),
+            40022: ("ssh", "ssh")}
+
+
+@pytest.fixture(scope="module")
+def svlab(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cert")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=lab.portkit.test", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    scanner, target = Netns(), Netns()
+    try:
+        subprocess.run(["ip", "link", "add", "pks1", "netns", scanner.name, "type", "veth",
+                        "peer", "name", "pkt1", "netns", target.name], check=True, timeout=10)
+        scanner.ip("addr", "add", "198.18.1.1/24", "dev", "pks1")
+        scanner.ip("link", "set", "pks1", "up")
+        target.ip("addr", "add", "198.18.1.2/24", "dev", "pkt1")
+        target.ip("link", "set", "pkt1", "up")
+        os.environ["LAB_CERT"], os.environ["LAB_KEY"] = cert, key
+        p = target.spawn(PY, os.path.join(HERE, "helpers/services.py"),
+                         *[f"{kind}:{port}" for port, (kind, _) in SERVICES.items()],
+                         "silent:9999")
+        p.stdout.readline()
+        yield scanner
+    finally:
+        target.close()
+        scanner.close()
+
+
+def test_sv_names_every_service_even_off_its_port(svlab):
+    ports = ",".join(str(p) for p in list(SERVICES) + [9999])
+    r = svlab.run(BIN, "scan", "198.18.1.2", "-p", ports, "--sv", "--json", timeout=120)
+    assert r.returncode == 0, r.stderr
+    recs = {x["port"]: x for x in map(json.loads, r.stdout.splitlines())}
+    for port, (_, name) in SERVICES.items():
+        assert recs[port]["service"] == name, (port, recs[port])
+        assert recs[port]["service_source"] == "probe"
+    assert recs[22]["product"] == "OpenSSH_9.2p1" and recs[22]["version"] == "2.0"
+    assert recs[80]["product"] == "nginx/1.22.1"
+    assert recs[443]["tls_subject"] == "lab.portkit.test"
+    assert recs[83]["registered_for"] != "http"      # http where the registry says otherwise
+    assert recs[9999]["service_source"] == "registry"  # silent: not named from bytes
+    text = svlab.run(BIN, "scan", "198.18.1.2", "-p", "83,3350", "--sv", timeout=120).stdout
+    assert "(registered for: " in text
