@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "core/log.h"
@@ -22,7 +23,10 @@ const char scan_help[] =
 	"options:\n"
 	"  -p PORTS          ports: 22,80,8000-8100; -p- for all 65,536\n"
 	"  --top N           the N most common ports by our ranking (default 1000)\n"
-	"  -s connect|udp    method: TCP connect (default) or UDP with service probes\n"
+	"  -s connect|syn|udp  method: TCP connect (default without root), raw SYN\n"
+	"                    (default as root), or UDP with service probes\n"
+	"  --seed S          the probe order (-s syn); same seed, same order\n"
+	"  --shard I/N       this scanner's share of the space (-s syn, same --seed)\n"
 	"  --rate PPS        at most PPS probes per second\n"
 	"  --retries N       re-probe silent ports N times (default 1)\n"
 	"  --timeout MS      fixed per-probe timeout (default: from measured round trips)\n"
@@ -34,8 +38,7 @@ const char scan_help[] =
 	"                    the certificate CN, RDP, Redis, PostgreSQL, ...)\n"
 	"  -oX FILE          nmap-compatible XML\n"
 	"\n"
-	"Not in this version yet: -s syn, --seed, --shard.\n"
-	"\n"
+
 	"examples:\n"
 	"  portkit scan 127.0.0.1 -p-\n"
 	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
@@ -68,9 +71,10 @@ static int option(struct scan_opts *o, int c, const char *arg)
 		else if (!strcmp(arg, "udp"))
 			o->method = M_UDP;
 		else if (!strcmp(arg, "syn"))
-			return errorf(-ENOSYS, "-s syn is not in this version yet; use -s connect");
+			o->method = M_SYN;
 		else
-			return errorf(-EINVAL, "invalid method '%s' (connect or udp)", arg);
+			return errorf(-EINVAL, "invalid method '%s' (connect, syn or udp)", arg);
+		o->method_set = true;
 		return 0;
 	case OPT_TOP: return number(arg, 1, 65535, "--top", &o->top);
 	case OPT_RATE: return number(arg, 1, 100000000, "--rate", &o->rate);
@@ -81,8 +85,27 @@ static int option(struct scan_opts *o, int c, const char *arg)
 	case OPT_ALL: o->all = true; return 0;
 	case OPT_XML: o->xml = arg; return 0;
 	case OPT_SV: o->sv = true; return 0;
-	case OPT_SEED: case OPT_SHARD:
-		return errorf(-ENOSYS, "--seed and --shard are not in this version yet");
+	case OPT_SEED: {
+		unsigned long long v;
+
+		if (parse_number(arg, 1, ~0ULL, "--seed", &v))
+			return -1;
+		o->seed = v;
+		return 0;
+	}
+	case OPT_SHARD: {
+		char a[16], b[16];
+		const char *slash = strchr(arg, '/');
+
+		if (!slash || (size_t)(slash - arg) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
+			return errorf(-EINVAL, "invalid --shard '%s': expected I/N", arg);
+		snprintf(a, sizeof(a), "%.*s", (int)(slash - arg), arg);
+		snprintf(b, sizeof(b), "%s", slash + 1);
+		if (number(b, 1, 65536, "--shard count", &o->shards) ||
+		    number(a, 1, o->shards, "--shard index", &o->shard))
+			return errorf(-EINVAL, "invalid --shard '%s': expected I/N with 1 <= I <= N", arg);
+		return 0;
+	}
 	}
 	return 1;
 }
@@ -190,11 +213,23 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 		targets_free(&t);
 		return cmd_error("%s", error_msg());
 	}
+	if (!o.method_set && geteuid() == 0)
+		o.method = M_SYN;
+	if (o.method == M_SYN && geteuid() != 0) {
+		warnf("-s syn needs root (raw sockets): scanning with -s connect instead");
+		o.method = M_CONNECT;
+	}
+	if (o.shards && o.method != M_SYN) {
+		free(o.ports);
+		targets_free(&t);
+		return cmd_usage_error(self, "--shard works with -s syn");
+	}
 	nports = port_list(&o, &ports);
 	rep = report_new(&o, &t, argc, argv);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = o.method == M_UDP ? scan_udp(&t, ports, nports, &o, report_emit, rep)
-			      : scan_connect(&t, ports, nports, &o, report_emit, rep);
+	    : o.method == M_SYN ? scan_syn(&t, ports, nports, &o, report_emit, rep)
+				: scan_connect(&t, ports, nports, &o, report_emit, rep);
 	if (!r && o.sv && report_sv(rep))
 		r = -1;
 	if (r)

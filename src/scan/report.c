@@ -204,7 +204,8 @@ static int xml(struct report *r, double seconds)
 	xml_escape(f, r->args);
 	fprintf(f, "\" start=\"%lld\" version=\"0.1.0\" xmloutputversion=\"1.05\">\n"
 		   "<scaninfo type=\"%s\" protocol=\"%s\" numservices=\"0\" services=\"\"/>\n",
-		(long long)r->start, r->o->method == M_UDP ? "udp" : "connect",
+		(long long)r->start, r->o->method == M_UDP ? "udp" : r->o->method == M_SYN ? "syn"
+										    : "connect",
 		r->o->method == M_UDP ? "udp" : "tcp");
 	for (uint32_t t = 0; t < r->t->n; t++) {
 		char a[ADDR_STRLEN];

@@ -32,7 +32,7 @@ struct target_list {
 	size_t n, cap;
 };
 
-enum scan_method { M_CONNECT, M_UDP };
+enum scan_method { M_CONNECT, M_UDP, M_SYN };
 
 enum port_state { ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OPEN_FILTERED };
 
@@ -60,6 +60,9 @@ struct scan_opts {
 	unsigned parallel;
 	bool all;		/* report closed and filtered too */
 	bool sv;		/* service detection */
+	bool method_set;
+	uint64_t seed;		/* 0: random */
+	unsigned shard, shards;	/* --shard I/N */
 	const char *xml;
 	const char *exclude;
 };
@@ -79,6 +82,8 @@ size_t top_ports(unsigned proto, unsigned n, uint16_t *out);
 typedef void (*scan_emit)(const struct result *r, void *arg);
 int scan_connect(const struct target_list *t, const uint16_t *ports, size_t nports,
 		 const struct scan_opts *o, scan_emit emit, void *arg);
+int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
+	     const struct scan_opts *o, scan_emit emit, void *arg);
 int scan_udp(const struct target_list *t, const uint16_t *ports, size_t nports,
 	     const struct scan_opts *o, scan_emit emit, void *arg);
 /* udp.c: the probe payload for a port (never NULL; may be empty), and the

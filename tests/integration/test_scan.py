@@ -31,6 +31,7 @@ def lab():
         u = target.spawn(PY, os.path.join(HERE, "helpers/udpservers.py"),
                          "dns:53", "dns:5300", "ntp:123")
         u.stdout.readline()
+        scanner.target = target.name
         yield scanner
     finally:
         target.close()
@@ -43,8 +44,9 @@ def scan(ns, *args):
     return [json.loads(l) for l in r.stdout.splitlines()]
 
 
-def test_connect_finds_exactly_the_open_tcp_ports(lab):
-    recs = scan(lab, "198.18.0.2", "-p-")
+@pytest.mark.parametrize("method", ["connect", "syn"])
+def test_finds_exactly_the_open_tcp_ports(lab, method):
+    recs = scan(lab, "198.18.0.2", "-p-", "-s", method)
     assert sorted(r["port"] for r in recs if r["state"] == "open") == TCP_OPEN
     assert all(r["reason"] == "syn-ack" and r["proto"] == "tcp" for r in recs)
     http = [r for r in recs if r["port"] == 80][0]
@@ -52,9 +54,12 @@ def test_connect_finds_exactly_the_open_tcp_ports(lab):
 
 
 def test_connect_all_reports_closed(lab):
-    recs = scan(lab, "198.18.0.2", "-p", "79-81", "--all")
+    recs = scan(lab, "198.18.0.2", "-p", "79-81", "--all", "-s", "connect")
     assert {r["port"]: r["state"] for r in recs} == {79: "closed", 80: "open", 81: "closed"}
     assert {r["port"]: r["reason"] for r in recs}[79] == "conn-refused"
+    recs = scan(lab, "198.18.0.2", "-p", "79-81", "--all", "-s", "syn")
+    assert {r["port"]: (r["state"], r["reason"]) for r in recs} == {
+        79: ("closed", "rst"), 80: ("open", "syn-ack"), 81: ("closed", "rst")}
 
 
 def test_udp_finds_services_on_their_ports_and_others(lab):
@@ -128,7 +133,9 @@ def test_errors(pk):
         (["scan", "ff02::1"], "refusing 'ff02::1': multicast"),
         (["scan"], "what to scan?"),
         (["scan", "127.0.0.1", "-s", "icmp"], "invalid method 'icmp'"),
-        (["scan", "127.0.0.1", "-s", "syn"], "-s syn is not in this version yet"),
+        (["scan", "127.0.0.1", "--shard", "3/2"], "invalid --shard '3/2'"),
+        (["scan", "127.0.0.1", "--shard", "half"], "invalid --shard 'half'"),
+        (["scan", "127.0.0.1", "--shard", "1/2", "-s", "connect"], "--shard works with -s syn"),
     ]
     for args, msg in cases:
         r = pk(*args)
@@ -198,3 +205,32 @@ def test_sv_names_every_service_even_off_its_port(svlab):
     assert recs[9999]["service_source"] == "registry"  # silent: not named from bytes
     text = svlab.run(BIN, "scan", "198.18.1.2", "-p", "83,3350", "--sv", timeout=120).stdout
     assert "(registered for: " in text
+
+
+def test_shard_halves_cover_the_space_exactly_once(lab):
+    seen = []
+    for shard in ("1/2", "2/2"):
+        recs = scan(lab, "198.18.0.2", "-p", "1-3000", "-s", "syn", "--seed", "7",
+                    "--shard", shard, "--all")
+        seen.append([r["port"] for r in recs])
+    assert not set(seen[0]) & set(seen[1])
+    assert sorted(seen[0] + seen[1]) == list(range(1, 3001))
+    assert abs(len(seen[0]) - len(seen[1])) < 300   # an even split, give or take
+
+
+def test_syn_finds_everything_under_10_percent_loss(lab):
+    import shutil
+    if not shutil.which("nft"):
+        pytest.skip("nftables is not installed")
+    tgt = lab.target     # the lab's target namespace: drop there, in its input hook
+    rules = ["add table inet pkloss", "add chain inet pkloss in { type filter hook input priority 0 ; }",
+             "add rule inet pkloss in numgen random mod 10 == 0 drop"]
+    for rule in rules:
+        subprocess.run(["ip", "netns", "exec", tgt, "nft", *rule.split()], check=True, timeout=10)
+    try:
+        for _ in range(2):
+            recs = scan(lab, "198.18.0.2", "-p-", "-s", "syn", "--retries", "2")
+            assert sorted(r["port"] for r in recs if r["state"] == "open") == TCP_OPEN
+    finally:
+        subprocess.run(["ip", "netns", "exec", tgt, "nft", "delete", "table", "inet", "pkloss"],
+                       timeout=10)
