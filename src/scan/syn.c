@@ -46,7 +46,7 @@ struct syn {
 	uint64_t key;
 	uint64_t n;		/* pairs */
 	uint8_t *answered;	/* bitmap */
-	int64_t *sent_us;	/* first send time per pair, for RTT */
+	int64_t *sent_us;	/* latest send time per pair, for RTT */
 	uint8_t (*src)[16];	/* source address per target */
 	int32_t *port_index;	/* port -> position in ports, -1 */
 	uint32_t *thash;	/* target + 1 by address, open addressing */
@@ -169,8 +169,8 @@ static void send_syn(struct syn *s, uint64_t idx)
 		memcpy(&s6->sin6_addr, t->addr, 16);
 		len = sizeof(*s6);
 	}
-	if (!s->sent_us[idx])
-		s->sent_us[idx] = now_us();
+	/* the latest send: a retry's answer is timed from the retry */
+	s->sent_us[idx] = now_us();
 	sendto(t->family == AF_INET ? s->fd4 : s->fd6, tcp, sizeof(tcp), 0,
 	       (struct sockaddr *)&sa, len);
 }
