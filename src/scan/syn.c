@@ -53,6 +53,8 @@ struct syn {
 	size_t tmask;
 	int64_t srtt;
 	uint64_t drops;
+	uint64_t replies;	/* answers counted, for pacing and progress */
+	uint64_t found;
 	unsigned half;		/* Feistel domain 2^(2 half) >= n */
 	uint32_t rk[4];
 };
@@ -258,6 +260,8 @@ static void reply(struct syn *s, unsigned family, const uint8_t *addr, const uin
 		return;
 	}
 	s->srtt = s->srtt ? (7 * s->srtt + r.rtt_us) / 8 : r.rtt_us;
+	s->replies++;
+	s->found += r.state == ST_OPEN;
 	s->emit(&r, s->arg);
 }
 
@@ -354,9 +358,47 @@ static void source_for(const struct target *t, uint8_t *out)
 		close(fd);
 }
 
-static void pace(int64_t start, uint64_t sent, unsigned rate)
+/*
+ * Pacing from what comes back: the rate starts modest and grows by a
+ * quarter each window of probes while the share of probes answered holds
+ * and the kernel drops nothing; it halves when the answers fall off
+ * (something on the path is dropping) or the receive queue overflows. A
+ * silent target gives no signal, and the rate stays where it started.
+ * --rate is a ceiling that is never exceeded.
+ */
+struct pacer {
+	double rate, max;
+	int64_t t0;		/* when the current window started */
+	uint64_t sent0;		/* probes sent before this window */
+	uint64_t sent, replies0, drops0;
+	double best;		/* best answered share seen */
+};
+
+#define WINDOW 4096
+
+static void pacer_adjust(struct pacer *pc, const struct syn *s)
 {
-	int64_t due = start + (int64_t)(sent * 1000000ULL / rate);
+	double share = (double)(s->replies - pc->replies0) / WINDOW;
+
+	if (share > pc->best)
+		pc->best = share;
+	if (s->drops > pc->drops0 || (pc->best > 0.05 && share < 0.7 * pc->best))
+		pc->rate /= 2;
+	else if (pc->best > 0.05 && share >= 0.9 * pc->best)
+		pc->rate *= 1.25;
+	if (pc->rate > pc->max)
+		pc->rate = pc->max;
+	if (pc->rate < 1000)
+		pc->rate = 1000;
+	pc->replies0 = s->replies;
+	pc->drops0 = s->drops;
+	pc->t0 = now_us();
+	pc->sent0 = pc->sent;
+}
+
+static void pace(struct pacer *pc)
+{
+	int64_t due = pc->t0 + (int64_t)((double)(pc->sent - pc->sent0) * 1e6 / pc->rate);
 	int64_t now = now_us();
 
 	if (due > now + 1000) {
@@ -364,6 +406,21 @@ static void pace(int64_t start, uint64_t sent, unsigned rate)
 
 		nanosleep(&ts, NULL);
 	}
+}
+
+static void progress(const struct syn *s, const struct pacer *pc, uint64_t total, int64_t start,
+		     int64_t *last)
+{
+	int64_t now = now_us();
+	double done, eta;
+
+	if (now - *last < 250000)
+		return;
+	*last = now;
+	done = total ? (double)pc->sent / (double)total : 1;
+	eta = pc->rate > 0 ? (double)(total > pc->sent ? total - pc->sent : 0) / pc->rate : 0;
+	fprintf(stderr, "\r%5.1f%% sent, %.0f probes/s, %llu found, ETA %.1f s   ", done * 100,
+		(double)pc->sent * 1e6 / (double)(now - start + 1), (unsigned long long)s->found, eta);
 }
 
 static void wait_replies(struct syn *s, int64_t ms)
@@ -382,7 +439,9 @@ int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
 {
 	struct syn s = { .t = t, .ports = ports, .nports = nports, .o = o, .emit = emit, .arg = arg,
 			 .fd4 = -1, .fd6 = -1 };
-	unsigned rate = o->rate ? o->rate : 200000;
+	struct pacer pc = { .max = o->rate ? o->rate : 2000000 };
+	bool tty = isatty(STDERR_FILENO) && !o->cc.json;
+	int64_t t_start = now_us(), t_last = 0;
 	int r;
 
 	if (!t->n || !nports)
@@ -405,10 +464,9 @@ int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
 	index_targets(&s);
 	for (size_t i = 0; i < t->n; i++)
 		source_for(&t->v[i], s.src[i]);
+	pc.rate = pc.max < 100000 ? pc.max : 100000;
+	pc.t0 = now_us();
 	for (unsigned pass = 0; pass <= o->retries; pass++) {
-		int64_t start = now_us();
-		uint64_t sent = 0;
-
 		for (uint64_t p = 0; p < s.n; p++) {
 			uint64_t idx;
 
@@ -418,9 +476,13 @@ int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
 			if (get_bit(s.answered, idx))
 				continue;
 			send_syn(&s, idx);
-			if (++sent % 64 == 0) {
+			if (++pc.sent % 64 == 0) {
 				drain(&s);
-				pace(start, sent, rate);
+				pace(&pc);
+				if (pc.sent - pc.sent0 >= WINDOW)
+					pacer_adjust(&pc, &s);
+				if (tty)
+					progress(&s, &pc, s.n / (o->shards ? o->shards : 1), t_start, &t_last);
 			}
 		}
 		/* wait a few round trips (at least 100 ms, at most 2 s) */
@@ -445,6 +507,8 @@ int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
 			emit(&res, arg);
 		}
 	}
+	if (tty)
+		fprintf(stderr, "\r%*s\r", 70, "");
 	if (s.drops)
 		warnf("the kernel dropped %llu replies: some ports may show as filtered "
 		      "(lower --rate)", (unsigned long long)s.drops);

@@ -234,3 +234,36 @@ def test_syn_finds_everything_under_10_percent_loss(lab):
     finally:
         subprocess.run(["ip", "netns", "exec", tgt, "nft", "delete", "table", "inet", "pkloss"],
                        timeout=10)
+
+
+def test_ndiff_reads_our_xml(lab, tmp_path):
+    import shutil
+    if not shutil.which("ndiff"):
+        pytest.skip("ndiff is not installed")
+    a, b = tmp_path / "a.xml", tmp_path / "b.xml"
+    for f, ports in ((a, "21,22,80"), (b, "21,22,80,443")):
+        r = lab.run(BIN, "scan", "198.18.0.2", "-p", ports, "-oX", str(f), timeout=60)
+        assert r.returncode == 0, r.stderr
+    same = subprocess.run(["ndiff", str(a), str(a)], capture_output=True, text=True, timeout=60)
+    assert same.returncode == 0, same.stderr
+    diff = subprocess.run(["ndiff", str(a), str(b)], capture_output=True, text=True, timeout=60)
+    assert diff.returncode == 1 and "443/tcp" in diff.stdout and "open" in diff.stdout, diff.stderr
+
+
+def test_syn_without_root_falls_back_to_connect():
+    import socket
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to another user")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BIN, "scan",
+                        "127.0.0.1", "-p", str(port), "-s", "syn", "--json"],
+                       capture_output=True, text=True, timeout=30)
+    s.close()
+    if r.returncode == 126 or "Permission denied" in r.stderr:
+        pytest.skip("the binary is not reachable by nobody here")
+    assert r.returncode == 0, r.stderr
+    assert "scanning with -s connect instead" in r.stderr
+    assert [json.loads(l)["reason"] for l in r.stdout.splitlines()] == ["syn-ack"]

@@ -68,4 +68,4 @@ for spec in sys.argv[1:]:
     s.listen(64)
     threading.Thread(target=accept_loop, args=(kind, s), daemon=True).start()
 print("ready", flush=True)
-select.select([sys.stdin], [], [], 120)
+select.select([sys.stdin], [], [], float(os.environ.get("LAB_SECONDS", "120")))

@@ -2,6 +2,7 @@
 NTP on ntp:PORT. They answer only well-formed requests of their protocol,
 as real servers do. Prints "ready", then serves until stdin closes (120 s).
 """
+import os
 import select
 import socket
 import struct
@@ -29,7 +30,7 @@ def ntp_reply(q):
 
 
 while True:
-    r, _, _ = select.select(list(socks) + [sys.stdin], [], [], 120)
+    r, _, _ = select.select(list(socks) + [sys.stdin], [], [], float(os.environ.get("LAB_SECONDS", "120")))
     if not r or sys.stdin in r:
         break
     for s in r:
