@@ -267,3 +267,17 @@ def test_syn_without_root_falls_back_to_connect():
     assert r.returncode == 0, r.stderr
     assert "scanning with -s connect instead" in r.stderr
     assert [json.loads(l)["reason"] for l in r.stdout.splitlines()] == ["syn-ack"]
+
+
+@pytest.mark.parametrize("method", ["syn", "connect"])
+def test_ipv6_loopback(pk, method):
+    import socket
+    s = socket.socket(socket.AF_INET6)
+    s.bind(("::1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    r = pk("scan", "::1", "-p", f"{port - 1}-{port + 1}", "-s", method, "--all", "--json")
+    s.close()
+    assert r.rc == 0, r.err
+    got = {x["port"]: x["state"] for x in map(json.loads, r.out.splitlines())}
+    assert got == {port - 1: "closed", port: "open", port + 1: "closed"}
