@@ -31,6 +31,9 @@ void cmd_help(const struct cmd *c, FILE *f);
 /* Print "portkit: MSG" and a hint to stderr; returns 2. */
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The one-line error for what getopt_long() rejected (c is ':' for a
+ * missing value, '?' for an unknown option); returns 2. */
+int cmd_bad_option(const struct cmd *c, int opt, char **argv);
 /* Print "portkit: MSG" to stderr; returns 2. */
 int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "core/cli.h"
 #include "core/log.h"
 #include "core/banned.h"
 
@@ -96,6 +97,13 @@ int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	vwarnf_suffix(hint, fmt, ap);
 	va_end(ap);
 	return 2;
+}
+
+int cmd_bad_option(const struct cmd *c, int opt, char **argv)
+{
+	if (opt == ':')
+		return cmd_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
+	return cmd_usage_error(c, "unknown option '%s'", cli_bad_option(argv, opt));
 }
 
 static int unknown(const char *name)

@@ -68,10 +68,8 @@ static int parse(int argc, char **argv, const struct cmd *self, struct audit_opt
 							     "medium or high", optarg);
 			o->fail_on = (int)sev;
 			break;
-		case ':':
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+			return cmd_bad_option(self, c, argv);
 		}
 	}
 	if (optind < argc)

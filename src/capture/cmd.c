@@ -133,10 +133,8 @@ static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts 
 
 		if (cli_common_opt(c, &o->cc))
 			continue;
-		if (c == ':')
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
-		if (c == '?')
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+		if (c == ':' || c == '?')
+			return cmd_bad_option(self, c, argv);
 		r = option(o, c);
 		if (r)
 			return cmd_usage_error(self, "%s", error_msg());

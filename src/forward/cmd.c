@@ -109,10 +109,8 @@ static int parse(int argc, char **argv, const struct cmd *self, struct fwd_opts 
 			else
 				o->eo.max_conns = (unsigned)v;
 			break;
-		case ':':
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+			return cmd_bad_option(self, c, argv);
 		}
 	}
 	return 0;

@@ -78,10 +78,8 @@ int port_main(int argc, char **argv, const struct cmd *self)
 		case 's':
 			opts.search = true;
 			break;
-		case ':':
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+			return cmd_bad_option(self, c, argv);
 		}
 	}
 	if (cc.help) {

@@ -180,12 +180,8 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 	while ((c = getopt_long(argc, argv, ":p:s:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(c, &o.cc))
 			continue;
-		if (c == ':')
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
-		if (c == '?') {
-			/* "-p-" arrives as -p with the value "-" */
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
-		}
+		if (c == ':' || c == '?')
+			return cmd_bad_option(self, c, argv);
 		if (option(&o, c, optarg)) {
 			free(o.ports);
 			return cmd_usage_error(self, "%s", error_msg());

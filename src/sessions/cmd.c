@@ -303,10 +303,8 @@ int ls_main(int argc, char **argv, const struct cmd *self)
 
 		if (cli_common_opt(c, &o.cc))
 			continue;
-		if (c == ':')
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
-		if (c == '?')
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+		if (c == ':' || c == '?')
+			return cmd_bad_option(self, c, argv);
 		r = ls_option(&o, c, argv, &listen, &all);
 		if (r)
 			return cmd_usage_error(self, "%s", error_msg());
@@ -350,10 +348,8 @@ int who_main(int argc, char **argv, const struct cmd *self)
 		case OPT_NETNS:
 			o.netns = optarg;
 			break;
-		case ':':
-			return cmd_usage_error(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error(self, "unknown option '%s'", cli_bad_option(argv, c));
+			return cmd_bad_option(self, c, argv);
 		}
 	}
 	if (o.cc.help) {
