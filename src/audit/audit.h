@@ -93,18 +93,15 @@ struct audit_opts {
 };
 
 /* rules.c */
-size_t rule_count(void);
 const char *rule_id(size_t i);
 int rule_index(const char *id);
-enum severity rule_severity(size_t i);
 const char *severity_name(enum severity s);
 int severity_parse(const char *s, enum severity *out);
 const char *exposure_name(enum exposure e);
 void add_finding(struct findings *f, const struct policy *p, const char *rule,
 		 const struct listener *l, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-void apply_rules(struct findings *f, const struct policy *p, const struct listener *l,
-		 size_t nlisteners_total);
+void apply_rules(struct findings *f, const struct policy *p, const struct listener *l);
 
 /* listeners.c */
 size_t collect_listeners(const struct snapshot *s, struct listener **out);

@@ -99,7 +99,7 @@ static int run(const struct audit_opts *o, struct policy *p)
 		verify_listeners(v, n);
 	for (size_t i = 0; i < n; i++) {
 		v[i].allowed = p && policy_allows(p, &v[i]);
-		apply_rules(&f, p, &v[i], n);
+		apply_rules(&f, p, &v[i]);
 	}
 	r = 0;
 	if (o->baseline && baseline_compare(o->baseline, v, n, &f, p))

@@ -86,11 +86,6 @@ static const struct port_rule port_rules[] = {
 	{ 11211, 11211, U, R_AMPLIFY },
 };
 
-size_t rule_count(void)
-{
-	return R_COUNT;
-}
-
 const char *rule_id(size_t i)
 {
 	return i < R_COUNT ? rules[i].id : NULL;
@@ -102,11 +97,6 @@ int rule_index(const char *id)
 		if (!strcmp(rules[i].id, id))
 			return (int)i;
 	return -1;
-}
-
-enum severity rule_severity(size_t i)
-{
-	return rules[i].sev;
 }
 
 static const char *const sev_names[SEV_COUNT] = { "info", "low", "medium", "high" };
@@ -179,14 +169,12 @@ static void port_findings(struct findings *f, const struct policy *p,
 	}
 }
 
-void apply_rules(struct findings *f, const struct policy *p, const struct listener *l,
-		 size_t total)
+void apply_rules(struct findings *f, const struct policy *p, const struct listener *l)
 {
 	const struct ephemeral *e = ephemeral_here();
 	char what[200];
 	bool flagged = false;
 
-	(void)total;
 	describe(l, what, sizeof(what));
 	if (p && p->nallow && l->allowed)
 		return;

@@ -41,7 +41,7 @@ void app_summary(const struct pkt *p, char *out, size_t size);
 
 /* print.c */
 struct printer;
-struct printer *printer_new(FILE *f, const struct cap_opts *o, int linktype);
+struct printer *printer_new(FILE *f, const struct cap_opts *o);
 void print_packet(struct printer *pr, const struct pkt *p, int64_t ts_us);
 int printer_free(struct printer *pr);	/* flushes; -EIO on a write error */
 

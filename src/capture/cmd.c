@@ -297,7 +297,7 @@ static int run(struct cap_opts *o)
 		s.fo = flow_out_new(o);
 		s.ft = flow_table_new(o, flow_out_emit, s.fo);
 	} else if (!o->write) {
-		s.pr = printer_new(stdout, o, pcap_datalink(h));
+		s.pr = printer_new(stdout, o);
 	}
 	r = loop(h, o, &s, &seen);
 	/* what was read is shown even when the file turns out to be broken */

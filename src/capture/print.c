@@ -40,11 +40,10 @@ struct printer {
 
 static const char NOT_YET[] = "";
 
-struct printer *printer_new(FILE *f, const struct cap_opts *o, int linktype)
+struct printer *printer_new(FILE *f, const struct cap_opts *o)
 {
 	struct printer *pr = xcalloc(1, sizeof(*pr));
 
-	(void)linktype;
 	pr->f = f;
 	pr->o = o;
 	pr->hour = -1;

@@ -23,11 +23,6 @@ const char *error_msg(void)
 	return msg[0] ? msg : "unknown error";
 }
 
-void error_clear(void)
-{
-	msg[0] = '\0';
-}
-
 void vwarnf_suffix(const char *suffix, const char *fmt, va_list ap)
 {
 	fflush(stdout);

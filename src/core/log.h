@@ -16,7 +16,6 @@
 
 int errorf(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *error_msg(void);
-void error_clear(void);
 void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "portkit: " + message + suffix (may be "") + newline, on stderr. */
 void vwarnf_suffix(const char *suffix, const char *fmt, va_list ap);

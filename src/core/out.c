@@ -72,11 +72,6 @@ bool out_is_json(const struct out *o)
 	return o->mode == OUT_JSON;
 }
 
-bool out_color(const struct out *o)
-{
-	return o->color;
-}
-
 void out_set_stream(struct out *o, bool stream)
 {
 	o->stream = stream;
@@ -194,11 +189,6 @@ void out_kv_strn(struct out *o, const char *key, const char *val, size_t n)
 void out_kv_str(struct out *o, const char *key, const char *val)
 {
 	out_kv_strn(o, key, val, val ? strlen(val) : 0);
-}
-
-void out_arr_str(struct out *o, const char *val)
-{
-	out_kv_str(o, NULL, val);
 }
 
 void out_kv_int(struct out *o, const char *key, long long v)

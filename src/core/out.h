@@ -38,7 +38,6 @@ struct out;
 struct out *out_new(FILE *f, enum out_mode mode, bool color);
 void out_columns(struct out *o, const struct out_col *cols, size_t n);
 bool out_is_json(const struct out *o);
-bool out_color(const struct out *o);
 /* Flush after every JSON record (scan, capture, watch); off by default so
  * that a burst of records costs one write, not one per line. */
 void out_set_stream(struct out *o, bool stream);
@@ -61,7 +60,6 @@ void out_obj_begin(struct out *o, const char *key);	/* key NULL inside arrays */
 void out_obj_end(struct out *o);
 void out_arr_begin(struct out *o, const char *key);
 void out_arr_end(struct out *o);
-void out_arr_str(struct out *o, const char *val);
 
 void out_cell(struct out *o, size_t col, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -90,7 +90,6 @@ void udp_listener_event(struct worker *w, struct listener *l);
 void udp_session_event(struct worker *w, struct usess *s);
 void udp_sweep(struct worker *w, struct listener *l, int64_t now);
 void udp_close_all(struct listener *l, const char *reason);
-size_t udp_sessions(const struct worker *w);
 void udp_reap(struct worker *w);
 
 #endif

@@ -33,7 +33,6 @@ struct port_list {
 struct port_opts {
 	unsigned protos;
 	bool search;
-	bool numeric;
 };
 
 /* Add what one argument names: "22", "8000-8010", "53/udp", "rdp", "x11".

@@ -195,7 +195,6 @@ static int xml(struct report *r, double seconds)
 {
 	FILE *f = fopen(r->o->xml, "we");
 	time_t end = time(NULL);
-	size_t up = 0;
 
 	if (!f)
 		return -errno;
@@ -209,7 +208,6 @@ static int xml(struct report *r, double seconds)
 		r->o->method == M_UDP ? "udp" : "tcp");
 	for (uint32_t t = 0; t < r->t->n; t++) {
 		char a[ADDR_STRLEN];
-		size_t shown = 0;
 
 		fprintf(f, "<host starttime=\"%lld\" endtime=\"%lld\"><status state=\"up\" "
 			   "reason=\"user-set\" reason_ttl=\"0\"/>\n<address addr=\"%s\" addrtype=\"%s\"/>\n",
@@ -227,7 +225,6 @@ static int xml(struct report *r, double seconds)
 
 			if (x->target != t)
 				continue;
-			shown++;
 			svc = x->probed ? x->svc : registry_service(x->port, x->proto);
 			fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" "
 				   "reason_ttl=\"0\"/>", x->proto == PROTO_TCP ? "tcp" : "udp", x->port,
@@ -252,12 +249,10 @@ static int xml(struct report *r, double seconds)
 			fprintf(f, "</port>\n");
 		}
 		fprintf(f, "</ports>\n<times srtt=\"0\" rttvar=\"0\" to=\"0\"/>\n</host>\n");
-		up += shown > 0;
 	}
 	fprintf(f, "<runstats><finished time=\"%lld\" elapsed=\"%.2f\" exit=\"success\"/>"
 		   "<hosts up=\"%zu\" down=\"%zu\" total=\"%zu\"/></runstats>\n</nmaprun>\n",
 		(long long)end, seconds, r->t->n, (size_t)0, r->t->n);
-	(void)up;
 	return fclose(f) ? -errno : 0;
 }
 

@@ -86,9 +86,7 @@ int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
 	     const struct scan_opts *o, scan_emit emit, void *arg);
 int scan_udp(const struct target_list *t, const uint16_t *ports, size_t nports,
 	     const struct scan_opts *o, scan_emit emit, void *arg);
-/* udp.c: the probe payload for a port (never NULL; may be empty), and the
- * whole list of probes (the last one empty) */
-const uint8_t *udp_payload(uint16_t port, size_t *len);
+/* udp.c: the list of UDP probes (the last one empty) */
 size_t udp_probe_count(void);
 const uint8_t *udp_probe(size_t i, size_t *len);
 

@@ -78,16 +78,3 @@ const uint8_t *udp_probe(size_t i, size_t *len)
 	return probes[i].data;
 }
 
-const uint8_t *udp_payload(uint16_t port, size_t *len)
-{
-	static const uint8_t empty[1];
-
-	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-		if (probes[i].port == port) {
-			*len = probes[i].len;
-			return probes[i].data;
-		}
-	}
-	*len = 0;
-	return empty;
-}

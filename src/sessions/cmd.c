@@ -364,7 +364,7 @@ int who_main(int argc, char **argv, const struct cmd *self)
 	o.q.udp = protos & PROTO_UDP;
 	o.q.v4 = o.q.v6 = true;
 	o.q.states = SS_ALL;
-	o.owners = o.all_owners = o.who = true;
+	o.owners = o.all_owners = true;
 	r = sessions_collect(&o, &s);
 	if (r) {
 		session_set_free(&s);

@@ -37,7 +37,6 @@ struct ls_opts {
 	bool watch;
 	unsigned watch_ms;
 	long watch_count;	/* 0: until interrupted */
-	bool who;		/* records carry cmdline, unit, container */
 };
 
 struct session_set {

@@ -33,7 +33,6 @@ static void on_signal(int sig)
 
 struct snap {
 	struct session_set s;
-	uint64_t *keys;		/* cookie per sorted entry, sorted */
 	uint32_t *idx;
 };
 
