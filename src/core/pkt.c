@@ -23,22 +23,30 @@ static void network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t 
 
 /* ---- transport ---- */
 
+/* The ports lead both TCP and UDP headers; take them whenever the first
+ * four bytes are there, and mark the packet truncated when the rest of
+ * the fixed header (min bytes) is not. */
+static bool transport_ports(struct pkt *p, const uint8_t *d, size_t n,
+			    size_t min)
+{
+	if (n >= 4) {
+		p->sport = get16(d);
+		p->dport = get16(d + 2);
+		p->has_ports = true;
+	}
+	if (n < min) {
+		p->flags |= PKT_TRUNCATED;
+		return false;
+	}
+	return true;
+}
+
 static void tcp(struct pkt *p, const uint8_t *d, size_t n)
 {
 	size_t hl;
 
-	if (n < 20) {
-		p->flags |= PKT_TRUNCATED;
-		if (n >= 4) {
-			p->sport = get16(d);
-			p->dport = get16(d + 2);
-			p->has_ports = true;
-		}
+	if (!transport_ports(p, d, n, 20))
 		return;
-	}
-	p->sport = get16(d);
-	p->dport = get16(d + 2);
-	p->has_ports = true;
 	p->seq = get32(d + 4);
 	p->ack = get32(d + 8);
 	hl = (size_t)(d[12] >> 4) * 4;
@@ -58,18 +66,8 @@ static void tcp(struct pkt *p, const uint8_t *d, size_t n)
 
 static void udp(struct pkt *p, const uint8_t *d, size_t n)
 {
-	if (n < 8) {
-		p->flags |= PKT_TRUNCATED;
-		if (n >= 4) {
-			p->sport = get16(d);
-			p->dport = get16(d + 2);
-			p->has_ports = true;
-		}
+	if (!transport_ports(p, d, n, 8))
 		return;
-	}
-	p->sport = get16(d);
-	p->dport = get16(d + 2);
-	p->has_ports = true;
 	p->payload = d + 8;
 	p->payload_caplen = n - 8;
 }
