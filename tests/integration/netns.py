@@ -29,6 +29,15 @@ class Netns:
     def ip(self, *args):
         subprocess.run(["ip", "-n", self.name, *args], check=True, timeout=10)
 
+    def link(self, peer, net, dev):
+        """A veth from this namespace (<net>.1/24 on pks<dev>) to peer's (<net>.2 on pkt<dev>)."""
+        mine, theirs = f"pks{dev}", f"pkt{dev}"
+        subprocess.run(["ip", "link", "add", mine, "netns", self.name, "type", "veth",
+                        "peer", "name", theirs, "netns", peer.name], check=True, timeout=10)
+        for ns, d, host in ((self, mine, 1), (peer, theirs, 2)):
+            ns.ip("addr", "add", f"{net}.{host}/24", "dev", d)
+            ns.ip("link", "set", d, "up")
+
     def cmd(self, *args):
         return ["ip", "netns", "exec", self.name, *map(str, args)]
 

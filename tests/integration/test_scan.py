@@ -19,12 +19,7 @@ def lab():
     """'scanner' and 'target' namespaces joined by a veth: 198.18.0.1 <-> 198.18.0.2."""
     scanner, target = Netns(), Netns()
     try:
-        subprocess.run(["ip", "link", "add", "pks0", "netns", scanner.name, "type", "veth",
-                        "peer", "name", "pkt0", "netns", target.name], check=True, timeout=10)
-        scanner.ip("addr", "add", "198.18.0.1/24", "dev", "pks0")
-        scanner.ip("link", "set", "pks0", "up")
-        target.ip("addr", "add", "198.18.0.2/24", "dev", "pkt0")
-        target.ip("link", "set", "pkt0", "up")
+        scanner.link(target, "198.18.0", 0)
         p = target.spawn(PY, os.path.join(HERE, "helpers/listeners.py"),
                          *[f"tcp:0.0.0.0:{port}" for port in TCP_OPEN])
         p.stdout.readline()
@@ -173,12 +168,7 @@ def svlab(tmp_path_factory):
                    check=True, capture_output=True, timeout=60)
     scanner, target = Netns(), Netns()
     try:
-        subprocess.run(["ip", "link", "add", "pks1", "netns", scanner.name, "type", "veth",
-                        "peer", "name", "pkt1", "netns", target.name], check=True, timeout=10)
-        scanner.ip("addr", "add", "198.18.1.1/24", "dev", "pks1")
-        scanner.ip("link", "set", "pks1", "up")
-        target.ip("addr", "add", "198.18.1.2/24", "dev", "pkt1")
-        target.ip("link", "set", "pkt1", "up")
+        scanner.link(target, "198.18.1", 1)
         os.environ["LAB_CERT"], os.environ["LAB_KEY"] = cert, key
         p = target.spawn(PY, os.path.join(HERE, "helpers/services.py"),
                          *[f"{kind}:{port}" for port, (kind, _) in SERVICES.items()],
