@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -7,6 +8,7 @@
 
 #include "core/addr.h"
 #include "core/log.h"
+#include "core/port.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -105,6 +107,27 @@ int parse_port_range(const char *s, struct port_range *r)
 	return range_parse(s, strlen(s), r, false, s);
 }
 
+/* A service name in a port list: every port registered for it. */
+static int name_ranges(const char *p, size_t len, const char *whole, struct port_range **v,
+		       size_t *k, size_t *cap)
+{
+	char name[64];
+	struct port_range r[16];
+	size_t n;
+
+	if (len >= sizeof(name))
+		return errorf(-EINVAL, "invalid port list '%.60s': unknown service name", whole);
+	snprintf(name, sizeof(name), "%.*s", (int)len, p);
+	n = port_ranges_by_name(name, PROTO_TCP | PROTO_UDP, r, 16);
+	if (!n)
+		return errorf(-EINVAL, "invalid port '%s' in '%.60s': not a number or a known "
+			      "service name", name, whole);
+	*v = xgrow(*v, sizeof(**v), *k + n, cap);
+	memcpy(*v + *k, r, n * sizeof(*r));
+	*k += n;
+	return 0;
+}
+
 int portspec_parse(const char *s, struct port_range **out, size_t *n)
 {
 	struct port_range *v = NULL;
@@ -117,16 +140,20 @@ int portspec_parse(const char *s, struct port_range **out, size_t *n)
 	for (;;) {
 		size_t len = strcspn(p, ",");
 
-		if (k == PORTSPEC_MAX) {
+		if (k >= PORTSPEC_MAX) {
 			e = errorf(-E2BIG, "invalid port list '%.40s...': more than %d items",
 				   s, PORTSPEC_MAX);
 			break;
 		}
-		v = xgrow(v, sizeof(*v), k + 1, &cap);
-		e = range_parse(p, len, &v[k], true, s);
+		if (len && strspn(p, "0123456789-") < len) {
+			e = name_ranges(p, len, s, &v, &k, &cap);
+		} else {
+			v = xgrow(v, sizeof(*v), k + 1, &cap);
+			e = range_parse(p, len, &v[k], true, s);
+			k += !e;
+		}
 		if (e)
 			break;
-		k++;
 		if (!p[len])
 			break;
 		p += len + 1;
@@ -282,4 +309,139 @@ bool addr_is_loopback(unsigned family, const uint8_t *addr)
 	if (!memcmp(addr, v4mapped, 12))
 		return addr[12] == 127;
 	return !memcmp(addr, one6, 16);
+}
+
+bool addr_is_v4mapped(unsigned family, const uint8_t *addr)
+{
+	return family == AF_INET6 && !memcmp(addr, v4mapped, 12);
+}
+
+void endpoint_set(struct endpoint *e, unsigned family, const void *addr, unsigned port)
+{
+	memset(e, 0, sizeof(*e));
+	e->family = (uint8_t)family;
+	e->port = (uint16_t)port;
+	if (addr)
+		memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
+}
+
+/* Split s into host and port text; host may be empty (bare port). */
+static int endpoint_split(const char *s, unsigned flags, char *host, size_t size,
+			  const char **port)
+{
+	if ((flags & EP_BARE_PORT) && !strchr(s, ':')) {
+		host[0] = '\0';
+		*port = s;
+		return 0;
+	}
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= size)
+			return errorf(-EINVAL, "invalid address '%.60s': expected [IPV6]:PORT", s);
+		snprintf(host, size, "%.*s", (int)(end - s - 1), s + 1);
+		*port = end + 2;
+		return 0;
+	}
+	{
+		const char *colon = strrchr(s, ':');
+
+		if (!colon || (size_t)(colon - s) >= size || memchr(s, ':', (size_t)(colon - s)))
+			return errorf(-EINVAL, "invalid address '%.60s': expected ADDR:PORT "
+				      "or [IPV6]:PORT", s);
+		snprintf(host, size, "%.*s", (int)(colon - s), s);
+		*port = colon + 1;
+	}
+	return 0;
+}
+
+int endpoint_parse(const char *s, unsigned flags, struct endpoint *e)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *port = "";
+	uint16_t p = 0;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	if ((r = endpoint_split(s, flags, host, sizeof(host), &port)))
+		return r;
+	if ((r = port_parse_name(port, PROTO_TCP | PROTO_UDP, &p)))
+		return r;
+	if (!p && !(flags & EP_PORT_ZERO))
+		return errorf(-EINVAL, "invalid address '%.60s': port 0", s);
+	e->port = p;
+	if (!strcmp(host, "localhost"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (!host[0]) {
+		e->family = AF_INET6;	/* [::]: both families */
+	} else if (inet_pton(AF_INET, host, e->addr) == 1) {
+		e->family = AF_INET;
+	} else if (inet_pton(AF_INET6, host, e->addr) == 1) {
+		e->family = AF_INET6;
+	} else {
+		return errorf(-EINVAL, "invalid address '%.60s' (numeric addresses only)", s);
+	}
+	return 0;
+}
+
+const char *endpoint_str(const struct endpoint *e, char *buf)
+{
+	return endpoint_format(e->family, e->addr, e->port, buf);
+}
+
+socklen_t endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (e->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(e->port);
+		memcpy(&s4->sin_addr, e->addr, 4);
+		return sizeof(*s4);
+	}
+	{
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(e->port);
+		memcpy(&s6->sin6_addr, e->addr, 16);
+		return sizeof(*s6);
+	}
+}
+
+int endpoint_from_sockaddr(struct endpoint *e, const void *sa)
+{
+	const struct sockaddr *g = sa;
+
+	memset(e, 0, sizeof(*e));
+	if (g->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = sa;
+
+		endpoint_set(e, AF_INET, &s4->sin_addr, ntohs(s4->sin_port));
+		return 0;
+	}
+	if (g->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = sa;
+
+		endpoint_set(e, AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port));
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+bool endpoint_unmap(struct endpoint *e)
+{
+	if (!addr_is_v4mapped(e->family, e->addr))
+		return false;
+	memmove(e->addr, e->addr + 12, 4);
+	memset(e->addr + 4, 0, 12);
+	e->family = AF_INET;
+	return true;
+}
+
+bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct port_range {
 	uint16_t lo;
@@ -56,5 +57,38 @@ const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port,
 char *utoa(unsigned long long v, char *buf);
 bool addr_is_any(unsigned family, const uint8_t *addr);
 bool addr_is_loopback(unsigned family, const uint8_t *addr);
+bool addr_is_v4mapped(unsigned family, const uint8_t *addr);
+
+/*
+ * An endpoint: family, address, port - what a socket binds or connects
+ * to. Subsystems keep endpoints and convert to a sockaddr only at the
+ * system call, so no code outside core casts sockaddr_in/sockaddr_in6.
+ */
+struct endpoint {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint16_t port;		/* host order */
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+};
+
+enum {
+	EP_BARE_PORT = 1,	/* "8080" alone: [::]:8080, both families */
+	EP_PORT_ZERO = 2,	/* port 0 is allowed (a listener: any port) */
+};
+
+/* "ADDR:PORT", "[V6]:PORT", "localhost:PORT" (127.0.0.1) and, with
+ * EP_BARE_PORT, "PORT"; PORT is a number or a service name. Numeric
+ * addresses only. 0 or -EINVAL with error_msg(). */
+int endpoint_parse(const char *s, unsigned flags, struct endpoint *e);
+void endpoint_set(struct endpoint *e, unsigned family, const void *addr, unsigned port);
+/* "1.2.3.4:80", "[::1]:80" into buf (ENDPOINT_STRLEN); returns buf. */
+const char *endpoint_str(const struct endpoint *e, char *buf);
+/* The sockaddr for a system call; returns its length. */
+socklen_t endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *sa);
+/* From what accept(), getsockname() or recvfrom() filled in; -EAFNOSUPPORT
+ * for a family that is not IPv4 or IPv6. */
+int endpoint_from_sockaddr(struct endpoint *e, const void *sa);
+/* An IPv4-mapped IPv6 endpoint as the IPv4 one it is; false otherwise. */
+bool endpoint_unmap(struct endpoint *e);
+bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
 
 #endif

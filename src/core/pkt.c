@@ -382,11 +382,20 @@ void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wi
 	p->flags |= PKT_UNKNOWN_LINK;
 }
 
+uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+			 const uint8_t *seg, size_t len)
+{
+	uint8_t ph[4] = { 0, proto, (uint8_t)(len >> 8), (uint8_t)len };
+	uint32_t sum = csum_add(0, src, ipver == 4 ? 4 : 16);
+
+	sum = csum_add(sum, dst, ipver == 4 ? 4 : 16);
+	sum = csum_add(sum, ph, 4);
+	return (uint16_t)~csum_add(sum, seg, len);
+}
+
 bool pkt_check_l4(struct pkt *p)
 {
-	uint32_t sum = 0;
 	size_t len;
-	uint8_t ph[4];
 
 	if ((p->proto != 6 && p->proto != 17) || !p->l4 || (p->flags & (PKT_FRAGMENT |
 	    PKT_FIRST_FRAGMENT | PKT_TRUNCATED)))
@@ -397,17 +406,10 @@ bool pkt_check_l4(struct pkt *p)
 		return false;	/* not all captured */
 	if (p->proto == 17 && p->l4[6] == 0 && p->l4[7] == 0 && p->ipver == 4)
 		return true;	/* UDP over IPv4 without a checksum */
-	sum = csum_add(0, p->src, p->ipver == 4 ? 4 : 16);
-	sum = csum_add(sum, p->dst, p->ipver == 4 ? 4 : 16);
-	ph[0] = 0;
-	ph[1] = p->proto;
-	ph[2] = (uint8_t)(len >> 8);
-	ph[3] = (uint8_t)len;
-	sum = csum_add(sum, ph, 4);
 	if (p->ipver == 6 && len > 0xffff)
 		return false;
-	sum = csum_add(sum, p->l4, len);
-	if (sum != 0xffff)
+	/* a segment with a right checksum sums to zero with it included */
+	if (pkt_l4_checksum(p->ipver, p->src, p->dst, p->proto, p->l4, len) != 0)
 		p->flags |= PKT_BAD_L4_CSUM;
 	return true;
 }

@@ -85,6 +85,11 @@ void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wi
 /* Verify the TCP/UDP checksum when the whole segment was captured; sets
  * PKT_BAD_L4_CSUM. Returns false when it could not be checked. */
 bool pkt_check_l4(struct pkt *p);
+/* The Internet checksum of a TCP/UDP segment with its pseudo-header
+ * (ipver 4 or 6): put it in the header's checksum field (zeroed first);
+ * over a segment that carries a right one it gives 0. */
+uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+			 const uint8_t *seg, size_t len);
 /* Is the link type one pkt_decode() knows? */
 bool pkt_link_known(int linktype);
 const char *ip_proto_name(unsigned proto);	/* "tcp", "udp", "icmp", ... or NULL */

@@ -164,7 +164,7 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-static void reload(const char *path)
+static void reload(struct engine *eng, const char *path)
 {
 	struct fwd_config *c = xcalloc(1, sizeof(*c));
 
@@ -174,10 +174,10 @@ static void reload(const char *path)
 		return;
 	}
 	slog_event("reloading %s: %zu rules", path, c->n);
-	engine_reload(c);
+	engine_reload(eng, c);
 }
 
-static int serve(struct fwd_opts *o)
+static int serve(struct fwd_opts *o, struct engine *eng)
 {
 	sigset_t set;
 	int sig;
@@ -191,14 +191,14 @@ static int serve(struct fwd_opts *o)
 			continue;
 		if (sig == SIGHUP) {
 			if (o->config)
-				reload(o->config);
+				reload(eng, o->config);
 			else
 				slog_event("SIGHUP: nothing to reload without -c");
 			continue;
 		}
 		slog_event("stopping: no new sessions, %u ms for the live ones to finish",
 			   o->eo.drain_ms);
-		engine_stop(o->eo.drain_ms);
+		engine_stop(eng, o->eo.drain_ms);
 		slog_event("stopped");
 		return 0;
 	}
@@ -208,6 +208,7 @@ int forward_main(int argc, char **argv, const struct cmd *self)
 {
 	struct fwd_opts o = { 0 };
 	struct fwd_config *c = NULL;
+	struct engine *eng = NULL;
 	sigset_t set;
 	int r = parse(argc, argv, self, &o);
 
@@ -247,15 +248,17 @@ int forward_main(int argc, char **argv, const struct cmd *self)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (engine_start(c, &o.eo)) {
+	if (engine_start(c, &o.eo, &eng)) {
+		r = cmd_error("%s", error_msg());
+		engine_stop(eng, 0);
 		fwd_config_unref(c);
-		return cmd_error("%s", error_msg());
+		return r;
 	}
 	fwd_config_unref(c);	/* the workers hold it now */
 	if (o.user && drop_privileges(o.user)) {
 		slog_event("%s", error_msg());
-		engine_stop(0);
+		engine_stop(eng, 0);
 		return cmd_error("%s", error_msg());
 	}
-	return serve(&o);
+	return serve(&o, eng);
 }

@@ -3,6 +3,7 @@
  * SO_REUSEPORT listener per rule, so the kernel spreads connections and
  * UDP clients across cores and no lock is taken on the data path.
  *
+ * Each worker runs a core/ev loop; its sockets are ev_io callbacks.
  * Timers are coarse: every 100 ms a worker sweeps its sessions for connect,
  * idle and half-close deadlines and resumes listeners it paused when it ran
  * out of descriptors. A reload hands every worker the new generation
@@ -14,9 +15,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -24,21 +23,22 @@
 #include "forward/engine.h"
 #include "core/banned.h"
 
-struct engine eng;
-
-int64_t now_ms(void)
+static void on_listener(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
-	struct timespec ts;
+	struct listener *ls = container_of(io, struct listener, io);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	(void)l;
+	(void)events;
+	if (ls->rule->proto == FWD_TCP)
+		tcp_accept(ls->w, ls);
+	else
+		udp_listener_event(ls->w, ls);
 }
 
-void ep_add(struct worker *w, int fd, struct tag *t, uint32_t events)
+void listener_watch(struct listener *l)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = t };
-
-	epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
+	ev_io_add(l->w->loop, &l->io, l->fd, EPOLLIN | (l->rule->proto == FWD_UDP ? EPOLLET : 0),
+		  on_listener);
 }
 
 int listener_open(const struct fwd_rule *r, int *out)
@@ -70,20 +70,20 @@ static struct listener *add_listener(struct worker *w, struct fwd_rule *r,
 	struct listener *l = xcalloc(1, sizeof(*l));
 
 	l->fd = fd;
+	l->w = w;
 	l->rule = r;
 	l->gen = gen;
 	fwd_config_ref(gen);
-	l->tag.kind = r->proto == FWD_TCP ? T_LISTEN_TCP : T_LISTEN_UDP;
-	l->tag.obj = l;
 	l->next = w->ls;
 	w->ls = l;
-	ep_add(w, fd, &l->tag, EPOLLIN | (r->proto == FWD_UDP ? EPOLLET : 0));
+	listener_watch(l);
 	return l;
 }
 
 static void drop_listener(struct worker *w, struct listener *l)
 {
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, l->fd, NULL);
+	if (!l->paused)
+		ev_io_del(w->loop, &l->io);
 	close(l->fd);
 	l->fd = -1;
 	if (l->rule->proto == FWD_UDP)
@@ -141,20 +141,21 @@ static void reconcile(struct worker *w, struct fwd_config *c)
 	fwd_config_ref(c);
 }
 
-static void sweep(struct worker *w, int64_t now)
+static void on_sweep(struct ev_loop *loop, struct ev_timer *t)
 {
-	w->last_sweep = now;
+	struct worker *w = container_of(t, struct worker, sweep);
+	int64_t now = ev_now_ms();
+
 	tcp_sweep(w, now);
 	for (struct listener *l = w->ls; l; l = l->next) {
 		if (l->paused && now >= l->resume_ms) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->tag };
-
 			l->paused = false;
-			epoll_ctl(w->ep, EPOLL_CTL_ADD, l->fd, &ev);
+			listener_watch(l);
 		}
 		if (l->rule->proto == FWD_UDP)
 			udp_sweep(w, l, now);
 	}
+	ev_timer_in(loop, t, 100000, on_sweep);
 }
 
 static void begin_stop(struct worker *w, int64_t now)
@@ -162,7 +163,7 @@ static void begin_stop(struct worker *w, int64_t now)
 	struct listener *l = w->ls;
 
 	w->stopping = true;
-	w->drain_deadline = now + eng.o.drain_ms;
+	w->drain_deadline = now + w->eng->o.drain_ms;
 	/* stop accepting at once; TCP sessions drain, UDP ones end now */
 	while (l) {
 		struct listener *next = l->next;
@@ -173,100 +174,93 @@ static void begin_stop(struct worker *w, int64_t now)
 	w->ls = NULL;
 }
 
-static void wake(struct worker *w, unsigned *seen_gen, int64_t now)
+static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
+	struct worker *w = container_of(io, struct worker, wake_io);
+	struct engine *eng = w->eng;
 	uint64_t v;
-	unsigned g = atomic_load(&eng.reload_gen);
+	unsigned g = atomic_load(&eng->reload_gen);
 
+	(void)loop;
+	(void)events;
 	if (read(w->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	if (atomic_load(&eng.stop) && !w->stopping) {
-		begin_stop(w, now);
+	if (atomic_load(&eng->stop) && !w->stopping) {
+		begin_stop(w, ev_now_ms());
 		return;
 	}
-	if (g != *seen_gen && !w->stopping) {
+	if (g != w->seen_gen && !w->stopping) {
 		struct fwd_config *c;
 
-		pthread_mutex_lock(&eng.lock);
-		c = eng.next;
+		pthread_mutex_lock(&eng->lock);
+		c = eng->next;
 		fwd_config_ref(c);
-		pthread_mutex_unlock(&eng.lock);
-		*seen_gen = g;
+		pthread_mutex_unlock(&eng->lock);
+		w->seen_gen = g;
 		reconcile(w, c);
 		fwd_config_unref(c);
 	}
 }
 
-static void dispatch(struct worker *w, struct epoll_event *ev, unsigned *gen, int64_t now)
+/* After each batch: free what it closed; end the loop once drained. */
+static void after_batch(struct ev_loop *loop, void *arg)
 {
-	struct tag *t = ev->data.ptr;
+	struct worker *w = arg;
 
-	switch (t->kind) {
-	case T_LISTEN_TCP: tcp_accept(w, t->obj); break;
-	case T_LISTEN_UDP: udp_listener_event(w, t->obj); break;
-	case T_CLIENT: tcp_event(w, t->obj, false, ev->events); break;
-	case T_TARGET: tcp_event(w, t->obj, true, ev->events); break;
-	case T_USESS: udp_session_event(w, t->obj); break;
-	case T_WAKE: wake(w, gen, now); break;
+	tcp_reap(w);
+	udp_reap(w);
+	if (w->stopping && (!w->nconns || ev_now_ms() >= w->drain_deadline)) {
+		tcp_close_all(w, "shutdown");
+		udp_reap(w);
+		ev_break(loop);
 	}
 }
 
 static void *run(void *arg)
 {
 	struct worker *w = arg;
-	struct epoll_event evs[256];
-	unsigned gen = atomic_load(&eng.reload_gen);
 
-	for (;;) {
-		int n = epoll_wait(w->ep, evs, 256, 100);
-		int64_t now = now_ms();
-
-		for (int i = 0; i < n; i++)
-			dispatch(w, &evs[i], &gen, now);
-		if (now - w->last_sweep >= 100)
-			sweep(w, now);
-		tcp_reap(w);
-		udp_reap(w);
-		if (w->stopping && (!w->nconns || now >= w->drain_deadline)) {
-			tcp_close_all(w, "shutdown");
-			udp_reap(w);
-			break;
-		}
-	}
+	ev_run(w->loop);
 	return NULL;
 }
 
-static int start_worker(struct worker *w, unsigned id, struct fwd_config *c, int *fds)
+static int start_worker(struct engine *eng, struct worker *w, unsigned id, struct fwd_config *c,
+			int *fds)
 {
 	w->id = id;
-	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	w->eng = eng;
+	w->loop = ev_loop_new();
 	w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->ep < 0 || w->wake < 0)
+	if (!w->loop || w->wake < 0)
 		return errorf(-errno, "cannot start a worker: %s", strerror(errno));
-	w->wake_tag.kind = T_WAKE;
-	ep_add(w, w->wake, &w->wake_tag, EPOLLIN);
+	w->seen_gen = atomic_load(&eng->reload_gen);
+	ev_io_add(w->loop, &w->wake_io, w->wake, EPOLLIN, on_wake);
+	ev_set_hooks(w->loop, NULL, after_batch, w);
+	ev_timer_in(w->loop, &w->sweep, 100000, on_sweep);
 	w->cfg = c;
 	fwd_config_ref(c);
 	for (size_t i = 0; i < c->n; i++)
 		add_listener(w, &c->rules[i], c, fds[i]);
-	w->last_sweep = now_ms();
 	return 0;
 }
 
-int engine_start(struct fwd_config *c, const struct engine_opts *o)
+int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engine **out)
 {
+	struct engine *eng = xcalloc(1, sizeof(*eng));
 	int *fds;
 	int r = 0;
 
-	memset(&eng, 0, sizeof(eng));
-	eng.o = *o;
-	eng.n = o->workers ? o->workers : 1;
-	pthread_mutex_init(&eng.lock, NULL);
-	eng.w = xcalloc(eng.n, sizeof(*eng.w));
-	fds = xcalloc(c->n * eng.n, sizeof(*fds));
+	eng->o = *o;
+	eng->n = o->workers ? o->workers : 1;
+	pthread_mutex_init(&eng->lock, NULL);
+	eng->w = xcalloc(eng->n, sizeof(*eng->w));
+	for (unsigned k = 0; k < eng->n; k++)
+		eng->w[k].wake = -1;
+	*out = eng;
+	fds = xcalloc(c->n * eng->n, sizeof(*fds));
 	/* bind everything before starting anything: errors name the rule */
 	for (size_t i = 0; i < c->n && !r; i++) {
-		for (unsigned k = 0; k < eng.n && !r; k++) {
+		for (unsigned k = 0; k < eng->n && !r; k++) {
 			int e = listener_open(&c->rules[i], &fds[k * c->n + i]);
 
 			if (e)
@@ -274,58 +268,73 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o)
 					   c->rules[i].line ? " in the config" : "", strerror(-e));
 		}
 	}
-	for (unsigned k = 0; k < eng.n && !r; k++)
-		r = start_worker(&eng.w[k], k, c, fds + (size_t)k * c->n);
+	for (unsigned k = 0; k < eng->n && !r; k++)
+		r = start_worker(eng, &eng->w[k], k, c, fds + (size_t)k * c->n);
 	free(fds);
 	if (r)
 		return r;
 	for (size_t i = 0; i < c->n; i++)
 		slog_event("listening: %s", c->rules[i].name);
-	for (unsigned k = 0; k < eng.n; k++)
-		if (pthread_create(&eng.w[k].th, NULL, run, &eng.w[k]))
+	for (unsigned k = 0; k < eng->n; k++) {
+		if (pthread_create(&eng->w[k].th, NULL, run, &eng->w[k]))
 			return errorf(-EAGAIN, "cannot start worker threads");
+		eng->started++;
+	}
 	return 0;
 }
 
-static void poke(void)
+static void poke(struct engine *eng)
 {
 	uint64_t one = 1;
 
-	for (unsigned k = 0; k < eng.n; k++)
-		if (write(eng.w[k].wake, &one, sizeof(one)) < 0)
+	for (unsigned k = 0; k < eng->n; k++)
+		if (eng->w[k].wake >= 0 && write(eng->w[k].wake, &one, sizeof(one)) < 0)
 			slog_event("cannot wake worker %u: %s", k, strerror(errno));
 }
 
-int engine_reload(struct fwd_config *c)
+int engine_reload(struct engine *eng, struct fwd_config *c)
 {
-	pthread_mutex_lock(&eng.lock);
-	if (eng.next)
-		fwd_config_unref(eng.next);
-	eng.next = c;
-	pthread_mutex_unlock(&eng.lock);
-	atomic_fetch_add(&eng.reload_gen, 1);
-	poke();
+	pthread_mutex_lock(&eng->lock);
+	if (eng->next)
+		fwd_config_unref(eng->next);
+	eng->next = c;
+	pthread_mutex_unlock(&eng->lock);
+	atomic_fetch_add(&eng->reload_gen, 1);
+	poke(eng);
 	return 0;
 }
 
-void engine_stop(unsigned drain_ms)
+void engine_stop(struct engine *eng, unsigned drain_ms)
 {
-	eng.o.drain_ms = drain_ms;
-	atomic_store(&eng.stop, true);
-	poke();
-	for (unsigned k = 0; k < eng.n; k++) {
-		struct worker *w = &eng.w[k];
+	if (!eng)
+		return;
+	eng->o.drain_ms = drain_ms;
+	atomic_store(&eng->stop, true);
+	poke(eng);
+	for (unsigned k = 0; k < eng->n; k++) {
+		struct worker *w = &eng->w[k];
 
-		pthread_join(w->th, NULL);
+		if (k < eng->started)
+			pthread_join(w->th, NULL);
+		else
+			tcp_close_all(w, "shutdown");
+		while (w->loop && w->ls) {
+			struct listener *l = w->ls;
+
+			w->ls = l->next;
+			drop_listener(w, l);
+		}
 		for (size_t i = 0; i < w->npool; i++) {
 			close(w->pool[i][0]);
 			close(w->pool[i][1]);
 		}
-		close(w->ep);
-		close(w->wake);
+		ev_loop_free(w->loop);
+		if (w->wake >= 0)
+			close(w->wake);
 		fwd_config_unref(w->cfg);
 	}
-	fwd_config_unref(eng.next);
-	free(eng.w);
-	eng.w = NULL;
+	fwd_config_unref(eng->next);
+	pthread_mutex_destroy(&eng->lock);
+	free(eng->w);
+	free(eng);
 }

@@ -10,19 +10,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/ev.h"
 #include "forward/forward.h"
 
-enum tag_kind { T_LISTEN_TCP, T_LISTEN_UDP, T_CLIENT, T_TARGET, T_USESS, T_WAKE };
-
-struct tag {
-	uint8_t kind;
-	void *obj;
-};
-
 struct usess;
+struct worker;
 
 struct listener {
-	struct tag tag;
+	struct ev_io io;
+	struct worker *w;
 	int fd;
 	struct fwd_rule *rule;
 	struct fwd_config *gen;
@@ -43,9 +39,12 @@ struct conn;
 struct worker {
 	pthread_t th;
 	unsigned id;
-	int ep;
+	struct engine *eng;
+	struct ev_loop *loop;
+	struct ev_timer sweep;		/* every 100 ms: deadlines, paused listeners */
 	int wake;			/* eventfd: reload or stop */
-	struct tag wake_tag;
+	struct ev_io wake_io;
+	unsigned seen_gen;
 	struct listener *ls;
 	struct conn *conns;
 	size_t nconns;
@@ -56,7 +55,6 @@ struct worker {
 	struct fwd_config *cfg;		/* current generation (a reference) */
 	int pool[PIPE_POOL][2];
 	size_t npool;
-	int64_t last_sweep;
 	int64_t emfile_logged;
 	bool stopping;
 	int64_t drain_deadline;
@@ -71,23 +69,21 @@ struct engine {
 	struct fwd_config *next;	/* set by reload, taken by each worker */
 	atomic_uint reload_gen;
 	atomic_bool stop;
+	unsigned started;		/* worker threads running */
 };
 
-extern struct engine eng;
-
 int listener_open(const struct fwd_rule *r, int *fd);
-void ep_add(struct worker *w, int fd, struct tag *t, uint32_t events);
+/* (Re)register a listener with its worker's loop. */
+void listener_watch(struct listener *l);
 
 /* tcp.c */
 void tcp_accept(struct worker *w, struct listener *l);
-void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events);
 void tcp_sweep(struct worker *w, int64_t now);
 void tcp_close_all(struct worker *w, const char *reason);
 void tcp_reap(struct worker *w);
 
 /* udp.c */
 void udp_listener_event(struct worker *w, struct listener *l);
-void udp_session_event(struct worker *w, struct usess *s);
 void udp_sweep(struct worker *w, struct listener *l, int64_t now);
 void udp_close_all(struct listener *l, const char *reason);
 void udp_reap(struct worker *w);

@@ -89,10 +89,11 @@ struct engine_opts {
 	unsigned max_conns;		/* global TCP limit, 0 = none */
 	unsigned drain_ms;
 };
-int engine_start(struct fwd_config *c, const struct engine_opts *o);
-int engine_reload(struct fwd_config *c);	/* takes a reference */
-void engine_stop(unsigned drain_ms);		/* stop accepting, drain, join */
-
-int64_t now_ms(void);
+struct engine;
+/* Bind every rule, start the workers; *out is freed by engine_stop(). */
+int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engine **out);
+int engine_reload(struct engine *e, struct fwd_config *c);	/* takes a reference */
+/* Stop accepting, drain for drain_ms, join the workers, free e. */
+void engine_stop(struct engine *e, unsigned drain_ms);
 
 #endif

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "core/xalloc.h"
@@ -47,7 +46,8 @@ struct half {
 enum { S_CONNECTING, S_RELAY };
 
 struct conn {
-	struct tag ct, tt;
+	struct ev_io cio, tio;		/* client and target sockets */
+	struct worker *w;
 	int cfd, tfd;
 	struct fwd_rule *rule;
 	struct fwd_config *gen;
@@ -105,7 +105,7 @@ static void log_end(struct conn *c, const char *reason)
 	struct slog_rec r = {
 		.rule = c->rule, .client = &c->client, .bytes_in = c->up.bytes,
 		.bytes_out = c->down.bytes, .spliced = c->up.spliced + c->down.spliced,
-		.start_ms = c->start, .end_ms = now_ms(), .close_reason = reason,
+		.start_ms = c->start, .end_ms = ev_now_ms(), .close_reason = reason,
 	};
 
 	slog_session(&r);
@@ -140,7 +140,7 @@ static void finish(struct worker *w, struct conn *c, const char *reason, int res
 		c->next->prev = c->prev;
 	w->nconns--;
 	atomic_fetch_sub(&c->rule->active, 1);
-	atomic_fetch_sub(&eng.active, 1);
+	atomic_fetch_sub(&w->eng->active, 1);
 	fwd_config_unref(c->gen);
 	c->dead = true;
 	c->next = w->dead;
@@ -169,7 +169,7 @@ static int copy(struct half *h, int src, int dst, int64_t *last)
 				return errno == EAGAIN ? 0 : -1;
 			h->boff += (size_t)n;
 			h->bytes += (uint64_t)n;
-			*last = now_ms();
+			*last = ev_now_ms();
 			continue;
 		}
 		free(h->buf);
@@ -213,7 +213,7 @@ static int pump(struct worker *w, struct conn *c, struct half *h, int src, int d
 			h->inpipe -= (size_t)n;
 			h->bytes += (uint64_t)n;
 			h->spliced += (uint64_t)n;
-			c->last = now_ms();
+			c->last = ev_now_ms();
 			continue;
 		}
 		if (h->eof || !h->ready) {
@@ -274,7 +274,7 @@ static void relay(struct worker *w, struct conn *c)
 			h->shut = true;
 		}
 	}
-	now = now_ms();
+	now = ev_now_ms();
 	if (c->up.shut && c->down.shut) {
 		finish(w, c, "closed", 0);
 		return;
@@ -344,7 +344,7 @@ static void connected(struct worker *w, struct conn *c, uint32_t events)
 		return;
 	}
 	c->state = S_RELAY;
-	c->last = now_ms();
+	c->last = ev_now_ms();
 	/* whatever arrived while connecting has to be read */
 	c->up.ready = c->down.ready = true;
 	if (c->rule->proxy && !proxy_header(c)) {
@@ -354,7 +354,7 @@ static void connected(struct worker *w, struct conn *c, uint32_t events)
 	relay(w, c);
 }
 
-void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events)
+static void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t events)
 {
 	struct half *from = target ? &c->down : &c->up;	/* the half reading this fd */
 
@@ -378,15 +378,15 @@ static const char *admit(struct listener *l, const struct sockaddr_storage *sa)
 		return "denied";
 	if (l->rule->max_conns && atomic_load(&l->rule->active) >= l->rule->max_conns)
 		return "rule-limit";
-	if (eng.o.max_conns && atomic_load(&eng.active) >= eng.o.max_conns)
+	if (l->w->eng->o.max_conns && atomic_load(&l->w->eng->active) >= l->w->eng->o.max_conns)
 		return "limit";
 	return NULL;
 }
 
 static void refuse(struct listener *l, int fd, const struct sockaddr_storage *sa, const char *why)
 {
-	struct slog_rec r = { .rule = l->rule, .client = sa, .start_ms = now_ms(),
-			      .end_ms = now_ms(), .close_reason = why };
+	struct slog_rec r = { .rule = l->rule, .client = sa, .start_ms = ev_now_ms(),
+			      .end_ms = ev_now_ms(), .close_reason = why };
 
 	reset_fd(fd);
 	close(fd);
@@ -395,9 +395,10 @@ static void refuse(struct listener *l, int fd, const struct sockaddr_storage *sa
 
 static void pause_listener(struct worker *w, struct listener *l)
 {
-	int64_t now = now_ms();
+	int64_t now = ev_now_ms();
 
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, l->fd, NULL);
+	if (!l->paused)
+		ev_io_del(w->loop, &l->io);
 	l->paused = true;
 	l->resume_ms = now + 100;
 	if (now - w->emfile_logged > 10000) {
@@ -405,6 +406,22 @@ static void pause_listener(struct worker *w, struct listener *l)
 			   "(live sessions go on)", l->rule->name);
 		w->emfile_logged = now;
 	}
+}
+
+static void on_client(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct conn *c = container_of(io, struct conn, cio);
+
+	(void)l;
+	tcp_event(c->w, c, false, events);
+}
+
+static void on_target(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct conn *c = container_of(io, struct conn, tio);
+
+	(void)l;
+	tcp_event(c->w, c, true, events);
 }
 
 static void start(struct worker *w, struct listener *l, int cfd, const struct sockaddr_storage *sa)
@@ -430,19 +447,18 @@ static void start(struct worker *w, struct listener *l, int cfd, const struct so
 	fwd_config_ref(c->gen);
 	c->client = *sa;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
-	c->start = c->last = now_ms();
+	c->start = c->last = ev_now_ms();
 	c->deadline = c->start + c->rule->connect_timeout_ms;
-	c->ct = (struct tag){ T_CLIENT, c };
-	c->tt = (struct tag){ T_TARGET, c };
+	c->w = w;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
 	atomic_fetch_add(&c->rule->active, 1);
-	atomic_fetch_add(&eng.active, 1);
-	ep_add(w, cfd, &c->ct, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-	ep_add(w, tfd, &c->tt, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	atomic_fetch_add(&w->eng->active, 1);
+	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_client);
+	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_target);
 	if (connect(tfd, (const struct sockaddr *)&c->rule->target, c->rule->target_len) &&
 	    errno != EINPROGRESS)
 		finish(w, c, errno == ECONNREFUSED ? "connect-refused" : "connect-error", 1);

@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,7 +22,7 @@
 #define DGRAM 65536
 
 struct usess {
-	struct tag tag;
+	struct ev_io io;
 	int fd;
 	struct sockaddr_storage client;
 	socklen_t clen;
@@ -85,7 +84,7 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 {
 	struct usess **pp = &l->buckets[hash_addr(&s->client, s->clen) % l->nbuckets];
 	struct slog_rec r = { .rule = l->rule, .client = &s->client, .bytes_in = s->in,
-			      .bytes_out = s->out, .start_ms = s->start, .end_ms = now_ms(),
+			      .bytes_out = s->out, .start_ms = s->start, .end_ms = ev_now_ms(),
 			      .close_reason = reason };
 
 	while (*pp != s)
@@ -125,6 +124,8 @@ static struct usess *find(struct listener *l, const struct sockaddr_storage *sa,
 	return NULL;
 }
 
+static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events);
+
 static struct usess *create(struct worker *w, struct listener *l,
 			    const struct sockaddr_storage *sa, socklen_t len)
 {
@@ -152,14 +153,13 @@ static struct usess *create(struct worker *w, struct listener *l,
 	s->l = l;
 	s->gen = l->gen;
 	fwd_config_ref(s->gen);
-	s->start = s->last = now_ms();
-	s->tag = (struct tag){ T_USESS, s };
+	s->start = s->last = ev_now_ms();
 	s->hnext = l->buckets[hash_addr(sa, len) % l->nbuckets];
 	l->buckets[hash_addr(sa, len) % l->nbuckets] = s;
 	lru_front(l, s);
 	l->nsess++;
 	atomic_fetch_add(&l->rule->active, 1);
-	ep_add(w, fd, &s->tag, EPOLLIN | EPOLLET);
+	ev_io_add(w->loop, &s->io, fd, EPOLLIN | EPOLLET, on_session);
 	return s;
 }
 
@@ -195,20 +195,22 @@ void udp_listener_event(struct worker *w, struct listener *l)
 			}
 			if (send(s->fd, b[i], m[i].msg_len, 0) == (ssize_t)m[i].msg_len)
 				s->in += m[i].msg_len;
-			s->last = now_ms();
+			s->last = ev_now_ms();
 			lru_unlink(l, s);
 			lru_front(l, s);
 		}
 	}
 }
 
-void udp_session_event(struct worker *w, struct usess *s)
+static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
+	struct usess *s = container_of(io, struct usess, io);
 	char (*b)[DGRAM] = batch_bufs();
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
 
-	(void)w;
+	(void)loop;
+	(void)events;
 	if (s->dead)
 		return;
 	for (;;) {
@@ -230,7 +232,7 @@ void udp_session_event(struct worker *w, struct usess *s)
 		sent = sendmmsg(s->l->fd, m, (unsigned)n, 0);
 		for (int i = 0; i < sent; i++)
 			s->out += m[i].msg_len;
-		s->last = now_ms();
+		s->last = ev_now_ms();
 		lru_unlink(s->l, s);
 		lru_front(s->l, s);
 	}

@@ -139,14 +139,6 @@ static size_t port_list(const struct scan_opts *o, uint16_t **out)
 	return n;
 }
 
-static double elapsed(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int scan_main(int argc, char **argv, const struct cmd *self)
 {
 	static const struct option longopts[] = {
@@ -169,7 +161,8 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 	struct scan_opts o = { .retries = 1 };
 	struct target_list t = { 0 };
 	struct report *rep;
-	struct timespec t0;
+	struct ev_loop *loop;
+	int64_t t0;
 	uint16_t *ports;
 	size_t nports;
 	int c, r;
@@ -220,18 +213,28 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 		targets_free(&t);
 		return cmd_usage_error(self, "--shard works with -s syn");
 	}
+	if (!(loop = ev_loop_new())) {
+		free(o.ports);
+		targets_free(&t);
+		return cmd_error("cannot create an event loop: %s", strerror(errno));
+	}
 	nports = port_list(&o, &ports);
 	rep = report_new(&o, &t, argc, argv);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = o.method == M_UDP ? scan_udp(&t, ports, nports, &o, report_emit, rep)
-	    : o.method == M_SYN ? scan_syn(&t, ports, nports, &o, report_emit, rep)
-				: scan_connect(&t, ports, nports, &o, report_emit, rep);
-	if (!r && o.sv && report_sv(rep))
+	t0 = ev_now_us();
+	{
+		struct scan_ctx sc = { .loop = loop, .t = &t, .ports = ports, .nports = nports,
+				       .o = &o, .emit = report_emit, .arg = rep };
+
+		r = o.method == M_UDP ? scan_udp(&sc) : o.method == M_SYN ? scan_syn(&sc)
+									: scan_connect(&sc);
+	}
+	if (!r && o.sv && report_sv(rep, loop))
 		r = -1;
 	if (r)
 		r = cmd_error("%s", error_msg());
-	if (report_close(rep, elapsed(&t0)) && !r)
+	if (report_close(rep, (double)(ev_now_us() - t0) / 1e6) && !r)
 		r = cmd_error("cannot write the results: %s", strerror(EIO));
+	ev_loop_free(loop);
 	free(ports);
 	free(o.ports);
 	targets_free(&t);

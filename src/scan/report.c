@@ -29,12 +29,6 @@ struct report {
 	size_t done;
 };
 
-static const char *const states[] = { "open", "closed", "filtered", "open|filtered" };
-
-const char *state_text(enum port_state s)
-{
-	return states[s];
-}
 
 struct report *report_new(const struct scan_opts *o, const struct target_list *t, int argc,
 			  char **argv)
@@ -92,7 +86,7 @@ static void json_result(struct report *r, const struct result *x)
 	out_kv_str(r->json, "addr", target_text(&r->t->v[x->target], a));
 	out_kv_uint(r->json, "port", x->port);
 	out_kv_str(r->json, "proto", x->proto == PROTO_TCP ? "tcp" : "udp");
-	out_kv_str(r->json, "state", states[x->state]);
+	out_kv_str(r->json, "state", port_state_name(x->state));
 	out_kv_str(r->json, "reason", x->reason);
 	out_kv_str(r->json, "service", x->probed ? x->svc : service(x));
 	out_kv_str(r->json, "service_source", x->probed ? "probe" : "registry");
@@ -109,13 +103,13 @@ static void json_result(struct report *r, const struct result *x)
 	out_record_end(r->json);
 }
 
-int report_sv(struct report *r)
+int report_sv(struct report *r, struct ev_loop *l)
 {
 	int e;
 
 	if (r->progress)
 		fprintf(stderr, "\rasking %zu open ports what they are...        ", r->count[ST_OPEN]);
-	e = sv_run(r->t, r->v, r->n);
+	e = sv_run(l, r->t, r->v, r->n);
 	for (size_t i = 0; r->json && i < r->n; i++)
 		if (r->v[i].proto == PROTO_TCP && r->v[i].state == ST_OPEN)
 			json_result(r, &r->v[i]);
@@ -156,7 +150,7 @@ static void tables(struct report *r)
 
 			out_record_begin(o);
 			out_cell(o, 0, "%u/%s", x->port, x->proto == PROTO_TCP ? "tcp" : "udp");
-			out_cell(o, 1, "%s", states[x->state]);
+			out_cell(o, 1, "%s", port_state_name(x->state));
 			if (x->state == ST_OPEN)
 				out_cell_style(o, 1, STYLE_GREEN);
 			out_cell(o, 2, "%s", svc ? svc : "-");
@@ -228,7 +222,7 @@ static int xml(struct report *r, double seconds)
 			svc = x->probed ? x->svc : registry_service(x->port, x->proto);
 			fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" "
 				   "reason_ttl=\"0\"/>", x->proto == PROTO_TCP ? "tcp" : "udp", x->port,
-				states[x->state], x->reason);
+				port_state_name(x->state), x->reason);
 			if (svc) {
 				fprintf(f, "<service name=\"");
 				xml_escape(f, svc);

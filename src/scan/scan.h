@@ -3,7 +3,7 @@
  *
  * targets.c parses what to scan (addresses, CIDRs, ranges, names resolved
  * once, exclusions) into a target list; top.c holds our ranking of common
- * ports; tcpconnect.c and udp.c are the probing engines; report.c prints
+ * ports; engine.c (connect, UDP, on core/probe), syn.c and sv.c are the probing engines, all on the caller's core/ev loop; report.c prints
  * results as they arrive (NDJSON), as per-host tables at the end, and as
  * nmap-compatible XML (-oX).
  */
@@ -18,6 +18,8 @@
 
 #include "core/addr.h"
 #include "core/cli.h"
+#include "core/ev.h"
+#include "core/probe.h"
 
 #define MAX_TARGETS (1u << 20)
 
@@ -34,7 +36,6 @@ struct target_list {
 
 enum scan_method { M_CONNECT, M_UDP, M_SYN };
 
-enum port_state { ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OPEN_FILTERED };
 
 struct result {
 	uint32_t target;	/* index into the target list */
@@ -80,22 +81,39 @@ size_t top_ports(unsigned proto, unsigned n, uint16_t *out);
 
 /* engines: call emit for every result; 0 or -errno */
 typedef void (*scan_emit)(const struct result *r, void *arg);
-int scan_connect(const struct target_list *t, const uint16_t *ports, size_t nports,
-		 const struct scan_opts *o, scan_emit emit, void *arg);
-int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
-	     const struct scan_opts *o, scan_emit emit, void *arg);
-int scan_udp(const struct target_list *t, const uint16_t *ports, size_t nports,
-	     const struct scan_opts *o, scan_emit emit, void *arg);
+struct scan_ctx {
+	struct ev_loop *loop;
+	const struct target_list *t;
+	const uint16_t *ports;
+	size_t nports;
+	const struct scan_opts *o;
+	scan_emit emit;
+	void *arg;
+	unsigned proto;		/* set by the engine */
+};
+int scan_connect(const struct scan_ctx *c);
+int scan_syn(const struct scan_ctx *c);
+int scan_udp(const struct scan_ctx *c);
 /* udp.c: the list of UDP probes (the last one empty) */
 size_t udp_probe_count(void);
 const uint8_t *udp_probe(size_t i, size_t *len);
 
 /* sv.c: name the open TCP ports of res by what they answer */
-int sv_run(const struct target_list *t, struct result *res, size_t n);
+int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n);
+
+/* sv_db.c: the probe database, parsed from data/services.txt (compiled
+ * in); the caller owns it. 0 or -EINVAL with error_msg(). */
+struct sv_db;
+int sv_db_load(struct sv_db **out);
+void sv_db_free(struct sv_db *db);
+int sv_db_probes(const struct sv_db *db);
+/* The bytes of probe number probe (a TLS ClientHello carries sni) into
+ * out (512 bytes); returns the length, 0 for "just listen". */
+size_t sv_probe_bytes(const struct sv_db *db, int probe, const char *sni, uint8_t *out);
 /* The reply parser itself: does what answered probe number `probe` match
  * a service? (fuzzed) */
-bool sv_classify(int probe, const uint8_t *buf, size_t len, struct result *res);
-int sv_probe_count(void);
+bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
+		 struct result *res);
 
 /* report.c */
 struct report;
@@ -103,9 +121,8 @@ struct report *report_new(const struct scan_opts *o, const struct target_list *t
 			  char **argv);
 void report_emit(const struct result *r, void *arg);
 /* --sv: probe the open ports found, then stream them */
-int report_sv(struct report *rep);
+int report_sv(struct report *rep, struct ev_loop *l);
 int report_close(struct report *rep, double seconds);
 
-const char *state_text(enum port_state s);
 
 #endif

@@ -1,356 +1,52 @@
 /*
  * sv.c - `--sv`: ask every open TCP port what it is.
  *
- * The probes and matches are data/services.txt, compiled in. For each open
- * port, in parallel on one epoll set: connect, send the probe (nothing for
- * the first: many services speak first), read what comes back within the
- * probe's wait, and try the probe's matches; no match, and the next probe
- * goes out on a fresh connection, until one matches or the port's time
- * cap is spent. A TLS answer is recognised by its record header, and the
- * certificate's subject CN is read from the (TLS 1.2, cleartext)
- * Certificate message.
+ * For each open port, in parallel on the caller's event loop: connect,
+ * send the probe (nothing for the first: many services speak first), read
+ * what comes back within the probe's wait, and try the probe's matches
+ * (sv_db.c); no match, and the next probe goes out on a fresh connection,
+ * until one matches or the port's time cap is spent. Each job is one
+ * struct job with its socket (an ev_io) and its probe deadline (an
+ * ev_timer); at most SV_PARALLEL jobs run at once.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "scan/scan.h"
 #include "core/banned.h"
 
-extern const char services_db[];
-
-#define MAX_PROBES 16
-#define MAX_MATCHES 128
 #define REPLY_MAX 4096
 #define WAIT_BANNER_MS 1500
 #define WAIT_PROBE_MS 2000
 #define PORT_CAP_MS 8000
 #define SV_PARALLEL 256
 
-enum { PAT_REGEX, PAT_PREFIX, PAT_EXACT };
-
-struct probe {
-	char name[16];
-	uint8_t data[256];
-	size_t len;
-	bool tls;
-};
-
-struct match {
-	char service[32];
-	int probe;
-	int kind;
-	regex_t re;
-	uint8_t bytes[64];
-	bool wild[64];
-	size_t len;
-	char product[64], version[64];
-};
-
-static struct probe probes[MAX_PROBES];
-static size_t nprobes;
-static struct match matches[MAX_MATCHES];
-static size_t nmatches;
-
-static int db_load(void);
-
-/* "..." with \r \n \t \\ \" \xHH \? into bytes; returns the length or -1 */
-static long unquote(const char **pp, uint8_t *out, bool *wild, size_t max)
-{
-	const char *p = *pp;
-	size_t n = 0;
-
-	if (*p++ != '"')
-		return -1;
-	while (*p && *p != '"') {
-		uint8_t c = (uint8_t)*p++;
-		bool w = false;
-
-		if (c == '\\') {
-			char e = *p++;
-
-			if (e == 'r') c = '\r';
-			else if (e == 'n') c = '\n';
-			else if (e == 't') c = '\t';
-			else if (e == '?') { c = 0; w = true; }
-			else if (e == 'x' && p[0] && p[1]) {
-				char hex[3] = { p[0], p[1], 0 };
-
-				c = (uint8_t)strtoul(hex, NULL, 16);
-				p += 2;
-			} else c = (uint8_t)e;
-		}
-		if (n >= max)
-			return -1;
-		if (wild)
-			wild[n] = w;
-		out[n++] = c;
-	}
-	if (*p != '"')
-		return -1;
-	*pp = p + 1;
-	return (long)n;
-}
-
-static int find_probe(const char *name)
-{
-	for (size_t i = 0; i < nprobes; i++)
-		if (!strcmp(probes[i].name, name))
-			return (int)i;
-	return -1;
-}
-
-static void kv(const char *line, const char *key, char *out, size_t size)
-{
-	const char *k = strstr(line, key);
-	size_t n;
-
-	out[0] = '\0';
-	if (!k)
-		return;
-	k += strlen(key);
-	n = strcspn(k, " \t");
-	snprintf(out, size, "%.*s", (int)n, k);
-}
-
-static int parse_match(const char *line, unsigned no)
-{
-	struct match *m = &matches[nmatches];
-	char probe[16];
-	const char *p;
-	int n = 0;
-
-	memset(m, 0, sizeof(*m));
-	if (nmatches == MAX_MATCHES || sscanf(line, "match %31s %15s %n", m->service, probe, &n) < 2)
-		return errorf(-EINVAL, "services.txt:%u: bad match", no);
-	if ((m->probe = find_probe(probe)) < 0)
-		return errorf(-EINVAL, "services.txt:%u: unknown probe '%s'", no, probe);
-	p = line + n;
-	if (*p == '/') {
-		const char *end = strrchr(p, '/');
-		char re[256];
-
-		if (end == p || (size_t)(end - p - 1) >= sizeof(re))
-			return errorf(-EINVAL, "services.txt:%u: bad regex", no);
-		snprintf(re, sizeof(re), "%.*s", (int)(end - p - 1), p + 1);
-		if (regcomp(&m->re, re, REG_EXTENDED))
-			return errorf(-EINVAL, "services.txt:%u: bad regex", no);
-		m->kind = PAT_REGEX;
-	} else {
-		long len;
-
-		m->kind = *p == '=' ? PAT_EXACT : PAT_PREFIX;
-		if (*p == '=')
-			p++;
-		len = unquote(&p, m->bytes, m->wild, sizeof(m->bytes));
-		if (len < 0)
-			return errorf(-EINVAL, "services.txt:%u: bad pattern", no);
-		m->len = (size_t)len;
-	}
-	kv(line, "product=", m->product, sizeof(m->product));
-	kv(line, "version=", m->version, sizeof(m->version));
-	nmatches++;
-	return 0;
-}
-
-
-int sv_probe_count(void)
-{
-	return db_load() ? 0 : (int)nprobes;
-}
-
-static int db_load(void)
-{
-	const char *s = services_db;
-	unsigned no = 0;
-
-	if (nprobes)
-		return 0;
-	while (*s) {
-		char line[512];
-		size_t len = strcspn(s, "\n");
-
-		no++;
-		snprintf(line, sizeof(line), "%.*s", (int)len, s);
-		s += len + (s[len] == '\n');
-		if (!strncmp(line, "probe ", 6)) {
-			struct probe *p = &probes[nprobes];
-			const char *q;
-			int n = 0;
-
-			if (nprobes == MAX_PROBES || sscanf(line, "probe %15s %n", p->name, &n) < 1)
-				return errorf(-EINVAL, "services.txt:%u: bad probe", no);
-			q = line + n;
-			if (!strncmp(q, "@tls", 4)) {
-				p->tls = true;
-			} else {
-				long l = unquote(&q, p->data, NULL, sizeof(p->data));
-
-				if (l < 0)
-					return errorf(-EINVAL, "services.txt:%u: bad probe bytes", no);
-				p->len = (size_t)l;
-			}
-			nprobes++;
-		} else if (!strncmp(line, "match ", 6) && parse_match(line, no)) {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* A TLS 1.2 ClientHello with SNI (for name-based servers) and common suites. */
-static size_t client_hello(const char *sni, uint8_t *out)
-{
-	static const uint8_t suites[] = { 0xc0, 0x2f, 0xc0, 0x2b, 0xc0, 0x30, 0xc0, 0x2c, 0x00, 0x9c,
-					  0x00, 0x9d, 0x00, 0x2f, 0x00, 0x35 };
-	static const uint8_t ext_rest[] = {
-		0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18,	/* groups */
-		0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,					/* point formats */
-		0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x01, 0x04, 0x03, 0x08, 0x04, 0x02, 0x01,
-	};
-	size_t sl = strlen(sni), n = 0, ext_len = 9 + sl + sizeof(ext_rest);
-	size_t body = 2 + 32 + 1 + 2 + sizeof(suites) + 2 + 2 + ext_len;
-
-	out[n++] = 0x16; out[n++] = 3; out[n++] = 1;
-	out[n++] = (uint8_t)((body + 4) >> 8); out[n++] = (uint8_t)(body + 4);
-	out[n++] = 1; out[n++] = 0; out[n++] = (uint8_t)(body >> 8); out[n++] = (uint8_t)body;
-	out[n++] = 3; out[n++] = 3;
-	for (int i = 0; i < 32; i++)
-		out[n++] = (uint8_t)(0x70 + i);
-	out[n++] = 0;
-	out[n++] = 0; out[n++] = sizeof(suites);
-	memcpy(out + n, suites, sizeof(suites));
-	n += sizeof(suites);
-	out[n++] = 1; out[n++] = 0;
-	out[n++] = (uint8_t)(ext_len >> 8); out[n++] = (uint8_t)ext_len;
-	out[n++] = 0; out[n++] = 0;
-	out[n++] = (uint8_t)((sl + 5) >> 8); out[n++] = (uint8_t)(sl + 5);
-	out[n++] = (uint8_t)((sl + 3) >> 8); out[n++] = (uint8_t)(sl + 3);
-	out[n++] = 0; out[n++] = (uint8_t)(sl >> 8); out[n++] = (uint8_t)sl;
-	memcpy(out + n, sni, sl);
-	n += sl;
-	memcpy(out + n, ext_rest, sizeof(ext_rest));
-	return n + sizeof(ext_rest);
-}
-
-/* The last commonName in the reply's certificate: issuer first, subject last. */
-static void tls_cn(const uint8_t *r, size_t n, char *out, size_t size)
-{
-	out[0] = '\0';
-	for (size_t i = 0; i + 6 < n; i++) {
-		if (r[i] == 0x06 && r[i + 1] == 3 && r[i + 2] == 0x55 && r[i + 3] == 4 && r[i + 4] == 3 &&
-		    (r[i + 5] == 0x0c || r[i + 5] == 0x13 || r[i + 5] == 0x16)) {
-			size_t l = r[i + 6];
-
-			if (i + 7 + l <= n && l < size) {
-				memcpy(out, r + i + 7, l);
-				out[l] = '\0';
-			}
-		}
-	}
-}
-
-static bool pattern_ok(const struct match *m, const uint8_t *r, size_t n, const char *text,
-		       regmatch_t *g)
-{
-	if (m->kind == PAT_REGEX)
-		return !regexec(&m->re, text, 10, g, 0);
-	if (n < m->len || (m->kind == PAT_EXACT && n != m->len))
-		return false;
-	for (size_t i = 0; i < m->len; i++)
-		if (!m->wild[i] && r[i] != m->bytes[i])
-			return false;
-	return true;
-}
-
-static void expand(const char *tmpl, const char *text, const regmatch_t *g, char *out, size_t size)
-{
-	size_t k = 0;
-
-	for (const char *p = tmpl; *p && k + 1 < size; p++) {
-		if (*p == '$' && p[1] >= '1' && p[1] <= '9' && g[p[1] - '0'].rm_so >= 0) {
-			const regmatch_t *m = &g[p[1] - '0'];
-
-			for (regoff_t i = m->rm_so; i < m->rm_eo && k + 1 < size; i++)
-				out[k++] = text[i];
-			p++;
-		} else {
-			out[k++] = *p;
-		}
-	}
-	out[k] = '\0';
-}
+struct sv_run;
 
 struct job {
+	struct ev_io io;
+	struct ev_timer deadline;
+	struct sv_run *run;
 	struct result *res;
 	const struct target *t;
-	int fd;
 	int probe;
-	int64_t started, probe_deadline;
+	int64_t started;
 	uint8_t buf[REPLY_MAX];
 	size_t len;
 	bool sent, finished;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-bool sv_classify(int probe, const uint8_t *buf, size_t len, struct result *res)
-{
-	char text[REPLY_MAX + 1];
-	regmatch_t g[10];
-
-	if (db_load() || probe < 0 || probe >= (int)nprobes)
-		return false;
-	if (len > REPLY_MAX)
-		len = REPLY_MAX;
-	if (probes[probe].tls && len > 5 && buf[0] == 0x16 && buf[1] == 3) {
-		snprintf(res->svc, sizeof(res->svc), "tls");
-		tls_cn(buf, len, res->tls_cn, sizeof(res->tls_cn));
-		return true;
-	}
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = buf[i];
-
-		text[i] = (char)((c >= 32 && c < 127) || c == '\r' || c == '\n' || c == '\t' ? c : '.');
-	}
-	text[len] = '\0';
-	for (size_t i = 0; i < nmatches; i++) {
-		const struct match *m = &matches[i];
-
-		if (m->probe != probe || !pattern_ok(m, buf, len, text, g))
-			continue;
-		snprintf(res->svc, sizeof(res->svc), "%s", m->service);
-		if (m->kind == PAT_REGEX) {
-			expand(m->product, text, g, res->product, sizeof(res->product));
-			expand(m->version, text, g, res->version, sizeof(res->version));
-		} else {
-			snprintf(res->product, sizeof(res->product), "%s", m->product);
-		}
-		return true;
-	}
-	return false;
-}
-
-static bool identify(struct job *j)
-{
-	return sv_classify(j->probe, j->buf, j->len, j->res);
-}
+struct sv_run {
+	struct ev_loop *loop;
+	const struct sv_db *db;
+	struct job *jobs;
+	size_t njobs, started, active;
+};
 
 static void banner(struct job *j)
 {
@@ -366,81 +62,94 @@ static void banner(struct job *j)
 	j->res->banner[k] = '\0';
 }
 
-static bool start_probe(int ep, struct job *j)
+static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events);
+static void on_deadline(struct ev_loop *l, struct ev_timer *t);
+
+static bool start_probe(struct job *j)
 {
 	struct sockaddr_storage sa;
+	struct endpoint ep;
 	socklen_t len;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.ptr = j };
+	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	if (j->t->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(j->res->port);
-		memcpy(&s4->sin_addr, j->t->addr, 4);
-		len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(j->res->port);
-		memcpy(&s6->sin6_addr, j->t->addr, 16);
-		len = sizeof(*s6);
-	}
-	j->fd = socket((int)j->t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (j->fd < 0)
+	endpoint_set(&ep, j->t->family, j->t->addr, j->res->port);
+	len = endpoint_to_sockaddr(&ep, &sa);
+	fd = socket((int)j->t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return false;
 	j->len = 0;
 	j->sent = false;
-	j->probe_deadline = now_ms() + (j->probe ? WAIT_PROBE_MS : WAIT_BANNER_MS);
-	if (connect(j->fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
-		close(j->fd);
-		j->fd = -1;
+	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
+		close(fd);
 		return false;
 	}
-	epoll_ctl(ep, EPOLL_CTL_ADD, j->fd, &ev);
+	ev_io_add(j->run->loop, &j->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, on_io);
+	ev_timer_in(j->run->loop, &j->deadline,
+		    (j->probe ? WAIT_PROBE_MS : WAIT_BANNER_MS) * 1000LL, on_deadline);
 	return true;
 }
 
-/* This probe is over: matched, or on to the next one, or give up. */
-static void next(int ep, struct job *j)
+static void finish(struct job *j)
 {
-	bool matched = identify(j);
+	j->finished = true;
+	j->run->active--;
+}
+
+/* This probe is over: matched, or on to the next one, or give up. */
+static void next(struct job *j)
+{
+	bool matched = sv_classify(j->run->db, j->probe, j->buf, j->len, j->res);
 
 	if (j->len && !j->res->banner[0])
 		banner(j);
-	epoll_ctl(ep, EPOLL_CTL_DEL, j->fd, NULL);
-	close(j->fd);
-	j->fd = -1;
+	ev_io_del(j->run->loop, &j->io);
+	ev_timer_stop(j->run->loop, &j->deadline);
+	close(j->io.fd);
+	j->io.fd = -1;
 	if (matched) {
 		j->res->probed = true;
-		j->finished = true;
+		finish(j);
 		return;
 	}
-	while (++j->probe < (int)nprobes && now_ms() - j->started < PORT_CAP_MS)
-		if (start_probe(ep, j))
+	while (++j->probe < sv_db_probes(j->run->db) &&
+	       ev_now_ms() - j->started < PORT_CAP_MS)
+		if (start_probe(j))
 			return;
-	j->finished = true;
+	finish(j);
 }
 
-static void on_io(int ep, struct job *j, uint32_t events, const char *sni)
+static void on_deadline(struct ev_loop *l, struct ev_timer *t)
 {
-	if (!j->sent && (events & EPOLLOUT)) {
-		const struct probe *p = &probes[j->probe];
-		uint8_t hello[512];
-		size_t n = p->tls ? client_hello(sni, hello) : p->len;
+	(void)l;
+	next(container_of(t, struct job, deadline));
+}
 
-		j->sent = true;
-		if (n && send(j->fd, p->tls ? hello : p->data, n, MSG_NOSIGNAL) < 0) {
-			next(ep, j);
+static bool send_probe(struct job *j)
+{
+	uint8_t hello[512];
+	char a[ADDR_STRLEN];
+	const char *sni = j->t->name[0] ? j->t->name : addr_format(j->t->family, j->t->addr, a);
+	size_t n = sv_probe_bytes(j->run->db, j->probe, sni, hello);
+
+	j->sent = true;
+	return !n || send(j->io.fd, hello, n, MSG_NOSIGNAL) >= 0;
+}
+
+static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct job *j = container_of(io, struct job, io);
+
+	(void)l;
+	if (!j->sent && (events & EPOLLOUT)) {
+		if (!send_probe(j)) {
+			next(j);
 			return;
 		}
 		if (!(events & EPOLLIN))
 			return;
 	}
 	for (;;) {
-		ssize_t n = recv(j->fd, j->buf + j->len, sizeof(j->buf) - j->len, 0);
+		ssize_t n = recv(io->fd, j->buf + j->len, sizeof(j->buf) - j->len, 0);
 
 		if (n > 0) {
 			j->len += (size_t)n;
@@ -452,57 +161,43 @@ static void on_io(int ep, struct job *j, uint32_t events, const char *sni)
 			return;
 		break;	/* EOF or error: judge what came */
 	}
-	next(ep, j);
+	next(j);
 }
 
-int sv_run(const struct target_list *t, struct result *res, size_t n)
+static void refill(struct ev_loop *l, void *arg)
 {
-	struct job *jobs;
-	size_t njobs = 0, started = 0, active = 0;
-	int ep, r = db_load();
-	struct epoll_event evs[128];
+	struct sv_run *r = arg;
+
+	while (r->started < r->njobs && r->active < SV_PARALLEL) {
+		struct job *j = &r->jobs[r->started++];
+
+		j->started = ev_now_ms();
+		r->active++;
+		if (!start_probe(j))
+			next(j);
+	}
+	if (r->started == r->njobs && !r->active)
+		ev_break(l);
+}
+
+int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n)
+{
+	struct sv_run run = { .loop = l };
+	struct sv_db *db;
+	int r = sv_db_load(&db);
 
 	if (r)
 		return r;
-	jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+	run.db = db;
+	run.jobs = xcalloc(n ? n : 1, sizeof(*run.jobs));
 	for (size_t i = 0; i < n; i++)
 		if (res[i].proto == PROTO_TCP && res[i].state == ST_OPEN)
-			jobs[njobs++] = (struct job){ .res = &res[i], .t = &t->v[res[i].target], .fd = -1 };
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	while (started < njobs || active) {
-		int64_t now = now_ms();
-
-		while (started < njobs && active < SV_PARALLEL) {
-			struct job *j = &jobs[started++];
-
-			j->started = now;
-			if (start_probe(ep, j))
-				active++;
-		}
-		int k = epoll_wait(ep, evs, 128, 50);
-
-		for (int i = 0; i < k; i++) {
-			struct job *j = evs[i].data.ptr;
-			char a[ADDR_STRLEN];
-
-			if (j->finished || j->fd < 0)
-				continue;
-			on_io(ep, j, evs[i].events, j->t->name[0] ? j->t->name : addr_format(j->t->family, j->t->addr, a));
-			if (j->finished)
-				active--;
-		}
-		now = now_ms();
-		for (size_t i = 0; i < started; i++) {
-			struct job *j = &jobs[i];
-
-			if (!j->finished && j->fd >= 0 && now >= j->probe_deadline) {
-				next(ep, j);
-				if (j->finished)
-					active--;
-			}
-		}
-	}
-	close(ep);
-	free(jobs);
-	return 0;
+			run.jobs[run.njobs++] = (struct job){ .res = &res[i], .t = &t->v[res[i].target],
+							      .run = &run, .io.fd = -1 };
+	ev_set_hooks(l, refill, NULL, &run);
+	r = ev_run(l);
+	ev_set_hooks(l, NULL, NULL, NULL);
+	free(run.jobs);
+	sv_db_free(db);
+	return r;
 }

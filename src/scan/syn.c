@@ -15,12 +15,15 @@
  * counts what the receive queue dropped, and the count is reported. After
  * the first pass, only the silent pairs are probed again (--retries), and
  * the scan waits a multiple of the measured round trip, not a fixed time.
+ *
+ * Everything runs on the caller's core/ev loop: the raw sockets are ev_io
+ * callbacks that decode replies with core/pkt (the fuzzed decoder), and a
+ * timer sends the next batch of probes when the pacer says it is due.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +32,29 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/pkt.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "scan/scan.h"
 #include "core/banned.h"
 
+struct pacer {
+	double rate, max;
+	int64_t t0;		/* when the current window started */
+	uint64_t sent0;		/* probes sent before this window */
+	uint64_t sent, replies0, drops0;
+	double best;		/* best answered share seen */
+};
+
 struct syn {
+	struct ev_loop *loop;
+	struct ev_io io4, io6;
+	struct ev_timer tick;
+	struct pacer pc;
+	unsigned pass;
+	uint64_t pos;		/* next position of the permutation */
+	bool tty;
+	int64_t t_start, t_last;
 	const struct target_list *t;
 	const uint16_t *ports;
 	size_t nports;
@@ -58,14 +78,6 @@ struct syn {
 	unsigned half;		/* Feistel domain 2^(2 half) >= n */
 	uint32_t rk[4];
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
 
 static uint32_t mix32(uint64_t x)
 {
@@ -113,20 +125,6 @@ static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family,
 	return mix32(h);
 }
 
-static uint16_t csum(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *tcp,
-		     size_t len)
-{
-	uint32_t sum = 6 + (uint32_t)len;
-
-	for (size_t i = 0; i < alen; i += 2)
-		sum += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(tcp[i] << 8 | tcp[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void send_syn(struct syn *s, uint64_t idx)
 {
 	uint32_t ti = (uint32_t)(idx % s->t->n);
@@ -136,6 +134,7 @@ static void send_syn(struct syn *s, uint64_t idx)
 	uint32_t seq = cookie(s, t->addr, t->family, dport);
 	uint16_t c;
 	struct sockaddr_storage sa;
+	struct endpoint ep;
 	socklen_t len;
 
 	tcp[0] = (uint8_t)(s->sport >> 8);
@@ -147,33 +146,21 @@ static void send_syn(struct syn *s, uint64_t idx)
 	tcp[6] = (uint8_t)(seq >> 8);
 	tcp[7] = (uint8_t)seq;
 	tcp[12] = 6 << 4;		/* 24-byte header: MSS option */
-	tcp[13] = 0x02;			/* SYN */
+	tcp[13] = TCP_SYN;
 	tcp[14] = 0xfa;
 	tcp[15] = 0xf0;
 	tcp[20] = 2;
 	tcp[21] = 4;
 	tcp[22] = 0x05;
 	tcp[23] = 0xb4;			/* MSS 1460 */
-	c = csum(s->src[ti], t->addr, t->family == AF_INET ? 4 : 16, tcp, sizeof(tcp));
+	c = pkt_l4_checksum(t->family == AF_INET ? 4 : 6, s->src[ti], t->addr, 6, tcp, sizeof(tcp));
 	tcp[16] = (uint8_t)(c >> 8);
 	tcp[17] = (uint8_t)c;
-	memset(&sa, 0, sizeof(sa));
-	if (t->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
-
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, t->addr, 4);
-		len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
-
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, t->addr, 16);
-		len = sizeof(*s6);
-	}
+	endpoint_set(&ep, t->family, t->addr, 0);
+	len = endpoint_to_sockaddr(&ep, &sa);
 	/* the latest send: a retry's answer is timed from the retry */
-	s->sent_us[idx] = now_us();
-	sendto(t->family == AF_INET ? s->fd4 : s->fd6, tcp, sizeof(tcp), 0,
+	s->sent_us[idx] = ev_now_us();
+	sendto(t->family == AF_INET ? s->io4.fd : s->io6.fd, tcp, sizeof(tcp), 0,
 	       (struct sockaddr *)&sa, len);
 }
 
@@ -232,72 +219,103 @@ static bool find_pair(const struct syn *s, unsigned family, const uint8_t *addr,
 	return false;
 }
 
-static void reply(struct syn *s, unsigned family, const uint8_t *addr, const uint8_t *tcp, size_t n)
+/* A decoded segment from the raw socket: ours when it goes to our source
+ * port and acknowledges the cookie of the probe it answers. */
+static void reply(struct syn *s, const struct pkt *p)
 {
-	uint16_t sport = (uint16_t)(tcp[0] << 8 | tcp[1]), dport = (uint16_t)(tcp[2] << 8 | tcp[3]);
-	uint32_t ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 | tcp[11];
-	uint8_t flags = tcp[13];
+	unsigned family = p->ipver == 4 ? AF_INET : AF_INET6;
 	uint64_t idx;
 	struct result r;
 
-	if (n < 20 || dport != s->sport || ack != cookie(s, addr, family, sport) + 1)
+	if (p->proto != 6 || !p->has_ports || (p->flags & (PKT_TRUNCATED | PKT_MALFORMED)) ||
+	    p->dport != s->sport || p->ack != cookie(s, p->src, family, p->sport) + 1)
 		return;
-	if (!find_pair(s, family, addr, sport, &idx) || get_bit(s->answered, idx))
+	if (!find_pair(s, family, p->src, p->sport, &idx) || get_bit(s->answered, idx))
 		return;
-	s->answered[idx / 8] |= (uint8_t)(1u << (idx % 8));
 	memset(&r, 0, sizeof(r));
-	r.target = (uint32_t)(idx % s->t->n);
-	r.port = sport;
-	r.proto = PROTO_TCP;
-	r.rtt_us = (uint32_t)(now_us() - s->sent_us[idx]);
-	if ((flags & 0x12) == 0x12) {
+	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
 		r.state = ST_OPEN;
 		r.reason = "syn-ack";
-	} else if (flags & 0x04) {
+	} else if (p->tcp_flags & TCP_RST) {
 		r.state = ST_CLOSED;
 		r.reason = "rst";
 	} else {
 		return;
 	}
+	s->answered[idx / 8] |= (uint8_t)(1u << (idx % 8));
+	r.target = (uint32_t)(idx % s->t->n);
+	r.port = p->sport;
+	r.proto = PROTO_TCP;
+	r.rtt_us = (uint32_t)(ev_now_us() - s->sent_us[idx]);
 	s->srtt = s->srtt ? (7 * s->srtt + r.rtt_us) / 8 : r.rtt_us;
 	s->replies++;
 	s->found += r.state == ST_OPEN;
 	s->emit(&r, s->arg);
 }
 
-static void drain(struct syn *s)
+/* A raw IPv6 socket hands over the TCP segment alone: put the IPv6 header
+ * it came in back in front, so one decoder reads both families. */
+static void decode_v6(struct syn *s, const uint8_t *seg, size_t n, const struct endpoint *from)
 {
-	for (int k = 0; k < 2; k++) {
-		int fd = k ? s->fd6 : s->fd4;
+	uint8_t pktbuf[40 + 1600];
+	struct pkt p;
 
-		for (int i = 0; fd >= 0 && i < 100000; i++) {
-			uint8_t buf[1600], ctrl[64];
-			struct sockaddr_storage from;
-			struct iovec iov = { buf, sizeof(buf) };
-			struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-					    .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-			ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+	if (n > sizeof(pktbuf) - 40)
+		n = sizeof(pktbuf) - 40;
+	memset(pktbuf, 0, 40);
+	pktbuf[0] = 0x60;
+	pktbuf[4] = (uint8_t)(n >> 8);
+	pktbuf[5] = (uint8_t)n;
+	pktbuf[6] = 6;
+	pktbuf[7] = 64;
+	memcpy(pktbuf + 8, from->addr, 16);
+	memcpy(pktbuf + 40, seg, n);
+	pkt_decode(LINK_IPV6, pktbuf, (uint32_t)(n + 40), (uint32_t)(n + 40), &p);
+	reply(s, &p);
+}
 
-			if (n <= 0)
-				break;
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-					uint32_t d;
+static void drain(struct syn *s, int fd, bool v6)
+{
+	for (int i = 0; i < 100000; i++) {
+		uint8_t buf[1600], ctrl[64];
+		struct sockaddr_storage from;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+				    .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+		ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+		struct endpoint ep;
+		struct pkt p;
 
-					memcpy(&d, CMSG_DATA(c), sizeof(d));
-					s->drops = d;
-				}
-			if (!k) {
-				size_t hl = (size_t)(buf[0] & 15) * 4;
+		if (n <= 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t d;
 
-				if ((size_t)n > hl)
-					reply(s, AF_INET, buf + 12, buf + hl, (size_t)n - hl);
-			} else {
-				reply(s, AF_INET6, ((struct sockaddr_in6 *)&from)->sin6_addr.s6_addr, buf,
-				      (size_t)n);
+				memcpy(&d, CMSG_DATA(c), sizeof(d));
+				s->drops = d;
 			}
+		if (!v6) {
+			pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, &p);
+			reply(s, &p);
+		} else if (!endpoint_from_sockaddr(&ep, &from)) {
+			decode_v6(s, buf, (size_t)n, &ep);
 		}
 	}
+}
+
+static void on_raw4(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	(void)l;
+	(void)events;
+	drain(container_of(io, struct syn, io4), io->fd, false);
+}
+
+static void on_raw6(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	(void)l;
+	(void)events;
+	drain(container_of(io, struct syn, io6), io->fd, true);
 }
 
 static int open_raw(struct syn *s, unsigned family, int *out)
@@ -334,26 +352,16 @@ static int open_raw(struct syn *s, unsigned family, int *out)
 static void source_for(const struct target *t, uint8_t *out)
 {
 	struct sockaddr_storage sa, me;
-	socklen_t len = t->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	struct endpoint ep;
+	socklen_t len;
 	int fd = socket((int)t->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	memset(out, 0, 16);
-	memset(&sa, 0, sizeof(sa));
-	sa.ss_family = (sa_family_t)t->family;
-	if (t->family == AF_INET) {
-		((struct sockaddr_in *)&sa)->sin_port = htons(9);
-		memcpy(&((struct sockaddr_in *)&sa)->sin_addr, t->addr, 4);
-	} else {
-		((struct sockaddr_in6 *)&sa)->sin6_port = htons(9);
-		memcpy(&((struct sockaddr_in6 *)&sa)->sin6_addr, t->addr, 16);
-	}
+	endpoint_set(&ep, t->family, t->addr, 9);
+	len = endpoint_to_sockaddr(&ep, &sa);
 	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, len) &&
-	    !getsockname(fd, (struct sockaddr *)&me, &len)) {
-		if (t->family == AF_INET)
-			memcpy(out, &((struct sockaddr_in *)&me)->sin_addr, 4);
-		else
-			memcpy(out, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
-	}
+	    !getsockname(fd, (struct sockaddr *)&me, &len) && !endpoint_from_sockaddr(&ep, &me))
+		memcpy(out, ep.addr, 16);
 	if (fd >= 0)
 		close(fd);
 }
@@ -366,14 +374,6 @@ static void source_for(const struct target *t, uint8_t *out)
  * silent target gives no signal, and the rate stays where it started.
  * --rate is a ceiling that is never exceeded.
  */
-struct pacer {
-	double rate, max;
-	int64_t t0;		/* when the current window started */
-	uint64_t sent0;		/* probes sent before this window */
-	uint64_t sent, replies0, drops0;
-	double best;		/* best answered share seen */
-};
-
 #define WINDOW 4096
 
 static void pacer_adjust(struct pacer *pc, const struct syn *s)
@@ -392,132 +392,167 @@ static void pacer_adjust(struct pacer *pc, const struct syn *s)
 		pc->rate = 1000;
 	pc->replies0 = s->replies;
 	pc->drops0 = s->drops;
-	pc->t0 = now_us();
+	pc->t0 = ev_now_us();
 	pc->sent0 = pc->sent;
 }
 
-static void pace(struct pacer *pc)
+/* When the next probe is due by the pacer's rate. */
+static int64_t pace_due(const struct pacer *pc)
 {
-	int64_t due = pc->t0 + (int64_t)((double)(pc->sent - pc->sent0) * 1e6 / pc->rate);
-	int64_t now = now_us();
-
-	if (due > now + 1000) {
-		struct timespec ts = { 0, (long)(due - now) * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
+	return pc->t0 + (int64_t)((double)(pc->sent - pc->sent0) * 1e6 / pc->rate);
 }
 
-static void progress(const struct syn *s, const struct pacer *pc, uint64_t total, int64_t start,
-		     int64_t *last)
+static void progress(struct syn *s, uint64_t total)
 {
-	int64_t now = now_us();
+	const struct pacer *pc = &s->pc;
+	int64_t now = ev_now_us();
 	double done, eta;
 
-	if (now - *last < 250000)
+	if (now - s->t_last < 250000)
 		return;
-	*last = now;
+	s->t_last = now;
 	done = total ? (double)pc->sent / (double)total : 1;
 	eta = pc->rate > 0 ? (double)(total > pc->sent ? total - pc->sent : 0) / pc->rate : 0;
 	fprintf(stderr, "\r%5.1f%% sent, %.0f probes/s, %llu found, ETA %.1f s   ", done * 100,
-		(double)pc->sent * 1e6 / (double)(now - start + 1), (unsigned long long)s->found, eta);
+		(double)pc->sent * 1e6 / (double)(now - s->t_start + 1), (unsigned long long)s->found,
+		eta);
 }
 
-static void wait_replies(struct syn *s, int64_t ms)
-{
-	int64_t end = now_us() + ms * 1000;
-	struct pollfd p[2] = { { s->fd4, POLLIN, 0 }, { s->fd6, POLLIN, 0 } };
+static void on_tick(struct ev_loop *l, struct ev_timer *t);
 
-	while (now_us() < end) {
-		poll(p, 2, (int)((end - now_us()) / 1000) + 1);
-		drain(s);
+/* After a pass: wait a few round trips (at least 100 ms, at most 2 s)
+ * for late answers, then the next pass or the end. */
+static void on_pass_end(struct ev_loop *l, struct ev_timer *t)
+{
+	struct syn *s = container_of(t, struct syn, tick);
+
+	if (++s->pass > s->o->retries) {
+		ev_break(l);
+		return;
 	}
+	s->pos = 0;
+	ev_timer_in(l, t, 0, on_tick);
 }
 
-int scan_syn(const struct target_list *t, const uint16_t *ports, size_t nports,
-	     const struct scan_opts *o, scan_emit emit, void *arg)
+static int64_t settle_us(const struct syn *s)
 {
-	struct syn s = { .t = t, .ports = ports, .nports = nports, .o = o, .emit = emit, .arg = arg,
-			 .fd4 = -1, .fd6 = -1 };
-	struct pacer pc = { .max = o->rate ? o->rate : 2000000 };
-	bool tty = isatty(STDERR_FILENO) && !o->cc.json;
-	int64_t t_start = now_us(), t_last = 0;
-	int r;
+	int64_t ms = s->srtt ? s->srtt * 4 / 1000 : 500;
 
-	if (!t->n || !nports)
-		return 0;
-	s.key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
-	s.sport = (uint16_t)(40000 + mix32(s.key ^ 0x5157) % 20000);
-	for (int i = 0; i < 4; i++)
-		s.rk[i] = mix32(s.key + (uint64_t)i * 0x9e3779b97f4a7c15ULL);
-	if ((r = open_raw(&s, AF_INET, &s.fd4)) || (r = open_raw(&s, AF_INET6, &s.fd6))) {
-		if (s.fd4 >= 0)
-			close(s.fd4);
-		return errorf(r, "cannot open a raw socket: %s", strerror(-r));
-	}
-	s.n = (uint64_t)t->n * nports;
-	for (s.half = 1; (1ULL << (2 * s.half)) < s.n; s.half++)
-		;
-	s.answered = xcalloc((size_t)(s.n / 8 + 1), 1);
-	s.sent_us = xcalloc((size_t)s.n, sizeof(*s.sent_us));
-	s.src = xcalloc(t->n, sizeof(*s.src));
-	index_targets(&s);
-	for (size_t i = 0; i < t->n; i++)
-		source_for(&t->v[i], s.src[i]);
-	pc.rate = pc.max < 100000 ? pc.max : 100000;
-	pc.t0 = now_us();
-	for (unsigned pass = 0; pass <= o->retries; pass++) {
-		for (uint64_t p = 0; p < s.n; p++) {
-			uint64_t idx;
+	return (ms < 100 && s->srtt ? 100 : ms > 2000 ? 2000 : ms) * 1000;
+}
 
-			if (o->shards > 1 && p % o->shards != o->shard - 1)
-				continue;
-			idx = permute(&s, p);
-			if (get_bit(s.answered, idx))
-				continue;
-			send_syn(&s, idx);
-			if (++pc.sent % 64 == 0) {
-				drain(&s);
-				pace(&pc);
-				if (pc.sent - pc.sent0 >= WINDOW)
-					pacer_adjust(&pc, &s);
-				if (tty)
-					progress(&s, &pc, s.n / (o->shards ? o->shards : 1), t_start, &t_last);
-			}
-		}
-		/* wait a few round trips (at least 100 ms, at most 2 s) */
-		wait_replies(&s, s.srtt ? (s.srtt * 4 / 1000 < 100 ? 100 : s.srtt * 4 / 1000 > 2000
-							? 2000 : s.srtt * 4 / 1000)
-					: 500);
-	}
-	for (uint64_t p = 0; p < s.n; p++) {
-		uint64_t idx;
+/* Send probes until 64 went out or the pacer says wait; then let the
+ * loop read replies and come back when the next one is due. */
+static void on_tick(struct ev_loop *l, struct ev_timer *t)
+{
+	struct syn *s = container_of(t, struct syn, tick);
+	const struct scan_opts *o = s->o;
+	unsigned batch = 0;
+
+	while (s->pos < s->n && batch < 64) {
+		uint64_t p = s->pos++, idx;
 
 		if (o->shards > 1 && p % o->shards != o->shard - 1)
 			continue;
-		idx = permute(&s, p);
-		if (!get_bit(s.answered, idx)) {
-			struct result res = { 0 };
-
-			res.target = (uint32_t)(idx % t->n);
-			res.port = ports[idx / t->n];
-			res.proto = PROTO_TCP;
-			res.state = ST_FILTERED;
-			res.reason = "no-response";
-			emit(&res, arg);
+		idx = permute(s, p);
+		if (get_bit(s->answered, idx))
+			continue;
+		send_syn(s, idx);
+		batch++;
+		if (++s->pc.sent % 64 == 0) {
+			if (s->pc.sent - s->pc.sent0 >= WINDOW)
+				pacer_adjust(&s->pc, s);
+			if (s->tty)
+				progress(s, s->n / (o->shards ? o->shards : 1));
 		}
 	}
-	if (tty)
+	if (s->pos >= s->n)
+		ev_timer_in(l, t, settle_us(s), on_pass_end);
+	else
+		ev_timer_at(l, t, pace_due(&s->pc), on_tick);
+}
+
+static void emit_silent(struct syn *s)
+{
+	for (uint64_t p = 0; p < s->n; p++) {
+		uint64_t idx;
+		struct result res = { 0 };
+
+		if (s->o->shards > 1 && p % s->o->shards != s->o->shard - 1)
+			continue;
+		idx = permute(s, p);
+		if (get_bit(s->answered, idx))
+			continue;
+		res.target = (uint32_t)(idx % s->t->n);
+		res.port = s->ports[idx / s->t->n];
+		res.proto = PROTO_TCP;
+		res.state = ST_FILTERED;
+		res.reason = "no-response";
+		s->emit(&res, s->arg);
+	}
+}
+
+static int setup(struct syn *s)
+{
+	const struct scan_opts *o = s->o;
+	int r, fd4 = -1, fd6 = -1;
+
+	s->key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+	s->sport = (uint16_t)(40000 + mix32(s->key ^ 0x5157) % 20000);
+	for (int i = 0; i < 4; i++)
+		s->rk[i] = mix32(s->key + (uint64_t)i * 0x9e3779b97f4a7c15ULL);
+	if ((r = open_raw(s, AF_INET, &fd4)) || (r = open_raw(s, AF_INET6, &fd6))) {
+		if (fd4 >= 0)
+			close(fd4);
+		return errorf(r, "cannot open a raw socket: %s", strerror(-r));
+	}
+	ev_io_add(s->loop, &s->io4, fd4, EPOLLIN, on_raw4);
+	ev_io_add(s->loop, &s->io6, fd6, EPOLLIN, on_raw6);
+	s->n = (uint64_t)s->t->n * s->nports;
+	for (s->half = 1; (1ULL << (2 * s->half)) < s->n; s->half++)
+		;
+	s->answered = xcalloc((size_t)(s->n / 8 + 1), 1);
+	s->sent_us = xcalloc((size_t)s->n, sizeof(*s->sent_us));
+	s->src = xcalloc(s->t->n, sizeof(*s->src));
+	index_targets(s);
+	for (size_t i = 0; i < s->t->n; i++)
+		source_for(&s->t->v[i], s->src[i]);
+	s->pc.max = o->rate ? o->rate : 2000000;
+	s->pc.rate = s->pc.max < 100000 ? s->pc.max : 100000;
+	s->pc.t0 = s->t_start = ev_now_us();
+	s->tty = isatty(STDERR_FILENO) && !o->cc.json;
+	return 0;
+}
+
+int scan_syn(const struct scan_ctx *c)
+{
+	struct syn s = { .loop = c->loop, .t = c->t, .ports = c->ports, .nports = c->nports,
+			 .o = c->o, .emit = c->emit, .arg = c->arg };
+	int r;
+
+	if (!c->t->n || !c->nports)
+		return 0;
+	if ((r = setup(&s)))
+		return r;
+	ev_timer_in(s.loop, &s.tick, 0, on_tick);
+	r = ev_run(s.loop);
+	ev_timer_stop(s.loop, &s.tick);
+	drain(&s, s.io4.fd, false);
+	drain(&s, s.io6.fd, true);
+	emit_silent(&s);
+	if (s.tty)
 		fprintf(stderr, "\r%*s\r", 70, "");
 	if (s.drops)
 		warnf("the kernel dropped %llu replies: some ports may show as filtered "
 		      "(lower --rate)", (unsigned long long)s.drops);
-	close(s.fd4);
-	close(s.fd6);
+	ev_io_del(s.loop, &s.io4);
+	ev_io_del(s.loop, &s.io6);
+	close(s.io4.fd);
+	close(s.io6.fd);
 	free(s.answered);
 	free(s.sent_us);
 	free(s.src);
 	free(s.thash);
 	free(s.port_index);
-	return 0;
+	return r;
 }

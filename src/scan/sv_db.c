@@ -1,0 +1,348 @@
+/*
+ * sv_db.c - the service database behind `--sv`: probes to send and what
+ * their answers mean.
+ *
+ * The probes and matches are data/services.txt, compiled in, parsed into
+ * a struct sv_db that the caller owns (sv_db_load/sv_db_free). A TLS
+ * answer is recognised by its record header, and the certificate's
+ * subject CN is read from the (TLS 1.2, cleartext) Certificate message.
+ */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/xalloc.h"
+#include "scan/scan.h"
+#include "core/banned.h"
+
+extern const char services_db[];
+
+#define MAX_PROBES 16
+#define MAX_MATCHES 128
+#define REPLY_MAX 4096
+
+enum { PAT_REGEX, PAT_PREFIX, PAT_EXACT };
+
+struct probe {
+	char name[16];
+	uint8_t data[256];
+	size_t len;
+	bool tls;
+};
+
+struct match {
+	char service[32];
+	int probe;
+	int kind;
+	regex_t re;
+	uint8_t bytes[64];
+	bool wild[64];
+	size_t len;
+	char product[64], version[64];
+};
+
+struct sv_db {
+	struct probe probes[MAX_PROBES];
+	size_t nprobes;
+	struct match matches[MAX_MATCHES];
+	size_t nmatches;
+};
+
+/* "..." with \r \n \t \\ \" \xHH \? into bytes; returns the length or -1 */
+static long unquote(const char **pp, uint8_t *out, bool *wild, size_t max)
+{
+	const char *p = *pp;
+	size_t n = 0;
+
+	if (*p++ != '"')
+		return -1;
+	while (*p && *p != '"') {
+		uint8_t c = (uint8_t)*p++;
+		bool w = false;
+
+		if (c == '\\') {
+			char e = *p++;
+
+			if (e == 'r') c = '\r';
+			else if (e == 'n') c = '\n';
+			else if (e == 't') c = '\t';
+			else if (e == '?') { c = 0; w = true; }
+			else if (e == 'x' && p[0] && p[1]) {
+				char hex[3] = { p[0], p[1], 0 };
+
+				c = (uint8_t)strtoul(hex, NULL, 16);
+				p += 2;
+			} else c = (uint8_t)e;
+		}
+		if (n >= max)
+			return -1;
+		if (wild)
+			wild[n] = w;
+		out[n++] = c;
+	}
+	if (*p != '"')
+		return -1;
+	*pp = p + 1;
+	return (long)n;
+}
+
+static int find_probe(const struct sv_db *db, const char *name)
+{
+	for (size_t i = 0; i < db->nprobes; i++)
+		if (!strcmp(db->probes[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void kv(const char *line, const char *key, char *out, size_t size)
+{
+	const char *k = strstr(line, key);
+	size_t n;
+
+	out[0] = '\0';
+	if (!k)
+		return;
+	k += strlen(key);
+	n = strcspn(k, " \t");
+	snprintf(out, size, "%.*s", (int)n, k);
+}
+
+static int parse_match(struct sv_db *db, const char *line, unsigned no)
+{
+	struct match *m = &db->matches[db->nmatches];
+	char probe[16];
+	const char *p;
+	int n = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (db->nmatches == MAX_MATCHES || sscanf(line, "match %31s %15s %n", m->service, probe, &n) < 2)
+		return errorf(-EINVAL, "services.txt:%u: bad match", no);
+	if ((m->probe = find_probe(db, probe)) < 0)
+		return errorf(-EINVAL, "services.txt:%u: unknown probe '%s'", no, probe);
+	p = line + n;
+	if (*p == '/') {
+		const char *end = strrchr(p, '/');
+		char re[256];
+
+		if (end == p || (size_t)(end - p - 1) >= sizeof(re))
+			return errorf(-EINVAL, "services.txt:%u: bad regex", no);
+		snprintf(re, sizeof(re), "%.*s", (int)(end - p - 1), p + 1);
+		if (regcomp(&m->re, re, REG_EXTENDED))
+			return errorf(-EINVAL, "services.txt:%u: bad regex", no);
+		m->kind = PAT_REGEX;
+	} else {
+		long len;
+
+		m->kind = *p == '=' ? PAT_EXACT : PAT_PREFIX;
+		if (*p == '=')
+			p++;
+		len = unquote(&p, m->bytes, m->wild, sizeof(m->bytes));
+		if (len < 0)
+			return errorf(-EINVAL, "services.txt:%u: bad pattern", no);
+		m->len = (size_t)len;
+	}
+	kv(line, "product=", m->product, sizeof(m->product));
+	kv(line, "version=", m->version, sizeof(m->version));
+	db->nmatches++;
+	return 0;
+}
+
+int sv_db_probes(const struct sv_db *db)
+{
+	return (int)db->nprobes;
+}
+
+void sv_db_free(struct sv_db *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->nmatches; i++)
+		if (db->matches[i].kind == PAT_REGEX)
+			regfree(&db->matches[i].re);
+	free(db);
+}
+
+static int db_parse(struct sv_db *db)
+{
+	const char *s = services_db;
+	unsigned no = 0;
+
+	while (*s) {
+		char line[512];
+		size_t len = strcspn(s, "\n");
+
+		no++;
+		snprintf(line, sizeof(line), "%.*s", (int)len, s);
+		s += len + (s[len] == '\n');
+		if (!strncmp(line, "probe ", 6)) {
+			struct probe *p = &db->probes[db->nprobes];
+			const char *q;
+			int n = 0;
+
+			if (db->nprobes == MAX_PROBES || sscanf(line, "probe %15s %n", p->name, &n) < 1)
+				return errorf(-EINVAL, "services.txt:%u: bad probe", no);
+			q = line + n;
+			if (!strncmp(q, "@tls", 4)) {
+				p->tls = true;
+			} else {
+				long l = unquote(&q, p->data, NULL, sizeof(p->data));
+
+				if (l < 0)
+					return errorf(-EINVAL, "services.txt:%u: bad probe bytes", no);
+				p->len = (size_t)l;
+			}
+			db->nprobes++;
+		} else if (!strncmp(line, "match ", 6) && parse_match(db, line, no)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int sv_db_load(struct sv_db **out)
+{
+	struct sv_db *db = xcalloc(1, sizeof(*db));
+	int r = db_parse(db);
+
+	if (r) {
+		sv_db_free(db);
+		return r;
+	}
+	*out = db;
+	return 0;
+}
+
+/* A TLS 1.2 ClientHello with SNI (for name-based servers) and common suites. */
+static size_t client_hello(const char *sni, uint8_t *out)
+{
+	static const uint8_t suites[] = { 0xc0, 0x2f, 0xc0, 0x2b, 0xc0, 0x30, 0xc0, 0x2c, 0x00, 0x9c,
+					  0x00, 0x9d, 0x00, 0x2f, 0x00, 0x35 };
+	static const uint8_t ext_rest[] = {
+		0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18,	/* groups */
+		0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,					/* point formats */
+		0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x01, 0x04, 0x03, 0x08, 0x04, 0x02, 0x01,
+	};
+	size_t sl = strlen(sni), n = 0, ext_len = 9 + sl + sizeof(ext_rest);
+	size_t body = 2 + 32 + 1 + 2 + sizeof(suites) + 2 + 2 + ext_len;
+
+	out[n++] = 0x16; out[n++] = 3; out[n++] = 1;
+	out[n++] = (uint8_t)((body + 4) >> 8); out[n++] = (uint8_t)(body + 4);
+	out[n++] = 1; out[n++] = 0; out[n++] = (uint8_t)(body >> 8); out[n++] = (uint8_t)body;
+	out[n++] = 3; out[n++] = 3;
+	for (int i = 0; i < 32; i++)
+		out[n++] = (uint8_t)(0x70 + i);
+	out[n++] = 0;
+	out[n++] = 0; out[n++] = sizeof(suites);
+	memcpy(out + n, suites, sizeof(suites));
+	n += sizeof(suites);
+	out[n++] = 1; out[n++] = 0;
+	out[n++] = (uint8_t)(ext_len >> 8); out[n++] = (uint8_t)ext_len;
+	out[n++] = 0; out[n++] = 0;
+	out[n++] = (uint8_t)((sl + 5) >> 8); out[n++] = (uint8_t)(sl + 5);
+	out[n++] = (uint8_t)((sl + 3) >> 8); out[n++] = (uint8_t)(sl + 3);
+	out[n++] = 0; out[n++] = (uint8_t)(sl >> 8); out[n++] = (uint8_t)sl;
+	memcpy(out + n, sni, sl);
+	n += sl;
+	memcpy(out + n, ext_rest, sizeof(ext_rest));
+	return n + sizeof(ext_rest);
+}
+
+/* The last commonName in the reply's certificate: issuer first, subject last. */
+static void tls_cn(const uint8_t *r, size_t n, char *out, size_t size)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i + 6 < n; i++) {
+		if (r[i] == 0x06 && r[i + 1] == 3 && r[i + 2] == 0x55 && r[i + 3] == 4 && r[i + 4] == 3 &&
+		    (r[i + 5] == 0x0c || r[i + 5] == 0x13 || r[i + 5] == 0x16)) {
+			size_t l = r[i + 6];
+
+			if (i + 7 + l <= n && l < size) {
+				memcpy(out, r + i + 7, l);
+				out[l] = '\0';
+			}
+		}
+	}
+}
+
+static bool pattern_ok(const struct match *m, const uint8_t *r, size_t n, const char *text,
+		       regmatch_t *g)
+{
+	if (m->kind == PAT_REGEX)
+		return !regexec(&m->re, text, 10, g, 0);
+	if (n < m->len || (m->kind == PAT_EXACT && n != m->len))
+		return false;
+	for (size_t i = 0; i < m->len; i++)
+		if (!m->wild[i] && r[i] != m->bytes[i])
+			return false;
+	return true;
+}
+
+static void expand(const char *tmpl, const char *text, const regmatch_t *g, char *out, size_t size)
+{
+	size_t k = 0;
+
+	for (const char *p = tmpl; *p && k + 1 < size; p++) {
+		if (*p == '$' && p[1] >= '1' && p[1] <= '9' && g[p[1] - '0'].rm_so >= 0) {
+			const regmatch_t *m = &g[p[1] - '0'];
+
+			for (regoff_t i = m->rm_so; i < m->rm_eo && k + 1 < size; i++)
+				out[k++] = text[i];
+			p++;
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k] = '\0';
+}
+
+bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
+		 struct result *res)
+{
+	char text[REPLY_MAX + 1];
+	regmatch_t g[10];
+
+	if (probe < 0 || probe >= (int)db->nprobes)
+		return false;
+	if (len > REPLY_MAX)
+		len = REPLY_MAX;
+	if (db->probes[probe].tls && len > 5 && buf[0] == 0x16 && buf[1] == 3) {
+		snprintf(res->svc, sizeof(res->svc), "tls");
+		tls_cn(buf, len, res->tls_cn, sizeof(res->tls_cn));
+		return true;
+	}
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = buf[i];
+
+		text[i] = (char)((c >= 32 && c < 127) || c == '\r' || c == '\n' || c == '\t' ? c : '.');
+	}
+	text[len] = '\0';
+	for (size_t i = 0; i < db->nmatches; i++) {
+		const struct match *m = &db->matches[i];
+
+		if (m->probe != probe || !pattern_ok(m, buf, len, text, g))
+			continue;
+		snprintf(res->svc, sizeof(res->svc), "%s", m->service);
+		if (m->kind == PAT_REGEX) {
+			expand(m->product, text, g, res->product, sizeof(res->product));
+			expand(m->version, text, g, res->version, sizeof(res->version));
+		} else {
+			snprintf(res->product, sizeof(res->product), "%s", m->product);
+		}
+		return true;
+	}
+	return false;
+}
+
+size_t sv_probe_bytes(const struct sv_db *db, int probe, const char *sni, uint8_t *out)
+{
+	const struct probe *p = &db->probes[probe];
+
+	if (p->tls)
+		return client_hello(sni, out);
+	memcpy(out, p->data, p->len);
+	return p->len;
+}
