@@ -31,75 +31,21 @@
 
 #define MAX_CONFIG (1u << 20)
 
-static int parse_endpoint(const char *s, bool listen, struct sockaddr_storage *ss,
-			  socklen_t *len)
+static int parse_endpoint(const char *s, bool listen, struct endpoint *e)
 {
-	char host[128];
-	const char *port;
-	uint16_t p;
-
-	memset(ss, 0, sizeof(*ss));
-	if (listen && is_number(s)) {
-		host[0] = '\0';
-		port = s;
-	} else if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
-			return errorf(-EINVAL, "invalid address '%s': expected [IPV6]:PORT", s);
-		memcpy(host, s + 1, (size_t)(end - s - 1));
-		host[end - s - 1] = '\0';
-		port = end + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return errorf(-EINVAL, "invalid address '%s': expected ADDR:PORT", s);
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-		port = colon + 1;
-	}
-	if (parse_port(port, &p))
+	if (endpoint_parse(s, listen ? EP_BARE_PORT | EP_PORT_ZERO : EP_PORT_ZERO, e))
 		return -EINVAL;
-	if (!listen && !p)
+	if (!listen && !e->port)
 		return errorf(-EINVAL, "invalid target '%s': port 0", s);
-	if (!strcmp(host, "localhost"))
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (!host[0] || strchr(host, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p);
-		if (host[0] && inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return errorf(-EINVAL, "invalid address '%s'", s);
-		*len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(p);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return errorf(-EINVAL, "invalid address '%s' (numeric addresses only)", s);
-		*len = sizeof(*s4);
-	}
 	return 0;
 }
 
 void fwd_rule_name(struct fwd_rule *r)
 {
 	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
-	const struct sockaddr_storage *l = &r->listen, *t = &r->target;
-	const uint8_t *la = l->ss_family == AF_INET6
-		? ((const struct sockaddr_in6 *)l)->sin6_addr.s6_addr
-		: (const uint8_t *)&((const struct sockaddr_in *)l)->sin_addr;
-	const uint8_t *ta = t->ss_family == AF_INET6
-		? ((const struct sockaddr_in6 *)t)->sin6_addr.s6_addr
-		: (const uint8_t *)&((const struct sockaddr_in *)t)->sin_addr;
-	unsigned lp = ntohs(((const struct sockaddr_in *)l)->sin_port);
-	unsigned tp = ntohs(((const struct sockaddr_in *)t)->sin_port);
 
-	snprintf(r->name, sizeof(r->name), "%s/%s -> %s", endpoint_format(l->ss_family, la, lp, a),
-		 r->proto == FWD_TCP ? "tcp" : "udp", endpoint_format(t->ss_family, ta, tp, b));
+	snprintf(r->name, sizeof(r->name), "%s/%s -> %s", endpoint_str(&r->listen, a),
+		 r->proto == FWD_TCP ? "tcp" : "udp", endpoint_str(&r->target, b));
 }
 
 static void defaults(struct fwd_rule *r)
@@ -115,8 +61,7 @@ int fwd_rule_quick(const char *listen, const char *target, bool udp, struct fwd_
 	memset(r, 0, sizeof(*r));
 	r->proto = udp ? FWD_UDP : FWD_TCP;
 	defaults(r);
-	if (parse_endpoint(listen, true, &r->listen, &r->listen_len) ||
-	    parse_endpoint(target, false, &r->target, &r->target_len))
+	if (parse_endpoint(listen, true, &r->listen) || parse_endpoint(target, false, &r->target))
 		return -EINVAL;
 	fwd_rule_name(r);
 	return 0;
@@ -220,8 +165,7 @@ static int parse_line(char *line, unsigned no, struct fwd_rule *r)
 	else
 		return errorf(-EINVAL, "unknown protocol '%s' (tcp or udp)", tok[1]);
 	defaults(r);
-	if (parse_endpoint(tok[0], true, &r->listen, &r->listen_len) ||
-	    parse_endpoint(tok[2], false, &r->target, &r->target_len))
+	if (parse_endpoint(tok[0], true, &r->listen) || parse_endpoint(tok[2], false, &r->target))
 		return -EINVAL;
 	for (size_t i = 3; i < n; i++)
 		if (option(r, tok[i]))
@@ -292,19 +236,12 @@ int fwd_config_load(const char *path, struct fwd_config *c)
 	return r;
 }
 
-static bool in_cidr(const struct cidr *c, const struct sockaddr_storage *sa)
-{
-	if (sa->ss_family == AF_INET)
-		return cidr_match(c, AF_INET, (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
-	return cidr_match(c, AF_INET6, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr);
-}
-
-bool fwd_acl_permits(const struct fwd_rule *r, const struct sockaddr_storage *sa)
+bool fwd_acl_permits(const struct fwd_rule *r, const struct endpoint *client)
 {
 	bool any_allow = false;
 
 	for (size_t i = 0; i < r->nacl; i++) {
-		if (in_cidr(&r->acl[i].cidr, sa))
+		if (cidr_match(&r->acl[i].cidr, client->family, client->addr))
 			return r->acl[i].allow;
 		any_allow |= r->acl[i].allow;
 	}
@@ -313,8 +250,7 @@ bool fwd_acl_permits(const struct fwd_rule *r, const struct sockaddr_storage *sa
 
 bool fwd_same_listener(const struct fwd_rule *a, const struct fwd_rule *b)
 {
-	return a->proto == b->proto && a->listen_len == b->listen_len &&
-	       !memcmp(&a->listen, &b->listen, a->listen_len);
+	return a->proto == b->proto && endpoint_equal(&a->listen, &b->listen);
 }
 
 void fwd_config_ref(struct fwd_config *c)
@@ -335,12 +271,14 @@ int fwd_config_check(const struct fwd_config *c)
 	for (size_t i = 0; i < c->n; i++) {
 		const struct fwd_rule *r = &c->rules[i];
 		/* a UDP connect() only asks the routing table: nothing is sent */
-		int fd = socket(r->target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int fd = socket(r->target.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_storage sa;
+		socklen_t len = endpoint_to_sockaddr(&r->target, &sa);
 		int e = 0;
 
 		if (fd < 0)
 			return errorf(-errno, "rule '%s': %s", r->name, strerror(errno));
-		if (connect(fd, (const struct sockaddr *)&r->target, r->target_len))
+		if (connect(fd, (const struct sockaddr *)&sa, len))
 			e = errno;
 		close(fd);
 		if (e == ENETUNREACH || e == EHOSTUNREACH || e == EADDRNOTAVAIL) {

@@ -45,15 +45,17 @@ int listener_open(const struct fwd_rule *r, int *out)
 {
 	int one = 1, zero = 0;
 	int type = r->proto == FWD_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	int fd = socket(r->listen.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage sa;
+	socklen_t len = endpoint_to_sockaddr(&r->listen, &sa);
+	int fd = socket(r->listen.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (r->listen.ss_family == AF_INET6)
+	if (r->listen.family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)&r->listen, r->listen_len) ||
+	if (bind(fd, (const struct sockaddr *)&sa, len) ||
 	    (r->proto == FWD_TCP && listen(fd, 4096))) {
 		int e = errno;
 

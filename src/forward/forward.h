@@ -36,10 +36,8 @@ struct fwd_rule {
 	unsigned line;			/* 0 for the quick form */
 	char name[128];			/* "0.0.0.0:8080/tcp -> 198.18.0.2:80" */
 	enum fwd_proto proto;
-	struct sockaddr_storage listen;
-	socklen_t listen_len;
-	struct sockaddr_storage target;
-	socklen_t target_len;
+	struct endpoint listen;		/* a bare port: [::], both families */
+	struct endpoint target;
 	struct acl_entry acl[MAX_ACL];
 	size_t nacl;
 	unsigned connect_timeout_ms;
@@ -63,7 +61,7 @@ int fwd_config_load(const char *path, struct fwd_config *c);
 int fwd_rule_quick(const char *listen, const char *target, bool udp, struct fwd_rule *r);
 int fwd_rule_acl(struct fwd_rule *r, bool allow, const char *cidrs);
 void fwd_rule_name(struct fwd_rule *r);
-bool fwd_acl_permits(const struct fwd_rule *r, const struct sockaddr_storage *sa);
+bool fwd_acl_permits(const struct fwd_rule *r, const struct endpoint *client);
 bool fwd_same_listener(const struct fwd_rule *a, const struct fwd_rule *b);
 void fwd_config_ref(struct fwd_config *c);
 void fwd_config_unref(struct fwd_config *c);
@@ -73,7 +71,7 @@ int fwd_config_check(const struct fwd_config *c);
 /* slog.c: one line per session, from any thread */
 struct slog_rec {
 	const struct fwd_rule *rule;
-	const struct sockaddr_storage *client;
+	const struct endpoint *client;
 	uint64_t bytes_in, bytes_out;	/* from the client, to the client */
 	uint64_t spliced;		/* bytes moved without copying */
 	int64_t start_ms, end_ms;

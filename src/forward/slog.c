@@ -40,32 +40,13 @@ static void stamp(char *buf, size_t size)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
-/* An IPv4 client of a dual-stack listener is logged as the IPv4 it is. */
-static bool mapped(const struct sockaddr_storage *sa)
-{
-	return sa->ss_family == AF_INET6 &&
-	       IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-}
-
-static void addr_port(const struct sockaddr_storage *sa, char *a, size_t size, unsigned *port)
-{
-	if (mapped(sa)) {
-		inet_ntop(AF_INET, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr + 12, a,
-			  (socklen_t)size);
-		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	} else if (sa->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, (socklen_t)size);
-		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	} else {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, (socklen_t)size);
-		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	}
-}
-
 void slog_session(const struct slog_rec *r)
 {
-	char line[1024], ts[64], ca[64], ta[64], rule[160];
-	unsigned cp, tp;
+	char line[1024], ts[64], ca[ADDR_STRLEN], ta[ADDR_STRLEN], rule[160];
+	char cep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN];
+	/* an IPv4 client of a dual-stack listener is logged as the IPv4 it is */
+	struct endpoint client = *r->client;
+	const struct endpoint *target = &r->rule->target;
 	int64_t dur = r->end_ms - r->start_ms;
 	int n;
 
@@ -75,8 +56,9 @@ void slog_session(const struct slog_rec *r)
 	clock_gettime(CLOCK_REALTIME, &now);
 	start_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - dur;
 	stamp(ts, sizeof(ts));
-	addr_port(r->client, ca, sizeof(ca), &cp);
-	addr_port(&r->rule->target, ta, sizeof(ta), &tp);
+	endpoint_unmap(&client);
+	addr_format(client.family, client.addr, ca);
+	addr_format(target->family, target->addr, ta);
 	snprintf(rule, sizeof(rule), "%s", r->rule->name);
 	if (log_json)
 		n = snprintf(line, sizeof(line),
@@ -84,18 +66,16 @@ void slog_session(const struct slog_rec *r)
 			     "\"client_port\":%u,\"target_addr\":\"%s\",\"target_port\":%u,"
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"spliced\":%llu,\"start\":%lld.%03lld,"
 			     "\"duration\":%lld.%03lld,\"close_reason\":\"%s\"}\n",
-			     ts, rule, r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, cp, ta, tp,
+			     ts, rule, r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, client.port, ta,
+			     target->port,
 			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
 			     (unsigned long long)r->spliced, start_ms / 1000, start_ms % 1000,
 			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
 	else
 		n = snprintf(line, sizeof(line),
-			     "%s session rule=\"%s\" client=%s%s%s:%u target=%s%s%s:%u in=%llu out=%llu "
-			     "duration=%lld.%03llds close=%s\n", ts, rule,
-			     r->client->ss_family == AF_INET6 && !mapped(r->client) ? "[" : "", ca,
-			     r->client->ss_family == AF_INET6 && !mapped(r->client) ? "]" : "", cp,
-			     r->rule->target.ss_family == AF_INET6 ? "[" : "", ta,
-			     r->rule->target.ss_family == AF_INET6 ? "]" : "", tp,
+			     "%s session rule=\"%s\" client=%s target=%s in=%llu out=%llu "
+			     "duration=%lld.%03llds close=%s\n", ts, rule, endpoint_str(&client, cep),
+			     endpoint_str(target, tep),
 			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
 			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
 	if (n > 0)

@@ -56,7 +56,7 @@ struct conn {
 	bool copy;			/* splice did not work here */
 	bool dead;			/* finished; freed after this batch */
 	int64_t start, last, deadline, half_since;
-	struct sockaddr_storage client;
+	struct endpoint client;
 	struct conn *prev, *next;
 };
 
@@ -285,44 +285,34 @@ static void relay(struct worker *w, struct conn *c)
 
 static bool proxy_header(struct conn *c)
 {
-	char buf[128], a[64], b[64];
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
-	bool v6 = c->client.ss_family == AF_INET6;
-	const void *ca = v6 ? (const void *)&((struct sockaddr_in6 *)&c->client)->sin6_addr
-			    : (const void *)&((struct sockaddr_in *)&c->client)->sin_addr;
-	unsigned cp = ntohs(((struct sockaddr_in *)&c->client)->sin_port);
+	char buf[128], a[ADDR_STRLEN], b[ADDR_STRLEN];
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct endpoint local = c->client;	/* same family, if getsockname fails */
+	bool v6 = c->client.family == AF_INET6;
 	int n;
 
-	getsockname(c->cfd, (struct sockaddr *)&local, &len);
+	if (!getsockname(c->cfd, (struct sockaddr *)&sa, &len))
+		endpoint_from_sockaddr(&local, &sa);
 	if (c->rule->proxy == 1) {
-		const void *la = v6 ? (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr
-				    : (const void *)&((struct sockaddr_in *)&local)->sin_addr;
-
-		inet_ntop(c->client.ss_family, ca, a, sizeof(a));
-		inet_ntop(local.ss_family, la, b, sizeof(b));
-		n = snprintf(buf, sizeof(buf), "PROXY %s %s %s %u %u\r\n", v6 ? "TCP6" : "TCP4", a, b,
-			     cp, ntohs(((struct sockaddr_in *)&local)->sin_port));
+		n = snprintf(buf, sizeof(buf), "PROXY %s %s %s %u %u\r\n", v6 ? "TCP6" : "TCP4",
+			     addr_format(c->client.family, c->client.addr, a),
+			     addr_format(local.family, local.addr, b), c->client.port, local.port);
 	} else {
 		static const uint8_t sig[12] = { 13, 10, 13, 10, 0, 13, 10, 81, 85, 73, 84, 10 };
-		size_t alen = v6 ? 36 : 12;
+		size_t alen = v6 ? 36 : 12, al = v6 ? 16 : 4;
 
 		memcpy(buf, sig, 12);
 		buf[12] = 0x21;				/* v2, PROXY */
 		buf[13] = v6 ? 0x21 : 0x11;		/* AF_INET(6), STREAM */
 		buf[14] = 0;
 		buf[15] = (char)alen;
-		if (v6) {
-			memcpy(buf + 16, ca, 16);
-			memcpy(buf + 32, &((struct sockaddr_in6 *)&local)->sin6_addr, 16);
-			memcpy(buf + 48, &((struct sockaddr_in6 *)&c->client)->sin6_port, 2);
-			memcpy(buf + 50, &((struct sockaddr_in6 *)&local)->sin6_port, 2);
-		} else {
-			memcpy(buf + 16, ca, 4);
-			memcpy(buf + 20, &((struct sockaddr_in *)&local)->sin_addr, 4);
-			memcpy(buf + 24, &((struct sockaddr_in *)&c->client)->sin_port, 2);
-			memcpy(buf + 26, &((struct sockaddr_in *)&local)->sin_port, 2);
-		}
+		memcpy(buf + 16, c->client.addr, al);
+		memcpy(buf + 16 + al, local.addr, al);
+		buf[16 + 2 * al] = (char)(c->client.port >> 8);
+		buf[17 + 2 * al] = (char)c->client.port;
+		buf[18 + 2 * al] = (char)(local.port >> 8);
+		buf[19 + 2 * al] = (char)local.port;
 		n = (int)(16 + alen);
 	}
 	/* a fresh connection's send buffer takes it whole */
@@ -372,7 +362,7 @@ static void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t ev
 	relay(w, c);
 }
 
-static const char *admit(struct listener *l, const struct sockaddr_storage *sa)
+static const char *admit(struct listener *l, const struct endpoint *sa)
 {
 	if (!fwd_acl_permits(l->rule, sa))
 		return "denied";
@@ -383,7 +373,7 @@ static const char *admit(struct listener *l, const struct sockaddr_storage *sa)
 	return NULL;
 }
 
-static void refuse(struct listener *l, int fd, const struct sockaddr_storage *sa, const char *why)
+static void refuse(struct listener *l, int fd, const struct endpoint *sa, const char *why)
 {
 	struct slog_rec r = { .rule = l->rule, .client = sa, .start_ms = ev_now_ms(),
 			      .end_ms = ev_now_ms(), .close_reason = why };
@@ -424,10 +414,12 @@ static void on_target(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	tcp_event(c->w, c, true, events);
 }
 
-static void start(struct worker *w, struct listener *l, int cfd, const struct sockaddr_storage *sa)
+static void start(struct worker *w, struct listener *l, int cfd, const struct endpoint *sa)
 {
 	struct conn *c;
-	int tfd = socket(l->rule->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int tfd = socket(l->rule->target.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage ta;
+	socklen_t tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
 	int one = 1;
 
 	if (tfd < 0) {
@@ -459,7 +451,7 @@ static void start(struct worker *w, struct listener *l, int cfd, const struct so
 	atomic_fetch_add(&w->eng->active, 1);
 	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_client);
 	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_target);
-	if (connect(tfd, (const struct sockaddr *)&c->rule->target, c->rule->target_len) &&
+	if (connect(tfd, (const struct sockaddr *)&ta, tlen) &&
 	    errno != EINPROGRESS)
 		finish(w, c, errno == ECONNREFUSED ? "connect-refused" : "connect-error", 1);
 	/* success (or a pending connect) shows up as EPOLLOUT on the target */
@@ -469,6 +461,7 @@ void tcp_accept(struct worker *w, struct listener *l)
 {
 	for (int i = 0; i < 256; i++) {
 		struct sockaddr_storage sa;
+		struct endpoint client;
 		socklen_t len = sizeof(sa);
 		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		const char *why;
@@ -478,10 +471,11 @@ void tcp_accept(struct worker *w, struct listener *l)
 				pause_listener(w, l);
 			return;
 		}
-		if ((why = admit(l, &sa)))
-			refuse(l, fd, &sa, why);
+		endpoint_from_sockaddr(&client, &sa);
+		if ((why = admit(l, &client)))
+			refuse(l, fd, &client, why);
 		else
-			start(w, l, fd, &sa);
+			start(w, l, fd, &client);
 	}
 }
 

@@ -83,10 +83,12 @@ static void lru_front(struct listener *l, struct usess *s)
 static void end_session(struct listener *l, struct usess *s, const char *reason)
 {
 	struct usess **pp = &l->buckets[hash_addr(&s->client, s->clen) % l->nbuckets];
-	struct slog_rec r = { .rule = l->rule, .client = &s->client, .bytes_in = s->in,
+	struct endpoint client;
+	struct slog_rec r = { .rule = l->rule, .client = &client, .bytes_in = s->in,
 			      .bytes_out = s->out, .start_ms = s->start, .end_ms = ev_now_ms(),
 			      .close_reason = reason };
 
+	endpoint_from_sockaddr(&client, &s->client);
 	while (*pp != s)
 		pp = &(*pp)->hnext;
 	*pp = s->hnext;
@@ -129,6 +131,8 @@ static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 static struct usess *create(struct worker *w, struct listener *l,
 			    const struct sockaddr_storage *sa, socklen_t len)
 {
+	struct sockaddr_storage ta;
+	socklen_t tlen;
 	struct usess *s;
 	int fd;
 
@@ -138,10 +142,11 @@ static struct usess *create(struct worker *w, struct listener *l,
 	}
 	if (l->nsess >= l->rule->max_sessions && l->lru_tail)
 		end_session(l, l->lru_tail, "evicted");
-	fd = socket(l->rule->target.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(l->rule->target.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
-	if (connect(fd, (const struct sockaddr *)&l->rule->target, l->rule->target_len)) {
+	tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
+	if (connect(fd, (const struct sockaddr *)&ta, tlen)) {
 		close(fd);
 		return NULL;
 	}
@@ -185,7 +190,10 @@ void udp_listener_event(struct worker *w, struct listener *l)
 			struct usess *s = find(l, &from[i], m[i].msg_hdr.msg_namelen);
 
 			if (!s) {
-				if (!fwd_acl_permits(l->rule, &from[i])) {
+				struct endpoint client;
+
+				endpoint_from_sockaddr(&client, &from[i]);
+				if (!fwd_acl_permits(l->rule, &client)) {
 					l->denied++;
 					continue;
 				}

@@ -131,12 +131,11 @@ static int add_name(struct target_list *t, const char *spec)
 	if (e)
 		return errorf(-ENOENT, "cannot resolve '%s': %s", spec, gai_strerror(e));
 	for (ai = res; ai; ai = ai->ai_next) {
-		const uint8_t *a = ai->ai_family == AF_INET
-			? (const uint8_t *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-			: ((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr.s6_addr;
+		struct endpoint ep;
+		const uint8_t *a = ep.addr;
 		bool dup = false;
 
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+		if (endpoint_from_sockaddr(&ep, ai->ai_addr))
 			continue;
 		for (size_t i = 0; i < t->n && !dup; i++)
 			dup = t->v[i].family == (unsigned)ai->ai_family &&
