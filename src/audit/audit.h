@@ -105,6 +105,8 @@ void apply_rules(struct findings *f, const struct policy *p, const struct listen
 
 /* listeners.c */
 size_t collect_listeners(const struct snapshot *s, struct listener **out);
+/* Fill service and curated entry from port and proto. */
+void listener_name(struct listener *l);
 void listener_owners_text(const struct listener *l, char *buf, size_t size);
 
 /* policy.c: 0 or -EINVAL with error_msg() "FILE:LINE: ..." */

@@ -97,8 +97,7 @@ static int parse_fields(const char *path, unsigned line, char **f, struct listen
 	if (strlen(f[5]) >= sizeof(l->netns))
 		return bad(path, line, "namespace name too long");
 	snprintf(l->netns, sizeof(l->netns), "%s", strcmp(f[5], "-") ? f[5] : "");
-	l->service = registry_service((uint16_t)l->port, l->proto);
-	l->cur = curated_at((uint16_t)l->port, l->proto);
+	listener_name(l);
 	l->verified = -1;
 	return 0;
 }

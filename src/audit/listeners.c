@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "audit/audit.h"
+#include "core/port.h"
 #include "core/buf.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
@@ -47,6 +48,16 @@ static void add_owner(struct listener *l, const struct proc_owner *p)
 		l->own[l->nown++] = *p;
 }
 
+/* What the port is, by the port vocabulary: a listener is the server end. */
+void listener_name(struct listener *l)
+{
+	struct port_info pi;
+
+	port_info((uint16_t)l->port, l->proto, &pi);
+	l->service = pi.service;
+	l->cur = pi.curated;
+}
+
 static void fill(struct listener *l, const struct snapshot *s, const struct sock_rec *r)
 {
 	const struct proc_owner *ow[MAX_OWNERS];
@@ -54,15 +65,14 @@ static void fill(struct listener *l, const struct snapshot *s, const struct sock
 	const char *ns = snapshot_netns(s, r->ns);
 
 	memset(l, 0, sizeof(*l));
-	l->proto = r->proto == IPPROTO_TCP ? PROTO_TCP : PROTO_UDP;
+	l->proto = proto_from_ip(r->proto);
 	l->family = r->family;
 	memcpy(l->addr, r->laddr, 16);
 	addr_format(r->family, r->laddr, l->addr_text);
 	l->port = r->lport;
 	l->exposure = addr_is_loopback(r->family, r->laddr) ? EXP_LOOPBACK
 		      : addr_is_any(r->family, r->laddr) ? EXP_ALL : EXP_ADDRESS;
-	l->service = registry_service((uint16_t)r->lport, l->proto);
-	l->cur = curated_at((uint16_t)r->lport, l->proto);
+	listener_name(l);
 	for (size_t i = 0; i < n && i < MAX_OWNERS; i++)
 		add_owner(l, ow[i]);
 	snprintf(l->netns, sizeof(l->netns), "%s", ns ? ns : "");

@@ -45,10 +45,6 @@ struct printer *printer_new(FILE *f, const struct cap_opts *o);
 void print_packet(struct printer *pr, const struct pkt *p, int64_t ts_us);
 int printer_free(struct printer *pr);	/* flushes; -EIO on a write error */
 
-/* Is port one a client picks (this host's range or 49152-65535)? */
-bool ephemeral_port(unsigned port);
-/* 'a': the first endpoint is the server, 'b': the second, 0: unknown */
-char server_of(unsigned proto, unsigned a, unsigned b);
 
 /* flows.c */
 struct flow_table;

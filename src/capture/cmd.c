@@ -293,6 +293,13 @@ static int run(struct cap_opts *o)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (!o->read) {
+		const char *lt = pcap_datalink_val_to_name(pcap_datalink(h));
+
+		/* as tcpdump says it: from here on, packets are seen */
+		warnf("listening on %s, link-type %s, snapshot length %d bytes",
+		      o->iface ? o->iface : "any", lt ? lt : "?", pcap_snapshot(h));
+	}
 	if (o->flows) {
 		s.fo = flow_out_new(o);
 		s.ft = flow_table_new(o, flow_out_emit, s.fo);

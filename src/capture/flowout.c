@@ -14,6 +14,7 @@
 #include "capture/flows.h"
 #include "core/addr.h"
 #include "core/out.h"
+#include "core/port.h"
 #include "core/registry.h"
 #include "core/sha1.h"
 #include "core/xalloc.h"
@@ -116,15 +117,33 @@ static bool community_id(const struct flow_rec *f, char *out)
 	return true;
 }
 
+/* The flow's server end by the port vocabulary ('a' orig, 'b' resp, 0
+ * for port-less protocols); a SYN in the history says who connected. */
+static char server_end(const struct flow_rec *f)
+{
+	unsigned bit = proto_from_ip(f->proto);
+	struct side_hints h = { 0 };
+
+	if (bit != PROTO_TCP && bit != PROTO_UDP)
+		return 0;
+	if (bit == PROTO_TCP && (strchr(f->history, 'S') || strchr(f->history, 'h')))
+		h.tcp_flags = TCP_SYN;			/* orig connected to resp */
+	else if (bit == PROTO_TCP && (strchr(f->history, 's') || strchr(f->history, 'H')))
+		h.tcp_flags = TCP_SYN | TCP_ACK;	/* orig answered a SYN */
+	return port_server_side(bit, f->oport, f->rport, &h);
+}
+
+static unsigned server_port(const struct flow_rec *f, char side)
+{
+	return side == 'a' ? f->oport : f->rport;
+}
+
+/* The name a table shows for the server end. */
 static const char *service_name(const struct flow_rec *f)
 {
-	unsigned bit = f->proto == 6 ? PROTO_TCP : f->proto == 17 ? PROTO_UDP : 0;
-	const struct curated *c;
+	char side = server_end(f);
 
-	if (!bit)
-		return NULL;
-	c = curated_at(f->rport, bit);
-	return c ? c->name : registry_service(f->rport, bit);
+	return side ? port_display((uint16_t)server_port(f, side), proto_from_ip(f->proto)) : NULL;
 }
 
 static uint32_t str_hash(const char *s)
@@ -240,15 +259,24 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 	struct out *o = fo->out;
 	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
 	unsigned fam = f->ipver == 6 ? AF_INET6 : AF_INET;
-	const char *svc = service_name(f);
+	char side = server_end(f);
+	struct port_info pi = { 0 };
+	const char *svc;
 
+	if (side)
+		port_info((uint16_t)server_port(f, side), proto_from_ip(f->proto), &pi);
 	out_record_begin(o);
 	out_kv_str(o, "proto", proto_str(f->proto));
 	out_kv_str(o, "orig_addr", addr_format(fam, f->oaddr, a));
 	out_kv_uint(o, "orig_port", f->oport);
 	out_kv_str(o, "resp_addr", addr_format(fam, f->raddr, b));
 	out_kv_uint(o, "resp_port", f->rport);
-	out_kv_str(o, "service", svc);
+	out_kv_str(o, "service", pi.service);
+	out_kv_str(o, "common_name", pi.common);
+	if (side)
+		out_kv_uint(o, "server_port", server_port(f, side));
+	else
+		out_kv_null(o, "server_port");
 	out_kv_str(o, "conn_state", flow_conn_state(f));
 	out_kv_str(o, "history", f->history);
 	out_kv_uint(o, "orig_pkts", f->opkts);
@@ -276,6 +304,7 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 		out_cell_str(o, C_ORIG, addr_format(fam, f->oaddr, a));
 		out_cell_str(o, C_RESP, addr_format(fam, f->raddr, b));
 	}
+	svc = side ? port_display((uint16_t)server_port(f, side), proto_from_ip(f->proto)) : NULL;
 	out_cell_str(o, C_SERVICE, svc ? svc : "-");
 	if (interim)
 		out_cell(o, C_STATE, "%s (interim)", flow_conn_state(f));
@@ -299,12 +328,13 @@ void flow_out_emit(const struct flow_rec *f, bool interim, void *arg)
 	fo->interim += interim;
 	if (fo->o->summary) {
 		char key[80], a[ADDR_STRLEN];
+		char side = server_end(f);
 		const char *svc = service_name(f);
 
 		if (interim)
 			return;
-		if (f->proto == 6 || f->proto == 17)
-			snprintf(key, sizeof(key), "%s/%u%s%s%s", proto_str(f->proto), f->rport,
+		if (side)
+			snprintf(key, sizeof(key), "%s/%u%s%s%s", proto_str(f->proto), server_port(f, side),
 				 svc ? " (" : "", svc ? svc : "", svc ? ")" : "");
 		else
 			snprintf(key, sizeof(key), "%s", proto_str(f->proto));

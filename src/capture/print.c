@@ -17,8 +17,8 @@
 
 #include "capture/capture.h"
 #include "core/addr.h"
-#include "core/ephemeral.h"
 #include "core/out.h"
+#include "core/port.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
@@ -82,26 +82,12 @@ int printer_free(struct printer *pr)
 	return err;
 }
 
-bool ephemeral_port(unsigned port)
+/* Which end serves: the port vocabulary's answer, with the TCP flags. */
+static char server_of(const struct pkt *pk)
 {
-	return port >= 49152 || ephemeral_contains(ephemeral_here(), port);
-}
+	struct side_hints h = { .tcp_flags = pk->proto == 6 ? pk->tcp_flags : 0 };
 
-char server_of(unsigned proto, unsigned a, unsigned b)
-{
-	unsigned bit = proto == 6 ? PROTO_TCP : PROTO_UDP;
-	bool ea = ephemeral_port(a), eb = ephemeral_port(b);
-	bool ra, rb;
-
-	if (ea != eb)
-		return ea ? 'b' : 'a';
-	if ((a < 1024) != (b < 1024))
-		return a < 1024 ? 'a' : 'b';
-	ra = registry_service((uint16_t)a, bit) != NULL;
-	rb = registry_service((uint16_t)b, bit) != NULL;
-	if (ra != rb)
-		return ra ? 'a' : 'b';
-	return a <= b ? 'a' : 'b';
+	return port_server_side(proto_from_ip(pk->proto), pk->sport, pk->dport, &h);
 }
 
 static const char *service(struct printer *pr, unsigned proto, unsigned port)
@@ -109,12 +95,8 @@ static const char *service(struct printer *pr, unsigned proto, unsigned port)
 	int i = proto == 6 ? 0 : 1;
 	const char **slot = &pr->svc[i][port];
 
-	if (*slot == NOT_YET) {
-		unsigned bit = proto == 6 ? PROTO_TCP : PROTO_UDP;
-		const struct curated *c = curated_at((uint16_t)port, bit);
-
-		*slot = c ? c->name : registry_service((uint16_t)port, bit);
-	}
+	if (*slot == NOT_YET)
+		*slot = port_display((uint16_t)port, proto_from_ip(proto));
 	return *slot;
 }
 
@@ -209,7 +191,7 @@ static char *put_end(struct printer *pr, char *p, const struct pkt *pk, const ui
 		*p++ = '(';
 		p = put_s(p, svc);
 		*p++ = ')';
-	} else if (!server && ephemeral_port(port)) {
+	} else if (!server && port_client_side(port)) {
 		p = put_s(p, "(eph)");
 	}
 	return p;
@@ -264,7 +246,7 @@ static void text(struct printer *pr, const struct pkt *pk, int64_t ts)
 {
 	char *p = pr->buf + pr->len, info[300];
 	const char *proto = ip_proto_name(pk->proto);
-	char side = pk->has_ports ? server_of(pk->proto, pk->sport, pk->dport) : 0;
+	char side = pk->has_ports ? server_of(pk) : 0;
 
 	p = put_time(pr, p, ts);
 	*p++ = ' ';
@@ -318,7 +300,7 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 	struct out *o = pr->json;
 	char a[ADDR_STRLEN], flags[16], info[300];
 	unsigned fam = pk->ipver == 6 ? AF_INET6 : AF_INET;
-	char side = pk->has_ports ? server_of(pk->proto, pk->sport, pk->dport) : 0;
+	char side = pk->has_ports ? server_of(pk) : 0;
 
 	out_record_begin(o);
 	out_kv_double(o, "ts", (double)ts / 1e6, 6);
@@ -337,8 +319,19 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 		else
 			out_kv_null(o, "dst_port");
 	}
-	out_kv_str(o, "service", side ? service(pr, pk->proto, side == 'a' ? pk->sport : pk->dport)
-				      : NULL);
+	if (side) {
+		unsigned port = side == 'a' ? pk->sport : pk->dport;
+		struct port_info pi;
+
+		port_info((uint16_t)port, proto_from_ip(pk->proto), &pi);
+		out_kv_str(o, "service", pi.service);
+		out_kv_str(o, "common_name", pi.common);
+		out_kv_uint(o, "server_port", port);
+	} else {
+		out_kv_null(o, "service");
+		out_kv_null(o, "common_name");
+		out_kv_null(o, "server_port");
+	}
 	out_kv_uint(o, "len", pk->wirelen);
 	if (pk->has_ports)
 		out_kv_uint(o, "payload_len", pk->payload_len);

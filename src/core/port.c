@@ -54,9 +54,14 @@ unsigned proto_to_ip(unsigned proto)
 	}
 }
 
+static bool client_side(const struct ephemeral *e, unsigned port)
+{
+	return port >= 49152 || ephemeral_contains(e, port);
+}
+
 bool port_client_side(unsigned port)
 {
-	return port >= 49152 || ephemeral_contains(ephemeral_here(), port);
+	return client_side(ephemeral_here(), port);
 }
 
 static int by_hints(unsigned proto, const struct side_hints *h)
@@ -78,6 +83,12 @@ static int by_hints(unsigned proto, const struct side_hints *h)
 
 char port_server_side(unsigned proto, unsigned a, unsigned b, const struct side_hints *h)
 {
+	return port_server_side_in(ephemeral_here(), proto, a, b, h);
+}
+
+char port_server_side_in(const struct ephemeral *e, unsigned proto, unsigned a, unsigned b,
+			 const struct side_hints *h)
+{
 	int side = by_hints(proto, h);
 	bool ca, cb, ra, rb;
 
@@ -85,8 +96,8 @@ char port_server_side(unsigned proto, unsigned a, unsigned b, const struct side_
 		return (char)side;
 	if ((a < 1024) != (b < 1024))
 		return a < 1024 ? 'a' : 'b';
-	ca = port_client_side(a);
-	cb = port_client_side(b);
+	ca = client_side(e, a);
+	cb = client_side(e, b);
 	if (ca != cb)
 		return ca ? 'b' : 'a';
 	ra = registry_service((uint16_t)a, proto) != NULL;

@@ -58,6 +58,10 @@ struct side_hints {
 	uint8_t tcp_flags;		/* of a segment from a to b; 0: none seen */
 };
 char port_server_side(unsigned proto, unsigned a, unsigned b, const struct side_hints *h);
+/* The same against a given ephemeral range instead of this host's. */
+struct ephemeral;
+char port_server_side_in(const struct ephemeral *e, unsigned proto, unsigned a, unsigned b,
+			 const struct side_hints *h);
 /* Is port on the client side here (rule 5)? */
 bool port_client_side(unsigned port);
 

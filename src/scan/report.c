@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/out.h"
+#include "core/port.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "scan/scan.h"
@@ -51,9 +52,7 @@ struct report *report_new(const struct scan_opts *o, const struct target_list *t
 
 static const char *service(const struct result *x)
 {
-	const struct curated *c = curated_at(x->port, x->proto);
-
-	return c ? c->name : registry_service(x->port, x->proto);
+	return port_display(x->port, x->proto);
 }
 
 static void json_result(struct report *r, const struct result *x);
@@ -80,7 +79,7 @@ void report_emit(const struct result *x, void *arg)
 static void json_result(struct report *r, const struct result *x)
 {
 	char a[ADDR_STRLEN];
-	const char *reg = registry_service(x->port, x->proto);
+	const char *reg = port_service(x->port, x->proto);
 
 	out_record_begin(r->json);
 	out_kv_str(r->json, "addr", target_text(&r->t->v[x->target], a));
@@ -146,7 +145,7 @@ static void tables(struct report *r)
 		for (; i < r->n && r->v[i].target == t; i++) {
 			const struct result *x = &r->v[i];
 			const char *svc = x->probed ? x->svc : service(x);
-			const char *reg = registry_service(x->port, x->proto);
+			const char *reg = port_service(x->port, x->proto);
 
 			out_record_begin(o);
 			out_cell(o, 0, "%u/%s", x->port, x->proto == PROTO_TCP ? "tcp" : "udp");
@@ -219,7 +218,7 @@ static int xml(struct report *r, double seconds)
 
 			if (x->target != t)
 				continue;
-			svc = x->probed ? x->svc : registry_service(x->port, x->proto);
+			svc = x->probed ? x->svc : port_service(x->port, x->proto);
 			fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" "
 				   "reason_ttl=\"0\"/>", x->proto == PROTO_TCP ? "tcp" : "udp", x->port,
 				port_state_name(x->state), x->reason);

@@ -89,27 +89,8 @@ static int port_filter(struct diag_query *q, const char *spec, bool src, bool ds
 
 	if (!c)
 		return errorf(-E2BIG, "too many filters");
-	if (spec[strspn(spec, "0123456789,-")]) {
-		/* a service name: every port it is registered on */
-		const struct reg_entry *e[16];
-		const struct curated *cu[8];
-		size_t ne = registry_by_name(spec, e, 16), nc = curated_by_alias(spec, cu, 8);
-
-		if (!ne && !nc)
-			return errorf(-EINVAL, "unknown port or service '%s'", spec);
-		v = xcalloc(ne + nc + 1, sizeof(*v));
-		for (size_t i = 0; i < ne && i < 16; i++)
-			if (e[i]->flags & REG_HAS_PORT)
-				v[n++] = (struct port_range){ e[i]->lo, e[i]->hi };
-		for (size_t i = 0; i < nc && i < 8; i++)
-			v[n++] = (struct port_range){ cu[i]->lo, cu[i]->hi };
-		if (!n) {
-			free(v);
-			return errorf(-EINVAL, "service '%s' has no registered port", spec);
-		}
-	} else if ((r = portspec_parse(spec, &v, &n))) {
+	if ((r = portspec_parse(spec, &v, &n)))
 		return r;
-	}
 	for (size_t i = 0; i < n && !(r = 0); i++) {
 		if (src && (r = add_atom(c, (struct bc_atom){ .kind = BC_SPORT, .lo = v[i].lo,
 							       .hi = v[i].hi })))

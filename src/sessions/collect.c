@@ -11,6 +11,7 @@
 #include "core/ephemeral.h"
 #include "core/log.h"
 #include "core/registry.h"
+#include "core/port.h"
 #include "core/xalloc.h"
 #include "sessions/sessions.h"
 #include "core/banned.h"
@@ -121,36 +122,31 @@ void session_set_free(struct session_set *s)
 
 char server_side(const struct session_set *s, const struct sock_rec *r)
 {
-	const struct ephemeral *e = ephemeral_here();
-	bool leph, reph;
+	struct side_hints h = { 0 };
+	unsigned proto = proto_from_ip(r->proto);
 
+	/* a listening or unconnected socket is the server end itself */
 	if (r->state == SS_LISTEN || r->state == SS_CLOSE)
-		return 'l';
-	if (r->proto == IPPROTO_TCP && snapshot_listens(&s->snap, r->ns, r->lport))
-		return 'l';
-	if (r->proto == IPPROTO_TCP && s->snap.listen_tcp)
-		return 'r';	/* no listener here: we are the client */
-	leph = ephemeral_contains(e, r->lport);
-	reph = ephemeral_contains(e, r->rport);
-	if (leph != reph)
-		return leph ? 'r' : 'l';
-	return r->lport <= r->rport ? 'l' : 'r';
+		h.a_listens = HINT_YES;
+	else if (r->proto == IPPROTO_TCP && snapshot_listens(&s->snap, r->ns, r->lport))
+		h.a_listens = HINT_YES;
+	else if (r->proto == IPPROTO_TCP && s->snap.listen_tcp)
+		h.a_listens = HINT_NO;	/* no listener here: we are the client */
+	return port_server_side(proto, r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
 }
 
 void server_service(const struct session_set *s, const struct sock_rec *r,
 		    const char **iana, const char **common)
 {
-	char side = server_side(s, r);
-	unsigned port = side == 'l' ? r->lport : r->rport;
-	unsigned proto = r->proto == IPPROTO_TCP ? PROTO_TCP : PROTO_UDP;
-	const struct curated *c;
+	unsigned port = server_side(s, r) == 'l' ? r->lport : r->rport;
+	struct port_info pi;
 
 	*iana = *common = NULL;
 	if (!port)
 		return;
-	*iana = registry_service((uint16_t)port, proto);
-	c = curated_at((uint16_t)port, proto);
-	*common = c ? c->name : NULL;
+	port_info((uint16_t)port, proto_from_ip(r->proto), &pi);
+	*iana = pi.service;
+	*common = pi.common;
 }
 
 const char *netns_name(const struct session_set *s, const struct sock_rec *r)
