@@ -29,16 +29,25 @@ else
 Q := @
 endif
 
+# src/core is libcore.a; every subsystem src/NAME is libNAME.a (all of it
+# but cmd.c, its command descriptor and option parsing), so the binary,
+# the unit tests and the fuzzers link the same archives.
+SUBSYSTEMS := ports sessions scan forward capture audit
 CORE_SRC  := $(wildcard src/core/*.c)
-CMD_SRC   := $(filter-out $(CORE_SRC),$(wildcard src/*.c src/*/*.c))
+CMD_SRC   := src/main.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
+lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 GEN_SRC   := $(BUILD)/gen/registry_data.c
 GENREG_SRC := tools/genreg.c src/core/csv.c src/core/iana.c src/core/buf.c \
 	src/core/xalloc.c src/core/log.c src/core/proto.c
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_data.o
-CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/services_data.o
+CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+# subsystems first, then core: the linker resolves left to right
+LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a
+# generated data that belongs to a subsystem's archive
+GEN_SRC_scan := $(BUILD)/gen/services_data.c
 
 all: $(BUILD)/portkit
 
@@ -81,13 +90,20 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/portkit: $(CMD_OBJ) $(BUILD)/libcore.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libcore.a $(LDLIBS)
+define subsystem_lib
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(call lib_src,$(1))) $(GEN_SRC_$(1):.c=.o)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach s,$(SUBSYSTEMS),$(eval $(call subsystem_lib,$(s))))
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libcore.a
+$(BUILD)/portkit: $(CMD_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libcore.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(LIBS) $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(LIBS) $(LDLIBS)
 
 deps:
 	$(Q)scripts/deps build
@@ -112,18 +128,21 @@ asan:
 
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-# harnesses that drive a command's parser name its files here
-FUZZ_EXTRA_fuzz_portspec := src/ports/lookup.c
-FUZZ_EXTRA_fuzz_policy := src/audit/policy.c src/audit/baseline.c src/audit/rules.c
-FUZZ_EXTRA_fuzz_packet := src/capture/app.c
-FUZZ_EXTRA_fuzz_forward_config := src/forward/config.c
-FUZZ_EXTRA_fuzz_scan_reply := src/scan/sv.c $(BUILD)/gen/services_data.c
+# a harness that drives a subsystem's code names the subsystem; its
+# sources come from the same list its archive is built from
+FUZZ_LIBS_fuzz_portspec := ports
+FUZZ_LIBS_fuzz_policy := audit
+FUZZ_LIBS_fuzz_packet := capture
+FUZZ_LIBS_fuzz_forward_config := forward
+FUZZ_LIBS_fuzz_scan_reply := scan
+fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 
-build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $(BUILD)/gen/services_data.c
+.SECONDEXPANSION:
+build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $$(call fuzz_src,$$*)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \
-		$(CORE_SRC) $(GEN_SRC) $(FUZZ_EXTRA_$*)
+		$(CORE_SRC) $(GEN_SRC) $(call fuzz_src,$*) -lpcap -pthread
 
 fuzz:
 	$(Q)scripts/deps build fuzz

@@ -3,7 +3,8 @@
  *
  * listeners.c turns a snapshot (listening TCP, bound UDP, with owners) into
  * listeners with an exposure; rules.c applies the built-in rules; policy.c
- * parses and applies a policy file; baseline.c saves and compares
+ * parses a policy file and applies it as a pass over those findings (rules
+ * know nothing of policies); baseline.c saves and compares
  * baselines; verify.c checks exposure by connecting; report.c prints.
  * Findings own copies of everything they print.
  */
@@ -98,10 +99,15 @@ int rule_index(const char *id);
 const char *severity_name(enum severity s);
 int severity_parse(const char *s, enum severity *out);
 const char *exposure_name(enum exposure e);
-void add_finding(struct findings *f, const struct policy *p, const char *rule,
-		 const struct listener *l, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-void apply_rules(struct findings *f, const struct policy *p, const struct listener *l);
+const char *rule_advice(int idx);
+/* A finding with the rule's built-in severity; a policy comes later, as
+ * a pass over the findings (policy_apply). */
+void add_finding(struct findings *f, const char *rule, const struct listener *l,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The built-in rules for one listener, whatever any policy says. */
+void apply_rules(struct findings *f, const struct listener *l);
+/* "Redis (6379/tcp) on all interfaces" */
+void listener_describe(const struct listener *l, char *buf, size_t size);
 
 /* listeners.c */
 size_t collect_listeners(const struct snapshot *s, struct listener **out);
@@ -115,12 +121,18 @@ int policy_load(const char *path, struct policy *p);
 void policy_free(struct policy *p);
 bool policy_allows(const struct policy *p, const struct listener *l);
 bool policy_ignores(const struct policy *p, const char *rule, const struct listener *l);
+/* The policy as a pass over the findings f->v[first..] about listener l
+ * (NULL: about several, as the baseline's are): an allowed listener loses
+ * its findings, with allow lines "exposed" becomes "not-allowed", ignored
+ * findings go, and severities are overridden. */
+void policy_apply(const struct policy *p, const struct listener *l, struct findings *f,
+		  size_t first);
 
 /* baseline.c */
 int baseline_save(const char *path, const struct listener *v, size_t n);
 int baseline_parse(const char *path, const char *text, struct listener **out, size_t *n);
 int baseline_compare(const char *path, const struct listener *now, size_t n,
-		     struct findings *f, const struct policy *p);
+		     struct findings *f);
 
 /* verify.c */
 void verify_listeners(struct listener *v, size_t n);

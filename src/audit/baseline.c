@@ -157,7 +157,7 @@ static bool same(const struct listener *a, const struct listener *b)
 }
 
 int baseline_compare(const char *path, const struct listener *now, size_t n,
-		     struct findings *f, const struct policy *p)
+		     struct findings *f)
 {
 	struct listener *base;
 	size_t nb;
@@ -176,7 +176,7 @@ int baseline_compare(const char *path, const struct listener *now, size_t n,
 		for (size_t j = 0; j < nb && !found; j++)
 			found = same(&now[i], &base[j]);
 		if (!found)
-			add_finding(f, p, "new-listener", &now[i], "%u/%s on %s: new since the "
+			add_finding(f, "new-listener", &now[i], "%u/%s on %s: new since the "
 				    "baseline (%s)", now[i].port, now[i].proto == PROTO_TCP ? "tcp" : "udp",
 				    now[i].addr_text, path);
 	}
@@ -186,7 +186,7 @@ int baseline_compare(const char *path, const struct listener *now, size_t n,
 		for (size_t i = 0; i < n && !found; i++)
 			found = same(&now[i], &base[j]);
 		if (!found)
-			add_finding(f, p, "removed-listener", &base[j], "%u/%s on %s: listening at "
+			add_finding(f, "removed-listener", &base[j], "%u/%s on %s: listening at "
 				    "the baseline (%s), gone now", base[j].port,
 				    base[j].proto == PROTO_TCP ? "tcp" : "udp", base[j].addr_text, path);
 	}

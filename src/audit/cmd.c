@@ -98,12 +98,22 @@ static int run(const struct audit_opts *o, struct policy *p)
 	if (o->verify)
 		verify_listeners(v, n);
 	for (size_t i = 0; i < n; i++) {
+		size_t first = f.n;
+
 		v[i].allowed = p && policy_allows(p, &v[i]);
-		apply_rules(&f, p, &v[i]);
+		apply_rules(&f, &v[i]);
+		if (p)
+			policy_apply(p, &v[i], &f, first);
 	}
 	r = 0;
-	if (o->baseline && baseline_compare(o->baseline, v, n, &f, p))
-		r = cmd_error("%s", error_msg());
+	if (o->baseline) {
+		size_t first = f.n;
+
+		if (baseline_compare(o->baseline, v, n, &f))
+			r = cmd_error("%s", error_msg());
+		else if (p)
+			policy_apply(p, NULL, &f, first);
+	}
 	if (!r && o->save_baseline && baseline_save(o->save_baseline, v, n))
 		r = cmd_error("%s", error_msg());
 	if (!r) {

@@ -258,3 +258,44 @@ bool policy_ignores(const struct policy *p, const char *rule, const struct liste
 	}
 	return false;
 }
+
+/* With allow lines, the policy is the list of what may listen: what it
+ * does not allow is "not-allowed" instead of merely "exposed". */
+static void allow_pass(const struct policy *p, const struct listener *l, struct findings *f,
+		       size_t first)
+{
+	char what[200];
+	size_t k = first;
+
+	for (size_t i = first; i < f->n; i++)
+		if (strcmp(f->v[i].rule, "exposed"))
+			f->v[k++] = f->v[i];
+	f->n = k;
+	listener_describe(l, what, sizeof(what));
+	add_finding(f, "not-allowed", l, "%s: %s (%s)", what, rule_advice(rule_index("not-allowed")),
+		    p->path);
+}
+
+void policy_apply(const struct policy *p, const struct listener *l, struct findings *f,
+		  size_t first)
+{
+	size_t k = first;
+
+	if (l && p->nallow) {
+		if (l->allowed) {
+			f->n = first;	/* allowed: no built-in findings */
+			return;
+		}
+		allow_pass(p, l, f, first);
+	}
+	for (size_t i = first; i < f->n; i++) {
+		int idx = rule_index(f->v[i].rule);
+
+		if (policy_ignores(p, f->v[i].rule, &f->v[i].l))
+			continue;
+		if (idx >= 0 && p->severity[idx] >= 0)
+			f->v[i].sev = (enum severity)p->severity[idx];
+		f->v[k++] = f->v[i];
+	}
+	f->n = k;
+}

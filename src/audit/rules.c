@@ -124,29 +124,34 @@ const char *exposure_name(enum exposure e)
 	return names[e];
 }
 
-void add_finding(struct findings *f, const struct policy *p, const char *rule,
-		 const struct listener *l, const char *fmt, ...)
+const char *rule_advice(int idx)
+{
+	return idx >= 0 && idx < R_COUNT ? rules[idx].advice : NULL;
+}
+
+void add_finding(struct findings *f, const char *rule, const struct listener *l,
+		 const char *fmt, ...)
 {
 	int idx = rule_index(rule);
 	struct finding *x;
 	va_list ap;
 
-	if (idx < 0 || (p && policy_ignores(p, rule, l)))
+	if (idx < 0)
 		return;
 	f->v = xgrow(f->v, sizeof(*f->v), f->n + 1, &f->cap);
 	x = &f->v[f->n++];
 	memset(x, 0, sizeof(*x));
 	x->rule = rules[idx].id;
-	x->sev = p && p->severity[idx] >= 0 ? (enum severity)p->severity[idx] : rules[idx].sev;
+	x->sev = rules[idx].sev;
 	x->l = *l;
 	va_start(ap, fmt);
 	vsnprintf(x->message, sizeof(x->message), fmt, ap);
 	va_end(ap);
 }
 
-/* "Redis (6379/tcp) on all interfaces" */
-static void describe(const struct listener *l, char *buf, size_t size)
+void listener_describe(const struct listener *l, char *buf, size_t size)
 {
+	/* "Redis (6379/tcp) on all interfaces" */
 	const char *name = l->cur ? l->cur->name : l->service ? l->service : NULL;
 
 	snprintf(buf, size, "%s%s%u/%s%s on %s%s", name ? name : "", name ? " (" : "", l->port,
@@ -156,39 +161,34 @@ static void describe(const struct listener *l, char *buf, size_t size)
 		 l->exposure == EXP_ADDRESS ? l->addr_text : "");
 }
 
-static void port_findings(struct findings *f, const struct policy *p,
-			  const struct listener *l, const char *what, bool *flagged)
+static void port_findings(struct findings *f, const struct listener *l, const char *what,
+			  bool *flagged)
 {
 	for (size_t i = 0; i < sizeof(port_rules) / sizeof(port_rules[0]); i++) {
 		const struct port_rule *pr = &port_rules[i];
 
 		if (l->port < pr->lo || l->port > pr->hi || !(pr->protos & l->proto))
 			continue;
-		add_finding(f, p, rules[pr->rule].id, l, "%s: %s", what, rules[pr->rule].advice);
+		add_finding(f, rules[pr->rule].id, l, "%s: %s", what, rules[pr->rule].advice);
 		*flagged = true;
 	}
 }
 
-void apply_rules(struct findings *f, const struct policy *p, const struct listener *l)
+void apply_rules(struct findings *f, const struct listener *l)
 {
 	const struct ephemeral *e = ephemeral_here();
 	char what[200];
 	bool flagged = false;
 
-	describe(l, what, sizeof(what));
-	if (p && p->nallow && l->allowed)
-		return;
+	listener_describe(l, what, sizeof(what));
 	if (l->exposure != EXP_LOOPBACK)
-		port_findings(f, p, l, what, &flagged);
+		port_findings(f, l, what, &flagged);
 	if (!l->nown && l->owners_known)
-		add_finding(f, p, rules[R_UNKNOWN_OWNER].id, l, "%s: %s", what,
+		add_finding(f, rules[R_UNKNOWN_OWNER].id, l, "%s: %s", what,
 			    rules[R_UNKNOWN_OWNER].advice);
 	if (l->proto == PROTO_TCP && ephemeral_contains(e, l->port))
-		add_finding(f, p, rules[R_EPHEMERAL].id, l, "%s: %s (%u-%u)", what,
+		add_finding(f, rules[R_EPHEMERAL].id, l, "%s: %s (%u-%u)", what,
 			    rules[R_EPHEMERAL].advice, e->lo, e->hi);
-	if (p && p->nallow)
-		add_finding(f, p, rules[R_NOT_ALLOWED].id, l, "%s: %s (%s)", what,
-			    rules[R_NOT_ALLOWED].advice, p->path);
-	else if (l->exposure == EXP_ALL && !flagged)
-		add_finding(f, p, rules[R_EXPOSED].id, l, "%s: %s", what, rules[R_EXPOSED].advice);
+	if (l->exposure == EXP_ALL && !flagged)
+		add_finding(f, rules[R_EXPOSED].id, l, "%s: %s", what, rules[R_EXPOSED].advice);
 }

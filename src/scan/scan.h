@@ -76,6 +76,18 @@ void targets_dedup(struct target_list *t);
 void targets_free(struct target_list *t);
 const char *target_text(const struct target *t, char *buf);
 
+/* perm.c: a seeded bijection on [0, n) (position -> probe number) */
+struct perm {
+	uint64_t n;
+	unsigned half;		/* Feistel domain 4^half >= n */
+	uint32_t rk[4];
+};
+void perm_init(struct perm *p, uint64_t seed, uint64_t n);
+uint64_t perm_at(const struct perm *p, uint64_t pos);
+uint32_t scan_mix32(uint64_t x);
+/* Is position pos this scanner's under --shard I/N? */
+bool shard_has(const struct scan_opts *o, uint64_t pos);
+
 /* top.c */
 size_t top_ports(unsigned proto, unsigned n, uint16_t *out);
 

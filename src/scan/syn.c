@@ -75,46 +75,8 @@ struct syn {
 	uint64_t drops;
 	uint64_t replies;	/* answers counted, for pacing and progress */
 	uint64_t found;
-	unsigned half;		/* Feistel domain 2^(2 half) >= n */
-	uint32_t rk[4];
+	struct perm perm;	/* the probe order */
 };
-
-static uint32_t mix32(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return (uint32_t)x;
-}
-
-/* A bijection on [0, 2^(2 half)): four balanced Feistel rounds. */
-static uint64_t feistel(const struct syn *s, uint64_t x)
-{
-	uint64_t mask = (1ULL << s->half) - 1;
-	uint64_t l = x >> s->half, r = x & mask;
-
-	for (int i = 0; i < 4; i++) {
-		uint64_t t = r;
-
-		r = l ^ (mix32(r ^ ((uint64_t)s->rk[i] << 32)) & mask);
-		l = t;
-	}
-	return (l << s->half) | r;
-}
-
-/* Position p of the permutation of [0, n): cycle-walk the larger
- * bijection until it lands inside (at most ~4 steps on average). */
-static uint64_t permute(const struct syn *s, uint64_t p)
-{
-	uint64_t x = p;
-
-	do
-		x = feistel(s, x);
-	while (x >= s->n);
-	return x;
-}
 
 static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family, uint16_t dport)
 {
@@ -122,7 +84,7 @@ static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family,
 
 	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
 		h = h * 0x100000001b3ULL ^ dst[i];
-	return mix32(h);
+	return scan_mix32(h);
 }
 
 static void send_syn(struct syn *s, uint64_t idx)
@@ -175,7 +137,7 @@ static uint32_t addr_hash(unsigned family, const uint8_t *addr)
 
 	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
 		h = h * 0x100000001b3ULL ^ addr[i];
-	return mix32(h);
+	return scan_mix32(h);
 }
 
 static void index_targets(struct syn *s)
@@ -452,9 +414,9 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 	while (s->pos < s->n && batch < 64) {
 		uint64_t p = s->pos++, idx;
 
-		if (o->shards > 1 && p % o->shards != o->shard - 1)
+		if (!shard_has(o, p))
 			continue;
-		idx = permute(s, p);
+		idx = perm_at(&s->perm, p);
 		if (get_bit(s->answered, idx))
 			continue;
 		send_syn(s, idx);
@@ -478,9 +440,9 @@ static void emit_silent(struct syn *s)
 		uint64_t idx;
 		struct result res = { 0 };
 
-		if (s->o->shards > 1 && p % s->o->shards != s->o->shard - 1)
+		if (!shard_has(s->o, p))
 			continue;
-		idx = permute(s, p);
+		idx = perm_at(&s->perm, p);
 		if (get_bit(s->answered, idx))
 			continue;
 		res.target = (uint32_t)(idx % s->t->n);
@@ -498,9 +460,7 @@ static int setup(struct syn *s)
 	int r, fd4 = -1, fd6 = -1;
 
 	s->key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
-	s->sport = (uint16_t)(40000 + mix32(s->key ^ 0x5157) % 20000);
-	for (int i = 0; i < 4; i++)
-		s->rk[i] = mix32(s->key + (uint64_t)i * 0x9e3779b97f4a7c15ULL);
+	s->sport = (uint16_t)(40000 + scan_mix32(s->key ^ 0x5157) % 20000);
 	if ((r = open_raw(s, AF_INET, &fd4)) || (r = open_raw(s, AF_INET6, &fd6))) {
 		if (fd4 >= 0)
 			close(fd4);
@@ -509,8 +469,7 @@ static int setup(struct syn *s)
 	ev_io_add(s->loop, &s->io4, fd4, EPOLLIN, on_raw4);
 	ev_io_add(s->loop, &s->io6, fd6, EPOLLIN, on_raw6);
 	s->n = (uint64_t)s->t->n * s->nports;
-	for (s->half = 1; (1ULL << (2 * s->half)) < s->n; s->half++)
-		;
+	perm_init(&s->perm, s->key, s->n);
 	s->answered = xcalloc((size_t)(s->n / 8 + 1), 1);
 	s->sent_us = xcalloc((size_t)s->n, sizeof(*s->sent_us));
 	s->src = xcalloc(s->t->n, sizeof(*s->src));

@@ -1,0 +1,139 @@
+/* test_flows.c - the flow table's states, histories and lifetimes, fed
+ * packets built here and decoded by core/pkt as a capture would be. */
+#include <stdlib.h>
+
+#include "unit.h"
+#include "capture/capture.h"
+#include "capture/flows.h"
+#include "core/pkt.h"
+
+#define MAXREC 16
+
+struct got {
+	struct flow_rec r[MAXREC];
+	size_t n;
+};
+
+static void collect(const struct flow_rec *f, bool interim, void *arg)
+{
+	struct got *g = arg;
+
+	if (!interim && g->n < MAXREC)
+		g->r[g->n++] = *f;
+}
+
+/* An IPv4 packet 198.18.0.A:sport -> 198.18.0.B:dport. */
+static void feed(struct flow_table *t, int64_t ts, uint8_t proto, uint8_t a, uint16_t sport,
+		 uint8_t b, uint16_t dport, uint8_t flags, size_t payload)
+{
+	uint8_t f[128] = { 0x45 };
+	size_t hl = proto == 6 ? 20 : 8, len = 20 + hl + payload;
+	struct pkt p;
+
+	f[2] = (uint8_t)(len >> 8);
+	f[3] = (uint8_t)len;
+	f[8] = 64;
+	f[9] = proto;
+	f[12] = 198, f[13] = 18, f[15] = a;
+	f[16] = 198, f[17] = 18, f[19] = b;
+	f[20] = (uint8_t)(sport >> 8), f[21] = (uint8_t)sport;
+	f[22] = (uint8_t)(dport >> 8), f[23] = (uint8_t)dport;
+	if (proto == 6) {
+		f[32] = 5 << 4;
+		f[33] = flags;
+	} else {
+		f[24] = (uint8_t)((8 + payload) >> 8), f[25] = (uint8_t)(8 + payload);
+	}
+	pkt_decode(LINK_IPV4, f, (uint32_t)len, (uint32_t)len, &p);
+	flow_table_add(t, &p, ts);
+}
+
+static struct flow_table *table(struct got *g)
+{
+	static struct cap_opts o = { .flows = true };
+
+	g->n = 0;
+	return flow_table_new(&o, collect, g);
+}
+
+enum { S = TCP_SYN, A = TCP_ACK, F = TCP_FIN, R = TCP_RST, P = TCP_PSH };
+
+TEST(flows_tcp_states)
+{
+	struct got g;
+	struct flow_table *t = table(&g);
+
+	/* a whole session: SF */
+	feed(t, 1000, 6, 2, 40000, 1, 80, S, 0);
+	feed(t, 1100, 6, 1, 80, 2, 40000, S | A, 0);
+	feed(t, 1200, 6, 2, 40000, 1, 80, A, 0);
+	feed(t, 1300, 6, 2, 40000, 1, 80, P | A, 20);
+	feed(t, 1400, 6, 1, 80, 2, 40000, P | A, 100);
+	feed(t, 1500, 6, 2, 40000, 1, 80, F | A, 0);
+	feed(t, 1600, 6, 1, 80, 2, 40000, F | A, 0);
+	/* refused: REJ */
+	feed(t, 2000, 6, 2, 40001, 1, 3389, S, 0);
+	feed(t, 2100, 6, 1, 3389, 2, 40001, R | A, 0);
+	/* nobody answers: S0 */
+	feed(t, 3000, 6, 2, 40002, 1, 25, S, 0);
+	/* seen from the SYN-ACK on: the roles flip */
+	feed(t, 4000, 6, 1, 22, 2, 40003, S | A, 0);
+	feed(t, 4100, 6, 2, 40003, 1, 22, A, 0);
+	flow_table_flush(t);
+	CHECK_INT(g.n, 4);
+	CHECK_STR(flow_conn_state(&g.r[0]), "SF");
+	CHECK_STR(g.r[0].history, "ShADdFf");	/* the responder sent no pure ACK */
+	CHECK_INT(g.r[0].opkts, 4);
+	CHECK_INT(g.r[0].rpkts, 3);
+	CHECK_INT(g.r[0].obytes, 20);
+	CHECK_INT(g.r[0].rbytes, 100);
+	CHECK_STR(flow_conn_state(&g.r[1]), "REJ");
+	CHECK_STR(g.r[1].history, "Sr");
+	CHECK_STR(flow_conn_state(&g.r[2]), "S0");
+	CHECK_INT(g.r[3].oport, 40003);
+	CHECK_INT(g.r[3].rport, 22);
+	CHECK(g.r[3].history[0] == '^');
+	flow_table_free(t);
+}
+
+TEST(flows_tcp_reuse_starts_a_new_flow)
+{
+	struct got g;
+	struct flow_table *t = table(&g);
+
+	feed(t, 1000, 6, 2, 40000, 1, 80, S, 0);
+	feed(t, 1100, 6, 1, 80, 2, 40000, R | A, 0);
+	/* the same 5-tuple again, a SYN after the close */
+	feed(t, 1200, 6, 2, 40000, 1, 80, S, 0);
+	feed(t, 1300, 6, 1, 80, 2, 40000, R | A, 0);
+	flow_table_flush(t);
+	CHECK_INT(g.n, 2);
+	CHECK_STR(flow_conn_state(&g.r[0]), "REJ");
+	CHECK_STR(flow_conn_state(&g.r[1]), "REJ");
+	flow_table_free(t);
+}
+
+TEST(flows_udp_and_lifetimes)
+{
+	struct got g;
+	struct flow_table *t = table(&g);
+
+	feed(t, 1000000, 17, 2, 59210, 1, 53, 0, 30);
+	feed(t, 1100000, 17, 1, 53, 2, 59210, 0, 46);
+	/* the answer seen first: the low port replied, so the roles flip */
+	feed(t, 2000000, 17, 1, 53, 2, 40000, 0, 46);
+	/* idle past the UDP timeout (60 s): the next datagram is a new flow */
+	feed(t, 3000000, 17, 2, 40010, 1, 123, 0, 48);
+	feed(t, 70000000, 17, 2, 40010, 1, 123, 0, 48);
+	flow_table_flush(t);
+	CHECK_INT(g.n, 4);
+	CHECK_STR(flow_conn_state(&g.r[0]), "SF");
+	CHECK_INT(g.r[0].obytes, 30);
+	CHECK_INT(g.r[0].rbytes, 46);
+	CHECK_INT(g.r[1].oport, 40000);
+	CHECK_INT(g.r[1].rport, 53);
+	CHECK_STR(flow_conn_state(&g.r[1]), "SHR");
+	CHECK_INT(g.r[2].opkts, 1);
+	CHECK_INT(g.r[3].opkts, 1);
+	flow_table_free(t);
+}
