@@ -34,7 +34,7 @@ endif
 # the unit tests and the fuzzers link the same archives.
 SUBSYSTEMS := ports sessions scan forward capture audit
 CORE_SRC  := $(wildcard src/core/*.c)
-CMD_SRC   := src/main.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
+CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 GEN_SRC   := $(BUILD)/gen/registry_data.c
@@ -49,7 +49,7 @@ LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a
 # generated data that belongs to a subsystem's archive
 GEN_SRC_scan := $(BUILD)/gen/services_data.c
 
-all: $(BUILD)/portkit
+all: $(BUILD)/portkit $(BUILD)/portkit.1
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,6 +101,15 @@ $(BUILD)/portkit: $(CMD_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(LIBS) $(LDLIBS)
 
+# the man page's synopsis and options come from the command descriptors
+$(BUILD)/genman: $(BUILD)/tools/genman.o $(filter-out $(BUILD)/src/main.o,$(CMD_OBJ)) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/portkit.1: docs/portkit.1.in $(BUILD)/genman
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/genman $< $@
+
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(LIBS) $(LDLIBS)
@@ -113,7 +122,7 @@ run: deps
 	$(Q)$(BUILD)/portkit ls -a -p
 
 # unit tests first (fast, precise), then the real binary end to end
-check: $(BUILD)/portkit $(BUILD)/unit-tests
+check: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests tests/data
 	$(Q)PORTKIT=$(abspath $(BUILD)/portkit) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
@@ -159,10 +168,10 @@ bench: $(BUILD)/portkit
 	$(Q)scripts/deps build bench
 	$(Q)for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
 
-install: $(BUILD)/portkit
+install: $(BUILD)/portkit $(BUILD)/portkit.1
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BUILD)/portkit $(DESTDIR)$(BINDIR)/portkit
-	install -m 644 docs/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
+	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
 
 clean:
 	rm -rf build build-asan build-fuzz

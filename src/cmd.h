@@ -1,55 +1,74 @@
 /*
- * cmd.h - the command table's entries and the commands' entry points.
+ * cmd.h - one descriptor per command; help, option parsing and the man
+ * page's options all come from it.
  *
  * How to add a command:
- *   1. Write src/NAME/cmd.c with `int NAME_main(int argc, char **argv,
- *      const struct cmd *self)`: parse options with getopt_long into a
- *      struct NAME_opts (no globals), use CLI_COMMON_LONGOPTS, answer -h
- *      with cmd_help(self, stdout), and return the exit status (0, 1 or 2).
- *      Usage errors go through cmd_usage_error().
- *   2. Declare NAME_main and NAME_help (the options text) below.
- *   3. Add one line to the table in src/main.c. --help, `portkit help NAME`
- *      and the command list are generated from it.
+ *   1. Write src/NAME/cmd.c: a table of struct cmd_option (long name, key,
+ *      value name, help line), an option callback that records one option
+ *      into the command's own struct NAME_opts (no globals), a run
+ *      function that calls cmd_parse() first and returns the exit status
+ *      (0, 1 or 2), and `const struct cmd NAME_cmd = { ... }`.
+ *   2. Declare NAME_cmd below and add it to the table in src/cmd.c.
+ *   3. Put `.\" @OPTIONS NAME@` where its options go in docs/portkit.1.in.
+ * --help, `portkit help NAME`, the command list and the man page follow.
  */
 #ifndef PORTKIT_CMD_H
 #define PORTKIT_CMD_H
 
+#include <getopt.h>	/* optind: where cmd_parse() left the operands */
+#include <stddef.h>
 #include <stdio.h>
+
+#include "core/cli.h"
+
+struct cmd_option {
+	const char *name;	/* long name without "--"; NULL ends the table */
+	int key;		/* a short letter ('p': -p too), or an OPT_ value */
+	const char *arg;	/* value name ("PORTS"); NULL: a flag; "[S]": optional */
+	const char *help;	/* one line; '\n' continues it on the next */
+};
 
 struct cmd {
 	const char *name;
-	int (*main)(int argc, char **argv, const struct cmd *self);
-	unsigned flags;
 	const char *summary;	/* one line for the command list */
 	const char *synopsis;	/* arguments after the command name */
-	const char *help;	/* options and examples, ends with a newline */
+	const char *about;	/* a paragraph before the options, or NULL */
+	const struct cmd_option *options;
+	const char *examples;	/* lines, or NULL */
+	int (*run)(int argc, char **argv, const struct cmd *self);
+	unsigned flags;
 };
 
 enum { CMD_HIDDEN = 1 };
 
+/* The commands, in the order the command list shows them. */
+extern const struct cmd *const commands[];
+extern const size_t ncommands;
+const struct cmd *cmd_find(const char *name);
+
+/*
+ * The getopt prologue of every command: the common options go into cc,
+ * every other option of c->options to opt(ctx, key, value) (value NULL for
+ * a flag), which returns 0 or -1 with error_msg() set. Returns 0 when
+ * the command goes on (optind is at the first operand), CMD_EXIT_OK when
+ * -h printed the help, or 2 after a one-line usage error.
+ */
+enum { CMD_EXIT_OK = -1 };
+int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
+	      int (*opt)(void *ctx, int key, const char *value), void *ctx);
+
 void cmd_help(const struct cmd *c, FILE *f);
+/* The OPTIONS of c as man(7) requests: .TP per option. */
+void cmd_man_options(const struct cmd *c, FILE *f);
+/* The SYNOPSIS line of c in man(7). */
+void cmd_man_synopsis(const struct cmd *c, FILE *f);
 /* Print "portkit: MSG" and a hint to stderr; returns 2. */
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The one-line error for what getopt_long() rejected (c is ':' for a
- * missing value, '?' for an unknown option); returns 2. */
-int cmd_bad_option(const struct cmd *c, int opt, char **argv);
 /* Print "portkit: MSG" to stderr; returns 2. */
 int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-int port_main(int argc, char **argv, const struct cmd *self);
-extern const char port_help[];
-int ls_main(int argc, char **argv, const struct cmd *self);
-extern const char ls_help[];
-int who_main(int argc, char **argv, const struct cmd *self);
-extern const char who_help[];
-int scan_main(int argc, char **argv, const struct cmd *self);
-extern const char scan_help[];
-int forward_main(int argc, char **argv, const struct cmd *self);
-extern const char forward_help[];
-int capture_main(int argc, char **argv, const struct cmd *self);
-extern const char capture_help[];
-int audit_main(int argc, char **argv, const struct cmd *self);
-extern const char audit_help[];
+extern const struct cmd ls_cmd, who_cmd, scan_cmd, forward_cmd, capture_cmd, audit_cmd,
+	port_cmd;
 
 #endif

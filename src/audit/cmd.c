@@ -4,7 +4,6 @@
  * --fail-on, 2 errors.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,67 +12,26 @@
 #include "core/log.h"
 #include "core/banned.h"
 
-const char audit_help[] =
-	"Checks every listening TCP socket and bound UDP socket on this host:\n"
-	"how far it is exposed (loopback, all interfaces, one address), what it\n"
-	"is, who holds it, and whether it should be open: cleartext logins,\n"
-	"services without authentication, databases and remote access beyond\n"
-	"loopback, UDP amplifiers, listeners nobody owns or in the ephemeral\n"
-	"range. Rules and the policy format: docs/audit.md.\n"
-	"\n"
-	"options:\n"
-	"  --policy FILE         what may listen; anything else is a finding\n"
-	"  --save-baseline FILE  record today's listeners\n"
-	"  --baseline FILE       report listeners that appeared or vanished since\n"
-	"  --fail-on LEVEL       exit 1 at this severity or above (default medium)\n"
-	"  --verify              connect to exposed TCP listeners through this\n"
-	"                        host's own addresses to confirm they answer\n"
-	"  --netns NAME|PID|all  another network namespace, or all of them\n"
-	"\n"
-	"Exit status: 0 no findings at --fail-on or above, 1 some, 2 error.\n";
-
 enum { OPT_POLICY = OPT_CMD_BASE, OPT_BASELINE, OPT_SAVE, OPT_FAIL_ON, OPT_VERIFY, OPT_NETNS };
 
-static int parse(int argc, char **argv, const struct cmd *self, struct audit_opts *o)
+static int option(void *ctx, int key, const char *value)
 {
-	static const struct option longopts[] = {
-		{ "policy", required_argument, NULL, OPT_POLICY },
-		{ "baseline", required_argument, NULL, OPT_BASELINE },
-		{ "save-baseline", required_argument, NULL, OPT_SAVE },
-		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		{ "verify", no_argument, NULL, OPT_VERIFY },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	struct audit_opts *o = ctx;
+	enum severity sev;
 
-	opterr = 0;
-	optind = 1;
-	o->fail_on = -1;
-	while ((c = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		enum severity sev;
-
-		if (cli_common_opt(c, &o->cc))
-			continue;
-		switch (c) {
-		case OPT_POLICY: o->policy = optarg; break;
-		case OPT_BASELINE: o->baseline = optarg; break;
-		case OPT_SAVE: o->save_baseline = optarg; break;
-		case OPT_VERIFY: o->verify = true; break;
-		case OPT_NETNS: o->netns = optarg; break;
-		case OPT_FAIL_ON:
-			if (severity_parse(optarg, &sev))
-				return cmd_usage_error(self, "invalid --fail-on '%s': info, low, "
-							     "medium or high", optarg);
-			o->fail_on = (int)sev;
-			break;
-		default:
-			return cmd_bad_option(self, c, argv);
-		}
+	switch (key) {
+	case OPT_POLICY: o->policy = value; break;
+	case OPT_BASELINE: o->baseline = value; break;
+	case OPT_SAVE: o->save_baseline = value; break;
+	case OPT_VERIFY: o->verify = true; break;
+	case OPT_NETNS: o->netns = value; break;
+	case OPT_FAIL_ON:
+		if (severity_parse(value, &sev))
+			return errorf(-EINVAL, "invalid --fail-on '%s': info, low, medium or high",
+				      value);
+		o->fail_on = (int)sev;
+		break;
 	}
-	if (optind < argc)
-		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
@@ -130,18 +88,16 @@ static int run(const struct audit_opts *o, struct policy *p)
 	return r;
 }
 
-int audit_main(int argc, char **argv, const struct cmd *self)
+static int audit_main(int argc, char **argv, const struct cmd *self)
 {
-	struct audit_opts o = { 0 };
+	struct audit_opts o = { .fail_on = -1 };
 	struct policy p;
-	int r = parse(argc, argv, self, &o);
+	int r = cmd_parse(self, argc, argv, &o.cc, option, &o);
 
 	if (r)
 		return r;
-	if (o.cc.help) {
-		cmd_help(self, stdout);
-		return 0;
-	}
+	if (optind < argc)
+		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	/* a bad policy stops everything before any socket is looked at */
 	if (o.policy && policy_load(o.policy, &p))
 		return cmd_error("%s", error_msg());
@@ -150,3 +106,31 @@ int audit_main(int argc, char **argv, const struct cmd *self)
 		policy_free(&p);
 	return r;
 }
+
+static const struct cmd_option options[] = {
+	{ "policy", OPT_POLICY, "FILE", "what may listen; anything else is a finding" },
+	{ "save-baseline", OPT_SAVE, "FILE", "record today's listeners" },
+	{ "baseline", OPT_BASELINE, "FILE", "report listeners that appeared or vanished since" },
+	{ "fail-on", OPT_FAIL_ON, "LEVEL", "exit 1 at this severity or above (default medium)" },
+	{ "verify", OPT_VERIFY, NULL, "connect to exposed TCP listeners through this\n"
+				      "host's own addresses to confirm they answer" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd audit_cmd = {
+	.name = "audit",
+	.summary = "which listening ports should not be open",
+	.synopsis = "[--policy FILE] [--baseline FILE] [--save-baseline FILE] [--fail-on LEVEL] "
+		    "[--verify] [--netns NAME|PID|all]",
+	.about =
+	"Checks every listening TCP socket and bound UDP socket on this host:\n"
+	"how far it is exposed (loopback, all interfaces, one address), what it\n"
+	"is, who holds it, and whether it should be open: cleartext logins,\n"
+	"services without authentication, databases and remote access beyond\n"
+	"loopback, UDP amplifiers, listeners nobody owns or in the ephemeral\n"
+	"range. Rules and the policy format: docs/audit.md. Exit status: 0 no\n"
+	"findings at --fail-on or above, 1 some, 2 error.",
+	.options = options,
+	.run = audit_main,
+};

@@ -2,7 +2,6 @@
  * cmd.c - `portkit capture`: libpcap in, packets or flows out.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,32 +16,6 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
-
-const char capture_help[] =
-	"Shows packets with their ports explained (the server side's service,\n"
-	"the client side's ephemeral port), or with --flows one record per\n"
-	"transport session, from a live interface or a pcap/pcapng file. FILTER\n"
-	"is a pcap filter expression, as for tcpdump (\"port 53\").\n"
-	"\n"
-	"options:\n"
-	"  -i, --interface IFACE  capture live (default: any)\n"
-	"  -r, --read FILE        read a pcap or pcapng file ('-' for stdin)\n"
-	"  -w, --write FILE       save the packets to a pcap file instead of printing\n"
-	"  -c, --count N          stop after N packets\n"
-	"  -s, --snaplen N        bytes kept per packet (default 262144)\n"
-	"  --checksums            verify TCP and UDP checksums too\n"
-	"  --flows                one record per flow (Zeek conn_state, history,\n"
-	"                         Community ID) instead of one per packet\n"
-	"  --zeek                 flows as Zeek conn.log (TSV)\n"
-	"  --summary              with --flows: top services and talkers\n"
-	"  --interval S           interim flow records every S seconds (default 300, 0 off)\n"
-	"  --max-flows N          flows kept at once (default 1000000)\n"
-	"  --tcp-timeout S, --udp-timeout S  idle timeouts (default 300, 60)\n"
-	"\n"
-	"examples:\n"
-	"  portkit capture -i eth0 port 53\n"
-	"  portkit capture -r trace.pcap --flows --json\n"
-	"  portkit capture -r trace.pcap --flows --summary\n";
 
 enum { OPT_FLOWS = OPT_CMD_BASE, OPT_SUMMARY, OPT_ZEEK, OPT_CHECKSUMS, OPT_INTERVAL,
        OPT_MAX_FLOWS, OPT_TCP_TIMEOUT, OPT_UDP_TIMEOUT };
@@ -61,8 +34,9 @@ static int num(const char *s, unsigned long long lo, unsigned long long hi, cons
 	return parse_number(s, lo, hi, what, v);
 }
 
-static int option(struct cap_opts *o, int c)
+static int option(void *ctx, int c, const char *optarg)
 {
+	struct cap_opts *o = ctx;
 	unsigned long long v;
 
 	switch (c) {
@@ -105,40 +79,12 @@ static int option(struct cap_opts *o, int c)
 
 static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "read", required_argument, NULL, 'r' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "snaplen", required_argument, NULL, 's' },
-		{ "flows", no_argument, NULL, OPT_FLOWS },
-		{ "summary", no_argument, NULL, OPT_SUMMARY },
-		{ "zeek", no_argument, NULL, OPT_ZEEK },
-		{ "checksums", no_argument, NULL, OPT_CHECKSUMS },
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-		{ "tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT },
-		{ "udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct buf filter = BUF_INIT(1 << 16);
-	int c;
+	int r;
 
-	opterr = 0;
-	optind = 1;
 	o->interval = 300;
-	while ((c = getopt_long(argc, argv, ":i:r:w:c:s:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
-		if (cli_common_opt(c, &o->cc))
-			continue;
-		if (c == ':' || c == '?')
-			return cmd_bad_option(self, c, argv);
-		r = option(o, c);
-		if (r)
-			return cmd_usage_error(self, "%s", error_msg());
-	}
+	if ((r = cmd_parse(self, argc, argv, &o->cc, option, o)))
+		return r;
 	if (o->iface && o->read)
 		return cmd_usage_error(self, "-i and -r cannot be used together");
 	if (o->summary && !o->flows)
@@ -329,21 +275,49 @@ static int run(struct cap_opts *o)
 	return r;
 }
 
-int capture_main(int argc, char **argv, const struct cmd *self)
+static int capture_main(int argc, char **argv, const struct cmd *self)
 {
 	struct cap_opts o = { 0 };
 	int r = parse(argc, argv, self, &o);
 
-	if (r) {
-		free(o.filter);
-		return r;
-	}
-	if (o.cc.help) {
-		cmd_help(self, stdout);
-		free(o.filter);
-		return 0;
-	}
-	r = run(&o);
+	if (!r)
+		r = run(&o);
 	free(o.filter);
 	return r;
 }
+
+static const struct cmd_option options[] = {
+	{ "interface", 'i', "IFACE", "capture live (default: any)" },
+	{ "read", 'r', "FILE", "read a pcap or pcapng file ('-' for stdin)" },
+	{ "write", 'w', "FILE", "save the packets to a pcap file instead of printing" },
+	{ "count", 'c', "N", "stop after N packets" },
+	{ "snaplen", 's', "N", "bytes kept per packet (default 262144)" },
+	{ "checksums", OPT_CHECKSUMS, NULL, "verify TCP and UDP checksums too" },
+	{ "flows", OPT_FLOWS, NULL, "one record per flow (Zeek conn_state, history,\n"
+				    "Community ID) instead of one per packet" },
+	{ "zeek", OPT_ZEEK, NULL, "flows as Zeek conn.log (TSV)" },
+	{ "summary", OPT_SUMMARY, NULL, "top services and talkers (implies --flows)" },
+	{ "interval", OPT_INTERVAL, "S", "interim flow records every S seconds (default 300, 0 off)" },
+	{ "max-flows", OPT_MAX_FLOWS, "N", "flows kept at once (default 1000000)" },
+	{ "tcp-timeout", OPT_TCP_TIMEOUT, "S", "idle TCP flows end after S seconds (default 300)" },
+	{ "udp-timeout", OPT_UDP_TIMEOUT, "S", "idle UDP and other flows end after S seconds "
+					       "(default 60)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd capture_cmd = {
+	.name = "capture",
+	.summary = "packets and flows seen by port, live or from a pcap file",
+	.synopsis = "[-i IFACE | -r FILE] [-w FILE] [-c COUNT] [--flows] [FILTER...]",
+	.about =
+	"Shows packets with their ports explained (the server side's service,\n"
+	"the client side's ephemeral port), or with --flows one record per\n"
+	"transport session, from a live interface or a pcap/pcapng file. FILTER\n"
+	"is a pcap filter expression, as for tcpdump (\"port 53\").",
+	.options = options,
+	.examples =
+	"  portkit capture -i eth0 port 53\n"
+	"  portkit capture -r trace.pcap --flows --json\n"
+	"  portkit capture -r trace.pcap --flows --summary\n",
+	.run = capture_main,
+};

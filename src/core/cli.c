@@ -38,15 +38,3 @@ struct out *cli_out(const struct cli_common *cc)
 		out_set_width(o, ws.ws_col);
 	return o;
 }
-
-const char *cli_bad_option(char **argv, int c)
-{
-	static char tmp[8];
-
-	(void)c;
-	if (optopt && optopt < 256) {
-		snprintf(tmp, sizeof(tmp), "-%c", optopt);
-		return tmp;
-	}
-	return argv[optind - 1];
-}

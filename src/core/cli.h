@@ -6,7 +6,6 @@
 #ifndef PORTKIT_CLI_H
 #define PORTKIT_CLI_H
 
-#include <getopt.h>
 #include <stdbool.h>
 
 #include "core/out.h"
@@ -24,19 +23,9 @@ struct cli_common {
 	bool help;
 };
 
-#define CLI_COMMON_LONGOPTS                                   \
-	{ "json", no_argument, NULL, OPT_JSON },              \
-	{ "numeric", no_argument, NULL, 'n' },                \
-	{ "no-color", no_argument, NULL, OPT_NO_COLOR },      \
-	{ "no-colour", no_argument, NULL, OPT_NO_COLOR },     \
-	{ "help", no_argument, NULL, 'h' }
-#define CLI_COMMON_SHORTOPTS "nh"
-
 /* True when c was one of the common options (and it was recorded). */
 bool cli_common_opt(int c, struct cli_common *cc);
 /* A printer for stdout as the options and the terminal say. */
 struct out *cli_out(const struct cli_common *cc);
-/* The option getopt_long() just rejected, for a one-line message. */
-const char *cli_bad_option(char **argv, int c);
 
 #endif

@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -20,29 +19,6 @@
 #include "forward/forward.h"
 #include "core/banned.h"
 
-const char forward_help[] =
-	"Forwards connections (or UDP datagrams) arriving on LISTEN to TARGET,\n"
-	"with access rules and one log line per session. LISTEN is PORT,\n"
-	"ADDR:PORT or [V6]:PORT; TARGET is ADDR:PORT. With -c FILE, many rules,\n"
-	"one a line (format: docs/forward.md); SIGHUP reloads the file.\n"
-	"\n"
-	"options:\n"
-	"  --udp                 forward UDP instead of TCP\n"
-	"  --allow CIDR          allow clients from CIDR (repeatable; first match wins)\n"
-	"  --deny CIDR           deny clients from CIDR\n"
-	"  -c, --config FILE     rules from FILE\n"
-	"  --check               validate the rules and exit\n"
-	"  --log FILE            session log (default: stderr); with --json, NDJSON\n"
-	"  --workers N           worker threads (default: one per CPU)\n"
-	"  --max-conns N         TCP sessions over all rules\n"
-	"  --drain-timeout S     on SIGTERM, how long sessions may finish (default 10)\n"
-	"  --user USER           drop root after binding\n"
-	"\n"
-	"examples:\n"
-	"  portkit forward 8080 198.18.0.2:80\n"
-	"  portkit forward 5353 127.0.0.1:53 --udp --allow 10.0.0.0/8\n"
-	"  portkit forward -c /etc/portkit/forward.conf --json --log /var/log/portkit.log\n";
-
 enum { OPT_UDP = OPT_CMD_BASE, OPT_ALLOW, OPT_DENY, OPT_LOG, OPT_WORKERS, OPT_MAX_CONNS,
        OPT_DRAIN, OPT_USER, OPT_CHECK };
 
@@ -50,68 +26,44 @@ struct fwd_opts {
 	struct cli_common cc;
 	bool udp, check;
 	const char *config, *log, *user;
-	char *acl[2][MAX_ACL];		/* [0] allow, [1] deny, in order given */
+	const char *acl[MAX_ACL];	/* CIDR lists, in the order given */
 	int acl_order[MAX_ACL * 2];
 	size_t nacl;
 	struct engine_opts eo;
 };
 
-static int parse(int argc, char **argv, const struct cmd *self, struct fwd_opts *o)
+static int option(void *ctx, int c, const char *optarg)
 {
-	static const struct option longopts[] = {
-		{ "udp", no_argument, NULL, OPT_UDP },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "deny", required_argument, NULL, OPT_DENY },
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "workers", required_argument, NULL, OPT_WORKERS },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
-		{ "user", required_argument, NULL, OPT_USER },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
+	struct fwd_opts *o = ctx;
 	unsigned long long v;
-	int c;
 
-	opterr = 0;
-	optind = 1;
-	o->eo.drain_ms = 10000;
-	while ((c = getopt_long(argc, argv, ":c:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(c, &o->cc))
-			continue;
-		switch (c) {
-		case OPT_UDP: o->udp = true; break;
-		case OPT_CHECK: o->check = true; break;
-		case 'c': o->config = optarg; break;
-		case OPT_LOG: o->log = optarg; break;
-		case OPT_USER: o->user = optarg; break;
-		case OPT_ALLOW:
-		case OPT_DENY:
-			if (o->nacl == MAX_ACL)
-				return cmd_usage_error(self, "too many --allow/--deny");
-			o->acl[0][o->nacl] = optarg;
-			o->acl_order[o->nacl++] = c == OPT_ALLOW;
-			break;
-		case OPT_WORKERS:
-		case OPT_MAX_CONNS:
-		case OPT_DRAIN:
-			if (parse_number(optarg, c == OPT_DRAIN ? 0 : 1,
-					 c == OPT_WORKERS ? 64 : 10000000,
-					 c == OPT_WORKERS ? "workers" : c == OPT_DRAIN ? "drain-timeout"
-									 : "max-conns", &v))
-				return cmd_usage_error(self, "%s", error_msg());
-			if (c == OPT_WORKERS)
-				o->eo.workers = (unsigned)v;
-			else if (c == OPT_DRAIN)
-				o->eo.drain_ms = (unsigned)v * 1000;
-			else
-				o->eo.max_conns = (unsigned)v;
-			break;
-		default:
-			return cmd_bad_option(self, c, argv);
-		}
+	switch (c) {
+	case OPT_UDP: o->udp = true; break;
+	case OPT_CHECK: o->check = true; break;
+	case 'c': o->config = optarg; break;
+	case OPT_LOG: o->log = optarg; break;
+	case OPT_USER: o->user = optarg; break;
+	case OPT_ALLOW:
+	case OPT_DENY:
+		if (o->nacl == MAX_ACL)
+			return errorf(-E2BIG, "too many --allow/--deny");
+		o->acl[o->nacl] = optarg;
+		o->acl_order[o->nacl++] = c == OPT_ALLOW;
+		break;
+	case OPT_WORKERS:
+	case OPT_MAX_CONNS:
+	case OPT_DRAIN:
+		if (parse_number(optarg, c == OPT_DRAIN ? 0 : 1, c == OPT_WORKERS ? 64 : 10000000,
+				 c == OPT_WORKERS ? "workers" : c == OPT_DRAIN ? "drain-timeout"
+								 : "max-conns", &v))
+			return -1;
+		if (c == OPT_WORKERS)
+			o->eo.workers = (unsigned)v;
+		else if (c == OPT_DRAIN)
+			o->eo.drain_ms = (unsigned)v * 1000;
+		else
+			o->eo.max_conns = (unsigned)v;
+		break;
 	}
 	return 0;
 }
@@ -141,7 +93,7 @@ static int build(struct fwd_opts *o, int argc, char **argv, const struct cmd *se
 		if (fwd_rule_quick(argv[optind], argv[optind + 1], o->udp, &c->rules[0]))
 			goto bad;
 		for (size_t i = 0; i < o->nacl; i++)
-			if (fwd_rule_acl(&c->rules[0], o->acl_order[i], o->acl[0][i]))
+			if (fwd_rule_acl(&c->rules[0], o->acl_order[i], o->acl[i]))
 				goto bad;
 	}
 	if (fwd_config_check(c))
@@ -204,20 +156,16 @@ static int serve(struct fwd_opts *o, struct engine *eng)
 	}
 }
 
-int forward_main(int argc, char **argv, const struct cmd *self)
+static int forward_main(int argc, char **argv, const struct cmd *self)
 {
-	struct fwd_opts o = { 0 };
+	struct fwd_opts o = { .eo.drain_ms = 10000 };
 	struct fwd_config *c = NULL;
 	struct engine *eng = NULL;
 	sigset_t set;
-	int r = parse(argc, argv, self, &o);
+	int r = cmd_parse(self, argc, argv, &o.cc, option, &o);
 
 	if (r)
 		return r;
-	if (o.cc.help) {
-		cmd_help(self, stdout);
-		return 0;
-	}
 	if ((r = build(&o, argc, argv, self, &c)))
 		return r;
 	if (o.check) {
@@ -262,3 +210,35 @@ int forward_main(int argc, char **argv, const struct cmd *self)
 	}
 	return serve(&o, eng);
 }
+
+static const struct cmd_option options[] = {
+	{ "udp", OPT_UDP, NULL, "forward UDP instead of TCP" },
+	{ "allow", OPT_ALLOW, "CIDR", "allow clients from CIDR (repeatable; first match wins)" },
+	{ "deny", OPT_DENY, "CIDR", "deny clients from CIDR" },
+	{ "config", 'c', "FILE", "rules from FILE" },
+	{ "check", OPT_CHECK, NULL, "validate the rules and exit" },
+	{ "log", OPT_LOG, "FILE", "session log (default: stderr); with --json, NDJSON" },
+	{ "workers", OPT_WORKERS, "N", "worker threads (default: one per CPU)" },
+	{ "max-conns", OPT_MAX_CONNS, "N", "TCP sessions over all rules" },
+	{ "drain-timeout", OPT_DRAIN, "S", "on SIGTERM, how long sessions may finish (default 10)" },
+	{ "user", OPT_USER, "USER", "drop root after binding" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd forward_cmd = {
+	.name = "forward",
+	.summary = "TCP and UDP port forwarding with access rules and session logs",
+	.synopsis = "LISTEN TARGET [--udp] [--allow CIDR] [--deny CIDR] | -c FILE",
+	.about =
+	"Forwards connections (or UDP datagrams) arriving on LISTEN to TARGET,\n"
+	"with access rules and one log line per session. LISTEN is PORT,\n"
+	"ADDR:PORT or [V6]:PORT; TARGET is ADDR:PORT (a port may be a service\n"
+	"name). With -c FILE, many rules, one a line (format: docs/forward.md);\n"
+	"SIGHUP reloads the file.",
+	.options = options,
+	.examples =
+	"  portkit forward 8080 198.18.0.2:80\n"
+	"  portkit forward 5353 127.0.0.1:53 --udp --allow 10.0.0.0/8\n"
+	"  portkit forward -c /etc/portkit/forward.conf --json --log /var/log/portkit.log\n",
+	.run = forward_main,
+};

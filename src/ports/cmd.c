@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,29 +7,6 @@
 #include "core/log.h"
 #include "ports/ports.h"
 #include "core/banned.h"
-
-const char port_help[] =
-	"Each ARG is a port (3389), a range (8000-8010), a service name or\n"
-	"common name (ms-wbt-server, rdp, postgres), optionally with /PROTO\n"
-	"(53/udp). Shows the IANA registration, the name people use, the\n"
-	"category (well-known 0-1023, registered 1024-49151, dynamic\n"
-	"49152-65535), whether this host uses the port as an ephemeral (client)\n"
-	"port, and what an exposed port means.\n"
-	"\n"
-	"options:\n"
-	"  -P, --proto P   only tcp, udp, sctp or dccp (comma list; default all)\n"
-	"  -s, --search    ARGs are words to find in names and descriptions\n"
-	"\n"
-	"examples:\n"
-	"  portkit port 22 80 3389 59210\n"
-	"  portkit port rdp\n"
-	"  portkit port 8000-8010 --proto tcp\n"
-	"  portkit port --search remote desktop\n"
-	"\n"
-	"A port with no registration gets one line saying so (service null).\n"
-	"Exit status: 0 found, 1 --search found nothing, 2 error.\n";
-
-enum { OPT_PROTO = OPT_CMD_BASE, OPT_SEARCH };
 
 static int parse_protos(const char *s, unsigned *out)
 {
@@ -52,40 +28,32 @@ static int parse_protos(const char *s, unsigned *out)
 	return 0;
 }
 
-int port_main(int argc, char **argv, const struct cmd *self)
+struct port_cmd_opts {
+	struct cli_common cc;
+	struct port_opts p;
+};
+
+static int option(void *ctx, int key, const char *value)
 {
-	static const struct option longopts[] = {
-		{ "proto", required_argument, NULL, 'P' },
-		{ "search", no_argument, NULL, 's' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_common cc = { 0 };
-	struct port_opts opts = { .protos = PROTO_ALL };
+	struct port_cmd_opts *o = ctx;
+
+	if (key == 'P')
+		return parse_protos(value, &o->p.protos);
+	o->p.search = true;	/* -s */
+	return 0;
+}
+
+static int port_main(int argc, char **argv, const struct cmd *self)
+{
+	struct port_cmd_opts po = { .p.protos = PROTO_ALL };
+	struct port_opts opts;
 	struct port_list list = { 0 };
 	struct out *o;
-	int c, status = 0;
+	int status = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":P:s" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(c, &cc))
-			continue;
-		switch (c) {
-		case 'P':
-			if (parse_protos(optarg, &opts.protos))
-				return cmd_usage_error(self, "%s", error_msg());
-			break;
-		case 's':
-			opts.search = true;
-			break;
-		default:
-			return cmd_bad_option(self, c, argv);
-		}
-	}
-	if (cc.help) {
-		cmd_help(self, stdout);
-		return 0;
-	}
+	if ((status = cmd_parse(self, argc, argv, &po.cc, option, &po)))
+		return status;
+	opts = po.p;
 	if (optind >= argc)
 		return cmd_usage_error(self, opts.search ? "--search needs words"
 							 : "which port? give a number, range or name");
@@ -100,10 +68,38 @@ int port_main(int argc, char **argv, const struct cmd *self)
 			}
 		}
 	}
-	o = cli_out(&cc);
+	o = cli_out(&po.cc);
 	ports_print(o, &list);
 	port_list_free(&list);
 	if (out_close(o))
 		return cmd_error("cannot write output: %s", strerror(EIO));
 	return status;
 }
+
+static const struct cmd_option options[] = {
+	{ "proto", 'P', "P", "only tcp, udp, sctp or dccp (comma list; default all)" },
+	{ "search", 's', NULL, "ARGs are words to find in names and descriptions" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd port_cmd = {
+	.name = "port",
+	.summary = "what a port or service is: IANA registry, category, plain-language notes",
+	.synopsis = "ARG... | --search WORDS...",
+	.about =
+	"Each ARG is a port (3389), a range (8000-8010), a service name or\n"
+	"common name (ms-wbt-server, rdp, postgres), optionally with /PROTO\n"
+	"(53/udp). Shows the IANA registration, the name people use, the\n"
+	"category (well-known 0-1023, registered 1024-49151, dynamic\n"
+	"49152-65535), whether this host uses the port as an ephemeral (client)\n"
+	"port, and what an exposed port means. A port with no registration\n"
+	"gets one line saying so (service null). Exit status: 0 found,\n"
+	"1 --search found nothing, 2 error.",
+	.options = options,
+	.examples =
+	"  portkit port 22 80 3389 59210\n"
+	"  portkit port rdp\n"
+	"  portkit port 8000-8010 --proto tcp\n"
+	"  portkit port --search remote desktop\n",
+	.run = port_main,
+};

@@ -2,7 +2,6 @@
  * cmd.c - `portkit scan` options.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,35 +13,6 @@
 #include "core/xalloc.h"
 #include "scan/scan.h"
 #include "core/banned.h"
-
-const char scan_help[] =
-	"Finds the open ports of hosts. TARGETs are addresses, CIDRs\n"
-	"(198.18.0.0/24), ranges (198.18.0.1-20), IPv6 addresses and host names\n"
-	"(resolved once). Loopback targets work.\n"
-	"\n"
-	"options:\n"
-	"  -p PORTS          ports: 22,80,8000-8100; -p- for all 65,536\n"
-	"  --top N           the N most common ports by our ranking (default 1000)\n"
-	"  -s connect|syn|udp  method: TCP connect (default without root), raw SYN\n"
-	"                    (default as root), or UDP with service probes\n"
-	"  --seed S          the probe order (-s syn); same seed, same order\n"
-	"  --shard I/N       this scanner's share of the space (-s syn, same --seed)\n"
-	"  --rate PPS        at most PPS probes per second\n"
-	"  --retries N       re-probe silent ports N times (default 1)\n"
-	"  --timeout MS      fixed per-probe timeout (default: from measured round trips)\n"
-	"  --parallel N      probes in flight (default 2048, bounded by the fd limit)\n"
-	"  --exclude LIST    addresses or CIDRs not to scan\n"
-	"  --all             also report closed and filtered ports\n"
-	"  --sv              ask each open TCP port what it is (banners and probes\n"
-	"                    from data/services.txt: SSH, FTP, SMTP, HTTP, TLS with\n"
-	"                    the certificate CN, RDP, Redis, PostgreSQL, ...)\n"
-	"  -oX FILE          nmap-compatible XML\n"
-	"\n"
-
-	"examples:\n"
-	"  portkit scan 127.0.0.1 -p-\n"
-	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
-	"  portkit scan 198.18.0.2 -s udp --top 100\n";
 
 enum { OPT_TOP = OPT_CMD_BASE, OPT_RATE, OPT_RETRIES, OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
        OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD };
@@ -58,8 +28,10 @@ static int number(const char *s, unsigned long long lo, unsigned long long hi, c
 	return 0;
 }
 
-static int option(struct scan_opts *o, int c, const char *arg)
+static int option(void *ctx, int c, const char *arg)
 {
+	struct scan_opts *o = ctx;
+
 	switch (c) {
 	case 'p':
 		free(o->ports);
@@ -121,10 +93,9 @@ static void rewrite_ox(int argc, char **argv)
 static size_t port_list(const struct scan_opts *o, uint16_t **out)
 {
 	uint16_t *v = xmalloc(65536 * sizeof(*v));
-	static bool seen[65536];
+	bool *seen = xcalloc(65536, sizeof(*seen));
 	size_t n = 0;
 
-	memset(seen, 0, sizeof(seen));
 	if (o->ports) {
 		for (size_t i = 0; i < o->nports; i++)
 			for (unsigned p = o->ports[i].lo; p <= o->ports[i].hi; p++)
@@ -135,29 +106,13 @@ static size_t port_list(const struct scan_opts *o, uint16_t **out)
 	} else {
 		n = top_ports(o->method == M_UDP ? PROTO_UDP : PROTO_TCP, o->top ? o->top : 1000, v);
 	}
+	free(seen);
 	*out = v;
 	return n;
 }
 
-int scan_main(int argc, char **argv, const struct cmd *self)
+static int scan_main(int argc, char **argv, const struct cmd *self)
 {
-	static const struct option longopts[] = {
-		{ "ports", required_argument, NULL, 'p' },
-		{ "method", required_argument, NULL, 's' },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "rate", required_argument, NULL, OPT_RATE },
-		{ "retries", required_argument, NULL, OPT_RETRIES },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "parallel", required_argument, NULL, OPT_PARALLEL },
-		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "xml", required_argument, NULL, OPT_XML },
-		{ "sv", no_argument, NULL, OPT_SV },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "shard", required_argument, NULL, OPT_SHARD },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct scan_opts o = { .retries = 1 };
 	struct target_list t = { 0 };
 	struct report *rep;
@@ -165,25 +120,12 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 	int64_t t0;
 	uint16_t *ports;
 	size_t nports;
-	int c, r;
+	int r;
 
 	rewrite_ox(argc, argv);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:s:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(c, &o.cc))
-			continue;
-		if (c == ':' || c == '?')
-			return cmd_bad_option(self, c, argv);
-		if (option(&o, c, optarg)) {
-			free(o.ports);
-			return cmd_usage_error(self, "%s", error_msg());
-		}
-	}
-	if (o.cc.help) {
-		cmd_help(self, stdout);
+	if ((r = cmd_parse(self, argc, argv, &o.cc, option, &o))) {
 		free(o.ports);
-		return 0;
+		return r;
 	}
 	if (optind >= argc) {
 		free(o.ports);
@@ -240,3 +182,42 @@ int scan_main(int argc, char **argv, const struct cmd *self)
 	targets_free(&t);
 	return r;
 }
+
+static const struct cmd_option options[] = {
+	{ "ports", 'p', "PORTS", "ports: 22,80,8000-8100, service names (ssh,http);\n"
+				 "-p- for all 65,536" },
+	{ "top", OPT_TOP, "N", "the N most common ports by our ranking (default 1000)" },
+	{ "method", 's', "connect|syn|udp", "TCP connect (default without root), raw SYN\n"
+					    "(default as root), or UDP with service probes" },
+	{ "seed", OPT_SEED, "S", "the probe order (-s syn); same seed, same order" },
+	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the space (-s syn, same --seed)" },
+	{ "rate", OPT_RATE, "PPS", "at most PPS probes per second" },
+	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1)" },
+	{ "timeout", OPT_TIMEOUT, "MS", "fixed per-probe timeout (default: from measured "
+					"round trips)" },
+	{ "parallel", OPT_PARALLEL, "N", "probes in flight (default 2048, bounded by the fd limit)" },
+	{ "exclude", OPT_EXCLUDE, "LIST", "addresses or CIDRs not to scan" },
+	{ "all", OPT_ALL, NULL, "also report closed and filtered ports" },
+	{ "sv", OPT_SV, NULL, "ask each open TCP port what it is (banners and probes\n"
+			      "from data/services.txt: SSH, FTP, SMTP, HTTP, TLS with\n"
+			      "the certificate CN, RDP, Redis, PostgreSQL, ...)" },
+	{ "xml", OPT_XML, "FILE", "nmap-compatible XML (also -oX FILE)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd scan_cmd = {
+	.name = "scan",
+	.summary = "which ports are open on a host (TCP connect, SYN and UDP; --sv names the software)",
+	.synopsis = "TARGET... [-p PORTS | --top N] [-s connect|syn|udp] [--sv] [--json] [-oX FILE]",
+	.about =
+	"Finds the open ports of hosts. TARGETs are addresses, CIDRs\n"
+	"(198.18.0.0/24), ranges (198.18.0.1-20), IPv6 addresses and host names\n"
+	"(resolved once). Loopback targets work.",
+	.options = options,
+	.examples =
+	"  portkit scan 127.0.0.1 -p-\n"
+	"  portkit scan 127.0.0.1 -p ssh,http,8000-8100\n"
+	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
+	"  portkit scan 198.18.0.2 -s udp --top 100\n",
+	.run = scan_main,
+};

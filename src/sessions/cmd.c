@@ -2,7 +2,7 @@
  * cmd.c - options of `portkit ls` and `portkit who`.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h>	/* optind: --watch takes the next word when a number */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,46 +15,6 @@
 #include "core/xalloc.h"
 #include "sessions/sessions.h"
 #include "core/banned.h"
-
-const char ls_help[] =
-	"Lists this host's TCP and UDP sessions from the kernel (netlink\n"
-	"sock_diag), with the service on the server side of each. Like ss, the\n"
-	"default is connected sessions; -l shows listeners, -a everything.\n"
-	"\n"
-	"options:\n"
-	"  -t, --tcp            TCP only            -u, --udp     UDP only\n"
-	"  -l, --listening      listeners (and bound UDP sockets)\n"
-	"  -a, --all            every state         -4, -6        one family\n"
-	"  -p, --processes      the processes holding each socket\n"
-	"  -e, --extended       TCP internals: rtt, cwnd, retransmits, bytes, timers\n"
-	"  --state S            established, listen, time-wait, syn-sent, close-wait,\n"
-	"                       ... or a group: connected, synchronized, all\n"
-	"  --port P             local or remote port (list, range or service name)\n"
-	"  --sport P, --dport P local / remote port\n"
-	"  --src CIDR, --dst CIDR  local / remote address; a bare ADDR[/LEN]\n"
-	"                       argument matches either side\n"
-	"  --pid N, --process NAME, --user U   owner filters\n"
-	"  --netns NAME|PID|all another network namespace, or all of them\n"
-	"  --summary            counts by state, listeners by category, and\n"
-	"                       ephemeral-port use per destination\n"
-	"  --by remote          sessions grouped by remote endpoint\n"
-	"  --watch [SECONDS]    stream sessions opened and closed (--count N stops)\n"
-	"\n"
-	"examples:\n"
-	"  portkit ls -tlp\n"
-	"  portkit ls --port 443 -p\n"
-	"  portkit ls --by remote\n"
-	"  portkit ls --summary\n";
-
-const char who_help[] =
-	"Everything holding PORT on this host: listeners and connections, with\n"
-	"each process's pid, user, command line, systemd unit and container.\n"
-	"\n"
-	"options:\n"
-	"  -P, --proto P        tcp or udp (default both)\n"
-	"  --netns NAME|PID|all another network namespace, or all of them\n"
-	"\n"
-	"Exit status: 0 someone holds it, 1 nobody does, 2 error.\n";
 
 enum {
 	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST,
@@ -152,8 +112,18 @@ static int states_add(struct ls_opts *o, const char *spec)
 	return 0;
 }
 
-static int ls_option(struct ls_opts *o, int c, char **argv, bool *listen, bool *all)
+struct ls_cmd_opts {
+	struct ls_opts o;
+	char **argv;
+	bool listen, all;
+};
+
+static int ls_option(void *ctx, int c, const char *optarg)
 {
+	struct ls_cmd_opts *lo = ctx;
+	struct ls_opts *o = &lo->o;
+	char **argv = lo->argv;
+	bool *listen = &lo->listen, *all = &lo->all;
 	unsigned long long v;
 
 	switch (c) {
@@ -232,7 +202,7 @@ static int run_ls(struct ls_opts *o)
 	int r;
 
 	if (o->watch)
-		return watch_sessions(o);
+		return watch_sessions(o) ? cmd_error("%s", error_msg()) : 0;
 	r = sessions_collect(o, &s);
 	if (r) {
 		session_set_free(&s);
@@ -249,94 +219,51 @@ static int run_ls(struct ls_opts *o)
 	return 0;
 }
 
-int ls_main(int argc, char **argv, const struct cmd *self)
+static int ls_main(int argc, char **argv, const struct cmd *self)
 {
-	static const struct option longopts[] = {
-		{ "tcp", no_argument, NULL, 't' }, { "udp", no_argument, NULL, 'u' },
-		{ "listening", no_argument, NULL, 'l' }, { "all", no_argument, NULL, 'a' },
-		{ "processes", no_argument, NULL, 'p' }, { "extended", no_argument, NULL, 'e' },
-		{ "ipv4", no_argument, NULL, '4' }, { "ipv6", no_argument, NULL, '6' },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "sport", required_argument, NULL, OPT_SPORT },
-		{ "dport", required_argument, NULL, OPT_DPORT },
-		{ "src", required_argument, NULL, OPT_SRC },
-		{ "dst", required_argument, NULL, OPT_DST },
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "process", required_argument, NULL, OPT_PROCESS },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "summary", no_argument, NULL, OPT_SUMMARY },
-		{ "by", required_argument, NULL, OPT_BY },
-		{ "watch", optional_argument, NULL, OPT_WATCH },
-		{ "count", required_argument, NULL, OPT_COUNT },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ls_opts o = { 0 };
-	bool listen = false, all = false;
-	int c;
+	struct ls_cmd_opts lo = { .argv = argv };
+	int r = cmd_parse(self, argc, argv, &lo.o.cc, ls_option, &lo);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":tula46pe" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int r;
-
-		if (cli_common_opt(c, &o.cc))
-			continue;
-		if (c == ':' || c == '?')
-			return cmd_bad_option(self, c, argv);
-		r = ls_option(&o, c, argv, &listen, &all);
-		if (r)
-			return cmd_usage_error(self, "%s", error_msg());
-	}
-	if (o.cc.help) {
-		cmd_help(self, stdout);
-		return 0;
-	}
+	if (r)
+		return r;
 	for (int i = optind; i < argc; i++) {
-		if (addr_filter(&o.q, argv[i], true, true))
+		if (addr_filter(&lo.o.q, argv[i], true, true))
 			return cmd_usage_error(self, "%s", error_msg());
 	}
-	defaults(&o, listen, all);
-	return run_ls(&o);
+	defaults(&lo.o, lo.listen, lo.all);
+	return run_ls(&lo.o);
 }
 
-int who_main(int argc, char **argv, const struct cmd *self)
-{
-	static const struct option longopts[] = {
-		{ "proto", required_argument, NULL, 'P' },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ls_opts o = { 0 };
-	struct session_set s;
-	unsigned protos = PROTO_TCP | PROTO_UDP;
-	int c, r;
+struct who_opts {
+	struct ls_opts o;
+	unsigned protos;
+};
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":P:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(c, &o.cc))
-			continue;
-		switch (c) {
-		case 'P':
-			if (proto_parse(optarg, &protos) || (protos & ~(PROTO_TCP | PROTO_UDP)))
-				return cmd_usage_error(self, "invalid protocol '%s': expected tcp or udp",
-						       optarg);
-			break;
-		case OPT_NETNS:
-			o.netns = optarg;
-			break;
-		default:
-			return cmd_bad_option(self, c, argv);
-		}
-	}
-	if (o.cc.help) {
-		cmd_help(self, stdout);
+static int who_option(void *ctx, int c, const char *optarg)
+{
+	struct who_opts *w = ctx;
+
+	if (c == OPT_NETNS) {
+		w->o.netns = optarg;
 		return 0;
 	}
+	if (proto_parse(optarg, &w->protos) || (w->protos & ~(PROTO_TCP | PROTO_UDP)))
+		return errorf(-EINVAL, "invalid protocol '%s': expected tcp or udp", optarg);
+	return 0;
+}
+
+static int who_main(int argc, char **argv, const struct cmd *self)
+{
+	struct who_opts w = { .protos = PROTO_TCP | PROTO_UDP };
+	struct ls_opts o;
+	struct session_set s;
+	unsigned protos;
+	int r = cmd_parse(self, argc, argv, &w.o.cc, who_option, &w);
+
+	if (r)
+		return r;
+	o = w.o;
+	protos = w.protos;
 	if (optind != argc - 1)
 		return cmd_usage_error(self, "which port? give exactly one port or service name");
 	if (port_filter(&o.q, argv[optind], true, true))
@@ -352,6 +279,73 @@ int who_main(int argc, char **argv, const struct cmd *self)
 		return cmd_error("%s", error_msg());
 	}
 	r = who_show(&o, &s);
+	if (r < 0)
+		r = cmd_error("%s", error_msg());
 	session_set_free(&s);
 	return r;
 }
+
+static const struct cmd_option ls_options[] = {
+	{ "tcp", 't', NULL, "TCP only" },
+	{ "udp", 'u', NULL, "UDP only" },
+	{ "listening", 'l', NULL, "listeners (and bound UDP sockets)" },
+	{ "all", 'a', NULL, "every state" },
+	{ "ipv4", '4', NULL, "IPv4 only" },
+	{ "ipv6", '6', NULL, "IPv6 only" },
+	{ "processes", 'p', NULL, "the processes holding each socket" },
+	{ "extended", 'e', NULL, "TCP internals: rtt, cwnd, retransmits, bytes, timers" },
+	{ "state", OPT_STATE, "S", "established, listen, time-wait, syn-sent, close-wait,\n"
+				   "... or a group: connected, synchronized, all" },
+	{ "port", OPT_PORT, "P", "local or remote port (list, range or service name)" },
+	{ "sport", OPT_SPORT, "P", "local port" },
+	{ "dport", OPT_DPORT, "P", "remote port" },
+	{ "src", OPT_SRC, "CIDR", "local address; a bare ADDR[/LEN] argument matches\n"
+				  "either side" },
+	{ "dst", OPT_DST, "CIDR", "remote address" },
+	{ "pid", OPT_PID, "N", "sockets of this process" },
+	{ "process", OPT_PROCESS, "NAME", "sockets of processes with this command name" },
+	{ "user", OPT_USER, "U", "sockets of this user (name or uid)" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ "summary", OPT_SUMMARY, NULL, "counts by state, listeners by category, and\n"
+					"ephemeral-port use per destination" },
+	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint" },
+	{ "watch", OPT_WATCH, "[SECONDS]", "stream sessions opened and closed" },
+	{ "count", OPT_COUNT, "N", "with --watch: stop after N events" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd ls_cmd = {
+	.name = "ls",
+	.summary = "the session table: sockets, states, owners, services (the default)",
+	.synopsis = "[-tula46pe] [--state S] [--port P] [ADDR[/LEN]...] "
+		    "[--summary | --by remote | --watch]",
+	.about =
+	"Lists this host's TCP and UDP sessions from the kernel (netlink\n"
+	"sock_diag), with the service on the server side of each. Like ss, the\n"
+	"default is connected sessions; -l shows listeners, -a everything.",
+	.options = ls_options,
+	.examples =
+	"  portkit ls -tlp\n"
+	"  portkit ls --port 443 -p\n"
+	"  portkit ls --by remote\n"
+	"  portkit ls --summary\n",
+	.run = ls_main,
+};
+
+static const struct cmd_option who_options[] = {
+	{ "proto", 'P', "P", "tcp or udp (default both)" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd who_cmd = {
+	.name = "who",
+	.summary = "who holds a port: listeners and connections with their processes",
+	.synopsis = "PORT [--proto tcp|udp]",
+	.about =
+	"Everything holding PORT on this host: listeners and connections, with\n"
+	"each process's pid, user, command line, systemd unit and container.\n"
+	"Exit status: 0 someone holds it, 1 nobody does, 2 error.",
+	.options = who_options,
+	.run = who_main,
+};

@@ -65,7 +65,9 @@ void session_row(struct out *o, const struct ls_opts *opt, const struct session_
 int show_list(const struct ls_opts *o, const struct session_set *s);
 int show_by_remote(const struct ls_opts *o, const struct session_set *s);
 int show_summary(const struct ls_opts *o, const struct session_set *s);
+/* 0, or -errno with error_msg() */
 int watch_sessions(const struct ls_opts *o);
+/* 0 someone holds it, 1 nobody, -EIO with error_msg() */
 int who_show(const struct ls_opts *o, const struct session_set *s);
 
 #endif

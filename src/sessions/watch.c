@@ -15,7 +15,6 @@
 #include <time.h>
 #include <netinet/in.h>
 
-#include "cmd.h"
 #include "core/addr.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -181,7 +180,7 @@ int watch_sessions(const struct ls_opts *o)
 	r = take(o, &old);
 	if (r) {
 		out_close(out);
-		return cmd_error("%s", error_msg());
+		return r;
 	}
 	if (!out_is_json(out))
 		warnf("watching %zu sessions every %u ms; Ctrl-C stops", old.s.n, o->watch_ms);
@@ -204,7 +203,7 @@ int watch_sessions(const struct ls_opts *o)
 	}
 	drop(&old);
 	drop(&cur);
-	if (out_close(out))
-		return 2;
-	return r ? cmd_error("%s", error_msg()) : 0;
+	if (out_close(out) && !r)
+		r = errorf(-EIO, "cannot write output: %s", strerror(EIO));
+	return r;
 }

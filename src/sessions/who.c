@@ -2,12 +2,13 @@
  * who.c - `portkit who PORT`: every socket on the port and every process
  * that holds it, with command line, systemd unit and container.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
 #include "core/addr.h"
+#include "core/log.h"
 #include "core/procinfo.h"
 #include "core/users.h"
 #include "sessions/sessions.h"
@@ -152,6 +153,6 @@ int who_show(const struct ls_opts *opt, const struct session_set *s)
 		}
 	}
 	if (out_close(o))
-		return cmd_error("cannot write output: write error");
+		return errorf(-EIO, "cannot write output: write error");
 	return s->n ? 0 : 1;
 }
