@@ -99,9 +99,9 @@ static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts 
 }
 
 #define READ_BUF (1 << 20)
-static char read_buf[READ_BUF];	/* lives as long as the process, like the FILE */
 
-static pcap_t *open_input(const struct cap_opts *o, char *err)
+/* buf (READ_BUF bytes, -r only) must outlive the pcap handle. */
+static pcap_t *open_input(const struct cap_opts *o, char *err, char *buf)
 {
 	pcap_t *h;
 
@@ -115,7 +115,7 @@ static pcap_t *open_input(const struct cap_opts *o, char *err)
 			return NULL;
 		}
 		/* glibc ignores the size unless it is given the buffer */
-		setvbuf(f, read_buf, _IOFBF, READ_BUF);
+		setvbuf(f, buf, _IOFBF, READ_BUF);
 		h = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
 		if (!h)
 			fclose(f);
@@ -213,28 +213,46 @@ static void stats(pcap_t *h, const struct cap_opts *o, long seen)
 		      st.ps_recv, st.ps_drop, st.ps_ifdrop ? ", some dropped by the interface" : "");
 }
 
-static int run(struct cap_opts *o)
+/* Open the input, set the filter and the dump file; NULL after saying why. */
+static pcap_t *prepare(struct cap_opts *o, char *rbuf, struct sinks *s, int *status)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct sinks s = { 0 };
-	long seen = 0;
-	int r, werr = 0;
-	pcap_t *h = open_input(o, err);
+	pcap_t *h = open_input(o, err, rbuf);
 
-	if (!h)
-		return cmd_error("cannot %s '%s': %s", o->read ? "read" : "capture on",
-				 o->read ? o->read : o->iface ? o->iface : "any", err);
+	*status = 2;
+	if (!h) {
+		cmd_error("cannot %s '%s': %s", o->read ? "read" : "capture on",
+			  o->read ? o->read : o->iface ? o->iface : "any", err);
+		return NULL;
+	}
 	if (!pkt_link_known(pcap_datalink(h)) && !o->write)
 		warnf("link type %d is not decoded: packets will show as 'unknown link'",
 		      pcap_datalink(h));
 	if (set_filter(h, o->filter)) {
+		cmd_error("%s", error_msg());
 		pcap_close(h);
-		return cmd_error("%s", error_msg());
+		return NULL;
 	}
-	if (o->write && !(s.dump = pcap_dump_open(h, o->write))) {
-		r = cmd_error("cannot write '%s': %s", o->write, pcap_geterr(h));
+	if (o->write && !(s->dump = pcap_dump_open(h, o->write))) {
+		cmd_error("cannot write '%s': %s", o->write, pcap_geterr(h));
 		pcap_close(h);
+		return NULL;
+	}
+	*status = 0;
+	return h;
+}
+
+static int run(struct cap_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sinks s = { 0 };
+	long seen = 0;
+	int r, werr = 0;
+	char *rbuf = o->read ? xmalloc(READ_BUF) : NULL;
+	pcap_t *h = prepare(o, rbuf, &s, &r);
+
+	if (!h) {
+		free(rbuf);
 		return r;
 	}
 	sigaction(SIGINT, &sa, NULL);
@@ -261,17 +279,16 @@ static int run(struct cap_opts *o)
 	}
 	if (s.pr)
 		werr = printer_free(s.pr);
-	if (s.dump) {
+	if (s.dump)
 		pcap_dump_close(s.dump);
-	}
 	stats(h, o, seen);
-	if (r < 0) {
+	if (r < 0)
 		r = cmd_error("'%s': %s (after %ld packets)", o->read ? o->read : o->iface,
 			      pcap_geterr(h), seen);
-	} else if (werr) {
+	else if (werr)
 		r = cmd_error("cannot write output: %s", strerror(EIO));
-	}
 	pcap_close(h);
+	free(rbuf);
 	return r;
 }
 

@@ -6,7 +6,7 @@
 #include "core/log.h"
 #include "core/banned.h"
 
-static char msg[512];
+static _Thread_local char msg[512];	/* per thread: forward workers report too */
 
 int errorf(int err, const char *fmt, ...)
 {

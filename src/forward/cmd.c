@@ -116,16 +116,16 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-static void reload(struct engine *eng, const char *path)
+static void reload(const struct slog *log, struct engine *eng, const char *path)
 {
 	struct fwd_config *c = xcalloc(1, sizeof(*c));
 
 	if (fwd_config_load(path, c) || fwd_config_check(c)) {
-		slog_event("reload rejected, the running rules stay: %s", error_msg());
+		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
 		free(c);
 		return;
 	}
-	slog_event("reloading %s: %zu rules", path, c->n);
+	slog_event(log, "reloading %s: %zu rules", path, c->n);
 	engine_reload(eng, c);
 }
 
@@ -143,15 +143,15 @@ static int serve(struct fwd_opts *o, struct engine *eng)
 			continue;
 		if (sig == SIGHUP) {
 			if (o->config)
-				reload(eng, o->config);
+				reload(o->eo.log, eng, o->config);
 			else
-				slog_event("SIGHUP: nothing to reload without -c");
+				slog_event(o->eo.log, "SIGHUP: nothing to reload without -c");
 			continue;
 		}
-		slog_event("stopping: no new sessions, %u ms for the live ones to finish",
+		slog_event(o->eo.log, "stopping: no new sessions, %u ms for the live ones to finish",
 			   o->eo.drain_ms);
 		engine_stop(eng, o->eo.drain_ms);
-		slog_event("stopped");
+		slog_event(o->eo.log, "stopped");
 		return 0;
 	}
 }
@@ -159,6 +159,7 @@ static int serve(struct fwd_opts *o, struct engine *eng)
 static int forward_main(int argc, char **argv, const struct cmd *self)
 {
 	struct fwd_opts o = { .eo.drain_ms = 10000 };
+	struct slog log = { .fd = STDERR_FILENO };
 	struct fwd_config *c = NULL;
 	struct engine *eng = NULL;
 	sigset_t set;
@@ -180,10 +181,10 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 			fwd_config_unref(c);
 			return cmd_error("cannot open log '%s': %s", o.log, strerror(errno));
 		}
-		slog_open(fd, o.cc.json);
-	} else {
-		slog_open(STDERR_FILENO, o.cc.json);
+		log.fd = fd;
 	}
+	log.json = o.cc.json;
+	o.eo.log = &log;
 	if (!o.eo.workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -204,7 +205,7 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 	}
 	fwd_config_unref(c);	/* the workers hold it now */
 	if (o.user && drop_privileges(o.user)) {
-		slog_event("%s", error_msg());
+		slog_event(&log, "%s", error_msg());
 		engine_stop(eng, 0);
 		return cmd_error("%s", error_msg());
 	}

@@ -109,7 +109,7 @@ static void reconcile(struct worker *w, struct fwd_config *c)
 				match = &c->rules[i];
 		*pp = l->next;
 		if (!match) {
-			slog_event("stopped listening: %s (removed by reload)", l->rule->name);
+			slog_event(w->eng->o.log, "stopped listening: %s (removed by reload)", l->rule->name);
 			drop_listener(w, l);
 			continue;
 		}
@@ -131,12 +131,12 @@ static void reconcile(struct worker *w, struct fwd_config *c)
 		if (have)
 			continue;
 		if ((e = listener_open(&c->rules[i], &fd))) {
-			slog_event("cannot listen for rule '%s': %s", c->rules[i].name, strerror(-e));
+			slog_event(w->eng->o.log, "cannot listen for rule '%s': %s", c->rules[i].name, strerror(-e));
 			continue;
 		}
 		add_listener(w, &c->rules[i], c, fd);
 		if (w->id == 0)
-			slog_event("listening: %s (added by reload)", c->rules[i].name);
+			slog_event(w->eng->o.log, "listening: %s (added by reload)", c->rules[i].name);
 	}
 	fwd_config_unref(w->cfg);
 	w->cfg = c;
@@ -276,7 +276,7 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 	if (r)
 		return r;
 	for (size_t i = 0; i < c->n; i++)
-		slog_event("listening: %s", c->rules[i].name);
+		slog_event(eng->o.log, "listening: %s", c->rules[i].name);
 	for (unsigned k = 0; k < eng->n; k++) {
 		if (pthread_create(&eng->w[k].th, NULL, run, &eng->w[k]))
 			return errorf(-EAGAIN, "cannot start worker threads");
@@ -291,7 +291,7 @@ static void poke(struct engine *eng)
 
 	for (unsigned k = 0; k < eng->n; k++)
 		if (eng->w[k].wake >= 0 && write(eng->w[k].wake, &one, sizeof(one)) < 0)
-			slog_event("cannot wake worker %u: %s", k, strerror(errno));
+			slog_event(eng->o.log, "cannot wake worker %u: %s", k, strerror(errno));
 }
 
 int engine_reload(struct engine *eng, struct fwd_config *c)

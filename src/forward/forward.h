@@ -77,12 +77,17 @@ struct slog_rec {
 	int64_t start_ms, end_ms;
 	const char *close_reason;
 };
-void slog_open(int fd, bool json);
-void slog_session(const struct slog_rec *r);
-void slog_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct slog {
+	int fd;
+	bool json;
+};
+void slog_session(const struct slog *l, const struct slog_rec *r);
+void slog_event(const struct slog *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* engine.c */
 struct engine_opts {
+	const struct slog *log;
 	unsigned workers;
 	unsigned max_conns;		/* global TCP limit, 0 = none */
 	unsigned drain_ms;

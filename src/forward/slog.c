@@ -14,18 +14,9 @@
 #include "forward/forward.h"
 #include "core/banned.h"
 
-static int log_fd = 2;
-static bool log_json;
-
-void slog_open(int fd, bool json)
+static void put(const struct slog *l, const char *s, size_t n)
 {
-	log_fd = fd;
-	log_json = json;
-}
-
-static void put(const char *s, size_t n)
-{
-	if (write(log_fd, s, n) < 0)
+	if (write(l->fd, s, n) < 0)
 		return;	/* nowhere left to say it */
 }
 
@@ -40,7 +31,7 @@ static void stamp(char *buf, size_t size)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
-void slog_session(const struct slog_rec *r)
+void slog_session(const struct slog *l, const struct slog_rec *r)
 {
 	char line[1024], ts[64], ca[ADDR_STRLEN], ta[ADDR_STRLEN], rule[160];
 	char cep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN];
@@ -60,7 +51,7 @@ void slog_session(const struct slog_rec *r)
 	addr_format(client.family, client.addr, ca);
 	addr_format(target->family, target->addr, ta);
 	snprintf(rule, sizeof(rule), "%s", r->rule->name);
-	if (log_json)
+	if (l->json)
 		n = snprintf(line, sizeof(line),
 			     "{\"time\":\"%s\",\"rule\":\"%s\",\"proto\":\"%s\",\"client_addr\":\"%s\","
 			     "\"client_port\":%u,\"target_addr\":\"%s\",\"target_port\":%u,"
@@ -79,10 +70,10 @@ void slog_session(const struct slog_rec *r)
 			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
 			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
 	if (n > 0)
-		put(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-void slog_event(const char *fmt, ...)
+void slog_event(const struct slog *l, const char *fmt, ...)
 {
 	char line[1024], ts[64], msg[900];
 	va_list ap;
@@ -92,7 +83,7 @@ void slog_event(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (log_json) {
+	if (l->json) {
 		char esc[1800];
 		size_t k = 0;
 
@@ -107,5 +98,5 @@ void slog_event(const char *fmt, ...)
 		n = snprintf(line, sizeof(line), "%s %s\n", ts, msg);
 	}
 	if (n > 0)
-		put(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

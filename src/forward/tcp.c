@@ -108,7 +108,7 @@ static void log_end(struct conn *c, const char *reason)
 		.start_ms = c->start, .end_ms = ev_now_ms(), .close_reason = reason,
 	};
 
-	slog_session(&r);
+	slog_session(c->w->eng->o.log, &r);
 }
 
 static void finish(struct worker *w, struct conn *c, const char *reason, int reset_which)
@@ -380,7 +380,7 @@ static void refuse(struct listener *l, int fd, const struct endpoint *sa, const 
 
 	reset_fd(fd);
 	close(fd);
-	slog_session(&r);
+	slog_session(l->w->eng->o.log, &r);
 }
 
 static void pause_listener(struct worker *w, struct listener *l)
@@ -392,7 +392,7 @@ static void pause_listener(struct worker *w, struct listener *l)
 	l->paused = true;
 	l->resume_ms = now + 100;
 	if (now - w->emfile_logged > 10000) {
-		slog_event("out of file descriptors: not accepting for '%s' for 100 ms "
+		slog_event(w->eng->o.log, "out of file descriptors: not accepting for '%s' for 100 ms "
 			   "(live sessions go on)", l->rule->name);
 		w->emfile_logged = now;
 	}

@@ -95,7 +95,7 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	lru_unlink(l, s);
 	l->nsess--;
 	atomic_fetch_sub(&l->rule->active, 1);
-	slog_session(&r);
+	slog_session(l->w->eng->o.log, &r);
 	close(s->fd);
 	fwd_config_unref(s->gen);
 	/* an event for it may still be waiting in this batch */
@@ -248,11 +248,10 @@ static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 void udp_sweep(struct worker *w, struct listener *l, int64_t now)
 {
-	(void)w;
 	while (l->lru_tail && now - l->lru_tail->last >= l->rule->idle_timeout_ms)
 		end_session(l, l->lru_tail, "idle-timeout");
 	if (l->denied) {
-		slog_event("denied %llu datagrams for '%s'", (unsigned long long)l->denied,
+		slog_event(w->eng->o.log, "denied %llu datagrams for '%s'", (unsigned long long)l->denied,
 			   l->rule->name);
 		l->denied = 0;
 	}

@@ -192,12 +192,11 @@ int targets_exclude(struct target_list *t, const char *spec)
 	return 0;
 }
 
-static const struct target_list *sort_list;
-
-static int cmp_index(const void *a, const void *b)
+static int cmp_index(const void *a, const void *b, void *arg)
 {
-	const struct target *x = &sort_list->v[*(const uint32_t *)a];
-	const struct target *y = &sort_list->v[*(const uint32_t *)b];
+	const struct target_list *list = arg;
+	const struct target *x = &list->v[*(const uint32_t *)a];
+	const struct target *y = &list->v[*(const uint32_t *)b];
 	int c;
 
 	if (x->family != y->family)
@@ -219,8 +218,7 @@ void targets_dedup(struct target_list *t)
 	dup = xcalloc(t->n, sizeof(*dup));
 	for (size_t i = 0; i < t->n; i++)
 		idx[i] = (uint32_t)i;
-	sort_list = t;
-	qsort(idx, t->n, sizeof(*idx), cmp_index);
+	qsort_r(idx, t->n, sizeof(*idx), cmp_index, t);
 	/* the first time an address was given keeps its place */
 	for (size_t i = 1; i < t->n; i++)
 		if (t->v[idx[i]].family == t->v[idx[i - 1]].family &&

@@ -32,8 +32,6 @@ struct group {
 	size_t start;	/* into the sorted member list */
 };
 
-static const struct session_set *gset;
-
 /* Remote endpoint order; IPv4-mapped addresses group with IPv4. */
 static void norm(const struct sock_rec *r, uint8_t out[16], unsigned *fam)
 {
@@ -49,10 +47,11 @@ static void norm(const struct sock_rec *r, uint8_t out[16], unsigned *fam)
 	}
 }
 
-static int cmp_remote(const void *pa, const void *pb)
+static int cmp_remote(const void *pa, const void *pb, void *arg)
 {
-	const struct sock_rec *a = &gset->snap.t.v[*(const uint32_t *)pa];
-	const struct sock_rec *b = &gset->snap.t.v[*(const uint32_t *)pb];
+	const struct session_set *set = arg;
+	const struct sock_rec *a = &set->snap.t.v[*(const uint32_t *)pa];
+	const struct sock_rec *b = &set->snap.t.v[*(const uint32_t *)pb];
 	uint8_t x[16], y[16];
 	unsigned fx, fy;
 	int c;
@@ -99,8 +98,7 @@ static struct group *make_groups(const struct session_set *s, uint32_t **members
 	for (size_t i = 0; i < s->n; i++)
 		if (connected(&s->snap.t.v[s->order[i]]))
 			m[n++] = s->order[i];
-	gset = s;
-	qsort(m, n, sizeof(*m), cmp_remote);
+	qsort_r(m, n, sizeof(*m), cmp_remote, (void *)s);
 	for (size_t i = 0; i < n; i++) {
 		const struct sock_rec *r = &s->snap.t.v[m[i]];
 

@@ -35,17 +35,16 @@ struct snap {
 	uint32_t *idx;
 };
 
-static const struct session_set *kset;
-
 static uint64_t key_of(const struct sock_rec *r)
 {
 	return r->cookie ^ ((uint64_t)r->ns << 56);
 }
 
-static int cmp_key(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b, void *arg)
 {
-	uint64_t x = key_of(&kset->snap.t.v[*(const uint32_t *)a]);
-	uint64_t y = key_of(&kset->snap.t.v[*(const uint32_t *)b]);
+	const struct session_set *set = arg;
+	uint64_t x = key_of(&set->snap.t.v[*(const uint32_t *)a]);
+	uint64_t y = key_of(&set->snap.t.v[*(const uint32_t *)b]);
 
 	return x < y ? -1 : x > y;
 }
@@ -61,8 +60,7 @@ static int take(const struct ls_opts *o, struct snap *sn)
 		return r;
 	sn->idx = xmalloc((sn->s.n ? sn->s.n : 1) * sizeof(*sn->idx));
 	memcpy(sn->idx, sn->s.order, sn->s.n * sizeof(*sn->idx));
-	kset = &sn->s;
-	qsort(sn->idx, sn->s.n, sizeof(*sn->idx), cmp_key);
+	qsort_r(sn->idx, sn->s.n, sizeof(*sn->idx), cmp_key, &sn->s);
 	return 0;
 }
 
