@@ -139,11 +139,14 @@ static unsigned server_port(const struct flow_rec *f, char side)
 }
 
 /* The name a table shows for the server end. */
+static const char *side_name(const struct flow_rec *f, char side)
+{
+	return side ? port_display((uint16_t)server_port(f, side), proto_from_ip(f->proto)) : NULL;
+}
+
 static const char *service_name(const struct flow_rec *f)
 {
-	char side = server_end(f);
-
-	return side ? port_display((uint16_t)server_port(f, side), proto_from_ip(f->proto)) : NULL;
+	return side_name(f, server_end(f));
 }
 
 static uint32_t str_hash(const char *s)
@@ -304,7 +307,7 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 		out_cell_str(o, C_ORIG, addr_format(fam, f->oaddr, a));
 		out_cell_str(o, C_RESP, addr_format(fam, f->raddr, b));
 	}
-	svc = side ? port_display((uint16_t)server_port(f, side), proto_from_ip(f->proto)) : NULL;
+	svc = side_name(f, side);
 	out_cell_str(o, C_SERVICE, svc ? svc : "-");
 	if (interim)
 		out_cell(o, C_STATE, "%s (interim)", flow_conn_state(f));
@@ -329,7 +332,7 @@ void flow_out_emit(const struct flow_rec *f, bool interim, void *arg)
 	if (fo->o->summary) {
 		char key[80], a[ADDR_STRLEN];
 		char side = server_end(f);
-		const char *svc = service_name(f);
+		const char *svc = side_name(f, side);
 
 		if (interim)
 			return;
