@@ -78,6 +78,7 @@ static void quoted(struct pkt *p, const uint8_t *d, size_t n)
 	struct pkt_inner *in = &p->inner;
 	size_t hl;
 
+	memset(in, 0, sizeof(*in));	/* pkt_decode() leaves it alone otherwise */
 	if (n < 1)
 		return;
 	if ((d[0] >> 4) == 4 && n >= 20) {
@@ -100,6 +101,10 @@ static void quoted(struct pkt *p, const uint8_t *d, size_t n)
 		in->sport = get16(d + hl);
 		in->dport = get16(d + hl + 2);
 		in->has_ports = true;
+	}
+	if (hl >= 20 && n >= hl + 8 && in->proto == 6) {
+		in->seq = get32(d + hl + 4);
+		in->has_seq = true;
 	}
 }
 

@@ -41,6 +41,8 @@ struct pkt_inner {		/* the packet an ICMP error quotes */
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	bool has_ports;
+	bool has_seq;		/* TCP: the quote reaches the sequence number */
+	uint32_t seq;
 };
 
 struct pkt {

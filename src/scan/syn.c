@@ -10,9 +10,12 @@
  * kept but a bitmap of what answered. The kernel, which owns no socket on
  * our source port, answers each SYN-ACK with a RST itself.
  *
- * Replies are read from the same raw socket, with a classic BPF filter on
- * our source port so the kernel drops everything else early; SO_RXQ_OVFL
- * counts what the receive queue dropped, and the count is reported. After
+ * Replies are read from raw sockets with classic BPF filters (TCP to our
+ * source port; ICMP destination unreachable) so the kernel drops
+ * everything else early; an ICMP error is ours when the SYN it quotes
+ * carries our cookie, and makes the port filtered with nmap's reason.
+ * SO_RXQ_OVFL counts what the receive queues dropped, and the count is
+ * reported. After
  * the first pass, only the silent pairs are probed again (--retries), and
  * the scan waits a multiple of the measured round trip, not a fixed time.
  *
@@ -23,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +50,21 @@ struct pacer {
 	double best;		/* best answered share seen */
 };
 
+struct syn;
+
+/* One raw socket: TCP replies or ICMP errors, IPv4 or IPv6. */
+struct raw {
+	struct ev_io io;	/* io.fd -1: not open */
+	struct syn *s;
+	uint8_t family, proto;
+	uint32_t drops;		/* what its receive queue dropped (SO_RXQ_OVFL) */
+};
+
+enum { RAW_TCP4, RAW_TCP6, RAW_ICMP4, RAW_ICMP6, NRAW };
+
 struct syn {
 	struct ev_loop *loop;
-	struct ev_io io4, io6;
+	struct raw raw[NRAW];
 	struct ev_timer tick;
 	struct pacer pc;
 	unsigned pass;
@@ -61,7 +77,6 @@ struct syn {
 	const struct scan_opts *o;
 	scan_emit emit;
 	void *arg;
-	int fd4, fd6;
 	uint16_t sport;
 	uint64_t key;
 	uint64_t n;		/* pairs */
@@ -72,7 +87,6 @@ struct syn {
 	uint32_t *thash;	/* target + 1 by address, open addressing */
 	size_t tmask;
 	int64_t srtt;
-	uint64_t drops;
 	uint64_t replies;	/* answers counted, for pacing and progress */
 	uint64_t found;
 	struct perm perm;	/* the probe order */
@@ -122,7 +136,7 @@ static void send_syn(struct syn *s, uint64_t idx)
 	len = endpoint_to_sockaddr(&ep, &sa);
 	/* the latest send: a retry's answer is timed from the retry */
 	s->sent_us[idx] = ev_now_us();
-	sendto(t->family == AF_INET ? s->io4.fd : s->io6.fd, tcp, sizeof(tcp), 0,
+	sendto(s->raw[t->family == AF_INET ? RAW_TCP4 : RAW_TCP6].io.fd, tcp, sizeof(tcp), 0,
 	       (struct sockaddr *)&sa, len);
 }
 
@@ -181,43 +195,91 @@ static bool find_pair(const struct syn *s, unsigned family, const uint8_t *addr,
 	return false;
 }
 
-/* A decoded segment from the raw socket: ours when it goes to our source
- * port and acknowledges the cookie of the probe it answers. */
-static void reply(struct syn *s, const struct pkt *p)
+/* The pair idx answered: report it once, and take it off the retries. */
+static void answer(struct syn *s, uint64_t idx, enum port_state st, const char *reason)
+{
+	struct result r;
+
+	memset(&r, 0, sizeof(r));
+	s->answered[idx / 8] |= (uint8_t)(1u << (idx % 8));
+	r.target = (uint32_t)(idx % s->t->n);
+	r.port = s->ports[idx / s->t->n];
+	r.proto = PROTO_TCP;
+	r.state = (uint8_t)st;
+	r.reason = reason;
+	r.rtt_us = (uint32_t)(ev_now_us() - s->sent_us[idx]);
+	s->srtt = s->srtt ? (7 * s->srtt + r.rtt_us) / 8 : r.rtt_us;
+	s->replies++;
+	s->found += st == ST_OPEN;
+	s->emit(&r, s->arg);
+}
+
+/* A segment from the target: ours when it goes to our source port and
+ * acknowledges the cookie of the probe it answers. */
+static void tcp_reply(struct syn *s, const struct pkt *p)
 {
 	unsigned family = p->ipver == 4 ? AF_INET : AF_INET6;
 	uint64_t idx;
-	struct result r;
 
-	if (p->proto != 6 || !p->has_ports || (p->flags & (PKT_TRUNCATED | PKT_MALFORMED)) ||
+	if (!p->has_ports || (p->flags & (PKT_TRUNCATED | PKT_MALFORMED)) ||
 	    p->dport != s->sport || p->ack != cookie(s, p->src, family, p->sport) + 1)
 		return;
 	if (!find_pair(s, family, p->src, p->sport, &idx) || get_bit(s->answered, idx))
 		return;
-	memset(&r, 0, sizeof(r));
-	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
-		r.state = ST_OPEN;
-		r.reason = "syn-ack";
-	} else if (p->tcp_flags & TCP_RST) {
-		r.state = ST_CLOSED;
-		r.reason = "rst";
-	} else {
-		return;
-	}
-	s->answered[idx / 8] |= (uint8_t)(1u << (idx % 8));
-	r.target = (uint32_t)(idx % s->t->n);
-	r.port = p->sport;
-	r.proto = PROTO_TCP;
-	r.rtt_us = (uint32_t)(ev_now_us() - s->sent_us[idx]);
-	s->srtt = s->srtt ? (7 * s->srtt + r.rtt_us) / 8 : r.rtt_us;
-	s->replies++;
-	s->found += r.state == ST_OPEN;
-	s->emit(&r, s->arg);
+	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		answer(s, idx, ST_OPEN, "syn-ack");
+	else if (p->tcp_flags & TCP_RST)
+		answer(s, idx, ST_CLOSED, "rst");
 }
 
-/* A raw IPv6 socket hands over the TCP segment alone: put the IPv6 header
- * it came in back in front, so one decoder reads both families. */
-static void decode_v6(struct syn *s, const uint8_t *seg, size_t n, const struct endpoint *from)
+/* nmap's words for "destination unreachable" by ICMP and ICMPv6 code. */
+static const char *unreach_reason(unsigned ipver, unsigned type, unsigned code)
+{
+	static const char *const v4[16] = {
+		[0] = "net-unreach", [1] = "host-unreach", [2] = "proto-unreach",
+		[3] = "port-unreach", [9] = "net-prohibited", [10] = "host-prohibited",
+		[13] = "admin-prohibited",
+	};
+	static const char *const v6[8] = {
+		[0] = "net-unreach", [1] = "admin-prohibited", [3] = "host-unreach",
+		[4] = "port-unreach",
+	};
+
+	if (ipver == 4 && type == 3)
+		return code < 16 && v4[code] ? v4[code] : "unreach";
+	if (ipver == 6 && type == 1)
+		return code < 8 && v6[code] ? v6[code] : "unreach";
+	return NULL;
+}
+
+/* An ICMP error quoting one of our SYNs (its cookie in the quoted
+ * sequence number): the port is filtered, and nmap's reason says why. */
+static void icmp_reply(struct syn *s, const struct pkt *p)
+{
+	const struct pkt_inner *in = &p->inner;
+	unsigned family = in->ipver == 4 ? AF_INET : AF_INET6;
+	const char *why = unreach_reason(p->ipver, p->icmp_type, p->icmp_code);
+	uint64_t idx;
+
+	if (!why || !p->has_inner || in->proto != 6 || !in->has_ports || !in->has_seq ||
+	    in->sport != s->sport || in->seq != cookie(s, in->dst, family, in->dport))
+		return;
+	if (find_pair(s, family, in->dst, in->dport, &idx) && !get_bit(s->answered, idx))
+		answer(s, idx, ST_FILTERED, why);
+}
+
+static void reply(struct syn *s, const struct pkt *p)
+{
+	if (p->proto == 6)
+		tcp_reply(s, p);
+	else if (p->proto == 1 || p->proto == 58)
+		icmp_reply(s, p);
+}
+
+/* A raw IPv6 socket hands over the transport message alone: put the IPv6
+ * header it came in back in front, so one decoder reads both families. */
+static void decode_v6(struct syn *s, const uint8_t *msg, size_t n, uint8_t proto,
+		      const struct endpoint *from)
 {
 	uint8_t pktbuf[40 + 1600];
 	struct pkt p;
@@ -228,86 +290,129 @@ static void decode_v6(struct syn *s, const uint8_t *seg, size_t n, const struct 
 	pktbuf[0] = 0x60;
 	pktbuf[4] = (uint8_t)(n >> 8);
 	pktbuf[5] = (uint8_t)n;
-	pktbuf[6] = 6;
+	pktbuf[6] = proto;
 	pktbuf[7] = 64;
 	memcpy(pktbuf + 8, from->addr, 16);
-	memcpy(pktbuf + 40, seg, n);
+	memcpy(pktbuf + 40, msg, n);
 	pkt_decode(LINK_IPV6, pktbuf, (uint32_t)(n + 40), (uint32_t)(n + 40), &p);
 	reply(s, &p);
 }
 
-static void drain(struct syn *s, int fd, bool v6)
+static void on_raw(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
+	struct raw *r = container_of(io, struct raw, io);
+
+	(void)l;
+	(void)events;
 	for (int i = 0; i < 100000; i++) {
 		uint8_t buf[1600], ctrl[64];
 		struct sockaddr_storage from;
 		struct iovec iov = { buf, sizeof(buf) };
 		struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
 				    .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-		ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+		ssize_t n = recvmsg(io->fd, &m, MSG_DONTWAIT);
 		struct endpoint ep;
 		struct pkt p;
 
 		if (n <= 0)
 			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-				uint32_t d;
-
-				memcpy(&d, CMSG_DATA(c), sizeof(d));
-				s->drops = d;
-			}
-		if (!v6) {
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
+				memcpy(&r->drops, CMSG_DATA(c), sizeof(r->drops));
+		if (r->family == AF_INET) {
 			pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, &p);
-			reply(s, &p);
+			reply(r->s, &p);
 		} else if (!endpoint_from_sockaddr(&ep, &from)) {
-			decode_v6(s, buf, (size_t)n, &ep);
+			decode_v6(r->s, buf, (size_t)n, r->proto, &ep);
 		}
 	}
 }
 
-static void on_raw4(struct ev_loop *l, struct ev_io *io, uint32_t events)
+static uint64_t total_drops(const struct syn *s)
 {
-	(void)l;
-	(void)events;
-	drain(container_of(io, struct syn, io4), io->fd, false);
+	uint64_t n = 0;
+
+	for (int i = 0; i < NRAW; i++)
+		n += s->raw[i].drops;
+	return n;
 }
 
-static void on_raw6(struct ev_loop *l, struct ev_io *io, uint32_t events)
+/* A raw socket for replies, filtered in the kernel: TCP segments to our
+ * source port, or ICMP "destination unreachable" (whose quote icmp_reply
+ * checks against the cookie). */
+static int open_raw(struct syn *s, struct raw *r)
 {
-	(void)l;
-	(void)events;
-	drain(container_of(io, struct syn, io6), io->fd, true);
-}
-
-static int open_raw(struct syn *s, unsigned family, int *out)
-{
-	/* drop all but TCP segments to our source port, in the kernel */
-	struct sock_filter v4[] = {
+	struct sock_filter tcp4[] = {
 		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
 		{ BPF_LD | BPF_H | BPF_IND, 0, 0, 2 },
 		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, s->sport },
 		{ BPF_RET | BPF_K, 0, 0, 0xffff },
 		{ BPF_RET | BPF_K, 0, 0, 0 },
 	};
-	struct sock_filter v6[] = {
+	struct sock_filter tcp6[] = {
 		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 },
 		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, s->sport },
 		{ BPF_RET | BPF_K, 0, 0, 0xffff },
 		{ BPF_RET | BPF_K, 0, 0, 0 },
 	};
-	struct sock_fprog prog = family == AF_INET ? (struct sock_fprog){ 5, v4 }
-						   : (struct sock_fprog){ 4, v6 };
+	struct sock_filter icmp4[] = {
+		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
+		{ BPF_LD | BPF_B | BPF_IND, 0, 0, 0 },
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 3 },		/* destination unreachable */
+		{ BPF_RET | BPF_K, 0, 0, 0xffff },
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct icmp6_filter f6;
+	struct sock_fprog prog = r->proto == IPPROTO_TCP
+		? r->family == AF_INET ? (struct sock_fprog){ 5, tcp4 } : (struct sock_fprog){ 4, tcp6 }
+		: (struct sock_fprog){ 5, icmp4 };
 	int one = 1, buf = 8 << 20;
-	int fd = socket((int)family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	int fd = socket(r->family, SOCK_RAW | SOCK_CLOEXEC, r->proto);
 
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	if (r->proto == IPPROTO_ICMPV6) {
+		ICMP6_FILTER_SETBLOCKALL(&f6);
+		ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f6);
+		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f6, sizeof(f6));
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	*out = fd;
+	ev_io_add(s->loop, &r->io, fd, EPOLLIN, on_raw);
 	return 0;
+}
+
+static int open_raws(struct syn *s)
+{
+	static const struct { uint8_t family, proto; } kinds[NRAW] = {
+		[RAW_TCP4] = { AF_INET, IPPROTO_TCP }, [RAW_TCP6] = { AF_INET6, IPPROTO_TCP },
+		[RAW_ICMP4] = { AF_INET, IPPROTO_ICMP }, [RAW_ICMP6] = { AF_INET6, IPPROTO_ICMPV6 },
+	};
+
+	for (int i = 0; i < NRAW; i++) {
+		struct raw *r = &s->raw[i];
+		int e;
+
+		*r = (struct raw){ .io.fd = -1, .s = s, .family = kinds[i].family,
+				   .proto = kinds[i].proto };
+		/* without ICMP the scan still works: unreachable ports stay silent */
+		if ((e = open_raw(s, r)) && kinds[i].proto == IPPROTO_TCP)
+			return errorf(e, "cannot open a raw socket: %s", strerror(-e));
+	}
+	return 0;
+}
+
+static void close_raws(struct syn *s)
+{
+	for (int i = 0; i < NRAW; i++) {
+		if (s->raw[i].io.fd < 0)
+			continue;
+		ev_io_del(s->loop, &s->raw[i].io);
+		close(s->raw[i].io.fd);
+		s->raw[i].io.fd = -1;
+	}
 }
 
 /* The address this host would send from to reach t (no packet is sent). */
@@ -344,7 +449,9 @@ static void pacer_adjust(struct pacer *pc, const struct syn *s)
 
 	if (share > pc->best)
 		pc->best = share;
-	if (s->drops > pc->drops0 || (pc->best > 0.05 && share < 0.7 * pc->best))
+	uint64_t drops = total_drops(s);
+
+	if (drops > pc->drops0 || (pc->best > 0.05 && share < 0.7 * pc->best))
 		pc->rate /= 2;
 	else if (pc->best > 0.05 && share >= 0.9 * pc->best)
 		pc->rate *= 1.25;
@@ -353,7 +460,7 @@ static void pacer_adjust(struct pacer *pc, const struct syn *s)
 	if (pc->rate < 1000)
 		pc->rate = 1000;
 	pc->replies0 = s->replies;
-	pc->drops0 = s->drops;
+	pc->drops0 = drops;
 	pc->t0 = ev_now_us();
 	pc->sent0 = pc->sent;
 }
@@ -457,17 +564,14 @@ static void emit_silent(struct syn *s)
 static int setup(struct syn *s)
 {
 	const struct scan_opts *o = s->o;
-	int r, fd4 = -1, fd6 = -1;
+	int r;
 
 	s->key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
 	s->sport = (uint16_t)(40000 + scan_mix32(s->key ^ 0x5157) % 20000);
-	if ((r = open_raw(s, AF_INET, &fd4)) || (r = open_raw(s, AF_INET6, &fd6))) {
-		if (fd4 >= 0)
-			close(fd4);
-		return errorf(r, "cannot open a raw socket: %s", strerror(-r));
+	if ((r = open_raws(s))) {
+		close_raws(s);
+		return r;
 	}
-	ev_io_add(s->loop, &s->io4, fd4, EPOLLIN, on_raw4);
-	ev_io_add(s->loop, &s->io6, fd6, EPOLLIN, on_raw6);
 	s->n = (uint64_t)s->t->n * s->nports;
 	perm_init(&s->perm, s->key, s->n);
 	s->answered = xcalloc((size_t)(s->n / 8 + 1), 1);
@@ -496,18 +600,16 @@ int scan_syn(const struct scan_ctx *c)
 	ev_timer_in(s.loop, &s.tick, 0, on_tick);
 	r = ev_run(s.loop);
 	ev_timer_stop(s.loop, &s.tick);
-	drain(&s, s.io4.fd, false);
-	drain(&s, s.io6.fd, true);
+	for (int i = 0; i < NRAW; i++)	/* what came during the last wait */
+		if (s.raw[i].io.fd >= 0)
+			on_raw(s.loop, &s.raw[i].io, EPOLLIN);
 	emit_silent(&s);
 	if (s.tty)
 		fprintf(stderr, "\r%*s\r", 70, "");
-	if (s.drops)
+	if (total_drops(&s))
 		warnf("the kernel dropped %llu replies: some ports may show as filtered "
-		      "(lower --rate)", (unsigned long long)s.drops);
-	ev_io_del(s.loop, &s.io4);
-	ev_io_del(s.loop, &s.io6);
-	close(s.io4.fd);
-	close(s.io6.fd);
+		      "(lower --rate)", (unsigned long long)total_drops(&s));
+	close_raws(&s);
 	free(s.answered);
 	free(s.sent_us);
 	free(s.src);

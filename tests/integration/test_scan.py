@@ -271,3 +271,31 @@ def test_ipv6_loopback(pk, method):
     assert r.rc == 0, r.err
     got = {x["port"]: x["state"] for x in map(json.loads, r.out.splitlines())}
     assert got == {port - 1: "closed", port: "open", port + 1: "closed"}
+
+
+def test_syn_scan_reads_icmp_rejects():
+    """An ICMP unreachable that quotes our SYN (cookie in the quoted sequence
+    number) makes the port filtered, with nmap's reason; such ports are not
+    probed again."""
+    scanner, target = Netns(), Netns()
+    try:
+        scanner.link(target, "198.18.4", 4)
+        for rule in ("add table inet pkrej",
+                     "add chain inet pkrej in { type filter hook input priority 0 ; }",
+                     "add rule inet pkrej in tcp dport 5555 reject with icmp type port-unreachable",
+                     "add rule inet pkrej in tcp dport 5556 reject with icmp type admin-prohibited",
+                     "add rule inet pkrej in tcp dport 5559 reject with icmp type host-unreachable"):
+            r = target.run("nft", *rule.split())
+            assert r.returncode == 0, r.stderr
+        p = target.spawn(PY, os.path.join(HERE, "helpers/listeners.py"), "tcp:0.0.0.0:5558")
+        p.stdout.readline()
+        recs = scan(scanner, "198.18.4.2", "-s", "syn", "-p", "5555-5559", "--all",
+                    "--retries", "2")
+        assert {r["port"]: (r["state"], r["reason"]) for r in recs} == {
+            5555: ("filtered", "port-unreach"), 5556: ("filtered", "admin-prohibited"),
+            5557: ("closed", "rst"), 5558: ("open", "syn-ack"),
+            5559: ("filtered", "host-unreach")}
+        assert all(r["rtt_us"] > 0 for r in recs)
+    finally:
+        target.close()
+        scanner.close()
