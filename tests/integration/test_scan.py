@@ -116,8 +116,16 @@ def test_loopback_scan(pk):
     s.close()
 
 
+def test_ports_by_service_name(pk):
+    r = pk("scan", "127.0.0.1", "-p", "ssh,http", "-s", "connect", "--all", "--json")
+    assert r.rc == 0, r.err
+    assert sorted(x["port"] for x in map(json.loads, r.out.splitlines())) == [22, 80]
+
+
 def test_errors(pk):
     cases = [
+        (["scan", "127.0.0.1", "-p", "ssh,nosuchservice"],
+         "invalid port 'nosuchservice' in 'ssh,nosuchservice': not a number or a known service name"),
         (["scan", "198.18.0.0/99"], "invalid CIDR '198.18.0.0/99'"),
         (["scan", "127.0.0.1", "-p", "70000"], "invalid port '70000': must be 0-65535"),
         (["scan", "nosuchhost.invalid"], "cannot resolve 'nosuchhost.invalid'"),
