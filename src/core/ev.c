@@ -14,7 +14,6 @@ struct ev_loop {
 	int ep;
 	bool stop;
 	bool no_pwait2;		/* kernel before 5.11: millisecond waits */
-	int64_t now;
 	struct epoll_event evs[BATCH];
 	int nev, cur;		/* the batch being dispatched */
 	struct ev_timer **heap;
@@ -48,7 +47,6 @@ struct ev_loop *ev_loop_new(void)
 		errno = e;
 		return NULL;
 	}
-	l->now = ev_now_us();
 	return l;
 }
 
@@ -169,11 +167,6 @@ void ev_set_hooks(struct ev_loop *l, ev_hook_fn prepare, ev_hook_fn after, void 
 	l->hook_arg = arg;
 }
 
-int64_t ev_loop_now_us(const struct ev_loop *l)
-{
-	return l->now;
-}
-
 void ev_break(struct ev_loop *l)
 {
 	l->stop = true;
@@ -183,9 +176,10 @@ void ev_break(struct ev_loop *l)
  * round, so a zero delay cannot spin here. */
 static void run_timers(struct ev_loop *l)
 {
+	int64_t now = ev_now_us();
 	size_t budget = l->nheap;
 
-	while (budget-- && l->nheap && l->heap[0]->due_us <= l->now && !l->stop) {
+	while (budget-- && l->nheap && l->heap[0]->due_us <= now && !l->stop) {
 		struct ev_timer *t = l->heap[0];
 
 		ev_timer_stop(l, t);
@@ -231,7 +225,6 @@ int ev_run(struct ev_loop *l)
 				continue;
 			return -errno;
 		}
-		l->now = ev_now_us();
 		l->nev = n;
 		for (l->cur = 0; l->cur < n && !l->stop; l->cur++) {
 			struct ev_io *io = l->evs[l->cur].data.ptr;

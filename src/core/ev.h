@@ -73,8 +73,6 @@ void ev_timer_stop(struct ev_loop *l, struct ev_timer *t);
 static inline bool ev_timer_active(const struct ev_timer *t) { return t->slot != 0; }
 
 void ev_set_hooks(struct ev_loop *l, ev_hook_fn prepare, ev_hook_fn after, void *arg);
-/* The clock as read at the start of this iteration's dispatch. */
-int64_t ev_loop_now_us(const struct ev_loop *l);
 
 /* Run until ev_break(); returns 0, or -errno when epoll_wait fails. */
 int ev_run(struct ev_loop *l);

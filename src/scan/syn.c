@@ -63,7 +63,6 @@ struct raw {
 enum { RAW_TCP4, RAW_TCP6, RAW_ICMP4, RAW_ICMP6, NRAW };
 
 struct syn {
-	struct ev_loop *loop;
 	struct raw raw[NRAW];
 	struct ev_timer tick;
 	struct pacer pc;
@@ -71,12 +70,7 @@ struct syn {
 	uint64_t pos;		/* next position of the permutation */
 	bool tty;
 	int64_t t_start, t_last;
-	const struct target_list *t;
-	const uint16_t *ports;
-	size_t nports;
-	const struct scan_opts *o;
-	scan_emit emit;
-	void *arg;
+	struct scan_ctx c;	/* the loop, targets, ports, options, where results go */
 	uint16_t sport;
 	uint64_t key;
 	uint64_t n;		/* pairs */
@@ -103,9 +97,9 @@ static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family,
 
 static void send_syn(struct syn *s, uint64_t idx)
 {
-	uint32_t ti = (uint32_t)(idx % s->t->n);
-	uint16_t dport = s->ports[idx / s->t->n];
-	const struct target *t = &s->t->v[ti];
+	uint32_t ti = (uint32_t)(idx % s->c.t->n);
+	uint16_t dport = s->c.ports[idx / s->c.t->n];
+	const struct target *t = &s->c.t->v[ti];
 	uint8_t tcp[24] = { 0 };
 	uint32_t seq = cookie(s, t->addr, t->family, dport);
 	uint16_t c;
@@ -158,12 +152,12 @@ static void index_targets(struct syn *s)
 {
 	size_t size = 64;
 
-	while (size < s->t->n * 2)
+	while (size < s->c.t->n * 2)
 		size *= 2;
 	s->tmask = size - 1;
 	s->thash = xcalloc(size, sizeof(*s->thash));
-	for (size_t i = 0; i < s->t->n; i++) {
-		size_t j = addr_hash(s->t->v[i].family, s->t->v[i].addr) & s->tmask;
+	for (size_t i = 0; i < s->c.t->n; i++) {
+		size_t j = addr_hash(s->c.t->v[i].family, s->c.t->v[i].addr) & s->tmask;
 
 		while (s->thash[j])
 			j = (j + 1) & s->tmask;
@@ -172,8 +166,8 @@ static void index_targets(struct syn *s)
 	s->port_index = xmalloc(65536 * sizeof(*s->port_index));
 	for (size_t p = 0; p < 65536; p++)
 		s->port_index[p] = -1;
-	for (size_t i = 0; i < s->nports; i++)
-		s->port_index[s->ports[i]] = (int32_t)i;
+	for (size_t i = 0; i < s->c.nports; i++)
+		s->port_index[s->c.ports[i]] = (int32_t)i;
 }
 
 /* Which pair does a reply from addr:port belong to? */
@@ -185,10 +179,10 @@ static bool find_pair(const struct syn *s, unsigned family, const uint8_t *addr,
 	if (s->port_index[port] < 0)
 		return false;
 	for (; s->thash[j]; j = (j + 1) & s->tmask) {
-		const struct target *t = &s->t->v[s->thash[j] - 1];
+		const struct target *t = &s->c.t->v[s->thash[j] - 1];
 
 		if (t->family == family && !memcmp(t->addr, addr, family == AF_INET ? 4 : 16)) {
-			*idx = (uint64_t)s->port_index[port] * s->t->n + (s->thash[j] - 1);
+			*idx = (uint64_t)s->port_index[port] * s->c.t->n + (s->thash[j] - 1);
 			return true;
 		}
 	}
@@ -202,8 +196,8 @@ static void answer(struct syn *s, uint64_t idx, enum port_state st, const char *
 
 	memset(&r, 0, sizeof(r));
 	s->answered[idx / 8] |= (uint8_t)(1u << (idx % 8));
-	r.target = (uint32_t)(idx % s->t->n);
-	r.port = s->ports[idx / s->t->n];
+	r.target = (uint32_t)(idx % s->c.t->n);
+	r.port = s->c.ports[idx / s->c.t->n];
 	r.proto = PROTO_TCP;
 	r.state = (uint8_t)st;
 	r.reason = reason;
@@ -211,7 +205,7 @@ static void answer(struct syn *s, uint64_t idx, enum port_state st, const char *
 	s->srtt = s->srtt ? (7 * s->srtt + r.rtt_us) / 8 : r.rtt_us;
 	s->replies++;
 	s->found += st == ST_OPEN;
-	s->emit(&r, s->arg);
+	s->c.emit(&r, s->c.arg);
 }
 
 /* A segment from the target: ours when it goes to our source port and
@@ -380,7 +374,7 @@ static int open_raw(struct syn *s, struct raw *r)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	ev_io_add(s->loop, &r->io, fd, EPOLLIN, on_raw);
+	ev_io_add(s->c.loop, &r->io, fd, EPOLLIN, on_raw);
 	return 0;
 }
 
@@ -409,7 +403,7 @@ static void close_raws(struct syn *s)
 	for (int i = 0; i < NRAW; i++) {
 		if (s->raw[i].io.fd < 0)
 			continue;
-		ev_io_del(s->loop, &s->raw[i].io);
+		ev_io_del(s->c.loop, &s->raw[i].io);
 		close(s->raw[i].io.fd);
 		s->raw[i].io.fd = -1;
 	}
@@ -495,7 +489,7 @@ static void on_pass_end(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
 
-	if (++s->pass > s->o->retries) {
+	if (++s->pass > s->c.o->retries) {
 		ev_break(l);
 		return;
 	}
@@ -515,7 +509,7 @@ static int64_t settle_us(const struct syn *s)
 static void on_tick(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
-	const struct scan_opts *o = s->o;
+	const struct scan_opts *o = s->c.o;
 	unsigned batch = 0;
 
 	while (s->pos < s->n && batch < 64) {
@@ -547,23 +541,23 @@ static void emit_silent(struct syn *s)
 		uint64_t idx;
 		struct result res = { 0 };
 
-		if (!shard_has(s->o, p))
+		if (!shard_has(s->c.o, p))
 			continue;
 		idx = perm_at(&s->perm, p);
 		if (get_bit(s->answered, idx))
 			continue;
-		res.target = (uint32_t)(idx % s->t->n);
-		res.port = s->ports[idx / s->t->n];
+		res.target = (uint32_t)(idx % s->c.t->n);
+		res.port = s->c.ports[idx / s->c.t->n];
 		res.proto = PROTO_TCP;
 		res.state = ST_FILTERED;
 		res.reason = "no-response";
-		s->emit(&res, s->arg);
+		s->c.emit(&res, s->c.arg);
 	}
 }
 
 static int setup(struct syn *s)
 {
-	const struct scan_opts *o = s->o;
+	const struct scan_opts *o = s->c.o;
 	int r;
 
 	s->key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
@@ -572,14 +566,14 @@ static int setup(struct syn *s)
 		close_raws(s);
 		return r;
 	}
-	s->n = (uint64_t)s->t->n * s->nports;
+	s->n = (uint64_t)s->c.t->n * s->c.nports;
 	perm_init(&s->perm, s->key, s->n);
 	s->answered = xcalloc((size_t)(s->n / 8 + 1), 1);
 	s->sent_us = xcalloc((size_t)s->n, sizeof(*s->sent_us));
-	s->src = xcalloc(s->t->n, sizeof(*s->src));
+	s->src = xcalloc(s->c.t->n, sizeof(*s->src));
 	index_targets(s);
-	for (size_t i = 0; i < s->t->n; i++)
-		source_for(&s->t->v[i], s->src[i]);
+	for (size_t i = 0; i < s->c.t->n; i++)
+		source_for(&s->c.t->v[i], s->src[i]);
 	s->pc.max = o->rate ? o->rate : 2000000;
 	s->pc.rate = s->pc.max < 100000 ? s->pc.max : 100000;
 	s->pc.t0 = s->t_start = ev_now_us();
@@ -589,20 +583,19 @@ static int setup(struct syn *s)
 
 int scan_syn(const struct scan_ctx *c)
 {
-	struct syn s = { .loop = c->loop, .t = c->t, .ports = c->ports, .nports = c->nports,
-			 .o = c->o, .emit = c->emit, .arg = c->arg };
+	struct syn s = { .c = *c };
 	int r;
 
 	if (!c->t->n || !c->nports)
 		return 0;
 	if ((r = setup(&s)))
 		return r;
-	ev_timer_in(s.loop, &s.tick, 0, on_tick);
-	r = ev_run(s.loop);
-	ev_timer_stop(s.loop, &s.tick);
+	ev_timer_in(s.c.loop, &s.tick, 0, on_tick);
+	r = ev_run(s.c.loop);
+	ev_timer_stop(s.c.loop, &s.tick);
 	for (int i = 0; i < NRAW; i++)	/* what came during the last wait */
 		if (s.raw[i].io.fd >= 0)
-			on_raw(s.loop, &s.raw[i].io, EPOLLIN);
+			on_raw(s.c.loop, &s.raw[i].io, EPOLLIN);
 	emit_silent(&s);
 	if (s.tty)
 		fprintf(stderr, "\r%*s\r", 70, "");

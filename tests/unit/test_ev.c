@@ -1,0 +1,131 @@
+/* test_ev.c - the event loop: timer order, stopping, removal during a
+ * batch, and the loop ending when asked. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "core/ev.h"
+
+#define NT 1000
+
+struct tmr {
+	struct ev_timer t;
+	int id;
+	bool stopped, fired;
+};
+
+static int64_t last_due;
+static int fired, out_of_order, left;
+
+static void on_timer(struct ev_loop *l, struct ev_timer *t)
+{
+	struct tmr *x = container_of(t, struct tmr, t);
+
+	x->fired = true;
+	fired++;
+	if (t->due_us < last_due)
+		out_of_order++;
+	last_due = t->due_us;
+	if (!--left)
+		ev_break(l);
+}
+
+TEST(ev_timers_fire_in_order_and_stop)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct tmr *v = calloc(NT, sizeof(*v));
+	int live = 0;
+
+	srand(7);
+	last_due = 0;
+	fired = out_of_order = 0;
+	for (int i = 0; i < NT; i++) {
+		v[i].id = i;
+		ev_timer_in(l, &v[i].t, rand() % 5000, on_timer);
+	}
+	for (int i = 0; i < NT; i += 2) {
+		/* move some, stop the others */
+		if (i % 4)
+			ev_timer_in(l, &v[i].t, rand() % 5000, on_timer);
+		else {
+			ev_timer_stop(l, &v[i].t);
+			v[i].stopped = true;
+		}
+	}
+	for (int i = 0; i < NT; i++)
+		live += !v[i].stopped;
+	left = live;
+	CHECK_INT(ev_run(l), 0);
+	CHECK_INT(fired, live);
+	CHECK_INT(out_of_order, 0);
+	for (int i = 0; i < NT; i++)
+		if (v[i].stopped && v[i].fired)
+			unit_fail(__FILE__, __LINE__, "stopped timer %d fired", i);
+	free(v);
+	ev_loop_free(l);
+}
+
+struct pipe_io {
+	struct ev_io io;
+	struct pipe_io *other;
+	int calls;
+};
+
+static void on_readable(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct pipe_io *p = container_of(io, struct pipe_io, io);
+
+	(void)events;
+	p->calls++;
+	/* the first one called removes the other, whose event is in this batch */
+	if (p->other->io.fd >= 0)
+		ev_io_del(l, &p->other->io);
+	p->other->io.fd = -1;
+	ev_break(l);
+}
+
+TEST(ev_io_removed_in_a_batch_is_not_called)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct pipe_io a = { 0 }, b = { 0 };
+	int pa[2], pb[2];
+
+	CHECK(!pipe(pa) && !pipe(pb));
+	a.other = &b;
+	b.other = &a;
+	CHECK(write(pa[1], "x", 1) == 1 && write(pb[1], "y", 1) == 1);
+	CHECK_INT(ev_io_add(l, &a.io, pa[0], EPOLLIN, on_readable), 0);
+	CHECK_INT(ev_io_add(l, &b.io, pb[0], EPOLLIN, on_readable), 0);
+	CHECK_INT(ev_run(l), 0);
+	CHECK_INT(a.calls + b.calls, 1);
+	close(pa[0]), close(pa[1]), close(pb[0]), close(pb[1]);
+	ev_loop_free(l);
+}
+
+static int prepared;
+
+static void prepare(struct ev_loop *l, void *arg)
+{
+	(void)arg;
+	if (++prepared == 3)
+		ev_break(l);
+}
+
+static void tick(struct ev_loop *l, struct ev_timer *t)
+{
+	ev_timer_in(l, t, 0, tick);	/* a zero delay must not spin inside one round */
+}
+
+TEST(ev_prepare_hook_ends_the_loop)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ev_timer t = { 0 };
+
+	prepared = 0;
+	ev_set_hooks(l, prepare, NULL, NULL);
+	ev_timer_in(l, &t, 0, tick);
+	CHECK_INT(ev_run(l), 0);
+	CHECK_INT(prepared, 3);
+	ev_timer_stop(l, &t);
+	ev_loop_free(l);
+}
