@@ -398,6 +398,18 @@ uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst,
 	return (uint16_t)~csum_add(sum, seg, len);
 }
 
+bool pkt_arp_reply(const uint8_t *d, size_t n, uint8_t ip[4], uint8_t mac[6])
+{
+	/* htype 1 (Ethernet), ptype IPv4, hlen 6, plen 4, oper 2 (reply) */
+	static const uint8_t head[8] = { 0, 1, 8, 0, 6, 4, 0, 2 };
+
+	if (n < 28 || memcmp(d, head, sizeof(head)))
+		return false;
+	memcpy(mac, d + 8, 6);
+	memcpy(ip, d + 14, 4);
+	return true;
+}
+
 bool pkt_check_l4(struct pkt *p)
 {
 	size_t len;

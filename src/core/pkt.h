@@ -92,6 +92,9 @@ bool pkt_check_l4(struct pkt *p);
  * over a segment that carries a right one it gives 0. */
 uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst, uint8_t proto,
 			 const uint8_t *seg, size_t len);
+/* An ARP reply (the packet after the link header: Ethernet/IPv4, 28
+ * bytes): the sender's IPv4 address and MAC. False for anything else. */
+bool pkt_arp_reply(const uint8_t *d, size_t n, uint8_t ip[4], uint8_t mac[6]);
 /* Is the link type one pkt_decode() knows? */
 bool pkt_link_known(int linktype);
 const char *ip_proto_name(unsigned proto);	/* "tcp", "udp", "icmp", ... or NULL */

@@ -1,15 +1,22 @@
 #include <errno.h>
+#include <time.h>	/* before linux/errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/probe.h"
+#include "core/rate.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
 #define SWEEP_US 5000	/* how often silent probes are looked at */
+/* Linux's TCP_TIMEOUT_INIT, and time for the retransmitted SYN's answer */
+#define CONNECT_RETRANSMIT_US 1250000
+#define CONGESTED_TRIES 3	/* extra tries for silent probes once drops are seen */
 
 struct slot {
 	struct ev_io io;	/* io.fd -1: free */
@@ -24,6 +31,7 @@ struct prober {
 	const struct probe_set *ps;
 	struct ev_loop *loop;
 	struct ev_timer sweep;
+	struct ev_timer wake;		/* when --rate lets the next probe go */
 	struct slot *slots;
 	size_t nslots, busy;
 	uint64_t next;			/* next fresh probe */
@@ -31,8 +39,9 @@ struct prober {
 	uint8_t *retry_tries;
 	size_t nretry, capretry, capretry2;
 	int64_t srtt, rttvar;		/* microseconds */
-	double tokens;
-	int64_t last_refill;
+	struct rate_limit rl;		/* --rate, in packets on the wire */
+	double cwnd, ssthresh;		/* probes in flight, as TCP's congestion window */
+	bool congested;			/* drops were seen: retry silent probes more */
 };
 
 const char *port_state_name(enum port_state s)
@@ -48,10 +57,12 @@ static int64_t timeout_us(const struct prober *p)
 
 	if (p->ps->timeout_ms)
 		return (int64_t)p->ps->timeout_ms * 1000;
-	if (!p->srtt)
-		return 1000000;
-	t = p->srtt + 4 * p->rttvar;
-	return t < 50000 ? 50000 : t > 2000000 ? 2000000 : t;
+	t = p->srtt ? p->srtt + 4 * p->rttvar : 1000000;
+	if (p->ps->proto == PROTO_TCP)
+		/* a SYN the target dropped (full backlog, loss) is sent again by
+		 * the kernel after its initial RTO of 1 s: wait for that answer */
+		t += CONNECT_RETRANSMIT_US;
+	return t < 50000 ? 50000 : t > 3000000 ? 3000000 : t;
 }
 
 static void sample(struct prober *p, int64_t rtt)
@@ -63,6 +74,26 @@ static void sample(struct prober *p, int64_t rtt)
 	}
 	p->rttvar += ((rtt > p->srtt ? rtt - p->srtt : p->srtt - rtt) - p->rttvar) / 4;
 	p->srtt += (rtt - p->srtt) / 8;
+}
+
+/*
+ * Congestion control, as nmap's: the window grows with every answer (by
+ * one below ssthresh, by 1/cwnd above), and halves for every answer that
+ * came only on a retry - the earlier try was dropped (a full accept
+ * queue, a congested link), not refused. A port that never answers (a
+ * firewall's drop) is no evidence, so filtered hosts keep their pace.
+ */
+static void window(struct prober *p, bool was_dropped)
+{
+	if (was_dropped) {
+		p->cwnd = p->cwnd / 2 < 1 ? 1 : p->cwnd / 2;
+		p->ssthresh = p->cwnd;
+		p->congested = true;
+	} else {
+		p->cwnd += p->cwnd < p->ssthresh ? 1 : 1 / p->cwnd;
+		if (p->cwnd > (double)p->nslots)
+			p->cwnd = (double)p->nslots;
+	}
 }
 
 static void release(struct prober *p, struct slot *s)
@@ -81,8 +112,19 @@ static void done(struct prober *p, struct slot *s, enum port_state st, const cha
 				  .reply = reply, .reply_len = len };
 
 	r.rtt_us = st == ST_OPEN_FILTERED || st == ST_FILTERED ? 0 : (uint32_t)rtt;
-	if (st == ST_OPEN || st == ST_CLOSED)
+	if (st == ST_OPEN || st == ST_CLOSED) {
 		sample(p, rtt);
+		window(p, s->tries > 0);
+	}
+	release(p, s);
+	p->ps->result(p->ps->arg, &r);
+}
+
+static void done_local(struct prober *p, struct slot *s, const char *reason)
+{
+	struct probe_result r = { .index = s->idx, .state = ST_FILTERED, .reason = reason,
+				  .local = true };
+
 	release(p, s);
 	p->ps->result(p->ps->arg, &r);
 }
@@ -113,21 +155,81 @@ static void on_tcp(struct slot *s)
 	else if (err == ECONNREFUSED)
 		done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
 	else if (err != EINPROGRESS)
-		done(p, s, ST_FILTERED, err == EHOSTUNREACH || err == ENETUNREACH
-				       ? "host-unreach" : "error", NULL, 0);
+		done(p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach"
+				       : err == EHOSTUNREACH ? "host-unreach" : "error", NULL, 0);
+}
+
+/* nmap's words for an ICMP error by type and code, and what it makes of
+ * the port; NULL when it says nothing about the port. */
+static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum port_state *st)
+{
+	static const char *const v4[16] = {
+		[0] = "net-unreach", [1] = "host-unreach", [2] = "proto-unreach",
+		[3] = "port-unreach", [9] = "net-prohibited", [10] = "host-prohibited",
+		[13] = "admin-prohibited",
+	};
+	static const char *const v6[8] = {
+		[0] = "net-unreach", [1] = "admin-prohibited", [3] = "host-unreach",
+		[4] = "port-unreach",
+	};
+	const char *r = NULL;
+
+	if (origin == SO_EE_ORIGIN_ICMP && type == 3)
+		r = code < 16 && v4[code] ? v4[code] : "unreach";
+	else if (origin == SO_EE_ORIGIN_ICMP6 && type == 1)
+		r = code < 8 && v6[code] ? v6[code] : "unreach";
+	if (r)
+		*st = !strcmp(r, "port-unreach") ? ST_CLOSED : ST_FILTERED;
+	return r;
+}
+
+/* The ICMP error queued on the socket (IP_RECVERR): the exact reason. */
+static bool read_error(struct slot *s)
+{
+	uint8_t ctrl[512], data[64];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+			    .msg_controllen = sizeof(ctrl) };
+
+	if (recvmsg(s->io.fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		struct sock_extended_err ee;
+		enum port_state st;
+		const char *why;
+
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		if ((why = icmp_reason(ee.ee_origin, ee.ee_type, ee.ee_code, &st))) {
+			done(s->p, s, st, why, NULL, 0);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* What errno alone says, when no ICMP error was queued. */
+static void by_errno(struct slot *s, int err)
+{
+	if (err == ECONNREFUSED)
+		done(s->p, s, ST_CLOSED, "port-unreach", NULL, 0);
+	else if (err == EHOSTUNREACH || err == ENETUNREACH || err == EACCES)
+		done(s->p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach" : "host-unreach",
+		     NULL, 0);
 }
 
 static void on_udp(struct slot *s)
 {
 	uint8_t buf[512];
 	ssize_t n = recv(s->io.fd, buf, sizeof(buf), MSG_DONTWAIT);
+	int err = errno;
 
 	if (n >= 0)
 		done(s->p, s, ST_OPEN, "udp-response", buf, (size_t)n);
-	else if (errno == ECONNREFUSED)
-		done(s->p, s, ST_CLOSED, "port-unreach", NULL, 0);
-	else if (errno == EHOSTUNREACH || errno == ENETUNREACH)
-		done(s->p, s, ST_FILTERED, "host-unreach", NULL, 0);
+	else if (err != EAGAIN && !read_error(s))
+		by_errno(s, err);
 }
 
 static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
@@ -149,9 +251,14 @@ static void send_payloads(struct prober *p, struct slot *s)
 	for (size_t k = 0; k < p->ps->npayloads; k++) {
 		const struct probe_payload *pl = &p->ps->payloads[k];
 
-		if (send(s->io.fd, pl->data, pl->len, 0) < 0 && errno == ECONNREFUSED) {
-			done(p, s, ST_CLOSED, "port-unreach", NULL, 0);
-			return;
+		if (send(s->io.fd, pl->data, pl->len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS) {
+			int err = errno;
+
+			/* an ICMP error for an earlier datagram: read it now */
+			if (!read_error(s))
+				by_errno(s, err);
+			if (s->io.fd < 0)
+				return;
 		}
 	}
 }
@@ -168,6 +275,13 @@ static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries
 	fd = socket(s->ep.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
+	if (p->ps->proto == PROTO_UDP) {
+		int one = 1;
+
+		/* ICMP errors with their type and code, not just an errno */
+		setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
+			   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
+	}
 	len = endpoint_to_sockaddr(&s->ep, &sa);
 	s->p = p;
 	s->tries = tries;
@@ -180,9 +294,9 @@ static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries
 
 		if (err == ECONNREFUSED)
 			done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
-		else
-			done(p, s, ST_FILTERED, err == ENETUNREACH || err == EHOSTUNREACH
-					       ? "host-unreach" : "error", NULL, 0);
+		else	/* at once, from the routing table: no route */
+			done_local(p, s, err == ENETUNREACH ? "net-unreach"
+				   : err == EHOSTUNREACH ? "host-unreach" : "error");
 		return true;
 	}
 	if (p->ps->proto == PROTO_UDP)
@@ -209,7 +323,7 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 
 		if (s->io.fd < 0 || now - s->sent_us < to)
 			continue;
-		if (s->tries < p->ps->retries)
+		if (s->tries < p->ps->retries + (p->congested ? CONGESTED_TRIES : 0))
 			requeue(p, s);	/* silent: again later */
 		else
 			done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED,
@@ -218,23 +332,18 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 	ev_timer_in(l, t, SWEEP_US, on_sweep);
 }
 
-/* Token bucket: may another probe go out now? */
+/* May another probe go out now? UDP counts every datagram it sends. */
 static bool rate_ok(struct prober *p)
 {
-	unsigned rate = p->ps->rate;
-	int64_t now;
+	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads : 1;
 
-	if (!rate)
-		return true;
-	now = ev_now_us();
-	p->tokens += (double)(now - p->last_refill) * rate / 1e6;
-	p->last_refill = now;
-	if (p->tokens > rate / 10.0 + 1)
-		p->tokens = rate / 10.0 + 1;
-	if (p->tokens < 1)
-		return false;
-	p->tokens -= 1;
-	return true;
+	return rate_take(&p->rl, ev_now_us(), n);
+}
+
+static void on_wake(struct ev_loop *l, struct ev_timer *t)
+{
+	(void)l;
+	(void)t;	/* the prepare hook that runs next does the work */
 }
 
 /* Before each wait: fill free slots, or end the run when all is done. */
@@ -247,8 +356,13 @@ static void refill(struct ev_loop *l, void *arg)
 
 		if (s->io.fd >= 0)
 			continue;
-		if ((!p->nretry && p->next >= p->ps->count) || !rate_ok(p))
+		if ((!p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
 			break;
+		if (!rate_ok(p)) {
+			if (!ev_timer_active(&p->wake))
+				ev_timer_at(l, &p->wake, rate_next(&p->rl, 1), on_wake);
+			break;
+		}
 		if (p->nretry) {
 			p->nretry--;
 			if (!launch(p, s, p->retry[p->nretry], p->retry_tries[p->nretry]))
@@ -285,11 +399,13 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	p.slots = xcalloc(p.nslots, sizeof(*p.slots));
 	for (size_t i = 0; i < p.nslots; i++)
 		p.slots[i].io.fd = -1;
-	p.last_refill = ev_now_us();
+	rate_init(&p.rl, ps->rate, ev_now_us());
+	p.cwnd = p.ssthresh = (double)p.nslots;
 	ev_set_hooks(l, refill, NULL, &p);
 	ev_timer_in(l, &p.sweep, SWEEP_US, on_sweep);
 	r = ev_run(l);
 	ev_timer_stop(l, &p.sweep);
+	ev_timer_stop(l, &p.wake);
 	ev_set_hooks(l, NULL, NULL, NULL);
 	for (size_t i = 0; i < p.nslots; i++)
 		if (p.slots[i].io.fd >= 0)

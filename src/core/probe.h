@@ -17,6 +17,7 @@
 #ifndef PORTKIT_PROBE_H
 #define PORTKIT_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct probe_result {
 	uint32_t rtt_us;	/* 0 when nothing answered */
 	const uint8_t *reply;	/* a UDP answer, valid during the call */
 	size_t reply_len;
+	bool local;		/* this host's routing refused it: no route to the target */
 };
 
 struct probe_payload {

@@ -14,7 +14,8 @@
 #include "scan/scan.h"
 #include "core/banned.h"
 
-enum { OPT_TOP = OPT_CMD_BASE, OPT_RATE, OPT_RETRIES, OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
+enum { OPT_TOP = OPT_CMD_BASE, OPT_NO_PING, OPT_OPEN, OPT_GREP, OPT_RATE, OPT_RETRIES,
+       OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
        OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD };
 
 static int number(const char *s, unsigned long long lo, unsigned long long hi, const char *what,
@@ -54,6 +55,9 @@ static int option(void *ctx, int c, const char *arg)
 	case OPT_TIMEOUT: return number(arg, 1, 600000, "--timeout", &o->timeout_ms);
 	case OPT_PARALLEL: return number(arg, 1, 1000000, "--parallel", &o->parallel);
 	case OPT_EXCLUDE: o->exclude = arg; return 0;
+	case OPT_NO_PING: o->no_ping = true; return 0;
+	case OPT_OPEN: o->open_only = true; return 0;
+	case OPT_GREP: o->grepable = arg; return 0;
 	case OPT_ALL: o->all = true; return 0;
 	case OPT_XML: o->xml = arg; return 0;
 	case OPT_SV: o->sv = true; return 0;
@@ -83,11 +87,23 @@ static int option(void *ctx, int c, const char *arg)
 }
 
 /* "-oX FILE" is one word in nmap's spelling: accept it as such */
-static void rewrite_ox(int argc, char **argv)
+/* nmap's spellings, where they mean the same, as our own options. */
+static void rewrite_nmap(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-oX"))
-			argv[i] = "--xml";
+	static const struct {
+		const char *nmap, *ours;
+	} alias[] = {
+		{ "-sS", "--method=syn" }, { "-sT", "--method=connect" }, { "-sU", "--method=udp" },
+		{ "-sV", "--sv" }, { "-Pn", "--no-ping" }, { "-oX", "--xml" }, { "-oG", "--grepable" },
+	};
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return;
+		for (size_t k = 0; k < sizeof(alias) / sizeof(alias[0]); k++)
+			if (!strcmp(argv[i], alias[k].nmap))
+				argv[i] = (char *)alias[k].ours;
+	}
 }
 
 static size_t port_list(const struct scan_opts *o, uint16_t **out)
@@ -111,73 +127,128 @@ static size_t port_list(const struct scan_opts *o, uint16_t **out)
 	return n;
 }
 
-static int scan_main(int argc, char **argv, const struct cmd *self)
+/* Targets and method, checked before anything is sent. */
+static int prepare(const struct cmd *self, struct scan_opts *o, struct target_list *t, int argc,
+		   char **argv)
 {
-	struct scan_opts o = { .retries = 1 };
-	struct target_list t = { 0 };
+	uint64_t nports;
+
+	if (optind >= argc)
+		return cmd_usage_error(self, "what to scan? give addresses, CIDRs or names");
+	for (int i = optind; i < argc; i++)
+		if (targets_add(t, argv[i]))
+			return cmd_error("%s", error_msg());
+	targets_dedup(t);
+	if (o->exclude && targets_exclude(t, o->exclude))
+		return cmd_error("%s", error_msg());
+	if (!o->method_set && geteuid() == 0)
+		o->method = M_SYN;
+	if (o->method == M_SYN && geteuid() != 0) {
+		warnf("-s syn needs root (raw sockets): scanning with -s connect instead");
+		o->method = M_CONNECT;
+	}
+	if (o->shards && o->method != M_SYN)
+		return cmd_usage_error(self, "--shard works with -s syn");
+	nports = 0;
+	for (size_t i = 0; i < o->nports; i++)
+		nports += (uint64_t)o->ports[i].hi - o->ports[i].lo + 1;
+	if (!o->ports)
+		nports = o->top ? o->top : 1000;
+	if (nports > 65536)
+		nports = 65536;	/* a list may name a port twice */
+	if ((uint64_t)t->n * nports > MAX_PAIRS)
+		return cmd_usage_error(self, "too many probes: %zu addresses x %llu ports (at most "
+				       "%llu at once; scan fewer, or split the targets)", t->n,
+				       (unsigned long long)nports, (unsigned long long)MAX_PAIRS);
+	return 0;
+}
+
+/* The hosts discovery found up, and where each sits in the full list. */
+static void up_list(const struct target_list *t, const uint8_t *up, struct target_list *out,
+		    uint32_t **map)
+{
+	*map = xmalloc((t->n ? t->n : 1) * sizeof(**map));
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < t->n; i++) {
+		if (!up[i])
+			continue;
+		out->v = xgrow(out->v, sizeof(*out->v), out->n + 1, &out->cap);
+		(*map)[out->n] = (uint32_t)i;
+		out->v[out->n++] = t->v[i];
+	}
+}
+
+static int probe_ports(struct scan_ctx *sc, struct report *rep)
+{
+	const struct scan_opts *o = sc->o;
+	const struct target_list *all = sc->t;
+	struct target_list up = { 0 };
+	uint8_t *isup = xcalloc(all->n ? all->n : 1, 1);
+	uint32_t *map = NULL;
+	int r = 0;
+
+	if (o->no_ping) {
+		for (size_t i = 0; i < all->n; i++)
+			isup[i] = 1;
+	} else {
+		r = scan_discover(sc, isup);
+	}
+	up_list(all, isup, &up, &map);
+	report_map(rep, map);
+	sc->t = &up;
+	if (!r && up.n)
+		r = o->method == M_UDP ? scan_udp(sc) : o->method == M_SYN ? scan_syn(sc)
+									: scan_connect(sc);
+	report_map(rep, NULL);
+	sc->t = all;
+	free(up.v);
+	free(map);
+	free(isup);
+	return r;
+}
+
+static int run(struct scan_opts *o, const struct target_list *t, int argc, char **argv)
+{
+	struct ev_loop *loop = ev_loop_new();
 	struct report *rep;
-	struct ev_loop *loop;
-	int64_t t0;
 	uint16_t *ports;
-	size_t nports;
+	int64_t t0 = ev_now_us();
 	int r;
 
-	rewrite_ox(argc, argv);
-	if ((r = cmd_parse(self, argc, argv, &o.cc, option, &o))) {
-		free(o.ports);
-		return r;
-	}
-	if (optind >= argc) {
-		free(o.ports);
-		return cmd_usage_error(self, "what to scan? give addresses, CIDRs or names");
-	}
-	for (int i = optind; i < argc; i++) {
-		if (targets_add(&t, argv[i])) {
-			free(o.ports);
-			targets_free(&t);
-			return cmd_error("%s", error_msg());
-		}
-	}
-	targets_dedup(&t);
-	if (o.exclude && targets_exclude(&t, o.exclude)) {
-		free(o.ports);
-		targets_free(&t);
-		return cmd_error("%s", error_msg());
-	}
-	if (!o.method_set && geteuid() == 0)
-		o.method = M_SYN;
-	if (o.method == M_SYN && geteuid() != 0) {
-		warnf("-s syn needs root (raw sockets): scanning with -s connect instead");
-		o.method = M_CONNECT;
-	}
-	if (o.shards && o.method != M_SYN) {
-		free(o.ports);
-		targets_free(&t);
-		return cmd_usage_error(self, "--shard works with -s syn");
-	}
-	if (!(loop = ev_loop_new())) {
-		free(o.ports);
-		targets_free(&t);
+	if (!loop)
 		return cmd_error("cannot create an event loop: %s", strerror(errno));
-	}
-	nports = port_list(&o, &ports);
-	rep = report_new(&o, &t, argc, argv);
-	t0 = ev_now_us();
 	{
-		struct scan_ctx sc = { .loop = loop, .t = &t, .ports = ports, .nports = nports,
-				       .o = &o, .emit = report_emit, .arg = rep };
+		size_t nports = port_list(o, &ports);
+		struct scan_ctx sc = { .loop = loop, .t = t, .ports = ports, .nports = nports, .o = o,
+				       .emit = report_emit, .host = report_host };
 
-		r = o.method == M_UDP ? scan_udp(&sc) : o.method == M_SYN ? scan_syn(&sc)
-									: scan_connect(&sc);
+		rep = report_new(o, t, argc, argv);
+		sc.arg = rep;
+		r = probe_ports(&sc, rep);
 	}
-	if (!r && o.sv && report_sv(rep, loop))
+	if (!r && o->sv && report_sv(rep, loop))
 		r = -1;
 	if (r)
 		r = cmd_error("%s", error_msg());
+	else if (report_none_routable(rep))
+		r = 2;	/* nothing could be scanned; the reason is on stderr */
 	if (report_close(rep, (double)(ev_now_us() - t0) / 1e6) && !r)
 		r = cmd_error("cannot write the results: %s", strerror(EIO));
 	ev_loop_free(loop);
 	free(ports);
+	return r;
+}
+
+static int scan_main(int argc, char **argv, const struct cmd *self)
+{
+	struct scan_opts o = { .retries = 1 };
+	struct target_list t = { 0 };
+	int r;
+
+	rewrite_nmap(argc, argv);
+	if (!(r = cmd_parse(self, argc, argv, &o.cc, option, &o)) &&
+	    !(r = prepare(self, &o, &t, argc, argv)))
+		r = run(&o, &t, argc, argv);
 	free(o.ports);
 	targets_free(&t);
 	return r;
@@ -188,7 +259,8 @@ static const struct cmd_option options[] = {
 				 "-p- for all 65,536" },
 	{ "top", OPT_TOP, "N", "the N most common ports by our ranking (default 1000)" },
 	{ "method", 's', "connect|syn|udp", "TCP connect (default without root), raw SYN\n"
-					    "(default as root), or UDP with service probes" },
+					    "(default as root), or UDP with service probes;\n"
+					    "nmap's -sT, -sS, -sU and -sV work too" },
 	{ "seed", OPT_SEED, "S", "the probe order (-s syn); same seed, same order" },
 	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the space (-s syn, same --seed)" },
 	{ "rate", OPT_RATE, "PPS", "at most PPS probes per second" },
@@ -201,7 +273,11 @@ static const struct cmd_option options[] = {
 	{ "sv", OPT_SV, NULL, "ask each open TCP port what it is (banners and probes\n"
 			      "from data/services.txt: SSH, FTP, SMTP, HTTP, TLS with\n"
 			      "the certificate CN, RDP, Redis, PostgreSQL, ...)" },
+	{ "no-ping", OPT_NO_PING, NULL, "skip host discovery: treat every target as up (-Pn)" },
+	{ "open", OPT_OPEN, NULL, "show only open (and open|filtered) ports" },
 	{ "xml", OPT_XML, "FILE", "nmap-compatible XML (also -oX FILE)" },
+	{ "grepable", OPT_GREP, "FILE", "nmap's grepable format (also -oG FILE)" },
+	{ "top-ports", OPT_TOP, "N", NULL },	/* nmap's spelling of --top */
 	{ NULL, 0, NULL, NULL },
 };
 

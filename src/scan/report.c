@@ -10,12 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/out.h"
 #include "core/port.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "scan/scan.h"
 #include "core/banned.h"
+
+enum { H_UNKNOWN, H_UP, H_DOWN };
 
 struct report {
 	const struct scan_opts *o;
@@ -24,6 +27,11 @@ struct report {
 	struct result *v;
 	size_t n, cap;
 	size_t count[4];
+	uint8_t *status;		/* per target: H_ */
+	const char **why;		/* per target: the reason for the status */
+	size_t (*per)[4];		/* per target: results by state */
+	const uint32_t *map;		/* engine's target index -> ours, or NULL */
+	size_t unroutable;		/* targets down for want of a route */
 	time_t start;
 	char args[1024];
 	bool progress;
@@ -40,6 +48,9 @@ struct report *report_new(const struct scan_opts *o, const struct target_list *t
 	r->o = o;
 	r->t = t;
 	r->start = time(NULL);
+	r->status = xcalloc(t->n ? t->n : 1, 1);
+	r->why = xcalloc(t->n ? t->n : 1, sizeof(*r->why));
+	r->per = xcalloc(t->n ? t->n : 1, sizeof(*r->per));
 	for (int i = 0; i < argc && k + 2 < sizeof(r->args); i++)
 		k += (size_t)snprintf(r->args + k, sizeof(r->args) - k, "%s%s", i ? " " : "", argv[i]);
 	if (o->cc.json) {
@@ -57,11 +68,68 @@ static const char *service(const struct result *x)
 
 static void json_result(struct report *r, const struct result *x);
 
-void report_emit(const struct result *x, void *arg)
+void report_map(struct report *r, const uint32_t *map)
+{
+	r->map = map;
+}
+
+static void json_host(struct report *r, uint32_t t)
+{
+	char a[ADDR_STRLEN];
+
+	out_record_begin(r->json);
+	out_kv_str(r->json, "addr", target_text(&r->t->v[t], a));
+	out_kv_str(r->json, "status", r->status[t] == H_UP ? "up" : "down");
+	out_kv_str(r->json, "reason", r->why[t]);
+	out_kv_str(r->json, "hostname", r->t->v[t].name[0] ? r->t->v[t].name : NULL);
+	out_record_end(r->json);
+}
+
+void report_host(void *arg, uint32_t t, bool up, const char *reason)
 {
 	struct report *r = arg;
-	bool shown = x->state == ST_OPEN || x->state == ST_OPEN_FILTERED || r->o->all;
+	char a[ADDR_STRLEN];
 
+	if (r->map)
+		t = r->map[t];
+	r->status[t] = up ? H_UP : H_DOWN;
+	r->why[t] = reason;
+	r->unroutable += !up && strcmp(reason, "no-response");
+	if (r->json)
+		json_host(r, t);
+	/* no route is an error the user must hear about, not a filtered port */
+	if (!up && strcmp(reason, "no-response"))
+		warnf("%s: %s", target_text(&r->t->v[t], a), !strcmp(reason, "net-unreach")
+		      ? "network is unreachable (no route to it)" : "host is unreachable");
+}
+
+bool report_none_routable(const struct report *r)
+{
+	return r->t->n && r->unroutable == r->t->n;
+}
+
+size_t report_hosts_up(const struct report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->t->n; i++)
+		n += r->status[i] != H_DOWN;
+	return n;
+}
+
+void report_emit(const struct result *in, void *arg)
+{
+	struct report *r = arg;
+	struct result mapped = *in;
+	const struct result *x = &mapped;
+	bool shown = x->state == ST_OPEN || x->state == ST_OPEN_FILTERED ||
+		     (r->o->all && !r->o->open_only);
+
+	if (r->map)
+		mapped.target = r->map[in->target];
+	if (r->status[x->target] == H_UNKNOWN)
+		r->status[x->target] = H_UP;	/* -Pn: up until shown otherwise */
+	r->per[x->target][x->state]++;
 	r->count[x->state]++;
 	r->done++;
 	if (r->progress && r->done % 1024 == 0)
@@ -126,6 +194,32 @@ static int cmp(const void *pa, const void *pb)
 	return a->port < b->port ? -1 : a->port > b->port;
 }
 
+static void table_row(struct out *o, const struct result *x)
+{
+	const char *svc = x->probed ? x->svc : service(x);
+	const char *reg = port_service(x->port, x->proto);
+	bool other = x->probed && reg && strcmp(reg, x->svc);
+
+	out_record_begin(o);
+	out_cell(o, 0, "%u/%s", x->port, x->proto == PROTO_TCP ? "tcp" : "udp");
+	out_cell(o, 1, "%s", port_state_name(x->state));
+	if (x->state == ST_OPEN)
+		out_cell_style(o, 1, STYLE_GREEN);
+	out_cell(o, 2, "%s", svc ? svc : "-");
+	out_cell(o, 3, "%s", category_name(port_category(x->port)));
+	out_cell(o, 4, "%s", x->reason);
+	if (x->rtt_us)
+		out_cell(o, 5, "%.1fms", x->rtt_us / 1000.0);
+	if (x->probed)
+		out_cell(o, 6, "%s%s%s%s%s%s%s%s", x->product, x->version[0] ? " " : "", x->version,
+			 x->tls_cn[0] ? "certificate CN=" : "", x->tls_cn,
+			 other ? " (registered for: " : "", other ? reg : "", other ? ")" : "");
+	else
+		out_cell(o, 6, "%s", x->banner);
+	out_record_end(o);
+}
+
+/* One table per host that is up: its shown ports, and what was not shown. */
 static void tables(struct report *r)
 {
 	static const struct out_col cols[] = {
@@ -133,41 +227,30 @@ static void tables(struct report *r)
 		{ "REASON", 0 }, { "RTT", OUT_RIGHT }, { "ANSWERED", 0 },
 	};
 	struct cli_common cc = r->o->cc;
+	size_t i = 0, printed = 0;
 
-	for (size_t i = 0; i < r->n;) {
-		uint32_t t = r->v[i].target;
+	for (uint32_t t = 0; t < r->t->n; t++) {
 		char a[ADDR_STRLEN];
-		struct out *o = cli_out(&cc);
+		size_t shown = 0;
+		struct out *o;
 
-		out_columns(o, cols, 7);
-		printf("%s%s%s%s\n", i ? "\n" : "", target_text(&r->t->v[t], a),
-		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name);
-		for (; i < r->n && r->v[i].target == t; i++) {
-			const struct result *x = &r->v[i];
-			const char *svc = x->probed ? x->svc : service(x);
-			const char *reg = port_service(x->port, x->proto);
-
-			out_record_begin(o);
-			out_cell(o, 0, "%u/%s", x->port, x->proto == PROTO_TCP ? "tcp" : "udp");
-			out_cell(o, 1, "%s", port_state_name(x->state));
-			if (x->state == ST_OPEN)
-				out_cell_style(o, 1, STYLE_GREEN);
-			out_cell(o, 2, "%s", svc ? svc : "-");
-			out_cell(o, 3, "%s", category_name(port_category(x->port)));
-			out_cell(o, 4, "%s", x->reason);
-			if (x->rtt_us)
-				out_cell(o, 5, "%.1fms", x->rtt_us / 1000.0);
-			if (x->probed)
-				out_cell(o, 6, "%s%s%s%s%s%s%s%s", x->product, x->version[0] ? " " : "",
-					 x->version, x->tls_cn[0] ? "certificate CN=" : "", x->tls_cn,
-					 reg && strcmp(reg, x->svc) ? " (registered for: " : "",
-					 reg && strcmp(reg, x->svc) ? reg : "",
-					 reg && strcmp(reg, x->svc) ? ")" : "");
-			else
-				out_cell(o, 6, "%s", x->banner);
-			out_record_end(o);
+		if (r->status[t] != H_UP) {
+			while (i < r->n && r->v[i].target == t)
+				i++;
+			continue;
 		}
+		printf("%s%s%s%s (up: %s)\n", printed++ ? "\n" : "", target_text(&r->t->v[t], a),
+		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name, r->why[t] ? r->why[t] : "?");
+		o = cli_out(&cc);
+		out_columns(o, cols, 7);
+		for (; i < r->n && r->v[i].target == t; i++, shown++)
+			table_row(o, &r->v[i]);
 		out_close(o);
+		if (!shown)
+			printf("no open port\n");
+		if (!r->o->all && (r->per[t][ST_CLOSED] || r->per[t][ST_FILTERED]))
+			printf("not shown: %zu closed, %zu filtered\n", r->per[t][ST_CLOSED],
+			       r->per[t][ST_FILTERED]);
 	}
 }
 
@@ -181,6 +264,21 @@ static void xml_escape(FILE *f, const char *s)
 		case '"': fputs("&quot;", f); break;
 		default: fputc(*s, f);
 		}
+	}
+}
+
+/* The ports a host's <ports> does not list, by state, as nmap counts them. */
+static void xml_extraports(FILE *f, const struct report *r, uint32_t t)
+{
+	static const int hidden[] = { ST_CLOSED, ST_FILTERED, ST_OPEN_FILTERED };
+
+	for (size_t k = 0; k < 3 && !r->o->all; k++) {
+		int st = hidden[k];
+
+		if (st == ST_OPEN_FILTERED || !r->per[t][st])
+			continue;	/* open|filtered ports are listed */
+		fprintf(f, "<extraports state=\"%s\" count=\"%zu\"/>\n", port_state_name(st),
+			r->per[t][st]);
 	}
 }
 
@@ -202,16 +300,19 @@ static int xml(struct report *r, double seconds)
 	for (uint32_t t = 0; t < r->t->n; t++) {
 		char a[ADDR_STRLEN];
 
+		if (r->status[t] != H_UP)
+			continue;	/* as nmap: down hosts are only counted */
 		fprintf(f, "<host starttime=\"%lld\" endtime=\"%lld\"><status state=\"up\" "
-			   "reason=\"user-set\" reason_ttl=\"0\"/>\n<address addr=\"%s\" addrtype=\"%s\"/>\n",
-			(long long)r->start, (long long)end, target_text(&r->t->v[t], a),
-			r->t->v[t].family == AF_INET ? "ipv4" : "ipv6");
+			   "reason=\"%s\" reason_ttl=\"0\"/>\n<address addr=\"%s\" addrtype=\"%s\"/>\n",
+			(long long)r->start, (long long)end, r->why[t] ? r->why[t] : "user-set",
+			target_text(&r->t->v[t], a), r->t->v[t].family == AF_INET ? "ipv4" : "ipv6");
 		if (r->t->v[t].name[0]) {
 			fprintf(f, "<hostnames><hostname name=\"");
 			xml_escape(f, r->t->v[t].name);
 			fprintf(f, "\" type=\"user\"/></hostnames>\n");
 		}
 		fprintf(f, "<ports>");
+		xml_extraports(f, r, t);
 		for (size_t i = 0; i < r->n; i++) {
 			const struct result *x = &r->v[i];
 			const char *svc;
@@ -245,7 +346,46 @@ static int xml(struct report *r, double seconds)
 	}
 	fprintf(f, "<runstats><finished time=\"%lld\" elapsed=\"%.2f\" exit=\"success\"/>"
 		   "<hosts up=\"%zu\" down=\"%zu\" total=\"%zu\"/></runstats>\n</nmaprun>\n",
-		(long long)end, seconds, r->t->n, (size_t)0, r->t->n);
+		(long long)end, seconds, report_hosts_up(r), r->t->n - report_hosts_up(r), r->t->n);
+	return fclose(f) ? -errno : 0;
+}
+
+/* nmap's grepable format (-oG): a status line and a ports line per host. */
+static int grepable(struct report *r, double seconds)
+{
+	FILE *f = fopen(r->o->grepable, "we");
+	size_t i = 0;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "# portkit scan initiated as: %s\n", r->args);
+	for (uint32_t t = 0; t < r->t->n; t++) {
+		char a[ADDR_STRLEN];
+		const char *sep = "";
+
+		target_text(&r->t->v[t], a);
+		fprintf(f, "Host: %s (%s)\tStatus: %s\n", a, r->t->v[t].name,
+			r->status[t] == H_UP ? "Up" : "Down");
+		if (r->status[t] != H_UP)
+			continue;
+		fprintf(f, "Host: %s (%s)\tPorts: ", a, r->t->v[t].name);
+		for (; i < r->n && r->v[i].target < t; i++)
+			;
+		for (; i < r->n && r->v[i].target == t; i++, sep = ", ") {
+			const struct result *x = &r->v[i];
+			const char *svc = x->probed ? x->svc : port_service(x->port, x->proto);
+
+			fprintf(f, "%s%u/%s/%s//%s//%s%s%s/", sep, x->port, port_state_name(x->state),
+				x->proto == PROTO_TCP ? "tcp" : "udp", svc ? svc : "", x->product,
+				x->version[0] ? " " : "", x->version);
+		}
+		if (!r->o->all && r->per[t][ST_CLOSED])
+			fprintf(f, "\tIgnored State: closed (%zu)", r->per[t][ST_CLOSED]);
+		fputc('\n', f);
+	}
+	fprintf(f, "# portkit done -- %zu IP address%s (%zu host%s up) scanned in %.2f seconds\n",
+		r->t->n, r->t->n == 1 ? "" : "es", report_hosts_up(r),
+		report_hosts_up(r) == 1 ? "" : "s", seconds);
 	return fclose(f) ? -errno : 0;
 }
 
@@ -259,17 +399,27 @@ int report_close(struct report *r, double seconds)
 		qsort(r->v, r->n, sizeof(*r->v), cmp);
 	if (!r->json) {
 		tables(r);
-		printf("%s%zu open, %zu closed, %zu filtered, %zu open|filtered (not shown: %zu) in "
-		       "%.2f s\n", r->n ? "\n" : "", r->count[ST_OPEN], r->count[ST_CLOSED],
+		size_t up = report_hosts_up(r);
+
+		printf("%s%zu host%s up, %zu down; %zu open, %zu closed, %zu filtered, %zu "
+		       "open|filtered (not shown: %zu) in %.2f s\n", up ? "\n" : "", up,
+		       up == 1 ? "" : "s", r->t->n - up, r->count[ST_OPEN], r->count[ST_CLOSED],
 		       r->count[ST_FILTERED], r->count[ST_OPEN_FILTERED],
 		       r->count[ST_CLOSED] + r->count[ST_FILTERED] + r->count[ST_OPEN_FILTERED] +
 			       r->count[ST_OPEN] - r->n, seconds);
+		if (!up && r->t->n)
+			printf("no host answered; if they are up but block pings, try -Pn\n");
 	} else if (out_close(r->json)) {
 		err = -EIO;
 	}
 	if (!err && r->o->xml)
 		err = xml(r, seconds);
+	if (!err && r->o->grepable)
+		err = grepable(r, seconds);
 	free(r->v);
+	free(r->status);
+	free(r->why);
+	free(r->per);
 	free(r);
 	return err;
 }

@@ -22,6 +22,7 @@
 #include "core/probe.h"
 
 #define MAX_TARGETS (1u << 20)
+#define MAX_PAIRS (1ull << 28)	/* addresses x ports: what one scan may hold */
 
 struct target {
 	unsigned family;
@@ -55,16 +56,19 @@ struct scan_opts {
 	struct port_range *ports;
 	size_t nports;
 	unsigned top;
-	unsigned rate;		/* probes per second, 0 = unlimited */
+	unsigned rate;		/* packets per second on the wire, 0 = unlimited */
 	unsigned retries;
 	unsigned timeout_ms;	/* per probe, 0 = adaptive */
 	unsigned parallel;
 	bool all;		/* report closed and filtered too */
 	bool sv;		/* service detection */
 	bool method_set;
+	bool no_ping;		/* -Pn: every target is up */
+	bool open_only;		/* --open: only open (and open|filtered) ports */
 	uint64_t seed;		/* 0: random */
 	unsigned shard, shards;	/* --shard I/N */
 	const char *xml;
+	const char *grepable;	/* -oG FILE */
 	const char *exclude;
 };
 
@@ -88,6 +92,24 @@ uint32_t scan_mix32(uint64_t x);
 /* Is position pos this scanner's under --shard I/N? */
 bool shard_has(const struct scan_opts *o, uint64_t pos);
 
+/* raw.c: what the raw-socket scanners share */
+struct tindex {			/* targets by address, open addressing */
+	const struct target_list *t;
+	uint32_t *slot;		/* target + 1, 0 empty */
+	size_t mask;
+};
+void tindex_build(struct tindex *x, const struct target_list *t);
+int64_t tindex_find(const struct tindex *x, unsigned family, const uint8_t *addr);
+void tindex_free(struct tindex *x);
+/* A 24-byte TCP header (MSS option) from src to t, checksummed; returns 24. */
+size_t tcp_segment(uint8_t out[24], const struct target *t, const uint8_t *src, uint16_t sport,
+		   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);
+/* sendto() t; 0 or -errno (ENOBUFS, EAGAIN: try again later). */
+int raw_send(int fd, const struct target *t, const void *buf, size_t len);
+/* The address this host would send from to reach t (16 bytes); nothing is
+ * sent. 0, or -ENETUNREACH and friends when there is no route. */
+int source_for(const struct target *t, uint8_t *out);
+
 /* top.c */
 size_t top_ports(unsigned proto, unsigned n, uint16_t *out);
 
@@ -101,8 +123,13 @@ struct scan_ctx {
 	const struct scan_opts *o;
 	scan_emit emit;
 	void *arg;
+	/* a target found up or down (no route, no answer to discovery) */
+	void (*host)(void *arg, uint32_t target, bool up, const char *reason);
 	unsigned proto;		/* set by the engine */
 };
+/* discover.c: which targets are up (up[i] 1 or 0), each reported through
+ * c->host; 0 or -errno. */
+int scan_discover(const struct scan_ctx *c, uint8_t *up);
 int scan_connect(const struct scan_ctx *c);
 int scan_syn(const struct scan_ctx *c);
 int scan_udp(const struct scan_ctx *c);
@@ -132,6 +159,14 @@ struct report;
 struct report *report_new(const struct scan_opts *o, const struct target_list *t, int argc,
 			  char **argv);
 void report_emit(const struct result *r, void *arg);
+/* A target found up or down (the scan_ctx host callback). */
+void report_host(void *arg, uint32_t target, bool up, const char *reason);
+/* Engines scan a list of the hosts that are up: map[i] is that list's
+ * target i in the report's list (NULL: the same list). */
+void report_map(struct report *rep, const uint32_t *map);
+size_t report_hosts_up(const struct report *rep);
+/* Every target was down for want of a route (each already said so). */
+bool report_none_routable(const struct report *rep);
 /* --sv: probe the open ports found, then stream them */
 int report_sv(struct report *rep, struct ev_loop *l);
 int report_close(struct report *rep, double seconds);

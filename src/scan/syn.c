@@ -37,14 +37,15 @@
 
 #include "core/log.h"
 #include "core/pkt.h"
+#include "core/rate.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "scan/scan.h"
 #include "core/banned.h"
 
 struct pacer {
-	double rate, max;
-	int64_t t0;		/* when the current window started */
+	struct rate_limit rl;	/* the ceiling actually enforced, packet by packet */
+	double rate, max;	/* current rate; --rate (or 2 M/s) */
 	uint64_t sent0;		/* probes sent before this window */
 	uint64_t sent, replies0, drops0;
 	double best;		/* best answered share seen */
@@ -78,8 +79,10 @@ struct syn {
 	int64_t *sent_us;	/* latest send time per pair, for RTT */
 	uint8_t (*src)[16];	/* source address per target */
 	int32_t *port_index;	/* port -> position in ports, -1 */
-	uint32_t *thash;	/* target + 1 by address, open addressing */
-	size_t tmask;
+	struct tindex tix;	/* targets by address */
+	uint8_t *down;		/* per target: no route, skip its probes */
+	size_t ndown;
+	int64_t backoff_us;	/* the kernel said "no buffer space": wait this long */
 	int64_t srtt;
 	uint64_t replies;	/* answers counted, for pacing and progress */
 	uint64_t found;
@@ -95,43 +98,19 @@ static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family,
 	return scan_mix32(h);
 }
 
-static void send_syn(struct syn *s, uint64_t idx)
+/* 0, or -errno from sendto(): ENOBUFS/EAGAIN mean "again later". */
+static int send_syn(struct syn *s, uint64_t idx)
 {
 	uint32_t ti = (uint32_t)(idx % s->c.t->n);
 	uint16_t dport = s->c.ports[idx / s->c.t->n];
 	const struct target *t = &s->c.t->v[ti];
-	uint8_t tcp[24] = { 0 };
-	uint32_t seq = cookie(s, t->addr, t->family, dport);
-	uint16_t c;
-	struct sockaddr_storage sa;
-	struct endpoint ep;
-	socklen_t len;
+	uint8_t tcp[24];
 
-	tcp[0] = (uint8_t)(s->sport >> 8);
-	tcp[1] = (uint8_t)s->sport;
-	tcp[2] = (uint8_t)(dport >> 8);
-	tcp[3] = (uint8_t)dport;
-	tcp[4] = (uint8_t)(seq >> 24);
-	tcp[5] = (uint8_t)(seq >> 16);
-	tcp[6] = (uint8_t)(seq >> 8);
-	tcp[7] = (uint8_t)seq;
-	tcp[12] = 6 << 4;		/* 24-byte header: MSS option */
-	tcp[13] = TCP_SYN;
-	tcp[14] = 0xfa;
-	tcp[15] = 0xf0;
-	tcp[20] = 2;
-	tcp[21] = 4;
-	tcp[22] = 0x05;
-	tcp[23] = 0xb4;			/* MSS 1460 */
-	c = pkt_l4_checksum(t->family == AF_INET ? 4 : 6, s->src[ti], t->addr, 6, tcp, sizeof(tcp));
-	tcp[16] = (uint8_t)(c >> 8);
-	tcp[17] = (uint8_t)c;
-	endpoint_set(&ep, t->family, t->addr, 0);
-	len = endpoint_to_sockaddr(&ep, &sa);
+	tcp_segment(tcp, t, s->src[ti], s->sport, dport, cookie(s, t->addr, t->family, dport), 0,
+		    TCP_SYN);
 	/* the latest send: a retry's answer is timed from the retry */
 	s->sent_us[idx] = ev_now_us();
-	sendto(s->raw[t->family == AF_INET ? RAW_TCP4 : RAW_TCP6].io.fd, tcp, sizeof(tcp), 0,
-	       (struct sockaddr *)&sa, len);
+	return raw_send(s->raw[t->family == AF_INET ? RAW_TCP4 : RAW_TCP6].io.fd, t, tcp, 24);
 }
 
 static bool get_bit(const uint8_t *b, uint64_t i)
@@ -139,30 +118,9 @@ static bool get_bit(const uint8_t *b, uint64_t i)
 	return b[i / 8] >> (i % 8) & 1;
 }
 
-static uint32_t addr_hash(unsigned family, const uint8_t *addr)
-{
-	uint64_t h = family;
-
-	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
-		h = h * 0x100000001b3ULL ^ addr[i];
-	return scan_mix32(h);
-}
-
 static void index_targets(struct syn *s)
 {
-	size_t size = 64;
-
-	while (size < s->c.t->n * 2)
-		size *= 2;
-	s->tmask = size - 1;
-	s->thash = xcalloc(size, sizeof(*s->thash));
-	for (size_t i = 0; i < s->c.t->n; i++) {
-		size_t j = addr_hash(s->c.t->v[i].family, s->c.t->v[i].addr) & s->tmask;
-
-		while (s->thash[j])
-			j = (j + 1) & s->tmask;
-		s->thash[j] = (uint32_t)i + 1;
-	}
+	tindex_build(&s->tix, s->c.t);
 	s->port_index = xmalloc(65536 * sizeof(*s->port_index));
 	for (size_t p = 0; p < 65536; p++)
 		s->port_index[p] = -1;
@@ -174,19 +132,12 @@ static void index_targets(struct syn *s)
 static bool find_pair(const struct syn *s, unsigned family, const uint8_t *addr, uint16_t port,
 		      uint64_t *idx)
 {
-	size_t j = addr_hash(family, addr) & s->tmask;
+	int64_t ti;
 
-	if (s->port_index[port] < 0)
+	if (s->port_index[port] < 0 || (ti = tindex_find(&s->tix, family, addr)) < 0)
 		return false;
-	for (; s->thash[j]; j = (j + 1) & s->tmask) {
-		const struct target *t = &s->c.t->v[s->thash[j] - 1];
-
-		if (t->family == family && !memcmp(t->addr, addr, family == AF_INET ? 4 : 16)) {
-			*idx = (uint64_t)s->port_index[port] * s->c.t->n + (s->thash[j] - 1);
-			return true;
-		}
-	}
-	return false;
+	*idx = (uint64_t)s->port_index[port] * s->c.t->n + (uint64_t)ti;
+	return true;
 }
 
 /* The pair idx answered: report it once, and take it off the retries. */
@@ -409,24 +360,6 @@ static void close_raws(struct syn *s)
 	}
 }
 
-/* The address this host would send from to reach t (no packet is sent). */
-static void source_for(const struct target *t, uint8_t *out)
-{
-	struct sockaddr_storage sa, me;
-	struct endpoint ep;
-	socklen_t len;
-	int fd = socket((int)t->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	memset(out, 0, 16);
-	endpoint_set(&ep, t->family, t->addr, 9);
-	len = endpoint_to_sockaddr(&ep, &sa);
-	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, len) &&
-	    !getsockname(fd, (struct sockaddr *)&me, &len) && !endpoint_from_sockaddr(&ep, &me))
-		memcpy(out, ep.addr, 16);
-	if (fd >= 0)
-		close(fd);
-}
-
 /*
  * Pacing from what comes back: the rate starts modest and grows by a
  * quarter each window of probes while the share of probes answered holds
@@ -449,20 +382,14 @@ static void pacer_adjust(struct pacer *pc, const struct syn *s)
 		pc->rate /= 2;
 	else if (pc->best > 0.05 && share >= 0.9 * pc->best)
 		pc->rate *= 1.25;
-	if (pc->rate > pc->max)
-		pc->rate = pc->max;
 	if (pc->rate < 1000)
 		pc->rate = 1000;
+	if (pc->rate > pc->max)
+		pc->rate = pc->max;	/* --rate is the ceiling, whatever the pacer thinks */
+	rate_set(&pc->rl, pc->rate);
 	pc->replies0 = s->replies;
 	pc->drops0 = drops;
-	pc->t0 = ev_now_us();
 	pc->sent0 = pc->sent;
-}
-
-/* When the next probe is due by the pacer's rate. */
-static int64_t pace_due(const struct pacer *pc)
-{
-	return pc->t0 + (int64_t)((double)(pc->sent - pc->sent0) * 1e6 / pc->rate);
 }
 
 static void progress(struct syn *s, uint64_t total)
@@ -489,7 +416,7 @@ static void on_pass_end(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
 
-	if (++s->pass > s->c.o->retries) {
+	if (++s->pass > s->c.o->retries || s->ndown == s->c.t->n) {
 		ev_break(l);
 		return;
 	}
@@ -504,23 +431,51 @@ static int64_t settle_us(const struct syn *s)
 	return (ms < 100 && s->srtt ? 100 : ms > 2000 ? 2000 : ms) * 1000;
 }
 
-/* Send probes until 64 went out or the pacer says wait; then let the
- * loop read replies and come back when the next one is due. */
+/* The target has no route: say so once, and probe it no more. */
+static void target_down(struct syn *s, uint32_t ti, int err)
+{
+	if (s->down[ti])
+		return;
+	s->down[ti] = 1;
+	s->ndown++;
+	if (s->c.host)
+		s->c.host(s->c.arg, ti, false, err == -EHOSTUNREACH ? "host-unreach" : "net-unreach");
+}
+
+/* Send the probes that are due, 64 at most, then let the loop read replies
+ * and come back when the next one is due. The kernel's "no buffer space"
+ * (queues behind ARP for absent neighbours, a full qdisc) is never taken
+ * for an answer: the probe is sent again after a growing pause. */
 static void on_tick(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
 	const struct scan_opts *o = s->c.o;
 	unsigned batch = 0;
+	int64_t now = ev_now_us();
 
 	while (s->pos < s->n && batch < 64) {
-		uint64_t p = s->pos++, idx;
+		uint64_t idx;
+		int e;
 
-		if (!shard_has(o, p))
+		if (!shard_has(o, s->pos) || get_bit(s->answered, idx = perm_at(&s->perm, s->pos)) ||
+		    s->down[idx % s->c.t->n]) {
+			s->pos++;
 			continue;
-		idx = perm_at(&s->perm, p);
-		if (get_bit(s->answered, idx))
-			continue;
-		send_syn(s, idx);
+		}
+		if (!rate_take(&s->pc.rl, now, 1))
+			break;
+		e = send_syn(s, idx);
+		if (e == -ENOBUFS || e == -EAGAIN) {
+			s->backoff_us = s->backoff_us ? s->backoff_us * 2 : 1000;
+			if (s->backoff_us > 100000)
+				s->backoff_us = 100000;
+			ev_timer_in(l, t, s->backoff_us, on_tick);
+			return;
+		}
+		if (e == -ENETUNREACH || e == -EHOSTUNREACH)
+			target_down(s, (uint32_t)(idx % s->c.t->n), e);
+		s->backoff_us = 0;
+		s->pos++;
 		batch++;
 		if (++s->pc.sent % 64 == 0) {
 			if (s->pc.sent - s->pc.sent0 >= WINDOW)
@@ -530,9 +485,9 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 		}
 	}
 	if (s->pos >= s->n)
-		ev_timer_in(l, t, settle_us(s), on_pass_end);
+		ev_timer_in(l, t, s->ndown == s->c.t->n ? 0 : settle_us(s), on_pass_end);
 	else
-		ev_timer_at(l, t, pace_due(&s->pc), on_tick);
+		ev_timer_at(l, t, rate_next(&s->pc.rl, 1), on_tick);
 }
 
 static void emit_silent(struct syn *s)
@@ -544,7 +499,7 @@ static void emit_silent(struct syn *s)
 		if (!shard_has(s->c.o, p))
 			continue;
 		idx = perm_at(&s->perm, p);
-		if (get_bit(s->answered, idx))
+		if (get_bit(s->answered, idx) || s->down[idx % s->c.t->n])
 			continue;
 		res.target = (uint32_t)(idx % s->c.t->n);
 		res.port = s->c.ports[idx / s->c.t->n];
@@ -571,12 +526,18 @@ static int setup(struct syn *s)
 	s->answered = xcalloc((size_t)(s->n / 8 + 1), 1);
 	s->sent_us = xcalloc((size_t)s->n, sizeof(*s->sent_us));
 	s->src = xcalloc(s->c.t->n, sizeof(*s->src));
+	s->down = xcalloc(s->c.t->n, 1);
 	index_targets(s);
-	for (size_t i = 0; i < s->c.t->n; i++)
-		source_for(&s->c.t->v[i], s->src[i]);
+	for (size_t i = 0; i < s->c.t->n; i++) {
+		int e = source_for(&s->c.t->v[i], s->src[i]);
+
+		if (e)
+			target_down(s, (uint32_t)i, e);
+	}
 	s->pc.max = o->rate ? o->rate : 2000000;
 	s->pc.rate = s->pc.max < 100000 ? s->pc.max : 100000;
-	s->pc.t0 = s->t_start = ev_now_us();
+	s->t_start = ev_now_us();
+	rate_init(&s->pc.rl, s->pc.rate, s->t_start);
 	s->tty = isatty(STDERR_FILENO) && !o->cc.json;
 	return 0;
 }
@@ -606,7 +567,8 @@ int scan_syn(const struct scan_ctx *c)
 	free(s.answered);
 	free(s.sent_us);
 	free(s.src);
-	free(s.thash);
+	tindex_free(&s.tix);
+	free(s.down);
 	free(s.port_index);
 	return r;
 }

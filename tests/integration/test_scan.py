@@ -20,6 +20,8 @@ def lab():
     scanner, target = Netns(), Netns()
     try:
         scanner.link(target, "198.18.0", 0)
+        # no ICMP rate limit here: test_udp_rate_limited_target has the default one
+        target.run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
         p = target.spawn(PY, os.path.join(HERE, "helpers/listeners.py"),
                          *[f"tcp:0.0.0.0:{port}" for port in TCP_OPEN])
         p.stdout.readline()
@@ -33,10 +35,23 @@ def lab():
         scanner.close()
 
 
+def records(text):
+    return [json.loads(l) for l in text.splitlines()]
+
+
+def port_records(text):
+    """The port records of scan --json (host records carry "status", not "port")."""
+    return [x for x in records(text) if "port" in x]
+
+
+def host_records(text):
+    return {x["addr"]: (x["status"], x["reason"]) for x in records(text) if "status" in x}
+
+
 def scan(ns, *args):
     r = ns.run(BIN, "scan", *map(str, args), "--json", timeout=120)
     assert r.returncode == 0, r.stderr
-    return [json.loads(l) for l in r.stdout.splitlines()]
+    return port_records(r.stdout)
 
 
 @pytest.mark.parametrize("method", ["connect", "syn"])
@@ -72,8 +87,20 @@ def test_udp_top_100_no_false_open(lab):
 
 
 def test_silent_host_is_filtered(lab):
-    recs = scan(lab, "198.18.0.99", "-p", "22,80", "--all", "--timeout", "300", "--retries", "0")
+    # -Pn: probed although nothing answers discovery
+    recs = scan(lab, "198.18.0.99", "-Pn", "-p", "22,80", "--all", "--timeout", "300",
+                "--retries", "0")
     assert {r["state"] for r in recs} <= {"filtered"} and len(recs) == 2
+
+
+@pytest.mark.parametrize("method", ["connect", "syn"])
+def test_absent_host_is_down_and_not_probed(lab, method):
+    r = lab.run(BIN, "scan", "198.18.0.99", "198.18.0.2", "-p", "22,80", "-s", method, "--json",
+                timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert host_records(r.stdout) == {"198.18.0.99": ("down", "no-response"),
+                                      "198.18.0.2": ("up", "arp-response")}
+    assert {x["addr"] for x in port_records(r.stdout)} == {"198.18.0.2"}
 
 
 def test_xml_is_nmap_shaped(lab, tmp_path):
@@ -92,10 +119,11 @@ def test_xml_is_nmap_shaped(lab, tmp_path):
 def test_text_table(lab):
     r = lab.run(BIN, "scan", "198.18.0.2", "-p", "22,80,81", timeout=60)
     lines = r.stdout.splitlines()
-    assert lines[0] == "198.18.0.2"
+    assert lines[0] == "198.18.0.2 (up: arp-response)"
     assert lines[1].split()[:3] == ["PORT", "STATE", "SERVICE"]
     assert any(l.startswith("22/tcp") and "open" in l and "SSH" in l for l in lines)
-    assert lines[-1].startswith("2 open, 1 closed")
+    assert "not shown: 1 closed, 0 filtered" in lines
+    assert lines[-1].startswith("1 host up, 0 down; 2 open, 1 closed")
 
 
 def test_targets_cidr_range_exclude(lab):
@@ -112,14 +140,14 @@ def test_loopback_scan(pk):
     port = s.getsockname()[1]
     r = pk("scan", "127.0.0.1", "-p", f"{port - 1}-{port + 1}", "--json")
     assert r.rc == 0
-    assert [(x["port"], x["state"]) for x in map(json.loads, r.out.splitlines())] == [(port, "open")]
+    assert [(x["port"], x["state"]) for x in port_records(r.out)] == [(port, "open")]
     s.close()
 
 
 def test_ports_by_service_name(pk):
     r = pk("scan", "127.0.0.1", "-p", "ssh,http", "-s", "connect", "--all", "--json")
     assert r.rc == 0, r.err
-    assert sorted(x["port"] for x in map(json.loads, r.out.splitlines())) == [22, 80]
+    assert sorted(x["port"] for x in port_records(r.out)) == [22, 80]
 
 
 def test_errors(pk):
@@ -192,7 +220,7 @@ def test_sv_names_every_service_even_off_its_port(svlab):
     ports = ",".join(str(p) for p in list(SERVICES) + [9999])
     r = svlab.run(BIN, "scan", "198.18.1.2", "-p", ports, "--sv", "--json", timeout=120)
     assert r.returncode == 0, r.stderr
-    recs = {x["port"]: x for x in map(json.loads, r.stdout.splitlines())}
+    recs = {x["port"]: x for x in port_records(r.stdout)}
     for port, (_, name) in SERVICES.items():
         assert recs[port]["service"] == name, (port, recs[port])
         assert recs[port]["service_source"] == "probe"
@@ -264,7 +292,7 @@ def test_syn_without_root_falls_back_to_connect():
         pytest.skip("the binary is not reachable by nobody here")
     assert r.returncode == 0, r.stderr
     assert "scanning with -s connect instead" in r.stderr
-    assert [json.loads(l)["reason"] for l in r.stdout.splitlines()] == ["syn-ack"]
+    assert [x["reason"] for x in port_records(r.stdout)] == ["syn-ack"]
 
 
 @pytest.mark.parametrize("method", ["syn", "connect"])
@@ -277,7 +305,7 @@ def test_ipv6_loopback(pk, method):
     r = pk("scan", "::1", "-p", f"{port - 1}-{port + 1}", "-s", method, "--all", "--json")
     s.close()
     assert r.rc == 0, r.err
-    got = {x["port"]: x["state"] for x in map(json.loads, r.out.splitlines())}
+    got = {x["port"]: x["state"] for x in port_records(r.out)}
     assert got == {port - 1: "closed", port: "open", port + 1: "closed"}
 
 

@@ -1,0 +1,475 @@
+/*
+ * discover.c - which targets are up, before any port is probed (nmap's
+ * host discovery; -Pn skips it).
+ *
+ *   this host's own addresses          up ("localhost-response")
+ *   IPv4 on a directly connected net   ARP request (AF_PACKET); a reply is up
+ *   other targets, as root             ICMP echo, TCP SYN to 443, TCP ACK to 80
+ *                                      (raw sockets); any answer is up
+ *   other targets, without root        connect() to 80 and 443; an accept or a
+ *                                      refusal is up
+ *
+ * Probes go out on the caller's loop, paced by --rate (discovery packets
+ * count), in DISC_ROUNDS rounds: a round re-asks only the silent targets
+ * and waits a few round trips (at least WAIT_MIN_US) for late answers. ARP
+ * never leaves the link, so absent neighbours cost one request each and
+ * nothing queues behind their resolution.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <linux/filter.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netpacket/packet.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/pkt.h"
+#include "core/probe.h"
+#include "core/rate.h"
+#include "core/registry.h"
+#include "core/xalloc.h"
+#include "scan/scan.h"
+#include "core/banned.h"
+
+#define DISC_ROUNDS 2
+#define WAIT_MIN_US 300000
+#define DISC_RATE 20000		/* packets per second without --rate */
+
+enum how { H_LOCAL, H_ARP, H_PING };
+enum { S_ARP, S_ICMP4, S_ICMP6, S_TCP4, S_TCP6, NSOCK };
+
+struct disc;
+
+struct dsock {
+	struct ev_io io;	/* io.fd -1: not open */
+	struct disc *d;
+	int kind;
+};
+
+struct host {
+	uint8_t how, up;
+	int ifindex;		/* H_ARP: the interface */
+	uint8_t mac[6];		/* H_ARP: ours on it */
+	uint8_t src[16];	/* the source address for raw probes */
+	int64_t sent_us;
+};
+
+struct disc {
+	const struct scan_ctx *c;
+	struct host *h;
+	struct tindex tix;
+	struct dsock sock[NSOCK];
+	struct ev_timer tick;
+	struct rate_limit rl;
+	uint16_t sport, ident;
+	unsigned round;
+	size_t pos, left;
+	int64_t srtt;
+};
+
+static void found(struct disc *d, int64_t ti, const char *reason)
+{
+	struct host *h;
+
+	if (ti < 0 || (h = &d->h[ti])->up)
+		return;
+	h->up = 1;
+	d->left--;
+	if (h->sent_us) {
+		int64_t rtt = ev_now_us() - h->sent_us;
+
+		d->srtt = d->srtt ? (7 * d->srtt + rtt) / 8 : rtt;
+	}
+	if (d->c->host)
+		d->c->host(d->c->arg, (uint32_t)ti, true, reason);
+}
+
+/* ---- what each target needs ---- */
+
+struct ifa {
+	int ifindex;
+	uint8_t addr[4], mask[4], mac[6];
+	bool ether;
+};
+
+static size_t interfaces(struct ifa *v, size_t max, struct ifaddrs *ifs)
+{
+	size_t n = 0;
+
+	for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
+		struct endpoint a, m;
+
+		if (!i->ifa_addr || !i->ifa_netmask || !(i->ifa_flags & IFF_UP) ||
+		    (i->ifa_flags & (IFF_LOOPBACK | IFF_NOARP)) || i->ifa_addr->sa_family != AF_INET ||
+		    endpoint_from_sockaddr(&a, i->ifa_addr) || endpoint_from_sockaddr(&m, i->ifa_netmask))
+			continue;
+		v[n].ifindex = (int)if_nametoindex(i->ifa_name);
+		memcpy(v[n].addr, a.addr, 4);
+		memcpy(v[n].mask, m.addr, 4);
+		v[n].ether = false;
+		for (struct ifaddrs *k = ifs; k; k = k->ifa_next) {
+			const struct sockaddr_ll *ll = (const void *)k->ifa_addr;
+
+			if (k->ifa_addr && k->ifa_addr->sa_family == AF_PACKET &&
+			    !strcmp(k->ifa_name, i->ifa_name) && ll->sll_hatype == ARPHRD_ETHER &&
+			    ll->sll_halen == 6) {
+				memcpy(v[n].mac, ll->sll_addr, 6);
+				v[n].ether = true;
+			}
+		}
+		n += v[n].ether && v[n].ifindex;
+	}
+	return n;
+}
+
+static bool is_local(const struct target *t, struct ifaddrs *ifs)
+{
+	if (addr_is_loopback(t->family, t->addr))
+		return true;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		struct endpoint a;
+
+		if (i->ifa_addr && !endpoint_from_sockaddr(&a, i->ifa_addr) && a.family == t->family &&
+		    !memcmp(a.addr, t->addr, t->family == AF_INET ? 4 : 16))
+			return true;
+	}
+	return false;
+}
+
+static void classify(struct disc *d)
+{
+	struct ifaddrs *ifs = NULL;
+	struct ifa ifv[64];
+	size_t nif;
+
+	getifaddrs(&ifs);
+	nif = interfaces(ifv, 64, ifs);
+	for (size_t i = 0; i < d->c->t->n; i++) {
+		const struct target *t = &d->c->t->v[i];
+		struct host *h = &d->h[i];
+
+		h->how = H_PING;
+		if (is_local(t, ifs)) {
+			h->how = H_LOCAL;
+			continue;
+		}
+		source_for(t, h->src);
+		for (size_t k = 0; t->family == AF_INET && k < nif; k++) {
+			bool on = true;
+
+			for (int b = 0; b < 4; b++)
+				on &= (t->addr[b] & ifv[k].mask[b]) == (ifv[k].addr[b] & ifv[k].mask[b]);
+			if (on) {
+				h->how = H_ARP;
+				h->ifindex = ifv[k].ifindex;
+				memcpy(h->mac, ifv[k].mac, 6);
+				memcpy(h->src, ifv[k].addr, 4);
+				break;
+			}
+		}
+	}
+	if (ifs)
+		freeifaddrs(ifs);
+}
+
+/* ---- sending ---- */
+
+static int send_arp(struct disc *d, const struct target *t, const struct host *h)
+{
+	uint8_t p[28] = { 0, 1, 8, 0, 6, 4, 0, 1 };	/* Ethernet, IPv4, request */
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+				  .sll_ifindex = h->ifindex, .sll_halen = 6 };
+
+	memcpy(p + 8, h->mac, 6);
+	memcpy(p + 14, h->src, 4);
+	memcpy(p + 24, t->addr, 4);
+	memset(to.sll_addr, 0xff, 6);
+	return sendto(d->sock[S_ARP].io.fd, p, sizeof(p), 0, (struct sockaddr *)&to, sizeof(to)) < 0
+	       ? -errno : 0;
+}
+
+static uint16_t inet_csum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* An echo request whose sequence number is the target's index. */
+static int send_echo(struct disc *d, const struct target *t, uint32_t ti)
+{
+	uint8_t p[16] = { t->family == AF_INET ? 8 : 128 };
+
+	p[4] = (uint8_t)(d->ident >> 8);
+	p[5] = (uint8_t)d->ident;
+	p[6] = (uint8_t)(ti >> 8);
+	p[7] = (uint8_t)ti;
+	if (t->family == AF_INET) {	/* ICMPv6's checksum is the kernel's */
+		uint16_t c = inet_csum(p, sizeof(p));
+
+		p[2] = (uint8_t)(c >> 8);
+		p[3] = (uint8_t)c;
+	}
+	return raw_send(d->sock[t->family == AF_INET ? S_ICMP4 : S_ICMP6].io.fd, t, p, sizeof(p));
+}
+
+static int send_pings(struct disc *d, const struct target *t, const struct host *h, uint32_t ti)
+{
+	int fd = d->sock[t->family == AF_INET ? S_TCP4 : S_TCP6].io.fd;
+	uint8_t seg[24];
+	int e;
+
+	if ((e = send_echo(d, t, ti)) == -ENOBUFS || e == -EAGAIN)
+		return e;
+	tcp_segment(seg, t, h->src, d->sport, 443, scan_mix32(ti ^ d->ident), 0, TCP_SYN);
+	if ((e = raw_send(fd, t, seg, sizeof(seg))) == -ENOBUFS || e == -EAGAIN)
+		return e;
+	tcp_segment(seg, t, h->src, d->sport, 80, 0, scan_mix32(ti ^ d->ident), TCP_ACK);
+	return raw_send(fd, t, seg, sizeof(seg));
+}
+
+/* ---- receiving ---- */
+
+static void got_arp(struct disc *d, const uint8_t *b, size_t n)
+{
+	uint8_t ip[4], mac[6];
+
+	if (pkt_arp_reply(b, n, ip, mac))
+		found(d, tindex_find(&d->tix, AF_INET, ip), "arp-response");
+}
+
+/* An echo reply, or any TCP answer to our pings (SYN-ACK or RST). */
+static void got_ip(struct disc *d, const struct pkt *p)
+{
+	unsigned family = p->ipver == 4 ? AF_INET : AF_INET6;
+
+	if ((p->proto == 1 && p->icmp_type == 0) || (p->proto == 58 && p->icmp_type == 129)) {
+		if (p->l4_caplen >= 8 && (p->l4[4] << 8 | p->l4[5]) == d->ident)
+			found(d, tindex_find(&d->tix, family, p->src), "echo-reply");
+	} else if (p->proto == 6 && p->has_ports && p->dport == d->sport) {
+		found(d, tindex_find(&d->tix, family, p->src),
+		      p->tcp_flags & TCP_RST ? "reset" : "syn-ack");
+	}
+}
+
+static void on_sock(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct dsock *k = container_of(io, struct dsock, io);
+
+	(void)l;
+	(void)events;
+	for (int i = 0; i < 10000; i++) {
+		uint8_t buf[1600], v6[40 + 1600];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		struct endpoint ep;
+		struct pkt p;
+
+		if (n <= 0)
+			break;
+		if (k->kind == S_ARP) {
+			got_arp(k->d, buf, (size_t)n);
+		} else if (k->kind == S_ICMP4 || k->kind == S_TCP4) {
+			pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, &p);
+			got_ip(k->d, &p);
+		} else if (!endpoint_from_sockaddr(&ep, &from)) {
+			/* raw IPv6 sockets give no IPv6 header: put one back */
+			memset(v6, 0, 40);
+			v6[0] = 0x60;
+			v6[4] = (uint8_t)(n >> 8);
+			v6[5] = (uint8_t)n;
+			v6[6] = k->kind == S_ICMP6 ? 58 : 6;
+			memcpy(v6 + 8, ep.addr, 16);
+			memcpy(v6 + 40, buf, (size_t)n);
+			pkt_decode(LINK_IPV6, v6, (uint32_t)n + 40, (uint32_t)n + 40, &p);
+			got_ip(k->d, &p);
+		}
+	}
+}
+
+static int open_sock(struct disc *d, int kind)
+{
+	static const struct { int family, type, proto; } spec[NSOCK] = {
+		[S_ARP] = { AF_PACKET, SOCK_DGRAM, 0 },
+		[S_ICMP4] = { AF_INET, SOCK_RAW, IPPROTO_ICMP },
+		[S_ICMP6] = { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
+		[S_TCP4] = { AF_INET, SOCK_RAW, IPPROTO_TCP },
+		[S_TCP6] = { AF_INET6, SOCK_RAW, IPPROTO_TCP },
+	};
+	struct sock_filter tcp4[] = {	/* TCP to our source port */
+		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
+		{ BPF_LD | BPF_H | BPF_IND, 0, 0, 2 },
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, d->sport },
+		{ BPF_RET | BPF_K, 0, 0, 0xffff },
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct sock_filter icmp4[] = {	/* echo replies */
+		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
+		{ BPF_LD | BPF_B | BPF_IND, 0, 0, 0 },
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0 },
+		{ BPF_RET | BPF_K, 0, 0, 0xffff },
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct sock_fprog prog = { 5, kind == S_TCP4 ? tcp4 : icmp4 };
+	int proto = kind == S_ARP ? htons(ETH_P_ARP) : spec[kind].proto;
+	int fd = socket(spec[kind].family, spec[kind].type | SOCK_CLOEXEC, proto);
+	struct dsock *k = &d->sock[kind];
+
+	k->d = d;
+	k->kind = kind;
+	k->io.fd = -1;
+	if (fd < 0)
+		return -errno;
+	if (kind == S_TCP4 || kind == S_ICMP4) {
+		setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	} else if (kind == S_ICMP6) {
+		struct icmp6_filter f;
+
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
+	}
+	ev_io_add(d->c->loop, &k->io, fd, EPOLLIN, on_sock);
+	return 0;
+}
+
+static void close_socks(struct disc *d)
+{
+	for (int i = 0; i < NSOCK; i++)
+		if (d->sock[i].io.fd >= 0) {
+			ev_io_del(d->c->loop, &d->sock[i].io);
+			close(d->sock[i].io.fd);
+			d->sock[i].io.fd = -1;
+		}
+}
+
+/* ---- rounds ---- */
+
+static void on_tick(struct ev_loop *l, struct ev_timer *t);
+
+static void on_round_end(struct ev_loop *l, struct ev_timer *t)
+{
+	struct disc *d = container_of(t, struct disc, tick);
+
+	if (!d->left || ++d->round >= DISC_ROUNDS) {
+		ev_break(l);
+		return;
+	}
+	d->pos = 0;
+	ev_timer_in(l, t, 0, on_tick);
+}
+
+static void on_tick(struct ev_loop *l, struct ev_timer *t)
+{
+	struct disc *d = container_of(t, struct disc, tick);
+	int64_t now = ev_now_us(), wait;
+
+	for (unsigned batch = 0; d->pos < d->c->t->n && batch < 64; ) {
+		uint32_t ti = (uint32_t)d->pos;
+		struct host *h = &d->h[ti];
+		const struct target *tg = &d->c->t->v[ti];
+		int e;
+
+		if (h->up || h->how == H_LOCAL) {
+			d->pos++;
+			continue;
+		}
+		if (!rate_take(&d->rl, now, h->how == H_ARP ? 1 : 3))
+			break;
+		h->sent_us = now;
+		e = h->how == H_ARP ? send_arp(d, tg, h) : send_pings(d, tg, h, ti);
+		if (e == -ENOBUFS || e == -EAGAIN) {
+			ev_timer_in(l, t, 2000, on_tick);
+			return;
+		}
+		d->pos++;
+		batch++;
+	}
+	if (d->pos < d->c->t->n) {
+		ev_timer_at(l, t, rate_next(&d->rl, 1), on_tick);
+		return;
+	}
+	wait = d->srtt * 4 > WAIT_MIN_US ? d->srtt * 4 : WAIT_MIN_US;
+	ev_timer_in(l, t, wait > 2000000 ? 2000000 : wait, on_round_end);
+}
+
+/* Without raw sockets: a connect to 80 or 443 that is accepted or refused. */
+struct cping {
+	const struct scan_ctx *c;
+	struct disc *d;
+};
+
+static void cping_endpoint(void *arg, uint64_t i, struct endpoint *ep)
+{
+	const struct cping *cp = arg;
+	const struct target *t = &cp->c->t->v[i / 2];
+
+	endpoint_set(ep, t->family, t->addr, i % 2 ? 443 : 80);
+}
+
+static void cping_result(void *arg, const struct probe_result *r)
+{
+	struct cping *cp = arg;
+
+	if (r->state == ST_OPEN || r->state == ST_CLOSED)
+		found(cp->d, (int64_t)(r->index / 2), r->state == ST_OPEN ? "syn-ack" : "conn-refused");
+}
+
+static int connect_ping(struct disc *d)
+{
+	struct cping cp = { d->c, d };
+	struct probe_set ps = { .proto = PROTO_TCP, .count = (uint64_t)d->c->t->n * 2,
+				.endpoint = cping_endpoint, .result = cping_result, .arg = &cp,
+				.rate = d->c->o->rate, .timeout_ms = 2000 };
+
+	return probe_run(d->c->loop, &ps);
+}
+
+int scan_discover(const struct scan_ctx *c, uint8_t *up)
+{
+	struct disc d = { .c = c };
+	int r = 0;
+
+	d.h = xcalloc(c->t->n ? c->t->n : 1, sizeof(*d.h));
+	d.ident = (uint16_t)getpid();
+	d.sport = (uint16_t)(30000 + scan_mix32((uint64_t)getpid() ^ 0xd15c) % 10000);
+	tindex_build(&d.tix, c->t);
+	classify(&d);
+	for (size_t i = 0; i < c->t->n; i++) {
+		d.left++;
+		if (d.h[i].how == H_LOCAL)
+			found(&d, (int64_t)i, "localhost-response");
+	}
+	for (int k = 0; k < NSOCK; k++)
+		d.sock[k].io.fd = -1;
+	if (d.left && geteuid() == 0) {
+		for (int k = 0; k < NSOCK; k++)
+			open_sock(&d, k);
+		rate_init(&d.rl, c->o->rate ? c->o->rate : DISC_RATE, ev_now_us());
+		ev_timer_in(c->loop, &d.tick, 0, on_tick);
+		r = ev_run(c->loop);
+		ev_timer_stop(c->loop, &d.tick);
+		close_socks(&d);
+	} else if (d.left) {
+		r = connect_ping(&d);
+	}
+	for (size_t i = 0; i < c->t->n; i++) {
+		up[i] = d.h[i].up;
+		if (!up[i] && c->host)
+			c->host(c->arg, (uint32_t)i, false, "no-response");
+	}
+	tindex_free(&d.tix);
+	free(d.h);
+	return r;
+}

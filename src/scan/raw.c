@@ -1,0 +1,120 @@
+/*
+ * raw.c - what the raw-socket scanners share (syn.c, discover.c): finding
+ * a target by its address in O(1), building a TCP segment with its
+ * checksum, sending it, and the source address the kernel would use.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/pkt.h"
+#include "core/xalloc.h"
+#include "scan/scan.h"
+#include "core/banned.h"
+
+static uint32_t addr_hash(unsigned family, const uint8_t *addr)
+{
+	uint64_t h = family;
+
+	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
+		h = h * 0x100000001b3ULL ^ addr[i];
+	return scan_mix32(h);
+}
+
+void tindex_build(struct tindex *x, const struct target_list *t)
+{
+	size_t size = 64;
+
+	while (size < t->n * 2)
+		size *= 2;
+	x->t = t;
+	x->mask = size - 1;
+	x->slot = xcalloc(size, sizeof(*x->slot));
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = addr_hash(t->v[i].family, t->v[i].addr) & x->mask;
+
+		while (x->slot[j])
+			j = (j + 1) & x->mask;
+		x->slot[j] = (uint32_t)i + 1;
+	}
+}
+
+int64_t tindex_find(const struct tindex *x, unsigned family, const uint8_t *addr)
+{
+	for (size_t j = addr_hash(family, addr) & x->mask; x->slot[j]; j = (j + 1) & x->mask) {
+		const struct target *t = &x->t->v[x->slot[j] - 1];
+
+		if (t->family == family && !memcmp(t->addr, addr, family == AF_INET ? 4 : 16))
+			return x->slot[j] - 1;
+	}
+	return -1;
+}
+
+void tindex_free(struct tindex *x)
+{
+	free(x->slot);
+	x->slot = NULL;
+}
+
+size_t tcp_segment(uint8_t out[24], const struct target *t, const uint8_t *src, uint16_t sport,
+		   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	uint16_t c;
+
+	memset(out, 0, 24);
+	out[0] = (uint8_t)(sport >> 8);
+	out[1] = (uint8_t)sport;
+	out[2] = (uint8_t)(dport >> 8);
+	out[3] = (uint8_t)dport;
+	for (int i = 0; i < 4; i++) {
+		out[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		out[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	out[12] = 6 << 4;		/* 24-byte header: an MSS option, as stacks send */
+	out[13] = flags;
+	out[14] = 0xfa;
+	out[15] = 0xf0;
+	out[20] = 2;
+	out[21] = 4;
+	out[22] = 0x05;
+	out[23] = 0xb4;			/* MSS 1460 */
+	c = pkt_l4_checksum(t->family == AF_INET ? 4 : 6, src, t->addr, 6, out, 24);
+	out[16] = (uint8_t)(c >> 8);
+	out[17] = (uint8_t)c;
+	return 24;
+}
+
+int raw_send(int fd, const struct target *t, const void *buf, size_t len)
+{
+	struct sockaddr_storage sa;
+	struct endpoint ep;
+	socklen_t sl;
+
+	endpoint_set(&ep, t->family, t->addr, 0);
+	sl = endpoint_to_sockaddr(&ep, &sa);
+	return sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
+}
+
+int source_for(const struct target *t, uint8_t *out)
+{
+	struct sockaddr_storage sa, me;
+	struct endpoint ep;
+	socklen_t len;
+	int fd = socket((int)t->family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	memset(out, 0, 16);
+	if (fd < 0)
+		return -errno;
+	endpoint_set(&ep, t->family, t->addr, 9);
+	len = endpoint_to_sockaddr(&ep, &sa);
+	/* a UDP connect only asks the routing table: nothing is sent */
+	if (connect(fd, (struct sockaddr *)&sa, len))
+		r = -errno;
+	else if (getsockname(fd, (struct sockaddr *)&me, &len) || endpoint_from_sockaddr(&ep, &me))
+		r = -EINVAL;
+	else
+		memcpy(out, ep.addr, 16);
+	close(fd);
+	return r;
+}
