@@ -21,7 +21,8 @@ SAN_CFLAGS ?=
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
-LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
+LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
+	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 ifeq ($(V),1)
 Q :=
@@ -151,7 +152,7 @@ build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $$(call fuzz_src,$$*)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \
-		$(CORE_SRC) $(GEN_SRC) $(call fuzz_src,$*) -lpcap -pthread
+		$(CORE_SRC) $(GEN_SRC) $(call fuzz_src,$*) $(LDLIBS)
 
 fuzz:
 	$(Q)scripts/deps build fuzz

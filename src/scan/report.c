@@ -68,6 +68,22 @@ static const char *service(const struct result *x)
 
 static void json_result(struct report *r, const struct result *x);
 
+/* Is svc (what answered, in our words) what the port is registered for?
+ * "rdp" on 3389 is ms-wbt-server, "dns" on 53 is domain: the same. */
+static bool registered_as(const struct result *x, const char *svc)
+{
+	struct port_range v[16];
+	size_t n = port_ranges_by_name(svc, x->proto, v, 16);
+	const char *reg = port_service(x->port, x->proto);
+
+	if (reg && !strcmp(reg, svc))
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (x->port >= v[i].lo && x->port <= v[i].hi)
+			return true;
+	return false;
+}
+
 void report_map(struct report *r, const uint32_t *map)
 {
 	r->map = map;
@@ -159,8 +175,9 @@ static void json_result(struct report *r, const struct result *x)
 	out_kv_str(r->json, "service_source", x->probed ? "probe" : "registry");
 	out_kv_str(r->json, "product", x->product[0] ? x->product : NULL);
 	out_kv_str(r->json, "version", x->version[0] ? x->version : NULL);
-	if (x->tls_cn[0])
-		out_kv_str(r->json, "tls_subject", x->tls_cn);
+	out_kv_str(r->json, "tls_subject", x->tls_cn[0] ? x->tls_cn : NULL);
+	out_kv_str(r->json, "tls_version", x->tls_version[0] ? x->tls_version : NULL);
+	out_kv_str(r->json, "tunnel", x->tunnel ? "ssl" : NULL);
 	if (x->probed)
 		out_kv_str(r->json, "registered_for", reg);
 	out_kv_str(r->json, "banner", x->banner[0] ? x->banner : NULL);
@@ -198,7 +215,7 @@ static void table_row(struct out *o, const struct result *x)
 {
 	const char *svc = x->probed ? x->svc : service(x);
 	const char *reg = port_service(x->port, x->proto);
-	bool other = x->probed && reg && strcmp(reg, x->svc);
+	bool other = x->probed && reg && !registered_as(x, x->svc);
 
 	out_record_begin(o);
 	out_cell(o, 0, "%u/%s", x->port, x->proto == PROTO_TCP ? "tcp" : "udp");
@@ -267,6 +284,20 @@ static void xml_escape(FILE *f, const char *s)
 	}
 }
 
+/* nmap writes what answered inside TLS under its plain name, with
+ * tunnel="ssl": https is http, imaps is imap. */
+static const char *xml_name(const char *svc)
+{
+	static const char *const pairs[][2] = {
+		{ "https", "http" }, { "imaps", "imap" }, { "pop3s", "pop3" }, { "smtps", "smtp" },
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (!strcmp(svc, pairs[i][0]))
+			return pairs[i][1];
+	return svc;
+}
+
 /* The ports a host's <ports> does not list, by state, as nmap counts them. */
 static void xml_extraports(FILE *f, const struct report *r, uint32_t t)
 {
@@ -320,14 +351,16 @@ static int xml(struct report *r, double seconds)
 			if (x->target != t)
 				continue;
 			svc = x->probed ? x->svc : port_service(x->port, x->proto);
+			if (x->tunnel && svc)
+				svc = xml_name(svc);
 			fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" "
 				   "reason_ttl=\"0\"/>", x->proto == PROTO_TCP ? "tcp" : "udp", x->port,
 				port_state_name(x->state), x->reason);
 			if (svc) {
 				fprintf(f, "<service name=\"");
 				xml_escape(f, svc);
-				fprintf(f, "\" method=\"%s\" conf=\"%d\"", x->probed ? "probed" : "table",
-					x->probed ? 10 : 3);
+				fprintf(f, "\" method=\"%s\" conf=\"%d\"%s", x->probed ? "probed" : "table",
+					x->probed ? 10 : 3, x->tunnel ? " tunnel=\"ssl\"" : "");
 				if (x->product[0]) {
 					fprintf(f, " product=\"");
 					xml_escape(f, x->product);

@@ -48,6 +48,8 @@ struct result {
 	char banner[128];	/* what answered, printable */
 	bool probed;		/* --sv named it from its bytes */
 	char svc[32], product[64], version[32], tls_cn[64];
+	char tls_version[16];	/* "TLSv1.3" when the port spoke TLS */
+	bool tunnel;		/* what answered did so inside TLS */
 };
 
 struct scan_opts {
@@ -146,9 +148,14 @@ struct sv_db;
 int sv_db_load(struct sv_db **out);
 void sv_db_free(struct sv_db *db);
 int sv_db_probes(const struct sv_db *db);
-/* The bytes of probe number probe (a TLS ClientHello carries sni) into
- * out (512 bytes); returns the length, 0 for "just listen". */
-size_t sv_probe_bytes(const struct sv_db *db, int probe, const char *sni, uint8_t *out);
+/* The bytes of probe number probe into out (256 bytes); returns the
+ * length, 0 for "just listen". */
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
+unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
+bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
+const char *sv_probe_name(const struct sv_db *db, int probe);
+/* Is port one the probe is meant for (tried before the others)? */
+bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
 /* The reply parser itself: does what answered probe number `probe` match
  * a service? (fuzzed) */
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,

@@ -1,15 +1,26 @@
 /*
- * sv.c - `--sv`: ask every open TCP port what it is.
+ * sv.c - `--sv`: ask every open TCP port what it is, and what version.
  *
- * For each open port, in parallel on the caller's event loop: connect,
- * send the probe (nothing for the first: many services speak first), read
- * what comes back within the probe's wait, and try the probe's matches
- * (sv_db.c); no match, and the next probe goes out on a fresh connection,
- * until one matches or the port's time cap is spent. Each job is one
- * struct job with its socket (an ev_io) and its probe deadline (an
- * ev_timer); at most SV_PARALLEL jobs run at once.
+ * Each open port gets a plan, one step at a time, each step on a fresh
+ * connection with its own wait (so no step starves the next):
+ *
+ *   1. the banner: connect and listen (SSH, FTP, SMTP, IMAP, MySQL speak first)
+ *   2. the probes meant for this port (data/services.txt "ports=")
+ *   3. TLS: a real handshake with OpenSSL (TLS 1.3 down to 1.0, SNI); when it
+ *      succeeds, the certificate's subject is kept, a banner is awaited
+ *      inside TLS (IMAPS, POP3S, SMTPS), else the HTTP probe is sent inside
+ *      it, and the service is named from that (nginx over TLS is "https")
+ *   4. the remaining plaintext probes, in the file's order
+ *
+ * The first reply that matches ends the plan. Ports run in parallel on the
+ * caller's event loop, at most SV_PARALLEL at a time; a job is one struct
+ * job with its socket (an ev_io), its TLS state, and its step deadline (an
+ * ev_timer). Nothing here parses TLS: OpenSSL does.
  */
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +33,12 @@
 
 #define REPLY_MAX 4096
 #define WAIT_BANNER_MS 1500
-#define WAIT_PROBE_MS 2000
-#define PORT_CAP_MS 8000
+#define WAIT_TLS_MS 3000
+#define WAIT_TLS_BANNER_MS 800
 #define SV_PARALLEL 256
+#define MAX_STEPS 24
+
+enum { STEP_TLS = -1 };		/* a step is a probe number, or this */
 
 struct sv_run;
 
@@ -34,19 +48,27 @@ struct job {
 	struct sv_run *run;
 	struct result *res;
 	const struct target *t;
-	int probe;
-	int64_t started;
+	int steps[MAX_STEPS];
+	int nsteps, step;
+	int probe;		/* the probe of this step (in TLS: what goes inside) */
+	SSL *ssl;		/* this step is TLS */
+	bool handshaken, sent, tls_banner;
 	uint8_t buf[REPLY_MAX];
 	size_t len;
-	bool sent, finished;
 };
 
 struct sv_run {
 	struct ev_loop *loop;
 	const struct sv_db *db;
+	SSL_CTX *tls;
+	int null_probe, http_probe;
 	struct job *jobs;
 	size_t njobs, started, active;
 };
+
+static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events);
+static void on_deadline(struct ev_loop *l, struct ev_timer *t);
+static void next(struct job *j);
 
 static void banner(struct job *j)
 {
@@ -62,15 +84,40 @@ static void banner(struct job *j)
 	j->res->banner[k] = '\0';
 }
 
-static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events);
-static void on_deadline(struct ev_loop *l, struct ev_timer *t);
+static int step_of(const struct sv_run *r, int p)
+{
+	return sv_probe_tls(r->db, p) ? (r->tls ? STEP_TLS : -2) : p;
+}
 
-static bool start_probe(struct job *j)
+/* The probes meant for this port first, then the banner, then the rest in
+ * the file's order (where "tls" stands for the handshake step). */
+static void plan(struct job *j)
+{
+	const struct sv_db *db = j->run->db;
+	int n = sv_db_probes(db);
+	bool null_done = false;
+
+	for (int p = 0; p < n && j->nsteps < MAX_STEPS; p++)
+		if (sv_probe_hinted(db, p, j->res->port) && step_of(j->run, p) != -2) {
+			j->steps[j->nsteps++] = step_of(j->run, p);
+			null_done |= p == j->run->null_probe;
+		}
+	if (!null_done && j->nsteps < MAX_STEPS)
+		j->steps[j->nsteps++] = j->run->null_probe;
+	for (int p = 0; p < n && j->nsteps < MAX_STEPS; p++)
+		if (!sv_probe_hinted(db, p, j->res->port) && p != j->run->null_probe &&
+		    step_of(j->run, p) != -2)
+			j->steps[j->nsteps++] = step_of(j->run, p);
+}
+
+static bool start_step(struct job *j)
 {
 	struct sockaddr_storage sa;
 	struct endpoint ep;
 	socklen_t len;
-	int fd;
+	int fd, s = j->steps[j->step];
+	unsigned wait = s == STEP_TLS ? WAIT_TLS_MS
+			: s == j->run->null_probe ? WAIT_BANNER_MS : sv_probe_wait(j->run->db, s);
 
 	endpoint_set(&ep, j->t->family, j->t->addr, j->res->port);
 	len = endpoint_to_sockaddr(&ep, &sa);
@@ -78,61 +125,173 @@ static bool start_probe(struct job *j)
 	if (fd < 0)
 		return false;
 	j->len = 0;
-	j->sent = false;
+	j->sent = j->handshaken = j->tls_banner = false;
+	j->probe = s == STEP_TLS ? j->run->null_probe : s;
 	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
 		close(fd);
 		return false;
 	}
+	if (s == STEP_TLS) {
+		char sni[sizeof(j->t->name)];
+
+		j->ssl = SSL_new(j->run->tls);
+		SSL_set_fd(j->ssl, fd);
+		/* a name for name-based servers; an address is not allowed in SNI */
+		snprintf(sni, sizeof(sni), "%s", j->t->name);
+		if (sni[0])
+			SSL_set_tlsext_host_name(j->ssl, sni);
+		SSL_set_connect_state(j->ssl);
+	}
 	ev_io_add(j->run->loop, &j->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, on_io);
-	ev_timer_in(j->run->loop, &j->deadline,
-		    (j->probe ? WAIT_PROBE_MS : WAIT_BANNER_MS) * 1000LL, on_deadline);
+	ev_timer_in(j->run->loop, &j->deadline, (int64_t)wait * 1000, on_deadline);
 	return true;
+}
+
+static void end_step(struct job *j)
+{
+	ev_io_del(j->run->loop, &j->io);
+	ev_timer_stop(j->run->loop, &j->deadline);
+	if (j->ssl) {
+		SSL_free(j->ssl);
+		j->ssl = NULL;
+	}
+	close(j->io.fd);
+	j->io.fd = -1;
 }
 
 static void finish(struct job *j)
 {
-	j->finished = true;
+	j->step = j->nsteps;
 	j->run->active--;
 }
 
-/* This probe is over: matched, or on to the next one, or give up. */
-static void next(struct job *j)
+/* What the TLS step learnt: the certificate's subject CN and the protocol. */
+static void tls_facts(struct job *j)
 {
-	bool matched = sv_classify(j->run->db, j->probe, j->buf, j->len, j->res);
+	X509 *cert = SSL_get1_peer_certificate(j->ssl);
+
+	if (cert) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+					  j->res->tls_cn, sizeof(j->res->tls_cn));
+		X509_free(cert);
+	}
+	snprintf(j->res->tls_version, sizeof(j->res->tls_version), "%s", SSL_get_version(j->ssl));
+}
+
+/* Judge this step's reply; on to the next step unless it matched. */
+static void judge(struct job *j)
+{
+	bool tls = j->ssl && j->handshaken;
+	bool matched = j->len && sv_classify(j->run->db, j->probe, j->buf, j->len, j->res);
 
 	if (j->len && !j->res->banner[0])
 		banner(j);
-	ev_io_del(j->run->loop, &j->io);
-	ev_timer_stop(j->run->loop, &j->deadline);
-	close(j->io.fd);
-	j->io.fd = -1;
+	if (tls) {
+		/* the handshake alone says TLS; what answered inside names it */
+		tls_facts(j);
+		if (matched && !strcmp(j->res->svc, "http"))
+			snprintf(j->res->svc, sizeof(j->res->svc), "https");
+		else if (matched)
+			snprintf(j->res->svc + strlen(j->res->svc), sizeof(j->res->svc) -
+				 strlen(j->res->svc), "s");	/* imaps, pop3s, smtps */
+		else
+			snprintf(j->res->svc, sizeof(j->res->svc), "ssl");
+		j->res->tunnel = true;
+		matched = true;
+	}
+	end_step(j);
 	if (matched) {
 		j->res->probed = true;
 		finish(j);
 		return;
 	}
-	while (++j->probe < sv_db_probes(j->run->db) &&
-	       ev_now_ms() - j->started < PORT_CAP_MS)
-		if (start_probe(j))
+	next(j);
+}
+
+static void next(struct job *j)
+{
+	while (++j->step < j->nsteps)
+		if (start_step(j))
 			return;
 	finish(j);
 }
 
-static void on_deadline(struct ev_loop *l, struct ev_timer *t)
+/* Inside TLS, nothing came: ask HTTP. Returns false when the step is over. */
+static bool tls_ask_http(struct job *j)
 {
-	(void)l;
-	next(container_of(t, struct job, deadline));
+	uint8_t req[256];
+	size_t n;
+
+	if (j->run->http_probe < 0)
+		return false;
+	j->probe = j->run->http_probe;
+	n = sv_probe_bytes(j->run->db, j->probe, req);
+	j->sent = true;
+	return SSL_write(j->ssl, req, (int)n) > 0;
 }
 
-static bool send_probe(struct job *j)
+static void on_deadline(struct ev_loop *l, struct ev_timer *t)
 {
-	uint8_t hello[512];
-	char a[ADDR_STRLEN];
-	const char *sni = j->t->name[0] ? j->t->name : addr_format(j->t->family, j->t->addr, a);
-	size_t n = sv_probe_bytes(j->run->db, j->probe, sni, hello);
+	struct job *j = container_of(t, struct job, deadline);
 
-	j->sent = true;
-	return !n || send(j->io.fd, hello, n, MSG_NOSIGNAL) >= 0;
+	if (j->ssl && j->handshaken && !j->len && !j->sent && tls_ask_http(j)) {
+		ev_timer_in(l, t, (int64_t)sv_probe_wait(j->run->db, j->probe) * 1000, on_deadline);
+		return;
+	}
+	judge(j);
+}
+
+/* Read what is there; false when the step is over (EOF, error, full). */
+static bool read_more(struct job *j)
+{
+	for (;;) {
+		int n;
+
+		if (j->len == sizeof(j->buf))
+			return false;
+		if (j->ssl) {
+			n = SSL_read(j->ssl, j->buf + j->len, (int)(sizeof(j->buf) - j->len));
+			if (n <= 0)
+				return SSL_get_error(j->ssl, n) == SSL_ERROR_WANT_READ;
+		} else {
+			n = (int)recv(j->io.fd, j->buf + j->len, sizeof(j->buf) - j->len, 0);
+			if (n <= 0)
+				return n < 0 && errno == EAGAIN;
+		}
+		j->len += (size_t)n;
+	}
+}
+
+/* Judge as soon as what came so far matches: a banner service does not
+ * close the connection, and waiting for the deadline would cost its wait. */
+static bool matches(struct job *j)
+{
+	struct result scratch = *j->res;
+
+	return j->len && sv_classify(j->run->db, j->probe, j->buf, j->len, &scratch);
+}
+
+static void tls_io(struct job *j)
+{
+	if (!j->handshaken) {
+		int r = SSL_do_handshake(j->ssl);
+
+		if (r != 1) {
+			int e = SSL_get_error(j->ssl, r);
+
+			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+				ERR_clear_error();
+				end_step(j);	/* not TLS: on with plaintext */
+				next(j);
+			}
+			return;
+		}
+		j->handshaken = true;
+		/* a banner inside TLS (IMAPS, POP3S), else HTTP when it is late */
+		ev_timer_in(j->run->loop, &j->deadline, WAIT_TLS_BANNER_MS * 1000LL, on_deadline);
+	}
+	if (!read_more(j) || matches(j))
+		judge(j);
 }
 
 static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
@@ -140,28 +299,24 @@ static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	struct job *j = container_of(io, struct job, io);
 
 	(void)l;
+	if (j->ssl) {
+		tls_io(j);
+		return;
+	}
 	if (!j->sent && (events & EPOLLOUT)) {
-		if (!send_probe(j)) {
-			next(j);
+		uint8_t req[256];
+		size_t n = sv_probe_bytes(j->run->db, j->probe, req);
+
+		j->sent = true;
+		if (n && send(io->fd, req, n, MSG_NOSIGNAL) < 0) {
+			judge(j);
 			return;
 		}
 		if (!(events & EPOLLIN))
 			return;
 	}
-	for (;;) {
-		ssize_t n = recv(io->fd, j->buf + j->len, sizeof(j->buf) - j->len, 0);
-
-		if (n > 0) {
-			j->len += (size_t)n;
-			if (j->len == sizeof(j->buf))
-				break;
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN)
-			return;
-		break;	/* EOF or error: judge what came */
-	}
-	next(j);
+	if (!read_more(j) || matches(j))
+		judge(j);
 }
 
 static void refill(struct ev_loop *l, void *arg)
@@ -171,13 +326,36 @@ static void refill(struct ev_loop *l, void *arg)
 	while (r->started < r->njobs && r->active < SV_PARALLEL) {
 		struct job *j = &r->jobs[r->started++];
 
-		j->started = ev_now_ms();
 		r->active++;
-		if (!start_probe(j))
-			next(j);
+		plan(j);
+		j->step = -1;
+		next(j);
 	}
 	if (r->started == r->njobs && !r->active)
 		ev_break(l);
+}
+
+static SSL_CTX *tls_client(void)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+
+	if (!c)
+		return NULL;
+	/* we ask what a server is, not whether to trust it: every version and
+	 * suite a server might still speak, no verification */
+	SSL_CTX_set_security_level(c, 0);
+	SSL_CTX_set_min_proto_version(c, 0);
+	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_options(c, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	return c;
+}
+
+static int find_probe(const struct sv_db *db, const char *name)
+{
+	for (int p = 0; p < sv_db_probes(db); p++)
+		if (!strcmp(sv_probe_name(db, p), name))
+			return p;
+	return -1;
 }
 
 int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n)
@@ -189,6 +367,9 @@ int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, s
 	if (r)
 		return r;
 	run.db = db;
+	run.null_probe = find_probe(db, "null");
+	run.http_probe = find_probe(db, "http");
+	run.tls = tls_client();
 	run.jobs = xcalloc(n ? n : 1, sizeof(*run.jobs));
 	for (size_t i = 0; i < n; i++)
 		if (res[i].proto == PROTO_TCP && res[i].state == ST_OPEN)
@@ -198,6 +379,7 @@ int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, s
 	r = ev_run(l);
 	ev_set_hooks(l, NULL, NULL, NULL);
 	free(run.jobs);
+	SSL_CTX_free(run.tls);
 	sv_db_free(db);
 	return r;
 }

@@ -27,11 +27,16 @@ extern const char services_db[];
 
 enum { PAT_REGEX, PAT_PREFIX, PAT_EXACT };
 
+#define MAX_HINTS 16
+
 struct probe {
 	char name[16];
 	uint8_t data[256];
 	size_t len;
-	bool tls;
+	uint16_t ports[MAX_HINTS];	/* where to try it first */
+	size_t nports;
+	unsigned wait_ms;		/* how long an answer may take */
+	bool tls;			/* "@tls": the TLS handshake step, not bytes */
 };
 
 struct match {
@@ -98,6 +103,7 @@ static int find_probe(const struct sv_db *db, const char *name)
 	return -1;
 }
 
+/* KEY=VALUE or KEY="VALUE WITH SPACES" anywhere after the pattern. */
 static void kv(const char *line, const char *key, char *out, size_t size)
 {
 	const char *k = strstr(line, key);
@@ -107,7 +113,12 @@ static void kv(const char *line, const char *key, char *out, size_t size)
 	if (!k)
 		return;
 	k += strlen(key);
-	n = strcspn(k, " \t");
+	if (*k == '"') {
+		k++;
+		n = strcspn(k, "\"");
+	} else {
+		n = strcspn(k, " \t");
+	}
 	snprintf(out, size, "%.*s", (int)n, k);
 }
 
@@ -125,7 +136,7 @@ static int parse_match(struct sv_db *db, const char *line, unsigned no)
 		return errorf(-EINVAL, "services.txt:%u: unknown probe '%s'", no, probe);
 	p = line + n;
 	if (*p == '/') {
-		const char *end = strrchr(p, '/');
+		const char *end = strstr(p, "/ ") ? strstr(p, "/ ") : strrchr(p, '/');
 		char re[256];
 
 		if (end == p || (size_t)(end - p - 1) >= sizeof(re))
@@ -166,6 +177,30 @@ void sv_db_free(struct sv_db *db)
 	free(db);
 }
 
+/* ports=22,2222 wait=1500 after a probe's bytes */
+static int probe_opts(struct probe *p, const char *rest)
+{
+	char ports[128], wait[16];
+	struct port_range *v = NULL;
+	size_t n = 0;
+	unsigned long long w = 1500;
+
+	kv(rest, "ports=", ports, sizeof(ports));
+	kv(rest, "wait=", wait, sizeof(wait));
+	if (wait[0] && parse_number(wait, 100, 10000, "wait", &w))
+		return -EINVAL;
+	p->wait_ms = (unsigned)w;
+	if (!ports[0])
+		return 0;
+	if (portspec_parse(ports, &v, &n))
+		return -EINVAL;
+	for (size_t i = 0; i < n && p->nports < MAX_HINTS; i++)
+		for (unsigned x = v[i].lo; x <= v[i].hi && p->nports < MAX_HINTS; x++)
+			p->ports[p->nports++] = (uint16_t)x;
+	free(v);
+	return 0;
+}
+
 static int db_parse(struct sv_db *db)
 {
 	const char *s = services_db;
@@ -188,11 +223,13 @@ static int db_parse(struct sv_db *db)
 			q = line + n;
 			if (!strncmp(q, "@tls", 4)) {
 				p->tls = true;
+				if (probe_opts(p, q + 4))
+					return errorf(-EINVAL, "services.txt:%u: bad probe", no);
 			} else {
 				long l = unquote(&q, p->data, NULL, sizeof(p->data));
 
-				if (l < 0)
-					return errorf(-EINVAL, "services.txt:%u: bad probe bytes", no);
+				if (l < 0 || probe_opts(p, q))
+					return errorf(-EINVAL, "services.txt:%u: bad probe", no);
 				p->len = (size_t)l;
 			}
 			db->nprobes++;
@@ -214,58 +251,6 @@ int sv_db_load(struct sv_db **out)
 	}
 	*out = db;
 	return 0;
-}
-
-/* A TLS 1.2 ClientHello with SNI (for name-based servers) and common suites. */
-static size_t client_hello(const char *sni, uint8_t *out)
-{
-	static const uint8_t suites[] = { 0xc0, 0x2f, 0xc0, 0x2b, 0xc0, 0x30, 0xc0, 0x2c, 0x00, 0x9c,
-					  0x00, 0x9d, 0x00, 0x2f, 0x00, 0x35 };
-	static const uint8_t ext_rest[] = {
-		0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18,	/* groups */
-		0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,					/* point formats */
-		0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x01, 0x04, 0x03, 0x08, 0x04, 0x02, 0x01,
-	};
-	size_t sl = strlen(sni), n = 0, ext_len = 9 + sl + sizeof(ext_rest);
-	size_t body = 2 + 32 + 1 + 2 + sizeof(suites) + 2 + 2 + ext_len;
-
-	out[n++] = 0x16; out[n++] = 3; out[n++] = 1;
-	out[n++] = (uint8_t)((body + 4) >> 8); out[n++] = (uint8_t)(body + 4);
-	out[n++] = 1; out[n++] = 0; out[n++] = (uint8_t)(body >> 8); out[n++] = (uint8_t)body;
-	out[n++] = 3; out[n++] = 3;
-	for (int i = 0; i < 32; i++)
-		out[n++] = (uint8_t)(0x70 + i);
-	out[n++] = 0;
-	out[n++] = 0; out[n++] = sizeof(suites);
-	memcpy(out + n, suites, sizeof(suites));
-	n += sizeof(suites);
-	out[n++] = 1; out[n++] = 0;
-	out[n++] = (uint8_t)(ext_len >> 8); out[n++] = (uint8_t)ext_len;
-	out[n++] = 0; out[n++] = 0;
-	out[n++] = (uint8_t)((sl + 5) >> 8); out[n++] = (uint8_t)(sl + 5);
-	out[n++] = (uint8_t)((sl + 3) >> 8); out[n++] = (uint8_t)(sl + 3);
-	out[n++] = 0; out[n++] = (uint8_t)(sl >> 8); out[n++] = (uint8_t)sl;
-	memcpy(out + n, sni, sl);
-	n += sl;
-	memcpy(out + n, ext_rest, sizeof(ext_rest));
-	return n + sizeof(ext_rest);
-}
-
-/* The last commonName in the reply's certificate: issuer first, subject last. */
-static void tls_cn(const uint8_t *r, size_t n, char *out, size_t size)
-{
-	out[0] = '\0';
-	for (size_t i = 0; i + 6 < n; i++) {
-		if (r[i] == 0x06 && r[i + 1] == 3 && r[i + 2] == 0x55 && r[i + 3] == 4 && r[i + 4] == 3 &&
-		    (r[i + 5] == 0x0c || r[i + 5] == 0x13 || r[i + 5] == 0x16)) {
-			size_t l = r[i + 6];
-
-			if (i + 7 + l <= n && l < size) {
-				memcpy(out, r + i + 7, l);
-				out[l] = '\0';
-			}
-		}
-	}
 }
 
 static bool pattern_ok(const struct match *m, const uint8_t *r, size_t n, const char *text,
@@ -299,6 +284,21 @@ static void expand(const char *tmpl, const char *text, const regmatch_t *g, char
 	out[k] = '\0';
 }
 
+/* Versions that sit in binary fields: version=@NAME in a match. */
+static void extract(const char *name, const uint8_t *b, size_t n, char *out, size_t size)
+{
+	out[0] = '\0';
+	/* SMB2 NEGOTIATE response: 4 bytes of NetBIOS, 64 of header, then
+	 * StructureSize (2), SecurityMode (2), DialectRevision (2, LE) */
+	if (!strcmp(name, "smb2-dialect") && n >= 4 + 64 + 6) {
+		unsigned d = b[72] | b[73] << 8;
+
+		snprintf(out, size, "SMB %x.%x.%x", d >> 8, (d >> 4) & 15, d & 15);
+		if ((d & 15) == 0)
+			snprintf(out, size, "SMB %x.%x", d >> 8, (d >> 4) & 15);
+	}
+}
+
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
 		 struct result *res)
 {
@@ -309,11 +309,6 @@ bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t l
 		return false;
 	if (len > REPLY_MAX)
 		len = REPLY_MAX;
-	if (db->probes[probe].tls && len > 5 && buf[0] == 0x16 && buf[1] == 3) {
-		snprintf(res->svc, sizeof(res->svc), "tls");
-		tls_cn(buf, len, res->tls_cn, sizeof(res->tls_cn));
-		return true;
-	}
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = buf[i];
 
@@ -331,18 +326,42 @@ bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t l
 			expand(m->version, text, g, res->version, sizeof(res->version));
 		} else {
 			snprintf(res->product, sizeof(res->product), "%s", m->product);
+			snprintf(res->version, sizeof(res->version), "%s", m->version);
 		}
+		if (res->version[0] == '@')
+			extract(res->version + 1, buf, len, res->version, sizeof(res->version));
 		return true;
 	}
 	return false;
 }
 
-size_t sv_probe_bytes(const struct sv_db *db, int probe, const char *sni, uint8_t *out)
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out)
 {
 	const struct probe *p = &db->probes[probe];
 
-	if (p->tls)
-		return client_hello(sni, out);
 	memcpy(out, p->data, p->len);
 	return p->len;
+}
+
+bool sv_probe_tls(const struct sv_db *db, int probe)
+{
+	return db->probes[probe].tls;
+}
+
+unsigned sv_probe_wait(const struct sv_db *db, int probe)
+{
+	return db->probes[probe].wait_ms;
+}
+
+const char *sv_probe_name(const struct sv_db *db, int probe)
+{
+	return db->probes[probe].name;
+}
+
+bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port)
+{
+	for (size_t i = 0; i < db->probes[probe].nports; i++)
+		if (db->probes[probe].ports[i] == port)
+			return true;
+	return false;
 }

@@ -190,7 +190,7 @@ def test_loopback_all_ports_exactly_the_listeners():
 
 
 SERVICES = {21: ("ftp", "ftp"), 22: ("ssh", "ssh"), 25: ("smtp", "smtp"), 80: ("http", "http"),
-            83: ("http", "http"), 443: ("tls", "tls"), 3389: ("rdp", "rdp"),
+            83: ("http", "http"), 443: ("tls", "https"), 3389: ("rdp", "rdp"),
             3350: ("rdp", "rdp"), 6379: ("redis", "redis"), 8080: ("http", "http"),
             40022: ("ssh", "ssh")}
 
@@ -224,9 +224,11 @@ def test_sv_names_every_service_even_off_its_port(svlab):
     for port, (_, name) in SERVICES.items():
         assert recs[port]["service"] == name, (port, recs[port])
         assert recs[port]["service_source"] == "probe"
-    assert recs[22]["product"] == "OpenSSH_9.2p1" and recs[22]["version"] == "2.0"
-    assert recs[80]["product"] == "nginx/1.22.1"
-    assert recs[443]["tls_subject"] == "lab.portkit.test"
+    assert recs[22]["product"] == "OpenSSH" and recs[22]["version"] == "9.2p1"
+    assert recs[80]["product"] == "nginx" and recs[80]["version"] == "1.22.1"
+    # HTTP asked inside the TLS that OpenSSL set up: https, with the server
+    assert recs[443]["tls_subject"] == "lab.portkit.test" and recs[443]["product"] == "nginx"
+    assert recs[443]["tunnel"] == "ssl" and recs[443]["tls_version"].startswith("TLSv1.")
     assert recs[83]["registered_for"] != "http"      # http where the registry says otherwise
     assert recs[9999]["service_source"] == "registry"  # silent: not named from bytes
     text = svlab.run(BIN, "scan", "198.18.1.2", "-p", "83,3350", "--sv", timeout=120).stdout

@@ -32,7 +32,11 @@ def serve(kind, c):
             if d[:2] == b"\x03\x00" and len(d) > 5 and d[5] == 0xE0:
                 c.sendall(RDP_CC)
         elif kind == "redis":
-            if b"PING" in c.recv(100):
+            d = c.recv(100)
+            if b"INFO" in d:     # as redis-server answers INFO server
+                body = b"# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n"
+                c.sendall(b"$%d\r\n%s\r\n" % (len(body), body))
+            elif b"PING" in d:
                 c.sendall(b"+PONG\r\n")
         elif kind == "tls":
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
