@@ -2,8 +2,10 @@
  * targets.c - what to scan: "198.18.0.1", "198.18.0.0/24", "198.18.0.1-20",
  * "198.18.0.1-198.18.1.5", "2001:db8::1", "2001:db8::/120", "localhost",
  * "host.example" (resolved once, every address). Multicast and broadcast
- * targets are refused; a CIDR leaves out its network and broadcast
- * addresses. At most MAX_TARGETS addresses.
+ * targets are refused; a CIDR covers every one of its addresses, as nmap
+ * and masscan read it (a routed /16's first and last addresses can be
+ * hosts; on a directly connected subnet, discovery finds them down). At
+ * most MAX_TARGETS addresses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,9 +76,6 @@ static int add_cidr(struct target_list *t, const char *spec)
 
 		if (!c.prefix || size > MAX_TARGETS)
 			return errorf(-E2BIG, "invalid CIDR '%s': more than %u addresses", spec, MAX_TARGETS);
-		/* a subnet's network and broadcast addresses are not hosts */
-		if (c.prefix <= 30)
-			return v4_range(t, a + 1, a + size - 2, spec);
 		return v4_range(t, a, a + size - 1, spec);
 	}
 	if (c.addr[0] == 0xff)

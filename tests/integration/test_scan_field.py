@@ -43,7 +43,7 @@ SUBNET_OPEN = [21, 22, 80, 443, 3389, 8080]
 
 @pytest.mark.parametrize("method", ["syn", "connect"])
 def test_subnet_with_empty_addresses(pair, method):
-    """6 of 254 addresses exist: every open port found, the rest down."""
+    """6 hosts in a /24 of 256 addresses: every open port found, the rest down."""
     scanner, target = pair
     scanner.link(target, "198.18.50", 50)
     live = [f"198.18.50.{i}" for i in range(2, 8)]
@@ -58,7 +58,7 @@ def test_subnet_with_empty_addresses(pair, method):
     found = {(x["addr"], x["port"]) for x in ports(r.stdout) if x["state"] == "open"}
     assert found == {(a, port) for a in live for port in SUBNET_OPEN}
     h = hosts(r.stdout)
-    assert len(h) == 254
+    assert len(h) == 256
     assert sorted(a for a, s in h.items() if s == "up") == sorted(live + ["198.18.50.1"])
 
 

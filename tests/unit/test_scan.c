@@ -17,23 +17,23 @@ TEST(scan_targets_expand)
 {
 	struct target_list t = { 0 };
 
-	/* a /30 without its network and broadcast addresses */
+	/* a CIDR is every address in it, as nmap and masscan read it */
 	CHECK_INT(targets_add(&t, "198.18.0.0/30"), 0);
-	CHECK_INT(t.n, 2);
-	CHECK_STR(text(&t, 0), "198.18.0.1");
-	CHECK_STR(text(&t, 1), "198.18.0.2");
+	CHECK_INT(t.n, 4);
+	CHECK_STR(text(&t, 0), "198.18.0.0");
+	CHECK_STR(text(&t, 3), "198.18.0.3");
 	CHECK_INT(targets_add(&t, "198.18.1.250-252"), 0);
-	CHECK_INT(t.n, 5);
-	CHECK_STR(text(&t, 4), "198.18.1.252");
+	CHECK_INT(t.n, 7);
+	CHECK_STR(text(&t, 6), "198.18.1.252");
 	CHECK_INT(targets_add(&t, "::1"), 0);
-	CHECK_INT(t.v[5].family, AF_INET6);
+	CHECK_INT(t.v[7].family, AF_INET6);
 	/* given twice: kept once, first place */
 	CHECK_INT(targets_add(&t, "198.18.0.1"), 0);
 	targets_dedup(&t);
-	CHECK_INT(t.n, 6);
+	CHECK_INT(t.n, 8);
 	CHECK_INT(targets_exclude(&t, "198.18.1.0/24"), 0);
-	CHECK_INT(t.n, 3);
-	CHECK_STR(text(&t, 2), "::1");
+	CHECK_INT(t.n, 5);
+	CHECK_STR(text(&t, 4), "::1");
 	targets_free(&t);
 }
 
