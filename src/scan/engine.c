@@ -95,6 +95,9 @@ static void result_of(void *arg, const struct probe_result *pr)
 	res.rtt_us = pr->rtt_us;
 	for (size_t i = 0; i < pr->reply_len && i + 1 < sizeof(res.banner); i++)
 		res.banner[i] = pr->reply[i] >= 32 && pr->reply[i] < 127 ? (char)pr->reply[i] : '.';
+	/* a UDP answer is already in hand: name what sent it */
+	if (r->proto == PROTO_UDP && pr->reply_len)
+		res.probed = udp_identify(pr->reply, pr->reply_len, &res);
 	c->emit(&res, c->arg);
 }
 

@@ -138,6 +138,9 @@ int scan_udp(const struct scan_ctx *c);
 /* udp.c: the list of UDP probes (the last one empty) */
 size_t udp_probe_count(void);
 const uint8_t *udp_probe(size_t i, size_t *len);
+/* Name what answered a UDP probe from its bytes (service, product,
+ * version, banner); false when nothing is recognised. (fuzzed) */
+bool udp_identify(const uint8_t *b, size_t n, struct result *r);
 
 /* sv.c: name the open TCP ports of res by what they answer */
 int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n);

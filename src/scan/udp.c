@@ -7,12 +7,17 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "scan/scan.h"
 #include "core/banned.h"
 
-/* DNS: id 0x706b, recursion desired, one question: "." IN NS */
-static const uint8_t dns[] = { 0x70, 0x6b, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1 };
+/* DNS: id 0x706b, one question: version.bind CH TXT - any server answers
+ * (a refusal is an answer), and dnsmasq and BIND say their version */
+static const uint8_t dns[] = { 0x70, 0x6b, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+			       7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 4, 'b', 'i', 'n', 'd', 0,
+			       0, 16, 0, 3 };
 /* NTP v4 client request (mode 3) */
 static const uint8_t ntp[48] = { 0x23 };
 /* SNMPv1 get-request, community "public", sysDescr.0 */
@@ -78,3 +83,140 @@ const uint8_t *udp_probe(size_t i, size_t *len)
 	return probes[i].data;
 }
 
+
+/* ---- what answered: a service (and a version) from a UDP reply ---- */
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void text(char *out, size_t size, const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 1 < size; i++)
+		out[k++] = p[i] >= 32 && p[i] < 127 ? (char)p[i] : '.';
+	out[k] = '\0';
+}
+
+/* The length of s up to a character of stop, at most max. */
+static int span(const char *s, const char *stop, int max)
+{
+	size_t n = strcspn(s, stop);
+
+	return n < (size_t)max ? (int)n : max;
+}
+
+/* Skip a DNS name at b[*off]; false when it runs off the end. */
+static bool skip_name(const uint8_t *b, size_t n, size_t *off)
+{
+	for (int hops = 0; hops < 128 && *off < n; hops++) {
+		uint8_t l = b[*off];
+
+		if ((l & 0xc0) == 0xc0) {
+			*off += 2;
+			return *off <= n;
+		}
+		*off += 1 + (size_t)l;
+		if (!l)
+			return *off <= n;
+	}
+	return false;
+}
+
+/* The version.bind TXT answer: "dnsmasq-2.90", "9.18.49-1~deb12u3-Debian". */
+static void dns_version(const uint8_t *b, size_t n, struct result *r)
+{
+	size_t off = 12;
+	char txt[64];
+
+	if (get16(b + 4) != 1 || !get16(b + 6) || !skip_name(b, n, &off) || (off += 4) > n ||
+	    !skip_name(b, n, &off) || off + 11 > n || get16(b + off) != 16)
+		return;
+	off += 10;
+	if (off >= n || b[off] == 0 || off + 1 + b[off] > n)
+		return;
+	text(txt, sizeof(txt), b + off + 1, b[off]);
+	if (!strncmp(txt, "dnsmasq-", 8)) {
+		snprintf(r->product, sizeof(r->product), "dnsmasq");
+		snprintf(r->version, sizeof(r->version), "%.31s", txt + 8);
+	} else if (txt[0] >= '0' && txt[0] <= '9' && strchr(txt, '.')) {
+		snprintf(r->product, sizeof(r->product), "ISC BIND");
+		snprintf(r->version, sizeof(r->version), "%.*s", span(txt, "-~ ", 31), txt);
+	}
+}
+
+/* SNMP GetResponse: the sysDescr value after its OID. */
+static void snmp_descr(const uint8_t *b, size_t n, struct result *r)
+{
+	static const uint8_t oid[] = { 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00 };
+
+	for (size_t i = 0; i + sizeof(oid) + 2 <= n; i++) {
+		size_t v = i + sizeof(oid);
+
+		if (memcmp(b + i, oid, sizeof(oid)) || b[v] != 0x04 || (b[v + 1] & 0x80))
+			continue;
+		text(r->banner, sizeof(r->banner), b + v + 2,
+		     v + 2 + b[v + 1] <= n ? b[v + 1] : n - v - 2);
+		return;
+	}
+}
+
+/* "Server: X/1.2" or "User-Agent: X/1.2" in a text reply. */
+static void header_product(const char *t, const char *name, struct result *r)
+{
+	const char *h = strstr(t, name);
+	size_t len;
+
+	if (!h)
+		return;
+	h += strlen(name);
+	len = strcspn(h, "\r\n");
+	snprintf(r->product, sizeof(r->product), "%.*s", (int)len, h);
+}
+
+bool udp_identify(const uint8_t *b, size_t n, struct result *r)
+{
+	char t[512];
+
+	text(t, sizeof(t), b, n);
+	if (n >= 48 && (b[0] & 7) == 4 && ((b[0] >> 3) & 7) >= 1) {
+		snprintf(r->svc, sizeof(r->svc), "ntp");
+		snprintf(r->version, sizeof(r->version), "v%u", (b[0] >> 3) & 7);
+	} else if (n >= 12 && get16(b) == 0x706b && (b[2] & 0x80) && get16(b + 6) &&
+		   n > 56 && b[56] == 0x21) {
+		snprintf(r->svc, sizeof(r->svc), "netbios-ns");
+	} else if (n >= 12 && get16(b) == 0x706b && (b[2] & 0x80)) {
+		snprintf(r->svc, sizeof(r->svc), "dns");
+		dns_version(b, n, r);
+	} else if (n >= 12 && get16(b) == 0 && (b[2] & 0x80)) {
+		snprintf(r->svc, sizeof(r->svc), "mdns");
+	} else if (n > 2 && b[0] == 0x30 && memmem(b, n, "public", 6)) {
+		snprintf(r->svc, sizeof(r->svc), "snmp");
+		snmp_descr(b, n, r);
+	} else if (n >= 13 && !memcmp(b + 8, "STAT ", 5)) {
+		const char *v = strstr(t, "STAT version ");
+
+		snprintf(r->svc, sizeof(r->svc), "memcached");
+		snprintf(r->product, sizeof(r->product), "memcached");
+		if (v)
+			snprintf(r->version, sizeof(r->version), "%.*s", span(v + 13, "\r\n\t ", 31),
+				 v + 13);
+	} else if (!strncmp(t, "SIP/2.0 ", 8)) {
+		snprintf(r->svc, sizeof(r->svc), "sip");
+		header_product(t, "Server: ", r);
+		if (!r->product[0])
+			header_product(t, "User-Agent: ", r);
+	} else if (!strncmp(t, "HTTP/1.1 200 OK", 15) && strstr(t, "ST:")) {
+		snprintf(r->svc, sizeof(r->svc), "ssdp");
+		header_product(t, "SERVER: ", r);
+	} else if (n >= 28 && !memcmp(b, "\x70\x6b\x70\x6b\x70\x6b\x70\x6b", 8)) {
+		snprintf(r->svc, sizeof(r->svc), "isakmp");
+	} else if (n >= 14 && (b[0] >> 3) == 8) {
+		snprintf(r->svc, sizeof(r->svc), "openvpn");
+	} else {
+		return false;
+	}
+	return true;
+}

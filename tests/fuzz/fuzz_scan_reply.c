@@ -1,7 +1,8 @@
 /*
  * fuzz_scan_reply - libFuzzer harness for what --sv reads from a port: the
  * first byte picks the probe whose reply this is, the rest is the reply
- * (banner, HTTP, TLS records with certificates, RDP, ...).
+ * (banner, HTTP, RDP, DNS, ...); the same bytes then go through the UDP
+ * answer reader (DNS version.bind, NTP, SNMP sysDescr, memcached, SIP).
  */
 #include <stdint.h>
 #include <string.h>
@@ -21,6 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	sv_classify(db, data[0] % n, data + 1, size - 1, &r);
+	if (strlen(r.product) >= sizeof(r.product) || strlen(r.version) >= sizeof(r.version))
+		__builtin_trap();
+	memset(&r, 0, sizeof(r));
+	udp_identify(data + 1, size - 1, &r);	/* the UDP answers too */
+	if (strlen(r.banner) >= sizeof(r.banner) || strlen(r.version) >= sizeof(r.version))
+		__builtin_trap();
 	if (strlen(r.svc) >= sizeof(r.svc) || strlen(r.tls_cn) >= sizeof(r.tls_cn))
 		__builtin_trap();
 	return 0;

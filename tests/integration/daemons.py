@@ -37,6 +37,7 @@ class Lab:
         self.dir = tempfile.mkdtemp(prefix="pkdaemons-")
         os.chmod(self.dir, 0o755)            # daemons that drop root must reach it
         self.procs, self.expect, self.missing = [], [], []
+        self.expect_udp = []                 # (port, service, product, version)
         self.cert = os.path.join(self.dir, "cert.pem")
         self.key = os.path.join(self.dir, "key.pem")
 
@@ -191,6 +192,7 @@ userdb {{
         self.spawn("/usr/sbin/dnsmasq", "-k", "-p", "53", "--no-resolv", "--no-hosts",
                    "-u", "root", f"--pid-file={self.path('dm.pid')}")
         self.add(53, "dns", "dnsmasq", pkg_version("dnsmasq-base") or pkg_version("dnsmasq"))
+        self.expect_udp.append((53, "dns", "dnsmasq", pkg_version("dnsmasq-base")))
 
     def bind9(self):
         if not have("/usr/sbin/named"):
@@ -202,6 +204,25 @@ dnssec-validation no; }};
 """)
         self.spawn("/usr/sbin/named", "-g", "-c", conf)
         self.add(5353, "dns", "ISC BIND", pkg_version("bind9"))
+        self.expect_udp.append((5353, "dns", "ISC BIND", pkg_version("bind9")))
+
+    def snmpd(self):
+        if not have("/usr/sbin/snmpd"):
+            return self.missing.append("snmpd")
+        conf = self.write("snmpd.conf", "agentAddress udp:0.0.0.0:161\nrocommunity public\n"
+                          "sysDescr portkit lab SNMP agent\n")
+        self.spawn("/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", conf, "-p", self.path("snmpd.pid"))
+        self.expect_udp.append((161, "snmp", None, None))
+
+    def chrony(self):
+        if not have("/usr/sbin/chronyd"):
+            return self.missing.append("chrony")
+        conf = self.write("chrony.conf", f"port 123\nallow all\nlocal stratum 8\n"
+                          f"pidfile {self.path('chronyd.pid')}\n"
+                          f"driftfile {self.path('chrony.drift')}\n")
+        # -x: never touch the clock; -u root: no user switch in the test
+        self.spawn("/usr/sbin/chronyd", "-d", "-x", "-u", "root", "-f", conf)
+        self.expect_udp.append((123, "ntp", None, "v4"))
 
     def s_server(self):
         # OpenSSL's own test server, TLS 1.3 only
@@ -210,7 +231,8 @@ dnssec-validation no; }};
         self.add(4433, "https", "OpenSSL s_server", None)
 
     DAEMONS = ["ssh", "dropbear", "nginx", "lighttpd", "vsftpd", "dovecot", "redis", "memcached",
-               "mariadb", "postgresql", "mosquitto", "dnsmasq", "bind9", "s_server"]
+               "mariadb", "postgresql", "mosquitto", "dnsmasq", "bind9", "s_server", "snmpd",
+               "chrony"]
 
     def start(self, only=None):
         self.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -222,11 +244,12 @@ dnssec-validation no; }};
         return self
 
     def wait_listening(self, timeout=60):
-        want = {p for p, *_ in self.expect}
+        want = {("tcp", p) for p, *_ in self.expect} | {("udp", p) for p, *_ in self.expect_udp}
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            out = subprocess.run(self.ns.cmd("ss", "-Hltn"), capture_output=True, text=True).stdout
-            up = {int(l.split()[3].rsplit(":", 1)[1]) for l in out.splitlines() if l.strip()}
+            out = subprocess.run(self.ns.cmd("ss", "-Hltun"), capture_output=True, text=True).stdout
+            up = {(l.split()[0], int(l.split()[4].rsplit(":", 1)[1]))
+                  for l in out.splitlines() if l.strip()}
             if want <= up:
                 return
             # a condition poll, bounded in time; not a guess at readiness

@@ -56,3 +56,19 @@ def test_sv_xml_marks_ssl_tunnels(daemons, tmp_path):
     assert r.returncode == 0, r.stderr
     xml = out.read_text()
     assert 'portid="443"' in xml and 'tunnel="ssl"' in xml and 'product="nginx"' in xml
+
+
+def test_udp_answers_name_the_daemon(daemons):
+    scanner, lab = daemons
+    if not lab.expect_udp:
+        pytest.skip("no UDP daemon package is installed")
+    ports = ",".join(str(p) for p, *_ in lab.expect_udp)
+    r = scanner.run(BIN, "scan", "198.18.56.2", "-s", "udp", "-p", ports, "--json", timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = {x["port"]: x for x in map(json.loads, r.stdout.splitlines()) if "port" in x}
+    for port, service, product, version in lab.expect_udp:
+        g = got[port]
+        assert g["state"] == "open" and g["service"] == service, (port, g)
+        assert (g["product"], g["version"]) == (product, version), (port, g)
+    if 161 in got:
+        assert got[161]["banner"] == "portkit lab SNMP agent"
