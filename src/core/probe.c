@@ -22,6 +22,7 @@ struct slot {
 	struct ev_io io;	/* io.fd -1: free */
 	struct prober *p;
 	uint8_t tries;
+	uint32_t group;
 	uint64_t idx;
 	int64_t sent_us;
 	struct endpoint ep;
@@ -38,7 +39,9 @@ struct prober {
 	uint64_t *retry;		/* probes queued for another try */
 	uint8_t *retry_tries;
 	size_t nretry, capretry, capretry2;
-	int64_t srtt, rttvar;		/* microseconds */
+	struct rtt {
+		int64_t srtt, rttvar;	/* microseconds, 0: no sample yet */
+	} all, *host;			/* everyone's, and per host (ps->group) */
 	struct rate_limit rl;		/* --rate, in packets on the wire */
 	double cwnd, ssthresh;		/* probes in flight, as TCP's congestion window */
 	bool congested;			/* drops were seen: retry silent probes more */
@@ -51,13 +54,16 @@ const char *port_state_name(enum port_state s)
 	return (unsigned)s < 4 ? names[s] : "?";
 }
 
-static int64_t timeout_us(const struct prober *p)
+/* The host's own round trips (a host that has not answered yet gets the
+ * cautious first guess, not a faster neighbour's). */
+static int64_t timeout_us(const struct prober *p, uint32_t group)
 {
+	const struct rtt *r = p->host ? &p->host[group] : &p->all;
 	int64_t t;
 
 	if (p->ps->timeout_ms)
 		return (int64_t)p->ps->timeout_ms * 1000;
-	t = p->srtt ? p->srtt + 4 * p->rttvar : 1000000;
+	t = r->srtt ? r->srtt + 4 * r->rttvar : 1000000;
 	if (p->ps->proto == PROTO_TCP)
 		/* a SYN the target dropped (full backlog, loss) is sent again by
 		 * the kernel after its initial RTO of 1 s: wait for that answer */
@@ -65,15 +71,22 @@ static int64_t timeout_us(const struct prober *p)
 	return t < 50000 ? 50000 : t > 3000000 ? 3000000 : t;
 }
 
-static void sample(struct prober *p, int64_t rtt)
+static void estimate(struct rtt *r, int64_t rtt)
 {
-	if (!p->srtt) {
-		p->srtt = rtt;
-		p->rttvar = rtt / 2;
+	if (!r->srtt) {
+		r->srtt = rtt;
+		r->rttvar = rtt / 2;
 		return;
 	}
-	p->rttvar += ((rtt > p->srtt ? rtt - p->srtt : p->srtt - rtt) - p->rttvar) / 4;
-	p->srtt += (rtt - p->srtt) / 8;
+	r->rttvar += ((rtt > r->srtt ? rtt - r->srtt : r->srtt - rtt) - r->rttvar) / 4;
+	r->srtt += (rtt - r->srtt) / 8;
+}
+
+static void sample(struct prober *p, uint32_t group, int64_t rtt)
+{
+	estimate(&p->all, rtt);
+	if (p->host)
+		estimate(&p->host[group], rtt);
 }
 
 /*
@@ -113,7 +126,7 @@ static void done(struct prober *p, struct slot *s, enum port_state st, const cha
 
 	r.rtt_us = st == ST_OPEN_FILTERED || st == ST_FILTERED ? 0 : (uint32_t)rtt;
 	if (st == ST_OPEN || st == ST_CLOSED) {
-		sample(p, rtt);
+		sample(p, s->group, rtt);
 		window(p, s->tries > 0);
 	}
 	release(p, s);
@@ -286,6 +299,7 @@ static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries
 	s->p = p;
 	s->tries = tries;
 	s->idx = idx;
+	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
 	s->sent_us = ev_now_us();
 	p->busy++;
 	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
@@ -316,12 +330,12 @@ static void requeue(struct prober *p, struct slot *s)
 static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 {
 	struct prober *p = container_of(t, struct prober, sweep);
-	int64_t now = ev_now_us(), to = timeout_us(p);
+	int64_t now = ev_now_us();
 
 	for (size_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
 
-		if (s->io.fd < 0 || now - s->sent_us < to)
+		if (s->io.fd < 0 || now - s->sent_us < timeout_us(p, s->group))
 			continue;
 		if (s->tries < p->ps->retries + (p->congested ? CONGESTED_TRIES : 0))
 			requeue(p, s);	/* silent: again later */
@@ -401,6 +415,8 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 		p.slots[i].io.fd = -1;
 	rate_init(&p.rl, ps->rate, ev_now_us());
 	p.cwnd = p.ssthresh = (double)p.nslots;
+	if (ps->group && ps->ngroups)
+		p.host = xcalloc(ps->ngroups, sizeof(*p.host));
 	ev_set_hooks(l, refill, NULL, &p);
 	ev_timer_in(l, &p.sweep, SWEEP_US, on_sweep);
 	r = ev_run(l);
@@ -413,5 +429,6 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	free(p.slots);
 	free(p.retry);
 	free(p.retry_tries);
+	free(p.host);
 	return r;
 }

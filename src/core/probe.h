@@ -53,6 +53,10 @@ struct probe_set {
 	unsigned retries;
 	unsigned timeout_ms;	/* 0: adaptive */
 	unsigned parallel;	/* 0: 2048 (less when descriptors are short) */
+	/* optional: probe i's host (0..ngroups-1), so timeouts follow each
+	 * host's own round trips rather than everyone's */
+	uint32_t (*group)(void *arg, uint64_t i);
+	uint32_t ngroups;
 };
 
 /* Run every probe of ps on l; returns 0 or -errno. */

@@ -58,6 +58,13 @@ static void endpoint_of(void *arg, uint64_t i, struct endpoint *ep)
 	endpoint_set(ep, t->family, t->addr, r->c->ports[k / r->c->t->n]);
 }
 
+static uint32_t host_of(void *arg, uint64_t i)
+{
+	const struct run *r = arg;
+
+	return (uint32_t)(pair_of(r, i) % r->c->t->n);
+}
+
 static bool unreachable(const char *reason)
 {
 	return !strcmp(reason, "net-unreach") || !strcmp(reason, "host-unreach");
@@ -184,7 +191,7 @@ static int run(const struct scan_ctx *c, unsigned proto)
 		.proto = proto, .count = (uint64_t)c->t->n * c->nports,
 		.endpoint = endpoint_of, .result = result_of, .arg = &r,
 		.rate = c->o->rate, .retries = c->o->retries, .timeout_ms = c->o->timeout_ms,
-		.parallel = c->o->parallel,
+		.parallel = c->o->parallel, .group = host_of, .ngroups = (uint32_t)c->t->n,
 	};
 	int e;
 

@@ -158,3 +158,33 @@ def test_unreachable_network_is_an_error(pair):
         assert r.returncode == 2, (method, r.stderr)
         assert r.stderr == "portkit: 198.18.55.9: network is unreachable (no route to it)\n"
         assert not ports(r.stdout) and hosts(r.stdout) == {"198.18.55.9": "down"}
+
+
+def test_udp_timeouts_follow_each_hosts_round_trips(pair):
+    """A near host that answers in microseconds must not shorten the wait
+    for a far one: 198.18.61.3 answers DNS only after 300 ms."""
+    scanner, target = pair
+    scanner.link(target, "198.18.61", 61)
+    target.ip("addr", "add", "198.18.61.3/24", "dev", "pkt61")
+    target.run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+    # the far host's other ports drop what comes (no ICMP, which would also
+    # use up the namespace's global ICMP budget): only its round trip counts
+    for rule in ("add table inet pkfar",
+                 "add chain inet pkfar in { type filter hook input priority 0 ; }",
+                 "add rule inet pkfar in ip daddr 198.18.61.3 udp dport 5301-5319 drop"):
+        assert target.run("nft", *rule.split()).returncode == 0
+    # a tiny DNS server bound to the far address only, answering late
+    p = subprocess.Popen(target.cmd(PY, "-c",
+                         "import os,sys;os.environ['LAB_DELAY_MS']='300';"
+                         "sys.argv=['u','dns:5300'];"
+                         f"exec(open('{HERE}/helpers/udpservers.py').read().replace("
+                         "'(\"0.0.0.0\", int(port))', '(\"198.18.61.3\", int(port))'))"),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    target.procs.append(p)
+    assert p.stdout.readline().strip() == "ready"
+    r = scanner.run(BIN, "scan", "198.18.61.2", "198.18.61.3", "-s", "udp", "-p", "5300-5319",
+                    "--retries", "0", "--all", "--json", timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = {(x["addr"], x["port"]): x["state"] for x in ports(r.stdout)}
+    assert got[("198.18.61.3", 5300)] == "open"
+    assert all(s == "closed" for (a, _), s in got.items() if a == "198.18.61.2")
