@@ -227,10 +227,15 @@ static void table_row(struct out *o, const struct result *x)
 	out_cell(o, 4, "%s", x->reason);
 	if (x->rtt_us)
 		out_cell(o, 5, "%.1fms", x->rtt_us / 1000.0);
-	if (x->probed)
-		out_cell(o, 6, "%s%s%s%s%s%s%s%s", x->product, x->version[0] ? " " : "", x->version,
+	if (x->probed) {
+		char what[192];
+
+		snprintf(what, sizeof(what), "%s%s%s", x->product, x->product[0] && x->version[0]
+			 ? " " : "", x->version);
+		out_cell(o, 6, "%s%s%s%s%s%s%s", what, what[0] && x->tls_cn[0] ? ", " : "",
 			 x->tls_cn[0] ? "certificate CN=" : "", x->tls_cn,
 			 other ? " (registered for: " : "", other ? reg : "", other ? ")" : "");
+	}
 	else
 		out_cell(o, 6, "%s", x->banner);
 	out_record_end(o);

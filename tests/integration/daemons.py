@@ -100,6 +100,44 @@ http {{ access_log off; server {{ listen 80; listen 443 ssl;
         self.spawn("/usr/sbin/lighttpd", "-D", "-f", conf)
         self.add(8080, "http", "lighttpd", pkg_version("lighttpd"))
 
+    def apache(self):
+        mods = "/usr/lib/apache2/modules"
+        if not have("/usr/sbin/apache2", f"{mods}/mod_mpm_prefork.so"):
+            return self.missing.append("apache2")
+        conf = self.write("apache2.conf", f"""LoadModule mpm_prefork_module {mods}/mod_mpm_prefork.so
+LoadModule authz_core_module {mods}/mod_authz_core.so
+Listen 8081
+ServerName daemons.portkit.test
+PidFile {self.path('apache2.pid')}
+ErrorLog /dev/stderr
+DocumentRoot {self.dir}
+User www-data
+Group www-data
+""")
+        self.spawn("/usr/sbin/apache2", "-X", "-f", conf, "-d", self.dir)
+        self.add(8081, "http", "Apache httpd", pkg_version("apache2"))
+
+    def samba(self):
+        if not have("/usr/sbin/smbd"):
+            return self.missing.append("samba")
+        for d in ("lock", "state", "cache", "private", "pid", "ncalrpc"):
+            os.makedirs(self.path(f"smb-{d}"), exist_ok=True)
+        conf = self.write("smb.conf", "[global]\nserver role = standalone server\n"
+                          "smb ports = 445\ndisable netbios = yes\n" + "".join(
+                              f"{k} = {self.path('smb-' + d)}\n" for k, d in (
+                                  ("lock directory", "lock"), ("state directory", "state"),
+                                  ("cache directory", "cache"), ("private dir", "private"),
+                                  ("pid directory", "pid"), ("ncalrpc dir", "ncalrpc"))))
+        self.spawn("/usr/sbin/smbd", "-F", "--no-process-group", "-s", conf, "--debug-stdout")
+        # what a negotiate names is the protocol dialect (ours offers up to 3.0.2)
+        self.add(445, "smb", None, "SMB 3.0.2")
+
+    def xrdp(self):
+        if not have("/usr/sbin/xrdp", "/etc/xrdp/xrdp.ini"):
+            return self.missing.append("xrdp")
+        self.spawn("/usr/sbin/xrdp", "--nodaemon", "--port", "3389")
+        self.add(3389, "rdp", "xrdp", None)
+
     def vsftpd(self):
         if not have("/usr/sbin/vsftpd"):
             return self.missing.append("vsftpd")
@@ -230,7 +268,7 @@ dnssec-validation no; }};
                    "-key", self.key, "-www", "-tls1_3")
         self.add(4433, "https", "OpenSSL s_server", None)
 
-    DAEMONS = ["ssh", "dropbear", "nginx", "lighttpd", "vsftpd", "dovecot", "redis", "memcached",
+    DAEMONS = ["ssh", "dropbear", "nginx", "lighttpd", "apache", "samba", "xrdp", "vsftpd", "dovecot", "redis", "memcached",
                "mariadb", "postgresql", "mosquitto", "dnsmasq", "bind9", "s_server", "snmpd",
                "chrony"]
 
