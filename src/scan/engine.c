@@ -28,10 +28,10 @@
 #include "scan/scan.h"
 #include "core/banned.h"
 
-/* Linux refills one ICMP error a second (icmp_ratelimit 1000 ms); asking a
- * little slower than that keeps a probe from arriving just before the
- * refill, and one retry covers the probe that still does */
-#define ICMP_LIMIT_PER_SEC 0.95
+/* Linux refills one ICMP error a second (icmp_ratelimit 1000 ms): ask at
+ * that rate; a probe that arrives just before the refill goes silent, and
+ * its one retry at the end of the pass covers it */
+#define ICMP_LIMIT_PER_SEC 1.0
 
 struct run {
 	const struct scan_ctx *c;
