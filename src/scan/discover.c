@@ -80,7 +80,8 @@ static void found(struct disc *d, int64_t ti, const char *reason)
 	if (ti < 0 || (h = &d->h[ti])->up)
 		return;
 	h->up = 1;
-	d->left--;
+	if (!--d->left)
+		ev_break(d->c->loop);	/* everyone answered: no need to wait out the round */
 	if (h->sent_us) {
 		int64_t rtt = ev_now_us() - h->sent_us;
 

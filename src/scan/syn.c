@@ -410,13 +410,23 @@ static void progress(struct syn *s, uint64_t total)
 
 static void on_tick(struct ev_loop *l, struct ev_timer *t);
 
+/* How many pairs this scanner probes (its shard of them). */
+static uint64_t mine(const struct syn *s)
+{
+	const struct scan_opts *o = s->c.o;
+
+	if (o->shards <= 1)
+		return s->n;
+	return s->n / o->shards + (s->n % o->shards >= o->shard);
+}
+
 /* After a pass: wait a few round trips (at least 100 ms, at most 2 s)
  * for late answers, then the next pass or the end. */
 static void on_pass_end(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
 
-	if (++s->pass > s->c.o->retries || s->ndown == s->c.t->n) {
+	if (++s->pass > s->c.o->retries || s->ndown == s->c.t->n || s->replies >= mine(s)) {
 		ev_break(l);
 		return;
 	}
