@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -156,6 +157,18 @@ static int serve(struct fwd_opts *o, struct engine *eng)
 	}
 }
 
+/* A relay needs two descriptors a session: take the hard limit, as
+ * servers do (a root login's soft limit is 1024). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int forward_main(int argc, char **argv, const struct cmd *self)
 {
 	struct fwd_opts o = { .eo.drain_ms = 10000 };
@@ -190,6 +203,7 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 
 		o.eo.workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 	}
+	raise_fd_limit();
 	/* signals go to the main thread's sigwait, never to a worker */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
