@@ -3,8 +3,11 @@
  *
  * Written by us from the curated table (src/core/curated.c) and common
  * experience of what servers and appliances run; not derived from nmap's
- * data files. Ports past the list are added in ascending order of the
- * well-known range, then the rest, so --top N always yields N ports.
+ * data files (no measured ranking with a usable licence was at hand: see
+ * docs/scan.md). Past the list come the ports our curated table knows, then
+ * the ports IANA registers a service on for this protocol, each in port
+ * order, then the rest, so --top N always yields N ports and the filler is
+ * services, not port numbers.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -29,8 +32,8 @@ static const uint16_t udp_rank[] = {
 	13, 37, 1701, 4789, 5683, 47808, 27015, 8125, 443, 3389, 631, 177, 1645, 1646, 2000,
 	10000, 20000, 44818, 3702, 5004, 5005, 6881, 9987, 10001, 1024, 1025, 49152, 49153,
 	49154, 9200, 2048, 8000, 8080, 6000, 4000, 3283, 5351, 1604, 26000, 2302, 2303, 6112,
-	7777, 7778, 12203, 25565, 27016, 28960, 33434, 17185, 1000, 1001, 1008, 1009, 1012,
-	1013, 1014, 1019, 1020, 1021, 1022, 1023,
+	7777, 7778, 12203, 25565, 27016, 28960, 33434, 17185, 546, 547, 521, 853, 2055, 4739,
+	6343, 9995, 2123, 2152, 3784, 626, 10161, 5632, 1812, 1900, 5355, 3074, 3544, 4380,
 };
 
 size_t top_ports(unsigned proto, unsigned n, uint16_t *out)
@@ -47,6 +50,23 @@ size_t top_ports(unsigned proto, unsigned n, uint16_t *out)
 			continue;
 		taken[rank[i]] = true;
 		out[k++] = rank[i];
+	}
+	for (size_t i = 0; i < curated_count() && k < n; i++) {
+		const struct curated *c = curated_entry(i);
+
+		if (!(c->protos & proto))
+			continue;
+		for (unsigned p = c->lo; p <= c->hi && k < n; p++)
+			if (!taken[p]) {
+				taken[p] = true;
+				out[k++] = (uint16_t)p;
+			}
+	}
+	for (unsigned p = 1; p < 65536 && k < n; p++) {
+		if (!taken[p] && registry_service((uint16_t)p, proto)) {
+			taken[p] = true;
+			out[k++] = (uint16_t)p;
+		}
 	}
 	for (unsigned p = 1; p < 65536 && k < n; p++) {
 		if (!taken[p]) {

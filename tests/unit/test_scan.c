@@ -99,11 +99,24 @@ TEST(scan_shards_cover_once)
 
 TEST(scan_top_ports)
 {
-	uint16_t v[1000];
-	size_t n = top_ports(PROTO_TCP, 10, v);
+	static uint16_t v[1000];
+	static const unsigned protos[] = { PROTO_TCP, PROTO_UDP };
 
-	CHECK_INT(n, 10);
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			CHECK(v[i] != v[j]);
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = top_ports(protos[k], 1000, v), fill = 0;
+		bool seen[65536] = { false };
+
+		CHECK_INT(n, 1000);
+		for (size_t i = 0; i < n; i++) {
+			CHECK(!seen[v[i]]);
+			seen[v[i]] = true;
+			/* the filler is services, not low port numbers in order */
+			fill += v[i] < 5 && !registry_service(v[i], protos[k]);
+		}
+		CHECK_INT(fill, 0);
+	}
+	/* --top 100 -s udp: a hundred ranked UDP services */
+	CHECK_INT(top_ports(PROTO_UDP, 100, v), 100);
+	for (size_t i = 0; i < 100; i++)
+		CHECK(v[i] > 4);
 }
