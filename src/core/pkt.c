@@ -398,6 +398,25 @@ uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst,
 	return (uint16_t)~csum_add(sum, seg, len);
 }
 
+const char *pkt_unreach_reason(unsigned ipver, unsigned type, unsigned code)
+{
+	static const char *const v4[16] = {
+		[0] = "net-unreach", [1] = "host-unreach", [2] = "proto-unreach",
+		[3] = "port-unreach", [9] = "net-prohibited", [10] = "host-prohibited",
+		[13] = "admin-prohibited",
+	};
+	static const char *const v6[8] = {
+		[0] = "net-unreach", [1] = "admin-prohibited", [3] = "host-unreach",
+		[4] = "port-unreach",
+	};
+
+	if (ipver == 4 && type == 3)
+		return code < 16 && v4[code] ? v4[code] : "unreach";
+	if (ipver == 6 && type == 1)
+		return code < 8 && v6[code] ? v6[code] : "unreach";
+	return NULL;
+}
+
 bool pkt_arp_reply(const uint8_t *d, size_t n, uint8_t ip[4], uint8_t mac[6])
 {
 	/* htype 1 (Ethernet), ptype IPv4, hlen 6, plen 4, oper 2 (reply) */

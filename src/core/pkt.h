@@ -95,6 +95,10 @@ uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst,
 /* An ARP reply (the packet after the link header: Ethernet/IPv4, 28
  * bytes): the sender's IPv4 address and MAC. False for anything else. */
 bool pkt_arp_reply(const uint8_t *d, size_t n, uint8_t ip[4], uint8_t mac[6]);
+/* nmap's word for an ICMP (ipver 4: type 3) or ICMPv6 (6: type 1)
+ * destination-unreachable code: "port-unreach", "admin-prohibited", ...;
+ * "unreach" for a code without one, NULL for any other message. */
+const char *pkt_unreach_reason(unsigned ipver, unsigned type, unsigned code);
 /* Is the link type one pkt_decode() knows? */
 bool pkt_link_known(int linktype);
 const char *ip_proto_name(unsigned proto);	/* "tcp", "udp", "icmp", ... or NULL */

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/pkt.h"
 #include "core/probe.h"
 #include "core/rate.h"
 #include "core/registry.h"
@@ -172,25 +173,13 @@ static void on_tcp(struct slot *s)
 				       : err == EHOSTUNREACH ? "host-unreach" : "error", NULL, 0);
 }
 
-/* nmap's words for an ICMP error by type and code, and what it makes of
- * the port; NULL when it says nothing about the port. */
+/* nmap's word for an ICMP error, and what it makes of the port; NULL when
+ * it says nothing about the port. */
 static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum port_state *st)
 {
-	static const char *const v4[16] = {
-		[0] = "net-unreach", [1] = "host-unreach", [2] = "proto-unreach",
-		[3] = "port-unreach", [9] = "net-prohibited", [10] = "host-prohibited",
-		[13] = "admin-prohibited",
-	};
-	static const char *const v6[8] = {
-		[0] = "net-unreach", [1] = "admin-prohibited", [3] = "host-unreach",
-		[4] = "port-unreach",
-	};
-	const char *r = NULL;
+	const char *r = origin == SO_EE_ORIGIN_ICMP ? pkt_unreach_reason(4, type, code)
+			: origin == SO_EE_ORIGIN_ICMP6 ? pkt_unreach_reason(6, type, code) : NULL;
 
-	if (origin == SO_EE_ORIGIN_ICMP && type == 3)
-		r = code < 16 && v4[code] ? v4[code] : "unreach";
-	else if (origin == SO_EE_ORIGIN_ICMP6 && type == 1)
-		r = code < 8 && v6[code] ? v6[code] : "unreach";
 	if (r)
 		*st = !strcmp(r, "port-unreach") ? ST_CLOSED : ST_FILTERED;
 	return r;

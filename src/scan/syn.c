@@ -177,33 +177,13 @@ static void tcp_reply(struct syn *s, const struct pkt *p)
 		answer(s, idx, ST_CLOSED, "rst");
 }
 
-/* nmap's words for "destination unreachable" by ICMP and ICMPv6 code. */
-static const char *unreach_reason(unsigned ipver, unsigned type, unsigned code)
-{
-	static const char *const v4[16] = {
-		[0] = "net-unreach", [1] = "host-unreach", [2] = "proto-unreach",
-		[3] = "port-unreach", [9] = "net-prohibited", [10] = "host-prohibited",
-		[13] = "admin-prohibited",
-	};
-	static const char *const v6[8] = {
-		[0] = "net-unreach", [1] = "admin-prohibited", [3] = "host-unreach",
-		[4] = "port-unreach",
-	};
-
-	if (ipver == 4 && type == 3)
-		return code < 16 && v4[code] ? v4[code] : "unreach";
-	if (ipver == 6 && type == 1)
-		return code < 8 && v6[code] ? v6[code] : "unreach";
-	return NULL;
-}
-
 /* An ICMP error quoting one of our SYNs (its cookie in the quoted
  * sequence number): the port is filtered, and nmap's reason says why. */
 static void icmp_reply(struct syn *s, const struct pkt *p)
 {
 	const struct pkt_inner *in = &p->inner;
 	unsigned family = in->ipver == 4 ? AF_INET : AF_INET6;
-	const char *why = unreach_reason(p->ipver, p->icmp_type, p->icmp_code);
+	const char *why = pkt_unreach_reason(p->ipver, p->icmp_type, p->icmp_code);
 	uint64_t idx;
 
 	if (!why || !p->has_inner || in->proto != 6 || !in->has_ports || !in->has_seq ||
