@@ -384,9 +384,11 @@ int flow_out_close(struct flow_out *fo, const struct flow_table *t)
 	int r = 0;
 
 	if (fo->o->summary) {
+		/* interim records are progress reports of a flow, not flows */
 		printf("%llu flows, at most %zu at once (%zu bytes of table each)\n\n",
-		       (unsigned long long)fo->records, t ? flow_table_peak(t) : 0, flow_size() + 8);
-		top("Top services (by the responder's port), by bytes:", fo->svc.v, fo->svc.n);
+		       (unsigned long long)(fo->records - fo->interim), t ? flow_table_peak(t) : 0,
+		       flow_size() + 8);
+		top("Top services (by the server's port), by bytes:", fo->svc.v, fo->svc.n);
 		printf("\n");
 		top("Top talkers (originators), by bytes:", fo->hosts.v, fo->hosts.n);
 	} else if (fo->o->zeek) {

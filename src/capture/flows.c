@@ -3,8 +3,10 @@
  *
  * A flow is keyed by (protocol, address and port of both ends), the same
  * in both directions. The originator is who sent the first packet, unless
- * that packet was a SYN-ACK or a reply from a low port (then the roles
- * flip and the history gets '^', as in Zeek).
+ * that packet was a SYN-ACK or a UDP datagram from the server end by the
+ * port vocabulary (core/port: DNS 53 -> 40000, DHCP 67 -> 68); then the
+ * roles flip and the history gets '^', as in Zeek. UDP history has Zeek's
+ * D and d (data each way).
  *
  * Lifetime, in capture time: a TCP flow ends 2 s after it closed (FIN both
  * ways, or a RST), so trailing ACKs still count, or at once when a new SYN
@@ -24,6 +26,7 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
+#include "core/port.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -264,7 +267,8 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, int64_t ts, 
 	memset(f, 0, sizeof(*f));
 	/* who started it: the sender, unless this looks like the reply */
 	flip = (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) ||
-	       (p->proto == 17 && p->sport < 1024 && p->dport >= 1024);
+	       (p->proto == 17 && p->has_ports && p->sport != p->dport &&
+		port_server_side(PROTO_UDP, p->sport, p->dport, NULL) == 'a');
 	f->proto = p->proto;
 	f->ipver = p->ipver;
 	memcpy(f->oaddr, flip ? p->dst : p->src, 16);
@@ -393,6 +397,8 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 	}
 	if (p->proto == 6)
 		tcp_update(f, p, orig);
+	else if (p->proto == 17 && p->payload_len)
+		history(f, orig, 'D');	/* as Zeek: D and d, once each way */
 	f->last = ts;
 	unlink_lru(t, i);
 	push_lru(t, i, p->proto == 6 ? (closed(f) ? L_CLOSED_TCP : L_OPEN_TCP) : L_OTHER);

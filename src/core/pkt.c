@@ -214,6 +214,10 @@ static void ipv6(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
+	if ((d[0] >> 4) != 6) {
+		p->flags |= PKT_MALFORMED;
+		return;
+	}
 	p->ipver = 6;
 	p->l3 = d;
 	p->l3_caplen = n;

@@ -167,3 +167,38 @@ def test_live_capture_on_loopback():
         assert len(recs) == 3, err
         assert all(r["dst_port"] == 9999 and r["proto"] == "udp" for r in recs)
         assert "packets captured" in err and "dropped by kernel" in err
+
+
+def test_flow_fixes_toward_zeek(tmp_path):
+    """Zeek's semantics where portkit used to differ: UDP history letters,
+    a UDP answer seen first from the lower well-known port (DHCP 67 -> 68)
+    flips the roles, an IPv6 header with another version is malformed, and
+    --summary counts flows, not interim records."""
+    A, B = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+    BC = socket.inet_aton("255.255.255.255")
+    S6, D6 = (socket.inet_pton(socket.AF_INET6, a) for a in ("2001:db8::1", "2001:db8::2"))
+    path = str(tmp_path / "fixes.pcap")
+    w = pcapgen.Writer(path)
+    w.add(1.0, pcapgen.eth(pcapgen.ipv4(A, BC, 17, pcapgen.udp(A, BC, 67, 68, b"offer"))))
+    w.add(2.0, pcapgen.eth(pcapgen.ipv4(B, A, 17, pcapgen.udp(B, A, 40000, 53, b"q" * 20))))
+    w.add(2.1, pcapgen.eth(pcapgen.ipv4(A, B, 17, pcapgen.udp(A, B, 53, 40000, b"r" * 30))))
+    # an "IPv6" ethertype whose header says version 4
+    bad = bytearray(pcapgen.ipv6(S6, D6, 17, pcapgen.udp(S6, D6, 1, 2, b"x")))
+    bad[0] = 0x40
+    w.add(3.0, pcapgen.eth(bytes(bad), ethertype=0x86DD))
+    for k in range(4):      # a long UDP session: interim records at 60 s
+        w.add(10.0 + 50 * k, pcapgen.eth(pcapgen.ipv4(B, A, 17, pcapgen.udp(B, A, 40010, 123, b"n" * 48))))
+    w.close()
+    flows = [json.loads(l) for l in run("capture", "-r", path, "--flows", "--json",
+                                        "--interval", "60").out.splitlines()]
+    dhcp = [f for f in flows if 67 in (f["orig_port"], f["resp_port"])][0]
+    assert (dhcp["orig_port"], dhcp["resp_port"], dhcp["history"]) == (68, 67, "^d")
+    dns = [f for f in flows if f["resp_port"] == 53][0]
+    assert dns["history"] == "Dd" and dns["conn_state"] == "SF"
+    assert not [f for f in flows if f["orig_port"] == 1 or f["resp_port"] == 1]
+    packets = run("capture", "-r", path, env=ENV).out
+    assert "[malformed]" in packets
+    whole = [f for f in flows if not f.get("interim")]
+    assert len(whole) < len(flows)          # interim records were written
+    summary = run("capture", "-r", path, "--flows", "--summary", "--interval", "60").out
+    assert summary.startswith(f"{len(whole)} flows,")
