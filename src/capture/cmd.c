@@ -21,11 +21,14 @@ enum { OPT_FLOWS = OPT_CMD_BASE, OPT_SUMMARY, OPT_ZEEK, OPT_CHECKSUMS, OPT_INTER
        OPT_MAX_FLOWS, OPT_TCP_TIMEOUT, OPT_UDP_TIMEOUT };
 
 static volatile sig_atomic_t stop;
+static pcap_t *volatile live;	/* for the signal handler: wake a blocked read */
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+	if (live)
+		pcap_breakloop(live);	/* libpcap wakes a poll that waits for packets */
 }
 
 static int num(const char *s, unsigned long long lo, unsigned long long hi, const char *what,
@@ -161,6 +164,7 @@ struct sinks {
 	struct flow_table *ft;
 	struct flow_out *fo;
 	pcap_dumper_t *dump;
+	int werr;		/* errno of the first failed write to dump */
 };
 
 /* The loop: 0 at the end of input or the count, -1 on a read error. */
@@ -184,7 +188,12 @@ static int loop(pcap_t *h, const struct cap_opts *o, struct sinks *s, long *seen
 			return -1;
 		(*seen)++;
 		if (s->dump) {
+			errno = 0;
 			pcap_dump((u_char *)s->dump, hdr, data);
+			if (ferror(pcap_dump_file(s->dump))) {
+				s->werr = errno ? errno : EIO;	/* a full disk: stop, say so */
+				return 0;
+			}
 			continue;
 		}
 		ts = (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec;
@@ -255,6 +264,7 @@ static int run(struct cap_opts *o)
 		free(rbuf);
 		return r;
 	}
+	live = o->read ? NULL : h;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (!o->read) {
@@ -279,12 +289,23 @@ static int run(struct cap_opts *o)
 	}
 	if (s.pr)
 		werr = printer_free(s.pr);
+	errno = 0;
+	if (s.dump && !s.werr && (pcap_dump_flush(s.dump) || ferror(pcap_dump_file(s.dump))))
+		s.werr = errno ? errno : EIO;
+	if (s.werr) {
+		werr = s.werr;
+		seen = -1;	/* nothing may claim it was written */
+	}
 	if (s.dump)
 		pcap_dump_close(s.dump);
-	stats(h, o, seen);
+	live = NULL;
+	if (seen >= 0)
+		stats(h, o, seen);
 	if (r < 0)
 		r = cmd_error("'%s': %s (after %ld packets)", o->read ? o->read : o->iface,
 			      pcap_geterr(h), seen);
+	else if (werr && o->write)
+		r = cmd_error("cannot write '%s': %s", o->write, strerror(werr > 0 ? werr : EIO));
 	else if (werr)
 		r = cmd_error("cannot write output: %s", strerror(EIO));
 	pcap_close(h);

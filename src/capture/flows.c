@@ -360,6 +360,9 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 	if (!p->ipver || (p->flags & PKT_FRAGMENT) ||
 	    ((p->flags & PKT_TRUNCATED) && !p->payload))
 		return;
+	/* TCP or UDP without readable ports would be a phantom :0 flow */
+	if ((p->proto == 6 || p->proto == 17) && !p->has_ports)
+		return;
 	expire(t, ts);
 	memset(&key, 0, sizeof(key));
 	key.proto = p->proto;

@@ -175,6 +175,10 @@ static void ipv4(struct pkt *p, const uint8_t *d, size_t n)
 	p->proto = d[9];
 	memcpy(p->src, d + 12, 4);
 	memcpy(p->dst, d + 16, 4);
+	/* a capturing host's own packets before segmentation offload carry a
+	 * total length of 0: what was captured is the packet (as Wireshark) */
+	if (total == 0 && n >= hl && hl >= 20)
+		total = n;
 	p->ip_len = (uint32_t)total;
 	p->frag_id = get16(d + 4);
 	p->frag_off = get16(d + 6);

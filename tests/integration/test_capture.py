@@ -1,7 +1,9 @@
 """portkit capture on pcap files this suite makes itself (pcapgen.py)."""
 import json
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -202,3 +204,36 @@ def test_flow_fixes_toward_zeek(tmp_path):
     assert len(whole) < len(flows)          # interim records were written
     summary = run("capture", "-r", path, "--flows", "--summary", "--interval", "60").out
     assert summary.startswith(f"{len(whole)} flows,")
+
+
+def test_offload_total_length_zero_and_write_errors(pcaps, tmp_path):
+    """A packet captured before segmentation offload (IPv4 total length 0)
+    is decoded from what was captured, with no phantom :0 flow; writing to
+    a full disk is an error, not "N packets written"."""
+    A, B = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+    seg = pcapgen.tcp(A, B, 40000, 443, "S", 1000)
+    ip = bytearray(pcapgen.ipv4(A, B, 6, seg))
+    ip[2:4] = b"\0\0"
+    path = str(tmp_path / "tso.pcap")
+    w = pcapgen.Writer(path)
+    w.add(1.0, pcapgen.eth(bytes(ip)))
+    w.close()
+    out = run("capture", "-r", path, env=ENV).out
+    assert "40000" in out and "443" in out and "[malformed]" not in out
+    flows = [json.loads(l) for l in run("capture", "-r", path, "--flows", "--json").out.splitlines()]
+    assert [(f["orig_port"], f["resp_port"]) for f in flows] == [(40000, 443)]
+    r = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), "-w", "/dev/full")
+    assert r.rc == 2, r.err
+    assert r.err == "portkit: cannot write '/dev/full': No space left on device\n"
+
+
+def test_signal_stops_a_quiet_live_capture():
+    with Netns() as ns:
+        p = subprocess.Popen(ns.cmd(BIN, "capture", "-i", "lo"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        ns.procs.append(p)
+        ready, _, _ = select.select([p.stderr], [], [], 10)   # bounded: never hang here
+        assert ready and "listening on lo" in p.stderr.readline()
+        p.send_signal(signal.SIGTERM)     # nothing crosses lo: no packet will wake it
+        p.wait(timeout=10)
+        assert p.returncode == 0
