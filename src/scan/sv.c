@@ -262,13 +262,18 @@ static bool read_more(struct job *j)
 	}
 }
 
-/* Judge as soon as what came so far matches: a banner service does not
- * close the connection, and waiting for the deadline would cost its wait. */
+/* Judge as soon as what came so far names a version: a banner service
+ * does not close the connection, and waiting for the deadline would cost
+ * its wait. A match without a version may still grow into one (MQTT's
+ * CONNACK comes before the broker's version): that waits for the end of
+ * the reply or the step's deadline. */
 static bool matches(struct job *j)
 {
 	struct result scratch = *j->res;
 
-	return j->len && sv_classify(j->run->db, j->probe, j->buf, j->len, &scratch);
+	scratch.version[0] = '\0';
+	return j->len && sv_classify(j->run->db, j->probe, j->buf, j->len, &scratch) &&
+	       scratch.version[0];
 }
 
 static void tls_io(struct job *j)
