@@ -395,6 +395,11 @@ void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wi
 	p->flags |= PKT_UNKNOWN_LINK;
 }
 
+uint16_t pkt_checksum(const uint8_t *d, size_t n)
+{
+	return (uint16_t)~csum_add(0, d, n);
+}
+
 uint16_t pkt_l4_checksum(unsigned ipver, const uint8_t *src, const uint8_t *dst, uint8_t proto,
 			 const uint8_t *seg, size_t len)
 {

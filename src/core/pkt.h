@@ -87,6 +87,8 @@ void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wi
 /* Verify the TCP/UDP checksum when the whole segment was captured; sets
  * PKT_BAD_L4_CSUM. Returns false when it could not be checked. */
 bool pkt_check_l4(struct pkt *p);
+/* The Internet checksum of n bytes (RFC 1071), as an ICMP header holds it. */
+uint16_t pkt_checksum(const uint8_t *d, size_t n);
 /* The Internet checksum of a TCP/UDP segment with its pseudo-header
  * (ipver 4 or 6): put it in the header's checksum field (zeroed first);
  * over a segment that carries a right one it gives 0. */

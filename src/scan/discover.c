@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <ifaddrs.h>
-#include <linux/filter.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -195,17 +194,6 @@ static int send_arp(struct disc *d, const struct target *t, const struct host *h
 	       ? -errno : 0;
 }
 
-static uint16_t inet_csum(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* An echo request whose sequence number is the target's index. */
 static int send_echo(struct disc *d, const struct target *t, uint32_t ti)
 {
@@ -216,7 +204,7 @@ static int send_echo(struct disc *d, const struct target *t, uint32_t ti)
 	p[6] = (uint8_t)(ti >> 8);
 	p[7] = (uint8_t)ti;
 	if (t->family == AF_INET) {	/* ICMPv6's checksum is the kernel's */
-		uint16_t c = inet_csum(p, sizeof(p));
+		uint16_t c = pkt_checksum(p, sizeof(p));
 
 		p[2] = (uint8_t)(c >> 8);
 		p[3] = (uint8_t)c;
@@ -270,7 +258,7 @@ static void on_sock(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	(void)l;
 	(void)events;
 	for (int i = 0; i < 10000; i++) {
-		uint8_t buf[1600], v6[40 + 1600];
+		uint8_t buf[1600], scratch[40 + 1600];
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
@@ -281,19 +269,11 @@ static void on_sock(struct ev_loop *l, struct ev_io *io, uint32_t events)
 			break;
 		if (k->kind == S_ARP) {
 			got_arp(k->d, buf, (size_t)n);
-		} else if (k->kind == S_ICMP4 || k->kind == S_TCP4) {
-			pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, &p);
-			got_ip(k->d, &p);
-		} else if (!endpoint_from_sockaddr(&ep, &from)) {
-			/* raw IPv6 sockets give no IPv6 header: put one back */
-			memset(v6, 0, 40);
-			v6[0] = 0x60;
-			v6[4] = (uint8_t)(n >> 8);
-			v6[5] = (uint8_t)n;
-			v6[6] = k->kind == S_ICMP6 ? 58 : 6;
-			memcpy(v6 + 8, ep.addr, 16);
-			memcpy(v6 + 40, buf, (size_t)n);
-			pkt_decode(LINK_IPV6, v6, (uint32_t)n + 40, (uint32_t)n + 40, &p);
+		} else if (k->kind == S_ICMP4 || k->kind == S_TCP4 ||
+			   !endpoint_from_sockaddr(&ep, &from)) {
+			raw_decode(k->kind == S_ICMP4 || k->kind == S_TCP4 ? AF_INET : AF_INET6,
+				   k->kind == S_ICMP6 ? IPPROTO_ICMPV6 : IPPROTO_TCP, buf, (size_t)n, &ep,
+				   scratch, &p);
 			got_ip(k->d, &p);
 		}
 	}
@@ -301,46 +281,26 @@ static void on_sock(struct ev_loop *l, struct ev_io *io, uint32_t events)
 
 static int open_sock(struct disc *d, int kind)
 {
-	static const struct { int family, type, proto; } spec[NSOCK] = {
-		[S_ARP] = { AF_PACKET, SOCK_DGRAM, 0 },
-		[S_ICMP4] = { AF_INET, SOCK_RAW, IPPROTO_ICMP },
-		[S_ICMP6] = { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
-		[S_TCP4] = { AF_INET, SOCK_RAW, IPPROTO_TCP },
-		[S_TCP6] = { AF_INET6, SOCK_RAW, IPPROTO_TCP },
+	/* what each socket lets through: echo replies, TCP to our port */
+	static const struct { int family, proto; uint16_t match; } spec[NSOCK] = {
+		[S_ICMP4] = { AF_INET, IPPROTO_ICMP, 0 },
+		[S_ICMP6] = { AF_INET6, IPPROTO_ICMPV6, ICMP6_ECHO_REPLY },
+		[S_TCP4] = { AF_INET, IPPROTO_TCP, 0 },
+		[S_TCP6] = { AF_INET6, IPPROTO_TCP, 0 },
 	};
-	struct sock_filter tcp4[] = {	/* TCP to our source port */
-		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
-		{ BPF_LD | BPF_H | BPF_IND, 0, 0, 2 },
-		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, d->sport },
-		{ BPF_RET | BPF_K, 0, 0, 0xffff },
-		{ BPF_RET | BPF_K, 0, 0, 0 },
-	};
-	struct sock_filter icmp4[] = {	/* echo replies */
-		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
-		{ BPF_LD | BPF_B | BPF_IND, 0, 0, 0 },
-		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0 },
-		{ BPF_RET | BPF_K, 0, 0, 0xffff },
-		{ BPF_RET | BPF_K, 0, 0, 0 },
-	};
-	struct sock_fprog prog = { 5, kind == S_TCP4 ? tcp4 : icmp4 };
-	int proto = kind == S_ARP ? htons(ETH_P_ARP) : spec[kind].proto;
-	int fd = socket(spec[kind].family, spec[kind].type | SOCK_CLOEXEC, proto);
 	struct dsock *k = &d->sock[kind];
+	int fd;
 
 	k->d = d;
 	k->kind = kind;
 	k->io.fd = -1;
+	if (kind == S_ARP)
+		fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
+	else
+		fd = raw_open((unsigned)spec[kind].family, spec[kind].proto,
+			      spec[kind].proto == IPPROTO_TCP ? d->sport : spec[kind].match);
 	if (fd < 0)
-		return -errno;
-	if (kind == S_TCP4 || kind == S_ICMP4) {
-		setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-	} else if (kind == S_ICMP6) {
-		struct icmp6_filter f;
-
-		ICMP6_FILTER_SETBLOCKALL(&f);
-		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
-		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
-	}
+		return kind == S_ARP ? -errno : fd;
 	ev_io_add(d->c->loop, &k->io, fd, EPOLLIN, on_sock);
 	return 0;
 }

@@ -1,9 +1,13 @@
 /*
  * raw.c - what the raw-socket scanners share (syn.c, discover.c): finding
- * a target by its address in O(1), building a TCP segment with its
- * checksum, sending it, and the source address the kernel would use.
+ * a target by its address in O(1), raw sockets filtered in the kernel,
+ * building a TCP segment with its checksum, sending it, decoding what
+ * comes back, and the source address the kernel would use.
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,4 +121,68 @@ int source_for(const struct target *t, uint8_t *out)
 		memcpy(out, ep.addr, 16);
 	close(fd);
 	return r;
+}
+
+int raw_open(unsigned family, int proto, uint16_t match)
+{
+	/* IPv4 raw sockets see the IP header: X = its length, then the
+	 * transport's field; IPv6 ones see the transport message alone */
+	struct sock_filter tcp4[] = {
+		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
+		{ BPF_LD | BPF_H | BPF_IND, 0, 0, 2 },		/* destination port */
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, match },
+		{ BPF_RET | BPF_K, 0, 0, 0xffff },
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct sock_filter icmp4[] = {
+		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
+		{ BPF_LD | BPF_B | BPF_IND, 0, 0, 0 },		/* type */
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, match },
+		{ BPF_RET | BPF_K, 0, 0, 0xffff },
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct sock_filter tcp6[] = {
+		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 },
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, match },
+		{ BPF_RET | BPF_K, 0, 0, 0xffff },
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct sock_fprog prog = proto == IPPROTO_TCP
+		? family == AF_INET ? (struct sock_fprog){ 5, tcp4 } : (struct sock_fprog){ 4, tcp6 }
+		: (struct sock_fprog){ 5, icmp4 };
+	int one = 1, buf = 8 << 20;
+	int fd = socket((int)family, SOCK_RAW | SOCK_CLOEXEC, proto);
+
+	if (fd < 0)
+		return -errno;
+	if (proto == IPPROTO_ICMPV6) {
+		struct icmp6_filter f;
+
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		ICMP6_FILTER_SETPASS(match, &f);
+		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	return fd;
+}
+
+void raw_decode(unsigned family, uint8_t proto, const uint8_t *buf, size_t n,
+		const struct endpoint *from, uint8_t *scratch, struct pkt *p)
+{
+	if (family == AF_INET) {
+		pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, p);
+		return;
+	}
+	memset(scratch, 0, 40);
+	scratch[0] = 0x60;
+	scratch[4] = (uint8_t)(n >> 8);
+	scratch[5] = (uint8_t)n;
+	scratch[6] = proto;
+	scratch[7] = 64;
+	memcpy(scratch + 8, from->addr, 16);
+	memcpy(scratch + 40, buf, n);
+	pkt_decode(LINK_IPV6, scratch, (uint32_t)n + 40, (uint32_t)n + 40, p);
 }

@@ -106,6 +106,18 @@ void tindex_free(struct tindex *x);
 /* A 24-byte TCP header (MSS option) from src to t, checksummed; returns 24. */
 size_t tcp_segment(uint8_t out[24], const struct target *t, const uint8_t *src, uint16_t sport,
 		   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);
+/* A raw socket (AF_INET or AF_INET6; IPPROTO_TCP, _ICMP or _ICMPV6) the
+ * kernel filters down to what a scanner waits for: TCP segments to port
+ * match, or ICMP messages of type match; receive-queue drops are counted
+ * (SO_RXQ_OVFL). The descriptor, or -errno. */
+int raw_open(unsigned family, int proto, uint16_t match);
+/* Decode what a raw socket read. IPv4 ones hand over the IP header; IPv6
+ * ones only the transport message (proto), so its header is put back in
+ * front from the sender's address and one decoder reads both. scratch
+ * holds 40 + n bytes; p points into buf or scratch. */
+struct pkt;
+void raw_decode(unsigned family, uint8_t proto, const uint8_t *buf, size_t n,
+		const struct endpoint *from, uint8_t *scratch, struct pkt *p);
 /* sendto() t; 0 or -errno (ENOBUFS, EAGAIN: try again later). */
 int raw_send(int fd, const struct target *t, const void *buf, size_t len);
 /* The address this host would send from to reach t (16 bytes); nothing is

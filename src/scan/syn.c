@@ -25,7 +25,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/filter.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -201,28 +200,6 @@ static void reply(struct syn *s, const struct pkt *p)
 		icmp_reply(s, p);
 }
 
-/* A raw IPv6 socket hands over the transport message alone: put the IPv6
- * header it came in back in front, so one decoder reads both families. */
-static void decode_v6(struct syn *s, const uint8_t *msg, size_t n, uint8_t proto,
-		      const struct endpoint *from)
-{
-	uint8_t pktbuf[40 + 1600];
-	struct pkt p;
-
-	if (n > sizeof(pktbuf) - 40)
-		n = sizeof(pktbuf) - 40;
-	memset(pktbuf, 0, 40);
-	pktbuf[0] = 0x60;
-	pktbuf[4] = (uint8_t)(n >> 8);
-	pktbuf[5] = (uint8_t)n;
-	pktbuf[6] = proto;
-	pktbuf[7] = 64;
-	memcpy(pktbuf + 8, from->addr, 16);
-	memcpy(pktbuf + 40, msg, n);
-	pkt_decode(LINK_IPV6, pktbuf, (uint32_t)(n + 40), (uint32_t)(n + 40), &p);
-	reply(s, &p);
-}
-
 static void on_raw(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
 	struct raw *r = container_of(io, struct raw, io);
@@ -236,6 +213,7 @@ static void on_raw(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
 				    .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
 		ssize_t n = recvmsg(io->fd, &m, MSG_DONTWAIT);
+		uint8_t scratch[40 + sizeof(buf)];
 		struct endpoint ep;
 		struct pkt p;
 
@@ -244,11 +222,9 @@ static void on_raw(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
 				memcpy(&r->drops, CMSG_DATA(c), sizeof(r->drops));
-		if (r->family == AF_INET) {
-			pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, &p);
+		if (r->family == AF_INET || !endpoint_from_sockaddr(&ep, &from)) {
+			raw_decode(r->family, r->proto, buf, (size_t)n, &ep, scratch, &p);
 			reply(r->s, &p);
-		} else if (!endpoint_from_sockaddr(&ep, &from)) {
-			decode_v6(r->s, buf, (size_t)n, r->proto, &ep);
 		}
 	}
 }
@@ -267,44 +243,12 @@ static uint64_t total_drops(const struct syn *s)
  * checks against the cookie). */
 static int open_raw(struct syn *s, struct raw *r)
 {
-	struct sock_filter tcp4[] = {
-		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
-		{ BPF_LD | BPF_H | BPF_IND, 0, 0, 2 },
-		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, s->sport },
-		{ BPF_RET | BPF_K, 0, 0, 0xffff },
-		{ BPF_RET | BPF_K, 0, 0, 0 },
-	};
-	struct sock_filter tcp6[] = {
-		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 },
-		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, s->sport },
-		{ BPF_RET | BPF_K, 0, 0, 0xffff },
-		{ BPF_RET | BPF_K, 0, 0, 0 },
-	};
-	struct sock_filter icmp4[] = {
-		{ BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0 },
-		{ BPF_LD | BPF_B | BPF_IND, 0, 0, 0 },
-		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 3 },		/* destination unreachable */
-		{ BPF_RET | BPF_K, 0, 0, 0xffff },
-		{ BPF_RET | BPF_K, 0, 0, 0 },
-	};
-	struct icmp6_filter f6;
-	struct sock_fprog prog = r->proto == IPPROTO_TCP
-		? r->family == AF_INET ? (struct sock_fprog){ 5, tcp4 } : (struct sock_fprog){ 4, tcp6 }
-		: (struct sock_fprog){ 5, icmp4 };
-	int one = 1, buf = 8 << 20;
-	int fd = socket(r->family, SOCK_RAW | SOCK_CLOEXEC, r->proto);
+	uint16_t match = r->proto == IPPROTO_TCP ? s->sport
+			 : r->proto == IPPROTO_ICMP ? 3 : ICMP6_DST_UNREACH;
+	int fd = raw_open(r->family, r->proto, match);
 
 	if (fd < 0)
-		return -errno;
-	if (r->proto == IPPROTO_ICMPV6) {
-		ICMP6_FILTER_SETBLOCKALL(&f6);
-		ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f6);
-		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f6, sizeof(f6));
-	} else {
-		setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		return fd;
 	ev_io_add(s->c.loop, &r->io, fd, EPOLLIN, on_raw);
 	return 0;
 }
