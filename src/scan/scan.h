@@ -139,7 +139,6 @@ struct scan_ctx {
 	void *arg;
 	/* a target found up or down (no route, no answer to discovery) */
 	void (*host)(void *arg, uint32_t target, bool up, const char *reason);
-	unsigned proto;		/* set by the engine */
 };
 /* discover.c: which targets are up (up[i] 1 or 0), each reported through
  * c->host; 0 or -errno. */
@@ -169,6 +168,8 @@ size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
 unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
 bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
 const char *sv_probe_name(const struct sv_db *db, int probe);
+/* The probe called name, or -1. */
+int sv_db_find(const struct sv_db *db, const char *name);
 /* Is port one the probe is meant for (tried before the others)? */
 bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
 /* The reply parser itself: does what answered probe number `probe` match

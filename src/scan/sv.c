@@ -355,14 +355,6 @@ static SSL_CTX *tls_client(void)
 	return c;
 }
 
-static int find_probe(const struct sv_db *db, const char *name)
-{
-	for (int p = 0; p < sv_db_probes(db); p++)
-		if (!strcmp(sv_probe_name(db, p), name))
-			return p;
-	return -1;
-}
-
 int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n)
 {
 	struct sv_run run = { .loop = l };
@@ -372,8 +364,8 @@ int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, s
 	if (r)
 		return r;
 	run.db = db;
-	run.null_probe = find_probe(db, "null");
-	run.http_probe = find_probe(db, "http");
+	run.null_probe = sv_db_find(db, "null");
+	run.http_probe = sv_db_find(db, "http");
 	run.tls = tls_client();
 	run.jobs = xcalloc(n ? n : 1, sizeof(*run.jobs));
 	for (size_t i = 0; i < n; i++)

@@ -95,7 +95,7 @@ static long unquote(const char **pp, uint8_t *out, bool *wild, size_t max)
 	return (long)n;
 }
 
-static int find_probe(const struct sv_db *db, const char *name)
+int sv_db_find(const struct sv_db *db, const char *name)
 {
 	for (size_t i = 0; i < db->nprobes; i++)
 		if (!strcmp(db->probes[i].name, name))
@@ -132,7 +132,7 @@ static int parse_match(struct sv_db *db, const char *line, unsigned no)
 	memset(m, 0, sizeof(*m));
 	if (db->nmatches == MAX_MATCHES || sscanf(line, "match %31s %15s %n", m->service, probe, &n) < 2)
 		return errorf(-EINVAL, "services.txt:%u: bad match", no);
-	if ((m->probe = find_probe(db, probe)) < 0)
+	if ((m->probe = sv_db_find(db, probe)) < 0)
 		return errorf(-EINVAL, "services.txt:%u: unknown probe '%s'", no, probe);
 	p = line + n;
 	if (*p == '/') {

@@ -6,21 +6,13 @@
 #include "unit.h"
 #include "scan/scan.h"
 
-static int probe_named(const struct sv_db *db, const char *name)
-{
-	for (int p = 0; p < sv_db_probes(db); p++)
-		if (!strcmp(sv_probe_name(db, p), name))
-			return p;
-	return -1;
-}
-
 static void expect(const struct sv_db *db, const char *probe, const void *reply, size_t len,
 		   const char *svc, const char *product, const char *version, int line)
 {
 	struct result r;
 
 	memset(&r, 0, sizeof(r));
-	if (!sv_classify(db, probe_named(db, probe), reply, len, &r)) {
+	if (!sv_classify(db, sv_db_find(db, probe), reply, len, &r)) {
 		unit_fail(__FILE__, line, "no match for %s reply", probe);
 		return;
 	}
