@@ -29,6 +29,7 @@ struct cap_opts {
 	bool summary;
 	bool zeek;
 	bool checksums;		/* verify TCP/UDP checksums */
+	unsigned cid_seed;	/* Community ID seed */
 	unsigned snaplen;
 	unsigned interval;	/* seconds between interim flow records, 0 off */
 	size_t max_flows;
@@ -57,6 +58,15 @@ size_t flow_table_evicted(const struct flow_table *t);
 size_t flow_table_peak(const struct flow_table *t);
 size_t flow_size(void);				/* bytes per flow */
 void flow_table_free(struct flow_table *t);
+
+/* frag.c: IP fragments put back together. frag_add() returns 1 with the
+ * whole datagram in *out (valid until the next call) when p completes one,
+ * 0 while pieces are missing or when p cannot be used. */
+struct frag_table;
+struct frag_table *frag_new(void);
+int frag_add(struct frag_table *t, const struct pkt *p, int64_t ts, const uint8_t **out,
+	     size_t *outlen);
+void frag_free(struct frag_table *t);
 
 /* flowout.c */
 struct flow_out;

@@ -17,7 +17,7 @@
 #include "core/xalloc.h"
 #include "core/banned.h"
 
-enum { OPT_FLOWS = OPT_CMD_BASE, OPT_SUMMARY, OPT_ZEEK, OPT_CHECKSUMS, OPT_INTERVAL,
+enum { OPT_FLOWS = OPT_CMD_BASE, OPT_SUMMARY, OPT_ZEEK, OPT_CHECKSUMS, OPT_CID_SEED, OPT_INTERVAL,
        OPT_MAX_FLOWS, OPT_TCP_TIMEOUT, OPT_UDP_TIMEOUT };
 
 static volatile sig_atomic_t stop;
@@ -60,6 +60,11 @@ static int option(void *ctx, int c, const char *optarg)
 	case OPT_SUMMARY: o->summary = true; return 0;
 	case OPT_ZEEK: o->zeek = o->flows = true; return 0;
 	case OPT_CHECKSUMS: o->checksums = true; return 0;
+	case OPT_CID_SEED:
+		if (num(optarg, 0, 65535, "community-id-seed", &v))
+			return -1;
+		o->cid_seed = (unsigned)v;
+		return 0;
 	case OPT_INTERVAL:
 		if (num(optarg, 0, 86400 * 365, "interval", &v))
 			return -1;
@@ -164,10 +169,68 @@ struct sinks {
 	struct flow_table *ft;
 	struct flow_out *fo;
 	pcap_dumper_t *dump;
+	struct frag_table *frag;	/* IP fragments waiting (flows only) */
 	int werr;		/* errno of the first failed write to dump */
 };
 
+/* The UDP session a tunnel came in, as a packet of its own. */
+static struct pkt *outer_pkt(const struct pkt_outer *u, struct pkt *op)
+{
+	memset(op, 0, offsetof(struct pkt, inner));
+	op->ipver = u->ipver;
+	op->proto = 17;
+	memcpy(op->src, u->src, 16);
+	memcpy(op->dst, u->dst, 16);
+	op->has_ports = true;
+	op->sport = u->sport;
+	op->dport = u->dport;
+	op->ip_len = u->ip_len;
+	op->flags = u->flags & ~(uint32_t)PKT_BAD_L4_CSUM;
+	op->l3 = u->l3;
+	op->l4 = u->l4;
+	op->l4_caplen = u->l4_caplen;
+	op->payload = u->l4 ? u->l4 + 8 : NULL;
+	op->payload_len = u->payload_len;
+	return op;
+}
+
+/* One decoded packet into the flow table: the UDP sessions tunnels came in,
+ * then the innermost packet; IP fragments once put back together. */
+static void flow_packet(struct sinks *s, const struct cap_opts *o, struct pkt *p, int64_t ts)
+{
+	struct pkt op;
+
+	/* a UDP tunnel is a session too, as Zeek logs it; what a datagram
+	 * with a bad checksum carries is not looked at */
+	for (uint8_t k = 0; k < p->nouter; k++) {
+		bool bad;
+
+		outer_pkt(&p->outer[k], &op);
+		bad = o->checksums && pkt_check_l4(&op) && (op.flags & PKT_BAD_L4_CSUM);
+		flow_table_add(s->ft, &op, ts);
+		if (bad)
+			return;
+	}
+	if (p->ipver && (p->flags & (PKT_FRAGMENT | PKT_FIRST_FRAGMENT)) &&
+	    !(p->flags & PKT_TRUNCATED)) {
+		const uint8_t *d;
+		size_t n;
+
+		if (frag_add(s->frag, p, ts, &d, &n) != 1)
+			return;
+		pkt_decode(p->ipver == 4 ? LINK_IPV4 : LINK_IPV6, d, (uint32_t)n, (uint32_t)n, p);
+		if (o->checksums)
+			pkt_check_l4(p);
+		if (p->flags & (PKT_FRAGMENT | PKT_FIRST_FRAGMENT))
+			return;	/* a fragment inside a fragment: not again */
+		flow_packet(s, o, p, ts);
+		return;
+	}
+	flow_table_add(s->ft, p, ts);
+}
+
 /* The loop: 0 at the end of input or the count, -1 on a read error. */
+
 static int loop(pcap_t *h, const struct cap_opts *o, struct sinks *s, long *seen)
 {
 	int link = pcap_datalink(h);
@@ -201,7 +264,7 @@ static int loop(pcap_t *h, const struct cap_opts *o, struct sinks *s, long *seen
 		if (o->checksums)
 			pkt_check_l4(&p);
 		if (s->ft)
-			flow_table_add(s->ft, &p, ts);
+			flow_packet(s, o, &p, ts);
 		else
 			print_packet(s->pr, &p, ts);
 	}
@@ -277,6 +340,7 @@ static int run(struct cap_opts *o)
 	if (o->flows) {
 		s.fo = flow_out_new(o);
 		s.ft = flow_table_new(o, flow_out_emit, s.fo);
+		s.frag = frag_new();
 	} else if (!o->write) {
 		s.pr = printer_new(stdout, o);
 	}
@@ -286,6 +350,7 @@ static int run(struct cap_opts *o)
 		flow_table_flush(s.ft);
 		werr = flow_out_close(s.fo, s.ft);
 		flow_table_free(s.ft);
+		frag_free(s.frag);
 	}
 	if (s.pr)
 		werr = printer_free(s.pr);
@@ -334,6 +399,7 @@ static const struct cmd_option options[] = {
 	{ "flows", OPT_FLOWS, NULL, "one record per flow (Zeek conn_state, history,\n"
 				    "Community ID) instead of one per packet" },
 	{ "zeek", OPT_ZEEK, NULL, "flows as Zeek conn.log (TSV)" },
+	{ "community-id-seed", OPT_CID_SEED, "N", "seed of the flows' Community IDs (default 0)" },
 	{ "summary", OPT_SUMMARY, NULL, "top services and talkers (implies --flows)" },
 	{ "interval", OPT_INTERVAL, "S", "interim flow records every S seconds (default 300, 0 off)" },
 	{ "max-flows", OPT_MAX_FLOWS, "N", "flows kept at once (default 1000000)" },

@@ -45,52 +45,76 @@ struct flow_out {
 enum { C_PROTO, C_ORIG, C_RESP, C_SERVICE, C_STATE, C_HISTORY, C_OPKTS, C_OBYTES, C_RPKTS,
        C_RBYTES, C_DURATION };
 
+/* Zeek's RSTOS0 pattern: ^?S[^HAFGIQ]*R.* over the history. */
+static bool syn_then_reset(const char *h)
+{
+	if (*h == '^')
+		h++;
+	if (*h++ != 'S')
+		return false;
+	for (; *h; h++) {
+		if (*h == 'R')
+			return true;
+		if (strchr("HAFGIQ", *h))
+			return false;
+	}
+	return false;
+}
+
+/* Zeek's conn_state (base/protocols/conn/main.zeek), from the two ends'
+ * states. obytes/rbytes hold the TCP sizes when a record is emitted. */
 const char *flow_conn_state(const struct flow_rec *f)
 {
-	bool est = f->syn_o && f->synack_r;
+	if (f->proto == 6) {
+		uint8_t os = f->ep[0].state, rs = f->ep[1].state;
+		bool o_inactive = os == TE_INACTIVE || os == TE_PARTIAL;
+		bool r_inactive = rs == TE_INACTIVE || rs == TE_PARTIAL;
 
-	if (f->proto != 6)
-		return f->opkts && f->rpkts ? "SF" : f->opkts ? "S0" : "SHR";
-	if (est || (f->syn_o && f->rpkts && !f->rst_r && f->data_r)) {
-		if (f->rst_o)
+		if (rs == TE_RESET) {
+			if (os == TE_SYN_SENT || os == TE_SYN_ACK_SENT ||
+			    (os == TE_RESET && f->obytes == 0 && f->rbytes == 0))
+				return "REJ";
+			return o_inactive ? "RSTRH" : "RSTR";
+		}
+		if (os == TE_RESET) {
+			if (r_inactive)
+				return syn_then_reset(f->history) ? "RSTOS0" : "OTH";
 			return "RSTO";
-		if (f->rst_r)
-			return "RSTR";
-		if (f->fin_o && f->fin_r)
+		}
+		if (rs == TE_CLOSED && os == TE_CLOSED)
 			return "SF";
-		return f->fin_o ? "S2" : f->fin_r ? "S3" : "S1";
+		if (os == TE_CLOSED)
+			return r_inactive ? "SH" : "S2";
+		if (rs == TE_CLOSED)
+			return o_inactive ? "SHR" : "S3";
+		if (os == TE_SYN_SENT && rs == TE_INACTIVE)
+			return "S0";
+		if (os == TE_ESTABLISHED && rs == TE_ESTABLISHED)
+			return "S1";
+		return "OTH";
 	}
-	if (f->syn_o) {
-		if (f->rst_r)
-			return "REJ";
-		if (f->rst_o)
-			return "RSTOS0";
-		if (f->fin_o)
-			return "SH";
-		return "S0";
-	}
-	if (f->synack_r) {
-		if (f->rst_r)
-			return "RSTRH";
-		if (f->fin_r)
-			return "SHR";
+	if (f->proto == 17) {
+		if (f->act_o)
+			return f->act_r ? "SF" : "S0";
+		return f->act_r ? "SHR" : "OTH";
 	}
 	return "OTH";
 }
 
-/* Community ID v1 (seed 0) for TCP, UDP and SCTP flows. */
-static bool community_id(const struct flow_rec *f, char *out)
+/* Community ID v1: TCP, UDP and SCTP by ports, ICMP and ICMPv6 by type
+ * and counterpart type (or code: one-way messages keep their direction),
+ * other protocols by addresses alone. */
+static void community_id(const struct flow_rec *f, unsigned seed, char *out)
 {
 	uint8_t buf[2 + 16 + 16 + 4 + 4], digest[20];
 	size_t alen = f->ipver == 4 ? 4 : 16, n = 0;
 	const uint8_t *a = f->oaddr, *b = f->raddr;
 	uint16_t pa = f->oport, pb = f->rport;
-	int c;
+	bool ports = f->proto == 6 || f->proto == 17 || f->proto == 132 || f->proto == 1 ||
+		     f->proto == 58;
+	int c = memcmp(a, b, alen);
 
-	if (f->proto != 6 && f->proto != 17 && f->proto != 132)
-		return false;
-	c = memcmp(a, b, alen);
-	if (c > 0 || (c == 0 && pa > pb)) {
+	if (!f->oneway && (c > 0 || (c == 0 && ports && pa > pb))) {
 		const uint8_t *t = a;
 		uint16_t tp = pa;
 
@@ -99,22 +123,23 @@ static bool community_id(const struct flow_rec *f, char *out)
 		pa = pb;
 		pb = tp;
 	}
-	buf[n++] = 0;
-	buf[n++] = 0;
+	buf[n++] = (uint8_t)(seed >> 8);
+	buf[n++] = (uint8_t)seed;
 	memcpy(buf + n, a, alen);
 	n += alen;
 	memcpy(buf + n, b, alen);
 	n += alen;
 	buf[n++] = f->proto;
 	buf[n++] = 0;
-	buf[n++] = (uint8_t)(pa >> 8);
-	buf[n++] = (uint8_t)pa;
-	buf[n++] = (uint8_t)(pb >> 8);
-	buf[n++] = (uint8_t)pb;
+	if (ports) {
+		buf[n++] = (uint8_t)(pa >> 8);
+		buf[n++] = (uint8_t)pa;
+		buf[n++] = (uint8_t)(pb >> 8);
+		buf[n++] = (uint8_t)pb;
+	}
 	sha1(buf, n, digest);
 	memcpy(out, "1:", 2);
 	base64(digest, 20, out + 2);
-	return true;
 }
 
 /* The flow's server end by the port vocabulary ('a' orig, 'b' resp, 0
@@ -220,10 +245,10 @@ struct flow_out *flow_out_new(const struct cap_opts *o)
 		       "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\t"
 		       "duration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\t"
 		       "missed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\t"
-		       "tunnel_parents\tcommunity_id\n"
+		       "tunnel_parents\tip_proto\tcommunity_id\n"
 		       "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\t"
 		       "count\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\t"
-		       "set[string]\tstring\n", ts);
+		       "set[string]\tcount\tstring\n", ts);
 		return fo;
 	}
 	fo->out = cli_out(&o->cc);
@@ -239,22 +264,40 @@ static const char *proto_str(unsigned p)
 	return s ? s : "other";
 }
 
+/* Zeek's proto column: its three transports, the rest one word. */
+static const char *zeek_proto(unsigned p)
+{
+	switch (p) {
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 1:
+	case 58: return "icmp";
+	default: return "unknown_transport";
+	}
+}
+
 static void zeek(const struct flow_rec *f, const char *cid)
 {
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], dur[64];
 	unsigned fam = f->ipver == 6 ? AF_INET6 : AF_INET;
 	const char *svc = service_name(f);
+	int64_t d = f->last - f->start;
 
-	printf("%lld.%06lld\tC%012llx\t%s\t%u\t%s\t%u\t%s\t%s\t%.6f\t%llu\t%llu\t%s\t-\t-\t0\t%s\t"
-	       "%u\t%llu\t%u\t%llu\t(empty)\t%s\n",
+	/* as Zeek: duration and sizes only for a connection that lasted */
+	if (d > 0)
+		snprintf(dur, sizeof(dur), "%lld.%06lld\t%llu\t%llu", (long long)(d / 1000000),
+			 (long long)(d % 1000000), (unsigned long long)f->obytes,
+			 (unsigned long long)f->rbytes);
+	else
+		snprintf(dur, sizeof(dur), "-\t-\t-");
+	printf("%lld.%06lld\tC%012llx\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t-\t-\t0\t%s\t"
+	       "%u\t%llu\t%u\t%llu\t(empty)\t%u\t%s\n",
 	       (long long)(f->start / 1000000), (long long)(f->start % 1000000),
 	       (unsigned long long)(f->id * 0x9e3779b97f4a7c15ULL >> 16),
 	       addr_format(fam, f->oaddr, a), f->oport, addr_format(fam, f->raddr, b), f->rport,
-	       f->proto == 1 || f->proto == 58 ? "icmp" : proto_str(f->proto), svc ? svc : "-",
-	       (double)(f->last - f->start) / 1e6, (unsigned long long)f->obytes,
-	       (unsigned long long)f->rbytes, flow_conn_state(f), f->hlen ? f->history : "-",
-	       f->opkts, (unsigned long long)f->oip, f->rpkts, (unsigned long long)f->rip,
-	       cid[0] ? cid : "-");
+	       zeek_proto(f->proto), svc ? svc : "-", dur, flow_conn_state(f),
+	       f->hlen ? f->history : "-", f->opkts, (unsigned long long)f->oip, f->rpkts,
+	       (unsigned long long)f->rip, f->proto, cid[0] ? cid : "-");
 }
 
 static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, const char *cid)
@@ -291,6 +334,15 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 	out_kv_fixed(o, "start", f->start, 6);
 	out_kv_fixed(o, "duration", f->last - f->start, 6);
 	out_kv_str(o, "community_id", cid[0] ? cid : NULL);
+	if (f->tunnel[0]) {
+		char tun[64];
+		size_t n = 0;
+
+		for (size_t i = 0; i < sizeof(f->tunnel) && f->tunnel[i]; i++)
+			n += (size_t)snprintf(tun + n, sizeof(tun) - n, "%s%s", i ? "," : "",
+					      pkt_encap_name(f->tunnel[i]));
+		out_kv_str(o, "tunnel", tun);
+	}
 	if (interim)
 		out_kv_bool(o, "interim", true);
 	if (f->evicted)
@@ -348,7 +400,7 @@ void flow_out_emit(const struct flow_rec *f, bool interim, void *arg)
 	}
 	/* the hash is worth its cost only where it is shown */
 	if (fo->o->zeek || fo->o->cc.json)
-		community_id(f, cid);
+		community_id(f, fo->o->cid_seed, cid);
 	if (fo->o->zeek) {
 		if (!interim)	/* conn.log has one line per connection */
 			zeek(f, cid);

@@ -1,5 +1,9 @@
 /*
  * flows.h - one flow record (see flows.c for the rules).
+ *
+ * A record follows Zeek's connection model: for TCP each end has a state
+ * (Zeek's TCP_ENDPOINT_*), and conn_state is derived from the two; for UDP
+ * and ICMP an end is active once it sent something.
  */
 #ifndef PORTKIT_FLOWS_H
 #define PORTKIT_FLOWS_H
@@ -7,22 +11,46 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+enum tcp_end_state {
+	TE_INACTIVE, TE_SYN_SENT, TE_SYN_ACK_SENT, TE_PARTIAL, TE_ESTABLISHED, TE_CLOSED,
+	TE_RESET,
+};
+
+struct tcp_end {
+	int64_t start_seq;		/* as Zeek: the SYN's number (one below the first byte) */
+	uint32_t last_seq, ack_seq;	/* one past the highest byte sent, the highest ack */
+	uint32_t seq_wraps, ack_wraps;
+	uint32_t hist_syn, hist_fin, hist_rst;	/* relative seq of the last S, F, R */
+	uint32_t rxmt, win0, chk;	/* counts behind the scaled letters T, W, C */
+	uint8_t state, prev_state, fin_cnt;
+	bool did_close;
+};
+
 struct flow_rec {
 	uint8_t oaddr[16], raddr[16];
 	uint16_t oport, rport;
 	uint8_t proto, ipver;
-	uint8_t list;
 	uint8_t hlen;
-	char history[12];
-	uint16_t seen_o, seen_r;	/* history letters already recorded */
-	unsigned syn_o : 1, synack_r : 1, fin_o : 1, fin_r : 1, rst_o : 1, rst_r : 1;
-	unsigned data_o : 1, data_r : 1, flipped : 1, evicted : 1;
+	char history[24];
+	uint32_t hist_seen;		/* letters recorded once per direction */
+	unsigned flipped : 1, evicted : 1, oneway : 1, active : 1, timers_off : 1;
+	unsigned act_o : 1, act_r : 1, est_event : 1, dns : 1;
 	uint32_t opkts, rpkts;
 	uint64_t obytes, rbytes, oip, rip;
-	int64_t start, last, reported;	/* microseconds */
+	int64_t start, last;		/* microseconds; last as Zeek's last_time */
+	int64_t seen;			/* the latest packet of any kind */
+	int64_t reported;
+	/* Zeek's timers, in capture time (0: none) */
+	int64_t attempt_at, delete_at, chain[3];
+	int64_t due;			/* when the flow ends if nothing more comes */
+	uint32_t inactivity;		/* seconds */
+	uint8_t nchain;
+	uint16_t wslot;		/* its slot in the timing wheel */
+	uint8_t tunnel[3];	/* what wrapped its first packet (pkt_encap_kind), 0 ends */
+	struct tcp_end ep[2];		/* [0] the originator, [1] the responder */
 	uint64_t id;
 	uint32_t hash;
-	uint32_t lru_prev, lru_next;
+	uint32_t lru_prev, lru_next, wh_prev, wh_next;
 };
 
 /* Zeek's conn_state for the flow as it stands. */

@@ -214,8 +214,28 @@ static char *put_flags(char *p, uint8_t f)
 	return p;
 }
 
+/* " via vxlan 42, gre": what the packet came wrapped in, outermost first
+ * (an MPLS stack shows its top label). */
+static char *put_encap(char *p, const struct pkt *pk)
+{
+	for (uint8_t i = 0; i < pk->nencap; i++) {
+		const struct pkt_encap *e = &pk->encap[i];
+
+		if (i && e->kind == ENC_MPLS && pk->encap[i - 1].kind == ENC_MPLS)
+			continue;
+		p = put_s(p, i ? ", " : " via ");
+		p = put_s(p, pkt_encap_name(e->kind));
+		if (e->has_id) {
+			*p++ = ' ';
+			p = put_u(p, e->id);
+		}
+	}
+	return p;
+}
+
 static char *put_notes(char *p, const struct pkt *pk)
 {
+	p = put_encap(p, pk);
 	if (pk->nvlan) {
 		p = put_s(p, " vlan ");
 		p = put_u(p, pk->vlan[0]);
@@ -348,6 +368,12 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 	out_kv_str(o, "info", info[0] ? info : NULL);
 	if (pk->nvlan)
 		out_kv_uint(o, "vlan", pk->vlan[0]);
+	if (pk->nencap) {
+		char tun[160], *e = put_encap(tun, pk);
+
+		*e = '\0';
+		out_kv_str(o, "tunnel", tun + 5);	/* after " via " */
+	}
 	if (pk->flags & PKT_TRUNCATED)
 		out_kv_bool(o, "truncated", true);
 	if (pk->flags & (PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM))

@@ -7,7 +7,22 @@
 #define ETH_IPV6 0x86dd
 #define ETH_VLAN 0x8100
 #define ETH_QINQ 0x88a8
+#define ETH_QINQ_OLD 0x9100
 #define ETH_ARP 0x0806
+#define ETH_MPLS 0x8847
+#define ETH_MPLS_MC 0x8848
+#define ETH_PPPOE_DISC 0x8863
+#define ETH_PPPOE_SESS 0x8864
+#define ETH_PBB 0x88e7
+#define ETH_FABRICPATH 0x8903
+#define ETH_VNTAG 0x8926
+#define ETH_TEB 0x6558		/* transparent Ethernet bridging (GRE, Geneve) */
+#define ETH_ERSPAN_2 0x88be
+#define ETH_ERSPAN_3 0x22eb
+#define ETH_PPP 0x880b		/* PPP in GRE (PPTP) */
+#define ETH_ETHERNET 0xffff	/* ours: an Ethernet frame follows */
+
+#define MAX_DEPTH 12		/* nested headers before we stop: gre in gre in ... */
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -20,6 +35,54 @@ static uint32_t get32(const uint8_t *p)
 }
 
 static void network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n);
+static void ipv4(struct pkt *p, const uint8_t *d, size_t n);
+static void ipv6(struct pkt *p, const uint8_t *d, size_t n);
+
+static void encap(struct pkt *p, unsigned kind, bool has_id, uint32_t id)
+{
+	if (p->nencap < PKT_MAX_ENCAP) {
+		p->encap[p->nencap].kind = (uint8_t)kind;
+		p->encap[p->nencap].has_id = has_id;
+		p->encap[p->nencap].id = id;
+		p->nencap++;
+	}
+}
+
+/* Forget the outer network and transport headers before decoding the
+ * packet a tunnel carries (link facts and the encapsulation list stay). */
+static void reset_inner(struct pkt *p)
+{
+	p->flags = 0;
+	p->ipver = 0;
+	p->proto = 0;
+	p->ttl = 0;
+	p->l3 = p->l4 = p->payload = NULL;
+	p->l3_caplen = p->l4_caplen = p->payload_caplen = 0;
+	p->ip_len = p->payload_len = 0;
+	p->frag_id = 0;
+	p->frag_off = 0;
+	p->has_ports = false;
+	p->sport = p->dport = 0;
+	p->tcp_flags = 0;
+	p->seq = p->ack = 0;
+	p->win = 0;
+	p->icmp_type = p->icmp_code = 0;
+	p->sctp_chunk = 0;
+	p->csum_src = p->csum_dst = NULL;
+	p->has_inner = false;
+}
+
+/* Decode what a tunnel carries, one level deeper. */
+static void inner(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
+{
+	if (p->depth >= MAX_DEPTH) {
+		p->flags |= PKT_MALFORMED;
+		return;
+	}
+	p->depth++;
+	reset_inner(p);
+	network(p, ethertype, d, n);
+}
 
 /* ---- transport ---- */
 
@@ -125,6 +188,309 @@ static void icmp(struct pkt *p, const uint8_t *d, size_t n, bool v6)
 		quoted(p, p->payload, p->payload_caplen);
 }
 
+/* ---- tunnels inside UDP ---- */
+
+/* Keep the UDP session a tunnel came in. */
+static void save_outer(struct pkt *p)
+{
+	if (p->nouter < PKT_MAX_OUTER) {
+		struct pkt_outer *o = &p->outer[p->nouter++];
+
+		o->ipver = p->ipver;
+		memcpy(o->src, p->src, 16);
+		memcpy(o->dst, p->dst, 16);
+		o->sport = p->sport;
+		o->dport = p->dport;
+		o->ip_len = p->ip_len;
+		o->flags = p->flags;
+		o->l3 = p->l3;
+		o->l4 = p->l4;
+		o->l4_caplen = p->l4_caplen;
+		o->payload_len = p->payload_len;
+	}
+}
+
+/* ... then decode what it carries. */
+static void udp_tunnel(struct pkt *p, unsigned kind, bool has_id, uint32_t id,
+		       uint16_t ethertype, const uint8_t *d, size_t n)
+{
+	save_outer(p);
+	encap(p, kind, has_id, id);
+	inner(p, ethertype, d, n);
+}
+
+static uint16_t ip_ethertype(const uint8_t *d, size_t n)
+{
+	if (n < 1)
+		return 0;
+	return (d[0] >> 4) == 4 ? ETH_IPV4 : (d[0] >> 4) == 6 ? ETH_IPV6 : 0;
+}
+
+static bool port_is(const struct pkt *p, uint16_t port)
+{
+	return p->dport == port || p->sport == port;
+}
+
+/* VXLAN (RFC 7348): flags with the I bit, 24-bit VNI, an Ethernet frame. */
+static bool vxlan(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (!port_is(p, 4789) || n < 8 + 14 || !(d[0] & 0x08))
+		return false;
+	udp_tunnel(p, ENC_VXLAN, true, get32(d + 4) >> 8, ETH_ETHERNET, d + 8, n - 8);
+	return true;
+}
+
+/* Geneve (RFC 8926): version 0, options, then the protocol type. */
+static bool geneve(struct pkt *p, const uint8_t *d, size_t n)
+{
+	size_t hl;
+
+	if (!port_is(p, 6081) || n < 8 || (d[0] >> 6) != 0)
+		return false;
+	hl = 8 + (size_t)(d[0] & 0x3f) * 4;
+	if (hl > n)
+		return false;
+	udp_tunnel(p, ENC_GENEVE, true, get32(d + 4) >> 8,
+		   get16(d + 2) == ETH_TEB ? ETH_ETHERNET : get16(d + 2), d + hl, n - hl);
+	return true;
+}
+
+/* GTP-U (3GPP TS 29.281): version 1, a G-PDU (type 255) carrying IP. */
+static bool gtpu(struct pkt *p, const uint8_t *d, size_t n)
+{
+	size_t hl = 8;
+
+	if (!port_is(p, 2152) || n < 8 || (d[0] >> 5) != 1 || !(d[0] & 0x10) || d[1] != 0xff)
+		return false;
+	if (d[0] & 0x07) {		/* sequence, N-PDU or extension present */
+		hl = 12;
+		if (n < hl)
+			return false;
+		if (d[0] & 0x04) {	/* extension headers: length in 4-byte units */
+			uint8_t next = d[11];
+
+			for (int i = 0; next && i < 8; i++) {
+				size_t len;
+
+				if (hl + 1 > n || !d[hl])
+					return false;
+				len = (size_t)d[hl] * 4;
+				if (hl + len > n)
+					return false;
+				next = d[hl + len - 1];
+				hl += len;
+			}
+		}
+	}
+	if (!ip_ethertype(d + hl, n - hl))
+		return false;
+	udp_tunnel(p, ENC_GTPU, true, get32(d + 4), ip_ethertype(d + hl, n - hl), d + hl, n - hl);
+	return true;
+}
+
+/* Teredo (RFC 4380): IPv6 in UDP, after optional authentication and
+ * origin indication headers. On port 3544 (the server's), or on any port
+ * when the IPv6 packet comes from or goes to a Teredo address
+ * (2001:0::/32): relays answer from ports of their own. A bubble (no next
+ * header, nothing after it) only keeps a NAT mapping open: not entered. */
+static bool teredo(struct pkt *p, const uint8_t *d, size_t n)
+{
+	static const uint8_t prefix[4] = { 0x20, 0x01, 0, 0 };
+	size_t off = 0;
+	const uint8_t *ip;
+
+	if (n >= 4 && d[0] == 0 && d[1] == 1) {		/* authentication */
+		off = 4 + (size_t)d[2] + d[3] + 9;
+		if (off > n)
+			return false;
+	}
+	if (off + 8 <= n && d[off] == 0 && d[off + 1] == 0)	/* origin indication */
+		off += 8;
+	if (off + 40 > n)
+		return false;
+	ip = d + off;
+	if ((ip[0] >> 4) != 6 || 40 + (size_t)get16(ip + 4) > n - off)
+		return false;
+	if (!port_is(p, 3544) && memcmp(ip + 8, prefix, 4) && memcmp(ip + 24, prefix, 4))
+		return false;
+	if (ip[6] == 59 && get16(ip + 4) == 0)
+		return true;	/* a bubble: the UDP session only */
+	udp_tunnel(p, ENC_TEREDO, false, 0, ETH_IPV6, ip, n - off);
+	return true;
+}
+
+/* AYIYA: its header says how long the identity and signature are, and
+ * which protocol follows. */
+static bool ayiya(struct pkt *p, const uint8_t *d, size_t n)
+{
+	size_t hl;
+
+	if (!port_is(p, 5072) || n < 8)
+		return false;
+	hl = 8 + ((size_t)1 << (d[0] >> 4)) + (size_t)(d[1] >> 4) * 4;
+	if ((d[2] & 0x0f) != 1 || hl > n)	/* opcode 1: forward */
+		return false;
+	if (d[3] == 41)
+		udp_tunnel(p, ENC_AYIYA, false, 0, ETH_IPV6, d + hl, n - hl);
+	else if (d[3] == 4)
+		udp_tunnel(p, ENC_AYIYA, false, 0, ETH_IPV4, d + hl, n - hl);
+	else
+		return false;
+	return true;
+}
+
+static bool gre_ok(const uint8_t *d, size_t n);
+static void gre_body(struct pkt *p, const uint8_t *d, size_t n);
+
+/* GRE in UDP (RFC 8086, port 4754). */
+static bool gre_udp(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (!port_is(p, 4754) || !gre_ok(d, n) || (d[1] & 7) != 0)
+		return false;
+	save_outer(p);
+	gre_body(p, d, n);
+	return true;
+}
+
+static void udp_payload(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED)))
+		return;
+	if (vxlan(p, d, n) || geneve(p, d, n) || gtpu(p, d, n) || teredo(p, d, n) ||
+	    ayiya(p, d, n) || gre_udp(p, d, n))
+		return;
+}
+
+/* ---- GRE (RFC 2784, 2890; PPTP's RFC 2637; ERSPAN) ---- */
+
+static size_t ppp_header(const uint8_t *d, size_t n, unsigned *proto);
+static uint16_t ppp_ethertype(unsigned proto);
+static void wlan(struct pkt *p, const uint8_t *d, size_t n);
+
+/* A GRE header we can read: version 0 or PPTP's 1, all of it captured. */
+static size_t gre_len(const uint8_t *d, size_t n)
+{
+	uint16_t fl;
+	size_t hl = 4;
+
+	if (n < 4)
+		return 0;
+	fl = get16(d);
+	if ((fl & 7) > 1)
+		return 0;
+	hl += (fl & 0x8000) ? 4 : 0;	/* checksum and reserved */
+	hl += (fl & 0x2000) ? 4 : 0;	/* key */
+	hl += (fl & 0x1000) ? 4 : 0;	/* sequence number */
+	hl += ((fl & 7) == 1 && (fl & 0x0080)) ? 4 : 0;	/* PPTP acknowledgment */
+	return hl <= n ? hl : 0;
+}
+
+static bool gre_ok(const uint8_t *d, size_t n)
+{
+	return gre_len(d, n) != 0;
+}
+
+static void gre_body(struct pkt *p, const uint8_t *d, size_t n)
+{
+	uint16_t fl = get16(d), proto = get16(d + 2);
+	size_t hl = gre_len(d, n);
+	bool has_key = (fl & 0x2000) != 0;
+	uint32_t key = has_key ? get32(d + 4 + ((fl & 0x8000) ? 4 : 0)) : 0;
+
+	encap(p, ENC_GRE, has_key, key);
+	d += hl;
+	n -= hl;
+	switch (proto) {
+	case ETH_ERSPAN_2:
+		/* type I has no header (no sequence number), type II eight bytes */
+		if (fl & 0x1000) {
+			if (n < 8)
+				break;
+			p->encap[p->nencap - 1].kind = ENC_ERSPAN;
+			p->encap[p->nencap - 1].has_id = true;
+			p->encap[p->nencap - 1].id = get16(d + 2) & 0x3ff;
+			d += 8;
+			n -= 8;
+		} else {
+			p->encap[p->nencap - 1].kind = ENC_ERSPAN;
+		}
+		inner(p, ETH_ETHERNET, d, n);
+		return;
+	case ETH_ERSPAN_3:
+		if (n < 12)
+			break;
+		p->encap[p->nencap - 1].kind = ENC_ERSPAN;
+		p->encap[p->nencap - 1].has_id = true;
+		p->encap[p->nencap - 1].id = get16(d + 2) & 0x3ff;
+		hl = 12 + ((d[11] & 1) ? 8 : 0);	/* O: a platform subheader */
+		if (hl > n)
+			break;
+		inner(p, ETH_ETHERNET, d + hl, n - hl);
+		return;
+	case ETH_PPP: {
+		unsigned pp;
+		size_t k = ppp_header(d, n, &pp);
+
+		if (!k)
+			break;
+		inner(p, ppp_ethertype(pp), d + k, n - k);
+		return;
+	}
+	case ETH_TEB:
+		inner(p, ETH_ETHERNET, d, n);
+		return;
+	default:
+		/* Aruba access points: 802.11 frames in GRE */
+		if (((proto & 0x8200) == 0x8200 && (proto & 0x0f) == 0) ||
+		    ((proto & 0x8300) == 0x8300 && (proto & 0x0f) == 0 && proto <= 0x8370) ||
+		    proto == 0x9000) {
+			if (p->depth >= MAX_DEPTH)
+				break;
+			p->depth++;
+			reset_inner(p);
+			wlan(p, d, n);
+			return;
+		}
+		inner(p, proto, d, n);
+		return;
+	}
+	p->flags |= PKT_TRUNCATED;
+}
+
+/* GRE over IP: no session of its own in conn.log terms, only a wrapper. */
+static void gre(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED)) || !gre_ok(d, n)) {
+		p->payload = d;
+		p->payload_caplen = n;
+		return;
+	}
+	gre_body(p, d, n);
+}
+
+/* IP in IP (4), IPv6 in IP (41). */
+static void ipip(struct pkt *p, const uint8_t *d, size_t n, uint16_t ethertype)
+{
+	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED))) {
+		p->payload = d;
+		p->payload_caplen = n;
+		return;
+	}
+	encap(p, ENC_IPIP, false, 0);
+	inner(p, ethertype, d, n);
+}
+
+/* SCTP (RFC 9260): ports in the common header, then chunks. */
+static void sctp(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (!transport_ports(p, d, n, 12))
+		return;
+	p->payload = d + 12;
+	p->payload_caplen = n - 12;
+	if (n > 12)
+		p->sctp_chunk = d[12];
+}
+
 static void transport(struct pkt *p, const uint8_t *d, size_t n)
 {
 	p->l4 = d;
@@ -134,11 +500,17 @@ static void transport(struct pkt *p, const uint8_t *d, size_t n)
 	case 17: udp(p, d, n); break;
 	case 1: icmp(p, d, n, false); break;
 	case 58: icmp(p, d, n, true); break;
+	case 132: sctp(p, d, n); break;
+	case 47: gre(p, d, n); return;
+	case 4: ipip(p, d, n, ETH_IPV4); return;
+	case 41: ipip(p, d, n, ETH_IPV6); return;
 	default: p->payload = d; p->payload_caplen = n; break;
 	}
 	if (p->has_ports && p->payload)
 		p->payload_len = p->ip_len > (size_t)(p->payload - p->l3)
 				 ? p->ip_len - (uint32_t)(p->payload - p->l3) : 0;
+	if (p->proto == 17 && p->payload)
+		udp_payload(p, p->payload, p->payload_caplen);
 }
 
 /* ---- network ---- */
@@ -209,6 +581,34 @@ static bool ipv6_ext(uint8_t nh)
 	       nh == 140;
 }
 
+/* The checksum's pseudo-header takes the final destination of a routing
+ * header with segments left (RFC 8200 8.1) and the home address of a
+ * mobile node (RFC 6275 6.3) instead of the header's addresses. */
+static void ipv6_csum_addrs(struct pkt *p, uint8_t nh, const uint8_t *h, size_t len)
+{
+	if (nh == 43 && len >= 8 && h[3] > 0) {
+		unsigned type = h[2];
+		size_t naddr = (len - 8) / 16;
+
+		if ((type == 0 || type == 2) && naddr >= 1)
+			p->csum_dst = h + 8 + (naddr - 1) * 16;	/* the last address */
+		else if (type == 4 && naddr >= 1)
+			p->csum_dst = h + 8;	/* SRH: segment list[0] is the final one */
+	} else if (nh == 60) {
+		for (size_t o = 2; o + 2 <= len;) {
+			if (h[o] == 0) {	/* Pad1 */
+				o++;
+				continue;
+			}
+			if (o + 2 + h[o + 1] > len)
+				break;
+			if (h[o] == 0xc9 && h[o + 1] == 16)
+				p->csum_src = h + o + 2;
+			o += 2 + (size_t)h[o + 1];
+		}
+	}
+}
+
 static void ipv6(struct pkt *p, const uint8_t *d, size_t n)
 {
 	size_t off = 40, total;
@@ -234,12 +634,16 @@ static void ipv6(struct pkt *p, const uint8_t *d, size_t n)
 	if (total < n)
 		n = total;
 	/* skip extension headers; a fragment header says where we are */
+	size_t nh_at = 6;	/* the byte that names the next header */
+
 	for (int hops = 0; hops < 16; hops++) {
 		if (nh == 44) {
 			if (off + 8 > n) {
 				p->flags |= PKT_TRUNCATED;
 				return;
 			}
+			p->frag_hdr = (uint16_t)off;
+			p->frag_nh_at = (uint16_t)nh_at;
 			p->frag_off = get16(d + off + 2);
 			p->frag_id = get32(d + off + 4);
 			p->flags |= PKT_IPV6_EXT;
@@ -263,7 +667,10 @@ static void ipv6(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_IPV6_EXT;
 		size_t len = nh == 51 ? ((size_t)d[off + 1] + 2) * 4 : ((size_t)d[off + 1] + 1) * 8;
 
+		if (off + len <= n)
+			ipv6_csum_addrs(p, nh, d + off, len);
 		nh = d[off];
+		nh_at = off;
 		off += len;
 	}
 	p->proto = nh;
@@ -274,39 +681,183 @@ static void ipv6(struct pkt *p, const uint8_t *d, size_t n)
 	transport(p, d + off, n - off);
 }
 
+/* ---- between the link and IP: VLAN, MPLS, PPPoE, PPP, bridging ---- */
+
+static void ethernet(struct pkt *p, const uint8_t *d, size_t n);
+
+/* PPP's header: optional HDLC address and control, a 1 or 2 byte
+ * protocol. Returns its length, 0 when cut. */
+static size_t ppp_header(const uint8_t *d, size_t n, unsigned *proto)
+{
+	size_t k = 0;
+
+	if (n >= 2 && d[0] == 0xff && d[1] == 0x03)
+		k = 2;
+	if (k + 1 <= n && (d[k] & 1)) {
+		*proto = d[k];
+		return k + 1;
+	}
+	if (k + 2 > n)
+		return 0;
+	*proto = get16(d + k);
+	return k + 2;
+}
+
+static uint16_t ppp_ethertype(unsigned proto)
+{
+	switch (proto) {
+	case 0x21: return ETH_IPV4;
+	case 0x57: return ETH_IPV6;
+	case 0x281:
+	case 0x283: return ETH_MPLS;
+	default: return 0;	/* LCP, IPCP, ...: not IP */
+	}
+}
+
+/* MPLS (RFC 3032): labels until bottom of stack; what follows is IP by
+ * its version nibble, or an Ethernet pseudowire after a zero control word. */
+static void mpls(struct pkt *p, const uint8_t *d, size_t n)
+{
+	for (int i = 0; i < 16; i++) {
+		uint32_t e;
+
+		if (n < 4) {
+			p->flags |= PKT_TRUNCATED;
+			return;
+		}
+		e = get32(d);
+		encap(p, ENC_MPLS, true, e >> 12);
+		d += 4;
+		n -= 4;
+		if (e & 0x100)
+			break;
+	}
+	if (n < 1) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	if ((d[0] >> 4) == 4 || (d[0] >> 4) == 6)
+		network(p, ip_ethertype(d, n), d, n);
+	else if (d[0] >> 4 == 0 && n >= 4 + 14)
+		ethernet(p, d + 4, n - 4);
+	else
+		p->flags |= PKT_NOT_IP;
+}
+
+/* PPPoE session (RFC 2516): version/type 0x11, code 0, session, length. */
+static void pppoe(struct pkt *p, const uint8_t *d, size_t n)
+{
+	unsigned proto;
+	size_t k, len;
+
+	if (n < 6) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	encap(p, ENC_PPPOE, true, get16(d + 2));
+	len = get16(d + 4);
+	d += 6;
+	n -= 6;
+	if (len < n)
+		n = len;	/* padding after the PPP frame */
+	k = ppp_header(d, n, &proto);
+	if (!k) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	if (!ppp_ethertype(proto)) {
+		p->flags |= PKT_NOT_IP;
+		return;
+	}
+	network(p, ppp_ethertype(proto), d + k, n - k);
+}
+
 static void network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
 {
-	p->ethertype = ethertype;
-	switch (ethertype) {
-	case ETH_IPV4: ipv4(p, d, n); break;
-	case ETH_IPV6: ipv6(p, d, n); break;
-	default: p->flags |= PKT_NOT_IP; break;
+	for (int hops = 0; hops < 8; hops++) {
+		p->ethertype = ethertype;
+		switch (ethertype) {
+		case ETH_IPV4: ipv4(p, d, n); return;
+		case ETH_IPV6: ipv6(p, d, n); return;
+		case ETH_VLAN:
+		case ETH_QINQ:
+		case ETH_QINQ_OLD:
+			if (n < 4) {
+				p->flags |= PKT_TRUNCATED;
+				return;
+			}
+			if (p->nvlan < 2)
+				p->vlan[p->nvlan++] = get16(d) & 0x0fff;
+			ethertype = get16(d + 2);
+			d += 4;
+			n -= 4;
+			continue;
+		case ETH_VNTAG:		/* Cisco VN-Tag: 4 bytes, then a type */
+			if (n < 6) {
+				p->flags |= PKT_TRUNCATED;
+				return;
+			}
+			encap(p, ENC_VNTAG, false, 0);
+			ethertype = get16(d + 4);
+			d += 6;
+			n -= 6;
+			continue;
+		case ETH_MPLS:
+		case ETH_MPLS_MC: mpls(p, d, n); return;
+		case ETH_PPPOE_SESS: pppoe(p, d, n); return;
+		case ETH_PPPOE_DISC:
+			encap(p, ENC_PPPOE, n >= 4, n >= 4 ? get16(d + 2) : 0);
+			p->flags |= PKT_NOT_IP;
+			return;
+		case ETH_PBB:		/* 802.1ah: an I-TAG, then the customer's frame */
+			if (n < 4 + 14) {
+				p->flags |= PKT_TRUNCATED;
+				return;
+			}
+			encap(p, ENC_PBB, true, get32(d) & 0xffffff);
+			ethernet(p, d + 4, n - 4);
+			return;
+		case ETH_ETHERNET: ethernet(p, d, n); return;
+		default: p->flags |= PKT_NOT_IP; return;
+		}
 	}
+	p->flags |= PKT_MALFORMED;
 }
 
 /* ---- link ---- */
 
+/* An Ethernet header (or 802.3 with LLC/SNAP), then its payload. */
 static void ethernet(struct pkt *p, const uint8_t *d, size_t n)
 {
-	size_t off = 12;
 	uint16_t type;
 
 	if (n < 14) {
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
-	type = get16(d + off);
-	off += 2;
-	while ((type == ETH_VLAN || type == ETH_QINQ) && p->nvlan < 2) {
-		if (off + 4 > n) {
+	type = get16(d + 12);
+	if (type == ETH_FABRICPATH) {
+		/* Cisco FabricPath: its outer header (addresses, type, FTag
+		 * and TTL) in front of the host's Ethernet frame */
+		if (n < 16 + 14) {
 			p->flags |= PKT_TRUNCATED;
 			return;
 		}
-		p->vlan[p->nvlan++] = get16(d + off) & 0x0fff;
-		type = get16(d + off + 2);
-		off += 4;
+		encap(p, ENC_FABRICPATH, false, 0);
+		d += 16;
+		n -= 16;
+		type = get16(d + 12);
 	}
-	network(p, type, d + off, n - off);
+	if (type <= 1500) {	/* a length: LLC, maybe SNAP */
+		if (n >= 22 && d[14] == 0xaa && d[15] == 0xaa && d[16] == 0x03) {
+			network(p, get16(d + 20), d + 22, n - 22);
+			return;
+		}
+		p->ethertype = type;
+		p->flags |= PKT_NOT_IP;
+		return;
+	}
+	network(p, type, d + 14, n - 14);
 }
 
 static void raw(struct pkt *p, const uint8_t *d, size_t n)
@@ -362,6 +913,141 @@ static void ip6only(struct pkt *p, const uint8_t *d, size_t n)
 	network(p, ETH_IPV6, d, n);
 }
 
+/* PPP (with or without HDLC framing). */
+static void ppp_link(struct pkt *p, const uint8_t *d, size_t n)
+{
+	unsigned proto;
+	size_t k = ppp_header(d, n, &proto);
+
+	if (!k) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	if (!ppp_ethertype(proto)) {
+		p->flags |= PKT_NOT_IP;
+		return;
+	}
+	network(p, ppp_ethertype(proto), d + k, n - k);
+}
+
+/* PPPoE without its Ethernet header (LINKTYPE_PPP_ETHER). */
+static void ppp_ether(struct pkt *p, const uint8_t *d, size_t n)
+{
+	pppoe(p, d, n);
+}
+
+/* Cisco HDLC: address, control, then an Ethernet type. */
+static void c_hdlc(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (n < 4) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	network(p, get16(d + 2), d + 4, n - 4);
+}
+
+/* FDDI: frame control, two addresses, then LLC/SNAP. */
+static void fddi(struct pkt *p, const uint8_t *d, size_t n)
+{
+	if (n < 13 + 8) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	if (d[13] != 0xaa || d[14] != 0xaa || d[15] != 0x03) {
+		p->flags |= PKT_NOT_IP;
+		return;
+	}
+	network(p, get16(d + 19), d + 21, n - 21);
+}
+
+/* IEEE 802.11: data frames carry LLC/SNAP after a header whose length
+ * depends on the frame control; encrypted ones cannot be read. */
+static void wlan(struct pkt *p, const uint8_t *d, size_t n)
+{
+	unsigned fc, subtype;
+	size_t hl = 24;
+
+	if (n < 24) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	fc = d[0] | (unsigned)d[1] << 8;
+	subtype = (fc >> 4) & 0xf;
+	bool amsdu = false;
+
+	if (((fc >> 2) & 3) != 2 || (subtype & 4) || (fc & 0x4000)) {
+		p->flags |= PKT_NOT_IP;	/* management, control, null or protected */
+		return;
+	}
+	if ((fc & 0x0300) == 0x0300)
+		hl += 6;		/* four addresses */
+	if (subtype & 8) {
+		if (n >= hl + 2)
+			amsdu = (d[hl] & 0x80) != 0;	/* aggregated subframes */
+		hl += 2;		/* QoS control */
+		if (fc & 0x8000)
+			hl += 4;	/* HT control */
+	}
+	if (amsdu)
+		hl += 14;		/* the first subframe's header; only it is read */
+	if (n < hl + 8) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	d += hl;
+	n -= hl;
+	if (d[0] != 0xaa || d[1] != 0xaa || d[2] != 0x03) {
+		p->flags |= PKT_NOT_IP;
+		return;
+	}
+	network(p, get16(d + 6), d + 8, n - 8);
+}
+
+/* Radiotap: a little-endian length, then the 802.11 frame. */
+static void radiotap(struct pkt *p, const uint8_t *d, size_t n)
+{
+	size_t len;
+
+	if (n < 4) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	len = d[2] | (size_t)d[3] << 8;
+	if (len < 8 || len > n) {
+		p->flags |= len > n ? PKT_TRUNCATED : PKT_MALFORMED;
+		return;
+	}
+	wlan(p, d + len, n - len);
+}
+
+/* Linux NFLOG: a family, then TLVs in the capturing host's byte order
+ * (little-endian here); the packet is the payload TLV (type 9). */
+static void nflog(struct pkt *p, const uint8_t *d, size_t n)
+{
+	uint8_t fam;
+	size_t off = 4;
+
+	if (n < 4) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	fam = d[0];
+	while (off + 4 <= n) {
+		size_t len = d[off] | (size_t)d[off + 1] << 8;
+		unsigned type = d[off + 2] | (unsigned)d[off + 3] << 8;
+
+		if (len < 4 || off + len > n)
+			break;
+		if (type == 9) {
+			network(p, fam == 2 ? ETH_IPV4 : fam == 10 ? ETH_IPV6 : 0, d + off + 4,
+				len - 4);
+			return;
+		}
+		off += (len + 3) & ~(size_t)3;
+	}
+	p->flags |= off + 4 <= n ? PKT_MALFORMED : PKT_TRUNCATED;
+}
+
 static const struct {
 	int type;
 	void (*decode)(struct pkt *, const uint8_t *, size_t);
@@ -370,6 +1056,9 @@ static const struct {
 	{ LINK_RAW, raw }, { LINK_RAW_OLD, raw }, { LINK_RAW_BSD, raw },
 	{ LINK_NULL, null_link }, { LINK_LOOP, null_link },
 	{ LINK_IPV4, ip4only }, { LINK_IPV6, ip6only },
+	{ LINK_PPP, ppp_link }, { LINK_PPP_HDLC, ppp_link }, { LINK_PPP_ETHER, ppp_ether },
+	{ LINK_C_HDLC, c_hdlc }, { LINK_FDDI, fddi }, { LINK_IEEE802_11, wlan },
+	{ LINK_RADIOTAP, radiotap }, { LINK_NFLOG, nflog },
 };
 
 bool pkt_link_known(int linktype)
@@ -380,10 +1069,11 @@ bool pkt_link_known(int linktype)
 	return false;
 }
 
-void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-		struct pkt *p)
+static void decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		   struct pkt *p, bool no_tunnels)
 {
 	memset(p, 0, offsetof(struct pkt, inner));
+	p->no_tunnels = no_tunnels;
 	p->wirelen = wirelen;
 	p->caplen = caplen;
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
@@ -393,6 +1083,31 @@ void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wi
 		}
 	}
 	p->flags |= PKT_UNKNOWN_LINK;
+}
+
+void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		struct pkt *p)
+{
+	decode(linktype, frame, caplen, wirelen, p, false);
+}
+
+void pkt_decode_outer(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		      struct pkt *p)
+{
+	decode(linktype, frame, caplen, wirelen, p, true);
+}
+
+const char *pkt_encap_name(unsigned kind)
+{
+	static const char *const names[] = {
+		[ENC_MPLS] = "mpls", [ENC_PPPOE] = "pppoe", [ENC_GRE] = "gre",
+		[ENC_ERSPAN] = "erspan", [ENC_VXLAN] = "vxlan", [ENC_GENEVE] = "geneve",
+		[ENC_GTPU] = "gtp-u", [ENC_TEREDO] = "teredo", [ENC_AYIYA] = "ayiya",
+		[ENC_IPIP] = "ip-in-ip", [ENC_PBB] = "pbb", [ENC_FABRICPATH] = "fabricpath",
+		[ENC_VNTAG] = "vn-tag",
+	};
+
+	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "tunnel";
 }
 
 uint16_t pkt_checksum(const uint8_t *d, size_t n)
@@ -445,20 +1160,23 @@ bool pkt_arp_reply(const uint8_t *d, size_t n, uint8_t ip[4], uint8_t mac[6])
 bool pkt_check_l4(struct pkt *p)
 {
 	size_t len;
+	const uint8_t *src = p->csum_src ? p->csum_src : p->src;
+	const uint8_t *dst = p->csum_dst ? p->csum_dst : p->dst;
 
-	if ((p->proto != 6 && p->proto != 17) || !p->l4 || (p->flags & (PKT_FRAGMENT |
-	    PKT_FIRST_FRAGMENT | PKT_TRUNCATED)))
+	if ((p->proto != 6 && p->proto != 17 && p->proto != 1 && p->proto != 58) || !p->l4 ||
+	    (p->flags & (PKT_FRAGMENT | PKT_FIRST_FRAGMENT | PKT_TRUNCATED)))
 		return false;
-	len = p->ipver == 4 ? p->ip_len - (size_t)(p->l4 - p->l3)
-			    : p->ip_len - (size_t)(p->l4 - p->l3);
-	if (len > p->l4_caplen || len < 8)
+	len = p->ip_len - (size_t)(p->l4 - p->l3);
+	if (len > p->l4_caplen || len < 8 || p->ip_len < (size_t)(p->l4 - p->l3))
 		return false;	/* not all captured */
 	if (p->proto == 17 && p->l4[6] == 0 && p->l4[7] == 0 && p->ipver == 4)
 		return true;	/* UDP over IPv4 without a checksum */
 	if (p->ipver == 6 && len > 0xffff)
 		return false;
-	/* a segment with a right checksum sums to zero with it included */
-	if (pkt_l4_checksum(p->ipver, p->src, p->dst, p->proto, p->l4, len) != 0)
+	/* a segment with a right checksum sums to zero with it included;
+	 * ICMP over IPv4 has no pseudo-header */
+	if (p->proto == 1 ? pkt_checksum(p->l4, len) != 0
+			  : pkt_l4_checksum(p->ipver, src, dst, p->proto, p->l4, len) != 0)
 		p->flags |= PKT_BAD_L4_CSUM;
 	return true;
 }

@@ -18,9 +18,37 @@
 
 /* Link types as pcap files number them (LINKTYPE_*). */
 enum {
-	LINK_NULL = 0, LINK_ETHERNET = 1, LINK_RAW_OLD = 12, LINK_RAW_BSD = 14,
-	LINK_RAW = 101, LINK_LOOP = 108, LINK_SLL = 113, LINK_IPV4 = 228,
-	LINK_IPV6 = 229, LINK_SLL2 = 276,
+	LINK_NULL = 0, LINK_ETHERNET = 1, LINK_PPP = 9, LINK_FDDI = 10, LINK_RAW_OLD = 12,
+	LINK_RAW_BSD = 14, LINK_PPP_HDLC = 50, LINK_PPP_ETHER = 51, LINK_RAW = 101,
+	LINK_C_HDLC = 104, LINK_IEEE802_11 = 105, LINK_LOOP = 108, LINK_SLL = 113,
+	LINK_RADIOTAP = 127, LINK_IPV4 = 228, LINK_IPV6 = 229, LINK_NFLOG = 239,
+	LINK_SLL2 = 276,
+};
+
+/* What a packet came wrapped in, outermost first (pkt.encap). */
+enum pkt_encap_kind {
+	ENC_MPLS = 1, ENC_PPPOE, ENC_GRE, ENC_ERSPAN, ENC_VXLAN, ENC_GENEVE, ENC_GTPU,
+	ENC_TEREDO, ENC_AYIYA, ENC_IPIP, ENC_PBB, ENC_FABRICPATH, ENC_VNTAG,
+};
+#define PKT_MAX_ENCAP 8
+#define PKT_MAX_OUTER 2
+
+struct pkt_encap {
+	uint8_t kind;		/* enum pkt_encap_kind */
+	bool has_id;
+	uint32_t id;		/* MPLS label, PPPoE session, GRE key, VNI, TEID */
+};
+
+/* The IP and UDP headers of a UDP tunnel (VXLAN, Geneve, GTP-U, Teredo,
+ * AYIYA, GRE in UDP): a transport session of its own. */
+struct pkt_outer {
+	uint8_t ipver;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint32_t ip_len, flags;
+	const uint8_t *l3, *l4;
+	size_t l4_caplen;
+	uint32_t payload_len;
 };
 
 enum {
@@ -61,6 +89,8 @@ struct pkt {
 	uint32_t ip_len;	/* IP total length by the header */
 	uint32_t frag_id;
 	uint16_t frag_off;
+	uint16_t frag_hdr, frag_nh_at;	/* IPv6: where the fragment header is, and
+					 * the byte naming it (offsets from l3) */
 	/* transport */
 	bool has_ports;
 	uint16_t sport, dport;
@@ -74,18 +104,35 @@ struct pkt {
 	uint32_t payload_len;	/* payload bytes on the wire, by the headers */
 	/* ICMP */
 	uint8_t icmp_type, icmp_code;
+	uint8_t sctp_chunk;	/* SCTP: the first chunk's type */
+	/* IPv6: the addresses a checksum covers when a routing header or a
+	 * home address option changes them (NULL: src, dst) */
+	const uint8_t *csum_src, *csum_dst;
+	uint8_t nencap, nouter;	/* entries used below */
+	uint8_t depth;		/* tunnels entered (the decoder's own) */
+	bool no_tunnels;	/* pkt_decode_outer(): do not enter UDP tunnels */
 	bool has_inner;
 	struct pkt_inner inner;
+	/* not cleared by pkt_decode(): valid up to nencap and nouter */
+	struct pkt_encap encap[PKT_MAX_ENCAP];
+	struct pkt_outer outer[PKT_MAX_OUTER];
 };
 
 enum { TCP_FIN = 1, TCP_SYN = 2, TCP_RST = 4, TCP_PSH = 8, TCP_ACK = 16, TCP_URG = 32,
        TCP_ECE = 64, TCP_CWR = 128 };
 
-/* Decode; always fills p (flags say what went wrong). */
+/* Decode; always fills p (flags say what went wrong). Tunnels (GRE, IP in
+ * IP, MPLS, PPPoE, VXLAN, Geneve, GTP-U, Teredo, AYIYA, ERSPAN) are entered:
+ * p describes the innermost packet, p->encap the wrapping, p->outer the
+ * UDP headers tunnels came in. */
 void pkt_decode(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		struct pkt *p);
-/* Verify the TCP/UDP checksum when the whole segment was captured; sets
- * PKT_BAD_L4_CSUM. Returns false when it could not be checked. */
+/* The same without entering UDP tunnels: for replies to our own probes. */
+void pkt_decode_outer(int linktype, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		      struct pkt *p);
+/* Verify the TCP/UDP/ICMP/ICMPv6 checksum when the whole segment was
+ * captured; sets PKT_BAD_L4_CSUM. Returns false when it could not be
+ * checked. */
 bool pkt_check_l4(struct pkt *p);
 /* The Internet checksum of n bytes (RFC 1071), as an ICMP header holds it. */
 uint16_t pkt_checksum(const uint8_t *d, size_t n);
@@ -101,6 +148,8 @@ bool pkt_arp_reply(const uint8_t *d, size_t n, uint8_t ip[4], uint8_t mac[6]);
  * destination-unreachable code: "port-unreach", "admin-prohibited", ...;
  * "unreach" for a code without one, NULL for any other message. */
 const char *pkt_unreach_reason(unsigned ipver, unsigned type, unsigned code);
+/* The encapsulation's name: "vxlan", "gre", ... */
+const char *pkt_encap_name(unsigned kind);
 /* Is the link type one pkt_decode() knows? */
 bool pkt_link_known(int linktype);
 const char *ip_proto_name(unsigned proto);	/* "tcp", "udp", "icmp", ... or NULL */

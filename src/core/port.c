@@ -107,6 +107,13 @@ char port_server_side_in(const struct ephemeral *e, unsigned proto, unsigned a, 
 	return a <= b ? 'a' : 'b';
 }
 
+bool port_likely_server(unsigned proto, unsigned port)
+{
+	const struct curated *c = port <= 0xffff ? curated_at((uint16_t)port, proto) : NULL;
+
+	return c && !strstr(c->name, "client");
+}
+
 size_t port_ranges_by_name(const char *name, unsigned protos, struct port_range *out,
 			   size_t max)
 {

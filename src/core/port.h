@@ -64,6 +64,10 @@ char port_server_side_in(const struct ephemeral *e, unsigned proto, unsigned a, 
 			 const struct side_hints *h);
 /* Is port on the client side here (rule 5)? */
 bool port_client_side(unsigned port);
+/* Is the port one where a server is likely to listen: a service people
+ * meet (the curated table), not the client end of one (DHCP's 68)? The
+ * flow table's originator rules use it as Zeek uses likely_server_ports. */
+bool port_likely_server(unsigned proto, unsigned port);
 
 /* A port by number or service name ("ssh", "http-alt", "rdp"): the first
  * registered port for the name under protos. 0 or -EINVAL with

@@ -173,7 +173,7 @@ void raw_decode(unsigned family, uint8_t proto, const uint8_t *buf, size_t n,
 		const struct endpoint *from, uint8_t *scratch, struct pkt *p)
 {
 	if (family == AF_INET) {
-		pkt_decode(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, p);
+		pkt_decode_outer(LINK_IPV4, buf, (uint32_t)n, (uint32_t)n, p);
 		return;
 	}
 	memset(scratch, 0, 40);
@@ -184,5 +184,5 @@ void raw_decode(unsigned family, uint8_t proto, const uint8_t *buf, size_t n,
 	scratch[7] = 64;
 	memcpy(scratch + 8, from->addr, 16);
 	memcpy(scratch + 40, buf, n);
-	pkt_decode(LINK_IPV6, scratch, (uint32_t)n + 40, (uint32_t)n + 40, p);
+	pkt_decode_outer(LINK_IPV6, scratch, (uint32_t)n + 40, (uint32_t)n + 40, p);
 }

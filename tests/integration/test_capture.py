@@ -173,8 +173,9 @@ def test_live_capture_on_loopback():
 
 def test_flow_fixes_toward_zeek(tmp_path):
     """Zeek's semantics where portkit used to differ: UDP history letters,
-    a UDP answer seen first from the lower well-known port (DHCP 67 -> 68)
-    flips the roles, an IPv6 header with another version is malformed, and
+    a UDP answer seen first from a server port (DHCP 67 -> 68) flips the
+    roles unless it went to the broadcast address (as in Zeek's dhcp.pcap
+    baseline), an IPv6 header with another version is malformed, and
     --summary counts flows, not interim records."""
     A, B = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
     BC = socket.inet_aton("255.255.255.255")
@@ -182,6 +183,7 @@ def test_flow_fixes_toward_zeek(tmp_path):
     path = str(tmp_path / "fixes.pcap")
     w = pcapgen.Writer(path)
     w.add(1.0, pcapgen.eth(pcapgen.ipv4(A, BC, 17, pcapgen.udp(A, BC, 67, 68, b"offer"))))
+    w.add(1.5, pcapgen.eth(pcapgen.ipv4(A, B, 17, pcapgen.udp(A, B, 67, 68, b"ack"))))
     w.add(2.0, pcapgen.eth(pcapgen.ipv4(B, A, 17, pcapgen.udp(B, A, 40000, 53, b"q" * 20))))
     w.add(2.1, pcapgen.eth(pcapgen.ipv4(A, B, 17, pcapgen.udp(A, B, 53, 40000, b"r" * 30))))
     # an "IPv6" ethertype whose header says version 4
@@ -193,8 +195,9 @@ def test_flow_fixes_toward_zeek(tmp_path):
     w.close()
     flows = [json.loads(l) for l in run("capture", "-r", path, "--flows", "--json",
                                         "--interval", "60").out.splitlines()]
-    dhcp = [f for f in flows if 67 in (f["orig_port"], f["resp_port"])][0]
-    assert (dhcp["orig_port"], dhcp["resp_port"], dhcp["history"]) == (68, 67, "^d")
+    dhcp = sorted((f["orig_port"], f["resp_port"], f["resp_addr"], f["history"])
+                  for f in flows if 67 in (f["orig_port"], f["resp_port"]))
+    assert dhcp == [(67, 68, "255.255.255.255", "D"), (68, 67, "198.18.0.1", "^d")]
     dns = [f for f in flows if f["resp_port"] == 53][0]
     assert dns["history"] == "Dd" and dns["conn_state"] == "SF"
     assert not [f for f in flows if f["orig_port"] == 1 or f["resp_port"] == 1]

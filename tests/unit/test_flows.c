@@ -22,7 +22,29 @@ static void collect(const struct flow_rec *f, bool interim, void *arg)
 		g->r[g->n++] = *f;
 }
 
-/* An IPv4 packet 198.18.0.A:sport -> 198.18.0.B:dport. */
+/* Each sender's next sequence number, as a TCP stack keeps it. */
+static struct {
+	uint8_t a;
+	uint16_t port;
+	uint32_t next;
+} seqs[32];
+static size_t nseqs;
+
+static uint32_t *next_seq(uint8_t a, uint16_t port, bool create)
+{
+	for (size_t i = 0; i < nseqs; i++)
+		if (seqs[i].a == a && seqs[i].port == port)
+			return &seqs[i].next;
+	if (!create || nseqs == sizeof(seqs) / sizeof(seqs[0]))
+		return NULL;
+	seqs[nseqs].a = a;
+	seqs[nseqs].port = port;
+	seqs[nseqs].next = 1000000u * a + port * 7u;
+	return &seqs[nseqs++].next;
+}
+
+/* An IPv4 packet 198.18.0.A:sport -> 198.18.0.B:dport; TCP segments carry
+ * the sender's next sequence number, the peer's as the ack and a window. */
 static void feed(struct flow_table *t, int64_t ts, uint8_t proto, uint8_t a, uint16_t sport,
 		 uint8_t b, uint16_t dport, uint8_t flags, size_t payload)
 {
@@ -39,8 +61,19 @@ static void feed(struct flow_table *t, int64_t ts, uint8_t proto, uint8_t a, uin
 	f[20] = (uint8_t)(sport >> 8), f[21] = (uint8_t)sport;
 	f[22] = (uint8_t)(dport >> 8), f[23] = (uint8_t)dport;
 	if (proto == 6) {
+		uint32_t *mine = next_seq(a, sport, true), *peer = next_seq(b, dport, false);
+		uint32_t seq = *mine, ack = peer && (flags & TCP_ACK) ? *peer : 0;
+
+		for (int i = 0; i < 4; i++) {
+			f[24 + i] = (uint8_t)(seq >> (24 - 8 * i));
+			f[28 + i] = (uint8_t)(ack >> (24 - 8 * i));
+		}
 		f[32] = 5 << 4;
 		f[33] = flags;
+		f[34] = 0xfa;	/* window 64240 */
+		f[35] = 0xf0;
+		if (!(flags & TCP_RST))
+			*mine += (uint32_t)payload + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
 	} else {
 		f[24] = (uint8_t)((8 + payload) >> 8), f[25] = (uint8_t)(8 + payload);
 	}
@@ -53,6 +86,7 @@ static struct flow_table *table(struct got *g)
 	static struct cap_opts o = { .flows = true };
 
 	g->n = 0;
+	nseqs = 0;
 	return flow_table_new(&o, collect, g);
 }
 
@@ -135,5 +169,59 @@ TEST(flows_udp_and_lifetimes)
 	CHECK_STR(flow_conn_state(&g.r[1]), "SHR");
 	CHECK_INT(g.r[2].opkts, 1);
 	CHECK_INT(g.r[3].opkts, 1);
+	flow_table_free(t);
+}
+
+TEST(flows_follow_zeek_timers_and_closes)
+{
+	struct got g;
+	struct flow_table *t = table(&g);
+
+	/* a RST after both FINs leaves the record as a normal close */
+	feed(t, 1000, 6, 2, 40000, 1, 80, S, 0);
+	feed(t, 1100, 6, 1, 80, 2, 40000, S | A, 0);
+	feed(t, 1200, 6, 2, 40000, 1, 80, A, 0);
+	feed(t, 1300, 6, 2, 40000, 1, 80, F | A, 0);
+	feed(t, 1400, 6, 1, 80, 2, 40000, F | A, 0);
+	feed(t, 1500, 6, 2, 40000, 1, 80, R, 0);
+	/* data from a client nobody answers: 5 s after the SYN the attempt
+	 * ends; what follows is a new connection without a SYN */
+	feed(t, 10 * 1000000LL, 6, 2, 40001, 1, 22, S, 0);
+	feed(t, 11 * 1000000LL, 6, 2, 40001, 1, 22, A, 0);
+	feed(t, 12 * 1000000LL, 6, 2, 40001, 1, 22, P | A, 21);
+	feed(t, 16 * 1000000LL, 6, 2, 40001, 1, 22, P | A, 21);
+	feed(t, 17 * 1000000LL, 6, 2, 40001, 1, 22, F | A, 0);
+	flow_table_flush(t);
+	CHECK_INT(g.n, 3);
+	CHECK_STR(flow_conn_state(&g.r[0]), "SF");
+	CHECK_STR(g.r[0].history, "ShAFfR");
+	CHECK_INT(g.r[0].last - g.r[0].start, 400);	/* up to the close, not the RST */
+	CHECK_STR(flow_conn_state(&g.r[1]), "S0");
+	CHECK_STR(g.r[1].history, "SAD");
+	CHECK_INT(g.r[1].opkts, 3);
+	CHECK_STR(flow_conn_state(&g.r[2]), "SH");
+	CHECK_STR(g.r[2].history, "DF");
+	flow_table_free(t);
+}
+
+TEST(flows_syn_ack_first_flips_at_the_first_ack)
+{
+	struct got g;
+	struct flow_table *t = table(&g);
+
+	/* port 6000-range high ports: no vocabulary help, Zeek's "H" then "^h" */
+	feed(t, 1000, 6, 1, 50001, 2, 50002, S | A, 0);
+	feed(t, 1100, 6, 2, 50002, 1, 50001, A, 0);
+	feed(t, 1200, 6, 2, 50002, 1, 50001, P | A, 10);
+	flow_table_flush(t);
+	CHECK_INT(g.n, 1);
+	CHECK_STR(g.r[0].history, "^hAD");
+	CHECK_INT(g.r[0].oport, 50002);
+	CHECK_INT(g.r[0].opkts, 2);
+	CHECK_INT(g.r[0].rpkts, 1);
+	CHECK_INT(g.r[0].obytes, 10);
+	/* Zeek: the new originator never sent a SYN (PARTIAL), the other end
+	 * only a SYN-ACK: OTH */
+	CHECK_STR(flow_conn_state(&g.r[0]), "OTH");
 	flow_table_free(t);
 }

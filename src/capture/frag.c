@@ -1,0 +1,188 @@
+/*
+ * frag.c - IP fragments put back together for the flow table, as Zeek and
+ * tshark do: a datagram counts once, when its last piece arrives, with the
+ * ports and tunnels only its first piece shows.
+ *
+ * Bounded: at most MAX_PENDING datagrams waiting (the oldest is dropped
+ * when a new one needs room), each at most 64 KiB, dropped FRAG_TIMEOUT
+ * after its first piece. Overlapping pieces: the later one wins.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/capture.h"
+#include "core/xalloc.h"
+#include "core/banned.h"
+
+#define MAX_PENDING 256
+#define MAX_DATAGRAM 65535
+#define FRAG_TIMEOUT 60000000LL	/* microseconds */
+#define HDR_MAX 512		/* IPv6 unfragmentable part we keep */
+
+struct pending {
+	bool used;
+	uint8_t ipver, proto;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	int64_t first;		/* time of the first piece seen */
+	uint8_t hdr[HDR_MAX];	/* the first piece's header(s) */
+	size_t hlen;		/* 0 until the first piece (offset 0) came */
+	size_t nh_at;		/* IPv6: the byte naming the fragment header */
+	size_t total;		/* data length, known once the last piece came */
+	uint8_t have[MAX_DATAGRAM / 64 + 1];	/* 8-byte blocks received */
+	uint8_t *data;
+};
+
+struct frag_table {
+	struct pending p[MAX_PENDING];
+	uint8_t out[HDR_MAX + MAX_DATAGRAM];
+};
+
+struct frag_table *frag_new(void)
+{
+	return xcalloc(1, sizeof(struct frag_table));
+}
+
+void frag_free(struct frag_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < MAX_PENDING; i++)
+		free(t->p[i].data);
+	free(t);
+}
+
+static void drop(struct pending *e)
+{
+	e->used = false;
+}
+
+static struct pending *find(struct frag_table *t, const struct pkt *p, int64_t ts)
+{
+	size_t n = p->ipver == 4 ? 4 : 16, oldest = 0, empty = MAX_PENDING;
+
+	for (size_t i = 0; i < MAX_PENDING; i++) {
+		struct pending *e = &t->p[i];
+
+		if (e->used && ts - e->first > FRAG_TIMEOUT)
+			drop(e);
+		if (!e->used) {
+			if (empty == MAX_PENDING)
+				empty = i;
+			continue;
+		}
+		if (e->ipver == p->ipver && e->id == p->frag_id && e->proto == p->proto &&
+		    !memcmp(e->src, p->src, n) && !memcmp(e->dst, p->dst, n))
+			return e;
+		if (t->p[oldest].used && e->first < t->p[oldest].first)
+			oldest = i;
+	}
+	if (empty == MAX_PENDING)
+		empty = oldest;	/* full: the oldest datagram gives way */
+	struct pending *e = &t->p[empty];
+
+	e->used = true;
+	e->ipver = p->ipver;
+	e->proto = p->proto;
+	memcpy(e->src, p->src, 16);
+	memcpy(e->dst, p->dst, 16);
+	e->id = p->frag_id;
+	e->first = ts;
+	e->hlen = 0;
+	e->total = 0;
+	memset(e->have, 0, sizeof(e->have));
+	if (!e->data)
+		e->data = xmalloc(MAX_DATAGRAM);
+	return e;
+}
+
+static bool complete(const struct pending *e)
+{
+	if (!e->hlen || !e->total)
+		return false;
+	for (size_t b = 0; b < (e->total + 7) / 8; b++)
+		if (!(e->have[b / 8] & (1u << (b % 8))))
+			return false;
+	return true;
+}
+
+int frag_add(struct frag_table *t, const struct pkt *p, int64_t ts, const uint8_t **out,
+	     size_t *outlen)
+{
+	const uint8_t *l3 = p->l3, *data;
+	size_t hl, off, len;
+	bool more;
+	struct pending *e;
+
+	if (!l3)
+		return 0;
+	if (p->ipver == 4) {
+		hl = (size_t)(l3[0] & 15) * 4;
+		off = (size_t)(p->frag_off & 0x1fff) * 8;
+		more = (p->frag_off & 0x2000) != 0;
+	} else {
+		hl = (size_t)p->frag_hdr + 8;
+		off = p->frag_off & 0xfff8;
+		more = (p->frag_off & 1) != 0;
+	}
+	if (p->ip_len < hl || hl > p->l3_caplen)
+		return 0;
+	len = p->ip_len - hl;
+	if (hl + len > p->l3_caplen || off + len > MAX_DATAGRAM)
+		return 0;	/* cut by the snap length, or too big: cannot rebuild */
+	data = l3 + hl;
+	e = find(t, p, ts);
+	memcpy(e->data + off, data, len);
+	for (size_t b = off / 8; b < (off + len + 7) / 8; b++)
+		e->have[b / 8] |= (uint8_t)(1u << (b % 8));
+	if (!more)
+		e->total = off + len;
+	if (off == 0) {
+		size_t keep = p->ipver == 4 ? hl : p->frag_hdr;
+
+		if (keep > HDR_MAX) {
+			drop(e);
+			return 0;
+		}
+		memcpy(e->hdr, l3, keep);
+		e->hlen = keep;
+		e->nh_at = p->frag_nh_at;
+		/* the next header after the fragment header */
+		if (p->ipver == 6)
+			e->hdr[e->nh_at] = l3[p->frag_hdr];
+	}
+	if (!complete(e))
+		return 0;
+	/* the whole datagram: the first header, lengths fixed, unfragmented */
+	memcpy(t->out, e->hdr, e->hlen);
+	memcpy(t->out + e->hlen, e->data, e->total);
+	if (e->ipver == 4) {
+		size_t tot = e->hlen + e->total;
+
+		if (tot > 0xffff) {
+			drop(e);
+			return 0;
+		}
+		t->out[2] = (uint8_t)(tot >> 8);
+		t->out[3] = (uint8_t)tot;
+		t->out[6] = t->out[7] = 0;
+		t->out[10] = t->out[11] = 0;	/* a checksum for the rebuilt header */
+		uint16_t c = pkt_checksum(t->out, e->hlen);
+
+		t->out[10] = (uint8_t)(c >> 8);
+		t->out[11] = (uint8_t)c;
+	} else {
+		size_t pl = e->hlen - 40 + e->total;
+
+		if (pl > 0xffff) {
+			drop(e);
+			return 0;
+		}
+		t->out[4] = (uint8_t)(pl >> 8);
+		t->out[5] = (uint8_t)pl;
+	}
+	*out = t->out;
+	*outlen = e->hlen + e->total;
+	drop(e);
+	return 1;
+}
