@@ -313,6 +313,8 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 		port_info((uint16_t)server_port(f, side), proto_from_ip(f->proto), &pi);
 	out_record_begin(o);
 	out_kv_str(o, "proto", proto_str(f->proto));
+	if (out_is_json(o))
+		out_kv_uint(o, "ip_proto", f->proto);
 	out_kv_str(o, "orig_addr", addr_format(fam, f->oaddr, a));
 	out_kv_uint(o, "orig_port", f->oport);
 	out_kv_str(o, "resp_addr", addr_format(fam, f->raddr, b));

@@ -240,3 +240,34 @@ def test_signal_stops_a_quiet_live_capture():
         p.send_signal(signal.SIGTERM)     # nothing crosses lo: no packet will wake it
         p.wait(timeout=10)
         assert p.returncode == 0
+
+
+def test_community_ids_match_the_spec_baseline():
+    """corelight/community-id-spec's reference IDs (tests/data/community-id),
+    seed 0 and seed 1: TCP, UDP, SCTP, ICMP, ICMPv6 and a port-less protocol
+    (RSVP). Every packet's ID there is its flow's ID here."""
+    data = os.path.join(ROOT, "tests/data/community-id")
+    for seed, base in ((0, "baseline_deflt.json"), (1, "baseline_seed1.json")):
+        with open(os.path.join(data, base)) as f:
+            want = json.load(f)
+        r = run("capture", "-r", os.path.join(data, "combined.pcap"), "--flows", "--json",
+                "--community-id-seed", str(seed))
+        assert r.rc == 0, r.err
+        flows = [json.loads(l) for l in r.out.splitlines()]
+
+        def ends(proto, a, pa, b, pb):
+            return (proto, frozenset([(a, pa), (b, pb)]))
+
+        got = {}
+        for fl in flows:
+            ports = fl["ip_proto"] in (1, 6, 17, 58, 132)
+            key = ends(fl["ip_proto"], fl["orig_addr"], fl["orig_port"] if ports else None,
+                       fl["resp_addr"], fl["resp_port"] if ports else None)
+            got.setdefault(key, set()).add(fl["community_id"])
+        protos = set()
+        for w in want:
+            key = ends(w["proto"], w["saddr"], w["sport"], w["daddr"], w["dport"])
+            assert key in got, f"no flow for {w}"
+            assert w["communityid"] in got[key], (w, got[key])
+            protos.add(w["proto"])
+        assert protos == {1, 6, 17, 46, 58, 132}
