@@ -2,6 +2,7 @@
  * cmd.c - `portkit capture`: libpcap in, packets or flows out.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -173,6 +174,55 @@ struct sinks {
 	int werr;		/* errno of the first failed write to dump */
 };
 
+/* This host's addresses, for a live capture: its own packets may carry
+ * checksums the NIC fills in after the capture point (offload). */
+struct local_addrs {
+	size_t n;
+	uint8_t ipver[64];
+	uint8_t a[64][16];
+};
+
+static void local_addrs_load(struct local_addrs *l)
+{
+	struct ifaddrs *ifa, *i;
+
+	l->n = 0;
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i && l->n < 64; i = i->ifa_next) {
+		struct endpoint e;
+
+		if (!i->ifa_addr || endpoint_from_sockaddr(&e, i->ifa_addr))
+			continue;
+		l->ipver[l->n] = e.family == AF_INET6 ? 6 : 4;
+		memcpy(l->a[l->n], e.addr, e.family == AF_INET6 ? 16 : 4);
+		l->n++;
+	}
+	freeifaddrs(ifa);
+}
+
+static bool from_here(const struct local_addrs *l, const struct pkt *p)
+{
+	for (size_t k = 0; k < l->n; k++)
+		if (l->ipver[k] == p->ipver && !memcmp(l->a[k], p->src, p->ipver == 4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+/* Without --checksums, checksums that offload explains are not wrong: the
+ * capturing host's own outgoing packets (SLL says so, or on a live
+ * capture the source is one of its addresses) and IPv4 headers whose
+ * checksum was left 0. --checksums checks everything. */
+static void offload(const struct cap_opts *o, const struct local_addrs *l, struct pkt *p)
+{
+	if (o->checksums)
+		return;
+	if ((p->flags & PKT_OUTGOING) || (l && from_here(l, p)))
+		p->flags &= ~(uint32_t)(PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM);
+	else if (p->flags & PKT_IP_CSUM_ZERO)
+		p->flags &= ~(uint32_t)PKT_BAD_IP_CSUM;
+}
+
 /* The UDP session a tunnel came in, as a packet of its own. */
 static struct pkt *outer_pkt(const struct pkt_outer *u, struct pkt *op)
 {
@@ -237,7 +287,11 @@ static int loop(pcap_t *h, const struct cap_opts *o, struct sinks *s, long *seen
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
 	struct pkt p;
+	struct local_addrs here;
 	int r;
+
+	if (!o->read)
+		local_addrs_load(&here);
 
 	while (!stop && (!o->count || *seen < o->count)) {
 		int64_t ts;
@@ -263,6 +317,7 @@ static int loop(pcap_t *h, const struct cap_opts *o, struct sinks *s, long *seen
 		pkt_decode(link, data, hdr->caplen, hdr->len, &p);
 		if (o->checksums)
 			pkt_check_l4(&p);
+		offload(o, o->read ? NULL : &here, &p);
 		if (s->ft)
 			flow_packet(s, o, &p, ts);
 		else

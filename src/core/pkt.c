@@ -52,7 +52,7 @@ static void encap(struct pkt *p, unsigned kind, bool has_id, uint32_t id)
  * packet a tunnel carries (link facts and the encapsulation list stay). */
 static void reset_inner(struct pkt *p)
 {
-	p->flags = 0;
+	p->flags &= PKT_OUTGOING;	/* the outer header's checksums are its own */
 	p->ipver = 0;
 	p->proto = 0;
 	p->ttl = 0;
@@ -562,8 +562,11 @@ static void ipv4(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
-	if (csum_add(0, d, hl) != 0xffff)
+	if (csum_add(0, d, hl) != 0xffff) {
 		p->flags |= PKT_BAD_IP_CSUM;
+		if (d[10] == 0 && d[11] == 0)
+			p->flags |= PKT_IP_CSUM_ZERO;
+	}
 	if ((p->frag_off & 0x1fff) != 0) {
 		p->flags |= PKT_FRAGMENT;
 		return;		/* no transport header in a later fragment */
@@ -891,6 +894,8 @@ static void sll(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
+	if (get16(d) == 4)
+		p->flags |= PKT_OUTGOING;
 	network(p, get16(d + 14), d + 16, n - 16);
 }
 
@@ -900,6 +905,8 @@ static void sll2(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
+	if (d[10] == 4)
+		p->flags |= PKT_OUTGOING;
 	network(p, get16(d), d + 20, n - 20);
 }
 

@@ -61,6 +61,8 @@ enum {
 	PKT_NOT_IP = 1 << 6,		/* ARP and friends */
 	PKT_UNKNOWN_LINK = 1 << 7,
 	PKT_MALFORMED = 1 << 8,		/* a length field that cannot be */
+	PKT_OUTGOING = 1 << 9,		/* sent by the capturing host (SLL packet type) */
+	PKT_IP_CSUM_ZERO = 1 << 10,	/* IPv4 header checksum left 0: offload */
 };
 
 struct pkt_inner {		/* the packet an ICMP error quotes */

@@ -5,6 +5,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -271,3 +272,33 @@ def test_community_ids_match_the_spec_baseline():
             assert w["communityid"] in got[key], (w, got[key])
             protos.add(w["proto"])
         assert protos == {1, 6, 17, 46, 58, 132}
+
+
+def test_checksum_offload_is_not_flagged_by_default(tmp_path):
+    """What checksum offload explains is not shown as an error unless
+    --checksums asks: an IPv4 header checksum left 0, and the capturing
+    host's own packets (Linux cooked capture marks them outgoing). A wrong
+    checksum that is not 0 is flagged either way."""
+    A, B = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+
+    def ip(ck):
+        h = bytearray(pcapgen.ipv4(A, B, 17, pcapgen.udp(A, B, 40000, 53, b"q")))
+        h[10:12] = ck
+        return bytes(h)
+
+    eth_path = str(tmp_path / "eth.pcap")
+    w = pcapgen.Writer(eth_path)
+    w.add(1.0, pcapgen.eth(ip(b"\0\0")))          # left to the NIC
+    w.add(2.0, pcapgen.eth(ip(b"\x12\x34")))      # simply wrong
+    w.close()
+    sll_path = str(tmp_path / "sll.pcap")
+    w = pcapgen.Writer(sll_path, link=113)
+    # Linux cooked header: packet type 4 (outgoing), ARPHRD_ETHER, address, IPv4
+    w.add(1.0, struct.pack(">HHH8sH", 4, 1, 6, b"\2\0\0\0\0\1\0\0", 0x0800) + ip(b"\x12\x34"))
+    w.close()
+    lines = run("capture", "-r", eth_path, env=ENV).out.splitlines()
+    assert ["bad ip checksum" in l for l in lines] == [False, True]
+    lines = run("capture", "-r", eth_path, "--checksums", env=ENV).out.splitlines()
+    assert ["bad ip checksum" in l for l in lines] == [True, True]
+    assert "bad" not in run("capture", "-r", sll_path, env=ENV).out
+    assert "bad ip checksum" in run("capture", "-r", sll_path, "--checksums", env=ENV).out
