@@ -135,7 +135,7 @@ static bool printable_line(const uint8_t *d, size_t n, char *out, size_t size)
 	return i > 0;
 }
 
-static bool http(const uint8_t *d, size_t n, char *out, size_t size)
+static bool http(const uint8_t *d, size_t n, char *out, size_t size, bool *more)
 {
 	static const char *const starts[] = { "GET ", "POST ", "PUT ", "HEAD ", "DELETE ",
 					      "OPTIONS ", "PATCH ", "CONNECT ", "HTTP/1." };
@@ -145,18 +145,31 @@ static bool http(const uint8_t *d, size_t n, char *out, size_t size)
 		size_t k = strlen(starts[i]);
 
 		if (n >= k && !memcmp(d, starts[i], k) && printable_line(d, n, line, sizeof(line))) {
-			snprintf(out, size, "HTTP %s", line);
+			/* the line goes on in the next segment */
+			*more = !memchr(d, '\n', n < sizeof(line) ? n : sizeof(line));
+			snprintf(out, size, "HTTP %s%s", line, *more ? " ..." : "");
 			return true;
 		}
 	}
 	return false;
 }
 
-/* TLS record -> handshake -> ClientHello -> extensions -> server_name */
-static bool tls(const uint8_t *d, size_t n, char *out, size_t size)
+/* TLS records -> handshake -> ClientHello -> extensions -> server_name.
+ * ChangeCipherSpec records before it are skipped (TLS 1.3's middlebox
+ * compatibility sends one before a second ClientHello). A ClientHello
+ * longer than the segment (post-quantum key shares make them so) sets
+ * *more: the rest comes in the next segments. */
+static bool tls(const uint8_t *d, size_t n, char *out, size_t size, bool *more)
 {
-	size_t off, end;
+	size_t off, end, rec;
 
+	for (int i = 0; i < 4 && n >= 5 && d[0] == 20 && d[1] == 3; i++) {
+		rec = 5 + (size_t)g16(d + 3);
+		if (rec >= n)
+			return false;
+		d += rec;
+		n -= rec;
+	}
 	if (n < 6 || d[0] != 22 || d[1] != 3)
 		return false;
 	if (d[5] == 2) {
@@ -165,6 +178,8 @@ static bool tls(const uint8_t *d, size_t n, char *out, size_t size)
 	}
 	if (d[5] != 1)
 		return false;
+	rec = 5 + (size_t)g16(d + 3);
+	*more = rec > n;
 	off = 5 + 4 + 2 + 32;	/* record, handshake header, version, random */
 	if (off + 1 > n)
 		goto plain;
@@ -192,13 +207,14 @@ static bool tls(const uint8_t *d, size_t n, char *out, size_t size)
 			if (off + 5 + nl <= end && printable_line(d + off + 5, nl, name,
 								  nl + 1 < sizeof(name) ? nl + 1 : sizeof(name))) {
 				snprintf(out, size, "TLS ClientHello SNI %s", name);
+				*more = false;	/* the name is all we wanted */
 				return true;
 			}
 		}
 		off += len;
 	}
 plain:
-	snprintf(out, size, "TLS ClientHello");
+	snprintf(out, size, *more ? "TLS ClientHello ..." : "TLS ClientHello");
 	return true;
 }
 
@@ -273,9 +289,15 @@ static bool port_is(const struct pkt *p, unsigned a, unsigned b)
 
 void app_summary(const struct pkt *p, char *out, size_t size)
 {
-	const uint8_t *d = p->payload;
-	size_t n = p->payload_caplen;
+	bool more;
 
+	app_summary_of(p, p->payload, p->payload_caplen, out, size, &more);
+}
+
+void app_summary_of(const struct pkt *p, const uint8_t *d, size_t n, char *out, size_t size,
+		    bool *more)
+{
+	*more = false;
 	out[0] = '\0';
 	if (p->proto == 1 || p->proto == 58) {
 		if (p->has_inner)
@@ -292,6 +314,6 @@ void app_summary(const struct pkt *p, char *out, size_t size)
 		dns(d + 2, n - 2, out, size);	/* DNS over TCP: a length prefix */
 	else if (p->proto == 17 && port_is(p, 67, 68))
 		dhcp(d, n, out, size);
-	else if (p->proto == 6 && !http(d, n, out, size))
-		tls(d, n, out, size);
+	else if (p->proto == 6 && !http(d, n, out, size, more))
+		tls(d, n, out, size, more);
 }

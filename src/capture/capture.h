@@ -39,6 +39,25 @@ struct cap_opts {
 
 /* app.c: a one-line summary of the application payload, or "" */
 void app_summary(const struct pkt *p, char *out, size_t size);
+/* The same over n bytes of p's stream from d on (reassembled); *more says
+ * the message goes on past them (an HTTP line, a TLS ClientHello). */
+void app_summary_of(const struct pkt *p, const uint8_t *d, size_t n, char *out, size_t size,
+		    bool *more);
+
+/* reasm.c: the first bytes of a TCP message that spans segments, kept
+ * until it is whole (at most REASM_MAX bytes, a bounded number of streams)
+ * so its summary can be read. */
+#define REASM_MAX 8192
+struct reasm;
+struct reasm *reasm_new(void);
+/* p continues a kept message: returns the bytes so far (p's included),
+ * else NULL. */
+const uint8_t *reasm_continue(struct reasm *r, const struct pkt *p, int64_t ts, size_t *n,
+			      unsigned *segments);
+/* Keep p's payload as the start of a message that goes on. */
+void reasm_start(struct reasm *r, const struct pkt *p, int64_t ts);
+void reasm_done(struct reasm *r, const struct pkt *p);	/* the message is whole */
+void reasm_free(struct reasm *r);
 
 /* print.c */
 struct printer;

@@ -35,6 +35,7 @@ struct printer {
 	int hour_local;		/* local hh, mm of that hour's start */
 	int min_local;
 	const char **svc[2];	/* tcp, udp: name per port, cached */
+	struct reasm *reasm;	/* messages that span segments */
 	int err;
 };
 
@@ -46,6 +47,7 @@ struct printer *printer_new(FILE *f, const struct cap_opts *o)
 
 	pr->f = f;
 	pr->o = o;
+	pr->reasm = reasm_new();
 	pr->hour = -1;
 	for (int i = 0; i < 2; i++) {
 		pr->svc[i] = xmalloc(65536 * sizeof(*pr->svc[i]));
@@ -78,6 +80,7 @@ int printer_free(struct printer *pr)
 	err = pr->err;
 	free(pr->svc[0]);
 	free(pr->svc[1]);
+	reasm_free(pr->reasm);
 	free(pr);
 	return err;
 }
@@ -98,6 +101,32 @@ static const char *service(struct printer *pr, unsigned proto, unsigned port)
 	if (*slot == NOT_YET)
 		*slot = port_display((uint16_t)port, proto_from_ip(proto));
 	return *slot;
+}
+
+/* The packet's summary; a TCP message cut by a segment boundary is read
+ * again, whole, on the segment that completes it. */
+static void summary(struct printer *pr, const struct pkt *pk, int64_t ts, char *info, size_t size)
+{
+	const uint8_t *d;
+	size_t n;
+	unsigned segs;
+	bool more;
+
+	if (pk->proto == 6 && pr->reasm &&
+	    (d = reasm_continue(pr->reasm, pk, ts, &n, &segs))) {
+		app_summary_of(pk, d, n, info, size, &more);
+		if (!more || n >= REASM_MAX) {
+			size_t k = strlen(info);
+
+			reasm_done(pr->reasm, pk);
+			if (info[0])
+				snprintf(info + k, size - k, " (%u segments)", segs);
+		}
+		return;
+	}
+	app_summary_of(pk, pk->payload, pk->payload_caplen, info, size, &more);
+	if (more && pk->proto == 6)
+		reasm_start(pr->reasm, pk, ts);
 }
 
 static char *put_s(char *p, const char *s)
@@ -305,7 +334,7 @@ static void text(struct printer *pr, const struct pkt *pk, int64_t ts)
 	}
 	p = put_s(p, " len ");
 	p = put_u(p, pk->has_ports ? pk->payload_len : pk->wirelen);
-	app_summary(pk, info, sizeof(info));
+	summary(pr, pk, ts, info, sizeof(info));
 	if (info[0]) {
 		*p++ = ' ';
 		p = put_s(p, info);
@@ -364,7 +393,7 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 	} else {
 		out_kv_null(o, "flags");
 	}
-	app_summary(pk, info, sizeof(info));
+	summary(pr, pk, ts, info, sizeof(info));
 	out_kv_str(o, "info", info[0] ? info : NULL);
 	if (pk->nvlan)
 		out_kv_uint(o, "vlan", pk->vlan[0]);

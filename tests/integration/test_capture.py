@@ -302,3 +302,38 @@ def test_checksum_offload_is_not_flagged_by_default(tmp_path):
     assert ["bad ip checksum" in l for l in lines] == [True, True]
     assert "bad" not in run("capture", "-r", sll_path, env=ENV).out
     assert "bad ip checksum" in run("capture", "-r", sll_path, "--checksums", env=ENV).out
+
+
+def test_summaries_of_messages_that_span_segments(tmp_path):
+    """A TLS ClientHello longer than a segment and an HTTP request line cut
+    by a segment boundary are read whole on the segment that completes
+    them; a ClientHello after a ChangeCipherSpec record and one in a TCP
+    Fast Open SYN are found too; out-of-order pieces are not glued."""
+    A, B = socket.inet_aton("198.18.0.2"), socket.inet_aton("198.18.0.1")
+    hello = pcapgen.client_hello("split.example.test")
+    cut = 20                                         # before the server name
+    req = b"GET /a/long/path HTTP/1.1\r\nHost: x\r\n\r\n"
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    path = str(tmp_path / "split.pcap")
+    w = pcapgen.Writer(path)
+
+    def seg(t, sport, dport, flags, seq, payload):
+        w.add(t, pcapgen.eth(pcapgen.ipv4(A, B, 6, pcapgen.tcp(A, B, sport, dport, flags, seq,
+                                                                 1, payload))))
+    seg(1.0, 40000, 443, "PA", 100, hello[:cut])
+    seg(1.1, 40000, 443, "PA", 100 + cut, hello[cut:])
+    seg(2.0, 40001, 80, "PA", 500, req[:9])
+    seg(2.1, 40001, 80, "PA", 509, req[9:])
+    seg(3.0, 40002, 443, "PA", 700, ccs + pcapgen.client_hello("after-ccs.example.test"))
+    seg(4.0, 40003, 443, "S", 900, pcapgen.client_hello("tfo.example.test"))
+    seg(5.0, 40004, 443, "PA", 100, hello[:cut])
+    seg(5.1, 40004, 443, "PA", 100 + cut + 5, hello[cut + 5:])     # a gap: not glued
+    w.close()
+    lines = run("capture", "-r", path, env=ENV).out.splitlines()
+    assert lines[0].endswith("TLS ClientHello ...")
+    assert lines[1].endswith("TLS ClientHello SNI split.example.test (2 segments)")
+    assert lines[2].endswith("HTTP GET /a/lo ...")
+    assert lines[3].endswith("HTTP GET /a/long/path HTTP/1.1 (2 segments)")
+    assert lines[4].endswith("TLS ClientHello SNI after-ccs.example.test")
+    assert lines[5].endswith("TLS ClientHello SNI tfo.example.test")
+    assert "SNI" not in lines[7]
