@@ -372,7 +372,22 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 	out_cell_str(o, C_OBYTES, utoa(f->obytes, a));
 	out_cell_str(o, C_RPKTS, utoa(f->rpkts, a));
 	out_cell_str(o, C_RBYTES, utoa(f->rbytes, a));
-	out_cell(o, C_DURATION, "%.3fs", (double)(f->last - f->start) / 1e6);
+	{
+		/* seconds with 3 decimals, rounded as printf's %.3f would */
+		int64_t ms = (f->last - f->start + 500) / 1000;
+		char d[32], *e = utoa((unsigned long long)(ms / 1000), d);
+		size_t k = strlen(e);
+
+		if (e != d)
+			memmove(d, e, k + 1);
+		d[k] = '.';
+		d[k + 1] = (char)('0' + ms / 100 % 10);
+		d[k + 2] = (char)('0' + ms / 10 % 10);
+		d[k + 3] = (char)('0' + ms % 10);
+		d[k + 4] = 's';
+		d[k + 5] = '\0';
+		out_cell_str(o, C_DURATION, d);
+	}
 	out_record_end(o);
 }
 

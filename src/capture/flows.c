@@ -64,7 +64,8 @@
 
 /* history masks: per letter kind; the responder's are << 16 */
 enum { H_SYN = 1, H_FIN = 2, H_RST = 4, H_FIN_RST = 8, H_DATA = 16, H_ACK = 32, H_MULTI = 64,
-       H_UDP = 128 };
+       H_UDP = 128, H_LIMIT = 256 };
+#define MAX_TUNNEL_CHANGES 5		/* Tunnel::max_changes_per_connection */
 
 struct flow_table {
 	struct flow_rec *f;	/* slots; free ones chained through lru_next */
@@ -161,17 +162,28 @@ static uint32_t hash_key(const struct key *k)
 	return h;
 }
 
+static bool same_addr(const uint8_t *a, const uint8_t *b, unsigned ipver)
+{
+	uint32_t x, y;
+
+	if (ipver == 4) {
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		return x == y;
+	}
+	return !memcmp(a, b, 16);
+}
+
 static bool same_flow(const struct flow_rec *f, const struct key *k)
 {
-	size_t n = k->ipver == 4 ? 4 : 16;
-
 	if (f->proto != k->proto || f->ipver != k->ipver || f->oneway != k->oneway)
 		return false;
-	if (f->oport == k->sport && f->rport == k->dport && !memcmp(f->oaddr, k->src, n) &&
-	    !memcmp(f->raddr, k->dst, n))
-		return true;
+	if (f->oport == k->sport && f->rport == k->dport)
+		return (same_addr(f->oaddr, k->src, k->ipver) && same_addr(f->raddr, k->dst, k->ipver)) ||
+		       (!k->oneway && f->oport == k->dport && f->rport == k->sport &&
+			same_addr(f->oaddr, k->dst, k->ipver) && same_addr(f->raddr, k->src, k->ipver));
 	return !k->oneway && f->oport == k->dport && f->rport == k->sport &&
-	       !memcmp(f->oaddr, k->dst, n) && !memcmp(f->raddr, k->src, n);
+	       same_addr(f->oaddr, k->dst, k->ipver) && same_addr(f->raddr, k->src, k->ipver);
 }
 
 struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void *arg)
@@ -322,7 +334,7 @@ static uint64_t full_seq(uint32_t seq, uint32_t wraps)
 
 static bool no_data_acked(const struct tcp_end *e)
 {
-	uint64_t ack = full_seq(e->ack_seq, e->ack_wraps), start = (uint64_t)e->start_seq;
+	uint64_t ack = full_seq(e->ack_seq, e->ack_wraps), start = e->start_seq;
 
 	return ack == start || ack == start + 1;
 }
@@ -337,7 +349,7 @@ static uint64_t tcp_size(const struct tcp_end *e, const struct tcp_end *peer)
 	if (e->prev_state == TE_SYN_SENT && e->state == TE_RESET && peer->state == TE_INACTIVE &&
 	    !no_data_acked(e))
 		return 0;
-	size = (last > ack ? last : ack) - (uint64_t)e->start_seq;
+	size = (last > ack ? last : ack) - e->start_seq;
 	if (size)
 		size--;
 	if (e->fin_cnt && size)
@@ -376,12 +388,12 @@ static uint64_t relative_seq(const struct tcp_end *e, uint32_t cur, uint32_t las
 	else if (delta > 0 && cur < last)
 		wraps++;
 	if (wraps == 0) {
-		delta = (int32_t)(cur - (uint32_t)e->start_seq);
+		delta = (int32_t)(cur - e->start_seq);
 		if (delta < 0 && underflow)
 			*underflow = true;
 		return (uint64_t)(int64_t)delta;
 	}
-	return full_seq(cur, wraps) - (uint64_t)e->start_seq;
+	return full_seq(cur, wraps) - e->start_seq;
 }
 
 /* ---- history ---- */
@@ -582,7 +594,7 @@ static void init_endpoint(struct tcp_end *e, const struct seg *s, uint32_t last)
 		break;
 	case TE_SYN_SENT:
 	case TE_SYN_ACK_SENT:
-		if (s->syn && s->seq != (uint32_t)e->start_seq)
+		if (s->syn && s->seq != e->start_seq)
 			init_seq(e, s->seq, last);
 		break;
 	case TE_ESTABLISHED:
@@ -606,7 +618,7 @@ static int32_t update_last_seq(struct flow_rec *f, struct tcp_end *e, bool orig,
 
 	if ((s->syn || s->rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA))
 		;	/* an outlandish SYN or RST number: not trusted */
-	else if (s->fin && e->last_seq == (uint32_t)e->start_seq + 1)
+	else if (s->fin && e->last_seq == e->start_seq + 1)
 		update_last(e, last);	/* only SYN and FIN seen: trust the FIN */
 	else if (e->state == TE_RESET)
 		;
@@ -640,7 +652,7 @@ static void inactive_state(struct flow_table *t, struct flow_rec *f, int *ei, bo
 			f->attempt_at = s->ts + ATTEMPT_DELAY;
 		} else {
 			if (!s->ackf && peer->state == TE_SYN_ACK_SENT &&
-			    s->seq == (uint32_t)e->start_seq) {
+			    s->seq == e->start_seq) {
 				/* a SYN/SYN-ACK reversal: the SYN's sender opened it */
 				flip_now(f, flipped);
 				*ei ^= 1;
@@ -748,7 +760,7 @@ static void connection_closed(struct flow_rec *f, int ei, bool gen_event)
 		f->delete_at = f->last + CLOSE_DELAY;
 	} else if (e->prev_state != TE_INACTIVE && f->nchain < 3) {
 		/* look again for the other side's close */
-		f->chain[f->nchain++] = f->last + SESSION_TIMER;
+		f->chain[f->nchain++] = (uint32_t)((f->last + SESSION_TIMER) % SESSION_TIMER);
 	}
 }
 
@@ -820,10 +832,10 @@ static bool tcp_reuse(const struct flow_rec *f, const struct pkt *p)
 		o = &f->ep[1];
 	}
 	if (!f->ep[0].did_close && !f->ep[1].did_close) {
-		if (p->seq == (uint32_t)o->start_seq)
+		if (p->seq == o->start_seq)
 			return false;	/* a retransmission */
 		if (!(p->tcp_flags & TCP_ACK) && o->state == TE_SYN_ACK_SENT &&
-		    f->ep[1].state == TE_INACTIVE && p->seq == (uint32_t)f->ep[1].start_seq)
+		    f->ep[1].state == TE_INACTIVE && p->seq == f->ep[1].start_seq)
 			return false;	/* SYN and SYN-ACK seen in reverse order */
 	}
 	return true;
@@ -861,12 +873,16 @@ static int64_t due_time(const struct flow_rec *f)
 		    r->state == TE_INACTIVE)
 			due = min64(due, f->attempt_at);
 		if (done || (o->state == TE_INACTIVE && r->state == TE_INACTIVE)) {
-			/* the expire checks: every 6 s, once idle for more than 5 s */
+			/* the expire checks: every 6 s (each chain at its own
+			 * phase), the first one after 5 s idle ends it; a chain
+			 * starts 5 s after the connection or 6 s after a half
+			 * close, never before the last packet + 5 s */
 			for (uint8_t i = 0; i < f->nchain; i++) {
-				int64_t b = f->chain[i], after = f->last + LINGER;
+				int64_t after = f->last + LINGER;
+				int64_t b = after - after % SESSION_TIMER + f->chain[i];
 
-				if (b <= after)
-					b += ((after - b) / SESSION_TIMER + 1) * SESSION_TIMER;
+				while (b <= after)
+					b += SESSION_TIMER;
 				due = min64(due, b);
 			}
 		}
@@ -973,13 +989,14 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	f->oport = k->sport;
 	f->rport = k->dport;
 	f->start = f->last = f->seen = f->reported = ts;
+	f->tunnel_fp = p->tunnel_fp;
 	for (uint8_t e = 0, n = 0; e < p->nencap && n < sizeof(f->tunnel); e++)
 		if (!n || f->tunnel[n - 1] != p->encap[e].kind)	/* MPLS stacks once */
 			f->tunnel[n++] = p->encap[e].kind;
 	f->active = 1;
 	f->inactivity = t->udp_timeout;
 	if (p->proto == 6) {
-		f->chain[0] = ts + SYN_TIMEOUT;
+		f->chain[0] = (uint32_t)((ts + SYN_TIMEOUT) % SESSION_TIMER);
 		f->nchain = 1;
 		f->inactivity = t->udp_timeout;	/* until the handshake is over */
 	}
@@ -1052,6 +1069,15 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 	orig = f->oport == k.sport && !memcmp(f->oaddr, p->src, p->ipver == 4 ? 4 : 16);
 	if (f->attempt_at && f->attempt_at <= ts)
 		f->attempt_at = 0;	/* it fired and found an answer */
+	if (p->tunnel_fp != f->tunnel_fp) {
+		/* Zeek follows a connection's tunnel changes up to a limit,
+		 * then writes X */
+		if (f->tunnel_changes >= MAX_TUNNEL_CHANGES)
+			check_history(f, H_LIMIT, 'X');
+		else
+			f->tunnel_changes++;
+		f->tunnel_fp = p->tunnel_fp;
+	}
 	bad = t->checksums && (p->flags & PKT_BAD_L4_CSUM) && (p->proto == 6 || p->proto == 17);
 	if (p->proto == 6 && (p->l4_caplen < 20 || p->l4_caplen < (size_t)(p->l4[12] >> 4) * 4)) {
 		/* options cut by the snap length: the connection is there, the
@@ -1098,11 +1124,22 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 		}
 	}
 	f->seen = ts;
-	wheel_unlink(t, i);
-	f->due = due_time(f);
-	wheel_push(t, i);
-	lru_unlink(t, i);
-	lru_push(t, i);
+	{
+		int64_t due = due_time(f);
+
+		/* move in the wheel only when the second changes */
+		if (due / SEC != f->due / SEC || wheel_slot(t, due) != f->wslot) {
+			wheel_unlink(t, i);
+			f->due = due;
+			wheel_push(t, i);
+		} else {
+			f->due = due;
+		}
+	}
+	if (t->lru_head != i) {
+		lru_unlink(t, i);
+		lru_push(t, i);
+	}
 	if (t->interval && ts - f->reported >= t->interval) {
 		emit(t, f, true);
 		f->reported = ts;

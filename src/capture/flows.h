@@ -17,7 +17,7 @@ enum tcp_end_state {
 };
 
 struct tcp_end {
-	int64_t start_seq;		/* as Zeek: the SYN's number (one below the first byte) */
+	uint32_t start_seq;		/* as Zeek: the SYN's number (one below the first byte) */
 	uint32_t last_seq, ack_seq;	/* one past the highest byte sent, the highest ack */
 	uint32_t seq_wraps, ack_wraps;
 	uint32_t hist_syn, hist_fin, hist_rst;	/* relative seq of the last S, F, R */
@@ -41,12 +41,15 @@ struct flow_rec {
 	int64_t seen;			/* the latest packet of any kind */
 	int64_t reported;
 	/* Zeek's timers, in capture time (0: none) */
-	int64_t attempt_at, delete_at, chain[3];
+	int64_t attempt_at, delete_at;
 	int64_t due;			/* when the flow ends if nothing more comes */
+	uint32_t chain[3];		/* 6 s expire checks: their phase, in microseconds */
 	uint32_t inactivity;		/* seconds */
 	uint8_t nchain;
 	uint16_t wslot;		/* its slot in the timing wheel */
 	uint8_t tunnel[3];	/* what wrapped its first packet (pkt_encap_kind), 0 ends */
+	uint8_t tunnel_changes;
+	uint32_t tunnel_fp;	/* the tunnels its last packet came through */
 	struct tcp_end ep[2];		/* [0] the originator, [1] the responder */
 	uint64_t id;
 	uint32_t hash;

@@ -38,8 +38,33 @@ static void network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t 
 static void ipv4(struct pkt *p, const uint8_t *d, size_t n);
 static void ipv6(struct pkt *p, const uint8_t *d, size_t n);
 
+/* A tunnel's identity as Zeek compares them: its two ends in either order;
+ * a UDP tunnel is its UDP session (Zeek compares the session's uid), so
+ * with the ports; GRE, even in UDP, is its two addresses. */
+static void tunnel_print(struct pkt *p, unsigned kind)
+{
+	size_t n = p->ipver == 4 ? 4 : 16;
+	uint32_t a = 0, b = 0, h = p->tunnel_fp * 31 + kind;
+	bool ports = p->proto == 17 && kind != ENC_GRE && kind != ENC_ERSPAN;
+
+	if (kind == ENC_MPLS || kind == ENC_PPPOE || kind == ENC_PBB || kind == ENC_FABRICPATH ||
+	    kind == ENC_VNTAG || !p->ipver)
+		return;		/* not a tunnel to Zeek: part of the link */
+	for (size_t i = 0; i < n; i++) {
+		a = a * 131 + p->src[i];
+		b = b * 131 + p->dst[i];
+	}
+	if (ports) {
+		a = a * 65599u + p->sport;
+		b = b * 65599u + p->dport;
+	}
+	h = h * 0x9e3779b1u + (a ^ b) + (a + b) * 7u;
+	p->tunnel_fp = h ? h : 1;
+}
+
 static void encap(struct pkt *p, unsigned kind, bool has_id, uint32_t id)
 {
+	tunnel_print(p, kind);
 	if (p->nencap < PKT_MAX_ENCAP) {
 		p->encap[p->nencap].kind = (uint8_t)kind;
 		p->encap[p->nencap].has_id = has_id;
@@ -517,13 +542,19 @@ static void transport(struct pkt *p, const uint8_t *d, size_t n)
 
 static uint16_t csum_add(uint32_t sum, const uint8_t *d, size_t n)
 {
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(d[i] << 8 | d[i + 1]);
+	uint64_t s = sum;
+	size_t i = 0;
+
+	/* eight bytes at a time into a 64-bit sum (RFC 1071's deferred carries) */
+	for (; i + 8 <= n; i += 8)
+		s += (uint64_t)get32(d + i) + get32(d + i + 4);
+	for (; i + 1 < n; i += 2)
+		s += (uint32_t)(d[i] << 8 | d[i + 1]);
 	if (n & 1)
-		sum += (uint32_t)d[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+		s += (uint32_t)d[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
 }
 
 static void ipv4(struct pkt *p, const uint8_t *d, size_t n)

@@ -112,6 +112,8 @@ struct pkt {
 	const uint8_t *csum_src, *csum_dst;
 	uint8_t nencap, nouter;	/* entries used below */
 	uint8_t depth;		/* tunnels entered (the decoder's own) */
+	uint32_t tunnel_fp;	/* which tunnels, by their ends (0: none), as Zeek
+				 * tells one encapsulation from another */
 	bool no_tunnels;	/* pkt_decode_outer(): do not enter UDP tunnels */
 	bool has_inner;
 	struct pkt_inner inner;

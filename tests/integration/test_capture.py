@@ -337,3 +337,49 @@ def test_summaries_of_messages_that_span_segments(tmp_path):
     assert lines[4].endswith("TLS ClientHello SNI after-ccs.example.test")
     assert lines[5].endswith("TLS ClientHello SNI tfo.example.test")
     assert "SNI" not in lines[7]
+
+
+def test_link_types_and_tunnels_beside_tshark():
+    """tcpdump's own test captures of each link type and tunnel portkit
+    decodes, beside what tshark read in them (tests/data/tcpdump): the same
+    number of packets, and in each the same innermost transport and ports.
+    Where the innermost packet has no ports, tshark's last ports are the
+    ones it was carried in: an ICMP error's quoted datagram (portkit names
+    it in the summary) or the UDP tunnel (portkit names the tunnel)."""
+    data = os.path.join(ROOT, "tests/data/tcpdump")
+    rows = {}
+    with open(os.path.join(data, "tshark.txt")) as f:
+        for line in f:
+            if not line.startswith("#"):
+                r = line.rstrip("\n").split("|")
+                rows.setdefault(r[0], []).append(r)
+
+    def last(v):
+        return v.split(",")[-1] if v else ""
+
+    files = sorted(rows)
+    assert len(files) >= 15
+    checked = 0
+    for name in files:
+        r = run("capture", "-r", os.path.join(data, name), "--json")
+        assert r.rc == 0, r.err
+        got = [json.loads(l) for l in r.out.splitlines()]
+        assert len(got) == len(rows[name]), name
+        for t, p in zip(rows[name], got):
+            if t[8]:
+                want = ("sctp", last(t[8]), last(t[9]))
+            elif t[4]:
+                want = ("tcp", last(t[4]), last(t[5]))
+            elif t[6]:
+                want = ("udp", last(t[6]), last(t[7]))
+            else:
+                want = None
+            if p.get("src_port") is not None:
+                assert (p["proto"], str(p["src_port"]), str(p["dst_port"])) == want, (name, t, p)
+            elif want and p.get("proto") in ("icmp", "icmp6") and " for " in (p.get("info") or ""):
+                assert f":{want[1]} > " in p["info"] and p["info"].endswith(f":{want[2]}"), (name, p)
+            elif want:
+                assert p.get("tunnel") and want[0] == "udp" and want[2] in ("4789", "6081"), \
+                    (name, t, p)
+            checked += 1
+    assert checked == sum(len(v) for v in rows.values())

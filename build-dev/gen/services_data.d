@@ -1,0 +1,1 @@
+build-dev/gen/services_data.o: build-dev/gen/services_data.c

@@ -1,0 +1,18 @@
+build-dev/src/audit/policy.o: src/audit/policy.c src/audit/audit.h \
+ src/core/addr.h src/core/cli.h src/core/out.h src/core/owners.h \
+ src/core/registry.h src/core/snapshot.h src/core/netns.h \
+ src/core/sockdiag.h src/core/log.h src/core/textfile.h src/core/xalloc.h \
+ src/core/banned.h
+src/audit/audit.h:
+src/core/addr.h:
+src/core/cli.h:
+src/core/out.h:
+src/core/owners.h:
+src/core/registry.h:
+src/core/snapshot.h:
+src/core/netns.h:
+src/core/sockdiag.h:
+src/core/log.h:
+src/core/textfile.h:
+src/core/xalloc.h:
+src/core/banned.h:

@@ -1,0 +1,14 @@
+build-dev/src/capture/flows.o: src/capture/flows.c src/capture/capture.h \
+ src/core/cli.h src/core/out.h src/core/pkt.h src/capture/flows.h \
+ src/core/port.h src/core/addr.h src/core/registry.h src/core/xalloc.h \
+ src/core/banned.h
+src/capture/capture.h:
+src/core/cli.h:
+src/core/out.h:
+src/core/pkt.h:
+src/capture/flows.h:
+src/core/port.h:
+src/core/addr.h:
+src/core/registry.h:
+src/core/xalloc.h:
+src/core/banned.h:

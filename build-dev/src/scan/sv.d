@@ -1,0 +1,12 @@
+build-dev/src/scan/sv.o: src/scan/sv.c src/core/registry.h \
+ src/core/xalloc.h src/scan/scan.h src/core/addr.h src/core/cli.h \
+ src/core/out.h src/core/ev.h src/core/probe.h src/core/banned.h
+src/core/registry.h:
+src/core/xalloc.h:
+src/scan/scan.h:
+src/core/addr.h:
+src/core/cli.h:
+src/core/out.h:
+src/core/ev.h:
+src/core/probe.h:
+src/core/banned.h:

@@ -1,0 +1,16 @@
+build-dev/src/sessions/watch.o: src/sessions/watch.c src/core/addr.h \
+ src/core/buf.h src/core/log.h src/core/xalloc.h src/sessions/sessions.h \
+ src/core/cli.h src/core/out.h src/core/netns.h src/core/owners.h \
+ src/core/snapshot.h src/core/sockdiag.h src/core/banned.h
+src/core/addr.h:
+src/core/buf.h:
+src/core/log.h:
+src/core/xalloc.h:
+src/sessions/sessions.h:
+src/core/cli.h:
+src/core/out.h:
+src/core/netns.h:
+src/core/owners.h:
+src/core/snapshot.h:
+src/core/sockdiag.h:
+src/core/banned.h:

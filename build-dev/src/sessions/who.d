@@ -1,0 +1,17 @@
+build-dev/src/sessions/who.o: src/sessions/who.c src/core/addr.h \
+ src/core/log.h src/core/procinfo.h src/core/users.h \
+ src/sessions/sessions.h src/core/cli.h src/core/out.h src/core/netns.h \
+ src/core/owners.h src/core/snapshot.h src/core/sockdiag.h \
+ src/core/banned.h
+src/core/addr.h:
+src/core/log.h:
+src/core/procinfo.h:
+src/core/users.h:
+src/sessions/sessions.h:
+src/core/cli.h:
+src/core/out.h:
+src/core/netns.h:
+src/core/owners.h:
+src/core/snapshot.h:
+src/core/sockdiag.h:
+src/core/banned.h:
