@@ -937,6 +937,18 @@ static void advance(struct flow_table *t, int64_t now)
 		return;
 	}
 	steps = target - t->wheel_sec;
+	if (steps > 0 && (size_t)steps > t->used) {
+		/* a jump in time (a gap in the capture, merged files): fewer
+		 * flows than seconds to sweep, so look at the flows instead */
+		for (uint32_t i = t->lru_tail; i != NIL;) {
+			uint32_t prev = t->f[i].lru_prev;
+
+			if (t->f[i].due <= now)
+				finish(t, i);
+			i = prev;
+		}
+		steps = 0;
+	}
 	if (steps > WHEEL)
 		steps = WHEEL;
 	for (int64_t k = 0; k < steps; k++) {

@@ -383,3 +383,31 @@ def test_link_types_and_tunnels_beside_tshark():
                     (name, t, p)
             checked += 1
     assert checked == sum(len(v) for v in rows.values())
+
+
+def test_ipv6_checksums_use_the_final_destination_and_home_address(tmp_path):
+    """RFC 8200 8.1 and RFC 6275 6.3: an upper-layer checksum over IPv6
+    covers the routing header's final destination (segments left > 0) and a
+    mobile node's home address option, not the header's addresses."""
+    s6 = socket.inet_pton(socket.AF_INET6, "2001:db8::2")
+    via = socket.inet_pton(socket.AF_INET6, "2001:db8::ff")      # the header's dst
+    final = socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+    home = socket.inet_pton(socket.AF_INET6, "2001:db8:1::9")
+    # routing header type 2 (one address, segments left 1), next header UDP
+    rh = bytes([17, 2, 2, 1, 0, 0, 0, 0]) + final
+    # destination options: PadN(2), home address option (type 0xC9, 16 bytes)
+    do = bytes([17, 2, 1, 0, 0xC9, 16]) + home + bytes([1, 0])
+    path = str(tmp_path / "v6.pcap")
+    w = pcapgen.Writer(path)
+    w.add(1.0, pcapgen.eth(pcapgen.ipv6(s6, via, 43, pcapgen.udp(s6, final, 40000, 53, b"q"), rh),
+                           ethertype=0x86DD))
+    w.add(2.0, pcapgen.eth(pcapgen.ipv6(s6, final, 60, pcapgen.udp(home, final, 40001, 53, b"q"), do),
+                           ethertype=0x86DD))
+    # the same two with the checksum over the header's own addresses: wrong
+    w.add(3.0, pcapgen.eth(pcapgen.ipv6(s6, via, 43, pcapgen.udp(s6, via, 40002, 53, b"q"), rh),
+                           ethertype=0x86DD))
+    w.add(4.0, pcapgen.eth(pcapgen.ipv6(s6, final, 60, pcapgen.udp(s6, final, 40003, 53, b"q"), do),
+                           ethertype=0x86DD))
+    w.close()
+    lines = run("capture", "-r", path, "--checksums", env=ENV).out.splitlines()
+    assert ["[bad checksum]" in l for l in lines] == [False, False, True, True], lines
