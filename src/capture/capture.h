@@ -4,8 +4,10 @@
  * cmd.c opens libpcap (live or file), compiles the filter and runs the
  * loop; print.c writes one line (or JSON object) per packet; app.c makes
  * the one-line summaries of DNS, HTTP, TLS and DHCP; flows.c keeps the
- * flow table and flowout.c writes flow records (table, JSON, Zeek conn.log)
- * and the --summary report.
+ * flow table (conn.c: what a packet does to one record, by Zeek's model;
+ * frag.c puts IP fragments back together) and flowout.c writes flow
+ * records (table, JSON, Zeek conn.log) and the --summary report; reasm.c
+ * keeps TCP messages that span segments for the summaries.
  */
 #ifndef PORTKIT_CAPTURE_H
 #define PORTKIT_CAPTURE_H

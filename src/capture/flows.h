@@ -59,4 +59,21 @@ struct flow_rec {
 /* Zeek's conn_state for the flow as it stands. */
 const char *flow_conn_state(const struct flow_rec *f);
 
+/* conn.c: what a packet does to one record, by Zeek's connection model
+ * (used by flows.c). */
+#define FLOW_SEC 1000000LL
+#define FLOW_SESSION_TIMER (6 * FLOW_SEC)	/* tcp_session_timer: expire checks */
+/* history masks: per letter kind; the responder's are << 16 */
+enum { H_SYN = 1, H_FIN = 2, H_RST = 4, H_FIN_RST = 8, H_DATA = 16, H_ACK = 32, H_MULTI = 64,
+       H_UDP = 128, H_LIMIT = 256 };
+struct pkt;
+void conn_tcp_packet(uint32_t tcp_timeout, struct flow_rec *f, const struct pkt *p, int64_t ts,
+		     bool *orig);
+bool conn_tcp_reuse(const struct flow_rec *f, const struct pkt *p);
+int64_t conn_due(const struct flow_rec *f);	/* when it ends if nothing more comes */
+uint64_t conn_tcp_size(const struct tcp_end *e, const struct tcp_end *peer);
+bool conn_check_history(struct flow_rec *f, uint32_t mask, char code);
+void conn_scaled(struct flow_rec *f, uint32_t *count, char code);
+void conn_flip(struct flow_rec *f);
+
 #endif

@@ -1,1 +1,0 @@
-build-dev/gen/services_data.o: build-dev/gen/services_data.c
