@@ -40,6 +40,23 @@ uint16_t pkt_ppp_ethertype(unsigned proto)
 	}
 }
 
+/* A PPP frame: its header, then IP (or MPLS) by the protocol field. */
+static void ppp_payload(struct pkt *p, const uint8_t *d, size_t n)
+{
+	unsigned proto;
+	size_t k = pkt_ppp_header(d, n, &proto);
+
+	if (!k) {
+		p->flags |= PKT_TRUNCATED;
+		return;
+	}
+	if (!pkt_ppp_ethertype(proto)) {
+		p->flags |= PKT_NOT_IP;
+		return;
+	}
+	pkt_network(p, pkt_ppp_ethertype(proto), d + k, n - k);
+}
+
 /* MPLS (RFC 3032): labels until bottom of stack; what follows is IP by
  * its version nibble, or an Ethernet pseudowire after a zero control word. */
 static void mpls(struct pkt *p, const uint8_t *d, size_t n)
@@ -73,8 +90,7 @@ static void mpls(struct pkt *p, const uint8_t *d, size_t n)
 /* PPPoE session (RFC 2516): version/type 0x11, code 0, session, length. */
 static void pppoe(struct pkt *p, const uint8_t *d, size_t n)
 {
-	unsigned proto;
-	size_t k, len;
+	size_t len;
 
 	if (n < 6) {
 		p->flags |= PKT_TRUNCATED;
@@ -86,16 +102,7 @@ static void pppoe(struct pkt *p, const uint8_t *d, size_t n)
 	n -= 6;
 	if (len < n)
 		n = len;	/* padding after the PPP frame */
-	k = pkt_ppp_header(d, n, &proto);
-	if (!k) {
-		p->flags |= PKT_TRUNCATED;
-		return;
-	}
-	if (!pkt_ppp_ethertype(proto)) {
-		p->flags |= PKT_NOT_IP;
-		return;
-	}
-	pkt_network(p, pkt_ppp_ethertype(proto), d + k, n - k);
+	ppp_payload(p, d, n);
 }
 
 void pkt_network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
@@ -246,18 +253,7 @@ static void ip6only(struct pkt *p, const uint8_t *d, size_t n)
 /* PPP (with or without HDLC framing). */
 static void ppp_link(struct pkt *p, const uint8_t *d, size_t n)
 {
-	unsigned proto;
-	size_t k = pkt_ppp_header(d, n, &proto);
-
-	if (!k) {
-		p->flags |= PKT_TRUNCATED;
-		return;
-	}
-	if (!pkt_ppp_ethertype(proto)) {
-		p->flags |= PKT_NOT_IP;
-		return;
-	}
-	pkt_network(p, pkt_ppp_ethertype(proto), d + k, n - k);
+	ppp_payload(p, d, n);
 }
 
 /* PPPoE without its Ethernet header (LINKTYPE_PPP_ETHER). */
