@@ -3,9 +3,10 @@
  * tshark do: a datagram counts once, when its last piece arrives, with the
  * ports and tunnels only its first piece shows.
  *
- * Bounded: at most MAX_PENDING datagrams waiting (the oldest is dropped
- * when a new one needs room), each at most 64 KiB, dropped FRAG_TIMEOUT
- * after its first piece. Overlapping pieces: the later one wins.
+ * Bounded: MAX_PENDING slots chosen by a hash of the datagram (a new one
+ * takes over a slot another still waits in), each at most 64 KiB, dropped
+ * FRAG_TIMEOUT after its first piece. Overlapping pieces: the later one
+ * wins.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,30 +58,22 @@ static void drop(struct pending *e)
 	e->used = false;
 }
 
+/* Its slot: a hash of the datagram's key. Two datagrams that land on the
+ * same slot cannot both wait: the later one takes it over. */
 static struct pending *find(struct frag_table *t, const struct pkt *p, int64_t ts)
 {
-	size_t n = p->ipver == 4 ? 4 : 16, oldest = 0, empty = MAX_PENDING;
+	size_t n = p->ipver == 4 ? 4 : 16;
+	uint32_t h = p->frag_id * 2654435761u ^ p->proto;
+	struct pending *e;
 
-	for (size_t i = 0; i < MAX_PENDING; i++) {
-		struct pending *e = &t->p[i];
-
-		if (e->used && ts - e->first > FRAG_TIMEOUT)
-			drop(e);
-		if (!e->used) {
-			if (empty == MAX_PENDING)
-				empty = i;
-			continue;
-		}
-		if (e->ipver == p->ipver && e->id == p->frag_id && e->proto == p->proto &&
-		    !memcmp(e->src, p->src, n) && !memcmp(e->dst, p->dst, n))
-			return e;
-		if (t->p[oldest].used && e->first < t->p[oldest].first)
-			oldest = i;
-	}
-	if (empty == MAX_PENDING)
-		empty = oldest;	/* full: the oldest datagram gives way */
-	struct pending *e = &t->p[empty];
-
+	for (size_t i = 0; i < n; i++)
+		h = h * 31 + p->src[i] * 7u + p->dst[i];
+	e = &t->p[(h ^ h >> 16) % MAX_PENDING];
+	if (e->used && ts - e->first > FRAG_TIMEOUT)
+		drop(e);
+	if (e->used && e->ipver == p->ipver && e->id == p->frag_id && e->proto == p->proto &&
+	    !memcmp(e->src, p->src, n) && !memcmp(e->dst, p->dst, n))
+		return e;
 	e->used = true;
 	e->ipver = p->ipver;
 	e->proto = p->proto;

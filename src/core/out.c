@@ -431,20 +431,31 @@ static size_t text_width(const char *s)
 	return w;
 }
 
+/* n spaces, a chunk at a time */
+static void spaces(struct buf *line, size_t n)
+{
+	static const char blank[64] = "                                                                ";
+
+	while (n) {
+		size_t k = n < sizeof(blank) ? n : sizeof(blank);
+
+		buf_add(line, blank, k);
+		n -= k;
+	}
+}
+
 static void put_cell(struct out *o, struct buf *line, const char *s, size_t w,
 		     unsigned style, size_t pad, bool right)
 {
-	if (right)
-		for (size_t i = w; i < pad; i++)
-			buf_addch(line, ' ');
+	if (right && w < pad)
+		spaces(line, pad - w);
 	if (o->color && style)
 		buf_adds(line, sgr[style]);
 	buf_adds(line, s);
 	if (o->color && style)
 		buf_adds(line, "\033[0m");
-	if (!right)
-		for (size_t i = w; i < pad; i++)
-			buf_addch(line, ' ');
+	if (!right && w < pad)
+		spaces(line, pad - w);
 }
 
 /* Write one table line without trailing blanks. */
