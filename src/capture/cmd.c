@@ -215,8 +215,8 @@ static bool from_here(const struct local_addrs *l, const struct pkt *p)
  * checksum was left 0. --checksums checks everything. */
 static void offload(const struct cap_opts *o, const struct local_addrs *l, struct pkt *p)
 {
-	if (o->checksums)
-		return;
+	if (o->checksums || !(p->flags & (PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM)))
+		return;		/* nothing to excuse: no address lookup */
 	if ((p->flags & PKT_OUTGOING) || (l && from_here(l, p)))
 		p->flags &= ~(uint32_t)(PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM);
 	else if (p->flags & PKT_IP_CSUM_ZERO)

@@ -160,7 +160,6 @@ void conn_flip(struct flow_rec *f)
 
 	f->act_o = f->act_r;
 	f->act_r = a;
-	f->flipped = !f->flipped;
 	add_history(f, '^');
 }
 
@@ -174,7 +173,6 @@ static void flip_now(struct flow_rec *f, bool *orig)
 
 struct seg {
 	int64_t ts;
-	uint8_t flags;
 	uint32_t seq, ack;
 	uint16_t win;
 	int len;		/* payload bytes by the headers */
@@ -205,7 +203,6 @@ static void established(struct flow_rec *f)
 {
 	unsigned port = f->rport;
 
-	f->est_event = 1;
 	if (f->ep[0].state == TE_INACTIVE && !port_likely_server(PROTO_TCP, port) &&
 	    port_likely_server(PROTO_TCP, f->oport))
 		port = f->oport;
@@ -299,8 +296,8 @@ static void init_endpoint(struct tcp_end *e, const struct seg *s, uint32_t last)
 	}
 }
 
-static int32_t update_last_seq(struct flow_rec *f, struct tcp_end *e, bool orig, uint32_t last,
-			       const struct seg *s)
+static void update_last_seq(struct flow_rec *f, struct tcp_end *e, bool orig, uint32_t last,
+			    const struct seg *s)
 {
 	int32_t delta = (int32_t)(last - e->last_seq);
 
@@ -314,7 +311,6 @@ static int32_t update_last_seq(struct flow_rec *f, struct tcp_end *e, bool orig,
 		update_last(e, last);
 	else if (s->len > 0)
 		conn_scaled(f, &e->rxmt, orig ? 'T' : 't');
-	return delta;
 }
 
 struct closing {
@@ -378,11 +374,10 @@ static void inactive_state(uint32_t tcp_timeout, struct flow_rec *f, int *ei, bo
 }
 
 static void update_state(uint32_t tcp_timeout, struct flow_rec *f, int *ei, bool is_orig,
-			 bool *flipped, const struct seg *s, int32_t delta_last, struct closing *c)
+			 bool *flipped, const struct seg *s, struct closing *c)
 {
 	struct tcp_end *e = &f->ep[*ei], *peer = &f->ep[*ei ^ 1];
 
-	(void)delta_last;
 	switch (e->state) {
 	case TE_INACTIVE:
 		inactive_state(tcp_timeout, f, ei, is_orig, flipped, s, c);
@@ -456,7 +451,7 @@ void conn_tcp_packet(uint32_t tcp_timeout, struct flow_rec *f, const struct pkt 
 		       bool *orig)
 {
 	struct seg s = {
-		.ts = ts, .flags = p->tcp_flags, .seq = p->seq, .ack = p->ack, .win = p->win,
+		.ts = ts, .seq = p->seq, .ack = p->ack, .win = p->win,
 		.len = (int)p->payload_len,
 		.syn = !!(p->tcp_flags & TCP_SYN), .fin = !!(p->tcp_flags & TCP_FIN),
 		.rst = !!(p->tcp_flags & TCP_RST), .ackf = !!(p->tcp_flags & TCP_ACK),
@@ -468,7 +463,6 @@ void conn_tcp_packet(uint32_t tcp_timeout, struct flow_rec *f, const struct pkt 
 	uint32_t past = s.seq + (uint32_t)seg_len;
 	bool underflow = false;
 	uint64_t rel;
-	int32_t delta_last;
 	struct closing c = { false, false };
 
 	init_endpoint(e, &s, past);
@@ -500,8 +494,8 @@ void conn_tcp_packet(uint32_t tcp_timeout, struct flow_rec *f, const struct pkt 
 			}
 		}
 	}
-	delta_last = update_last_seq(f, e, *orig, past, &s);
-	update_state(tcp_timeout, f, &ei, is_orig, orig, &s, delta_last, &c);
+	update_last_seq(f, e, *orig, past, &s);
+	update_state(tcp_timeout, f, &ei, is_orig, orig, &s, &c);
 	if (c.do_close)
 		connection_closed(f, ei, c.gen_event);
 }

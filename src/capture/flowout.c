@@ -375,11 +375,9 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 	{
 		/* seconds with 3 decimals, rounded as printf's %.3f would */
 		int64_t ms = (f->last - f->start + 500) / 1000;
-		char d[32], *e = utoa((unsigned long long)(ms / 1000), d);
-		size_t k = strlen(e);
+		char d[32];
+		size_t k = strlen(utoa((unsigned long long)(ms / 1000), d));
 
-		if (e != d)
-			memmove(d, e, k + 1);
 		d[k] = '.';
 		d[k + 1] = (char)('0' + ms / 100 % 10);
 		d[k + 2] = (char)('0' + ms / 10 % 10);

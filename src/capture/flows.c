@@ -431,7 +431,7 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	memcpy(f->raddr, k->dst, 16);
 	f->oport = k->sport;
 	f->rport = k->dport;
-	f->start = f->last = f->seen = f->reported = ts;
+	f->start = f->last = f->reported = ts;
 	f->tunnel_fp = p->tunnel_fp;
 	for (uint8_t e = 0, n = 0; e < p->nencap && n < sizeof(f->tunnel); e++)
 		if (!n || f->tunnel[n - 1] != p->encap[e].kind)	/* MPLS stacks once */
@@ -440,8 +440,7 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	f->inactivity = t->udp_timeout;
 	if (p->proto == 6) {
 		f->chain[0] = (uint32_t)((ts + SYN_TIMEOUT) % SESSION_TIMER);
-		f->nchain = 1;
-		f->inactivity = t->udp_timeout;	/* until the handshake is over */
+		f->nchain = 1;	/* idle after the UDP timeout until the handshake is over */
 	}
 	if (flip && !broadcast(k))
 		conn_flip(f);
@@ -509,7 +508,7 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 	}
 	i = t->index[s] - 1;
 	f = &t->f[i];
-	orig = f->oport == k.sport && !memcmp(f->oaddr, p->src, p->ipver == 4 ? 4 : 16);
+	orig = f->oport == k.sport && same_addr(f->oaddr, p->src, p->ipver);
 	if (f->attempt_at && f->attempt_at <= ts)
 		f->attempt_at = 0;	/* it fired and found an answer */
 	if (p->tunnel_fp != f->tunnel_fp) {
@@ -566,12 +565,11 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 			f->rip += p->ip_len;
 		}
 	}
-	f->seen = ts;
 	{
 		int64_t due = conn_due(f);
 
-		/* move in the wheel only when the second changes */
-		if (due / SEC != f->due / SEC || wheel_slot(t, due) != f->wslot) {
+		/* move in the wheel only when the slot changes */
+		if (wheel_slot(t, due) != f->wslot) {
 			wheel_unlink(t, i);
 			f->due = due;
 			wheel_push(t, i);

@@ -33,12 +33,11 @@ struct flow_rec {
 	uint8_t hlen;
 	char history[24];
 	uint32_t hist_seen;		/* letters recorded once per direction */
-	unsigned flipped : 1, evicted : 1, oneway : 1, active : 1, timers_off : 1;
-	unsigned act_o : 1, act_r : 1, est_event : 1, dns : 1;
+	unsigned evicted : 1, oneway : 1, active : 1, timers_off : 1;
+	unsigned act_o : 1, act_r : 1, dns : 1;
 	uint32_t opkts, rpkts;
 	uint64_t obytes, rbytes, oip, rip;
 	int64_t start, last;		/* microseconds; last as Zeek's last_time */
-	int64_t seen;			/* the latest packet of any kind */
 	int64_t reported;
 	/* Zeek's timers, in capture time (0: none) */
 	int64_t attempt_at, delete_at;

@@ -241,9 +241,9 @@ void pkt_udp_payload(struct pkt *p, const uint8_t *d, size_t n)
 {
 	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED)))
 		return;
-	if (vxlan(p, d, n) || geneve(p, d, n) || gtpu(p, d, n) || teredo(p, d, n) ||
-	    ayiya(p, d, n) || gre_udp(p, d, n))
-		return;
+	/* the first that recognises its header takes the datagram */
+	(void)(vxlan(p, d, n) || geneve(p, d, n) || gtpu(p, d, n) || teredo(p, d, n) ||
+	       ayiya(p, d, n) || gre_udp(p, d, n));
 }
 
 /* ---- GRE (RFC 2784, 2890; PPTP's RFC 2637; ERSPAN) ---- */
@@ -275,40 +275,34 @@ static bool gre_ok(const uint8_t *d, size_t n)
 static void gre_body(struct pkt *p, const uint8_t *d, size_t n)
 {
 	uint16_t fl = get16(d), proto = get16(d + 2);
-	size_t hl = gre_len(d, n);
-	bool has_key = (fl & 0x2000) != 0;
-	uint32_t key = has_key ? get32(d + 4 + ((fl & 0x8000) ? 4 : 0)) : 0;
+	size_t hl = gre_len(d, n), skip = 0;
+	bool has_id = (fl & 0x2000) != 0;
+	uint32_t id = has_id ? get32(d + 4 + ((fl & 0x8000) ? 4 : 0)) : 0;	/* the key */
 
-	pkt_encap(p, ENC_GRE, has_key, key);
 	d += hl;
 	n -= hl;
-	switch (proto) {
-	case ETH_ERSPAN_2:
-		/* type I has no header (no sequence number), type II eight bytes */
-		if (fl & 0x1000) {
-			if (n < 8)
-				break;
-			p->encap[p->nencap - 1].kind = ENC_ERSPAN;
-			p->encap[p->nencap - 1].has_id = true;
-			p->encap[p->nencap - 1].id = get16(d + 2) & 0x3ff;
-			d += 8;
-			n -= 8;
-		} else {
-			p->encap[p->nencap - 1].kind = ENC_ERSPAN;
+	/* ERSPAN: type I has no header (no sequence number), type II eight
+	 * bytes, type III twelve and an optional platform subheader; the id
+	 * shown is the session */
+	if (proto == ETH_ERSPAN_2 || proto == ETH_ERSPAN_3) {
+		bool type1 = proto == ETH_ERSPAN_2 && !(fl & 0x1000);
+
+		if (!type1) {
+			skip = proto == ETH_ERSPAN_2 ? 8 : 12;
+			if (n >= 12 && proto == ETH_ERSPAN_3 && (d[11] & 1))
+				skip += 8;	/* O: a platform subheader */
+			if (skip > n) {
+				pkt_encap(p, ENC_GRE, has_id, id);	/* cut: the GRE is all we know */
+				p->flags |= PKT_TRUNCATED;
+				return;
+			}
 		}
-		pkt_inner(p, ETH_ETHERNET, d, n);
+		pkt_encap(p, ENC_ERSPAN, !type1, type1 ? 0 : get16(d + 2) & 0x3ff);
+		pkt_inner(p, ETH_ETHERNET, d + skip, n - skip);
 		return;
-	case ETH_ERSPAN_3:
-		if (n < 12)
-			break;
-		p->encap[p->nencap - 1].kind = ENC_ERSPAN;
-		p->encap[p->nencap - 1].has_id = true;
-		p->encap[p->nencap - 1].id = get16(d + 2) & 0x3ff;
-		hl = 12 + ((d[11] & 1) ? 8 : 0);	/* O: a platform subheader */
-		if (hl > n)
-			break;
-		pkt_inner(p, ETH_ETHERNET, d + hl, n - hl);
-		return;
+	}
+	pkt_encap(p, ENC_GRE, has_id, id);
+	switch (proto) {
 	case ETH_PPP: {
 		unsigned pp;
 		size_t k = pkt_ppp_header(d, n, &pp);
