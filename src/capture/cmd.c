@@ -375,11 +375,11 @@ static int run(struct cap_opts *o)
 	struct sinks s = { 0 };
 	long seen = 0;
 	int r, werr = 0;
-	char *rbuf = o->read ? xmalloc(READ_BUF) : NULL;
+	char *rbuf = o->read ? xbig_zalloc(READ_BUF, 1) : NULL;	/* one huge page, not 256 faults */
 	pcap_t *h = prepare(o, rbuf, &s, &r);
 
 	if (!h) {
-		free(rbuf);
+		xbig_free(rbuf);
 		return r;
 	}
 	live = o->read ? NULL : h;
@@ -429,7 +429,7 @@ static int run(struct cap_opts *o)
 	else if (werr)
 		r = cmd_error("cannot write output: %s", strerror(EIO));
 	pcap_close(h);
-	free(rbuf);
+	xbig_free(rbuf);
 	return r;
 }
 

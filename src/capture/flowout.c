@@ -315,10 +315,12 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 	out_kv_str(o, "proto", proto_str(f->proto));
 	if (out_is_json(o))
 		out_kv_uint(o, "ip_proto", f->proto);
-	out_kv_str(o, "orig_addr", addr_format(fam, f->oaddr, a));
-	out_kv_uint(o, "orig_port", f->oport);
-	out_kv_str(o, "resp_addr", addr_format(fam, f->raddr, b));
-	out_kv_uint(o, "resp_port", f->rport);
+	if (out_is_json(o)) {	/* the table formats its own endpoints below */
+		out_kv_str(o, "orig_addr", addr_format(fam, f->oaddr, a));
+		out_kv_uint(o, "orig_port", f->oport);
+		out_kv_str(o, "resp_addr", addr_format(fam, f->raddr, b));
+		out_kv_uint(o, "resp_port", f->rport);
+	}
 	out_kv_str(o, "service", pi.service);
 	out_kv_str(o, "common_name", pi.common);
 	if (side)

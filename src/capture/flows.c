@@ -127,19 +127,28 @@ static void make_key(const struct pkt *p, struct key *k)
 	}
 }
 
+/* one end's address and port, a 32-bit word at a time */
+static uint32_t end_mix(const uint8_t *addr, size_t n, uint16_t port)
+{
+	uint32_t a = (uint32_t)port << 16 | port;
+
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t w;
+
+		memcpy(&w, addr + i, 4);
+		a = (a ^ w) * 0x9e3779b1u;
+		a ^= a >> 15;
+	}
+	return a;
+}
+
 static uint32_t hash_key(const struct key *k)
 {
 	/* symmetric: both directions hash alike */
 	uint32_t h = 2166136261u ^ k->proto;
-	uint32_t a = 0, b = 0;
 	size_t n = k->ipver == 4 ? 4 : 16;
+	uint32_t a = end_mix(k->src, n, k->sport), b = end_mix(k->dst, n, k->dport);
 
-	for (size_t i = 0; i < n; i++) {
-		a = a * 31 + k->src[i];
-		b = b * 31 + k->dst[i];
-	}
-	a ^= (uint32_t)k->sport << 16;
-	b ^= (uint32_t)k->dport << 16;
 	h ^= (a + b) * 0x9e3779b1u;
 	h ^= a ^ b;
 	/* murmur3's finalizer: every input bit reaches the low bits we mask */
@@ -183,7 +192,7 @@ struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void
 	t->cap = o->max_flows ? o->max_flows : 1000000;
 	/* the index grows with the flows, so small captures stay in cache */
 	t->mask = slots - 1;
-	t->index = xcalloc(slots, sizeof(*t->index));
+	t->index = xbig_zalloc(slots, sizeof(*t->index));
 	t->f = NULL;
 	t->free_head = NIL;
 	t->lru_head = t->lru_tail = NIL;
@@ -299,7 +308,7 @@ static void grow_index(struct flow_table *t)
 	uint32_t *old = t->index;
 	size_t oldn = t->mask + 1;
 
-	t->index = xcalloc(slots, sizeof(*t->index));
+	t->index = xbig_zalloc(slots, sizeof(*t->index));
 	t->mask = slots - 1;
 	for (size_t s = 0; s < oldn; s++) {
 		size_t j;
@@ -311,7 +320,7 @@ static void grow_index(struct flow_table *t)
 			j = (j + 1) & t->mask;
 		t->index[j] = old[s];
 	}
-	free(old);
+	xbig_free(old);
 }
 
 static bool broadcast(const struct key *k)
@@ -412,7 +421,7 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	} else {
 		i = (uint32_t)t->used;
 		if (i >= t->fcap)
-			t->f = xgrow(t->f, sizeof(*t->f), (size_t)i + 1, &t->fcap);
+			t->f = xbig_grow(t->f, sizeof(*t->f), (size_t)i + 1, &t->fcap);
 	}
 	f = &t->f[i];
 	memset(f, 0, sizeof(*f));
@@ -608,7 +617,7 @@ void flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
-	free(t->f);
-	free(t->index);
+	xbig_free(t->f);
+	xbig_free(t->index);
 	free(t);
 }

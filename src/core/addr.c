@@ -252,11 +252,61 @@ static char *put_ipv4(char *p, const uint8_t *a)
 	return p;
 }
 
+/*
+ * IPv6 as glibc's inet_ntop writes it (RFC 5952: the first longest run of two
+ * or more zero groups as "::", lower-case hex; IPv4-mapped and IPv4-compatible
+ * forms with a dotted quad) -- by hand, as its sprintf per group costs more
+ * than the rest of a flow record.
+ */
+static char *put_ipv6(char *p, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, blen = 0;
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	for (int i = 0; i < 8; ) {
+		int j = i;
+
+		while (j < 8 && !w[j])
+			j++;
+		if (j - i > blen && j - i >= 2)
+			best = i, blen = j - i;
+		i = j > i ? j : i + 1;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + blen) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		if (i == 6 && best == 0 &&
+		    (blen == 6 || (blen == 7 && w[7] != 1) || (blen == 5 && w[5] == 0xffff)))
+			return put_ipv4(p, a + 12);
+		for (int shift = 12, lead = 1; shift >= 0; shift -= 4) {
+			unsigned d = w[i] >> shift & 15;
+
+			if (d || !lead || !shift) {
+				*p++ = hex[d];
+				lead = 0;
+			}
+		}
+	}
+	if (best >= 0 && best + blen == 8)
+		*p++ = ':';
+	return p;
+}
+
 const char *addr_format(unsigned family, const uint8_t *addr, char *buf)
 {
 	if (family == AF_INET)
 		*put_ipv4(buf, addr) = '\0';
-	else if (!inet_ntop((int)family, addr, buf, ADDR_STRLEN))
+	else if (family == AF_INET6)
+		*put_ipv6(buf, addr) = '\0';
+	else
 		snprintf(buf, ADDR_STRLEN, "?");
 	return buf;
 }
@@ -267,11 +317,12 @@ const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port,
 
 	if (family == AF_INET) {
 		p = put_ipv4(p, addr);
-	} else {
+	} else if (family == AF_INET6) {
 		*p++ = '[';
-		addr_format(family, addr, p);
-		p += strlen(p);
+		p = put_ipv6(p, addr);
 		*p++ = ']';
+	} else {
+		*p++ = '?';
 	}
 	*p++ = ':';
 	*put_uint(p, port) = '\0';

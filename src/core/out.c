@@ -22,11 +22,18 @@ struct cellhdr {
 	uint8_t col;
 	uint8_t style;
 	uint8_t wlo, whi;	/* display width */
+	uint8_t len[4];		/* bytes of text, without its NUL */
 };
 
 static size_t cell_width(const struct cellhdr *h)
 {
 	return (size_t)h->wlo | (size_t)h->whi << 8;
+}
+
+static size_t cell_len(const struct cellhdr *h)
+{
+	return (size_t)h->len[0] | (size_t)h->len[1] << 8 | (size_t)h->len[2] << 16 |
+	       (size_t)h->len[3] << 24;
 }
 
 struct out {
@@ -303,14 +310,16 @@ void out_record_begin(struct out *o)
 static char *reserve(struct out *o, size_t n)
 {
 	if (o->alen + n > o->acap)
-		o->arena = xgrow(o->arena, 1, o->alen + n, &o->acap);
+		o->arena = xbig_grow(o->arena, 1, o->alen + n, &o->acap);
 	return o->arena + o->alen;
 }
 
-static void put_hdr(struct out *o, unsigned col, unsigned style, size_t width)
+static void put_hdr(struct out *o, unsigned col, unsigned style, size_t width, size_t len)
 {
 	size_t w = width > 65535 ? 65535 : width;
-	struct cellhdr h = { (uint8_t)col, (uint8_t)style, (uint8_t)(w & 0xff), (uint8_t)(w >> 8) };
+	struct cellhdr h = { (uint8_t)col, (uint8_t)style, (uint8_t)(w & 0xff), (uint8_t)(w >> 8),
+			     { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+			       (uint8_t)(len >> 24) } };
 
 	memcpy(reserve(o, sizeof(h)), &h, sizeof(h));
 	o->alen += sizeof(h);
@@ -323,7 +332,7 @@ void out_record_end(struct out *o)
 		if (o->stream && fflush(o->f))
 			o->err = -EIO;
 	} else {
-		put_hdr(o, CELL_END, 0, 0);
+		put_hdr(o, CELL_END, 0, 0, 0);
 		o->nrows++;
 	}
 	o->in_record = false;
@@ -351,7 +360,7 @@ static void add_cell(struct out *o, unsigned col, const char *fmt, va_list ap)
 		text = o->arena + start + sizeof(struct cellhdr);
 		vsnprintf(text, (size_t)n + 1, fmt, ap);
 	}
-	put_hdr(o, col, 0, col < MAX_COLS ? text_width(text) : 0);
+	put_hdr(o, col, 0, col < MAX_COLS ? text_width(text) : 0, (size_t)n);
 	o->alen += (size_t)n + 1;
 	if (col < MAX_COLS) {
 		struct cellhdr *h = (struct cellhdr *)(o->arena + start);
@@ -377,15 +386,17 @@ void out_cell(struct out *o, size_t col, const char *fmt, ...)
 
 void out_cell_str(struct out *o, size_t col, const char *text)
 {
-	size_t start, n;
+	size_t start, n, w = 0;
 	struct cellhdr *h;
 
 	if (o->mode != OUT_TABLE || col >= MAX_COLS)
 		return;
-	n = strlen(text);
+	/* length and display width in one pass */
+	for (n = 0; text[n]; n++)
+		w += ((unsigned char)text[n] & 0xc0) != 0x80;
 	start = o->alen;
 	memcpy(reserve(o, sizeof(*h) + n + 1) + sizeof(*h), text, n + 1);
-	put_hdr(o, (unsigned)col, 0, text_width(text));
+	put_hdr(o, (unsigned)col, 0, w, n);
 	o->alen += n + 1;
 	h = (struct cellhdr *)(o->arena + start);
 	if (o->cur[col] >= 0)
@@ -431,43 +442,55 @@ static size_t text_width(const char *s)
 	return w;
 }
 
-/* n spaces, a chunk at a time */
-static void spaces(struct buf *line, size_t n)
+/* A table line being built: room is made once per cell, then bytes are stored. */
+struct line {
+	char *p;
+	size_t len, cap;
+};
+
+static char *line_room(struct line *l, size_t n)
 {
-	static const char blank[64] = "                                                                ";
-
-	while (n) {
-		size_t k = n < sizeof(blank) ? n : sizeof(blank);
-
-		buf_add(line, blank, k);
-		n -= k;
-	}
+	if (l->len + n > l->cap)
+		l->p = xgrow(l->p, 1, l->len + n, &l->cap);
+	return l->p + l->len;
 }
 
-static void put_cell(struct out *o, struct buf *line, const char *s, size_t w,
+static void put_cell(const struct out *o, struct line *l, const char *s, size_t n, size_t w,
 		     unsigned style, size_t pad, bool right)
 {
-	if (right && w < pad)
-		spaces(line, pad - w);
-	if (o->color && style)
-		buf_adds(line, sgr[style]);
-	buf_adds(line, s);
-	if (o->color && style)
-		buf_adds(line, "\033[0m");
-	if (!right && w < pad)
-		spaces(line, pad - w);
+	size_t fill = w < pad ? pad - w : 0;
+	const char *on = o->color && style ? sgr[style] : "";
+	const char *off = *on ? "\033[0m" : "";
+	size_t non = strlen(on), noff = strlen(off);
+	char *d = line_room(l, fill + non + n + noff + 2);
+
+	if (right) {
+		memset(d, ' ', fill);
+		d += fill;
+	}
+	memcpy(d, on, non);
+	memcpy(d + non, s, n);
+	memcpy(d + non + n, off, noff);
+	d += non + n + noff;
+	if (!right) {
+		memset(d, ' ', fill);
+		d += fill;
+	}
+	memcpy(d, "  ", 2);
+	l->len = (size_t)(d + 2 - l->p);
 }
 
 /* Write one table line without trailing blanks. */
-static void put_line(struct out *o, struct buf *line)
+static void put_line(struct out *o, struct line *line)
 {
 	size_t n = line->len;
 
-	while (n && line->data[n - 1] == ' ')
+	while (n && line->p[n - 1] == ' ')
 		n--;
-	fwrite(line->data, 1, n, o->f);
-	putc('\n', o->f);
-	buf_reset(line);
+	line_room(line, 1);
+	line->p[n] = '\n';
+	fwrite(line->p, 1, n + 1, o->f);
+	line->len = 0;
 }
 
 static void put_note(struct out *o, const char *line, size_t indent)
@@ -506,7 +529,7 @@ static void put_note(struct out *o, const char *line, size_t indent)
 void out_flush_table(struct out *o)
 {
 	size_t w[MAX_COLS] = { 0 };
-	struct buf line = BUF_INIT((size_t)1 << 24);
+	struct line line = { 0 };
 	const struct cellhdr *cell[MAX_COLS];
 	size_t pos = 0, indent;
 
@@ -521,9 +544,8 @@ void out_flush_table(struct out *o)
 	for (size_t c = 0; c < o->ncols; c++) {
 		if (o->cols[c].flags & OUT_HIDDEN)
 			continue;
-		put_cell(o, &line, o->cols[c].header, text_width(o->cols[c].header),
-			 STYLE_BOLD, w[c], o->cols[c].flags & OUT_RIGHT);
-		buf_adds(&line, "  ");
+		put_cell(o, &line, o->cols[c].header, strlen(o->cols[c].header),
+			 text_width(o->cols[c].header), STYLE_BOLD, w[c], o->cols[c].flags & OUT_RIGHT);
 	}
 	put_line(o, &line);
 	for (size_t r = 0; r < o->nrows; r++) {
@@ -533,7 +555,6 @@ void out_flush_table(struct out *o)
 			cell[c] = NULL;
 		for (;;) {
 			const struct cellhdr *h = (const struct cellhdr *)(o->arena + pos);
-			const char *text = (const char *)(h + 1);
 
 			if (h->col == CELL_END) {
 				pos += sizeof(*h);
@@ -543,15 +564,17 @@ void out_flush_table(struct out *o)
 				cell[h->col] = h;
 			else if (h->col == CELL_NOTE && !notes++)
 				first_note = pos;
-			pos += sizeof(*h) + strlen(text) + 1;
+			pos += sizeof(*h) + cell_len(h) + 1;
 		}
 		for (size_t c = 0; c < o->ncols; c++) {
 			if (o->cols[c].flags & OUT_HIDDEN)
 				continue;
-			put_cell(o, &line, cell[c] ? (const char *)(cell[c] + 1) : "",
-				 cell[c] ? cell_width(cell[c]) : 0, cell[c] ? cell[c]->style : 0, w[c],
-				 o->cols[c].flags & OUT_RIGHT);
-			buf_adds(&line, "  ");
+			if (cell[c])
+				put_cell(o, &line, (const char *)(cell[c] + 1), cell_len(cell[c]),
+					 cell_width(cell[c]), cell[c]->style, w[c],
+					 o->cols[c].flags & OUT_RIGHT);
+			else
+				put_cell(o, &line, "", 0, 0, 0, w[c], o->cols[c].flags & OUT_RIGHT);
 		}
 		put_line(o, &line);
 		/* notes, in the order they were added */
@@ -565,10 +588,10 @@ void out_flush_table(struct out *o)
 				put_note(o, text, indent);
 				notes--;
 			}
-			p += sizeof(*h) + strlen(text) + 1;
+			p += sizeof(*h) + cell_len(h) + 1;
 		}
 	}
-	buf_free(&line);
+	free(line.p);
 done:
 	o->nrows = 0;
 	o->alen = 0;
@@ -582,7 +605,7 @@ int out_close(struct out *o)
 	if (!o)
 		return 0;
 	out_flush_table(o);
-	free(o->arena);
+	xbig_free(o->arena);
 	if (fflush(o->f) || ferror(o->f))
 		o->err = -EIO;
 	err = o->err;

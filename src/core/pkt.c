@@ -149,16 +149,35 @@ static void transport(struct pkt *p, const uint8_t *d, size_t n)
 
 static uint16_t csum_add(uint32_t sum, const uint8_t *d, size_t n)
 {
-	uint64_t s = sum;
+	uint64_t s = sum, w = 0;
 	size_t i = 0;
 
-	/* eight bytes at a time into a 64-bit sum (RFC 1071's deferred carries) */
-	for (; i + 8 <= n; i += 8)
-		s += (uint64_t)get32(d + i) + get32(d + i + 4);
-	for (; i + 1 < n; i += 2)
+	/*
+	 * Native 32-bit words into a 64-bit sum (RFC 1071: deferred carries, and
+	 * the one's complement sum of byte-swapped words is the byte-swapped
+	 * sum), folded and put in network order once; the odd tail in network
+	 * order.
+	 */
+	for (; i + 4 <= n; i += 4) {
+		uint32_t x;
+
+		memcpy(&x, d + i, 4);
+		w += x;
+	}
+	w = (w & 0xffffffff) + (w >> 32);
+	w = (w & 0xffff) + (w >> 16);
+	w = (w & 0xffff) + (w >> 16);
+	w = (w & 0xffff) + (w >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = (w >> 8 | w << 8) & 0xffff;
+#endif
+	s += w;
+	if (i + 2 <= n) {
 		s += (uint32_t)(d[i] << 8 | d[i + 1]);
-	if (n & 1)
-		s += (uint32_t)d[n - 1] << 8;
+		i += 2;
+	}
+	if (i < n)
+		s += (uint32_t)d[i] << 8;
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)s;

@@ -111,13 +111,28 @@ size_t registry_at_port(uint16_t port, unsigned protos,
 
 const char *registry_service(uint16_t port, unsigned proto)
 {
+	/* flow tables ask for the same few ports again and again: a small
+	 * direct-mapped memo per thread in front of the merged lookup */
+	static _Thread_local struct {
+		uint32_t key;
+		const char *name;
+	} memo[512];
+	uint32_t key = 1u << 31 | (proto & 0x7fff) << 16 | port;
+	size_t slot = (port ^ proto * 131u) % 512;
 	const struct reg_entry *e[16];
-	size_t n = registry_at_port(port, proto, e, 16);
+	size_t n;
 
+	if (memo[slot].key == key)
+		return memo[slot].name;
+	n = registry_at_port(port, proto, e, 16);
+	memo[slot].key = key;
+	memo[slot].name = NULL;
 	for (size_t i = 0; i < n && i < 16; i++)
-		if (e[i]->name)
-			return reg_name(e[i]);
-	return NULL;
+		if (e[i]->name) {
+			memo[slot].name = reg_name(e[i]);
+			break;
+		}
+	return memo[slot].name;
 }
 
 size_t registry_by_name(const char *name, const struct reg_entry **out, size_t max)

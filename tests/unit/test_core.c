@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/out.h"
 #include "core/pkt.h"
 #include "core/sha1.h"
+#include "core/xalloc.h"
 
 TEST(ephemeral_parse_files)
 {
@@ -257,4 +259,64 @@ TEST(pkt_decode_edges)
 	pkt_decode(12345, f, 42, 42, &p);
 	CHECK(p.flags & PKT_UNKNOWN_LINK);
 	CHECK(!pkt_link_known(12345) && pkt_link_known(LINK_SLL2));
+}
+
+/* addr_format's IPv6 writer against glibc's inet_ntop: zero runs of every
+ * length and position, mapped and compatible IPv4, and pseudo-random words */
+TEST(ipv6_format_like_inet_ntop)
+{
+	uint8_t a[16];
+	char mine[ADDR_STRLEN], ref[INET6_ADDRSTRLEN], ep[ENDPOINT_STRLEN], want[80];
+	uint32_t x = 12345;
+	unsigned bad = 0;
+
+	for (unsigned n = 0; n < 200000; n++) {
+		for (int i = 0; i < 8; i++) {
+			x = x * 1103515245u + 12345u;
+			unsigned w = x >> 16;
+
+			/* zero, one, 0xffff or random words, so runs of zeros are common */
+			w = n < 65536 ? ((n >> (2 * i)) & 3) == 0 ? 0 : ((n >> (2 * i)) & 3) == 1 ? 1
+				: ((n >> (2 * i)) & 3) == 2 ? 0xffff : w
+			    : (x >> 8) % 3 ? 0 : w;
+			a[2 * i] = (uint8_t)(w >> 8);
+			a[2 * i + 1] = (uint8_t)w;
+		}
+		inet_ntop(AF_INET6, a, ref, sizeof(ref));
+		addr_format(AF_INET6, a, mine);
+		endpoint_format(AF_INET6, a, 443, ep);
+		snprintf(want, sizeof(want), "[%s]:443", ref);
+		if ((strcmp(mine, ref) || strcmp(ep, want)) && bad++ < 5)
+			unit_fail(__FILE__, __LINE__, "%s, inet_ntop %s", mine, ref);
+	}
+	CHECK_INT(bad, 0);
+}
+
+/* xbig_grow keeps what was written and hands out zeroed bytes, through the
+ * small-page and the huge-page sizes */
+TEST(big_arrays_grow)
+{
+	uint32_t *a = NULL, *z;
+	size_t cap = 0, bad = 0;
+
+	for (uint32_t n = 1; n <= 3u << 20; n = n * 3 + 1) {
+		size_t old = cap;
+
+		a = xbig_grow(a, sizeof(*a), n, &cap);
+		CHECK(cap >= n);
+		for (size_t i = old; i < cap; i++)
+			bad += a[i] != 0;
+		for (size_t i = old; i < cap; i++)
+			a[i] = (uint32_t)i * 2654435761u;
+		for (size_t i = 0; i < cap; i += 997)
+			bad += a[i] != (uint32_t)i * 2654435761u;
+	}
+	CHECK_INT(bad, 0);
+	xbig_free(a);
+	z = xbig_zalloc(1u << 20, sizeof(*z));
+	for (size_t i = 0; i < 1u << 20; i += 4093)
+		bad += z[i] != 0;
+	CHECK_INT(bad, 0);
+	xbig_free(z);
+	xbig_free(NULL);
 }
