@@ -53,6 +53,19 @@ void frag_free(struct frag_table *t)
 	free(t);
 }
 
+/* set bits [lo, hi) of a bitmap: the edges bit by bit, whole bytes between */
+static void mark(uint8_t *have, size_t lo, size_t hi)
+{
+	for (; lo < hi && lo % 8; lo++)
+		have[lo / 8] |= (uint8_t)(1u << (lo % 8));
+	if (hi - lo >= 8) {
+		memset(have + lo / 8, 0xff, (hi - lo) / 8);
+		lo += (hi - lo) / 8 * 8;
+	}
+	for (; lo < hi; lo++)
+		have[lo / 8] |= (uint8_t)(1u << (lo % 8));
+}
+
 static void drop(struct pending *e)
 {
 	e->used = false;
@@ -93,10 +106,12 @@ static bool complete(const struct pending *e)
 {
 	if (!e->hlen || !e->total)
 		return false;
-	for (size_t b = 0; b < (e->total + 7) / 8; b++)
-		if (!(e->have[b / 8] & (1u << (b % 8))))
+	size_t nb = (e->total + 7) / 8;	/* blocks; whole bitmap bytes first */
+
+	for (size_t i = 0; i < nb / 8; i++)
+		if (e->have[i] != 0xff)
 			return false;
-	return true;
+	return nb % 8 == 0 || (e->have[nb / 8] & ((1u << (nb % 8)) - 1)) == (1u << (nb % 8)) - 1;
 }
 
 int frag_add(struct frag_table *t, const struct pkt *p, int64_t ts, const uint8_t **out,
@@ -126,8 +141,7 @@ int frag_add(struct frag_table *t, const struct pkt *p, int64_t ts, const uint8_
 	data = l3 + hl;
 	e = find(t, p, ts);
 	memcpy(e->data + off, data, len);
-	for (size_t b = off / 8; b < (off + len + 7) / 8; b++)
-		e->have[b / 8] |= (uint8_t)(1u << (b % 8));
+	mark(e->have, off / 8, (off + len + 7) / 8);
 	if (!more)
 		e->total = off + len;
 	if (off == 0) {

@@ -1,6 +1,7 @@
 /* test_flows.c - the flow table's states, histories and lifetimes, fed
  * packets built here and decoded by core/pkt as a capture would be. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "unit.h"
 #include "capture/capture.h"
@@ -224,4 +225,94 @@ TEST(flows_syn_ack_first_flips_at_the_first_ack)
 	 * only a SYN-ACK: OTH */
 	CHECK_STR(flow_conn_state(&g.r[0]), "OTH");
 	flow_table_free(t);
+}
+
+/* IPv4 fragments of one 3,000-byte datagram, in a shuffled order with
+ * repeats and overlaps: complete exactly when the last missing byte came,
+ * and the datagram put back is the one that was cut */
+TEST(fragments_reassembled_in_any_order)
+{
+	enum { DATA = 3000, PIECES = 80 };
+	static uint8_t whole[DATA], frame[20 + DATA];
+	struct { size_t off, len; } piece[PIECES];
+	size_t np = 0, covered_at = 0;
+	uint32_t x = 7;
+	static const size_t sizes[] = { 8, 64, 16, 168, 24, 1480, 40, 8, 112 };
+
+	for (size_t i = 0; i < DATA; i++)
+		whole[i] = (uint8_t)(i * 31 + 5);
+	/* pieces of 8 to 1,480 bytes (multiples of 8) covering [0, DATA) */
+	for (size_t off = 0; off < DATA; np++) {
+		size_t len;
+
+
+		/* small pieces in the last 200 bytes, where a partial bitmap byte is */
+		if (off >= DATA - 200)
+			len = 8 * (1 + np % 3);
+		else if ((len = sizes[np % 9]) > DATA - 200 - off)
+			len = DATA - 200 - off;
+		if (off + len > DATA)
+			len = DATA - off;
+		piece[np].off = off, piece[np].len = len;
+		off += len;
+	}
+	/* each round holds one piece back to the end, after a shuffle of the
+	 * rest with repeats: every position of the last gap is tried */
+	for (size_t round = 0; round < np; round++) {
+		struct frag_table *t = frag_new();
+		size_t order[2 * PIECES], no = 0, done = 0;
+		bool seen[PIECES] = { false };
+		size_t missing = np;
+
+		for (size_t i = 0; i < np; i++)
+			if (i != round)
+				order[no++] = i;
+		for (size_t i = 0; i < np / 3; i++) {	/* repeats */
+			x = x * 1103515245u + 12345u;
+			if ((x >> 8) % np != round)
+				order[no++] = (x >> 8) % np;
+		}
+		for (size_t i = no - 1; i > 0; i--) {
+			size_t j;
+			size_t tmp = order[i];
+
+			x = x * 1103515245u + 12345u;
+			j = (x >> 8) % (i + 1);
+			order[i] = order[j], order[j] = tmp;
+		}
+		order[no++] = round;
+		for (size_t k = 0; k < no; k++) {
+			size_t i = order[k], len = piece[i].len, off = piece[i].off;
+			bool more = off + len < DATA;
+			const uint8_t *out = NULL;
+			size_t outlen = 0;
+			struct pkt p;
+			int r;
+
+			memset(frame, 0, 20);
+			frame[0] = 0x45;
+			frame[2] = (uint8_t)((20 + len) >> 8), frame[3] = (uint8_t)(20 + len);
+			frame[4] = 0x12, frame[5] = 0x34;
+			frame[6] = (uint8_t)((more ? 0x20 : 0) | (off / 8) >> 8);
+			frame[7] = (uint8_t)(off / 8);
+			frame[8] = 64, frame[9] = 17;
+			frame[12] = 198, frame[13] = 18, frame[15] = 1;
+			frame[16] = 198, frame[17] = 18, frame[19] = 2;
+			memcpy(frame + 20, whole + off, len);
+			pkt_decode(LINK_IPV4, frame, (uint32_t)(20 + len), (uint32_t)(20 + len), &p);
+			if (!seen[i])
+				seen[i] = true, missing--;
+			r = frag_add(t, &p, 1000000 + (int64_t)k, &out, &outlen);
+			if (r == 1) {
+				done++;
+				covered_at = missing;
+				CHECK_INT(outlen, 20 + DATA);
+				CHECK(out && !memcmp(out + 20, whole, DATA));
+				break;
+			}
+		}
+		CHECK_INT(done, 1);
+		CHECK_INT(covered_at, 0);
+		frag_free(t);
+	}
 }
