@@ -355,25 +355,35 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 		out_record_end(o);
 		return;
 	}
-	out_cell_str(o, C_PROTO, proto_str(f->proto));
-	if (f->proto == 6 || f->proto == 17) {
-		out_cell_str(o, C_ORIG, endpoint_format(fam, f->oaddr, f->oport, a));
-		out_cell_str(o, C_RESP, endpoint_format(fam, f->raddr, f->rport, b));
-	} else {
-		out_cell_str(o, C_ORIG, addr_format(fam, f->oaddr, a));
-		out_cell_str(o, C_RESP, addr_format(fam, f->raddr, b));
+	/* the table fast path: lengths known, ASCII, numbers straight in */
+	{
+		const char *ps = proto_str(f->proto), *st = flow_conn_state(f);
+
+		out_cell_ascii(o, C_PROTO, ps, strlen(ps));
+		if (f->proto == 6 || f->proto == 17) {
+			endpoint_format(fam, f->oaddr, f->oport, a);
+			endpoint_format(fam, f->raddr, f->rport, b);
+		} else {
+			addr_format(fam, f->oaddr, a);
+			addr_format(fam, f->raddr, b);
+		}
+		out_cell_ascii(o, C_ORIG, a, strlen(a));
+		out_cell_ascii(o, C_RESP, b, strlen(b));
+		svc = side_name(f, side);
+		out_cell_str(o, C_SERVICE, svc ? svc : "-");
+		if (interim)
+			out_cell(o, C_STATE, "%s (interim)", st);
+		else
+			out_cell_ascii(o, C_STATE, st, strlen(st));
+		if (f->hlen)
+			out_cell_ascii(o, C_HISTORY, f->history, f->hlen);
+		else
+			out_cell_ascii(o, C_HISTORY, "-", 1);
 	}
-	svc = side_name(f, side);
-	out_cell_str(o, C_SERVICE, svc ? svc : "-");
-	if (interim)
-		out_cell(o, C_STATE, "%s (interim)", flow_conn_state(f));
-	else
-		out_cell_str(o, C_STATE, flow_conn_state(f));
-	out_cell_str(o, C_HISTORY, f->hlen ? f->history : "-");
-	out_cell_str(o, C_OPKTS, utoa(f->opkts, a));
-	out_cell_str(o, C_OBYTES, utoa(f->obytes, a));
-	out_cell_str(o, C_RPKTS, utoa(f->rpkts, a));
-	out_cell_str(o, C_RBYTES, utoa(f->rbytes, a));
+	out_cell_uint(o, C_OPKTS, f->opkts);
+	out_cell_uint(o, C_OBYTES, f->obytes);
+	out_cell_uint(o, C_RPKTS, f->rpkts);
+	out_cell_uint(o, C_RBYTES, f->rbytes);
 	{
 		/* seconds with 3 decimals, rounded as printf's %.3f would */
 		int64_t ms = (f->last - f->start + 500) / 1000;
@@ -385,8 +395,7 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 		d[k + 2] = (char)('0' + ms / 10 % 10);
 		d[k + 3] = (char)('0' + ms % 10);
 		d[k + 4] = 's';
-		d[k + 5] = '\0';
-		out_cell_str(o, C_DURATION, d);
+		out_cell_ascii(o, C_DURATION, d, k + 5);
 	}
 	out_record_end(o);
 }

@@ -242,10 +242,23 @@ static char *put_uint(char *p, unsigned v)
 }
 
 /* IPv4 by hand: inet_ntop's generic path is a measurable cost at 100,000 rows. */
+static char *put_octet(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 static char *put_ipv4(char *p, const uint8_t *a)
 {
 	for (int i = 0; i < 4; i++) {
-		p = put_uint(p, a[i]);
+		p = put_octet(p, a[i]);
 		if (i < 3)
 			*p++ = '.';
 	}

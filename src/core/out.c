@@ -384,26 +384,52 @@ void out_cell(struct out *o, size_t col, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Store one cell of n bytes and display width w; text need not end in NUL. */
+static void put_text_cell(struct out *o, size_t col, const char *text, size_t n, size_t w)
+{
+	size_t start = o->alen;
+	char *d = reserve(o, sizeof(struct cellhdr) + n + 1);
+
+	memcpy(d + sizeof(struct cellhdr), text, n);
+	d[sizeof(struct cellhdr) + n] = '\0';
+	put_hdr(o, (unsigned)col, 0, w, n);
+	o->alen += n + 1;
+	if (o->cur[col] >= 0)
+		((struct cellhdr *)(o->arena + o->cur[col]))->col = CELL_SKIP;
+	o->cur[col] = (int64_t)start;
+	if (w > o->w[col])
+		o->w[col] = w > 65535 ? 65535 : w;
+}
+
 void out_cell_str(struct out *o, size_t col, const char *text)
 {
-	size_t start, n, w = 0;
-	struct cellhdr *h;
+	size_t n, w = 0;
 
 	if (o->mode != OUT_TABLE || col >= MAX_COLS)
 		return;
 	/* length and display width in one pass */
 	for (n = 0; text[n]; n++)
 		w += ((unsigned char)text[n] & 0xc0) != 0x80;
-	start = o->alen;
-	memcpy(reserve(o, sizeof(*h) + n + 1) + sizeof(*h), text, n + 1);
-	put_hdr(o, (unsigned)col, 0, w, n);
-	o->alen += n + 1;
-	h = (struct cellhdr *)(o->arena + start);
-	if (o->cur[col] >= 0)
-		((struct cellhdr *)(o->arena + o->cur[col]))->col = CELL_SKIP;
-	o->cur[col] = (int64_t)start;
-	if (cell_width(h) > o->w[col])
-		o->w[col] = cell_width(h);
+	put_text_cell(o, col, text, n, w);
+}
+
+void out_cell_ascii(struct out *o, size_t col, const char *text, size_t n)
+{
+	if (o->mode == OUT_TABLE && col < MAX_COLS)
+		put_text_cell(o, col, text, n, n);
+}
+
+void out_cell_uint(struct out *o, size_t col, unsigned long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	if (o->mode != OUT_TABLE || col >= MAX_COLS)
+		return;
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	put_text_cell(o, col, d + i, sizeof(d) - i, sizeof(d) - i);
 }
 
 void out_cell_style(struct out *o, size_t col, enum out_style style)

@@ -65,6 +65,10 @@ void out_cell(struct out *o, size_t col, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The same for text that needs no formatting (faster on big tables). */
 void out_cell_str(struct out *o, size_t col, const char *text);
+/* The same for n bytes of ASCII text (its width is n), and for a number:
+ * the fast path for tables of many thousand rows. */
+void out_cell_ascii(struct out *o, size_t col, const char *text, size_t n);
+void out_cell_uint(struct out *o, size_t col, unsigned long long v);
 void out_cell_style(struct out *o, size_t col, enum out_style style);
 /* An extra line printed under the row, indented to the second column. */
 void out_note(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -154,6 +154,21 @@ void *xbig_grow(void *p, size_t size, size_t need, size_t *cap)
 		*cap = (big_len(p) - BIG_HDR) / size;
 		return p;
 	}
+	if (p && big_len(p) >= HUGE_SZ && c * size + BIG_HDR >= HUGE_SZ) {
+		/* huge to huge: let the kernel move the page tables, nothing is
+		 * copied and the pages already filled stay as they are */
+		size_t old = big_len(p);
+		char *m;
+
+		len = (c * size + BIG_HDR + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+		m = mremap((char *)p - BIG_HDR, old, len, MREMAP_MAYMOVE);
+		if (m == MAP_FAILED)
+			oom(c * size);
+		(void)madvise(m, len, MADV_HUGEPAGE);
+		memcpy(m, &len, sizeof(len));
+		*cap = (len - BIG_HDR) / size;
+		return m + BIG_HDR;
+	}
 	q = big_map(c * size, &len);
 	if (p) {
 		memcpy(q, p, *cap * size);
