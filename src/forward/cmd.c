@@ -121,13 +121,21 @@ static void reload(const struct slog *log, struct engine *eng, const char *path)
 {
 	struct fwd_config *c = xcalloc(1, sizeof(*c));
 
-	if (fwd_config_load(path, c) || fwd_config_check(c)) {
+	if (fwd_config_load(path, c)) {
 		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
-		free(c);
+		free(c);	/* a failed load keeps no rules */
 		return;
 	}
-	slog_event(log, "reloading %s: %zu rules", path, c->n);
-	engine_reload(eng, c);
+	if (fwd_config_check(c)) {
+		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
+		fwd_config_unref(c);	/* the rules and the config */
+		return;
+	}
+	if (engine_reload(eng, c)) {
+		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
+		return;
+	}
+	slog_event(log, "reloaded %s: %zu rules", path, c->n);
 }
 
 static int serve(struct fwd_opts *o, struct engine *eng)
@@ -202,6 +210,11 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		o.eo.workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+	}
+	/* an unknown user is an error before anything binds */
+	if (o.user && !getpwnam(o.user)) {
+		fwd_config_unref(c);
+		return cmd_error("unknown user '%s'", o.user);
 	}
 	raise_fd_limit();
 	/* signals go to the main thread's sigwait, never to a worker */

@@ -35,8 +35,10 @@ static int parse_endpoint(const char *s, bool listen, struct endpoint *e)
 {
 	if (endpoint_parse(s, listen ? EP_BARE_PORT | EP_PORT_ZERO : EP_PORT_ZERO, e))
 		return -EINVAL;
-	if (!listen && !e->port)
-		return errorf(-EINVAL, "invalid target '%s': port 0", s);
+	/* port 0 would mean a different random port for every worker */
+	if (!e->port)
+		return errorf(-EINVAL, "invalid %s '%s': port 0", listen ? "listen address" : "target",
+			      s);
 	return 0;
 }
 
@@ -56,6 +58,38 @@ static void defaults(struct fwd_rule *r)
 	r->max_sessions = 65536;
 }
 
+/* Is an address this host's own? Binding to it says so, nothing is sent. */
+static bool local_address(const struct endpoint *a)
+{
+	struct endpoint e = *a;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool mine;
+
+	if (fd < 0)
+		return false;
+	e.port = 0;
+	len = endpoint_to_sockaddr(&e, &sa);
+	mine = !bind(fd, (const struct sockaddr *)&sa, len);
+	close(fd);
+	return mine;
+}
+
+/* A target that is the listener itself would feed every byte back in. */
+static bool forwards_to_itself(const struct fwd_rule *r)
+{
+	struct endpoint l = r->listen, t = r->target;
+
+	if (l.port != t.port)
+		return false;
+	endpoint_unmap(&l);
+	endpoint_unmap(&t);
+	if (addr_is_any(l.family, l.addr))	/* [::] takes both families, 0.0.0.0 IPv4 */
+		return (l.family == AF_INET6 || t.family == AF_INET) && local_address(&t);
+	return l.family == t.family && !memcmp(l.addr, t.addr, l.family == AF_INET ? 4 : 16);
+}
+
 int fwd_rule_quick(const char *listen, const char *target, bool udp, struct fwd_rule *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -63,24 +97,40 @@ int fwd_rule_quick(const char *listen, const char *target, bool udp, struct fwd_
 	defaults(r);
 	if (parse_endpoint(listen, true, &r->listen) || parse_endpoint(target, false, &r->target))
 		return -EINVAL;
+	if (forwards_to_itself(r))
+		return errorf(-ELOOP, "the target is this rule's own listener");
 	fwd_rule_name(r);
 	return 0;
 }
 
 int fwd_rule_acl(struct fwd_rule *r, bool allow, const char *cidrs)
 {
-	char tmp[1024];
-	char *save = NULL;
+	const char *what = allow ? "allow" : "deny";
 
-	snprintf(tmp, sizeof(tmp), "%s", cidrs);
-	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	if (!*cidrs)
+		return errorf(-EINVAL, "empty %s list: name at least one CIDR (0.0.0.0/0 and ::/0 "
+				       "for everyone)", what);
+	/* every item whole, or an error: a list is never cut short */
+	for (const char *t = cidrs;; t++) {
+		size_t n = strcspn(t, ",");
+		char item[INET6_ADDRSTRLEN + 8];
+
+		if (!n)
+			return errorf(-EINVAL, "empty entry in the %s list '%s'", what, cidrs);
+		if (n >= sizeof(item))
+			return errorf(-EINVAL, "invalid CIDR '%.*s' in the %s list: too long",
+				      (int)(n > 60 ? 60 : n), t, what);
 		if (r->nacl == MAX_ACL)
-			return errorf(-E2BIG, "too many allow/deny entries (at most %d)", MAX_ACL);
-		if (cidr_parse(t, &r->acl[r->nacl].cidr))
+			return errorf(-E2BIG, "too many allow/deny entries (at most %d a rule)", MAX_ACL);
+		memcpy(item, t, n);
+		item[n] = '\0';
+		if (cidr_parse(item, &r->acl[r->nacl].cidr))
 			return -EINVAL;
 		r->acl[r->nacl++].allow = allow;
+		t += n;
+		if (!*t)
+			return 0;
 	}
-	return 0;
 }
 
 static int parse_time(const char *v, unsigned *ms)
@@ -147,15 +197,26 @@ static int option(struct fwd_rule *r, const char *kv)
 			       "halfclose-timeout, max-conns, max-sessions, proxy)", key);
 }
 
+/* The next blank-separated token of *s, NUL-terminated in place; NULL at the end. */
+static char *token(char **s)
+{
+	char *t = *s + strspn(*s, " \t\r");
+	size_t n = strcspn(t, " \t\r");
+
+	if (!*t)
+		return NULL;
+	*s = t + n + (t[n] != '\0');
+	t[n] = '\0';
+	return t;
+}
+
 static int parse_line(char *line, unsigned no, struct fwd_rule *r)
 {
-	char *tok[40], *save = NULL;
-	size_t n = 0;
+	char *tok[3], *t;
 
-	for (char *t = strtok_r(line, " \t\r", &save); t && n < 40; t = strtok_r(NULL, " \t\r", &save))
-		tok[n++] = t;
-	if (n < 3)
-		return errorf(-EINVAL, "expected LISTEN PROTO TARGET [KEY=VALUE...]");
+	for (size_t i = 0; i < 3; i++)
+		if (!(tok[i] = token(&line)))
+			return errorf(-EINVAL, "expected LISTEN PROTO TARGET [KEY=VALUE...]");
 	memset(r, 0, sizeof(*r));
 	r->line = no;
 	if (!strcmp(tok[1], "tcp"))
@@ -167,11 +228,14 @@ static int parse_line(char *line, unsigned no, struct fwd_rule *r)
 	defaults(r);
 	if (parse_endpoint(tok[0], true, &r->listen) || parse_endpoint(tok[2], false, &r->target))
 		return -EINVAL;
-	for (size_t i = 3; i < n; i++)
-		if (option(r, tok[i]))
+	/* every option on the line, however many */
+	while ((t = token(&line)))
+		if (option(r, t))
 			return -EINVAL;
 	if (r->proxy && r->proto == FWD_UDP)
 		return errorf(-EINVAL, "the PROXY protocol is for tcp rules");
+	if (forwards_to_itself(r))
+		return errorf(-ELOOP, "the target is this rule's own listener");
 	fwd_rule_name(r);
 	return 0;
 }
@@ -183,22 +247,21 @@ int fwd_config_parse(const char *path, const char *text, struct fwd_config *c)
 
 	memset(c, 0, sizeof(*c));
 	while (*text) {
-		char line[2048];
 		size_t len = strcspn(text, "\n");
+		char *line = xstrndup(text, len);	/* a line of any length, whole */
+		int bad;
 
 		no++;
-		if (len >= sizeof(line)) {
-			free(c->rules);
-			return errorf(-EINVAL, "%s:%u: line too long", path, no);
-		}
-		memcpy(line, text, len);
-		line[len] = '\0';
 		text += len + (text[len] == '\n');
 		line[strcspn(line, "#")] = '\0';
-		if (!line[strspn(line, " \t\r")])
+		if (!line[strspn(line, " \t\r")]) {
+			free(line);
 			continue;
+		}
 		c->rules = xgrow(c->rules, sizeof(*c->rules), c->n + 1, &cap);
-		if (parse_line(line, no, &c->rules[c->n])) {
+		bad = parse_line(line, no, &c->rules[c->n]);
+		free(line);
+		if (bad) {
 			char msg[512];
 
 			snprintf(msg, sizeof(msg), "%s", error_msg());
@@ -241,7 +304,18 @@ bool fwd_acl_permits(const struct fwd_rule *r, const struct endpoint *client)
 	bool any_allow = false;
 
 	for (size_t i = 0; i < r->nacl; i++) {
-		if (cidr_match(&r->acl[i].cidr, client->family, client->addr))
+		const struct cidr *c = &r->acl[i].cidr;
+		bool hit = cidr_match(c, client->family, client->addr);
+
+		if (!hit && c->family == AF_INET6 && client->family == AF_INET) {
+			/* an IPv6 entry sees an IPv4 client as ::ffff:a.b.c.d, the form a
+			 * dual-stack listener would show (as HAProxy matches it) */
+			uint8_t m[16] = { [10] = 0xff, [11] = 0xff };
+
+			memcpy(m + 12, client->addr, 4);
+			hit = cidr_match(c, AF_INET6, m);
+		}
+		if (hit)
 			return r->acl[i].allow;
 		any_allow |= r->acl[i].allow;
 	}

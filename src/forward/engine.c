@@ -23,6 +23,28 @@
 #include "forward/engine.h"
 #include "core/banned.h"
 
+/* Give each rule of c its listener's session counter (main thread, before
+ * the workers see c): a rule that keeps its address keeps its count. */
+static void bind_counts(struct engine *eng, struct fwd_config *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct fwd_rule *r = &c->rules[i];
+		struct fwd_count *k = eng->counts;
+
+		while (k && !(k->proto == r->proto && endpoint_equal(&k->listen, &r->listen)))
+			k = k->next;
+		if (!k) {
+			k = xcalloc(1, sizeof(*k));
+			k->proto = r->proto;
+			k->listen = r->listen;
+			atomic_init(&k->active, 0);
+			k->next = eng->counts;
+			eng->counts = k;
+		}
+		r->count = k;
+	}
+}
+
 static void on_listener(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
 	struct listener *ls = container_of(io, struct listener, io);
@@ -66,12 +88,41 @@ int listener_open(const struct fwd_rule *r, int *out)
 	return 0;
 }
 
+/*
+ * Is the address free? SO_REUSEPORT would let a second instance (same user)
+ * quietly join the first one's group and take half its clients: a plain
+ * socket is bound first and must succeed. TCP keeps SO_REUSEADDR so that
+ * a restart is not stopped by TIME_WAIT (a listener still refuses it); UDP
+ * goes without, since there it would share the port.
+ */
+static int probe_free(const struct fwd_rule *r)
+{
+	int one = 1, zero = 0;
+	int type = r->proto == FWD_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	struct sockaddr_storage sa;
+	socklen_t len = endpoint_to_sockaddr(&r->listen, &sa);
+	int fd = socket(r->listen.family, type | SOCK_CLOEXEC, 0), e = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (r->proto == FWD_TCP)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (r->listen.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (const struct sockaddr *)&sa, len) ||
+	    (r->proto == FWD_TCP && listen(fd, 1)))
+		e = -errno;
+	close(fd);
+	return e;
+}
+
 static struct listener *add_listener(struct worker *w, struct fwd_rule *r,
 				     struct fwd_config *gen, int fd)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 
 	l->fd = fd;
+	l->spare = -1;
 	l->w = w;
 	l->rule = r;
 	l->gen = gen;
@@ -82,14 +133,16 @@ static struct listener *add_listener(struct worker *w, struct fwd_rule *r,
 	return l;
 }
 
-static void drop_listener(struct worker *w, struct listener *l)
+static void drop_listener(struct worker *w, struct listener *l, const char *reason)
 {
 	if (!l->paused)
 		ev_io_del(w->loop, &l->io);
 	close(l->fd);
 	l->fd = -1;
+	if (l->spare >= 0)
+		close(l->spare);
 	if (l->rule->proto == FWD_UDP)
-		udp_close_all(l, "rule-removed");
+		udp_close_all(l, reason);
 	fwd_config_unref(l->gen);
 	free(l->buckets);
 	free(l);
@@ -110,10 +163,14 @@ static void reconcile(struct worker *w, struct fwd_config *c)
 		*pp = l->next;
 		if (!match) {
 			slog_event(w->eng->o.log, "stopped listening: %s (removed by reload)", l->rule->name);
-			drop_listener(w, l);
+			drop_listener(w, l, "rule-removed");
 			continue;
 		}
 		/* same address: new sessions get the new rule's settings */
+		if (l->spare >= 0 && match->target.family != l->rule->target.family) {
+			close(l->spare);	/* made for the old target's family */
+			l->spare = -1;
+		}
 		fwd_config_unref(l->gen);
 		l->gen = c;
 		fwd_config_ref(c);
@@ -149,6 +206,7 @@ static void on_sweep(struct ev_loop *loop, struct ev_timer *t)
 	int64_t now = ev_now_ms();
 
 	tcp_sweep(w, now);
+	udp_quarantine_sweep(w, now, false);
 	for (struct listener *l = w->ls; l; l = l->next) {
 		if (l->paused && now >= l->resume_ms) {
 			l->paused = false;
@@ -170,7 +228,7 @@ static void begin_stop(struct worker *w, int64_t now)
 	while (l) {
 		struct listener *next = l->next;
 
-		drop_listener(w, l);
+		drop_listener(w, l, "shutdown");
 		l = next;
 	}
 	w->ls = NULL;
@@ -259,16 +317,19 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 	for (unsigned k = 0; k < eng->n; k++)
 		eng->w[k].wake = -1;
 	*out = eng;
+	eng->cur = c;
+	fwd_config_ref(c);
+	bind_counts(eng, c);
 	fds = xcalloc(c->n * eng->n, sizeof(*fds));
 	/* bind everything before starting anything: errors name the rule */
 	for (size_t i = 0; i < c->n && !r; i++) {
-		for (unsigned k = 0; k < eng->n && !r; k++) {
-			int e = listener_open(&c->rules[i], &fds[k * c->n + i]);
+		int e = probe_free(&c->rules[i]);
 
-			if (e)
-				r = errorf(e, "rule '%s'%s: cannot listen: %s", c->rules[i].name,
-					   c->rules[i].line ? " in the config" : "", strerror(-e));
-		}
+		for (unsigned k = 0; k < eng->n && !e; k++)
+			e = listener_open(&c->rules[i], &fds[k * c->n + i]);
+		if (e)
+			r = errorf(e, "rule '%s'%s: cannot listen: %s", c->rules[i].name,
+				   c->rules[i].line ? " in the config" : "", strerror(-e));
 	}
 	for (unsigned k = 0; k < eng->n && !r; k++)
 		r = start_worker(eng, &eng->w[k], k, c, fds + (size_t)k * c->n);
@@ -296,6 +357,24 @@ static void poke(struct engine *eng)
 
 int engine_reload(struct engine *eng, struct fwd_config *c)
 {
+	/* a new listening address must be free, as at start */
+	for (size_t i = 0; i < c->n; i++) {
+		bool have = false;
+		int e;
+
+		for (size_t j = 0; eng->cur && j < eng->cur->n && !have; j++)
+			have = fwd_same_listener(&c->rules[i], &eng->cur->rules[j]);
+		if (!have && (e = probe_free(&c->rules[i]))) {
+			errorf(e, "rule '%s'%s: cannot listen: %s", c->rules[i].name,
+			       c->rules[i].line ? " in the config" : "", strerror(-e));
+			fwd_config_unref(c);
+			return e;
+		}
+	}
+	fwd_config_unref(eng->cur);
+	eng->cur = c;
+	fwd_config_ref(c);
+	bind_counts(eng, c);	/* only the main thread reloads */
 	pthread_mutex_lock(&eng->lock);
 	if (eng->next)
 		fwd_config_unref(eng->next);
@@ -324,18 +403,26 @@ void engine_stop(struct engine *eng, unsigned drain_ms)
 			struct listener *l = w->ls;
 
 			w->ls = l->next;
-			drop_listener(w, l);
+			drop_listener(w, l, "shutdown");
 		}
 		for (size_t i = 0; i < w->npool; i++) {
 			close(w->pool[i][0]);
 			close(w->pool[i][1]);
 		}
+		udp_quarantine_sweep(w, 0, true);
 		ev_loop_free(w->loop);
 		if (w->wake >= 0)
 			close(w->wake);
 		fwd_config_unref(w->cfg);
 	}
 	fwd_config_unref(eng->next);
+	fwd_config_unref(eng->cur);
+	while (eng->counts) {
+		struct fwd_count *k = eng->counts;
+
+		eng->counts = k->next;
+		free(k);
+	}
 	pthread_mutex_destroy(&eng->lock);
 	free(eng->w);
 	free(eng);

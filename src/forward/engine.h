@@ -20,6 +20,7 @@ struct listener {
 	struct ev_io io;
 	struct worker *w;
 	int fd;
+	int spare;			/* TCP: a target socket made ahead, or -1 */
 	struct fwd_rule *rule;
 	struct fwd_config *gen;
 	bool paused;
@@ -28,13 +29,21 @@ struct listener {
 	struct usess **buckets;
 	size_t nbuckets, nsess;
 	struct usess *lru_head, *lru_tail;
-	uint64_t denied;
+	uint64_t denied, looped, full;	/* datagrams dropped, logged by the sweep */
 	struct listener *next;
 };
 
 struct conn;
 
 #define PIPE_POOL 256
+#define QUARANTINE_MS 30000
+#define QUARANTINE_MAX 4096
+
+struct quarantine {
+	int fd[QUARANTINE_MAX];
+	int64_t until[QUARANTINE_MAX];
+	size_t head, n;
+};
 
 struct worker {
 	pthread_t th;
@@ -53,6 +62,7 @@ struct worker {
 	struct conn *dead;
 	struct usess *dead_sess;
 	struct fwd_config *cfg;		/* current generation (a reference) */
+	struct quarantine quar;		/* UDP: ended sessions' sockets */
 	int pool[PIPE_POOL][2];
 	size_t npool;
 	int64_t emfile_logged;
@@ -67,8 +77,10 @@ struct engine {
 	atomic_uint active;		/* TCP sessions, all rules */
 	pthread_mutex_t lock;		/* guards next and the flags below */
 	struct fwd_config *next;	/* set by reload, taken by each worker */
+	struct fwd_config *cur;		/* the rules last given (main thread) */
 	atomic_uint reload_gen;
 	atomic_bool stop;
+	struct fwd_count *counts;	/* one per listener ever configured */
 	unsigned started;		/* worker threads running */
 };
 
@@ -87,5 +99,7 @@ void udp_listener_event(struct worker *w, struct listener *l);
 void udp_sweep(struct worker *w, struct listener *l, int64_t now);
 void udp_close_all(struct listener *l, const char *reason);
 void udp_reap(struct worker *w);
+/* Close quarantined sockets whose time is up (all of them with all). */
+void udp_quarantine_sweep(struct worker *w, int64_t now, bool all);
 
 #endif

@@ -32,6 +32,15 @@ struct acl_entry {
 	struct cidr cidr;
 };
 
+/* Live sessions of one listener (protocol and address): shared by the
+ * workers and by every generation of its rule, so limits hold across both. */
+struct fwd_count {
+	enum fwd_proto proto;
+	struct endpoint listen;
+	atomic_uint active;
+	struct fwd_count *next;
+};
+
 struct fwd_rule {
 	unsigned line;			/* 0 for the quick form */
 	char name[128];			/* "0.0.0.0:8080/tcp -> 198.18.0.2:80" */
@@ -46,8 +55,26 @@ struct fwd_rule {
 	unsigned max_conns;		/* TCP sessions, 0 = no limit */
 	unsigned max_sessions;		/* UDP sessions */
 	unsigned proxy;			/* PROXY protocol version, 0 off */
-	atomic_uint active;		/* live sessions, all workers */
+	struct fwd_count *count;	/* set by the engine; fwd_active() */
+	struct fwd_count own;		/* before that (tests, --check) */
 };
+
+static inline atomic_uint *fwd_active(struct fwd_rule *r)
+{
+	return r->count ? &r->count->active : &r->own.active;
+}
+
+/* One more on a counter unless that passes max (0: no limit); all threads. */
+static inline bool fwd_take(atomic_uint *a, unsigned max)
+{
+	unsigned v = atomic_load(a);
+
+	do {
+		if (max && v >= max)
+			return false;
+	} while (!atomic_compare_exchange_weak(a, &v, v + 1));
+	return true;
+}
 
 struct fwd_config {
 	struct fwd_rule *rules;

@@ -31,6 +31,7 @@
 
 #define CHUNK (64 * 1024)	/* copy fallback buffer */
 #define PIPE_SIZE (1 << 20)	/* splice batch: fewer system calls per byte */
+#define MIN_PIPE (64 * 1024)	/* below this, copying is as good */
 
 struct half {
 	int pipe[2];
@@ -87,9 +88,19 @@ static bool pipe_get(struct worker *w, struct half *h)
 	}
 	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC))
 		return false;
-	/* a bigger pipe moves more per splice; pages are only used while full
-	 * (fails harmlessly above fs.pipe-max-size) */
+	/*
+	 * A bigger pipe moves more per splice. Over the user's pipe quota
+	 * (fs.pipe-user-pages-soft, as for --user nobody) the kernel refuses
+	 * that and hands out 8 KiB pipes: such a pipe is given back and this
+	 * half copies instead, so the pool only ever holds full-size pipes.
+	 */
 	fcntl(h->pipe[0], F_SETPIPE_SZ, PIPE_SIZE);
+	if (fcntl(h->pipe[0], F_GETPIPE_SZ) < MIN_PIPE) {
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+		h->pipe[0] = h->pipe[1] = -1;
+		return false;
+	}
 	return true;
 }
 
@@ -139,7 +150,7 @@ static void finish(struct worker *w, struct conn *c, const char *reason, int res
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
-	atomic_fetch_sub(&c->rule->active, 1);
+	atomic_fetch_sub(fwd_active(c->rule), 1);
 	atomic_fetch_sub(&w->eng->active, 1);
 	fwd_config_unref(c->gen);
 	c->dead = true;
@@ -221,15 +232,15 @@ static int pump(struct worker *w, struct conn *c, struct half *h, int src, int d
 			return 0;
 		}
 		if (!pipe_get(w, h)) {
-			/* no descriptors for a pipe: copy this time */
+			/* no descriptors or no quota for a pipe: copy this time */
 			return copy(h, src, dst, &c->last);
 		}
 		n = splice(src, NULL, h->pipe[1], NULL, PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
+			/* a short splice says nothing about the socket (a small pipe,
+			 * pipe slots used up by small segments): only EAGAIN means
+			 * drained, so the next round asks again */
 			h->inpipe = (size_t)n;
-			/* less than asked: the socket is drained until its next edge */
-			if (n < PIPE_SIZE && !h->rdhup)
-				h->ready = false;
 			continue;
 		}
 		h->ready = false;
@@ -359,17 +370,34 @@ static void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t ev
 			connected(w, c, events);
 		return;
 	}
+	if (events & EPOLLERR) {
+		/* a reset, also one after this side's half-close (when nothing
+		 * is read from it any more): passed on as a reset */
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(target ? c->tfd : c->cfd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			finish(w, c, err == ECONNRESET || err == EPIPE ? "reset" : "error",
+			       target ? 1 : 2);
+			return;
+		}
+	}
 	relay(w, c);
 }
 
+/* NULL when the client may come in: its places under the rule's and the
+ * global limit are then taken (atomically, whichever worker asks). */
 static const char *admit(struct listener *l, const struct endpoint *sa)
 {
 	if (!fwd_acl_permits(l->rule, sa))
 		return "denied";
-	if (l->rule->max_conns && atomic_load(&l->rule->active) >= l->rule->max_conns)
+	if (!fwd_take(fwd_active(l->rule), l->rule->max_conns))
 		return "rule-limit";
-	if (l->w->eng->o.max_conns && atomic_load(&l->w->eng->active) >= l->w->eng->o.max_conns)
+	if (!fwd_take(&l->w->eng->active, l->w->eng->o.max_conns)) {
+		atomic_fetch_sub(fwd_active(l->rule), 1);
 		return "limit";
+	}
 	return NULL;
 }
 
@@ -414,21 +442,14 @@ static void on_target(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	tcp_event(c->w, c, true, events);
 }
 
-static void start(struct worker *w, struct listener *l, int cfd, const struct endpoint *sa)
+static void start(struct worker *w, struct listener *l, int cfd, int tfd,
+		  const struct endpoint *sa)
 {
 	struct conn *c;
-	int tfd = socket(l->rule->target.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	struct sockaddr_storage ta;
 	socklen_t tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
 	int one = 1;
 
-	if (tfd < 0) {
-		reset_fd(cfd);
-		close(cfd);
-		if (errno == EMFILE || errno == ENFILE)
-			pause_listener(w, l);
-		return;
-	}
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(tfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
@@ -446,9 +467,7 @@ static void start(struct worker *w, struct listener *l, int cfd, const struct en
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
-	w->nconns++;
-	atomic_fetch_add(&c->rule->active, 1);
-	atomic_fetch_add(&w->eng->active, 1);
+	w->nconns++;	/* admit() counted it under the rule and globally */
 	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_client);
 	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_target);
 	if (connect(tfd, (const struct sockaddr *)&ta, tlen) &&
@@ -457,25 +476,46 @@ static void start(struct worker *w, struct listener *l, int cfd, const struct en
 	/* success (or a pending connect) shows up as EPOLLOUT on the target */
 }
 
+/*
+ * Accept only with the target's socket already in hand: when descriptors
+ * run short, clients wait in the listen backlog (the listener pauses for
+ * 100 ms) instead of being accepted and reset for want of a second one.
+ * The socket made for a client that did not come is kept for the next.
+ */
 void tcp_accept(struct worker *w, struct listener *l)
 {
 	for (int i = 0; i < 256; i++) {
 		struct sockaddr_storage sa;
 		struct endpoint client;
 		socklen_t len = sizeof(sa);
-		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd, tfd = l->spare;
 		const char *why;
 
-		if (fd < 0) {
+		l->spare = -1;
+		if (tfd < 0)
+			tfd = socket(l->rule->target.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (tfd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				pause_listener(w, l);
 			return;
 		}
+		fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				close(tfd);
+				pause_listener(w, l);
+			} else {
+				l->spare = tfd;
+			}
+			return;
+		}
 		endpoint_from_sockaddr(&client, &sa);
-		if ((why = admit(l, &client)))
+		if ((why = admit(l, &client))) {
 			refuse(l, fd, &client, why);
-		else
-			start(w, l, fd, &client);
+			l->spare = tfd;
+		} else {
+			start(w, l, fd, tfd, &client);
+		}
 	}
 }
 
@@ -490,8 +530,11 @@ void tcp_sweep(struct worker *w, int64_t now)
 			finish(w, c, "connect-timeout", 1);
 		else if (c->state == S_RELAY && now - c->last >= c->rule->idle_timeout_ms)
 			finish(w, c, "idle-timeout", 0);
-		else if (c->half_since && now - c->half_since >= c->rule->halfclose_timeout_ms)
-			finish(w, c, "halfclose-timeout", 0);
+		else if (c->half_since && now - (c->last > c->half_since ? c->last : c->half_since) >=
+						c->rule->halfclose_timeout_ms)
+			/* idle that long after a half-close: the open side learns
+			 * by a reset that the stream did not end normally */
+			finish(w, c, "halfclose-timeout", 1 | 2);
 		c = next;
 	}
 }

@@ -80,6 +80,37 @@ static void lru_front(struct listener *l, struct usess *s)
 		l->lru_tail = s;
 }
 
+/*
+ * An ended session's socket is held, unread, for QUARANTINE_MS before it is
+ * closed: its source port is not handed to a new session while late replies
+ * for the old client may still come (a NAT's port-reuse delay). At most
+ * QUARANTINE_MAX a worker; past that the oldest is closed early.
+ */
+static void quarantine(struct worker *w, int fd)
+{
+	struct quarantine *q = &w->quar;
+
+	if (q->n == QUARANTINE_MAX) {
+		close(q->fd[q->head]);
+		q->head = (q->head + 1) % QUARANTINE_MAX;
+		q->n--;
+	}
+	q->fd[(q->head + q->n) % QUARANTINE_MAX] = fd;
+	q->until[(q->head + q->n) % QUARANTINE_MAX] = ev_now_ms() + QUARANTINE_MS;
+	q->n++;
+}
+
+void udp_quarantine_sweep(struct worker *w, int64_t now, bool all)
+{
+	struct quarantine *q = &w->quar;
+
+	while (q->n && (all || q->until[q->head] <= now)) {
+		close(q->fd[q->head]);
+		q->head = (q->head + 1) % QUARANTINE_MAX;
+		q->n--;
+	}
+}
+
 static void end_session(struct listener *l, struct usess *s, const char *reason)
 {
 	struct usess **pp = &l->buckets[hash_addr(&s->client, s->clen) % l->nbuckets];
@@ -94,9 +125,10 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	*pp = s->hnext;
 	lru_unlink(l, s);
 	l->nsess--;
-	atomic_fetch_sub(&l->rule->active, 1);
+	atomic_fetch_sub(fwd_active(l->rule), 1);
 	slog_session(l->w->eng->o.log, &r);
-	close(s->fd);
+	ev_io_del(s->w->loop, &s->io);
+	quarantine(s->w, s->fd);
 	fwd_config_unref(s->gen);
 	/* an event for it may still be waiting in this batch */
 	s->dead = true;
@@ -140,14 +172,21 @@ static struct usess *create(struct worker *w, struct listener *l,
 		l->nbuckets = 4096;
 		l->buckets = xcalloc(l->nbuckets, sizeof(*l->buckets));
 	}
-	if (l->nsess >= l->rule->max_sessions && l->lru_tail)
+	/* the cap counts every worker's sessions of this listener: at it, this
+	 * worker makes room by its least recently used one, if it has any */
+	while (!fwd_take(fwd_active(l->rule), l->rule->max_sessions)) {
+		if (!l->lru_tail) {
+			l->full++;
+			return NULL;
+		}
 		end_session(l, l->lru_tail, "evicted");
+	}
 	fd = socket(l->rule->target.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
 	tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
-	if (connect(fd, (const struct sockaddr *)&ta, tlen)) {
-		close(fd);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&ta, tlen)) {
+		if (fd >= 0)
+			close(fd);
+		atomic_fetch_sub(fwd_active(l->rule), 1);
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -163,7 +202,6 @@ static struct usess *create(struct worker *w, struct listener *l,
 	l->buckets[hash_addr(sa, len) % l->nbuckets] = s;
 	lru_front(l, s);
 	l->nsess++;
-	atomic_fetch_add(&l->rule->active, 1);
 	ev_io_add(w->loop, &s->io, fd, EPOLLIN | EPOLLET, on_session);
 	return s;
 }
@@ -195,6 +233,13 @@ void udp_listener_event(struct worker *w, struct listener *l)
 				endpoint_from_sockaddr(&client, &from[i]);
 				if (!fwd_acl_permits(l->rule, &client)) {
 					l->denied++;
+					continue;
+				}
+				endpoint_unmap(&client);
+				if (endpoint_equal(&client, &l->rule->target)) {
+					/* the target itself: forwarding it back would
+					 * bounce between the two for ever */
+					l->looped++;
 					continue;
 				}
 				s = create(w, l, &from[i], m[i].msg_hdr.msg_namelen);
@@ -254,6 +299,16 @@ void udp_sweep(struct worker *w, struct listener *l, int64_t now)
 		slog_event(w->eng->o.log, "denied %llu datagrams for '%s'", (unsigned long long)l->denied,
 			   l->rule->name);
 		l->denied = 0;
+	}
+	if (l->looped) {
+		slog_event(w->eng->o.log, "dropped %llu datagrams for '%s' sent from its own target "
+			   "(they would loop)", (unsigned long long)l->looped, l->rule->name);
+		l->looped = 0;
+	}
+	if (l->full) {
+		slog_event(w->eng->o.log, "dropped %llu datagrams for '%s': max-sessions reached "
+			   "by the other workers", (unsigned long long)l->full, l->rule->name);
+		l->full = 0;
 	}
 }
 

@@ -1,5 +1,6 @@
 /* test_forward.c - forwarding rules: the config grammar and ACL matching. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -85,4 +86,47 @@ TEST(forward_acl_first_match_wins)
 	CHECK(fwd_acl_permits(&r, &six));
 	/* with an allow, what matches nothing is denied */
 	CHECK(!fwd_acl_permits(&r, &(struct endpoint){ .family = AF_INET, .addr = { 10, 0, 0, 1 } }));
+}
+
+/* a line is taken whole: options past the 40th token and allow lists past
+ * 1,023 bytes count; IPv6 entries see IPv4 clients in their mapped form */
+TEST(forward_config_taken_whole)
+{
+	struct fwd_config c;
+	char line[4096];
+	size_t n = 0;
+	struct endpoint v4 = { .family = AF_INET, .addr = { 127, 0, 0, 1 } };
+	struct endpoint six = ep("[::1]:1");
+
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "127.0.0.1:8080 tcp 127.0.0.1:80");
+	for (int i = 0; i < 45; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " idle-timeout=1h");
+	snprintf(line + n, sizeof(line) - n, " deny=127.0.0.0/8\n");
+	CHECK_INT(fwd_config_parse("t.conf", line, &c), 0);
+	CHECK_INT(c.rules[0].nacl, 1);
+	CHECK(!fwd_acl_permits(&c.rules[0], &v4));
+	free(c.rules);
+
+	n = (size_t)snprintf(line, sizeof(line), "[::1]:8080 tcp 127.0.0.1:80 allow=");
+	for (int i = 0; i < 22; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+				      "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff/128,");
+	snprintf(line + n, sizeof(line) - n, "1.2.3.4,1.2.3.4,1.2.3.4,::2/128\n");
+	CHECK_INT(fwd_config_parse("t.conf", line, &c), 0);
+	CHECK_INT(c.rules[0].nacl, 26);
+	CHECK_INT(c.rules[0].acl[25].cidr.prefix, 128);
+	CHECK(!fwd_acl_permits(&c.rules[0], &six));
+	free(c.rules);
+
+	CHECK_INT(fwd_config_parse("t.conf", "127.0.0.1:8080 tcp 127.0.0.1:80 "
+				   "deny=::ffff:127.0.0.0/104\n", &c), 0);
+	CHECK(!fwd_acl_permits(&c.rules[0], &v4));
+	CHECK(fwd_acl_permits(&c.rules[0], &(struct endpoint){ .family = AF_INET,
+							  .addr = { 10, 0, 0, 1 } }));
+	free(c.rules);
+
+	CHECK(fwd_config_parse("t.conf", "127.0.0.1:8080 tcp 127.0.0.1:80 allow=\n", &c) < 0);
+	CHECK(fwd_config_parse("t.conf", "127.0.0.1:8080 tcp 127.0.0.1:80 allow=1.2.3.4,\n",
+			       &c) < 0);
+	CHECK(fwd_config_parse("t.conf", "127.0.0.1:0 tcp 127.0.0.1:80\n", &c) < 0);
 }
