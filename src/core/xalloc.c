@@ -40,12 +40,10 @@ void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-void *xgrow(void *p, size_t size, size_t need, size_t *cap)
+/* The capacity xgrow and xbig_grow move to: doubled from at least 16 until
+ * need fits, c * size never overflowing. */
+static size_t grown(size_t c, size_t size, size_t need)
 {
-	size_t c = *cap;
-
-	if (need <= c)
-		return p;
 	if (c < 16)
 		c = 16;
 	while (c < need) {
@@ -55,8 +53,15 @@ void *xgrow(void *p, size_t size, size_t need, size_t *cap)
 	}
 	if (size && c > SIZE_MAX / size)
 		oom(SIZE_MAX);
-	*cap = c;
-	return xrealloc(p, c * size);
+	return c;
+}
+
+void *xgrow(void *p, size_t size, size_t need, size_t *cap)
+{
+	if (need <= *cap)
+		return p;
+	*cap = grown(*cap, size, need);
+	return xrealloc(p, *cap * size);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -136,20 +141,14 @@ static void *big_map(size_t n, size_t *len_out)
 
 void *xbig_grow(void *p, size_t size, size_t need, size_t *cap)
 {
-	size_t c = *cap, len;
+	size_t c, len;
 	char *q;
 
-	if (need <= c)
+	if (need <= *cap)
 		return p;
-	if (c < 16)
-		c = 16;
-	while (c < need) {
-		if (c > SIZE_MAX / 2)
-			oom(SIZE_MAX);
-		c *= 2;
-	}
-	if (!size || c > SIZE_MAX / size)
+	if (!size)
 		oom(SIZE_MAX);
+	c = grown(*cap, size, need);
 	if (p && c * size <= big_len(p) - BIG_HDR) {
 		*cap = (big_len(p) - BIG_HDR) / size;
 		return p;
