@@ -190,6 +190,11 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		return r;
 	if ((r = build(&o, argc, argv, self, &c)))
 		return r;
+	/* an unknown user is an error before anything binds, and for --check */
+	if (o.user && !getpwnam(o.user)) {
+		fwd_config_unref(c);
+		return cmd_error("unknown user '%s'", o.user);
+	}
 	if (o.check) {
 		printf("%zu rule%s OK\n", c->n, c->n == 1 ? "" : "s");
 		fwd_config_unref(c);
@@ -210,11 +215,6 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		o.eo.workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
-	}
-	/* an unknown user is an error before anything binds */
-	if (o.user && !getpwnam(o.user)) {
-		fwd_config_unref(c);
-		return cmd_error("unknown user '%s'", o.user);
 	}
 	raise_fd_limit();
 	/* signals go to the main thread's sigwait, never to a worker */

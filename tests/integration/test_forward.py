@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import BIN
+from fwdutil import Fwd as Forwarder
 from netns import Netns
 
 
@@ -33,27 +34,6 @@ def wait_port(port, host="127.0.0.1", timeout=5.0):
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listens on {host}:{port}")
-
-
-class Forwarder:
-    """portkit forward, its log going to a file (a pipe nobody reads would fill)."""
-
-    def __init__(self, *args, prefix=()):
-        import tempfile
-        self.err = tempfile.TemporaryFile("w+")
-        self.p = subprocess.Popen([*prefix, BIN, "forward", *map(str, args)],
-                                  stdout=subprocess.DEVNULL, stderr=self.err, text=True)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            self.p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.err.seek(0)
-        return self.err.read()
 
 
 class Backend(threading.Thread):
@@ -305,7 +285,7 @@ def test_udp_clients_get_their_own_replies_and_sessions_expire():
         fh.write(f"127.0.0.1:{port} udp 127.0.0.1:{srv.getsockname()[1]} idle-timeout=1s\n")
     f = Forwarder("-c", cfg)
     try:
-        time.sleep(0.3)
+        f.wait_for("listening:")
         clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
         for i, c in enumerate(clients):
             c.settimeout(3)
@@ -313,7 +293,7 @@ def test_udp_clients_get_their_own_replies_and_sessions_expire():
         for i, c in enumerate(clients):
             assert c.recv(100) == f"re:client{i}".encode()
             assert c.recv(100) == f"re2:client{i}".encode()
-        time.sleep(2.5)
+        f.wait_for("close=idle-timeout", count=8)
     finally:
         err = f.stop()
         stop.set()
@@ -326,9 +306,9 @@ def test_reload_keeps_live_sessions(echo_backend, tmp_path):
     p1, p2 = free_port(), free_port()
     cfg = tmp_path / "fwd.conf"
     cfg.write_text(f"127.0.0.1:{p1} tcp 127.0.0.1:{echo_backend.port}\n")
-    f = Forwarder("-c", cfg)
+    f = Forwarder("-c", cfg, "--workers", "2")
     try:
-        wait_port(p1)
+        f.wait_for("listening:")
         live = socket.create_connection(("127.0.0.1", p1), timeout=5)
         live.sendall(b"before")
         assert live.recv(10) == b"before"
@@ -342,12 +322,12 @@ def test_reload_keeps_live_sessions(echo_backend, tmp_path):
         # a broken config is refused and the old rules go on
         cfg.write_text("this is not a rule\n")
         f.p.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
+        f.wait_for("reload rejected")
         socket.create_connection(("127.0.0.1", p2), timeout=5).close()
         # remove the first rule: it stops accepting, its live session drains
         cfg.write_text(f"127.0.0.1:{p2} tcp 127.0.0.1:{echo_backend.port}\n")
         f.p.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        f.wait_for("stopped listening", count=2)     # both workers closed theirs
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", p1), timeout=5)
         live.sendall(b"still")
@@ -369,7 +349,7 @@ def test_emfile_survived(echo_backend):
         for _ in range(30):
             c = socket.create_connection(("127.0.0.1", port), timeout=5)
             conns.append(c)
-        time.sleep(0.5)
+        f.wait_for("out of file descriptors")
         # the first sessions still work, the process is alive and not spinning
         live = 0
         for c in conns[:10]:
@@ -388,7 +368,7 @@ def test_emfile_survived(echo_backend):
         assert int(usage[13]) + int(usage[14]) - cpu_before < 30   # ticks: well under 30 %
         for c in conns:
             c.close()
-        time.sleep(0.5)
+        # a new client waits in the backlog until the listener is back
         c = socket.create_connection(("127.0.0.1", port), timeout=5)
         c.settimeout(3)
         c.sendall(b"again")
@@ -431,7 +411,6 @@ def test_proxy_protocol_headers():
             c = socket.create_connection(("127.0.0.1", port), timeout=5)
             cport = c.getsockname()[1]
             c.sendall(b"DATA")
-            time.sleep(0.5)
             c.close()
         finally:
             f.stop()

@@ -24,6 +24,7 @@ import time
 import pytest
 
 from conftest import BIN
+from fwdutil import Fwd
 from netns import Netns, need_root
 
 
@@ -33,43 +34,6 @@ def free_port(kind=socket.SOCK_STREAM, family=socket.AF_INET):
     p = s.getsockname()[1]
     s.close()
     return p
-
-
-class Fwd:
-    """portkit forward with its log in a file, and waits on that log."""
-
-    def __init__(self, *args, prefix=(), ns=None, env=None):
-        self.log = tempfile.TemporaryFile("w+")
-        cmd = [*prefix, BIN, "forward", *map(str, args)]
-        if ns is not None:
-            cmd = ns.cmd(*cmd)
-        self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, text=True,
-                                  env=env)
-
-    def text(self):
-        self.log.seek(0)
-        return self.log.read()
-
-    def wait_for(self, needle, count=1, timeout=15):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            t = self.text()
-            if t.count(needle) >= count:
-                return t
-            if self.p.poll() is not None:
-                raise AssertionError(f"forward exited ({self.p.returncode}):\n{t}")
-            time.sleep(0.02)
-        raise AssertionError(f"no {count}x '{needle}' in the log after {timeout} s:\n{self.text()}")
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            self.p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        return self.text()
 
 
 def raise_nofile(n):
@@ -637,7 +601,8 @@ def test_second_instance_on_the_same_port_is_refused():
 
 def test_unknown_user_fails_before_binding():
     port = free_port()
-    r = subprocess.run([BIN, "forward", str(port), "127.0.0.1:9", "--user", "no-such-user-pk"],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 2
-    assert "unknown user 'no-such-user-pk'" in r.stderr and "listening" not in r.stderr
+    for extra in ([], ["--check"]):
+        r = subprocess.run([BIN, "forward", str(port), "127.0.0.1:9", "--user", "no-such-user-pk",
+                            *extra], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (extra, r.stdout, r.stderr)
+        assert "unknown user 'no-such-user-pk'" in r.stderr and "listening" not in r.stderr

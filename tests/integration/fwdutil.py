@@ -1,0 +1,50 @@
+"""portkit forward as the tests run it: its log in a file, and waits on that log.
+
+Waiting for a line the forwarder writes ("listening: ...", "reloaded ...",
+"close=...") instead of for time to pass keeps the tests fast and free of
+races.
+"""
+import signal
+import subprocess
+import tempfile
+import time
+
+from conftest import BIN
+
+
+class Fwd:
+    """portkit forward with its log in a file, and waits on that log."""
+
+    def __init__(self, *args, prefix=(), ns=None, env=None):
+        # O_APPEND: the child writes at the end even while we seek to read
+        self.log = tempfile.TemporaryFile("a+")
+        cmd = [*prefix, BIN, "forward", *map(str, args)]
+        if ns is not None:
+            cmd = ns.cmd(*cmd)
+        self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, text=True,
+                                  env=env)
+
+    def text(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def wait_for(self, needle, count=1, timeout=15):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            t = self.text()
+            if t.count(needle) >= count:
+                return t
+            if self.p.poll() is not None:
+                raise AssertionError(f"forward exited ({self.p.returncode}):\n{t}")
+            time.sleep(0.02)
+        raise AssertionError(f"no {count}x '{needle}' in the log after {timeout} s:\n{self.text()}")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        return self.text()
