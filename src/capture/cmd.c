@@ -96,6 +96,12 @@ static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts 
 		return r;
 	if (o->iface && o->read)
 		return cmd_usage_error(self, "-i and -r cannot be used together");
+	/* one output format, never silently another */
+	if (o->zeek && o->cc.json)
+		return cmd_usage_error(self, "--zeek and --json are two formats: choose one");
+	if (o->summary && (o->cc.json || o->zeek))
+		return cmd_usage_error(self, "--summary is a text report; for records use --flows "
+				       "with --json or --zeek");
 	if (o->summary && !o->flows)
 		o->flows = true;
 	if (o->write && o->flows)
@@ -336,7 +342,8 @@ static void stats(pcap_t *h, const struct cap_opts *o, long seen)
 		return;
 	}
 	if (pcap_stats(h, &st) == 0)
-		warnf("%ld packets captured, %u received by filter, %u dropped by kernel%s", seen,
+		warnf("%ld packet%s captured, %u received by filter, %u dropped by kernel%s", seen,
+		      seen == 1 ? "" : "s",
 		      st.ps_recv, st.ps_drop, st.ps_ifdrop ? ", some dropped by the interface" : "");
 }
 

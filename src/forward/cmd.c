@@ -196,7 +196,10 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		return cmd_error("unknown user '%s'", o.user);
 	}
 	if (o.check) {
-		printf("%zu rule%s OK\n", c->n, c->n == 1 ? "" : "s");
+		if (o.cc.json)
+			printf("{\"ok\":true,\"rules\":%zu}\n", c->n);
+		else
+			printf("%zu rule%s OK\n", c->n, c->n == 1 ? "" : "s");
 		fwd_config_unref(c);
 		return 0;
 	}

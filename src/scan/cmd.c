@@ -149,6 +149,12 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	}
 	if (o->shards && o->method != M_SYN)
 		return cmd_usage_error(self, "--shard works with -s syn");
+	if (o->seed && o->method_set && o->method != M_SYN)
+		return cmd_usage_error(self, "--seed orders -s syn probes; -s %s has no use for it",
+				       o->method == M_UDP ? "udp" : "connect");
+	if (o->sv && o->method == M_UDP)
+		return cmd_usage_error(self, "--sv asks TCP services what they are; it does not "
+				       "work with -s udp");
 	nports = 0;
 	for (size_t i = 0; i < o->nports; i++)
 		nports += (uint64_t)o->ports[i].hi - o->ports[i].lo + 1;

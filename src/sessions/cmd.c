@@ -118,6 +118,33 @@ struct ls_cmd_opts {
 	bool listen, all;
 };
 
+/* Seconds as "2" or "0.5" (at most 3 decimals) into milliseconds; false
+ * when s is not written so (an address like 10.0.0.1 is not). */
+static bool interval_ms(const char *s, unsigned *ms)
+{
+	unsigned long long whole = 0, frac = 0;
+	size_t i = 0, nd = 0;
+
+	if (!s[0])
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9'; i++)
+		if ((whole = whole * 10 + (unsigned)(s[i] - '0')) > 1000000)
+			return false;
+	if (!i)
+		return false;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, nd++)
+			if (nd < 3)
+				frac = frac * 10 + (unsigned)(s[i] - '0');
+	if (s[i] || nd > 3 || (s[i - 1] == '.'))
+		return false;
+	while (nd < 3)
+		frac *= 10, nd++;
+	if (ms)
+		*ms = (unsigned)(whole * 1000 + frac);
+	return true;
+}
+
 static int ls_option(void *ctx, int c, const char *optarg)
 {
 	struct ls_cmd_opts *lo = ctx;
@@ -151,22 +178,31 @@ static int ls_option(void *ctx, int c, const char *optarg)
 		return user_parse(optarg, &o->uid);
 	case OPT_PROCESS: o->process = optarg; return 0;
 	case OPT_NETNS: o->netns = optarg; return 0;
-	case OPT_SUMMARY: o->view = VIEW_SUMMARY; return 0;
+	case OPT_SUMMARY:
+		if (o->view == VIEW_BY_REMOTE)
+			return errorf(-EINVAL, "--summary and --by remote are two views: choose one");
+		o->view = VIEW_SUMMARY;
+		return 0;
 	case OPT_BY:
 		if (strcmp(optarg, "remote"))
 			return errorf(-EINVAL, "invalid --by '%s': only 'remote' is known", optarg);
+		if (o->view == VIEW_SUMMARY)
+			return errorf(-EINVAL, "--summary and --by remote are two views: choose one");
 		o->view = VIEW_BY_REMOTE;
 		return 0;
 	case OPT_WATCH:
 		o->watch = true;
-		/* an optional number right after: --watch 2 */
-		if (optarg || (argv[optind] && is_number(argv[optind]))) {
-			if (number(optarg ? optarg : argv[optind], 3600, "interval", &v) || !v)
-				return errorf(-EINVAL, "invalid interval '%s': must be 1-3600 seconds",
-					      optarg ? optarg : argv[optind]);
+		/* an optional number of seconds right after: --watch 2, --watch 0.5 */
+		if (optarg || (argv[optind] && interval_ms(argv[optind], NULL))) {
+			const char *a = optarg ? optarg : argv[optind];
+			unsigned ms;
+
+			if (!interval_ms(a, &ms) || ms < 100 || ms > 3600000)
+				return errorf(-EINVAL, "invalid interval '%s': must be 0.1-3600 seconds",
+					      a);
 			if (!optarg)
 				optind++;
-			o->watch_ms = (unsigned)v * 1000;
+			o->watch_ms = ms;
 		}
 		return 0;
 	case OPT_COUNT:
@@ -230,6 +266,9 @@ static int ls_main(int argc, char **argv, const struct cmd *self)
 		if (addr_filter(&lo.o.q, argv[i], true, true))
 			return cmd_usage_error(self, "%s", error_msg());
 	}
+	if (lo.o.watch && lo.o.view != VIEW_LIST)
+		return cmd_usage_error(self, "--watch follows the session list; it cannot be combined "
+				       "with --summary or --by");
 	defaults(&lo.o, lo.listen, lo.all);
 	return run_ls(&lo.o);
 }
@@ -266,6 +305,10 @@ static int who_main(int argc, char **argv, const struct cmd *self)
 	protos = w.protos;
 	if (optind != argc - 1)
 		return cmd_usage_error(self, "which port? give exactly one port or service name");
+	/* a listener's remote end shows as port 0: it would match them all */
+	if (is_number(argv[optind]) && strspn(argv[optind], "0") == strlen(argv[optind]))
+		return cmd_usage_error(self, "port 0 is nobody's: no socket is bound to it or "
+				       "connected from it");
 	if (port_filter(&o.q, argv[optind], true, true))
 		return cmd_error("%s", error_msg());
 	o.q.tcp = protos & PROTO_TCP;

@@ -1,0 +1,59 @@
+"""The CLI contract (../shared/CLI.md) where commands used to break it:
+one output format or a usage error, conflicting options refused, error lines
+that a terminal shows safely, and words people type."""
+import glob
+import os
+import re
+
+import pytest
+
+from conftest import run
+
+PCAP = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "../data/tcpdump/*.pcap")))[0]
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["capture", "-r", PCAP, "--zeek", "--json"], "--zeek and --json are two formats"),
+    (["capture", "-r", PCAP, "--summary", "--json"], "--summary is a text report"),
+    (["capture", "-r", PCAP, "--summary", "--zeek"], "--summary is a text report"),
+    (["ls", "--watch", "--summary"], "--watch follows the session list"),
+    (["ls", "--summary", "--by", "remote"], "two views"),
+    (["ls", "--by", "remote", "--summary"], "two views"),
+    (["scan", "127.0.0.1", "-s", "connect", "--seed", "5"], "--seed orders -s syn probes"),
+    (["scan", "127.0.0.1", "-s", "udp", "--sv"], "--sv asks TCP services"),
+    (["who", "0"], "port 0 is nobody's"),
+    (["ls", "--watch", "0.01"], "invalid interval '0.01'"),
+])
+def test_conflicts_are_usage_errors(args, msg):
+    r = run(*args)
+    assert r.rc == 2 and r.out == "", (args, r.out)
+    lines = r.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portkit: ") and msg in lines[0], r.err
+
+
+def test_forward_check_json():
+    r = run("forward", "8080", "127.0.0.1:80", "--check", "--json")
+    assert r.rc == 0 and r.out == '{"ok":true,"rules":1}\n', (r.out, r.err)
+
+
+@pytest.mark.parametrize("args", [["port"], ["ls", "--by"], ["scan", "127.0.0.1", "-p"]])
+def test_long_argument_is_quoted_short(args):
+    r = run(*args, "A" * 100000)
+    assert r.rc == 2
+    lines = r.err.splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 240, lines[0][:300]
+    assert re.search(r"'A{1,60}(\.\.\.)?'", lines[0]), lines[0]
+
+
+def test_control_bytes_are_escaped():
+    r = run("port", "\x1b[31mred\nx\x7f")
+    assert r.rc == 2
+    assert "\x1b" not in r.err and "\x7f" not in r.err
+    lines = r.err.splitlines()
+    assert len(lines) == 1 and "'\\x1b[31mred\\nx\\x7f'" in lines[0], r.err
+
+
+def test_one_packet_is_singular(tmp_path):
+    r = run("capture", "-r", PCAP, "-c", "1")
+    assert r.rc == 0
+    assert "1 packet captured" in r.err or "packet" not in r.err, r.err
