@@ -24,7 +24,11 @@ class Netns:
         self.name = f"pktest-{os.getpid()}-{next(_counter)}"
         self.procs = []
         subprocess.run(["ip", "netns", "add", self.name], check=True, timeout=10)
-        self.ip("link", "set", "lo", "up")
+        try:
+            self.ip("link", "set", "lo", "up")
+        except BaseException:
+            self.close()        # a half-made namespace is removed too
+            raise
 
     def ip(self, *args):
         subprocess.run(["ip", "-n", self.name, *args], check=True, timeout=10)

@@ -57,6 +57,10 @@ def zoo():
         ns.ip("addr", "add", "198.18.0.1/24", "dev", "pkv0")
         ns.ip("link", "set", "pkv0", "up")
         ns.ip("link", "set", "pkv1", "up")
+        # a pinned neighbour: without an ARP answer the SYN-SENT socket would
+        # be dropped after ~3 s, with it the SYN is retried for minutes
+        ns.ip("neigh", "replace", "198.18.0.99", "lladdr", "02:00:00:00:00:99", "dev", "pkv0",
+              "nud", "permanent")
         p = ns.spawn(PY, HELPER, "--syn-sent")
         info = json.loads(p.stdout.readline())
         ns.info = info

@@ -29,6 +29,24 @@ def pair(server, family, addr):
     return c, a
 
 
+SETTLING = {"04", "09", "0B"}   # FIN-WAIT-1, LAST-ACK, CLOSING: a FIN not yet acknowledged
+
+
+def settle():
+    """Until no socket here waits for the ACK of its FIN (bounded: 2 s), so
+    that what the caller compares sees the states this helper means."""
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        states = set()
+        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(path) as f:
+                next(f)
+                states |= {line.split()[3] for line in f}
+        if not states & SETTLING:
+            return
+        time.sleep(0.01)
+
+
 def main():
     keep = []
     info = {"pid": os.getpid(), "tcp_listen": [], "udp": []}
@@ -44,7 +62,7 @@ def main():
     # TIME-WAIT: the client closes first
     c, a = pair(l4, socket.AF_INET, "127.0.0.1")
     c.close()
-    time.sleep(0.05)
+    settle()            # c in FIN-WAIT-2, a in CLOSE-WAIT
     a.close()
     # CLOSE-WAIT / FIN-WAIT-2: the peer closed, we did not
     c, a = pair(l4, socket.AF_INET, "127.0.0.1")
@@ -69,6 +87,7 @@ def main():
         except BlockingIOError:
             pass
         keep.append(s)
+    settle()
     print(json.dumps(info), flush=True)
     select.select([sys.stdin], [], [], 120)
 
