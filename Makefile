@@ -11,6 +11,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/portkit
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 PYTHON    ?= /usr/bin/python3
@@ -19,7 +20,8 @@ FUZZ_SECONDS ?= 20
 SAN_CFLAGS ?=
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\"
+	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\" \
+	-DPORTKIT_DOCDIR=\"$(DOCDIR)\"
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
@@ -173,6 +175,8 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BUILD)/portkit $(DESTDIR)$(BINDIR)/portkit
 	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -129,7 +129,7 @@ const struct cmd audit_cmd = {
 	"is, who holds it, and whether it should be open: cleartext logins,\n"
 	"services without authentication, databases and remote access beyond\n"
 	"loopback, UDP amplifiers, listeners nobody owns or in the ephemeral\n"
-	"range. Rules and the policy format: docs/audit.md. Exit status: 0 no\n"
+	"range. Rules and the policy format: " PORTKIT_DOCDIR "/audit.md.\nExit status: 0 no\n"
 	"findings at --fail-on or above, 1 some, 2 error.",
 	.options = options,
 	.run = audit_main,

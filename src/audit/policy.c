@@ -114,7 +114,7 @@ static int parse_rule(const struct ctx *c, const char *s, int *idx)
 {
 	*idx = rule_index(s);
 	if (*idx < 0)
-		return perr(c, "unknown rule '%s' (see docs/audit.md)", s);
+		return perr(c, "unknown rule '%s' (see " PORTKIT_DOCDIR "/audit.md)", s);
 	return 0;
 }
 

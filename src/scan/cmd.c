@@ -277,7 +277,7 @@ static const struct cmd_option options[] = {
 	{ "exclude", OPT_EXCLUDE, "LIST", "addresses or CIDRs not to scan" },
 	{ "all", OPT_ALL, NULL, "also report closed and filtered ports" },
 	{ "sv", OPT_SV, NULL, "ask each open TCP port what it is (banners and probes\n"
-			      "from data/services.txt: SSH, FTP, SMTP, HTTP, TLS with\n"
+			      "built in: SSH, FTP, SMTP, HTTP, TLS with\n"
 			      "the certificate CN, RDP, Redis, PostgreSQL, ...)" },
 	{ "no-ping", OPT_NO_PING, NULL, "skip host discovery: treat every target as up (-Pn)" },
 	{ "open", OPT_OPEN, NULL, "show only open (and open|filtered) ports" },
