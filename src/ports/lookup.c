@@ -22,14 +22,26 @@
 #define MAX_AT_PORT 64
 #define MAX_NAMED 256
 
+/* Add r unless the list has it already (a name and its port can both
+ * lead to one registration). */
 static void push(struct port_list *l, struct port_rec r)
 {
-	for (size_t i = l->n; i-- > 0 && l->v[i].port == r.port;)
-		if (l->v[i].has_port == r.has_port && l->v[i].proto == r.proto &&
-		    l->v[i].reg == r.reg && l->v[i].cur == r.cur)
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].port == r.port && l->v[i].has_port == r.has_port &&
+		    l->v[i].proto == r.proto && l->v[i].reg == r.reg && l->v[i].cur == r.cur)
 			return;
 	l->v = xgrow(l->v, sizeof(*l->v), l->n + 1, &l->cap);
 	l->v[l->n++] = r;
+}
+
+/* Does the list hold anything for this port and one of these protocols? */
+static bool listed(const struct port_list *l, uint16_t port, unsigned protos)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].has_port && l->v[i].port == port &&
+		    (!l->v[i].proto || (l->v[i].proto & protos)))
+			return true;
+	return false;
 }
 
 static void add_port(struct port_list *l, uint16_t port, unsigned protos)
@@ -64,11 +76,31 @@ static void add_port(struct port_list *l, uint16_t port, unsigned protos)
 		if (c)
 			push(l, (struct port_rec){ true, port, bit, NULL, c });
 	}
-	if (l->n == before) {
-		/* say which protocol was asked when only one was */
+	if (l->n == before && !listed(l, port, protos)) {
+		/* nothing here, not even from the name asked: say which
+		 * protocol was asked when only one was */
 		unsigned p = (protos & (protos - 1)) ? 0 : protos;
 
 		push(l, (struct port_rec){ true, port, p, none, NULL });
+	}
+}
+
+/* The answer people expect first: what our table knows the name as, then the
+ * other registrations with a port, then the port-less ones (stable). */
+static int rank(const struct port_rec *r)
+{
+	return r->cur ? 0 : r->has_port ? 1 : 2;
+}
+
+static void order_answer(struct port_rec *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct port_rec x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && rank(&v[j - 1]) > rank(&x); j--)
+			v[j] = v[j - 1];
+		v[j] = x;
 	}
 }
 
@@ -104,6 +136,7 @@ static int add_name(struct port_list *l, const char *name, unsigned protos)
 		return errorf(-ENOENT, "unknown port or service '%s'", name);
 	if (l->n == before)
 		return errorf(-ENOENT, "no '%s' registration for the protocols asked", name);
+	order_answer(l->v + before, l->n - before);
 	return 0;
 }
 

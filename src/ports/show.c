@@ -23,6 +23,9 @@ static const char *unassigned_note(const struct port_rec *r, bool eph)
 {
 	if (!r->has_port)
 		return "Registered as a service name without a port.";
+	if (r->reg && !strncmp(reg_desc(r->reg), "Reserved", 8))
+		return "Reserved by IANA: not assigned to any service, and not free to take "
+		       "either. 'portkit who' shows who uses it here.";
 	if (eph)
 		return "No service is registered here, and it lies in this host's "
 		       "ephemeral range: most likely the client side of an outgoing "
@@ -64,13 +67,17 @@ static void print_json(struct out *o, const struct port_rec *r, bool eph, bool r
 	} else {
 		out_kv_null(o, "category");
 		out_kv_null(o, "ephemeral_here");
+		out_kv_null(o, "reserved_here");
 	}
 	out_kv_str(o, "note", note);
+	/* every record has every key: null when it does not apply */
 	if (r->reg && r->reg->lo != r->reg->hi) {
 		char range[16];
 
 		snprintf(range, sizeof(range), "%u-%u", r->reg->lo, r->reg->hi);
 		out_kv_str(o, "registered_range", range);
+	} else {
+		out_kv_null(o, "registered_range");
 	}
 }
 
@@ -82,7 +89,7 @@ static void print_row(struct out *o, const struct port_rec *r, bool eph,
 	const char *desc = r->reg ? reg_desc(r->reg) : NULL;
 
 	if (!r->has_port)
-		out_cell(o, COL_PORT, "-%s%s", proto ? "/" : "", proto ? proto : "");
+		out_cell(o, COL_PORT, "(no port)");
 	else if (proto)
 		out_cell(o, COL_PORT, "%u/%s", r->port, proto);
 	else

@@ -57,3 +57,24 @@ def test_one_packet_is_singular(tmp_path):
     r = run("capture", "-r", PCAP, "-c", "1")
     assert r.rc == 0
     assert "1 packet captured" in r.err or "packet" not in r.err, r.err
+
+
+@pytest.mark.parametrize("name", ["telnet", "redis", "mysql", "postgresql", "ntp", "smtp", "ftp",
+                                  "ldap", "kerberos", "imap", "pop3", "mongodb", "ssh", "rdp"])
+def test_port_name_answers_first_without_contradiction(name):
+    recs = run("port", name, "--json").json()
+    assert recs and recs[0]["port"], recs[:2]
+    # no "Unassigned" row contradicting the registration, no row twice
+    assert not any(r.get("description") == "Unassigned" for r in recs), recs
+    keys = [(r["port"], r["proto"], r.get("service"), r.get("description")) for r in recs]
+    assert len(keys) == len(set(keys)), keys
+    # every record has every key
+    assert len({tuple(sorted(r)) for r in recs}) == 1, [sorted(r) for r in recs]
+    # the port-less registrations come last
+    ported = [bool(r["port"]) for r in recs]
+    assert ported == sorted(ported, reverse=True), ported
+
+
+def test_reserved_is_not_called_free():
+    r = run("port", "6379/udp")
+    assert r.rc == 0 and "Reserved by IANA" in r.out and "free for any" not in r.out, r.out

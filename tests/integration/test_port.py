@@ -3,7 +3,7 @@ import csv
 import os
 import re
 
-from conftest import ROOT, run
+from conftest import BIN, ROOT, run
 
 FIELDS = ["port", "proto", "service", "description", "common_name", "category",
           "ephemeral_here", "note"]
@@ -183,7 +183,7 @@ def test_errors_are_one_line_exit_2():
 def test_write_error_is_reported():
     import subprocess
     with open("/dev/full", "w") as full:
-        cp = subprocess.run([os.environ.get("PORTKIT", ""), "port", "0-65535"],
+        cp = subprocess.run([BIN, "port", "0-65535"],
                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
     assert cp.returncode == 2
     assert cp.stderr.startswith("portkit: cannot write output")
