@@ -244,9 +244,10 @@ static void table_row(struct out *o, const struct result *x)
 /* One table per host that is up: its shown ports, and what was not shown. */
 static void tables(struct report *r)
 {
-	static const struct out_col cols[] = {
+	/* ANSWERED holds what --sv learnt (or a banner): without it, no column */
+	const struct out_col cols[] = {
 		{ "PORT", 0 }, { "STATE", 0 }, { "SERVICE", 0 }, { "CATEGORY", 0 },
-		{ "REASON", 0 }, { "RTT", OUT_RIGHT }, { "ANSWERED", 0 },
+		{ "REASON", 0 }, { "RTT", OUT_RIGHT }, { "ANSWERED", r->o->sv ? 0 : OUT_HIDDEN },
 	};
 	struct cli_common cc = r->o->cc;
 	size_t i = 0, printed = 0;
