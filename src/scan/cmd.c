@@ -141,6 +141,9 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	targets_dedup(t);
 	if (o->exclude && targets_exclude(t, o->exclude))
 		return cmd_error("%s", error_msg());
+	if (!t->n)
+		return cmd_usage_error(self, "nothing to scan: --exclude '%s' covers every target",
+				       o->exclude);
 	if (!o->method_set && geteuid() == 0)
 		o->method = M_SYN;
 	if (o->method == M_SYN && geteuid() != 0) {
