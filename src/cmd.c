@@ -68,13 +68,41 @@ static void add(struct option *lo, size_t *n, char *so, size_t *k, const struct 
 }
 
 /* The option the user got wrong, for a one-line message. */
-static int bad_option(const struct cmd *c, int opt, char **argv)
+static int bad_option(const struct cmd *c, int opt, char **argv, const struct option *lo)
 {
 	char tmp[8];
 	const char *what = argv[optind - 1];
 
 	if (opt == ':')
 		return cmd_usage_error(c, "option '%s' needs a value", what);
+	if (!strncmp(what, "--", 2)) {
+		/* say what getopt knew: ambiguous (and between which), or a value
+		 * given to an option that takes none, or unknown */
+		size_t len = strcspn(what + 2, "="), nc = 0, used = 0;
+		const char *one = NULL;
+		char cand[256] = "";
+
+		for (size_t i = 0; lo[i].name; i++) {
+			if (strncmp(lo[i].name, what + 2, len))
+				continue;
+			if (strlen(lo[i].name) == len) {
+				one = lo[i].name;
+				nc = 1;
+				break;
+			}
+			one = lo[i].name;
+			nc++;
+			if (used + strlen(lo[i].name) + 5 < sizeof(cand))
+				used += (size_t)snprintf(cand + used, sizeof(cand) - used, "%s--%s",
+							 used ? ", " : "", lo[i].name);
+		}
+		if (nc > 1)
+			return cmd_usage_error(c, "ambiguous option '--%.*s': %s", (int)len, what + 2,
+					       cand);
+		if (nc == 1 && what[2 + len] == '=')
+			return cmd_usage_error(c, "option '--%s' takes no value", one);
+		return cmd_usage_error(c, "unknown option '--%.*s'", (int)len, what + 2);
+	}
 	if (optopt && optopt < 256) {
 		snprintf(tmp, sizeof(tmp), "-%c", optopt);
 		what = tmp;
@@ -101,7 +129,7 @@ int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
 		if (cli_common_opt(key, cc))
 			continue;
 		if (key == ':' || key == '?')
-			r = bad_option(c, key, argv);
+			r = bad_option(c, key, argv, lo);
 		else if (opt(ctx, key, optarg))
 			r = cmd_usage_error(c, "%s", error_msg());
 	}

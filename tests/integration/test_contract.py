@@ -22,6 +22,9 @@ PCAP = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "../data/tcpdump
     (["scan", "127.0.0.1", "-s", "connect", "--seed", "5"], "--seed orders -s syn probes"),
     (["scan", "127.0.0.1", "-s", "udp", "--sv"], "--sv asks TCP services"),
     (["who", "0"], "port 0 is nobody's"),
+    (["ls", "--s"], "ambiguous option '--s': --state, --sport, --src, --summary"),
+    (["ls", "--help=x"], "option '--help' takes no value"),
+    (["ls", "--nosuch"], "unknown option '--nosuch'"),
     (["scan", "127.0.0.1", "--exclude", "127.0.0.0/8", "-p", "80"], "nothing to scan"),
     (["ls", "--watch", "0.01"], "invalid interval '0.01'"),
 ])
