@@ -108,9 +108,16 @@ static int add_name(struct port_list *l, const char *name, unsigned protos)
 {
 	const struct reg_entry *e[MAX_NAMED];
 	const struct curated *c[32];
+	char joined[128];
 	size_t ne = registry_by_name(name, e, MAX_NAMED);
-	size_t nc = curated_by_alias(name, c, 32);
-	size_t found = 0, before = l->n;
+	size_t nc, found = 0, before = l->n;
+
+	/* words people type: "remote desktop" as the alias remote-desktop */
+	snprintf(joined, sizeof(joined), "%s", name);
+	for (char *p = joined; *p; p++)
+		if (*p == ' ')
+			*p = '-';
+	nc = curated_by_alias(joined, c, 32);
 
 	if (ne > MAX_NAMED)
 		ne = MAX_NAMED;
@@ -133,7 +140,8 @@ static int add_name(struct port_list *l, const char *name, unsigned protos)
 		found++;
 	}
 	if (!found)
-		return errorf(-ENOENT, "unknown port or service '%s'", name);
+		return errorf(-ENOENT, "unknown port or service '%s' (try: portkit port --search '%s')",
+			      name, name);
 	if (l->n == before)
 		return errorf(-ENOENT, "no '%s' registration for the protocols asked", name);
 	order_answer(l->v + before, l->n - before);

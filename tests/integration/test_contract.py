@@ -82,3 +82,15 @@ def test_port_name_answers_first_without_contradiction(name):
 def test_reserved_is_not_called_free():
     r = run("port", "6379/udp")
     assert r.rc == 0 and "Reserved by IANA" in r.out and "free for any" not in r.out, r.out
+
+
+@pytest.mark.parametrize("words,port", [("samba", 445), ("remote desktop", 3389), ("email", 25),
+                                         ("printer", 515), ("database", 3306), ("web", 80)])
+def test_port_knows_the_words_people_use(words, port):
+    recs = run("port", words, "--json").json()
+    assert port in [r["port"] for r in recs], recs
+
+
+def test_unknown_word_points_to_search():
+    r = run("port", "no such thing")
+    assert r.rc == 2 and "try: portkit port --search 'no such thing'" in r.err, r.err

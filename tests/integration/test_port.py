@@ -161,7 +161,8 @@ def test_errors_are_one_line_exit_2():
     cases = [
         (["port", "70000"], "portkit: invalid port '70000': must be 0-65535"),
         (["port", "80-70"], "portkit: invalid port range '80-70': 80 is above 70"),
-        (["port", "no-such-service-zz"], "portkit: unknown port or service 'no-such-service-zz'"),
+        (["port", "no-such-service-zz"], "portkit: unknown port or service 'no-such-service-zz' "
+         "(try: portkit port --search 'no-such-service-zz')"),
         (["port", "53/icmp"], "portkit: invalid protocol 'icmp' in '53/icmp'"),
         (["port", "--proto", "icmp", "53"], None),
         (["port", "--bogus", "53"], None),
