@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdio_ext.h>	/* __fpurge */
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,17 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 		what = tmp;
 	}
 	return cmd_usage_error(c, "unknown option '%s'", what);
+}
+
+int cmd_output_error(int err)
+{
+	int e = err < 0 ? -err : err ? err : EIO;
+
+	__fpurge(stdout);
+	clearerr(stdout);
+	if (e == EPIPE)
+		return 2;
+	return cmd_error("cannot write output: %s", strerror(e));
 }
 
 int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,

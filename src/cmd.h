@@ -67,6 +67,11 @@ int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print "portkit: MSG" to stderr; returns 2. */
 int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writing the output failed with -err (from out_close): one line with the
+ * reason, nothing for a reader that went away (EPIPE, SIGPIPE ignored);
+ * what is still buffered is dropped so that it is not reported twice.
+ * Returns 2. */
+int cmd_output_error(int err);
 
 extern const struct cmd ls_cmd, who_cmd, scan_cmd, forward_cmd, capture_cmd, audit_cmd,
 	port_cmd;

@@ -81,7 +81,7 @@ static int run(const struct audit_opts *o, struct policy *p)
 			fail_on = (enum severity)p->fail_on;
 		r = report(o, &f, n, fail_on);
 		if (r < 0)
-			r = cmd_error("cannot write output: write error");
+			r = cmd_output_error(r);
 	}
 	free(v);
 	free(f.v);

@@ -434,7 +434,7 @@ static int run(struct cap_opts *o)
 	else if (werr && o->write)
 		r = cmd_error("cannot write '%s': %s", o->write, strerror(werr > 0 ? werr : EIO));
 	else if (werr)
-		r = cmd_error("cannot write output: %s", strerror(EIO));
+		r = cmd_output_error(werr);
 	pcap_close(h);
 	xbig_free(rbuf);
 	return r;

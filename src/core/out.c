@@ -329,8 +329,8 @@ void out_record_end(struct out *o)
 {
 	if (o->mode == OUT_JSON) {
 		fputs("}\n", o->f);
-		if (o->stream && fflush(o->f))
-			o->err = -EIO;
+		if (o->stream && fflush(o->f) && !o->err)
+			o->err = -(errno ? errno : EIO);
 	} else {
 		put_hdr(o, CELL_END, 0, 0, 0);
 		o->nrows++;
@@ -632,7 +632,9 @@ int out_close(struct out *o)
 		return 0;
 	out_flush_table(o);
 	xbig_free(o->arena);
-	if (fflush(o->f) || ferror(o->f))
+	if (fflush(o->f) && !o->err)
+		o->err = -(errno ? errno : EIO);	/* ENOSPC, EPIPE: the real reason */
+	else if (ferror(o->f) && !o->err)
 		o->err = -EIO;
 	err = o->err;
 	free(o);

@@ -11,7 +11,7 @@
  * Strings are borrowed and copied. JSON strings are escaped and invalid
  * UTF-8 is replaced by U+FFFD, so outside bytes can be printed safely.
  * The printer writes only to the FILE it was given; out_close() returns
- * -EIO if any write failed.
+ * -errno if any write failed (-EIO when stdio kept no reason).
  */
 #ifndef PORTKIT_OUT_H
 #define PORTKIT_OUT_H

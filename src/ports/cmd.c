@@ -49,7 +49,7 @@ static int port_main(int argc, char **argv, const struct cmd *self)
 	struct port_opts opts;
 	struct port_list list = { 0 };
 	struct out *o;
-	int status = 0;
+	int status = 0, r;
 
 	if ((status = cmd_parse(self, argc, argv, &po.cc, option, &po)))
 		return status;
@@ -71,8 +71,8 @@ static int port_main(int argc, char **argv, const struct cmd *self)
 	o = cli_out(&po.cc);
 	ports_print(o, &list);
 	port_list_free(&list);
-	if (out_close(o))
-		return cmd_error("cannot write output: %s", strerror(EIO));
+	if ((r = out_close(o)))
+		return cmd_output_error(r);
 	return status;
 }
 

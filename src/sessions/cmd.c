@@ -251,7 +251,7 @@ static int run_ls(struct ls_opts *o)
 	}
 	session_set_free(&s);
 	if (r)
-		return cmd_error("cannot write output: %s", strerror(EIO));
+		return cmd_output_error(r);
 	return 0;
 }
 
@@ -323,7 +323,7 @@ static int who_main(int argc, char **argv, const struct cmd *self)
 	}
 	r = who_show(&o, &s);
 	if (r < 0)
-		r = cmd_error("%s", error_msg());
+		r = cmd_output_error(r);	/* its only failure: writing */
 	session_set_free(&s);
 	return r;
 }

@@ -137,6 +137,7 @@ int who_show(const struct ls_opts *opt, const struct session_set *s)
 		{ "CONTAINER", 0 }, { "NETNS", 0 },
 	};
 	struct out *o = cli_out(&opt->cc);
+	int e;
 
 	if (!(s->snap.nns > 1 || (s->snap.nns == 1 && !s->snap.ns[0].current)))
 		cols[W_NETNS].flags |= OUT_HIDDEN;
@@ -152,7 +153,7 @@ int who_show(const struct ls_opts *opt, const struct session_set *s)
 			text_rec(o, s, r);
 		}
 	}
-	if (out_close(o))
-		return errorf(-EIO, "cannot write output: write error");
+	if ((e = out_close(o)))
+		return e;	/* the command reports it: cmd_output_error() */
 	return s->n ? 0 : 1;
 }

@@ -94,3 +94,29 @@ def test_port_knows_the_words_people_use(words, port):
 def test_unknown_word_points_to_search():
     r = run("port", "no such thing")
     assert r.rc == 2 and "try: portkit port --search 'no such thing'" in r.err, r.err
+
+
+@pytest.mark.parametrize("args", [["port", "0-65535"], ["port", "0-65535", "--json"],
+                                  ["ls", "-a", "--json"]])
+def test_full_disk_is_one_line_with_the_reason(args):
+    import subprocess
+    from conftest import BIN
+    with open("/dev/full", "w") as full:
+        cp = subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                            timeout=30)
+    assert cp.returncode == 2
+    assert cp.stderr.splitlines() == ["portkit: cannot write output: No space left on device"], \
+        cp.stderr
+
+
+def test_closed_pipe_is_quiet_with_sigpipe_ignored():
+    import subprocess
+    from conftest import BIN
+    # Python ignores SIGPIPE; restore_signals=False hands that to the child
+    p = subprocess.Popen([BIN, "port", "0-65535"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, restore_signals=False)
+    p.stdout.read(100)
+    p.stdout.close()
+    err = p.stderr.read()
+    p.wait(timeout=30)
+    assert err == b"", err
