@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,11 +37,14 @@ static void put_clean(const char *s, FILE *f)
 {
 	bool quoted = false;
 	size_t inq = 0;
+	unsigned char prev = ' ';
 
-	for (; *s; s++) {
+	for (; *s; prev = (unsigned char)*s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '\'') {
+		/* a quote opens after a blank or a bracket, not inside a word
+		 * ("nobody's"); any apostrophe closes it */
+		if (c == '\'' && (quoted || !isalnum(prev))) {
 			quoted = !quoted;
 			inq = 0;
 		} else if (quoted && ++inq > QUOTE_MAX) {
