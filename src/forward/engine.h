@@ -64,6 +64,7 @@ struct worker {
 	struct fwd_config *cfg;		/* current generation (a reference) */
 	struct quarantine quar;		/* UDP: ended sessions' sockets */
 	int pool[PIPE_POOL][2];
+	int64_t small_pipes_until;	/* no new pipe tried before (ms) */
 	size_t npool;
 	int64_t emfile_logged;
 	bool stopping;

@@ -86,6 +86,8 @@ static bool pipe_get(struct worker *w, struct half *h)
 		h->pipe[1] = w->pool[w->npool][1];
 		return true;
 	}
+	if (w->small_pipes_until > ev_now_ms())
+		return false;	/* the quota gave small pipes a moment ago: copy */
 	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC))
 		return false;
 	/*
@@ -99,6 +101,7 @@ static bool pipe_get(struct worker *w, struct half *h)
 		close(h->pipe[0]);
 		close(h->pipe[1]);
 		h->pipe[0] = h->pipe[1] = -1;
+		w->small_pipes_until = ev_now_ms() + 1000;	/* ask again in a second */
 		return false;
 	}
 	return true;
