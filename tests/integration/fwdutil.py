@@ -4,6 +4,8 @@ Waiting for a line the forwarder writes ("listening: ...", "reloaded ...",
 "close=...") instead of for time to pass keeps the tests fast and free of
 races.
 """
+import fcntl
+import os
 import signal
 import subprocess
 import tempfile
@@ -16,8 +18,12 @@ class Fwd:
     """portkit forward with its log in a file, and waits on that log."""
 
     def __init__(self, *args, prefix=(), ns=None, env=None):
-        # O_APPEND: the child writes at the end even while we seek to read
-        self.log = tempfile.TemporaryFile("a+")
+        # O_APPEND on the open file the child shares: its writes go to the end
+        # even while we seek to read ("a+" alone does not set it on the fd
+        # TemporaryFile made, and a seek could make the child overwrite lines)
+        self.log = tempfile.TemporaryFile("w+")
+        fd = self.log.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
         cmd = [*prefix, BIN, "forward", *map(str, args)]
         if ns is not None:
             cmd = ns.cmd(*cmd)
