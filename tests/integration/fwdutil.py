@@ -7,6 +7,7 @@ races.
 import fcntl
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -54,3 +55,12 @@ class Fwd:
             self.p.kill()
             self.p.wait()
         return self.text()
+
+
+def free_port(kind=socket.SOCK_STREAM, family=socket.AF_INET):
+    """A port nothing on loopback uses right now (of that kind and family)."""
+    s = socket.socket(family, kind)
+    s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p

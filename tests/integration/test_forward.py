@@ -13,16 +13,8 @@ import time
 import pytest
 
 from conftest import BIN
-from fwdutil import Fwd as Forwarder
+from fwdutil import Fwd as Forwarder, free_port
 from netns import Netns
-
-
-def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
-    s = socket.socket(family, kind)
-    s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, host="127.0.0.1", timeout=5.0):
@@ -239,7 +231,7 @@ def test_silent_target_times_out():
 
 
 def test_allow_deny_v4_and_v6(echo_backend):
-    port = free_port(socket.AF_INET6)
+    port = free_port(family=socket.AF_INET6)
     f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--deny", "::1", "--allow",
                   "127.0.0.0/8", "--allow", "2001:db8::/32")
     try:

@@ -24,16 +24,8 @@ import time
 import pytest
 
 from conftest import BIN
-from fwdutil import Fwd
+from fwdutil import Fwd, free_port
 from netns import Netns, need_root
-
-
-def free_port(kind=socket.SOCK_STREAM, family=socket.AF_INET):
-    s = socket.socket(family, kind)
-    s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def raise_nofile(n):
