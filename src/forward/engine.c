@@ -63,7 +63,16 @@ void listener_watch(struct listener *l)
 		  on_listener);
 }
 
-int listener_open(const struct fwd_rule *r, int *out)
+/*
+ * A bound (and for TCP listening) socket for r. In a group (group: true) it
+ * takes SO_REUSEPORT, one per worker. Without, it is the probe that says
+ * whether the address is free: SO_REUSEPORT would let a second instance
+ * (same user) quietly join the first one's group and take half its clients.
+ * TCP keeps SO_REUSEADDR either way, so that a restart is not stopped by
+ * TIME_WAIT (a listener still refuses it); a UDP probe goes without, since
+ * there it would share the port.
+ */
+static int bind_rule(const struct fwd_rule *r, bool group, int *out)
 {
 	int one = 1, zero = 0;
 	int type = r->proto == FWD_TCP ? SOCK_STREAM : SOCK_DGRAM;
@@ -73,12 +82,14 @@ int listener_open(const struct fwd_rule *r, int *out)
 
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (group || r->proto == FWD_TCP)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (group)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (r->listen.family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (const struct sockaddr *)&sa, len) ||
-	    (r->proto == FWD_TCP && listen(fd, 4096))) {
+	    (r->proto == FWD_TCP && listen(fd, group ? 4096 : 1))) {
 		int e = errno;
 
 		close(fd);
@@ -88,32 +99,26 @@ int listener_open(const struct fwd_rule *r, int *out)
 	return 0;
 }
 
-/*
- * Is the address free? SO_REUSEPORT would let a second instance (same user)
- * quietly join the first one's group and take half its clients: a plain
- * socket is bound first and must succeed. TCP keeps SO_REUSEADDR so that
- * a restart is not stopped by TIME_WAIT (a listener still refuses it); UDP
- * goes without, since there it would share the port.
- */
+int listener_open(const struct fwd_rule *r, int *out)
+{
+	return bind_rule(r, true, out);
+}
+
+/* Is the address free (nobody, not even another portkit, listens there)? */
 static int probe_free(const struct fwd_rule *r)
 {
-	int one = 1, zero = 0;
-	int type = r->proto == FWD_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	struct sockaddr_storage sa;
-	socklen_t len = endpoint_to_sockaddr(&r->listen, &sa);
-	int fd = socket(r->listen.family, type | SOCK_CLOEXEC, 0), e = 0;
+	int fd, e = bind_rule(r, false, &fd);
 
-	if (fd < 0)
-		return -errno;
-	if (r->proto == FWD_TCP)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (r->listen.family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)&sa, len) ||
-	    (r->proto == FWD_TCP && listen(fd, 1)))
-		e = -errno;
-	close(fd);
+	if (!e)
+		close(fd);
 	return e;
+}
+
+/* The error for a rule that cannot listen; returns e. */
+static int listen_error(const struct fwd_rule *r, int e)
+{
+	return errorf(e, "rule '%s'%s: cannot listen: %s", r->name,
+		      r->line ? " in the config" : "", strerror(-e));
 }
 
 static struct listener *add_listener(struct worker *w, struct fwd_rule *r,
@@ -328,8 +333,7 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 		for (unsigned k = 0; k < eng->n && !e; k++)
 			e = listener_open(&c->rules[i], &fds[k * c->n + i]);
 		if (e)
-			r = errorf(e, "rule '%s'%s: cannot listen: %s", c->rules[i].name,
-				   c->rules[i].line ? " in the config" : "", strerror(-e));
+			r = listen_error(&c->rules[i], e);
 	}
 	for (unsigned k = 0; k < eng->n && !r; k++)
 		r = start_worker(eng, &eng->w[k], k, c, fds + (size_t)k * c->n);
@@ -365,8 +369,7 @@ int engine_reload(struct engine *eng, struct fwd_config *c)
 		for (size_t j = 0; eng->cur && j < eng->cur->n && !have; j++)
 			have = fwd_same_listener(&c->rules[i], &eng->cur->rules[j]);
 		if (!have && (e = probe_free(&c->rules[i]))) {
-			errorf(e, "rule '%s'%s: cannot listen: %s", c->rules[i].name,
-			       c->rules[i].line ? " in the config" : "", strerror(-e));
+			listen_error(&c->rules[i], e);
 			fwd_config_unref(c);
 			return e;
 		}
