@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/out.h"
@@ -250,6 +251,29 @@ void out_kv_bool(struct out *o, const char *key, bool v)
 void out_kv_null(struct out *o, const char *key)
 {
 	out_kv_str(o, key, NULL);
+}
+
+char *time_rfc3339(char buf[TIME_STRLEN], const struct timespec *t)
+{
+	struct timespec now;
+	struct tm tm;
+
+	if (!t) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		t = &now;
+	}
+	gmtime_r(&t->tv_sec, &tm);
+	size_t n = strftime(buf, TIME_STRLEN - 6, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	snprintf(buf + n, TIME_STRLEN - n, ".%03uZ", (unsigned)(t->tv_nsec / 1000000) % 1000);
+	return buf;
+}
+
+void out_kv_time(struct out *o, const char *key, const struct timespec *t)
+{
+	char buf[TIME_STRLEN];
+
+	out_kv_str(o, key, time_rfc3339(buf, t));
 }
 
 static void open_nest(struct out *o, const char *key, char c)

@@ -56,6 +56,12 @@ void out_kv_double(struct out *o, const char *key, double v, int decimals);
 void out_kv_fixed(struct out *o, const char *key, long long v, int decimals);
 void out_kv_bool(struct out *o, const char *key, bool v);
 void out_kv_null(struct out *o, const char *key);
+/* "time": the moment as RFC 3339 UTC with milliseconds, as every command
+ * writes its times (2026-11-29T13:40:00.123Z); NULL means now */
+#define TIME_STRLEN 32
+struct timespec;
+char *time_rfc3339(char buf[TIME_STRLEN], const struct timespec *t);
+void out_kv_time(struct out *o, const char *key, const struct timespec *t);
 void out_obj_begin(struct out *o, const char *key);	/* key NULL inside arrays */
 void out_obj_end(struct out *o);
 void out_arr_begin(struct out *o, const char *key);

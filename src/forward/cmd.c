@@ -122,20 +122,20 @@ static void reload(const struct slog *log, struct engine *eng, const char *path)
 	struct fwd_config *c = xcalloc(1, sizeof(*c));
 
 	if (fwd_config_load(path, c)) {
-		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
+		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
 		free(c);	/* a failed load keeps no rules */
 		return;
 	}
 	if (fwd_config_check(c)) {
-		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
+		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
 		fwd_config_unref(c);	/* the rules and the config */
 		return;
 	}
 	if (engine_reload(eng, c)) {
-		slog_event(log, "reload rejected, the running rules stay: %s", error_msg());
+		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
 		return;
 	}
-	slog_event(log, "reloaded %s: %zu rules", path, c->n);
+	slog_event(log, "reloaded", NULL, (long long)c->n, "%s: %zu rules", path, c->n);
 }
 
 static int serve(struct fwd_opts *o, struct engine *eng)
@@ -154,13 +154,13 @@ static int serve(struct fwd_opts *o, struct engine *eng)
 			if (o->config)
 				reload(o->eo.log, eng, o->config);
 			else
-				slog_event(o->eo.log, "SIGHUP: nothing to reload without -c");
+				slog_event(o->eo.log, "reload-ignored", NULL, -1, "SIGHUP: nothing to reload without -c");
 			continue;
 		}
-		slog_event(o->eo.log, "stopping: no new sessions, %u ms for the live ones to finish",
+		slog_event(o->eo.log, "stopping", NULL, -1, "no new sessions, %u ms for the live ones to finish",
 			   o->eo.drain_ms);
 		engine_stop(eng, o->eo.drain_ms);
-		slog_event(o->eo.log, "stopped");
+		slog_event(o->eo.log, "stopped", NULL, -1, "all sessions ended");
 		return 0;
 	}
 }
@@ -235,7 +235,7 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 	}
 	fwd_config_unref(c);	/* the workers hold it now */
 	if (o.user && drop_privileges(o.user)) {
-		slog_event(&log, "%s", error_msg());
+		slog_event(&log, "error", NULL, -1, "%s", error_msg());
 		engine_stop(eng, 0);
 		return cmd_error("%s", error_msg());
 	}

@@ -167,7 +167,7 @@ static void reconcile(struct worker *w, struct fwd_config *c)
 				match = &c->rules[i];
 		*pp = l->next;
 		if (!match) {
-			slog_event(w->eng->o.log, "stopped listening: %s (removed by reload)", l->rule->name);
+			slog_event(w->eng->o.log, "stopped-listening", l->rule, -1, "removed by reload");
 			drop_listener(w, l, "rule-removed");
 			continue;
 		}
@@ -193,12 +193,13 @@ static void reconcile(struct worker *w, struct fwd_config *c)
 		if (have)
 			continue;
 		if ((e = listener_open(&c->rules[i], &fd))) {
-			slog_event(w->eng->o.log, "cannot listen for rule '%s': %s", c->rules[i].name, strerror(-e));
+			slog_event(w->eng->o.log, "listen-failed", &c->rules[i], -1, "cannot listen: %s",
+				   strerror(-e));
 			continue;
 		}
 		add_listener(w, &c->rules[i], c, fd);
 		if (w->id == 0)
-			slog_event(w->eng->o.log, "listening: %s (added by reload)", c->rules[i].name);
+			slog_event(w->eng->o.log, "listening", &c->rules[i], -1, "added by reload");
 	}
 	fwd_config_unref(w->cfg);
 	w->cfg = c;
@@ -341,7 +342,7 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 	if (r)
 		return r;
 	for (size_t i = 0; i < c->n; i++)
-		slog_event(eng->o.log, "listening: %s", c->rules[i].name);
+		slog_event(eng->o.log, "listening", &c->rules[i], -1, "started");
 	for (unsigned k = 0; k < eng->n; k++) {
 		if (pthread_create(&eng->w[k].th, NULL, run, &eng->w[k]))
 			return errorf(-EAGAIN, "cannot start worker threads");
@@ -356,7 +357,7 @@ static void poke(struct engine *eng)
 
 	for (unsigned k = 0; k < eng->n; k++)
 		if (eng->w[k].wake >= 0 && write(eng->w[k].wake, &one, sizeof(one)) < 0)
-			slog_event(eng->o.log, "cannot wake worker %u: %s", k, strerror(errno));
+			slog_event(eng->o.log, "error", NULL, -1, "cannot wake worker %u: %s", k, strerror(errno));
 }
 
 int engine_reload(struct engine *eng, struct fwd_config *c)

@@ -109,8 +109,11 @@ struct slog {
 	bool json;
 };
 void slog_session(const struct slog *l, const struct slog_rec *r);
-void slog_event(const struct slog *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* An event line: `event` one of the names in docs/forward.md (listening,
+ * reloaded, ...), the rule it concerns or NULL, a count (datagrams, rules)
+ * or -1, then a message for people. */
+void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
+		long long count, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* engine.c */
 struct engine_opts {

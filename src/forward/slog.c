@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/out.h"
 #include "forward/forward.h"
 #include "core/banned.h"
 
@@ -20,15 +21,26 @@ static void put(const struct slog *l, const char *s, size_t n)
 		return;	/* nowhere left to say it */
 }
 
-static void stamp(char *buf, size_t size)
+/* s as the inside of a JSON string: quotes and backslashes escaped,
+ * control bytes as \u00XX; cut whole at size */
+static const char *jstr(const char *s, char *out, size_t size)
 {
-	struct timespec ts;
-	struct tm tm;
+	size_t k = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	for (; *s && k + 7 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[k++] = '\\';
+			out[k++] = (char)c;
+		} else if (c < 0x20) {
+			k += (size_t)snprintf(out + k, size - k, "\\u%04x", c);
+		} else {
+			out[k++] = (char)c;
+		}
+	}
+	out[k] = '\0';
+	return out;
 }
 
 void slog_session(const struct slog *l, const struct slog_rec *r)
@@ -46,18 +58,17 @@ void slog_session(const struct slog *l, const struct slog_rec *r)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	start_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - dur;
-	stamp(ts, sizeof(ts));
+	time_rfc3339(ts, NULL);
 	endpoint_unmap(&client);
 	addr_format(client.family, client.addr, ca);
 	addr_format(target->family, target->addr, ta);
-	snprintf(rule, sizeof(rule), "%s", r->rule->name);
 	if (l->json)
 		n = snprintf(line, sizeof(line),
 			     "{\"time\":\"%s\",\"rule\":\"%s\",\"proto\":\"%s\",\"client_addr\":\"%s\","
 			     "\"client_port\":%u,\"target_addr\":\"%s\",\"target_port\":%u,"
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"spliced\":%llu,\"start\":%lld.%03lld,"
 			     "\"duration\":%lld.%03lld,\"close_reason\":\"%s\"}\n",
-			     ts, rule, r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, client.port, ta,
+			     ts, jstr(r->rule->name, rule, sizeof(rule)), r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, client.port, ta,
 			     target->port,
 			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
 			     (unsigned long long)r->spliced, start_ms / 1000, start_ms % 1000,
@@ -65,7 +76,7 @@ void slog_session(const struct slog *l, const struct slog_rec *r)
 	else
 		n = snprintf(line, sizeof(line),
 			     "%s session rule=\"%s\" client=%s target=%s in=%llu out=%llu "
-			     "duration=%lld.%03llds close=%s\n", ts, rule, endpoint_str(&client, cep),
+			     "duration=%lld.%03llds close=%s\n", ts, r->rule->name, endpoint_str(&client, cep),
 			     endpoint_str(target, tep),
 			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
 			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
@@ -73,29 +84,47 @@ void slog_session(const struct slog *l, const struct slog_rec *r)
 		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-void slog_event(const struct slog *l, const char *fmt, ...)
+void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
+		long long count, const char *fmt, ...)
 {
-	char line[1024], ts[64], msg[900];
+	char line[2048], ts[TIME_STRLEN], msg[600];
 	va_list ap;
 	int n;
 
-	stamp(ts, sizeof(ts));
+	time_rfc3339(ts, NULL);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (l->json) {
-		char esc[1800];
-		size_t k = 0;
+		char emsg[800], ename[400], lep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN], num[32];
 
-		for (const char *p = msg; *p && k + 2 < sizeof(esc); p++) {
-			if (*p == '"' || *p == '\\')
-				esc[k++] = '\\';
-			esc[k++] = (unsigned char)*p < 32 ? ' ' : *p;
-		}
-		esc[k] = '\0';
-		n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"event\":\"%s\"}\n", ts, esc);
+		snprintf(num, sizeof(num), "%lld", count);
+		if (rule)
+			n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"event\":\"%s\","
+				     "\"rule\":\"%s\",\"proto\":\"%s\",\"listen\":\"%s\","
+				     "\"target\":\"%s\",\"count\":%s,\"message\":\"%s\"}\n",
+				     ts, event, jstr(rule->name, ename, sizeof(ename)),
+				     rule->proto == FWD_TCP ? "tcp" : "udp", endpoint_str(&rule->listen, lep),
+				     endpoint_str(&rule->target, tep), count >= 0 ? num : "null",
+				     jstr(msg, emsg, sizeof(emsg)));
+		else
+			n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"event\":\"%s\","
+				     "\"rule\":null,\"proto\":null,\"listen\":null,\"target\":null,"
+				     "\"count\":%s,\"message\":\"%s\"}\n", ts, event,
+				     count >= 0 ? num : "null", jstr(msg, emsg, sizeof(emsg)));
 	} else {
-		n = snprintf(line, sizeof(line), "%s %s\n", ts, msg);
+		/* as the session lines: key=value, strings quoted */
+		char lep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN], what[256] = "", num[40] = "";
+
+		if (rule)
+			snprintf(what, sizeof(what), " rule=\"%s\" listen=%s target=%s", rule->name,
+				 endpoint_str(&rule->listen, lep), endpoint_str(&rule->target, tep));
+		if (count >= 0)
+			snprintf(num, sizeof(num), " count=%lld", count);
+		for (char *p = msg; *p; p++)
+			if (*p == '"' || (unsigned char)*p < 0x20)
+				*p = '\'';
+		n = snprintf(line, sizeof(line), "%s %s%s%s msg=\"%s\"\n", ts, event, what, num, msg);
 	}
 	if (n > 0)
 		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

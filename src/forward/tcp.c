@@ -423,8 +423,8 @@ static void pause_listener(struct worker *w, struct listener *l)
 	l->paused = true;
 	l->resume_ms = now + 100;
 	if (now - w->emfile_logged > 10000) {
-		slog_event(w->eng->o.log, "out of file descriptors: not accepting for '%s' for 100 ms "
-			   "(live sessions go on)", l->rule->name);
+		slog_event(w->eng->o.log, "fd-exhausted", l->rule, -1,
+			   "out of file descriptors: not accepting for 100 ms (live sessions go on)");
 		w->emfile_logged = now;
 	}
 }

@@ -296,18 +296,20 @@ void udp_sweep(struct worker *w, struct listener *l, int64_t now)
 	while (l->lru_tail && now - l->lru_tail->last >= l->rule->idle_timeout_ms)
 		end_session(l, l->lru_tail, "idle-timeout");
 	if (l->denied) {
-		slog_event(w->eng->o.log, "denied %llu datagrams for '%s'", (unsigned long long)l->denied,
-			   l->rule->name);
+		slog_event(w->eng->o.log, "denied", l->rule, (long long)l->denied,
+			   "denied %llu datagrams", (unsigned long long)l->denied);
 		l->denied = 0;
 	}
 	if (l->looped) {
-		slog_event(w->eng->o.log, "dropped %llu datagrams for '%s' sent from its own target "
-			   "(they would loop)", (unsigned long long)l->looped, l->rule->name);
+		slog_event(w->eng->o.log, "dropped-loop", l->rule, (long long)l->looped,
+			   "dropped %llu datagrams sent from its own target (they would loop)",
+			   (unsigned long long)l->looped);
 		l->looped = 0;
 	}
 	if (l->full) {
-		slog_event(w->eng->o.log, "dropped %llu datagrams for '%s': max-sessions reached "
-			   "by the other workers", (unsigned long long)l->full, l->rule->name);
+		slog_event(w->eng->o.log, "dropped-full", l->rule, (long long)l->full,
+			   "dropped %llu datagrams: max-sessions reached by the other workers",
+			   (unsigned long long)l->full);
 		l->full = 0;
 	}
 }

@@ -1,6 +1,6 @@
 """portkit forward as the tests run it: its log in a file, and waits on that log.
 
-Waiting for a line the forwarder writes ("listening: ...", "reloaded ...",
+Waiting for a line the forwarder writes (" listening ", " reloaded ",
 "close=...") instead of for time to pass keeps the tests fast and free of
 races.
 """

@@ -101,7 +101,9 @@ def test_unknown_word_points_to_search():
 def test_full_disk_is_one_line_with_the_reason(args):
     import subprocess
     from conftest import BIN
-    with open("/dev/full", "w") as full:
+    import socket
+    # ls must have something to write, in a namespace with no sockets too
+    with open("/dev/full", "w") as full, socket.create_server(("127.0.0.1", 0)):
         cp = subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, text=True,
                             timeout=30)
     assert cp.returncode == 2
@@ -120,3 +122,43 @@ def test_closed_pipe_is_quiet_with_sigpipe_ignored():
     err = p.stderr.read()
     p.wait(timeout=30)
     assert err == b"", err
+
+
+RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def test_forward_events_are_machine_readable(tmp_path):
+    import json
+    import signal
+    from fwdutil import Fwd, free_port
+    port, cfg = free_port(), tmp_path / "f.conf"
+    cfg.write_text(f"127.0.0.1:{port} tcp 127.0.0.1:9\n")
+    f = Fwd("-c", cfg, "--json")
+    try:
+        f.wait_for('"event":"listening"')
+        cfg.write_text("this is not a rule\n")
+        f.p.send_signal(signal.SIGHUP)
+        f.wait_for('"event":"reload-rejected"')
+    finally:
+        text = f.stop()
+    ev = [json.loads(line) for line in text.splitlines()]
+    keys = {"time", "event", "rule", "proto", "listen", "target", "count", "message"}
+    assert all(set(e) == keys for e in ev), ev
+    assert all(re.fullmatch(RFC3339, e["time"]) for e in ev), ev
+    assert [e["event"] for e in ev] == ["listening", "reload-rejected", "stopping", "stopped"]
+    assert ev[0]["rule"] == f"127.0.0.1:{port}/tcp -> 127.0.0.1:9" and ev[0]["proto"] == "tcp"
+    assert ev[0]["listen"] == f"127.0.0.1:{port}" and ev[0]["target"] == "127.0.0.1:9"
+    assert ev[1]["rule"] is None and ":1:" in ev[1]["message"]
+
+
+def test_forward_text_events_are_key_value(tmp_path):
+    from fwdutil import Fwd, free_port
+    port = free_port()
+    f = Fwd(f"127.0.0.1:{port}", "127.0.0.1:9")
+    try:
+        f.wait_for(" listening ")
+    finally:
+        text = f.stop()
+    first = text.splitlines()[0]
+    assert re.fullmatch(RFC3339 + rf' listening rule="127.0.0.1:{port}/tcp -> 127.0.0.1:9" '
+                        rf'listen=127.0.0.1:{port} target=127.0.0.1:9 msg="started"', first), first

@@ -107,7 +107,7 @@ def test_pipe_quota_exhausted_as_nobody():
     f = None
     try:
         f = Fwd(port, f"127.0.0.1:{bport}", "--user", "nobody")
-        f.wait_for("listening:")
+        f.wait_for(" listening ")
         res = asyncio.run(main(port, bport))
     finally:
         with open(path, "w") as fh:
@@ -154,7 +154,7 @@ def test_nofile_64_500_clients_none_reset(tmp_path, nofile):
     f = Fwd(port, f"127.0.0.1:{bport}", "--workers", "1",
             prefix=("prlimit", f"--nofile={nofile}:{nofile}"))
     try:
-        f.wait_for("listening:")
+        f.wait_for(" listening ")
         res = asyncio.run(main())
     finally:
         err = f.stop()
@@ -259,7 +259,7 @@ def test_config_rules_are_not_lost_or_widened(tmp_path, case):
     assert r.returncode == 0, r.stderr
     f = Fwd("-c", cfg)
     try:
-        f.wait_for("listening:")
+        f.wait_for(" listening ")
         assert not served(host, port)
     finally:
         err = f.stop()
@@ -301,7 +301,7 @@ def test_halfclose_timeout_counts_idle_time_and_resets(tmp_path):
                    "halfclose-timeout=1s\n")
     f = Fwd("-c", cfg)
     try:
-        f.wait_for("listening:")
+        f.wait_for(" listening ")
         # data keeps flowing after the half-close: all of it arrives
         mode.append(True)
         c = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -345,7 +345,7 @@ def test_max_conns_holds_across_reloads(tmp_path):
     f = Fwd("-c", cfg, "--workers", "2")
     live = []
     try:
-        f.wait_for("listening:")
+        f.wait_for(" listening ")
         for _ in range(5):
             live.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         for n in (1, 2):
@@ -384,7 +384,7 @@ def test_udp_max_sessions_across_workers(tmp_path):
     f = Fwd("-c", cfg, "--workers", "2")
     clients, served_n = [], 0
     try:
-        f.wait_for("listening:", count=1)
+        f.wait_for(" listening ", count=1)
         # 60 clients one after another (the kernel spreads them over both
         # workers); each gets its echo unless its worker had to drop it
         for i in range(60):
@@ -448,7 +448,7 @@ def test_udp_evicted_port_not_reused_for_late_replies(tmp_path):
         cfg.write_text(f"127.0.0.1:{port} udp 127.0.0.1:{tport} max-sessions=1\n")
         f = Fwd("-c", cfg, "--workers", "1", ns=ns)
         try:
-            f.wait_for("listening:")
+            f.wait_for(" listening ")
             r = ns.run("/usr/bin/python3", "-c", QUARANTINE_SCRIPT, port, tport, timeout=20)
             assert r.returncode == 0, r.stderr
         finally:
@@ -484,7 +484,7 @@ def test_udp_datagram_from_the_target_does_not_loop(tmp_path):
         cfg.write_text(f"127.0.0.1:{port} udp 127.0.0.1:{tport}\n")
         f = Fwd("-c", cfg, ns=ns)
         try:
-            f.wait_for("listening:")
+            f.wait_for(" listening ")
             r = ns.run("/usr/bin/python3", "-c", LOOP_SCRIPT, port, tport, timeout=20)
             assert r.returncode == 0, r.stderr
             f.wait_for("sent from its own target")
@@ -513,16 +513,16 @@ def test_rejected_reloads_keep_rss_flat(tmp_path):
                                                      "quarantine_size_mb=0"]))
         f = Fwd("-c", cfg, ns=ns, env=env)
         try:
-            f.wait_for("listening:")
+            f.wait_for(" listening ")
             # 100 rules, the last with a target this namespace has no route to
             cfg.write_text("".join(f"127.0.0.1:{8000 + i} tcp 127.0.0.1:9000\n"
                                    for i in range(99)) + "127.0.0.1:8100 tcp 198.18.0.5:80\n")
             f.p.send_signal(signal.SIGHUP)
-            f.wait_for("reload rejected", count=1)
+            f.wait_for("reload-rejected", count=1)
             before = rss_kb(f.p.pid)
             for n in range(2, 301):
                 f.p.send_signal(signal.SIGHUP)
-                f.wait_for("reload rejected", count=n)
+                f.wait_for("reload-rejected", count=n)
             after = rss_kb(f.p.pid)
         finally:
             err = f.stop()
@@ -560,7 +560,7 @@ def test_client_reset_after_half_close_reaches_target():
     port = free_port()
     f = Fwd(port, f"127.0.0.1:{srv.getsockname()[1]}")
     try:
-        f.wait_for("listening:")
+        f.wait_for(" listening ")
         c = socket.create_connection(("127.0.0.1", port), timeout=5)
         c.sendall(b"request")
         c.shutdown(socket.SHUT_WR)
@@ -580,7 +580,7 @@ def test_second_instance_on_the_same_port_is_refused():
         port = free_port(kind)
         f = Fwd(port, f"127.0.0.1:{srv.getsockname()[1]}", *extra)
         try:
-            f.wait_for("listening:")
+            f.wait_for(" listening ")
             r = subprocess.run([BIN, "forward", str(port), f"127.0.0.1:{srv.getsockname()[1]}",
                                 *extra], capture_output=True, text=True, timeout=10)
             assert r.returncode == 2, r.stderr

@@ -251,6 +251,8 @@ def test_watch_sees_open_and_close():
         assert r.returncode == 0, r.stderr
         ev = [json.loads(l) for l in r.stdout.splitlines()]
         kinds = [(e["event"], e["state"]) for e in ev]
+        # one time format across commands: RFC 3339 UTC with milliseconds
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in ev)
         assert kinds.count(("open", "ESTAB")) == 2
         assert any(k == "close" for k, _ in kinds)
 
