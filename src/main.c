@@ -23,7 +23,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ncommands; i++)
 		if (!(commands[i]->flags & CMD_HIDDEN))
 			fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(f, "\nEvery command takes --json (one JSON object per line), -n (numeric),\n"
+	fprintf(f, "\nEvery command takes --json (one JSON object per line), -n (no service names),\n"
 		   "--no-color and --help. 'portkit help COMMAND' shows a command's options.\n");
 }
 

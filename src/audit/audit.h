@@ -41,6 +41,7 @@ struct listener {
 	bool owners_known;		/* every process could be read */
 	bool allowed;			/* by the policy */
 	int verified;			/* -1 not checked, 0 not reachable, 1 reachable */
+	bool numeric;			/* -n: messages without service names */
 };
 
 struct finding {

@@ -58,6 +58,7 @@ static int run(const struct audit_opts *o, struct policy *p)
 	for (size_t i = 0; i < n; i++) {
 		size_t first = f.n;
 
+		v[i].numeric = o->cc.numeric && !o->cc.json;
 		v[i].allowed = p && policy_allows(p, &v[i]);
 		apply_rules(&f, &v[i]);
 		if (p)

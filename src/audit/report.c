@@ -101,6 +101,8 @@ int report(const struct audit_opts *opt, struct findings *f, size_t nlisteners,
 
 	if (!opt->verify)
 		cols[C_VERIFIED].flags |= OUT_HIDDEN;
+	if (opt->cc.numeric)
+		cols[C_SERVICE].flags |= OUT_HIDDEN;
 	out_columns(o, cols, C_VERIFIED + 1);
 	if (f->n)
 		qsort(f->v, f->n, sizeof(*f->v), cmp_finding);

@@ -152,7 +152,7 @@ void add_finding(struct findings *f, const char *rule, const struct listener *l,
 void listener_describe(const struct listener *l, char *buf, size_t size)
 {
 	/* "Redis (6379/tcp) on all interfaces" */
-	const char *name = l->cur ? l->cur->name : l->service ? l->service : NULL;
+	const char *name = l->numeric ? NULL : l->cur ? l->cur->name : l->service;
 
 	snprintf(buf, size, "%s%s%u/%s%s on %s%s", name ? name : "", name ? " (" : "", l->port,
 		 l->proto == PROTO_TCP ? "tcp" : "udp", name ? ")" : "",

@@ -223,8 +223,9 @@ static void aggregate(struct aggmap *m, const char *key, const struct flow_rec *
 
 struct flow_out *flow_out_new(const struct cap_opts *o)
 {
-	static const struct out_col cols[] = {
-		{ "PROTO", 0 }, { "ORIGINATOR", 0 }, { "RESPONDER", 0 }, { "SERVICE", 0 },
+	const struct out_col cols[] = {
+		{ "PROTO", 0 }, { "ORIGINATOR", 0 }, { "RESPONDER", 0 },
+		{ "SERVICE", o->cc.numeric ? OUT_HIDDEN : 0 },
 		{ "STATE", 0 }, { "HISTORY", 0 }, { "O-PKTS", OUT_RIGHT }, { "O-BYTES", OUT_RIGHT },
 		{ "R-PKTS", OUT_RIGHT }, { "R-BYTES", OUT_RIGHT }, { "DURATION", OUT_RIGHT },
 	};

@@ -54,6 +54,9 @@ static int port_main(int argc, char **argv, const struct cmd *self)
 	if ((status = cmd_parse(self, argc, argv, &po.cc, option, &po)))
 		return status;
 	opts = po.p;
+	if (po.cc.numeric)	/* names for numbers are this command's answer */
+		return cmd_usage_error(self, "-n drops service names, and they are what port "
+				       "shows; for scripts use --json");
 	if (optind >= argc)
 		return cmd_usage_error(self, opts.search ? "--search needs words"
 							 : "which port? give a number, range or name");

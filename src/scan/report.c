@@ -66,6 +66,23 @@ static const char *service(const struct result *x)
 	return port_display(x->port, x->proto);
 }
 
+static bool registered_as(const struct result *x, const char *svc);
+
+/* The name people use for what is on the port: the registered one's, or,
+ * when --sv found something else there, that service's ("RDP", "HTTPS") */
+static const char *common_name(const struct result *x)
+{
+	const struct curated *c[1];
+
+	if (!x->probed || registered_as(x, x->svc)) {
+		const struct curated *at = curated_at(x->port, x->proto);
+
+		if (at || !x->probed)
+			return at ? at->name : NULL;
+	}
+	return curated_by_alias(x->svc, c, 1) ? c[0]->name : NULL;
+}
+
 static void json_result(struct report *r, const struct result *x);
 
 /* Is svc (what answered, in our words) what the port is registered for?
@@ -171,19 +188,18 @@ static void json_result(struct report *r, const struct result *x)
 	out_kv_str(r->json, "proto", x->proto == PROTO_TCP ? "tcp" : "udp");
 	out_kv_str(r->json, "state", port_state_name(x->state));
 	out_kv_str(r->json, "reason", x->reason);
-	out_kv_str(r->json, "service", x->probed ? x->svc : service(x));
+	out_kv_str(r->json, "service", x->probed ? x->svc : reg);
 	out_kv_str(r->json, "service_source", x->probed ? "probe" : "registry");
+	out_kv_str(r->json, "common_name", common_name(x));
 	out_kv_str(r->json, "product", x->product[0] ? x->product : NULL);
 	out_kv_str(r->json, "version", x->version[0] ? x->version : NULL);
 	out_kv_str(r->json, "tls_subject", x->tls_cn[0] ? x->tls_cn : NULL);
 	out_kv_str(r->json, "tls_version", x->tls_version[0] ? x->tls_version : NULL);
 	out_kv_str(r->json, "tunnel", x->tunnel ? "ssl" : NULL);
-	if (x->probed)
-		out_kv_str(r->json, "registered_for", reg);
+	out_kv_str(r->json, "registered_for", reg);
 	out_kv_str(r->json, "banner", x->banner[0] ? x->banner : NULL);
 	out_kv_uint(r->json, "rtt_us", x->rtt_us);
-	if (r->t->v[x->target].name[0])
-		out_kv_str(r->json, "hostname", r->t->v[x->target].name);
+	out_kv_str(r->json, "hostname", r->t->v[x->target].name[0] ? r->t->v[x->target].name : NULL);
 	out_record_end(r->json);
 }
 
@@ -211,9 +227,10 @@ static int cmp(const void *pa, const void *pb)
 	return a->port < b->port ? -1 : a->port > b->port;
 }
 
-static void table_row(struct out *o, const struct result *x)
+static void table_row(struct out *o, const struct result *x, bool numeric)
 {
-	const char *svc = x->probed ? x->svc : service(x);
+	/* -n: no names from the registry, only what answered (--sv) */
+	const char *svc = x->probed ? x->svc : numeric ? NULL : service(x);
 	const char *reg = port_service(x->port, x->proto);
 	bool other = x->probed && reg && !registered_as(x, x->svc);
 
@@ -246,7 +263,8 @@ static void tables(struct report *r)
 {
 	/* ANSWERED holds what --sv learnt (or a banner): without it, no column */
 	const struct out_col cols[] = {
-		{ "PORT", 0 }, { "STATE", 0 }, { "SERVICE", 0 }, { "CATEGORY", 0 },
+		{ "PORT", 0 }, { "STATE", 0 }, { "SERVICE", r->o->cc.numeric && !r->o->sv ? OUT_HIDDEN : 0 },
+		{ "CATEGORY", 0 },
 		{ "REASON", 0 }, { "RTT", OUT_RIGHT }, { "ANSWERED", r->o->sv ? 0 : OUT_HIDDEN },
 	};
 	struct cli_common cc = r->o->cc;
@@ -263,11 +281,11 @@ static void tables(struct report *r)
 			continue;
 		}
 		printf("%s%s%s%s (up: %s)\n", printed++ ? "\n" : "", target_text(&r->t->v[t], a),
-		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name, r->why[t] ? r->why[t] : "?");
+		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name, r->why[t] ? r->why[t] : "user-set");
 		o = cli_out(&cc);
 		out_columns(o, cols, 7);
 		for (; i < r->n && r->v[i].target == t; i++, shown++)
-			table_row(o, &r->v[i]);
+			table_row(o, &r->v[i], r->o->cc.numeric);
 		out_close(o);
 		if (!shown)
 			printf("no open port\n");

@@ -173,7 +173,7 @@ static void tcp_reply(struct syn *s, const struct pkt *p)
 	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
 		answer(s, idx, ST_OPEN, "syn-ack");
 	else if (p->tcp_flags & TCP_RST)
-		answer(s, idx, ST_CLOSED, "rst");
+		answer(s, idx, ST_CLOSED, "reset");
 }
 
 /* An ICMP error quoting one of our SYNs (its cookie in the quoted

@@ -162,3 +162,38 @@ def test_forward_text_events_are_key_value(tmp_path):
     first = text.splitlines()[0]
     assert re.fullmatch(RFC3339 + rf' listening rule="127.0.0.1:{port}/tcp -> 127.0.0.1:9" '
                         rf'listen=127.0.0.1:{port} target=127.0.0.1:9 msg="started"', first), first
+
+
+def test_numeric_drops_service_names_everywhere():
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+        checks = [
+            (["scan", "127.0.0.1", "-p", f"{port},3389", "--all"], None, "RDP"),
+            (["ls", "-t", "-l", "--port", str(port)], None, None),
+            (["audit"], None, None),
+            (["capture", "-r", os.path.join(os.path.dirname(__file__),
+                                            "../data/zeek/traces/http/get.pcap"), "--flows"],
+             None, "HTTP"),
+        ]
+        for args, iana, common in checks:
+            named, plain = run(*args), run(*args, "-n")
+            assert plain.rc == named.rc and plain.rc in (0, 1), (args, plain.err)
+            head = plain.out.splitlines()
+            assert not any("SERVICE" in line for line in head), (args, plain.out)
+            for word in (iana, common):
+                if word:
+                    assert word in named.out and word not in plain.out, (args, word)
+    r = run("port", "-n", "22")
+    assert r.rc == 2 and "for scripts use --json" in r.err
+
+
+def test_scan_json_service_is_the_iana_name():
+    import json
+    r = run("scan", "127.0.0.1", "-p", "3389,8080", "--all", "--json")
+    recs = [json.loads(line) for line in r.out.splitlines() if '"port"' in line]
+    by = {x["port"]: x for x in recs}
+    assert by[3389]["service"] == "ms-wbt-server" and by[3389]["common_name"] == "RDP"
+    assert by[8080]["service"] == "http-alt" and by[8080]["common_name"] == "HTTP (alternate)"
+    assert by[8080]["reason"] in ("reset", "conn-refused")
+    assert set(by[3389]) == set(by[8080])

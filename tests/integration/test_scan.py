@@ -60,7 +60,10 @@ def test_finds_exactly_the_open_tcp_ports(lab, method):
     assert sorted(r["port"] for r in recs if r["state"] == "open") == TCP_OPEN
     assert all(r["reason"] == "syn-ack" and r["proto"] == "tcp" for r in recs)
     http = [r for r in recs if r["port"] == 80][0]
-    assert http["service"] == "HTTP" and http["service_source"] == "registry"
+    # service is the IANA name, as in ls/who/audit/port; common_name what people say
+    assert http["service"] == "http" and http["common_name"] == "HTTP"
+    assert http["service_source"] == "registry" and http["registered_for"] == "http"
+    assert all(set(r) == set(http) for r in recs), "every record has every key"
 
 
 def test_connect_all_reports_closed(lab):
@@ -69,7 +72,7 @@ def test_connect_all_reports_closed(lab):
     assert {r["port"]: r["reason"] for r in recs}[79] == "conn-refused"
     recs = scan(lab, "198.18.0.2", "-p", "79-81", "--all", "-s", "syn")
     assert {r["port"]: (r["state"], r["reason"]) for r in recs} == {
-        79: ("closed", "rst"), 80: ("open", "syn-ack"), 81: ("closed", "rst")}
+        79: ("closed", "reset"), 80: ("open", "syn-ack"), 81: ("closed", "reset")}
 
 
 def test_udp_finds_services_on_their_ports_and_others(lab):
@@ -233,6 +236,9 @@ def test_sv_names_every_service_even_off_its_port(svlab):
     assert recs[443]["tunnel"] == "ssl" and recs[443]["tls_version"].startswith("TLSv1.")
     assert recs[83]["registered_for"] != "http"      # http where the registry says otherwise
     assert recs[9999]["service_source"] == "registry"  # silent: not named from bytes
+    # the name people use for what answered, on its own port or off it
+    assert recs[3389]["common_name"] == recs[3350]["common_name"] == "RDP"
+    assert recs[40022]["common_name"] == "SSH" and recs[443]["common_name"] == "HTTPS"
     text = svlab.run(BIN, "scan", "198.18.1.2", "-p", "83,3350", "--sv", timeout=120).stdout
     assert "(registered for: " in text
 
@@ -335,7 +341,7 @@ def test_syn_scan_reads_icmp_rejects():
                     "--retries", "2")
         assert {r["port"]: (r["state"], r["reason"]) for r in recs} == {
             5555: ("filtered", "port-unreach"), 5556: ("filtered", "admin-prohibited"),
-            5557: ("closed", "rst"), 5558: ("open", "syn-ack"),
+            5557: ("closed", "reset"), 5558: ("open", "syn-ack"),
             5559: ("filtered", "host-unreach")}
         assert all(r["rtt_us"] > 0 for r in recs)
     finally:
