@@ -13,6 +13,7 @@
 #include <stdio_ext.h>	/* __fpurge */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "core/log.h"
@@ -112,9 +113,55 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 	return cmd_usage_error(c, "unknown option '%s'", what);
 }
 
+/*
+ * stdout through a cookie that keeps the first write error's errno: stdio
+ * keeps only that an error happened, and by the time a command checks,
+ * errno says something else ("Operation not permitted" for a full disk).
+ */
+static int stdout_errno;
+
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < n) {
+		ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!stdout_errno)
+				stdout_errno = w < 0 ? errno : EIO;
+			errno = stdout_errno;
+			return done ? (ssize_t)done : -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+void cmd_stdout_init(void)
+{
+	static char buf[65536];
+	cookie_io_functions_t io = { .write = stdout_write };
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (!f)
+		return;		/* plain stdout; only the reasons are vaguer */
+	/* as glibc's own stdout: lines on a terminal, blocks elsewhere */
+	setvbuf(f, buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, sizeof(buf));
+	stdout = f;
+}
+
+int cmd_stdout_errno(void)
+{
+	return stdout_errno ? stdout_errno : EIO;
+}
+
 int cmd_output_error(int err)
 {
-	int e = err < 0 ? -err : err ? err : EIO;
+	int e = stdout_errno ? stdout_errno : err < 0 ? -err : err ? err : EIO;
 
 	__fpurge(stdout);
 	clearerr(stdout);

@@ -72,6 +72,9 @@ int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * what is still buffered is dropped so that it is not reported twice.
  * Returns 2. */
 int cmd_output_error(int err);
+/* main() first: stdout keeps its first write error's reason */
+void cmd_stdout_init(void);
+int cmd_stdout_errno(void);
 
 extern const struct cmd ls_cmd, who_cmd, scan_cmd, forward_cmd, capture_cmd, audit_cmd,
 	port_cmd;

@@ -46,9 +46,9 @@ static int unknown(const char *name)
 static int finish(int status)
 {
 	if (fflush(stdout) || ferror(stdout)) {
-		if (errno == EPIPE)
-			return status;
-		cmd_error("cannot write output: %s", strerror(errno ? errno : EIO));
+		if (cmd_stdout_errno() == EPIPE)
+			return 2;
+		cmd_error("cannot write output: %s", strerror(cmd_stdout_errno()));
 		return 2;
 	}
 	return status;
@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 {
 	const struct cmd *c;
 
+	cmd_stdout_init();
 	if (argc < 2 || (argv[1][0] == '-' && argv[1][1] &&
 			 strcmp(argv[1], "--version") && strcmp(argv[1], "-h") &&
 			 strcmp(argv[1], "--help")))

@@ -232,6 +232,12 @@ static int run(struct scan_opts *o, const struct target_list *t, int argc, char 
 				       .emit = report_emit, .host = report_host };
 
 		rep = report_new(o, t, argc, argv);
+		if (report_open_files(rep)) {
+			report_free(rep);
+			ev_loop_free(loop);
+			free(ports);
+			return cmd_error("%s", error_msg());
+		}
 		sc.arg = rep;
 		r = probe_ports(&sc, rep);
 	}
@@ -241,8 +247,14 @@ static int run(struct scan_opts *o, const struct target_list *t, int argc, char 
 		r = cmd_error("%s", error_msg());
 	else if (report_none_routable(rep))
 		r = 2;	/* nothing could be scanned; the reason is on stderr */
-	if (report_close(rep, (double)(ev_now_us() - t0) / 1e6) && !r)
-		r = cmd_error("cannot write the results: %s", strerror(EIO));
+	{
+		int out_err, file_err = report_close(rep, (double)(ev_now_us() - t0) / 1e6, &out_err);
+
+		if (file_err && !r)
+			r = cmd_error("%s", error_msg());
+		if (out_err && !r)
+			r = cmd_output_error(out_err);
+	}
 	ev_loop_free(loop);
 	free(ports);
 	return r;

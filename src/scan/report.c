@@ -36,6 +36,7 @@ struct report {
 	char args[1024];
 	bool progress;
 	size_t done;
+	FILE *xml, *grepable;		/* -oX, -oG: opened before the scan */
 };
 
 
@@ -295,6 +296,31 @@ static void tables(struct report *r)
 	}
 }
 
+/* An output file is opened before the scan, so that a path that cannot be
+ * written stops it before the first probe rather than after an hour. */
+static int open_file(FILE **f, const char *path)
+{
+	if (path && !(*f = fopen(path, "we")))
+		return errorf(-errno, "cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/* Close it; a write that failed anywhere is an error with its reason. */
+static int finish_file(FILE **f, const char *path)
+{
+	int e = 0;
+
+	if (!*f)
+		return 0;
+	errno = 0;
+	if (fflush(*f) || ferror(*f))
+		e = errno ? errno : EIO;
+	if (fclose(*f) && !e)
+		e = errno ? errno : EIO;
+	*f = NULL;
+	return e ? errorf(-e, "cannot write '%s': %s", path, strerror(e)) : 0;
+}
+
 static void xml_escape(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -339,11 +365,9 @@ static void xml_extraports(FILE *f, const struct report *r, uint32_t t)
 
 static int xml(struct report *r, double seconds)
 {
-	FILE *f = fopen(r->o->xml, "we");
+	FILE *f = r->xml;
 	time_t end = time(NULL);
 
-	if (!f)
-		return -errno;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n"
 		   "<nmaprun scanner=\"portkit\" args=\"");
 	xml_escape(f, r->args);
@@ -404,17 +428,15 @@ static int xml(struct report *r, double seconds)
 	fprintf(f, "<runstats><finished time=\"%lld\" elapsed=\"%.2f\" exit=\"success\"/>"
 		   "<hosts up=\"%zu\" down=\"%zu\" total=\"%zu\"/></runstats>\n</nmaprun>\n",
 		(long long)end, seconds, report_hosts_up(r), r->t->n - report_hosts_up(r), r->t->n);
-	return fclose(f) ? -errno : 0;
+	return finish_file(&r->xml, r->o->xml);
 }
 
 /* nmap's grepable format (-oG): a status line and a ports line per host. */
 static int grepable(struct report *r, double seconds)
 {
-	FILE *f = fopen(r->o->grepable, "we");
+	FILE *f = r->grepable;
 	size_t i = 0;
 
-	if (!f)
-		return -errno;
 	fprintf(f, "# portkit scan initiated as: %s\n", r->args);
 	for (uint32_t t = 0; t < r->t->n; t++) {
 		char a[ADDR_STRLEN];
@@ -443,13 +465,19 @@ static int grepable(struct report *r, double seconds)
 	fprintf(f, "# portkit done -- %zu IP address%s (%zu host%s up) scanned in %.2f seconds\n",
 		r->t->n, r->t->n == 1 ? "" : "es", report_hosts_up(r),
 		report_hosts_up(r) == 1 ? "" : "s", seconds);
-	return fclose(f) ? -errno : 0;
+	return finish_file(&r->grepable, r->o->grepable);
 }
 
-int report_close(struct report *r, double seconds)
+int report_open_files(struct report *r)
 {
-	int err = 0;
+	return open_file(&r->xml, r->o->xml) ?: open_file(&r->grepable, r->o->grepable);
+}
 
+int report_close(struct report *r, double seconds, int *stdout_err)
+{
+	int err = 0, e;
+
+	*stdout_err = 0;
 	if (r->progress)
 		fprintf(stderr, "\r%*s\r", 40, "");
 	if (r->n)
@@ -466,17 +494,32 @@ int report_close(struct report *r, double seconds)
 			       r->count[ST_OPEN] - r->n, seconds);
 		if (!up && r->t->n)
 			printf("no host answered; if they are up but block pings, try -Pn\n");
-	} else if (out_close(r->json)) {
-		err = -EIO;
+	} else {
+		*stdout_err = out_close(r->json);
+		r->json = NULL;
 	}
-	if (!err && r->o->xml)
-		err = xml(r, seconds);
-	if (!err && r->o->grepable)
-		err = grepable(r, seconds);
+	/* the files are written even when stdout went away */
+	if (r->xml && (e = xml(r, seconds)) && !err)
+		err = e;
+	if (r->grepable && (e = grepable(r, seconds)) && !err)
+		err = e;
+	report_free(r);
+	return err;
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	if (r->json)
+		out_close(r->json);
+	if (r->xml)
+		fclose(r->xml);
+	if (r->grepable)
+		fclose(r->grepable);
 	free(r->v);
 	free(r->status);
 	free(r->why);
 	free(r->per);
 	free(r);
-	return err;
 }

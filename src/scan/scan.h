@@ -192,7 +192,11 @@ size_t report_hosts_up(const struct report *rep);
 bool report_none_routable(const struct report *rep);
 /* --sv: probe the open ports found, then stream them */
 int report_sv(struct report *rep, struct ev_loop *l);
-int report_close(struct report *rep, double seconds);
+/* -oX and -oG files, opened before the first probe (errorf on failure) */
+int report_open_files(struct report *rep);
+/* Print and free; returns a file's write error (errorf), *stdout_err that of stdout */
+int report_close(struct report *rep, double seconds, int *stdout_err);
+void report_free(struct report *rep);
 
 
 #endif

@@ -96,8 +96,16 @@ def test_unknown_word_points_to_search():
     assert r.rc == 2 and "try: portkit port --search 'no such thing'" in r.err, r.err
 
 
+GET = os.path.join(os.path.dirname(__file__), "../data/zeek/traces/http/get.pcap")
+
+
 @pytest.mark.parametrize("args", [["port", "0-65535"], ["port", "0-65535", "--json"],
-                                  ["ls", "-a", "--json"]])
+                                  ["ls", "-a", "--json"], ["ls", "-a"], ["ls", "--summary"],
+                                  ["scan", "127.0.0.1", "-p", "1-100"],
+                                  ["scan", "127.0.0.1", "-p", "1-100", "--json"], ["audit"],
+                                  ["capture", "-r", GET], ["capture", "-r", GET, "--flows"],
+                                  ["capture", "-r", GET, "--zeek"], ["capture", "-r", GET, "--json"],
+                                  ["forward", "--check", "80", "127.0.0.1:9"]])
 def test_full_disk_is_one_line_with_the_reason(args):
     import subprocess
     from conftest import BIN
@@ -197,3 +205,21 @@ def test_scan_json_service_is_the_iana_name():
     assert by[8080]["service"] == "http-alt" and by[8080]["common_name"] == "HTTP (alternate)"
     assert by[8080]["reason"] in ("reset", "conn-refused")
     assert set(by[3389]) == set(by[8080])
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "127.0.0.1", "-p", "1-100", "-oX", "/dev/full"],
+    ["scan", "127.0.0.1", "-p", "1-100", "-oG", "/dev/full"],
+    ["capture", "-r", GET, "-w", "/dev/full"],
+])
+def test_full_disk_for_output_files(args):
+    r = run(*args)
+    assert r.rc == 2
+    assert r.err.splitlines()[-1:] == ["portkit: cannot write '/dev/full': No space left on device"], \
+        r.err
+
+
+def test_unwritable_xml_stops_before_scanning():
+    r = run("scan", "127.0.0.1", "-p", "1-100", "-oX", "/nonexistent-dir/x.xml")
+    assert r.rc == 2 and r.out == ""
+    assert r.err == "portkit: cannot write '/nonexistent-dir/x.xml': No such file or directory\n"
