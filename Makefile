@@ -138,6 +138,15 @@ asan:
 	$(Q)$(MAKE) --no-print-directory check BUILD=build-asan CFLAGS="-O1 -g" \
 		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
+# random command lines against the sanitizer build (tests/argv_fuzz.py);
+# ARGV_RUNS=6500 by default, root (it runs in a network namespace of its own)
+ARGV_RUNS ?= 6500
+fuzz-argv:
+	$(Q)scripts/deps build test
+	$(Q)$(MAKE) --no-print-directory build-asan/portkit BUILD=build-asan CFLAGS="-O1 -g" \
+		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	$(Q)$(PYTHON) tests/argv_fuzz.py --runs $(ARGV_RUNS) build-asan/portkit
+
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # a harness that drives a subsystem's code names the subsystem; its
@@ -181,7 +190,7 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps run check test asan fuzz bench install clean
+.PHONY: all deps run check test asan fuzz fuzz-argv bench install clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

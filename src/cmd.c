@@ -107,6 +107,10 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 		return cmd_usage_error(c, "unknown option '--%.*s'", (int)len, what + 2);
 	}
 	if (optopt && optopt < 256) {
+		for (const struct cmd_habit *h = c->habits; h && h->letter; h++)
+			if (h->letter == optopt)
+				return cmd_usage_error(c, "-%c: %s is not portkit's; %s", optopt, h->what,
+						       h->instead);
 		snprintf(tmp, sizeof(tmp), "-%c", optopt);
 		what = tmp;
 	}

@@ -28,6 +28,14 @@ struct cmd_option {
 	const char *help;	/* one line; '\n' continues it on the next */
 };
 
+/* A letter another tool gives a meaning portkit spells otherwise: the
+ * usage error says how (ss's -o, tcpdump's -v, nmap's -A) */
+struct cmd_habit {
+	char letter;
+	const char *what;	/* "tcpdump's -v (more detail)" */
+	const char *instead;	/* "--json carries every field it decodes" */
+};
+
 struct cmd {
 	const char *name;
 	const char *summary;	/* one line for the command list */
@@ -37,6 +45,7 @@ struct cmd {
 	const char *examples;	/* lines, or NULL */
 	int (*run)(int argc, char **argv, const struct cmd *self);
 	unsigned flags;
+	const struct cmd_habit *habits;	/* ends with letter 0; or NULL */
 };
 
 enum { CMD_HIDDEN = 1 };

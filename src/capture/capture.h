@@ -31,6 +31,8 @@ struct cap_opts {
 	bool summary;
 	bool zeek;
 	bool checksums;		/* verify TCP/UDP checksums */
+	bool hex, ascii;	/* -X, -A: the packet's bytes under its line */
+	bool list_ifaces;	/* -D */
 	unsigned cid_seed;	/* Community ID seed */
 	unsigned snaplen;
 	unsigned interval;	/* seconds between interim flow records, 0 off */

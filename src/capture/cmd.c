@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <ifaddrs.h>
+#include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "cmd.h"
 #include "core/addr.h"
 #include "core/buf.h"
+#include "core/cli.h"
 #include "core/log.h"
+#include "core/out.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -58,6 +61,9 @@ static int option(void *ctx, int c, const char *optarg)
 		o->snaplen = (unsigned)v;
 		return 0;
 	case OPT_FLOWS: o->flows = true; return 0;
+	case 'X': o->hex = true; return 0;
+	case 'A': o->ascii = true; return 0;
+	case 'D': o->list_ifaces = true; return 0;
 	case OPT_SUMMARY: o->summary = true; return 0;
 	case OPT_ZEEK: o->zeek = o->flows = true; return 0;
 	case OPT_CHECKSUMS: o->checksums = true; return 0;
@@ -106,6 +112,9 @@ static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts 
 		o->flows = true;
 	if (o->write && o->flows)
 		return cmd_usage_error(self, "-w saves packets; it cannot be combined with --flows");
+	if ((o->hex || o->ascii) && (o->flows || o->write || o->cc.json))
+		return cmd_usage_error(self, "-X and -A show packet bytes under the packet lines; "
+				       "not with --flows, -w or --json");
 	for (int i = optind; i < argc; i++)
 		if (buf_addf(&filter, "%s%s", i > optind ? " " : "", argv[i]))
 			return cmd_usage_error(self, "filter expression too long");
@@ -440,12 +449,68 @@ static int run(struct cap_opts *o)
 	return r;
 }
 
+/* -D: the interfaces a live capture can use, as libpcap finds them */
+static int list_interfaces(const struct cap_opts *o)
+{
+	static const struct out_col cols[] = {
+		{ "INTERFACE", 0 }, { "STATE", 0 }, { "ADDRESSES", 0 }, { "DESCRIPTION", 0 },
+	};
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_if_t *all = NULL;
+	struct out *out;
+
+	if (pcap_findalldevs(&all, err))
+		return cmd_error("cannot list interfaces: %s", err);
+	out = cli_out(&o->cc);
+	out_columns(out, cols, 4);
+	for (pcap_if_t *d = all; d; d = d->next) {
+		struct buf addrs = BUF_INIT(4096);
+		bool up = d->flags & PCAP_IF_UP, running = d->flags & PCAP_IF_RUNNING;
+
+		out_record_begin(out);
+		out_kv_str(out, "name", d->name);
+		out_kv_bool(out, "up", up);
+		out_kv_bool(out, "running", running);
+		out_kv_bool(out, "loopback", d->flags & PCAP_IF_LOOPBACK);
+		out_kv_str(out, "description", d->description);
+		out_arr_begin(out, "addrs");
+		for (pcap_addr_t *a = d->addresses; a; a = a->next) {
+			char t[ADDR_STRLEN];
+			int fam = a->addr ? a->addr->sa_family : 0;
+
+			if (fam != AF_INET && fam != AF_INET6)
+				continue;
+			addr_format(fam, fam == AF_INET
+				    ? (const void *)&((struct sockaddr_in *)a->addr)->sin_addr
+				    : (const void *)&((struct sockaddr_in6 *)a->addr)->sin6_addr, t);
+			out_kv_str(out, NULL, t);
+			buf_addf(&addrs, "%s%s", addrs.len ? " " : "", t);
+		}
+		out_arr_end(out);
+		out_cell_str(out, 0, d->name);
+		out_cell_str(out, 1, d->flags & PCAP_IF_LOOPBACK ? (up ? "up, loopback" : "down, loopback")
+				     : !up ? "down" : running ? "up, running" : "up");
+		out_cell_str(out, 2, addrs.len ? buf_str(&addrs) : "-");
+		out_cell_str(out, 3, d->description ? d->description : "-");
+		out_record_end(out);
+		buf_free(&addrs);
+	}
+	pcap_freealldevs(all);
+	{
+		int e = out_close(out);
+
+		return e ? cmd_output_error(e) : 0;
+	}
+}
+
 static int capture_main(int argc, char **argv, const struct cmd *self)
 {
 	struct cap_opts o = { 0 };
 	int r = parse(argc, argv, self, &o);
 
-	if (!r)
+	if (!r && o.list_ifaces)
+		r = list_interfaces(&o);
+	else if (!r)
 		r = run(&o);
 	free(o.filter);
 	return r;
@@ -458,6 +523,10 @@ static const struct cmd_option options[] = {
 	{ "count", 'c', "N", "stop after N packets" },
 	{ "snaplen", 's', "N", "bytes kept per packet (default 262144)" },
 	{ "checksums", OPT_CHECKSUMS, NULL, "verify TCP and UDP checksums too" },
+	{ "hex", 'X', NULL, "each packet's bytes (from the IP header) in hex and\n"
+			    "ASCII under its line, as tcpdump -X" },
+	{ "ascii", 'A', NULL, "each packet's bytes (from the IP header) as text, as tcpdump -A" },
+	{ "list-interfaces", 'D', NULL, "the interfaces -i can use (as tcpdump -D)" },
 	{ "flows", OPT_FLOWS, NULL, "one record per flow (Zeek conn_state, history,\n"
 				    "Community ID) instead of one per packet" },
 	{ "zeek", OPT_ZEEK, NULL, "flows as Zeek conn.log (TSV)" },
@@ -486,4 +555,18 @@ const struct cmd capture_cmd = {
 	"  portkit capture -r trace.pcap --flows --json\n"
 	"  portkit capture -r trace.pcap --flows --summary\n",
 	.run = capture_main,
+	.habits = (const struct cmd_habit[]){
+		{ 'v', "tcpdump's -v (more detail)",
+		  "one line a packet is all it prints; --json carries every field it decodes" },
+		{ 'e', "tcpdump's -e (link-level header)",
+		  "VLANs and tunnels are on the line (vlan 10, via vxlan 123), 'tunnel' in --json" },
+		{ 'q', "tcpdump's -q (shorter lines)", "--flows gives one line a connection" },
+		{ 't', "tcpdump's -t/-tttt (time formats)",
+		  "lines show local HH:MM:SS.micro; --json gives 'ts' in Unix seconds" },
+		{ 'x', "tcpdump's -x (hex)", "use -X (hex and ASCII)" },
+		{ 'l', "tcpdump's -l (line-buffered)", "a live capture writes each packet as it comes" },
+		{ 'S', "tcpdump's -S (absolute sequence numbers)",
+		  "sequence numbers are not printed; --flows sizes connections by them" },
+		{ 0, NULL, NULL },
+	},
 };

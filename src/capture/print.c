@@ -412,6 +412,62 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 	out_record_end(o);
 }
 
+/*
+ * -X and -A, as tcpdump shows them: the captured bytes from the (outermost)
+ * IP header on, 16 a line with offset, hex in pairs and
+ * the printable ASCII (-X); or the bytes as text, unprintable ones as '.',
+ * line breaks kept, a CR before them left out (-A). Frames with no IP header
+ * get no bytes. Lines go through the output buffer, flushed as it
+ * fills, so a 256 KiB packet needs no more memory than a small one.
+ */
+static void dump(struct printer *pr, const uint8_t *d, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t off = 0; off < n; off += pr->o->hex ? 16 : 64) {
+		char *p;
+
+		if (pr->len >= OBUF)
+			flush(pr);
+		p = pr->buf + pr->len;
+		if (pr->o->hex) {
+			size_t k = n - off < 16 ? n - off : 16;
+
+			*p++ = '\t';
+			*p++ = '0';
+			*p++ = 'x';
+			for (int sh = 12; sh >= 0; sh -= 4)
+				*p++ = hx[(off >> sh) & 15];
+			*p++ = ':';
+			*p++ = ' ';
+			for (size_t i = 0; i < 16; i++) {
+				if (!(i & 1))
+					*p++ = ' ';
+				*p++ = i < k ? hx[d[off + i] >> 4] : ' ';
+				*p++ = i < k ? hx[d[off + i] & 15] : ' ';
+			}
+			*p++ = ' ';
+			*p++ = ' ';
+			for (size_t i = 0; i < k; i++)
+				*p++ = d[off + i] > 0x20 && d[off + i] < 0x7f ? (char)d[off + i] : '.';
+			*p++ = '\n';
+		} else {
+			size_t k = n - off < 64 ? n - off : 64;
+
+			for (size_t i = 0; i < k; i++) {
+				uint8_t c = d[off + i];
+
+				if (c == '\r' && off + i + 1 < n && d[off + i + 1] == '\n')
+					continue;	/* a CRLF ends the line once, as tcpdump */
+				*p++ = c == '\n' || (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+			}
+			if (off + k == n)
+				*p++ = '\n';
+		}
+		pr->len = (size_t)(p - pr->buf);
+	}
+}
+
 void print_packet(struct printer *pr, const struct pkt *pk, int64_t ts_us)
 {
 	if (pr->json) {
@@ -419,6 +475,10 @@ void print_packet(struct printer *pr, const struct pkt *pk, int64_t ts_us)
 		return;
 	}
 	text(pr, pk, ts_us);
+	if (pr->o->hex || pr->o->ascii) {
+		if (pk->net)	/* from the outermost IP header, as tcpdump */
+			dump(pr, pk->net, pk->net_caplen);
+	}
 	if (pr->len >= OBUF || pr->o->iface)
 		flush(pr);
 }

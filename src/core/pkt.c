@@ -200,6 +200,10 @@ void pkt_ipv4(struct pkt *p, const uint8_t *d, size_t n)
 	p->ipver = 4;
 	p->l3 = d;
 	p->l3_caplen = n;
+	if (!p->net) {
+		p->net = d;
+		p->net_caplen = n;
+	}
 	p->ttl = d[8];
 	p->proto = d[9];
 	memcpy(p->src, d + 12, 4);
@@ -285,6 +289,10 @@ void pkt_ipv6(struct pkt *p, const uint8_t *d, size_t n)
 	p->ipver = 6;
 	p->l3 = d;
 	p->l3_caplen = n;
+	if (!p->net) {
+		p->net = d;
+		p->net_caplen = n;
+	}
 	p->ttl = d[7];
 	nh = d[6];
 	memcpy(p->src, d + 8, 16);

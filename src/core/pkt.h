@@ -88,6 +88,8 @@ struct pkt {
 	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
 	const uint8_t *l3;	/* IP header */
 	size_t l3_caplen;	/* captured bytes from l3 on */
+	const uint8_t *net;	/* the outermost IP header (a tunnel's), or l3 */
+	size_t net_caplen;
 	uint32_t ip_len;	/* IP total length by the header */
 	uint32_t frag_id;
 	uint16_t frag_off;

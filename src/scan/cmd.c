@@ -317,4 +317,14 @@ const struct cmd scan_cmd = {
 	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
 	"  portkit scan 198.18.0.2 -s udp --top 100\n",
 	.run = scan_main,
+	.habits = (const struct cmd_habit[]){
+		{ 'T', "nmap's -T0..-T5 (timing)", "--rate PPS, --parallel N and --timeout MS" },
+		{ 'A', "nmap's -A (aggressive)", "--sv names services and versions; no OS detection "
+		  "or scripts" },
+		{ 'O', "nmap's -O (OS detection)", "portkit scans ports; --sv names the software" },
+		{ 'v', "nmap's -v (verbose)", "progress shows on a terminal; --json streams records "
+		  "as they are found" },
+		{ 'F', "nmap's -F (fast)", "--top 100" },
+		{ 0, NULL, NULL },
+	},
 };

@@ -18,7 +18,7 @@
 
 enum {
 	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST,
-	OPT_PID, OPT_USER, OPT_PROCESS, OPT_NETNS, OPT_SUMMARY, OPT_BY, OPT_WATCH,
+	OPT_PID, OPT_USER, OPT_PROCESS, OPT_NETNS, OPT_BY, OPT_WATCH,
 	OPT_COUNT,
 };
 
@@ -178,7 +178,7 @@ static int ls_option(void *ctx, int c, const char *optarg)
 		return user_parse(optarg, &o->uid);
 	case OPT_PROCESS: o->process = optarg; return 0;
 	case OPT_NETNS: o->netns = optarg; return 0;
-	case OPT_SUMMARY:
+	case 's':	/* ss -s */
 		if (o->view == VIEW_BY_REMOTE)
 			return errorf(-EINVAL, "--summary and --by remote are two views: choose one");
 		o->view = VIEW_SUMMARY;
@@ -255,6 +255,106 @@ static int run_ls(struct ls_opts *o)
 	return 0;
 }
 
+/*
+ * What ss users type after the options: `state established '( dport = :ssh
+ * or ... )'`. The conjunctive part means what portkit's own filters mean,
+ * so it is taken: state/exclude NAME, dport/sport [=|==|eq] [:]PORT, dst/src
+ * CIDR, and/&&, parentheses. Anything else of ss's language (or, not,
+ * comparisons) is refused with the portkit spelling; a word that is none of
+ * these is a bare address filter, as before.
+ */
+static int ss_refused(const char *k)
+{
+	static const char *const refused[] = { "or", "||", "not", "!", "<", ">", "<=", ">=", "lt",
+					       "gt", "le", "ge", "neq", "!=", "|", "&" };
+
+	for (size_t j = 0; j < sizeof(refused) / sizeof(refused[0]); j++)
+		if (!strcmp(k, refused[j]))
+			return errorf(-EINVAL, "ss's '%s' is not understood: portkit's filters all "
+				      "apply together (--state, --sport, --dport, --src, --dst, or the "
+				      "words state, sport, dport, src, dst)", k);
+	return 0;
+}
+
+static int ss_word(struct ls_cmd_opts *lo, char **w, size_t n, size_t *i)
+{
+	const char *k = w[*i];
+
+	if (ss_refused(k))
+		return -EINVAL;
+	if (!strcmp(k, "and") || !strcmp(k, "&&") || !strcmp(k, "(") || !strcmp(k, ")"))
+		return 0;
+	if (!strcmp(k, "state") || !strcmp(k, "exclude") || !strcmp(k, "dport") ||
+	    !strcmp(k, "sport") || !strcmp(k, "dst") || !strcmp(k, "src")) {
+		const char *v;
+
+		if (++*i < n && (!strcmp(w[*i], "=") || !strcmp(w[*i], "==") || !strcmp(w[*i], "eq")))
+			++*i;
+		if (*i >= n)
+			return errorf(-EINVAL, "'%s' needs a value", k);
+		v = w[*i];
+		if (ss_refused(v))
+			return -EINVAL;
+		if (k[0] == 's' && k[1] == 't')
+			return states_add(&lo->o, v);
+		if (k[0] == 'e') {
+			uint32_t m;
+
+			if (state_parse(v, &m))
+				return -EINVAL;
+			lo->o.q.states = (lo->o.states_set ? lo->o.q.states : SS_ALL) & ~m;
+			lo->o.states_set = true;
+			return 0;
+		}
+		if (!strcmp(k, "dport") || !strcmp(k, "sport"))
+			return port_filter(&lo->o.q, v + (v[0] == ':'), k[0] == 's', k[0] == 'd');
+		return addr_filter(&lo->o.q, v, k[1] == 'r', k[1] == 's');
+	}
+	return addr_filter(&lo->o.q, k, true, true);
+}
+
+/* The operands as words: split at blanks, parentheses words of their own
+ * (ss users quote the expression whole) */
+static int ss_expr(struct ls_cmd_opts *lo, int argc, char **argv)
+{
+	char *words[256], *copies[64];
+	size_t n = 0, nc = 0;
+	int r = 0;
+
+	for (int a = optind; a < argc && !r; a++) {
+		char *c = xmalloc(3 * strlen(argv[a]) + 1), *q = c;
+
+		if (nc == 64 || n >= 250) {
+			free(c);
+			r = errorf(-E2BIG, "filter expression too long");
+			break;
+		}
+		copies[nc++] = c;
+		for (const char *p = argv[a]; *p; p++) {
+			if (*p == '(' || *p == ')') {
+				*q++ = ' ';
+				*q++ = *p;
+				*q++ = ' ';
+			} else {
+				*q++ = *p == '\t' || *p == '\n' ? ' ' : *p;
+			}
+		}
+		*q = '\0';
+		for (char *save = NULL, *t = strtok_r(c, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			if (n == 250) {
+				r = errorf(-E2BIG, "filter expression too long");
+				break;
+			}
+			words[n++] = t;
+		}
+	}
+	for (size_t i = 0; i < n && !r; i++)
+		r = ss_word(lo, words, n, &i);
+	while (nc)
+		free(copies[--nc]);
+	return r;
+}
+
 static int ls_main(int argc, char **argv, const struct cmd *self)
 {
 	struct ls_cmd_opts lo = { .argv = argv };
@@ -262,10 +362,8 @@ static int ls_main(int argc, char **argv, const struct cmd *self)
 
 	if (r)
 		return r;
-	for (int i = optind; i < argc; i++) {
-		if (addr_filter(&lo.o.q, argv[i], true, true))
-			return cmd_usage_error(self, "%s", error_msg());
-	}
+	if (ss_expr(&lo, argc, argv))
+		return cmd_usage_error(self, "%s", error_msg());
 	if (lo.o.watch && lo.o.view != VIEW_LIST)
 		return cmd_usage_error(self, "--watch follows the session list; it cannot be combined "
 				       "with --summary or --by");
@@ -349,7 +447,7 @@ static const struct cmd_option ls_options[] = {
 	{ "process", OPT_PROCESS, "NAME", "sockets of processes with this command name" },
 	{ "user", OPT_USER, "U", "sockets of this user (name or uid)" },
 	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
-	{ "summary", OPT_SUMMARY, NULL, "counts by state, listeners by category, and\n"
+	{ "summary", 's', NULL, "counts by state, listeners by category, and\n"
 					"ephemeral-port use per destination" },
 	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint" },
 	{ "watch", OPT_WATCH, "[SECONDS]", "stream sessions opened and closed" },
@@ -373,6 +471,17 @@ const struct cmd ls_cmd = {
 	"  portkit ls --by remote\n"
 	"  portkit ls --summary\n",
 	.run = ls_main,
+	.habits = (const struct cmd_habit[]){
+		{ 'o', "ss's -o (timers)", "-e (--extended) shows the TCP timers" },
+		{ 'i', "ss's -i (TCP internals)", "-e (--extended) shows rtt, cwnd, retransmits" },
+		{ 'm', "ss's -m (socket memory)", "queues are in RECV-Q/SEND-Q; -e has the TCP internals" },
+		{ 'r', "ss's -r (resolve names)", "addresses stay numeric; services are named" },
+		{ 'x', "ss's -x (Unix sockets)", "portkit lists TCP and UDP, the sockets with ports" },
+		{ 'w', "ss's -w (raw sockets)", "portkit lists TCP and UDP, the sockets with ports" },
+		{ 'H', "ss's -H (no header)", "for scripts use --json" },
+		{ 'K', "ss's -K (kill sockets)", "portkit only reads the table" },
+		{ 0, NULL, NULL },
+	},
 };
 
 static const struct cmd_option who_options[] = {

@@ -58,7 +58,7 @@ const char *ifname(uint32_t ifindex);
 
 /* Print one record's JSON fields (CLI.md's ls record). */
 void session_json(struct out *o, const struct session_set *s, const struct sock_rec *r,
-		  bool with_owners);
+		  bool with_owners, bool extended);
 /* Fill one table row (columns of show_list()). */
 void session_row(struct out *o, const struct ls_opts *opt, const struct session_set *s,
 		 const struct sock_rec *r);

@@ -47,9 +47,14 @@ static void ext_json(struct out *o, const struct sock_rec *r)
 	if (r->timer && r->timer < 5) {
 		out_kv_str(o, "timer", timer_names[r->timer]);
 		out_kv_uint(o, "timer_expires_ms", r->expires_ms);
+	} else {
+		out_kv_null(o, "timer");
+		out_kv_null(o, "timer_expires_ms");
 	}
-	if (!x)
+	if (!x) {
+		out_kv_null(o, "tcp_info");	/* UDP */
 		return;
+	}
 	out_obj_begin(o, "tcp_info");
 	out_kv_uint(o, "rtt_us", x->rtt_us);
 	out_kv_uint(o, "rttvar_us", x->rttvar_us);
@@ -65,13 +70,12 @@ static void ext_json(struct out *o, const struct sock_rec *r)
 	out_kv_uint(o, "bytes_received", x->bytes_received);
 	out_kv_uint(o, "bytes_sent", x->bytes_sent);
 	out_kv_uint(o, "delivery_rate_bps", x->delivery_rate * 8);
-	if (x->cong[0])
-		out_kv_str(o, "congestion", x->cong);
+	out_kv_str(o, "congestion", x->cong[0] ? x->cong : NULL);
 	out_obj_end(o);
 }
 
 void session_json(struct out *o, const struct session_set *s, const struct sock_rec *r,
-		  bool with_owners)
+		  bool with_owners, bool extended)
 {
 	char la[ADDR_STRLEN], ra[ADDR_STRLEN];
 	const char *iana, *common, *ns = netns_name(s, r);
@@ -82,8 +86,14 @@ void session_json(struct out *o, const struct session_set *s, const struct sock_
 	out_kv_str(o, "family", r->family == AF_INET ? "inet" : "inet6");
 	out_kv_str(o, "local_addr", addr_format(r->family, r->laddr, la));
 	out_kv_uint(o, "local_port", r->lport);
-	out_kv_str(o, "remote_addr", addr_format(r->family, r->raddr, ra));
-	out_kv_uint(o, "remote_port", r->rport);
+	/* a listener or an unconnected UDP socket has no remote end: null */
+	if (remote_any(r)) {
+		out_kv_null(o, "remote_addr");
+		out_kv_null(o, "remote_port");
+	} else {
+		out_kv_str(o, "remote_addr", addr_format(r->family, r->raddr, ra));
+		out_kv_uint(o, "remote_port", r->rport);
+	}
 	out_kv_str(o, "state", state_name(r->state));
 	out_kv_uint(o, "recv_q", r->rqueue);
 	out_kv_uint(o, "send_q", r->wqueue);
@@ -97,15 +107,17 @@ void session_json(struct out *o, const struct session_set *s, const struct sock_
 		out_kv_str(o, "remote_category", category_name(port_category(r->rport)));
 	out_kv_uint(o, "uid", r->uid);
 	out_kv_uint(o, "inode", r->inode);
-	if (r->ifindex)
-		out_kv_str(o, "interface", ifname(r->ifindex));
+	/* every record has every key; null where it does not apply */
+	out_kv_str(o, "interface", r->ifindex ? ifname(r->ifindex) : NULL);
 	if (r->v6only >= 0 && r->family == AF_INET6)
 		out_kv_bool(o, "v6only", r->v6only);
+	else
+		out_kv_null(o, "v6only");
 	if (with_owners)
 		owners_json(o, s, r);
-	if (ns)
-		out_kv_str(o, "netns", ns);
-	ext_json(o, r);
+	out_kv_str(o, "netns", ns);
+	if (extended)
+		ext_json(o, r);
 }
 
 static void endpoint_cell(struct out *o, size_t col, const struct sock_rec *r, bool local)
@@ -223,7 +235,7 @@ int show_list(const struct ls_opts *opt, const struct session_set *s)
 
 		out_record_begin(o);
 		if (out_is_json(o))
-			session_json(o, s, r, opt->owners);
+			session_json(o, s, r, opt->owners, opt->q.ext);
 		else
 			session_row(o, opt, s, r);
 		out_record_end(o);

@@ -245,8 +245,8 @@ static void summary_counts(struct out *o, const struct session_set *s)
 			out_record_end(o);
 		}
 		if (!out_is_json(o))
-			printf("%s: %zu sockets%s%s\n", p ? "UDP" : "TCP", total, b.len ? ": " : "",
-			       buf_str(&b));
+			printf("%s: %zu socket%s%s%s\n", p ? "UDP" : "TCP", total, total == 1 ? "" : "s",
+			       b.len ? ": " : "", buf_str(&b));
 		buf_free(&b);
 	}
 	for (int c = 0; c < 3 && out_is_json(o); c++) {

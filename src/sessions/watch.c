@@ -108,7 +108,7 @@ static void event(struct out *o, const struct ls_opts *opt, struct session_set *
 	out_record_begin(o);
 	out_kv_str(o, "event", what);
 	out_kv_time(o, "time", NULL);
-	session_json(o, s, r, opt->owners);
+	session_json(o, s, r, opt->owners, opt->q.ext);
 	out_record_end(o);
 }
 

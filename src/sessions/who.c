@@ -36,7 +36,7 @@ static void json_rec(struct out *o, const struct session_set *s, const struct so
 	size_t n = owners_get(s->snap.owners, r->inode, ow, 64);
 	struct pinfo first = { "", "", "" };
 
-	session_json(o, s, r, false);
+	session_json(o, s, r, false, false);
 	out_arr_begin(o, "owners");
 	for (size_t i = 0; i < n && i < 64; i++) {
 		struct pinfo pi;

@@ -223,3 +223,72 @@ def test_unwritable_xml_stops_before_scanning():
     r = run("scan", "127.0.0.1", "-p", "1-100", "-oX", "/nonexistent-dir/x.xml")
     assert r.rc == 2 and r.out == ""
     assert r.err == "portkit: cannot write '/nonexistent-dir/x.xml': No such file or directory\n"
+
+
+@pytest.mark.parametrize("pcap,kind", [("zeek/traces/http/get.pcap", "X"),
+                                       ("zeek/traces/http/get.pcap", "A"),
+                                       ("tcpdump/vxlan.pcap", "X"),
+                                       ("tcpdump/erspan-type-ii-2.pcap", "X")])
+def test_capture_hex_and_ascii_as_tcpdump(pcap, kind):
+    data = os.path.join(os.path.dirname(__file__), "../data")
+    name = os.path.basename(pcap)[:-5]
+    with open(os.path.join(data, "capture/tcpdump-x", f"{name}.{kind}")) as f:
+        want = f.read().splitlines()
+    r = run("capture", "-r", os.path.join(data, pcap), f"-{kind}")
+    assert r.rc == 0, r.err
+    if kind == "X":
+        got = [line for line in r.out.splitlines() if line.startswith("\t0x")]
+    else:
+        got = [line for line in r.out.splitlines() if not re.match(r"\d\d:\d\d:", line)]
+    assert got == want
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["capture", "-r", GET, "-v"], "-v: tcpdump's -v (more detail) is not portkit's; one line"),
+    (["capture", "-r", GET, "-tttt"], "-t: tcpdump's -t/-tttt"),
+    (["capture", "-r", GET, "-X", "--json"], "-X and -A show packet bytes"),
+    (["capture", "-r", GET, "-A", "--flows"], "-X and -A show packet bytes"),
+    (["ls", "-o"], "-o: ss's -o (timers) is not portkit's; -e"),
+    (["ls", "-x"], "ss's -x (Unix sockets)"),
+    (["ls", "state", "established", "( dport = :ssh or sport = :ssh )"], "ss's 'or' is not understood"),
+    (["ls", "sport", "gt", ":1024"], "ss's 'gt' is not understood"),
+    (["ls", "dport"], "'dport' needs a value"),
+    (["scan", "127.0.0.1", "-T4"], "-T: nmap's -T0..-T5 (timing) is not portkit's; --rate"),
+    (["scan", "127.0.0.1", "-O"], "nmap's -O (OS detection)"),
+])
+def test_other_tools_habits_point_to_portkit(args, msg):
+    r = run(*args)
+    assert r.rc == 2 and r.out == ""
+    assert len(r.err.splitlines()) == 1 and msg in r.err, r.err
+
+
+def test_ss_filter_words_mean_what_they_mean_in_ss():
+    import json
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", port))
+        a, _ = srv.accept()
+        try:
+            def recs(*args):
+                r = run("ls", "-t", "--json", *args)
+                assert r.rc == 0, r.err
+                return sorted((x["state"], x["local_port"], x["remote_port"])
+                              for x in map(json.loads, r.out.splitlines()))
+            mine = recs("state", "established", f"( dport = :{port} )")
+            assert mine == recs("--state", "established", "--dport", str(port))
+            assert mine == [("ESTAB", c.getsockname()[1], port)]
+            assert recs("state", "listening", f"sport == :{port}") == [("LISTEN", port, None)]
+            assert recs("-a", "exclude", "listening", "and", f"sport = :{port}") == \
+                [("ESTAB", port, c.getsockname()[1])]
+            assert recs("dst", "127.0.0.1", "dport", "eq", str(port)) == mine
+        finally:
+            a.close()
+            c.close()
+
+
+def test_ss_summary_letter():
+    r, s = run("ls", "-s"), run("ls", "--summary")
+    assert r.rc == s.rc == 0 and r.out.splitlines()[0].split(":")[0] == "TCP"
+    assert r.out == s.out or r.out.splitlines()[2:] == s.out.splitlines()[2:]
+    assert not re.search(r"\b1 sockets", r.out)

@@ -91,3 +91,13 @@ def test_bad_recording_is_an_error(tmp_path):
     trunc.write_bytes(open(ENV["PORTKIT_DIAG_FILE"], "rb").read()[:100])
     r = run("ls", "-a", env=dict(ENV, PORTKIT_DIAG_FILE=str(trunc)))
     assert r.rc == 2 and "truncated" in r.err
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n.endswith(".json")])
+def test_every_record_of_a_kind_has_every_key(name):
+    with open(os.path.join(DATA, "golden", name)) as f:
+        recs = [json.loads(line) for line in f]
+    kinds = {}
+    for r in recs:
+        kinds.setdefault(r.get("kind"), set()).add(tuple(sorted(r)))
+    assert all(len(k) == 1 for k in kinds.values()), kinds

@@ -15,6 +15,8 @@ PY = "/usr/bin/python3"
 
 
 def norm_addr(a):
+    if a is None:       # portkit: a socket with no remote end
+        return "*"
     a = a.strip("[]")
     a = a.split("%")[0]
     if a in ("*", "0.0.0.0", "::"):
@@ -40,7 +42,7 @@ def ss_set(ns, *args):
 
 def pk_set(recs):
     return {(r["proto"], norm_addr(r["local_addr"]), r["local_port"], norm_addr(r["remote_addr"]),
-             r["remote_port"], r["state"]) for r in recs}
+             r["remote_port"] or 0, r["state"]) for r in recs}
 
 
 def pk_json(ns, *args, env=None):
