@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "core/addr.h"
 #include "core/banned.h"
 
 #ifndef PORTKIT_VERSION
@@ -88,7 +89,18 @@ int main(int argc, char **argv)
 		cmd_help(c, stdout);
 		return finish(0);
 	}
-	if (!(c = cmd_find(argv[1])))
+	if (!(c = cmd_find(argv[1]))) {
+		/* `portkit 127.0.0.1`, `portkit state established`: ls's operands */
+		static const char *const ss_words[] = { "state", "exclude", "dport", "sport", "dst",
+							"src" };
+		struct cidr cidr;
+
+		for (size_t i = 0; i < sizeof(ss_words) / sizeof(ss_words[0]); i++)
+			if (!strcmp(argv[1], ss_words[i]))
+				return run(cmd_find(DEFAULT_COMMAND), argc, argv);
+		if (strpbrk(argv[1], ".:") && !cidr_parse(argv[1], &cidr))
+			return run(cmd_find(DEFAULT_COMMAND), argc, argv);
 		return unknown(argv[1]);
+	}
 	return run(c, argc - 1, argv + 1);
 }

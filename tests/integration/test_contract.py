@@ -292,3 +292,26 @@ def test_ss_summary_letter():
     assert r.rc == s.rc == 0 and r.out.splitlines()[0].split(":")[0] == "TCP"
     assert r.out == s.out or r.out.splitlines()[2:] == s.out.splitlines()[2:]
     assert not re.search(r"\b1 sockets", r.out)
+
+
+def test_capture_lists_interfaces():
+    import json
+    r = run("capture", "-D", "--json")
+    assert r.rc == 0, r.err
+    ifs = {x["name"]: x for x in map(json.loads, r.out.splitlines())}
+    assert ifs["lo"]["loopback"] and "127.0.0.1" in ifs["lo"]["addrs"]
+    assert all(set(x) == set(ifs["lo"]) for x in ifs.values())
+    assert run("capture", "-D").out.splitlines()[0].split()[:2] == ["INTERFACE", "STATE"]
+
+
+def test_bare_address_runs_ls():
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+        a = run("127.0.0.1", "-tl")
+        b = run("ls", "-tl", "127.0.0.1")
+        assert a.rc == b.rc == 0 and f"127.0.0.1:{port}" in a.out
+        assert run("state", "listening", f"sport = :{port}").out == \
+            run("ls", "--state", "listening", "--sport", str(port)).out
+    r = run("nosuchcommand")
+    assert r.rc == 2 and "unknown command 'nosuchcommand'" in r.err
