@@ -138,6 +138,11 @@ asan:
 	$(Q)$(MAKE) --no-print-directory check BUILD=build-asan CFLAGS="-O1 -g" \
 		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
+# the README's quick start and the whole suite on a bare Debian 12 chroot
+# (debootstrap minbase from this machine's mirror; root; ~15 minutes)
+test-fresh:
+	$(Q)scripts/bare-debian-check --test
+
 # random command lines against the sanitizer build (tests/argv_fuzz.py);
 # ARGV_RUNS=6500 by default, root (it runs in a network namespace of its own)
 ARGV_RUNS ?= 6500
@@ -190,7 +195,7 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps run check test asan fuzz fuzz-argv bench install clean
+.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
