@@ -35,7 +35,7 @@ endif
 # src/core is libcore.a; every subsystem src/NAME is libNAME.a (all of it
 # but cmd.c, its command descriptor and option parsing), so the binary,
 # the unit tests and the fuzzers link the same archives.
-SUBSYSTEMS := ports sessions scan forward capture audit
+SUBSYSTEMS := ports sessions scan forward capture audit serve
 CORE_SRC  := $(wildcard src/core/*.c)
 CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
@@ -161,6 +161,7 @@ FUZZ_LIBS_fuzz_policy := audit
 FUZZ_LIBS_fuzz_packet := capture
 FUZZ_LIBS_fuzz_forward_config := forward
 FUZZ_LIBS_fuzz_scan_reply := scan
+FUZZ_LIBS_fuzz_serve := serve
 fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 
 .SECONDEXPANSION:

@@ -14,9 +14,10 @@ Safety: everything runs inside a network namespace made here with only its
 own loopback up, so no packet can leave it (a name that reaches the
 resolver fails at once: there is no route); scan targets are loopback
 addresses anyway, forward always gets --check, capture reads files only
-(-i only with an interface that does not exist), --netns only this
+(-i only with an interface that does not exist), serve's sockets in the
+namespace, --netns only this
 namespace or names that do not exist. Each run is bounded (30 s, then
-killed and reported); --watch and live captures get SIGTERM after 1.5 s,
+killed and reported); --watch, live captures and serve get SIGTERM after 1.5 s,
 which they must take as a normal end. The namespace and the temporary files are removed
 whatever happens. Needs root.
 """
@@ -35,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
-COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward"]
+COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve"]
 RUN_TIMEOUT = 30
 
 LONG = "A" * 300
@@ -143,6 +144,12 @@ def value_for(env, cmd, long, meta, rnd):
         return rnd.choice(STATES)
     if long in ("netns",):
         return rnd.choice([env.ns, "nosuch-ns", "0", "999999999", "abc"])
+    if long == "bind":
+        return rnd.choice(["127.0.0.1", "::1", "0.0.0.0", "198.18.0.1", "localhost", ""])
+    if long == "dns":
+        return rnd.choice(["a=127.0.0.1", "b.lab=::1", "=1.2.3.4", "x=", "noequals", LONG + "=1.1.1.1"])
+    if long == "hostname":
+        return rnd.choice(["server1", "", "two words", LONG])
     if long in ("user",):
         return rnd.choice(["root", "nobody", "no-such-user", "0", "4294967295"])
     if long == "method":
@@ -195,6 +202,9 @@ def positional(env, cmd, rnd):
                            "127.0.0.1:70000", ":80", "[::1]", "udp:127.0.0.1:9000"])
     if cmd == "capture":
         return rnd.choice(["port 53", "tcp", "host 127.0.0.1", "port", "((", "not port 80 and udp"])
+    if cmd == "serve":
+        return rnd.choice(["http", "http:8080", "ftp", "dns", "dns/udp", "echo:7007", "3389", "5",
+                           "ssh/udp", "gopher", "http:0", "smb:445", "redis:70000", ":80"])
     return rnd.choice(NASTY)
 
 
@@ -232,10 +242,10 @@ def command_line(env, opts, rnd):
 
 
 def one(binary, env, cmd, args):
-    # what runs until stopped: ls --watch, a live capture
+    # what runs until stopped: ls --watch, a live capture, serve
     watch = (cmd == "ls" and any(a.startswith("--watch") for a in args)) or \
         (cmd == "capture" and not any(a in ("-r", "--read") or a.startswith("--read=")
-                                      for a in args))
+                                      for a in args)) or cmd == "serve"
     envv = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99:abort_on_error=0",
                 LSAN_OPTIONS="exitcode=98", UBSAN_OPTIONS="print_stacktrace=1:exitcode=97",
                 NO_COLOR="1")

@@ -250,9 +250,12 @@ static void table_row(struct out *o, const struct result *x, bool numeric)
 
 		snprintf(what, sizeof(what), "%s%s%s", x->product, x->product[0] && x->version[0]
 			 ? " " : "", x->version);
+		bool said = what[0] || x->tls_cn[0];
+
 		out_cell(o, 6, "%s%s%s%s%s%s%s", what, what[0] && x->tls_cn[0] ? ", " : "",
 			 x->tls_cn[0] ? "certificate CN=" : "", x->tls_cn,
-			 other ? " (registered for: " : "", other ? reg : "", other ? ")" : "");
+			 !other ? "" : said ? " (registered for: " : "(registered for: ",
+			 other ? reg : "", other ? ")" : "");
 	}
 	else
 		out_cell(o, 6, "%s", x->banner);

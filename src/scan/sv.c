@@ -179,10 +179,26 @@ static void tls_facts(struct job *j)
 }
 
 /* Judge this step's reply; on to the next step unless it matched. */
+/* An echo service sends the probe back, and a probe's bytes can look like
+ * the answer it hopes for (an SMB NEGOTIATE "is" SMB): the same bytes back
+ * name the service echo, before any match is tried. */
+static bool echoed(struct job *j)
+{
+	uint8_t req[256];
+	size_t n = sv_probe_bytes(j->run->db, j->probe, req);
+
+	if (!n || j->len < n || memcmp(j->buf, req, n))
+		return false;
+	snprintf(j->res->svc, sizeof(j->res->svc), "echo");
+	j->res->product[0] = j->res->version[0] = '\0';
+	return true;
+}
+
 static void judge(struct job *j)
 {
 	bool tls = j->ssl && j->handshaken;
-	bool matched = j->len && sv_classify(j->run->db, j->probe, j->buf, j->len, j->res);
+	bool matched = j->len && ((!tls && echoed(j)) ||
+				  sv_classify(j->run->db, j->probe, j->buf, j->len, j->res));
 
 	if (j->len && !j->res->banner[0])
 		banner(j);

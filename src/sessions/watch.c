@@ -56,8 +56,10 @@ static int take(const struct ls_opts *o, struct snap *sn)
 
 	q.owners = false;	/* owners only for what is new */
 	r = sessions_collect(&q, &sn->s);
-	if (r)
+	if (r) {
+		session_set_free(&sn->s);	/* what the failed dump had made */
 		return r;
+	}
 	sn->idx = xmalloc((sn->s.n ? sn->s.n : 1) * sizeof(*sn->idx));
 	memcpy(sn->idx, sn->s.order, sn->s.n * sizeof(*sn->idx));
 	qsort_r(sn->idx, sn->s.n, sizeof(*sn->idx), cmp_key, &sn->s);
