@@ -24,7 +24,8 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-DPORTKIT_DOCDIR=\"$(DOCDIR)\"
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
-	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
+	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables)
 
 ifeq ($(V),1)
 Q :=
@@ -35,7 +36,7 @@ endif
 # src/core is libcore.a; every subsystem src/NAME is libNAME.a (all of it
 # but cmd.c, its command descriptor and option parsing), so the binary,
 # the unit tests and the fuzzers link the same archives.
-SUBSYSTEMS := ports sessions scan forward capture audit serve
+SUBSYSTEMS := ports sessions scan forward capture audit serve lab
 CORE_SRC  := $(wildcard src/core/*.c)
 CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
@@ -162,6 +163,7 @@ FUZZ_LIBS_fuzz_packet := capture
 FUZZ_LIBS_fuzz_forward_config := forward
 FUZZ_LIBS_fuzz_scan_reply := scan
 FUZZ_LIBS_fuzz_serve := serve
+FUZZ_LIBS_fuzz_lab_topology := lab
 fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 
 .SECONDEXPANSION:

@@ -1,0 +1,637 @@
+/*
+ * build.c - make the lab and take it down.
+ *
+ * Namespaces NAME-NODE for the nodes and NAME-switch for the bridges (one
+ * per segment), veth pairs between them, addresses and default routes with
+ * iproute2 (`ip`, run with an argument vector, never a shell), forwarding
+ * on routers, NAT and forwards with libnftables inside the router's
+ * namespace, /etc/netns/NAME-NODE/hosts (and resolv.conf) so names resolve
+ * in the lab, and `portkit serve` in the nodes that serve.
+ *
+ * What is made is recorded first in /run/portkit/lab/NAME: the topology
+ * (status and down read it back) and the pids of the responders. Down kills
+ * every process whose network namespace is one of the lab's (by the
+ * namespace's inode, not by name), deletes the namespaces and the files,
+ * and nothing else; it works after a crash and says so when nothing was up.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "lab/lab.h"
+#include "core/banned.h"
+
+extern char **environ;
+
+#define STATE_ROOT "/run/portkit/lab"
+
+int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s-%s", o->name, node);
+
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static void state_path(const struct lab_opts *o, const char *file, char *buf, size_t size)
+{
+	snprintf(buf, size, STATE_ROOT "/%s%s%s", o->name, file ? "/" : "", file ? file : "");
+}
+
+/* Run argv (a program on PATH); errorf with its first line on stderr. */
+static int run(char *const argv[])
+{
+	int pipefd[2], status;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	char err[512] = "";
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return errorf(-errno, "pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if ((errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ))) {
+		int e = errno;
+
+		posix_spawn_file_actions_destroy(&fa);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return errorf(-e, "cannot run %s: %s", argv[0], strerror(e));
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	n = read(pipefd[0], err, sizeof(err) - 1);
+	while (n > 0) {		/* drain the rest */
+		char skip[512];
+
+		if (read(pipefd[0], skip, sizeof(skip)) <= 0)
+			break;
+	}
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		err[n > 0 ? n : 0] = '\0';
+		err[strcspn(err, "\n")] = '\0';
+		return errorf(-EIO, "%s %s %s %s: %s", argv[0], argv[1], argv[2] ? argv[2] : "",
+			      argv[2] && argv[3] ? argv[3] : "", err[0] ? err : "failed");
+	}
+	return 0;
+}
+
+#define IP(...) run((char *[]){ "ip", __VA_ARGS__, NULL })
+
+/* Run fn(arg) in namespace ns, in a child; its error message comes back. */
+static int in_ns(const char *ns, int (*fn)(void *arg), void *arg)
+{
+	char path[128], msg[512] = "";
+	int pipefd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	if (pipe2(pipefd, O_CLOEXEC))
+		return errorf(-errno, "pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		return errorf(-errno, "fork: %s", strerror(errno));
+	if (!pid) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+		close(pipefd[0]);
+		if (fd < 0 || setns(fd, CLONE_NEWNET))
+			r = errorf(-errno, "cannot enter namespace %s: %s", ns, strerror(errno));
+		else
+			r = fn(arg);
+		if (r && write(pipefd[1], error_msg(), strlen(error_msg())) < 0)
+			_exit(2);
+		_exit(r ? 1 : 0);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], msg, sizeof(msg) - 1);
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		msg[n > 0 ? n : 0] = '\0';
+		return errorf(-EIO, "%s", msg[0] ? msg : "a step in a namespace failed");
+	}
+	return 0;
+}
+
+static int ip_forward(void *arg)
+{
+	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+
+	(void)arg;
+	if (fd < 0 || write(fd, "1\n", 2) != 2) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return errorf(-e, "cannot turn on forwarding: %s", strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int nft_apply(void *arg)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r;
+
+	if (!nft)
+		return errorf(-ENOMEM, "cannot start libnftables");
+	nft_ctx_buffer_error(nft);
+	r = nft_run_cmd_from_buffer(nft, (const char *)arg);
+	if (r) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+
+		r = errorf(-EINVAL, "nftables refused the router's rules: %.*s",
+			   (int)strcspn(e ? e : "", "\n"), e ? e : "");
+	}
+	nft_ctx_free(nft);
+	return r;
+}
+
+/* The router's ruleset: masquerade out of the NAT segment, its forwards as
+ * DNAT, everything else that comes in there unasked dropped. */
+static void ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b)
+{
+	const char *out = t->segs[n->nat_seg].name;
+
+	buf_addf(b, "table ip portkit_lab {\n"
+		    " chain nat_pre { type nat hook prerouting priority dstnat; policy accept;\n");
+	for (size_t i = 0; i < t->nfwds; i++) {
+		const struct lab_fwd *f = &t->fwds[i];
+		char to[INET_ADDRSTRLEN];
+
+		if (&t->nodes[f->node] != n)
+			continue;
+		inet_ntop(AF_INET, f->to, to, sizeof(to));
+		buf_addf(b, "  iifname \"%s\" %s dport %u dnat to %s:%u\n", out, f->udp ? "udp" : "tcp",
+			 f->port, to, f->to_port);
+	}
+	buf_addf(b, " }\n"
+		    " chain nat_post { type nat hook postrouting priority srcnat; policy accept;\n"
+		    "  oifname \"%s\" masquerade\n }\n"
+		    " chain filter_fwd { type filter hook forward priority filter; policy drop;\n"
+		    "  ct state established,related accept\n"
+		    "  iifname != \"%s\" accept\n"
+		    "  ct status dnat accept\n }\n"
+		    " chain filter_in { type filter hook input priority filter; policy accept;\n"
+		    "  iifname \"%s\" ct state established,related accept\n"
+		    "  iifname \"%s\" drop\n }\n}\n", out, out, out, out);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(text, f) < 0) {
+		int e = errno;
+
+		if (f)
+			fclose(f);
+		return errorf(-e, "cannot write '%s': %s", path, strerror(e));
+	}
+	if (fclose(f))
+		return errorf(-errno, "cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static bool serves(const struct lab_node *n, const char *what)
+{
+	size_t k = strlen(what);
+
+	for (const char *p = n->serve; (p = strstr(p, what)); p += k)
+		if ((p == n->serve || p[-1] == ' ') && (!p[k] || p[k] == ' ' || p[k] == ':' ||
+							p[k] == '/'))
+			return true;
+	return false;
+}
+
+static bool share_seg(const struct lab_node *a, const struct lab_node *b)
+{
+	for (size_t i = 0; i < a->nifs; i++)
+		for (size_t j = 0; j < b->nifs; j++)
+			if (a->ifs[i].seg == b->ifs[j].seg)
+				return true;
+	return false;
+}
+
+/* /etc/netns/NS/hosts: every node by name (its first address; the others
+ * as NODE-SEG), and resolv.conf: a DNS responder on a shared segment,
+ * else the last one in the file (the internet's). */
+static int names(const struct lab_opts *o, const struct lab_topo *t, const struct lab_node *n)
+{
+	char ns[64], dir[128], path[160], a[INET_ADDRSTRLEN];
+	struct buf b = BUF_INIT(1 << 16);
+	const struct lab_node *dns, *same = NULL, *last = NULL;
+	int r;
+
+	lab_ns_name(o, n->name, ns, sizeof(ns));
+	snprintf(dir, sizeof(dir), "/etc/netns/%s", ns);
+	if (!mkdir("/etc/netns", 0755)) {
+		/* made here: down removes it again (when it is empty) */
+		char mark[160];
+
+		snprintf(mark, sizeof(mark), STATE_ROOT "/%s/made-etc-netns", o->name);
+		write_file(mark, "/etc/netns was made by portkit lab\n");
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return errorf(-errno, "cannot make '%s': %s", dir, strerror(errno));
+	buf_addf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+	for (size_t i = 0; i < t->nnodes; i++) {
+		const struct lab_node *x = &t->nodes[i];
+
+		for (size_t j = 0; j < x->nifs; j++) {
+			inet_ntop(AF_INET, x->ifs[j].addr, a, sizeof(a));
+			if (j)
+				buf_addf(&b, "%s\t%s-%s\n", a, x->name, t->segs[x->ifs[j].seg].name);
+			else
+				buf_addf(&b, "%s\t%s %s.lab\n", a, x->name, x->name);
+		}
+		if (serves(x, "dns")) {
+			if (!same && share_seg(x, n))
+				same = x;
+			last = x;
+		}
+	}
+	dns = same ? same : last;
+	snprintf(path, sizeof(path), "%s/hosts", dir);
+	r = write_file(path, buf_str(&b));
+	buf_free(&b);
+	if (!r && dns) {
+		char line[96];
+
+		inet_ntop(AF_INET, dns->ifs[0].addr, a, sizeof(a));
+		snprintf(line, sizeof(line), "nameserver %s\nsearch lab\n", a);
+		snprintf(path, sizeof(path), "%s/resolv.conf", dir);
+		r = write_file(path, line);
+	}
+	return r;
+}
+
+static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t i)
+{
+	const struct lab_node *n = &t->nodes[i];
+	char ns[64], sw[64], peer[16], br[16], addr[32], gw[INET_ADDRSTRLEN];
+	int r = 0;
+
+	lab_ns_name(o, n->name, ns, sizeof(ns));
+	lab_ns_name(o, "switch", sw, sizeof(sw));
+	for (size_t j = 0; j < n->nifs && !r; j++) {
+		const char *seg = t->segs[n->ifs[j].seg].name;
+		char a[INET_ADDRSTRLEN];
+
+		size_t ln = strlen(n->name), ls = strlen(seg);
+
+		if (ln + 1 + ls < sizeof(peer)) {	/* "pc1-lan" when it fits */
+			memcpy(peer, n->name, ln);
+			peer[ln] = '-';
+			memcpy(peer + ln + 1, seg, ls + 1);
+		} else
+			snprintf(peer, sizeof(peer), "n%zu-s%d", i % 100, n->ifs[j].seg);
+		snprintf(br, sizeof(br), "br-%s", seg);
+		inet_ntop(AF_INET, n->ifs[j].addr, a, sizeof(a));
+		snprintf(addr, sizeof(addr), "%s/%u", a, t->segs[n->ifs[j].seg].len);
+		r = IP("link", "add", (char *)seg, "netns", ns, "type", "veth", "peer", "name", peer,
+		       "netns", sw) ?:
+		    IP("-n", sw, "link", "set", peer, "master", br, "up") ?:
+		    IP("-n", ns, "addr", "add", addr, "dev", (char *)seg) ?:
+		    IP("-n", ns, "link", "set", (char *)seg, "up");
+	}
+	if (!r && n->has_gw) {
+		inet_ntop(AF_INET, n->gw, gw, sizeof(gw));
+		r = IP("-n", ns, "route", "add", "default", "via", gw);
+	}
+	if (!r && (!strcmp(n->role, "router") || !strcmp(n->role, "internet")))
+		r = in_ns(ns, ip_forward, NULL);
+	if (!r && n->nat_seg >= 0) {
+		struct buf b = BUF_INIT(1 << 16);
+
+		ruleset(t, n, &b);
+		r = in_ns(ns, nft_apply, (void *)buf_str(&b));
+		buf_free(&b);
+	}
+	return r ?: names(o, t, n);
+}
+
+/* Start portkit serve in the node; its pid into the state's pids file. */
+static int start_serve(const struct lab_opts *o, const struct lab_topo *t, const struct lab_node *n)
+{
+	char ns[64], logp[160], pidp[160], *argv[160], recs[LAB_MAX_NODES * 2][96], specs[256];
+	size_t k = 0, nr = 0;
+	pid_t pid;
+	int fd;
+
+	lab_ns_name(o, n->name, ns, sizeof(ns));
+	snprintf(logp, sizeof(logp), STATE_ROOT "/%s/%s.log", o->name, n->name);
+	argv[k++] = "ip";
+	argv[k++] = "netns";
+	argv[k++] = "exec";
+	argv[k++] = ns;
+	argv[k++] = (char *)o->self;
+	argv[k++] = "serve";
+	snprintf(specs, sizeof(specs), "%s", n->serve);
+	for (char *s2 = NULL, *w = strtok_r(specs, " ", &s2); w && k < 120; w = strtok_r(NULL, " ", &s2))
+		argv[k++] = w;
+	argv[k++] = "--hostname";
+	argv[k++] = (char *)n->name;
+	for (size_t i = 0; i < t->nnodes && nr + 2 <= sizeof(recs) / sizeof(recs[0]); i++) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, t->nodes[i].ifs[0].addr, a, sizeof(a));
+		snprintf(recs[nr], sizeof(recs[0]), "%s=%s", t->nodes[i].name, a);
+		argv[k++] = "--dns";
+		argv[k++] = recs[nr++];
+		snprintf(recs[nr], sizeof(recs[0]), "%s.lab=%s", t->nodes[i].name, a);
+		argv[k++] = "--dns";
+		argv[k++] = recs[nr++];
+	}
+	argv[k] = NULL;
+	if ((fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return errorf(-errno, "cannot write '%s': %s", logp, strerror(errno));
+	if ((pid = fork()) < 0) {
+		close(fd);
+		return errorf(-errno, "fork: %s", strerror(errno));
+	}
+	if (!pid) {
+		int nul = open("/dev/null", O_RDONLY);
+
+		setsid();
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp("ip", argv);
+		_exit(127);
+	}
+	close(fd);
+	snprintf(pidp, sizeof(pidp), STATE_ROOT "/%s/pids", o->name);
+	{
+		FILE *f = fopen(pidp, "ae");
+
+		if (!f)
+			return errorf(-errno, "cannot write '%s': %s", pidp, strerror(errno));
+		fprintf(f, "%d %s\n", (int)pid, n->name);
+		fclose(f);
+	}
+	/* ready once it says so: bounded, it binds in milliseconds */
+	for (int i = 0; i < 500; i++) {
+		char line[4096] = "";
+		FILE *f = fopen(logp, "re");
+		int status;
+
+		if (f) {
+			if (!fgets(line, sizeof(line), f))
+				line[0] = '\0';
+			fclose(f);
+		}
+		if (!strncmp(line, "serving ", 8))
+			return 0;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			line[strcspn(line, "\n")] = '\0';
+			return errorf(-EIO, "the responders on %s did not start: %s", n->name,
+				      line[0] ? line : "no reason given");
+		}
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	return errorf(-ETIMEDOUT, "the responders on %s did not start in 5 s (see %s)", n->name, logp);
+}
+
+/* Refuse what would collide: a lab of this name, its namespaces, or a host
+ * address inside a lab segment. */
+static int collisions(const struct lab_opts *o, const struct lab_topo *t)
+{
+	char path[256], ns[64];
+	struct ifaddrs *ifa = NULL;
+	struct stat st;
+
+	state_path(o, NULL, path, sizeof(path));
+	if (!stat(path, &st))
+		return errorf(-EEXIST, "lab '%s' is up already ('portkit lab down' takes it down)",
+			      o->name);
+	for (size_t i = 0; i <= t->nnodes; i++) {
+		lab_ns_name(o, i < t->nnodes ? t->nodes[i].name : "switch", ns, sizeof(ns));
+		snprintf(path, sizeof(path), "/run/netns/%s", ns);
+		if (!stat(path, &st))
+			return errorf(-EEXIST, "network namespace '%s' exists already", ns);
+	}
+	if (getifaddrs(&ifa))
+		return 0;
+	for (struct ifaddrs *a = ifa; a; a = a->ifa_next) {
+		const uint8_t *x;
+
+		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET)
+			continue;
+		x = (const uint8_t *)&((struct sockaddr_in *)a->ifa_addr)->sin_addr;
+		for (size_t s = 0; s < t->nsegs; s++) {
+			uint32_t v, n, m = ~0u << (32 - t->segs[s].len);
+
+			memcpy(&v, x, 4);
+			memcpy(&n, t->segs[s].net, 4);
+			if ((ntohl(v) & m) == (ntohl(n) & m)) {
+				char txt[INET_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, x, txt, sizeof(txt));
+				freeifaddrs(ifa);
+				return errorf(-EEXIST, "this host has %s on %s, inside the lab's segment "
+					      "'%s': the lab would shadow it", txt, a->ifa_name,
+					      t->segs[s].name);
+			}
+		}
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+int lab_up(const struct lab_opts *o, const char *source, const char *text)
+{
+	struct lab_topo *t = calloc(1, sizeof(*t));
+	char path[256], sw[64];
+	bool was;
+	int r;
+
+	if (!t)
+		return errorf(-ENOMEM, "out of memory");
+	if ((r = lab_parse(source, text, t)) || (r = collisions(o, t))) {
+		free(t);
+		return r;
+	}
+	/* the record first: whatever happens next, down can undo it */
+	mkdir("/run/portkit", 0755);
+	mkdir(STATE_ROOT, 0755);
+	state_path(o, NULL, path, sizeof(path));
+	if (mkdir(path, 0700)) {
+		r = errorf(-errno, "cannot make '%s': %s", path, strerror(errno));
+		free(t);
+		return r;
+	}
+	state_path(o, "topology", path, sizeof(path));
+	r = write_file(path, text);
+	lab_ns_name(o, "switch", sw, sizeof(sw));
+	if (!r)
+		r = IP("netns", "add", sw) ?: IP("-n", sw, "link", "set", "lo", "up");
+	for (size_t s = 0; !r && s < t->nsegs; s++) {
+		char br[16];
+
+		snprintf(br, sizeof(br), "br-%s", t->segs[s].name);
+		r = IP("-n", sw, "link", "add", br, "type", "bridge") ?:
+		    IP("-n", sw, "link", "set", br, "up");
+	}
+	for (size_t i = 0; !r && i < t->nnodes; i++) {
+		char ns[64];
+
+		lab_ns_name(o, t->nodes[i].name, ns, sizeof(ns));
+		r = IP("netns", "add", ns) ?: IP("-n", ns, "link", "set", "lo", "up");
+	}
+	for (size_t i = 0; !r && i < t->nnodes; i++)
+		r = link_node(o, t, i);
+	for (size_t i = 0; !r && i < t->nnodes; i++)
+		if (t->nodes[i].serve[0])
+			r = start_serve(o, t, &t->nodes[i]);
+	if (r) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "%s", error_msg());
+		lab_down(o, &was);	/* nothing half-made stays */
+		r = errorf(r, "%s", msg);
+	}
+	free(t);
+	return r;
+}
+
+char *lab_state_topology(const struct lab_opts *o)
+{
+	char path[256];
+	FILE *f;
+	struct buf b = BUF_INIT(1 << 20);
+	char chunk[4096];
+	size_t n;
+
+	state_path(o, "topology", path, sizeof(path));
+	if (!(f = fopen(path, "re"))) {
+		errorf(-ENOENT, "no lab '%s' is up ('portkit lab up' makes one)", o->name);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_add(&b, chunk, n))
+			break;
+	fclose(f);
+	return buf_detach(&b);
+}
+
+/* Signal every process in one of these namespaces (by inode); how many. */
+static size_t signal_all(const ino_t *inos, size_t n, int sig)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t hit = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char p[64];
+		struct stat st;
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
+		if (stat(p, &st))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (st.st_ino == inos[i] && !kill(pid, sig))
+				hit++;
+	}
+	closedir(d);
+	return hit;
+}
+
+/* SIGTERM, up to 2 s for them to go (reaping our own children), SIGKILL. */
+static void stop_processes(const ino_t *inos, size_t n)
+{
+	if (!signal_all(inos, n, SIGTERM))
+		return;
+	for (int i = 0; i < 200; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!signal_all(inos, n, 0))
+			return;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	signal_all(inos, n, SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+int lab_down(const struct lab_opts *o, bool *was_up)
+{
+	char *text = lab_state_topology(o), path[256];
+	struct lab_topo *t;
+	ino_t inos[LAB_MAX_NODES + 1];
+	char nsn[LAB_MAX_NODES + 1][64];
+	size_t nns = 0;
+
+	*was_up = text != NULL;
+	if (!text)
+		return 0;
+	t = calloc(1, sizeof(*t));
+	if (t && !lab_parse("topology", text, t)) {
+		for (size_t i = 0; i <= t->nnodes; i++) {
+			struct stat st;
+			char p[128];
+
+			lab_ns_name(o, i < t->nnodes ? t->nodes[i].name : "switch", nsn[nns],
+				    sizeof(nsn[0]));
+			snprintf(p, sizeof(p), "/run/netns/%s", nsn[nns]);
+			if (!stat(p, &st))
+				inos[nns++] = st.st_ino;
+		}
+		stop_processes(inos, nns);
+		for (size_t i = 0; i < nns; i++)
+			IP("netns", "del", nsn[i]);
+		for (size_t i = 0; i < t->nnodes; i++) {
+			char ns[64], p[160];
+
+			lab_ns_name(o, t->nodes[i].name, ns, sizeof(ns));
+			snprintf(p, sizeof(p), "/etc/netns/%s/hosts", ns);
+			unlink(p);
+			snprintf(p, sizeof(p), "/etc/netns/%s/resolv.conf", ns);
+			unlink(p);
+			snprintf(p, sizeof(p), "/etc/netns/%s", ns);
+			rmdir(p);
+		}
+		for (size_t i = 0; i < t->nnodes; i++) {
+			snprintf(path, sizeof(path), STATE_ROOT "/%s/%s.log", o->name, t->nodes[i].name);
+			unlink(path);
+		}
+	}
+	free(t);
+	free(text);
+	state_path(o, "topology", path, sizeof(path));
+	unlink(path);
+	state_path(o, "pids", path, sizeof(path));
+	unlink(path);
+	state_path(o, "made-etc-netns", path, sizeof(path));
+	if (!unlink(path))
+		rmdir("/etc/netns");	/* only when empty: another lab may use it */
+	state_path(o, NULL, path, sizeof(path));
+	if (rmdir(path))
+		return errorf(-errno, "cannot remove '%s': %s", path, strerror(errno));
+	rmdir(STATE_ROOT);	/* portkit's own, when no other lab is up */
+	rmdir("/run/portkit");
+	return 0;
+}
