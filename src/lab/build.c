@@ -330,10 +330,10 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 }
 
 /* Start portkit serve in the node; its pid into the state's pids file. */
-static int start_serve(const struct lab_opts *o, const struct lab_topo *t, const struct lab_node *n)
+static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 {
-	char ns[64], logp[160], pidp[160], *argv[160], recs[LAB_MAX_NODES * 2][96], specs[256];
-	size_t k = 0, nr = 0;
+	char ns[64], logp[160], pidp[160], *argv[160], specs[256];
+	size_t k = 0;
 	pid_t pid;
 	int fd;
 
@@ -348,19 +348,14 @@ static int start_serve(const struct lab_opts *o, const struct lab_topo *t, const
 	snprintf(specs, sizeof(specs), "%s", n->serve);
 	for (char *s2 = NULL, *w = strtok_r(specs, " ", &s2); w && k < 120; w = strtok_r(NULL, " ", &s2))
 		argv[k++] = w;
+	/* the lab's names from the node's own /etc/hosts (ip netns exec puts
+	 * /etc/netns/NS/hosts there); IPv4 only, as the lab is */
 	argv[k++] = "--hostname";
 	argv[k++] = (char *)n->name;
-	for (size_t i = 0; i < t->nnodes && nr + 2 <= sizeof(recs) / sizeof(recs[0]); i++) {
-		char a[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, t->nodes[i].ifs[0].addr, a, sizeof(a));
-		snprintf(recs[nr], sizeof(recs[0]), "%s=%s", t->nodes[i].name, a);
-		argv[k++] = "--dns";
-		argv[k++] = recs[nr++];
-		snprintf(recs[nr], sizeof(recs[0]), "%s.lab=%s", t->nodes[i].name, a);
-		argv[k++] = "--dns";
-		argv[k++] = recs[nr++];
-	}
+	argv[k++] = "--hosts";
+	argv[k++] = "/etc/hosts";
+	argv[k++] = "--bind";
+	argv[k++] = "0.0.0.0";
 	argv[k] = NULL;
 	if ((fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		return errorf(-errno, "cannot write '%s': %s", logp, strerror(errno));
@@ -501,7 +496,7 @@ int lab_up(const struct lab_opts *o, const char *source, const char *text)
 		r = link_node(o, t, i);
 	for (size_t i = 0; !r && i < t->nnodes; i++)
 		if (t->nodes[i].serve[0])
-			r = start_serve(o, t, &t->nodes[i]);
+			r = start_serve(o, &t->nodes[i]);
 	if (r) {
 		char msg[600];
 

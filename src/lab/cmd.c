@@ -1,5 +1,5 @@
 /*
- * cmd.c - portkit lab up [FILE] | status | exec NODE -- CMD... | down
+ * cmd.c - portkit lab up [FILE] | status | exec NODE -- CMD... | tour | down
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "core/addr.h"
 #include "core/buf.h"
 #include "core/cli.h"
 #include "core/log.h"
@@ -18,12 +19,13 @@
 #include "lab/lab.h"
 #include "core/banned.h"
 
-enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT };
+enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE };
 
 struct lab_cmd {
 	struct cli_common cc;
 	struct lab_opts o;
-	bool print;
+	bool print, pause;
+	unsigned step;
 };
 
 static int option(void *ctx, int key, const char *v)
@@ -32,6 +34,18 @@ static int option(void *ctx, int key, const char *v)
 
 	if (key == OPT_PRINT) {
 		lc->print = true;
+		return 0;
+	}
+	if (key == OPT_PAUSE) {
+		lc->pause = true;
+		return 0;
+	}
+	if (key == OPT_STEP) {
+		unsigned long long n;
+
+		if (parse_number(v, 1, lab_tour_steps(), "--step", &n))
+			return -EINVAL;
+		lc->step = (unsigned)n;
 		return 0;
 	}
 	if (strlen(v) > 8 || !v[0] || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(v))
@@ -156,7 +170,7 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 	if ((r = cmd_parse(self, argc, argv, &lc.cc, option, &lc)))
 		return r;
 	if (optind >= argc)
-		return cmd_usage_error(self, "up, status, exec or down?");
+		return cmd_usage_error(self, "up, status, exec, tour or down?");
 	sub = argv[optind++];
 	if (lc.print && strcmp(sub, "up"))
 		return cmd_usage_error(self, "--print goes with 'up'");
@@ -199,6 +213,22 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 			fprintf(stderr, "no lab '%s' was up\n", lc.o.name);
 		return 0;
 	}
+	if (!strcmp(sub, "tour")) {
+		char *text;
+		struct lab_topo *t;
+
+		if (optind < argc)
+			return cmd_usage_error(self, "tour takes no arguments (--step N, --pause)");
+		if (!(text = lab_state_topology(&lc.o)))
+			return cmd_error("%s", error_msg());
+		t = calloc(1, sizeof(*t));
+		r = !t || lab_parse("topology", text, t) ? -1 : lab_tour(&lc.o, t, lc.step, lc.pause);
+		free(t);
+		free(text);
+		return r ? cmd_error("%s", error_msg()) : 0;
+	}
+	if ((lc.step || lc.pause) && strcmp(sub, "tour"))
+		return cmd_usage_error(self, "--step and --pause go with 'tour'");
 	if (!strcmp(sub, "status")) {
 		if (optind < argc)
 			return cmd_usage_error(self, "status takes no arguments");
@@ -245,26 +275,29 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 			return cmd_error("cannot run ip: %s", strerror(errno));
 		}
 	}
-	return cmd_usage_error(self, "unknown lab command '%s' (up, status, exec, down)", sub);
+	return cmd_usage_error(self, "unknown lab command '%s' (up, status, exec, tour, down)", sub);
 }
 
 static const struct cmd_option options[] = {
 	{ "name", OPT_NAME, "NAME", "the lab's name: its namespaces are NAME-NODE (default pkl)" },
 	{ "print", OPT_PRINT, NULL, "with up: print the default topology and make nothing" },
+	{ "step", OPT_STEP, "N", "with tour: only step N" },
+	{ "pause", OPT_PAUSE, NULL, "with tour: wait for Enter between steps" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cmd lab_cmd = {
 	.name = "lab",
 	.summary = "the article's office network in network namespaces, runnable",
-	.synopsis = "up [FILE] | status | exec NODE -- CMD... | down  [--name NAME]",
+	.synopsis = "up [FILE] | status | exec NODE -- CMD... | tour [--step N] | down  [--name NAME]",
 	.about =
 	"Builds a small office network in network namespaces in seconds: pc1-pc3\n"
 	"and server1 behind a switch, a router that hides the LAN behind its WAN\n"
 	"address (NAT) and forwards 8080 and 3390 to server1, and the internet with\n"
 	"a remote user and a public web and DNS server (198.18.0.0/15 only).\n"
 	"server1 answers on web 80 and 83, FTP, DNS, RDP 3389 and 3350 and SMB\n"
-	"(portkit serve). 'exec' runs a command in a node; 'down' removes\n"
+	"(portkit serve). 'exec' runs a command in a node; 'tour' walks through\n"
+	"the article's sessions with the commands that show them; 'down' removes\n"
 	"everything the lab made, also after a crash. Needs root.",
 	.options = options,
 	.examples =

@@ -80,4 +80,8 @@ int lab_down(const struct lab_opts *o, bool *was_up);
 char *lab_state_topology(const struct lab_opts *o);
 int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size);
 
+/* tour.c: the article's steps in the lab that is up (only: one step, 1-based) */
+size_t lab_tour_steps(void);
+int lab_tour(const struct lab_opts *o, const struct lab_topo *t, unsigned only, bool pause);
+
 #endif

@@ -20,7 +20,7 @@
 #include "serve/serve.h"
 #include "core/banned.h"
 
-enum { OPT_BIND = OPT_CMD_BASE, OPT_DNS, OPT_HOSTNAME, OPT_IDLE, OPT_COUNT, OPT_LIST };
+enum { OPT_BIND = OPT_CMD_BASE, OPT_DNS, OPT_HOSTS, OPT_HOSTNAME, OPT_IDLE, OPT_COUNT, OPT_LIST };
 
 struct serve_cmd {
 	struct serve_opts o;
@@ -57,6 +57,39 @@ static int dns_record(struct serve_opts *o, const char *s)
 	return 0;
 }
 
+/* --hosts FILE: "ADDR NAME..." lines as /etc/hosts has them (loopback
+ * addresses and comments skipped); every name a DNS record */
+static int hosts_file(struct serve_opts *o, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	unsigned ln = 0;
+	int r = 0;
+
+	if (!f)
+		return errorf(-errno, "cannot open '%s': %s", path, strerror(errno));
+	while (!r && fgets(line, sizeof(line), f) && ++ln <= 10000) {
+		char *save = NULL, *addr, *name, rec[160];
+		struct endpoint e;
+
+		line[strcspn(line, "#\n")] = '\0';
+		if (!(addr = strtok_r(line, " \t", &save)))
+			continue;
+		if (addr_parse(addr, &e)) {
+			r = errorf(-EINVAL, "%s:%u: invalid address '%s'", path, ln, addr);
+			break;
+		}
+		if (addr_is_loopback(e.family, e.addr))
+			continue;
+		while (!r && (name = strtok_r(NULL, " \t", &save))) {
+			snprintf(rec, sizeof(rec), "%s=%s", name, addr);
+			r = dns_record(o, rec);
+		}
+	}
+	fclose(f);
+	return r;
+}
+
 static int option(void *ctx, int key, const char *v)
 {
 	struct serve_cmd *sc = ctx;
@@ -68,6 +101,8 @@ static int option(void *ctx, int key, const char *v)
 		return addr_parse(v, &o->bind);
 	case OPT_DNS:
 		return dns_record(o, v);
+	case OPT_HOSTS:
+		return hosts_file(o, v);
 	case OPT_HOSTNAME:
 		if (!*v || strlen(v) > 63 || strpbrk(v, " \t\r\n"))
 			return errorf(-EINVAL, "invalid --hostname '%s': one word, at most 63 bytes", v);
@@ -205,6 +240,8 @@ static const struct cmd_option options[] = {
 				    "address, IPv4 and IPv6)" },
 	{ "dns", OPT_DNS, "NAME=ADDR", "a name the dns responder answers (A or AAAA;\n"
 				       "repeatable)" },
+	{ "hosts", OPT_HOSTS, "FILE", "every name in a hosts file (ADDR NAME... lines)\n"
+				      "as a --dns record" },
 	{ "hostname", OPT_HOSTNAME, "NAME", "the name in greetings and pages (default portkit)" },
 	{ "idle-timeout", OPT_IDLE, "S", "close a connection silent this long (default 30)" },
 	{ "count", OPT_COUNT, "N", "stop after N connections (and datagrams)" },

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -109,6 +110,27 @@ def test_nmap_from_pc1_names_them_too(office):
                      3389: ("ms-wbt-server", "probed")}
 
 
+def test_tour_runs_every_step(office):
+    name, _ = office
+    r = lab(name, "tour", timeout=300)
+    assert r.rc == 0, r.err
+    steps = r.out.split("[step ")[1:]
+    assert len(steps) == 6 and all(s.split("]")[0].endswith(" of 6") for s in steps)
+    browse, dns, rdp, fwd, internet, audit = steps
+    # each end of the one session, mirrored
+    assert "198.18.10.10:80" in browse and "198.18.10.12:" in browse
+    # the switch port saw the question and the answer
+    assert "DNS A? www.lab." in dns and "-> 198.19.2.10" in dns
+    assert "3389/tcp  open   rdp" in rdp and "3350/tcp  open   rdp" in rdp
+    # through the forward, server1 sees the remote user's real address
+    assert f"{REMOTE}:" in fwd.split("portkit ls -t --sport 80")[1]
+    assert "2 open, 0 closed, 65534 filtered" in internet
+    assert f"{ROUTER_WAN}:" in internet.split("portkit ls -t --sport 80")[1]
+    assert "cleartext-login" in audit
+    one = lab(name, "tour", "--step", "2", timeout=60)
+    assert one.rc == 0 and one.out.count("[step ") == 1 and "DNS A? www.lab." in one.out
+
+
 def test_one_lab_of_a_name(office):
     name, _ = office
     r = lab(name, "up")
@@ -141,6 +163,16 @@ def test_down_leaves_nothing_even_after_kill_9():
         pids = [int(line.split()[0]) for line in open(f"/run/portkit/lab/{name}/pids")]
         os.kill(pids[0], signal.SIGKILL)
         sleeper = subprocess.Popen([BIN, "lab", "--name", name, "exec", "pc1", "--", "sleep", "300"])
+        # down must find it inside the lab: wait until it is in pc1's namespace
+        pc1 = os.stat(f"/run/netns/{name}-pc1").st_ino
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                if os.stat(f"/proc/{sleeper.pid}/ns/net").st_ino == pc1:
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
         r = lab(name, "down")
         assert r.rc == 0, r.err
         sleeper.wait(timeout=10)
