@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
-#include <nftables/libnftables.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -33,6 +32,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/nft.h"
 #include "lab/lab.h"
 #include "core/banned.h"
 
@@ -146,23 +146,9 @@ static int ip_forward(void *arg)
 	return 0;
 }
 
-static int nft_apply(void *arg)
+static int nft_in_ns(void *arg)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	int r;
-
-	if (!nft)
-		return errorf(-ENOMEM, "cannot start libnftables");
-	nft_ctx_buffer_error(nft);
-	r = nft_run_cmd_from_buffer(nft, (const char *)arg);
-	if (r) {
-		const char *e = nft_ctx_get_error_buffer(nft);
-
-		r = errorf(-EINVAL, "nftables refused the router's rules: %.*s",
-			   (int)strcspn(e ? e : "", "\n"), e ? e : "");
-	}
-	nft_ctx_free(nft);
-	return r;
+	return nft_apply((const char *)arg);
 }
 
 /* The router's ruleset: masquerade out of the NAT segment, its forwards as
@@ -323,7 +309,7 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 		struct buf b = BUF_INIT(1 << 16);
 
 		ruleset(t, n, &b);
-		r = in_ns(ns, nft_apply, (void *)buf_str(&b));
+		r = in_ns(ns, nft_in_ns, (void *)buf_str(&b));
 		buf_free(&b);
 	}
 	return r ?: names(o, t, n);

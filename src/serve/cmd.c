@@ -20,7 +20,8 @@
 #include "serve/serve.h"
 #include "core/banned.h"
 
-enum { OPT_BIND = OPT_CMD_BASE, OPT_DNS, OPT_HOSTS, OPT_HOSTNAME, OPT_IDLE, OPT_COUNT, OPT_LIST };
+enum { OPT_BIND = OPT_CMD_BASE, OPT_DNS, OPT_HOSTS, OPT_HOSTNAME, OPT_IDLE, OPT_COUNT, OPT_LIST,
+       OPT_ALL };
 
 struct serve_cmd {
 	struct serve_opts o;
@@ -121,6 +122,9 @@ static int option(void *ctx, int key, const char *v)
 	case OPT_LIST:
 		sc->list = true;
 		return 0;
+	case OPT_ALL:
+		o->all_ports = true;
+		return 0;
 	}
 	return 1;
 }
@@ -219,8 +223,12 @@ static int serve_main(int argc, char **argv, const struct cmd *self)
 		r = list(sc);
 		goto done;
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !sc->o.all_ports) {
 		r = cmd_usage_error(self, "which responders? e.g. http:80 ftp dns:53 (see --list)");
+		goto done;
+	}
+	if (sc->o.all_ports && sc->o.bind.family) {
+		r = cmd_usage_error(self, "--all-ports answers on every local address; not with --bind");
 		goto done;
 	}
 	for (int i = optind; i < argc; i++)
@@ -246,13 +254,15 @@ static const struct cmd_option options[] = {
 	{ "idle-timeout", OPT_IDLE, "S", "close a connection silent this long (default 30)" },
 	{ "count", OPT_COUNT, "N", "stop after N connections (and datagrams)" },
 	{ "list", OPT_LIST, NULL, "the responders and their usual ports" },
+	{ "all-ports", OPT_ALL, NULL, "answer on every TCP port nothing listens on (an\n"
+				      "nftables redirect in this namespace; root)" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cmd serve_cmd = {
 	.name = "serve",
 	.summary = "answer on ports as a service would (http, ftp, ssh, dns, rdp, smb, ...)",
-	.synopsis = "PROTO[:PORT]... [--bind ADDR] [--dns NAME=ADDR] [--count N] | --list",
+	.synopsis = "PROTO[:PORT]... [--all-ports] [--bind ADDR] [--dns NAME=ADDR] [--count N] | --list",
 	.about =
 	"Responders that speak enough of each protocol for a client, nmap -sV\n"
 	"and portkit scan --sv to recognise it: http answers with a page that says\n"

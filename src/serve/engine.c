@@ -25,10 +25,17 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/nft.h"
 #include "core/out.h"
+#include "core/snapshot.h"
 #include "core/xalloc.h"
 #include "serve/serve.h"
 #include "core/banned.h"
+
+/* from linux/netfilter_ipv4.h and ip6_tables.h, which clash with glibc's
+ * netinet/in.h: conntrack's original destination of a redirected socket */
+#define SO_ORIGINAL_DST 80
+#define IP6T_SO_ORIGINAL_DST 80
 
 struct listener {
 	struct ev_io io;
@@ -49,6 +56,7 @@ struct serve_engine {
 	struct ev_io sig;
 	int sigfd;
 	int err;
+	bool all;			/* the --all-ports table is ours to remove */
 };
 
 struct ftp_data {
@@ -345,6 +353,20 @@ static void resume(struct ev_loop *l, struct ev_timer *t)
 	ev_io_mod(l, &ls->io, EPOLLIN);
 }
 
+/* Where a redirected connection was going (conntrack's record). */
+static int original_dst(int fd, struct endpoint *e)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+
+	if (e->family == AF_INET6 && !getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &sa, &len))
+		return endpoint_from_sockaddr(e, &sa);
+	len = sizeof(sa);
+	if (e->family == AF_INET && !getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &sa, &len))
+		return endpoint_from_sockaddr(e, &sa);
+	return -1;
+}
+
 static void tcp_accept(struct listener *ls)
 {
 	struct serve_engine *e = ls->eng;
@@ -378,6 +400,17 @@ static void tcp_accept(struct listener *ls)
 			close(fd);
 			free(c);
 			continue;
+		}
+		if (!ls->spec->r && original_dst(fd, &c->local)) {
+			ev_io_del(e->loop, &c->io);
+			close(fd);
+			free(c);
+			continue;
+		}
+		if (!ls->spec->r) {	/* --all-ports: the port it was meant for */
+			c->r = responder_for_port(c->local.port);
+			if (!c->r || !(c->r->transports & SV_TCP))
+				c->r = &banner_responder;
 		}
 		endpoint_unmap(&c->peer);
 		endpoint_unmap(&c->local);
@@ -480,7 +513,8 @@ static int open_listener(const struct serve_opts *o, const struct serve_spec *s,
 		return errorf(-errno, "cannot open a socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa.ss_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		/* one socket for both families, but --all-ports has two on one port */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, s->r ? &zero : &one, sizeof(zero));
 		if (udp)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
@@ -491,9 +525,88 @@ static int open_listener(const struct serve_opts *o, const struct serve_spec *s,
 
 		close(fd);
 		return errorf(-err, "cannot listen on %s/%s for %s: %s", endpoint_str(&e, ep),
-			      udp ? "udp" : "tcp", s->r->name, strerror(err));
+			      udp ? "udp" : "tcp", s->r ? s->r->name : "--all-ports", strerror(err));
 	}
 	*out = fd;
+	return 0;
+}
+
+/* --all-ports: listeners on one port P chosen by the kernel (IPv4 and
+ * IPv6), and an nftables table that redirects every TCP connection to a
+ * local address here to P unless something listens on its port already
+ * (those ports, read from sock_diag now, are left alone: a remote shell
+ * keeps working). The table is removed when serve ends. */
+#define ALL_TABLE "inet portkit_serve"
+
+static int all_ports_ruleset(uint16_t p, struct buf *b)
+{
+	struct diag_query q = { .tcp = true, .v4 = true, .v6 = true, .states = 1u << SS_LISTEN };
+	struct snapshot snap;
+	int r = snapshot_take(&q, NULL, 0, &snap);
+
+	if (r)
+		return r;
+	buf_addf(b, "table " ALL_TABLE " {\n set keep { type inet_service; elements = { %u", p);
+	for (size_t i = 0; i < snap.t.n; i++)
+		if (snap.t.v[i].lport != p)
+			buf_addf(b, ", %u", snap.t.v[i].lport);
+	snapshot_free(&snap);
+	buf_addf(b, " } }\n"
+		    " chain pre { type nat hook prerouting priority dstnat; policy accept;\n"
+		    "  fib daddr type local tcp dport != @keep redirect to :%u\n }\n"
+		    " chain out { type nat hook output priority -100; policy accept;\n"
+		    "  fib daddr type local tcp dport != @keep redirect to :%u\n }\n}\n", p, p);
+	return 0;
+}
+
+static int all_ports(struct serve_engine *e, struct serve_spec *spec)
+{
+	struct serve_opts o4 = *e->o, o6 = *e->o;
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct buf b = BUF_INIT(1 << 20);
+	struct endpoint got;
+	int fd4, fd6, r;
+
+	if (!nft_apply("list table " ALL_TABLE))
+		return errorf(-EEXIST, "nftables table '%s' exists: another serve --all-ports runs "
+			      "in this namespace, or one was killed (nft delete table %s)",
+			      ALL_TABLE, ALL_TABLE);
+	memset(&o4.bind, 0, sizeof(o4.bind));
+	o4.bind.family = AF_INET;
+	spec->port = 0;
+	if ((r = open_listener(&o4, spec, false, &fd4)))
+		return r;
+	if (getsockname(fd4, (struct sockaddr *)&sa, &len) || endpoint_from_sockaddr(&got, &sa)) {
+		close(fd4);
+		return errorf(-EIO, "cannot read the port chosen for --all-ports");
+	}
+	spec->port = got.port;
+	memset(&o6.bind, 0, sizeof(o6.bind));
+	o6.bind.family = AF_INET6;
+	if ((r = open_listener(&o6, spec, false, &fd6))) {
+		close(fd4);
+		return r;
+	}
+	if ((r = all_ports_ruleset(spec->port, &b)) || (r = nft_apply(buf_str(&b)))) {
+		buf_free(&b);
+		close(fd4);
+		close(fd6);
+		return r;
+	}
+	buf_free(&b);
+	for (int i = 0; i < 2; i++) {
+		struct listener *ls = &e->ls[e->nls];
+
+		ls->eng = e;
+		ls->spec = spec;
+		if (ev_io_add(e->loop, &ls->io, i ? fd6 : fd4, EPOLLIN, listener_event)) {
+			close(i ? fd6 : fd4);
+			continue;
+		}
+		e->nls++;
+	}
+	e->all = true;
 	return 0;
 }
 
@@ -517,9 +630,13 @@ static void raise_fd_limit(void)
 }
 
 /* "http on [::]:80/tcp, dns on [::]:53/tcp+udp" for the ready line */
-static void ready_line(const struct serve_opts *o)
+static void ready_line(const struct serve_opts *o, uint16_t all)
 {
 	struct buf b = BUF_INIT(8192);
+
+	if (all)
+		buf_addf(&b, "every TCP port nothing listens on (redirected to port %u)%s", all,
+			 o->nspec ? ", " : "");
 
 	for (size_t i = 0; i < o->nspec; i++) {
 		struct endpoint e = o->bind;
@@ -528,7 +645,7 @@ static void ready_line(const struct serve_opts *o)
 		if (!e.family)
 			e.family = AF_INET6;
 		e.port = o->spec[i].port;
-		buf_addf(&b, "%s%s on %s/%s", i ? ", " : "", o->spec[i].r->name, endpoint_str(&e, ep),
+		buf_addf(&b, "%s%s on %s/%s", i && b.len ? ", " : "", o->spec[i].r->name, endpoint_str(&e, ep),
 			 o->spec[i].transports == (SV_TCP | SV_UDP) ? "tcp+udp"
 			 : o->spec[i].transports == SV_UDP ? "udp" : "tcp");
 	}
@@ -539,6 +656,7 @@ static void ready_line(const struct serve_opts *o)
 int serve_run(const struct serve_opts *o)
 {
 	struct serve_engine e = { .o = o, .sigfd = -1 };
+	struct serve_spec all = { .r = NULL, .transports = SV_TCP };
 	sigset_t mask;
 	int r = 0;
 
@@ -546,7 +664,7 @@ int serve_run(const struct serve_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (!(e.loop = ev_loop_new()))
 		return errorf(-errno, "cannot create an event loop: %s", strerror(errno));
-	e.ls = xcalloc(2 * o->nspec, sizeof(*e.ls));
+	e.ls = xcalloc(2 * o->nspec + 2, sizeof(*e.ls));
 	for (size_t i = 0; i < o->nspec && !r; i++)
 		for (int t = 0; t < 2 && !r; t++) {
 			struct listener *ls = &e.ls[e.nls];
@@ -566,6 +684,8 @@ int serve_run(const struct serve_opts *o)
 			}
 			e.nls++;
 		}
+	if (!r && o->all_ports)
+		r = all_ports(&e, &all);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -580,7 +700,7 @@ int serve_run(const struct serve_opts *o)
 			e.json = out_new(stdout, OUT_JSON, false);
 			out_set_stream(e.json, true);
 		}
-		ready_line(o);
+		ready_line(o, o->all_ports ? all.port : 0);
 		r = ev_run(e.loop);
 		if (r)
 			r = errorf(r, "event loop failed: %s", strerror(-r));
@@ -593,6 +713,8 @@ int serve_run(const struct serve_opts *o)
 		ev_timer_stop(e.loop, &e.ls[i].pause);
 		close(e.ls[i].io.fd);
 	}
+	if (e.all && nft_apply("delete table " ALL_TABLE) && !r)
+		r = errorf(-EIO, "%s", error_msg());
 	if (e.json && out_close(e.json) && !r)
 		r = errorf(-EIO, "cannot write output");
 	if (e.sigfd >= 0)

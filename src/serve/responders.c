@@ -948,6 +948,23 @@ static void dns_datagram(const struct conn *c, const uint8_t *d, size_t n, uint8
 	*outlen = dns_answer(c->o, d, n, out, outmax);
 }
 
+/* ---- banner (--all-ports) ---- */
+
+static void banner_greet(struct conn *c)
+{
+	conn_putf(c, "portkit serve on %s: you reached port %u/tcp\r\n", host(c), c->local.port);
+	c->closing = true;
+}
+
+static size_t banner_input(struct conn *c, const uint8_t *d, size_t n)
+{
+	(void)d;
+	c->closing = true;
+	return n;
+}
+
+const struct responder banner_responder = { "banner", 0, SV_TCP, banner_greet, banner_input, NULL };
+
 static const struct responder responders[] = {
 	{ "http", 80, SV_TCP, NULL, http_input, NULL },
 	{ "ftp", 21, SV_TCP, ftp_greet, ftp_input, NULL },

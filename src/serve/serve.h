@@ -77,6 +77,7 @@ struct serve_opts {
 	size_t ndns;
 	unsigned idle_ms;		/* a connection with nothing to say ends */
 	long count;			/* stop after this many connections (0: never) */
+	bool all_ports;			/* every TCP port nothing listens on (nftables) */
 	const char *hostname;		/* in greetings and pages */
 };
 
@@ -104,6 +105,9 @@ struct conn {
 const struct responder *responder_find(const char *name);
 /* The responder for a bare port: its registered service's, or NULL. */
 const struct responder *responder_for_port(uint16_t port);
+/* --all-ports: a port with no responder of its own gets this one: a line
+ * that says which port was reached, then close */
+extern const struct responder banner_responder;
 size_t responder_count(void);
 const struct responder *responder_at(size_t i);
 /* Append to c->out (bounded; a full buffer drops the rest and closes). */

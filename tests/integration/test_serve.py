@@ -236,3 +236,43 @@ def test_list():
     names = {x["responder"]: x for x in r.json()}
     assert r.rc == 0 and names["dns"] == {"responder": "dns", "port": 53, "transport": "tcp+udp"}
     assert {"http", "ftp", "ssh", "smtp", "telnet", "rdp", "smb", "redis", "mysql", "echo"} <= set(names)
+
+
+def test_all_ports_answers_everywhere_but_where_something_listens():
+    """--all-ports from the other side, as a firewall test uses it: 1,000
+    random ports open, each answered as the port it was meant for; a port
+    that already had a listener keeps it; the nftables table goes at exit."""
+    import random
+    client, server = Netns(), Netns()
+    try:
+        client.link(server, "198.18.2", 2)
+        keeper = server.spawn(PY, "-c", "import socket,sys\n"
+                              "s=socket.create_server(('0.0.0.0',9999))\n"
+                              "print('ok',flush=True)\n"
+                              "c,_=s.accept(); c.sendall(b'the real one'); sys.stdin.read()")
+        assert keeper.stdout.readline().strip() == "ok"
+        s = Serve(server, "--all-ports", "http:8080")
+        assert s.ready.startswith("serving every TCP port nothing listens on (redirected to port ")
+        ports = sorted(random.Random(7).sample(range(1, 65536), 1000))
+        ports = [p for p in ports if p not in (9999, 8080)]
+        r = client.run(BIN, "scan", "198.18.2.2", "-p", ",".join(map(str, ports)), "--json",
+                       timeout=120)
+        opened = sorted(x["port"] for x in map(json.loads, r.stdout.splitlines())
+                        if x.get("state") == "open")
+        assert opened == ports
+        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080")
+        assert got["ssh:22"]["ident"].startswith("SSH-2.0-portkit_")
+        assert "You reached port 80 " in got["http_client_port:80"]["reply"]
+        assert got["http:8080"]["status"] == 200
+        r = client.run(PY, "-c", "import socket\n"
+                       "for p in (40123, 9999):\n"
+                       "  s=socket.create_connection(('198.18.2.2',p),timeout=10)\n"
+                       "  print(s.recv(100).decode().strip())")
+        assert r.stdout.splitlines() == ["portkit serve on portkit: you reached port 40123/tcp",
+                                         "the real one"], r.stderr
+        code, out, err = s.stop()
+        assert code == 0, err
+        assert server.run("nft", "list", "ruleset").stdout == ""
+    finally:
+        client.close()
+        server.close()
