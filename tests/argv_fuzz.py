@@ -16,7 +16,7 @@ resolver fails at once: there is no route); scan targets are loopback
 addresses anyway, forward always gets --check, capture reads files only
 (-i only with an interface that does not exist), serve's sockets in the
 namespace, --netns only this
-namespace or names that do not exist. Each run is bounded (30 s, then
+namespace or names that do not exist. Each run is bounded (60 s, then
 killed and reported); --watch, live captures and serve get SIGTERM after 1.5 s,
 which they must take as a normal end. The namespace and the temporary files are removed
 whatever happens. Needs root.
@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
 COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve"]
-RUN_TIMEOUT = 30
+RUN_TIMEOUT = 60
 
 LONG = "A" * 300
 NASTY = ["", " ", "-", "--", LONG, "\x1b[31m", "a\nb", "\xff\xfe", "%s%n%x", "0x10", "1e3",
@@ -177,7 +177,7 @@ def value_for(env, cmd, long, meta, rnd):
     if long == "process":
         return rnd.choice(["python3", "nosuch", ""])
     if long == "rate":
-        return rnd.choice(["100", "100000", "0", "-1", "abc", "1e9"])
+        return rnd.choice(["2000", "100000", "0", "-1", "abc", "1e9"])
     if long == "timeout":
         return rnd.choice(["1", "100", "0", "-1", "abc", "5000"])
     if long == "watch":
