@@ -36,6 +36,7 @@
  * netinet/in.h: conntrack's original destination of a redirected socket */
 #define SO_ORIGINAL_DST 80
 #define IP6T_SO_ORIGINAL_DST 80
+#define ALL_TABLE "inet portkit_serve"	/* --all-ports */
 
 struct listener {
 	struct ev_io io;
@@ -66,6 +67,7 @@ struct ftp_data {
 	struct buf pending;
 	char done[64];
 	bool have;
+	uint16_t port;
 };
 
 static void conn_close(struct conn *c);
@@ -115,12 +117,25 @@ static void log_record(struct serve_engine *e, const char *transport, const char
 
 /* ---- FTP passive data channels ---- */
 
+/* --all-ports: an FTP data port must not be redirected to the others */
+static void keep_port(struct serve_engine *e, uint16_t port, bool add)
+{
+	char cmd[128];
+
+	if (!e->all || !port)
+		return;
+	snprintf(cmd, sizeof(cmd), "%s element " ALL_TABLE " keep { %u }", add ? "add" : "delete",
+		 port);
+	nft_apply(cmd);
+}
+
 static void data_free(struct conn *c)
 {
 	struct ftp_data *d = c->data;
 
 	if (!d)
 		return;
+	keep_port(c->eng, d->port, false);
 	if (d->lis.fd >= 0) {
 		ev_io_del(c->eng->loop, &d->lis);
 		close(d->lis.fd);
@@ -207,6 +222,8 @@ static uint16_t data_open(struct conn *c)
 		return 0;
 	}
 	c->data = d;
+	d->port = e.port;
+	keep_port(c->eng, e.port, true);
 	ev_timer_in(c->eng->loop, &d->wait, 30 * 1000000LL, data_timeout);
 	return e.port;
 }
@@ -533,10 +550,12 @@ static int open_listener(const struct serve_opts *o, const struct serve_spec *s,
 
 /* --all-ports: listeners on one port P chosen by the kernel (IPv4 and
  * IPv6), and an nftables table that redirects every TCP connection to a
- * local address here to P unless something listens on its port already
- * (those ports, read from sock_diag now, are left alone: a remote shell
- * keeps working). The table is removed when serve ends. */
-#define ALL_TABLE "inet portkit_serve"
+ * local address here to P unless something listens on its port: from
+ * outside, the kernel's socket lookup says so (a listener started later
+ * counts too); for local clients, whose own socket that lookup finds, the
+ * set `keep` does (the listeners now, read from sock_diag, and each FTP
+ * data port while it is open). A remote shell keeps working. The table is
+ * removed when serve ends. */
 
 static int all_ports_ruleset(uint16_t p, struct buf *b)
 {
@@ -553,6 +572,7 @@ static int all_ports_ruleset(uint16_t p, struct buf *b)
 	snapshot_free(&snap);
 	buf_addf(b, " } }\n"
 		    " chain pre { type nat hook prerouting priority dstnat; policy accept;\n"
+		    "  meta l4proto tcp socket transparent 0 accept\n"
 		    "  fib daddr type local tcp dport != @keep redirect to :%u\n }\n"
 		    " chain out { type nat hook output priority -100; policy accept;\n"
 		    "  fib daddr type local tcp dport != @keep redirect to :%u\n }\n}\n", p, p);

@@ -260,8 +260,11 @@ def test_all_ports_answers_everywhere_but_where_something_listens():
         opened = sorted(x["port"] for x in map(json.loads, r.stdout.splitlines())
                         if x.get("state") == "open")
         assert opened == ports
-        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080")
+        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080", "ftp:21")
         assert got["ssh:22"]["ident"].startswith("SSH-2.0-portkit_")
+        # FTP's data ports are new listeners: not redirected, from outside or inside
+        assert got["ftp:21"].get("nlst") == ["README.txt"], got["ftp:21"]
+        assert ask(server, "127.0.0.1", "ftp:21")["ftp:21"].get("nlst") == ["README.txt"]
         assert "You reached port 80 " in got["http_client_port:80"]["reply"]
         assert got["http:8080"]["status"] == 200
         r = client.run(PY, "-c", "import socket\n"
