@@ -25,7 +25,8 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
-	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables)
+	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
+	$(shell pkg-config --libs libnetfilter_conntrack 2>/dev/null || echo -lnetfilter_conntrack -lnfnetlink)
 
 ifeq ($(V),1)
 Q :=
@@ -36,7 +37,7 @@ endif
 # src/core is libcore.a; every subsystem src/NAME is libNAME.a (all of it
 # but cmd.c, its command descriptor and option parsing), so the binary,
 # the unit tests and the fuzzers link the same archives.
-SUBSYSTEMS := ports sessions scan forward capture audit serve lab
+SUBSYSTEMS := ports sessions scan forward capture audit serve lab nat
 CORE_SRC  := $(wildcard src/core/*.c)
 CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))

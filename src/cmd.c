@@ -22,7 +22,7 @@
 
 const struct cmd *const commands[] = {
 	&ls_cmd, &who_cmd, &scan_cmd, &forward_cmd, &capture_cmd, &audit_cmd, &port_cmd,
-	&serve_cmd, &lab_cmd,
+	&nat_cmd, &serve_cmd, &lab_cmd,
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
 

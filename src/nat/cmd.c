@@ -1,0 +1,319 @@
+/*
+ * cmd.c - portkit nat [filters] [--summary]: the router's session table.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "core/addr.h"
+#include "core/cli.h"
+#include "core/log.h"
+#include "core/out.h"
+#include "core/port.h"
+#include "core/registry.h"
+#include "nat/nat.h"
+#include "core/banned.h"
+
+enum { OPT_SNAT = OPT_CMD_BASE, OPT_DNAT, OPT_PORT, OPT_STATE, OPT_SUMMARY, OPT_NETNS };
+
+struct nat_opts {
+	struct cli_common cc;
+	bool tcp, udp, snat, dnat, summary;
+	struct port_range *ports;
+	size_t nports;
+	const char *state;
+	const char *netns;
+};
+
+static int option(void *ctx, int key, const char *v)
+{
+	struct nat_opts *o = ctx;
+
+	switch (key) {
+	case 't': o->tcp = true; return 0;
+	case 'u': o->udp = true; return 0;
+	case OPT_SNAT: o->snat = true; return 0;
+	case OPT_DNAT: o->dnat = true; return 0;
+	case OPT_SUMMARY: o->summary = true; return 0;
+	case OPT_NETNS: o->netns = v; return 0;
+	case OPT_STATE:
+		for (unsigned s = 0; s < 10; s++)
+			if (!strcasecmp(v, nat_tcp_state(s))) {
+				o->state = nat_tcp_state(s);
+				return 0;
+			}
+		return errorf(-EINVAL, "unknown state '%s' (ESTABLISHED, SYN_SENT, TIME_WAIT, ...)", v);
+	case OPT_PORT:
+		free(o->ports);
+		o->ports = NULL;
+		return portspec_parse(v, &o->ports, &o->nports);
+	}
+	return 1;
+}
+
+static bool port_in(const struct nat_opts *o, unsigned p)
+{
+	for (size_t i = 0; i < o->nports; i++)
+		if (p >= o->ports[i].lo && p <= o->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool wanted(const struct nat_opts *o, const struct nat_entry *e)
+{
+	if ((o->tcp || o->udp) && !((o->tcp && e->proto == IPPROTO_TCP) ||
+				    (o->udp && e->proto == IPPROTO_UDP)))
+		return false;
+	if (o->snat && !(e->status & IPS_SRC_NAT))
+		return false;
+	if (o->dnat && !(e->status & IPS_DST_NAT))
+		return false;
+	if (o->state && (e->proto != IPPROTO_TCP || strcmp(o->state, nat_tcp_state(e->tcp_state))))
+		return false;
+	if (o->nports && !port_in(o, e->orig.sport) && !port_in(o, e->orig.dport) &&
+	    !port_in(o, e->reply.sport) && !port_in(o, e->reply.dport))
+		return false;
+	return true;
+}
+
+/* The server's port: where the session really goes (after DNAT) */
+static uint16_t server_port(const struct nat_entry *e)
+{
+	return e->status & IPS_DST_NAT ? e->reply.sport : e->orig.dport;
+}
+
+static const char *l4_name(unsigned p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == IPPROTO_ICMP ? "icmp"
+	       : p == IPPROTO_ICMPV6 ? "icmpv6" : p == IPPROTO_SCTP ? "sctp" : "other";
+}
+
+static char *ep(const struct nat_entry *e, const uint8_t *a, uint16_t port, char *buf)
+{
+	if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP || e->proto == IPPROTO_SCTP)
+		return (char *)endpoint_format(e->family, a, port, buf);
+	return (char *)addr_format(e->family, a, buf);
+}
+
+/* "leaves as 198.19.0.2:61012 (source NAT)", "forwarded to ... (port forward)" */
+static void translation_text(const struct nat_entry *e, char *out, size_t size)
+{
+	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+	bool s = e->status & IPS_SRC_NAT, d = e->status & IPS_DST_NAT;
+
+	ep(e, e->reply.src, e->reply.sport, a);	/* the real server */
+	ep(e, e->reply.dst, e->reply.dport, b);	/* where replies go: the translated source */
+	if (s && d)
+		snprintf(out, size, "forwarded to %s, from %s (port forward and source NAT)", a, b);
+	else if (d)
+		snprintf(out, size, "forwarded to %s (port forward)", a);
+	else if (s)
+		snprintf(out, size, "leaves as %s (source NAT)", b);
+	else
+		snprintf(out, size, "-");
+}
+
+static void json_entry(struct out *o, const struct nat_entry *e, const char *netns)
+{
+	char a[ADDR_STRLEN];
+	bool ports = e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP || e->proto == IPPROTO_SCTP;
+	const struct nat_tuple *t[2] = { &e->orig, &e->reply };
+	static const char *const keys[2][4] = {
+		{ "orig_src_addr", "orig_src_port", "orig_dst_addr", "orig_dst_port" },
+		{ "reply_src_addr", "reply_src_port", "reply_dst_addr", "reply_dst_port" },
+	};
+	const struct curated *c = ports ? curated_at(server_port(e), proto_from_ip(e->proto)) : NULL;
+
+	out_kv_str(o, "proto", l4_name(e->proto));
+	out_kv_str(o, "family", e->family == AF_INET ? "inet" : "inet6");
+	out_kv_str(o, "state", e->proto == IPPROTO_TCP ? nat_tcp_state(e->tcp_state) : NULL);
+	out_kv_bool(o, "assured", e->status & IPS_ASSURED);
+	out_kv_bool(o, "unreplied", !(e->status & IPS_SEEN_REPLY));
+	for (int i = 0; i < 2; i++) {
+		out_kv_str(o, keys[i][0], addr_format(e->family, t[i]->src, a));
+		if (ports)
+			out_kv_uint(o, keys[i][1], t[i]->sport);
+		else
+			out_kv_null(o, keys[i][1]);
+		out_kv_str(o, keys[i][2], addr_format(e->family, t[i]->dst, a));
+		if (ports)
+			out_kv_uint(o, keys[i][3], t[i]->dport);
+		else
+			out_kv_null(o, keys[i][3]);
+	}
+	out_kv_str(o, "translation", nat_translation(e));
+	out_kv_str(o, "service", ports ? registry_service(server_port(e), proto_from_ip(e->proto))
+				       : NULL);
+	out_kv_str(o, "common_name", c ? c->name : NULL);
+	out_kv_uint(o, "timeout", e->timeout);
+	out_kv_uint(o, "mark", e->mark);
+	out_kv_uint(o, "zone", e->zone);
+	if (e->counters) {
+		out_kv_uint(o, "orig_packets", e->orig_packets);
+		out_kv_uint(o, "orig_bytes", e->orig_bytes);
+		out_kv_uint(o, "reply_packets", e->reply_packets);
+		out_kv_uint(o, "reply_bytes", e->reply_bytes);
+	} else {
+		out_kv_null(o, "orig_packets");
+		out_kv_null(o, "orig_bytes");
+		out_kv_null(o, "reply_packets");
+		out_kv_null(o, "reply_bytes");
+	}
+	out_kv_uint(o, "id", e->id);
+	out_kv_str(o, "netns", netns);
+}
+
+static int list(const struct nat_opts *no, const struct nat_table *t)
+{
+	static const struct out_col cols[] = {
+		{ "PROTO", 0 }, { "STATE", 0 }, { "ORIGINAL", 0 }, { "TRANSLATION", 0 },
+		{ "SERVICE", 0 }, { "TIMEOUT", OUT_RIGHT },
+	};
+	struct out *o = cli_out(&no->cc);
+	size_t shown = 0;
+	int e;
+
+	out_columns(o, cols, 6);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct nat_entry *x = &t->v[i];
+		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];
+		const char *svc = NULL;
+
+		if (!wanted(no, x))
+			continue;
+		shown++;
+		out_record_begin(o);
+		if (out_is_json(o)) {
+			json_entry(o, x, no->netns);
+		} else {
+			if ((x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP) && !no->cc.numeric)
+				svc = port_display(server_port(x), proto_from_ip(x->proto));
+			translation_text(x, tr, sizeof(tr));
+			out_cell_str(o, 0, l4_name(x->proto));
+			out_cell_str(o, 1, x->proto == IPPROTO_TCP ? nat_tcp_state(x->tcp_state)
+				     : x->status & IPS_SEEN_REPLY ? "replied" : "unreplied");
+			out_cell(o, 2, "%s -> %s", ep(x, x->orig.src, x->orig.sport, a),
+				 ep(x, x->orig.dst, x->orig.dport, b));
+			out_cell_str(o, 3, tr);
+			out_cell_str(o, 4, svc ? svc : "-");
+			out_cell(o, 5, "%us", x->timeout);
+		}
+		out_record_end(o);
+	}
+	e = out_close(o);
+	if (!e && !out_is_json(o) && !shown && !no->cc.json)
+		fprintf(stderr, "no tracked session%s\n", t->n ? " matches" : "");
+	return e ? cmd_output_error(e) : 0;
+}
+
+static int summary(const struct nat_opts *no, const struct nat_table *t)
+{
+	size_t by[2][11] = { { 0 } }, other = 0, snat = 0, dnat = 0, shown = 0;
+	struct pubport { uint16_t port; uint8_t proto; size_t n; } pub[64];
+	size_t npub = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct nat_entry *e = &t->v[i];
+
+		if (!wanted(no, e))
+			continue;
+		shown++;
+		if (e->proto == IPPROTO_TCP)
+			by[0][e->tcp_state < 10 ? e->tcp_state : 10]++;
+		else if (e->proto == IPPROTO_UDP)
+			by[1][e->status & IPS_SEEN_REPLY ? 1 : 0]++;
+		else
+			other++;
+		snat += !!(e->status & IPS_SRC_NAT);
+		if (e->status & IPS_DST_NAT) {
+			size_t j;
+
+			dnat++;
+			for (j = 0; j < npub && !(pub[j].port == e->orig.dport && pub[j].proto == e->proto); j++)
+				;
+			if (j == npub && npub < 64)
+				pub[npub++] = (struct pubport){ e->orig.dport, e->proto, 0 };
+			if (j < npub)
+				pub[j].n++;
+		}
+	}
+	printf("%zu tracked session%s", shown, shown == 1 ? "" : "s");
+	if (t->count >= 0 && t->max > 0)
+		printf(" (table: %ld of %ld entries, %.1f%%%s)", t->count, t->max,
+		       100.0 * (double)t->count / (double)t->max,
+		       t->count * 10 >= t->max * 8 ? "; near full: new connections will be dropped"
+						    : "");
+	printf("\nTCP:");
+	for (unsigned s = 0; s < 11; s++)
+		if (by[0][s])
+			printf(" %s %zu", s < 10 ? nat_tcp_state(s) : "UNKNOWN", by[0][s]);
+	printf("\nUDP: replied %zu, unreplied %zu\nother protocols: %zu\n", by[1][1], by[1][0], other);
+	printf("translated: %zu source NAT, %zu port forward\n", snat, dnat);
+	for (size_t j = 0; j < npub; j++)
+		printf("  forwarded port %u/%s: %zu session%s\n", pub[j].port, l4_name(pub[j].proto),
+		       pub[j].n, pub[j].n == 1 ? "" : "s");
+	return 0;
+}
+
+static int nat_main(int argc, char **argv, const struct cmd *self)
+{
+	struct nat_opts o = { 0 };
+	struct nat_table t;
+	int r;
+
+	if ((r = cmd_parse(self, argc, argv, &o.cc, option, &o)))
+		goto done;
+	if (optind < argc) {
+		r = cmd_usage_error(self, "unexpected '%s' (filters are options: -t, --port, --dnat, ...)",
+				    argv[optind]);
+		goto done;
+	}
+	if (o.summary && o.cc.json) {
+		r = cmd_usage_error(self, "--summary is a text report; for records use --json alone");
+		goto done;
+	}
+	if (nat_collect(o.netns, &t)) {
+		r = cmd_error("%s", error_msg());
+		goto done;
+	}
+	r = o.summary ? summary(&o, &t) : list(&o, &t);
+	nat_table_free(&t);
+done:
+	free(o.ports);
+	return r;
+}
+
+static const struct cmd_option options[] = {
+	{ "tcp", 't', NULL, "TCP only" },
+	{ "udp", 'u', NULL, "UDP only" },
+	{ "snat", OPT_SNAT, NULL, "sessions whose source is translated (masquerade, SNAT)" },
+	{ "dnat", OPT_DNAT, NULL, "sessions whose destination is translated (port forwards)" },
+	{ "port", OPT_PORT, "P", "a port on either side, before or after translation" },
+	{ "state", OPT_STATE, "S", "TCP state as conntrack names it (ESTABLISHED, TIME_WAIT, ...)" },
+	{ "summary", OPT_SUMMARY, NULL, "sessions by state, forwarded ports, table use" },
+	{ "netns", OPT_NETNS, "NAME|PID", "the table of another network namespace" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cmd nat_cmd = {
+	.name = "nat",
+	.summary = "the router's session table: tracked sessions and their translations",
+	.synopsis = "[-tu] [--snat | --dnat] [--port P] [--state S] [--summary] [--netns NAME]",
+	.about =
+	"Lists the kernel's connection-tracking table (ctnetlink): every session\n"
+	"through or to this host that netfilter tracks, with who opened it to\n"
+	"where, and the translation: a LAN client that 'leaves as' the router's\n"
+	"address and a translated port (masquerade), or a connection to the\n"
+	"router 'forwarded to' a server inside (port forward). Needs root.",
+	.options = options,
+	.examples =
+	"  portkit nat\n"
+	"  portkit nat --dnat --json\n"
+	"  portkit nat --summary\n",
+	.run = nat_main,
+};
