@@ -7,7 +7,10 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "core/addr.h"
@@ -19,11 +22,14 @@
 #include "nat/nat.h"
 #include "core/banned.h"
 
-enum { OPT_SNAT = OPT_CMD_BASE, OPT_DNAT, OPT_PORT, OPT_STATE, OPT_SUMMARY, OPT_NETNS };
+enum { OPT_SNAT = OPT_CMD_BASE, OPT_DNAT, OPT_PORT, OPT_STATE, OPT_SUMMARY, OPT_NETNS, OPT_WATCH,
+       OPT_COUNT };
 
 struct nat_opts {
 	struct cli_common cc;
-	bool tcp, udp, snat, dnat, summary;
+	bool tcp, udp, snat, dnat, summary, watch;
+	unsigned long long count, seen;
+	struct out *out;
 	struct port_range *ports;
 	size_t nports;
 	const char *state;
@@ -41,6 +47,8 @@ static int option(void *ctx, int key, const char *v)
 	case OPT_DNAT: o->dnat = true; return 0;
 	case OPT_SUMMARY: o->summary = true; return 0;
 	case OPT_NETNS: o->netns = v; return 0;
+	case OPT_WATCH: o->watch = true; return 0;
+	case OPT_COUNT: return parse_number(v, 1, 1ULL << 40, "--count", &o->count);
 	case OPT_STATE:
 		for (unsigned s = 0; s < 10; s++)
 			if (!strcasecmp(v, nat_tcp_state(s))) {
@@ -260,6 +268,59 @@ static int summary(const struct nat_opts *no, const struct nat_table *t)
 	return 0;
 }
 
+static int on_event(const struct nat_entry *x, const char *event, void *arg)
+{
+	struct nat_opts *no = arg;
+	char t[TIME_STRLEN];
+
+	if (!wanted(no, x))
+		return 0;
+	time_rfc3339(t, NULL);
+	if (no->cc.json) {
+		out_record_begin(no->out);
+		out_kv_str(no->out, "event", event);
+		out_kv_str(no->out, "time", t);
+		json_entry(no->out, x, no->netns);
+		out_record_end(no->out);
+	} else {
+		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];
+
+		translation_text(x, tr, sizeof(tr));
+		printf("%s %-7s %s %s -> %s%s%s\n", t, event, l4_name(x->proto),
+		       ep(x, x->orig.src, x->orig.sport, a), ep(x, x->orig.dst, x->orig.dport, b),
+		       strcmp(tr, "-") ? "  " : "", strcmp(tr, "-") ? tr : "");
+		fflush(stdout);
+	}
+	if (ferror(stdout))
+		return 1;
+	return no->count && ++no->seen >= no->count;
+}
+
+static int watch(struct nat_opts *no)
+{
+	sigset_t mask;
+	int sfd, r, e = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
+		return cmd_error("cannot watch signals: %s", strerror(errno));
+	if (no->cc.json) {
+		no->out = out_new(stdout, OUT_JSON, false);
+		out_set_stream(no->out, true);
+	}
+	fprintf(stderr, "following the conntrack table (Ctrl-C stops)\n");
+	r = nat_watch(no->netns, sfd, on_event, no);
+	if (no->out)
+		e = out_close(no->out);
+	close(sfd);
+	if (r)
+		return cmd_error("%s", error_msg());
+	return e ? cmd_output_error(e) : 0;
+}
+
 static int nat_main(int argc, char **argv, const struct cmd *self)
 {
 	struct nat_opts o = { 0 };
@@ -275,6 +336,18 @@ static int nat_main(int argc, char **argv, const struct cmd *self)
 	}
 	if (o.summary && o.cc.json) {
 		r = cmd_usage_error(self, "--summary is a text report; for records use --json alone");
+		goto done;
+	}
+	if (o.watch && o.summary) {
+		r = cmd_usage_error(self, "--watch follows events; it cannot be combined with --summary");
+		goto done;
+	}
+	if (o.count && !o.watch) {
+		r = cmd_usage_error(self, "--count goes with --watch");
+		goto done;
+	}
+	if (o.watch) {
+		r = watch(&o);
 		goto done;
 	}
 	if (nat_collect(o.netns, &t)) {
@@ -297,13 +370,16 @@ static const struct cmd_option options[] = {
 	{ "state", OPT_STATE, "S", "TCP state as conntrack names it (ESTABLISHED, TIME_WAIT, ...)" },
 	{ "summary", OPT_SUMMARY, NULL, "sessions by state, forwarded ports, table use" },
 	{ "netns", OPT_NETNS, "NAME|PID", "the table of another network namespace" },
+	{ "watch", OPT_WATCH, NULL, "follow the table: sessions as they are made, change\n"
+				    "state and end (conntrack events)" },
+	{ "count", OPT_COUNT, "N", "with --watch: stop after N events" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cmd nat_cmd = {
 	.name = "nat",
 	.summary = "the router's session table: tracked sessions and their translations",
-	.synopsis = "[-tu] [--snat | --dnat] [--port P] [--state S] [--summary] [--netns NAME]",
+	.synopsis = "[-tu] [--snat | --dnat] [--port P] [--state S] [--summary | --watch] [--netns NAME]",
 	.about =
 	"Lists the kernel's connection-tracking table (ctnetlink): every session\n"
 	"through or to this host that netfilter tracks, with who opened it to\n"

@@ -3,11 +3,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/netns.h"
@@ -155,3 +158,83 @@ const char *nat_translation(const struct nat_entry *e)
 	return s && d ? "both" : s ? "snat" : d ? "dnat" : NULL;
 }
 
+
+struct watch {
+	int (*fn)(const struct nat_entry *e, const char *event, void *arg);
+	void *arg;
+	struct nat_table one;
+	int stop;
+};
+
+static int on_event(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *arg)
+{
+	struct watch *w = arg;
+
+	w->one.n = 0;
+	on_entry(type, ct, &w->one);
+	if (w->fn(&w->one.v[0], type == NFCT_T_NEW ? "new" : type == NFCT_T_DESTROY ? "destroy"
+			       : "update", w->arg)) {
+		w->stop = 1;
+		return NFCT_CB_STOP;
+	}
+	return NFCT_CB_CONTINUE;
+}
+
+static int follow(int stop_fd, struct watch *w)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, NFCT_ALL_CT_GROUPS);
+	int fd, r = 0;
+
+	if (!h)
+		return errorf(-errno, errno == EPERM ? "following the conntrack table needs root "
+			      "(CAP_NET_ADMIN)" : "cannot open ctnetlink events: %s", strerror(errno));
+	fd = nfct_fd(h);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	nfct_callback_register(h, NFCT_T_ALL, on_event, w);
+	while (!w->stop) {
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = errorf(-errno, "poll: %s", strerror(errno));
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (nfct_catch(h) < 0 && errno != EAGAIN && errno != EINTR && !w->stop) {
+			if (errno == ENOBUFS) {
+				warnf("events came faster than they were read: some were lost");
+				continue;
+			}
+			r = errorf(-errno, "reading conntrack events: %s", strerror(errno));
+			break;
+		}
+	}
+	nfct_close(h);
+	return r;
+}
+
+int nat_watch(const char *netns, int stop_fd,
+	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg)
+{
+	struct watch w = { .fn = fn, .arg = arg };
+	struct netns ns;
+	int saved = -1, r;
+
+	if (netns) {
+		if ((r = netns_resolve(netns, &ns)))
+			return r;
+		if (!ns.current && (r = netns_enter(&ns, &saved))) {
+			netns_release(&ns);
+			return r;
+		}
+	}
+	r = follow(stop_fd, &w);
+	if (saved >= 0)
+		netns_restore(saved);
+	if (netns)
+		netns_release(&ns);
+	free(w.one.v);
+	return r;
+}

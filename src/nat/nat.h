@@ -44,6 +44,10 @@ struct nat_table {
  * errorf (a missing nf_conntrack module or no permission said plainly). */
 int nat_collect(const char *netns, struct nat_table *t);
 void nat_table_free(struct nat_table *t);
+/* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
+ * until fn returns nonzero or stop_fd is readable; 0 or errorf. */
+int nat_watch(const char *netns, int stop_fd,
+	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg);
 const char *nat_tcp_state(unsigned s);	/* "ESTABLISHED", ... as conntrack prints */
 /* "snat", "dnat", "both" or NULL */
 const char *nat_translation(const struct nat_entry *e);

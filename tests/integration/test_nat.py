@@ -121,3 +121,32 @@ def test_summary(router):
 def test_usage_errors(args, msg):
     r = run(*args)
     assert r.rc == 2 and msg in r.err and len(r.err.splitlines()) == 1, r.err
+
+
+def test_watch_reports_new_and_destroyed_sessions(router):
+    import threading
+    w = subprocess.Popen([BIN, "nat", "--watch", "--json", "-u", "--port", "53", "--netns",
+                          f"{router}-router"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    timer = threading.Timer(30, w.kill)      # bounded, whatever happens
+    timer.start()
+    try:
+        assert w.stderr.readline().startswith("following the conntrack table")
+        q = run("lab", "--name", router, "exec", "pc1", "--", PY, "-c", QUERY)
+        assert q.rc == 0, q.err
+        port = int(q.out)
+        subprocess.run(["ip", "netns", "exec", f"{router}-router", "conntrack", "-D", "-p", "udp",
+                        "--orig-port-src", str(port)], capture_output=True, timeout=30)
+        events = []
+        for line in w.stdout:
+            e = json.loads(line)
+            if e["orig_src_port"] == port:
+                events.append(e["event"])
+            if "destroy" in events:
+                break
+    finally:
+        w.terminate()
+        w.wait(timeout=10)
+        timer.cancel()
+    assert events[0] == "new" and events[-1] == "destroy", events
+    assert w.returncode == 0
