@@ -8,5 +8,10 @@
 
 /* Apply text (nft -f syntax); 0, or errorf with nft's first error line. */
 int nft_apply(const char *text);
+/* Check text as nft would apply it, changing nothing (dry run). */
+int nft_check(const char *text);
+/* The output of one command ("list table inet portkit"), malloc()ed; NULL
+ * when nft refused it (a table that does not exist). */
+char *nft_list(const char *cmd);
 
 #endif

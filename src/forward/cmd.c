@@ -16,16 +16,17 @@
 #include "core/addr.h"
 #include "core/cli.h"
 #include "core/log.h"
+#include "core/nft.h"
 #include "core/xalloc.h"
 #include "forward/forward.h"
 #include "core/banned.h"
 
 enum { OPT_UDP = OPT_CMD_BASE, OPT_ALLOW, OPT_DENY, OPT_LOG, OPT_WORKERS, OPT_MAX_CONNS,
-       OPT_DRAIN, OPT_USER, OPT_CHECK };
+       OPT_DRAIN, OPT_USER, OPT_CHECK, OPT_KERNEL, OPT_REMOVE, OPT_PERSIST, OPT_FORWARDING };
 
 struct fwd_opts {
 	struct cli_common cc;
-	bool udp, check;
+	bool udp, check, kernel, remove, persist, forwarding, user_space_only;
 	const char *config, *log, *user;
 	const char *acl[MAX_ACL];	/* CIDR lists, in the order given */
 	int acl_order[MAX_ACL * 2];
@@ -41,9 +42,13 @@ static int option(void *ctx, int c, const char *optarg)
 	switch (c) {
 	case OPT_UDP: o->udp = true; break;
 	case OPT_CHECK: o->check = true; break;
+	case OPT_KERNEL: o->kernel = true; break;
+	case OPT_REMOVE: o->remove = true; break;
+	case OPT_PERSIST: o->persist = true; break;
+	case OPT_FORWARDING: o->forwarding = true; break;
 	case 'c': o->config = optarg; break;
 	case OPT_LOG: o->log = optarg; break;
-	case OPT_USER: o->user = optarg; break;
+	case OPT_USER: o->user = optarg; o->user_space_only = true; break;
 	case OPT_ALLOW:
 	case OPT_DENY:
 		if (o->nacl == MAX_ACL)
@@ -177,6 +182,103 @@ static void raise_fd_limit(void)
 	}
 }
 
+static int write_one(const char *path)
+{
+	FILE *f = fopen(path, "we");
+	int r = f && fputs("1\n", f) >= 0 ? 0 : -1;
+
+	if (f && fclose(f))
+		r = -1;
+	return r;
+}
+
+/* --kernel: apply, wait for signals, remove; the log gets events. */
+static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *log)
+{
+	char name[32], *text = NULL;
+	sigset_t set;
+	int sig, r;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->rules[i].proxy || c->rules[i].max_conns) {
+			r = cmd_error("rule '%s': the kernel forward has no PROXY header and no session "
+				      "limits; forward it in user space", c->rules[i].name);
+			fwd_config_unref(c);
+			return r;
+		}
+	snprintf(name, sizeof(name), o->persist ? "fwdpersist" : "fwd%d", (int)getpid());
+	if (o->check) {
+		r = fwd_kernel_ruleset(c, name, &text) ?: nft_check(text);
+		free(text);
+		if (r) {
+			fwd_config_unref(c);
+			return cmd_error("%s", error_msg());
+		}
+		printf(o->cc.json ? "{\"ok\":true,\"rules\":%zu,\"kernel\":true}\n"
+				  : "%zu rule%s OK (kernel, nothing applied)\n", c->n, c->n == 1 ? "" : "s");
+		fwd_config_unref(c);
+		return 0;
+	}
+	if (o->forwarding) {
+		if (write_one("/proc/sys/net/ipv4/ip_forward") ||
+		    write_one("/proc/sys/net/ipv6/conf/all/forwarding")) {
+			fwd_config_unref(c);
+			return cmd_error("cannot turn on IP forwarding: %s", strerror(errno));
+		}
+		slog_event(log, "forwarding-on", NULL, -1, "net.ipv4.ip_forward and "
+			   "net.ipv6.conf.all.forwarding set to 1 (--enable-forwarding)");
+	}
+	if (fwd_kernel_apply(c, name)) {
+		fwd_config_unref(c);
+		return cmd_error("%s", error_msg());
+	}
+	for (size_t i = 0; i < c->n; i++)
+		slog_event(log, "listening", &c->rules[i], -1, "in the kernel (nftables DNAT)");
+	if (o->persist) {
+		char *t = nft_list("list table inet portkit");
+
+		fwd_config_unref(c);
+		printf("#!/usr/sbin/nft -f\n# portkit forward --kernel --persist: load with nft -f, or "
+		       "put in /etc/nftables.conf\n%s", t ? t : "");
+		free(t);
+		return 0;
+	}
+	fwd_config_unref(c);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig == SIGHUP && o->config) {
+			struct fwd_config *n = xcalloc(1, sizeof(*n));
+
+			if (fwd_config_load(o->config, n)) {
+				slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s",
+					   error_msg());
+				free(n);
+			} else if (fwd_config_check(n) || fwd_kernel_apply(n, name)) {
+				slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s",
+					   error_msg());
+				fwd_config_unref(n);
+			} else {
+				slog_event(log, "reloaded", NULL, (long long)n->n, "%s: %zu rules",
+					   o->config, n->n);
+				fwd_config_unref(n);
+			}
+			continue;
+		}
+		if (sig == SIGHUP)
+			continue;
+		r = fwd_kernel_remove(name);
+		slog_event(log, "stopped", NULL, -1, r ? "could not remove the rules: %s"
+						       : "the kernel rules are removed%s", r ? error_msg() : "");
+		return r ? 2 : 0;
+	}
+}
+
 static int forward_main(int argc, char **argv, const struct cmd *self)
 {
 	struct fwd_opts o = { .eo.drain_ms = 10000 };
@@ -188,8 +290,38 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 
 	if (r)
 		return r;
+	if (o.remove) {
+		size_t n;
+
+		if (optind < argc || o.config || o.kernel)
+			return cmd_usage_error(self, "--remove takes nothing else: it removes the kernel "
+					       "rules of forwarders that are gone");
+		if (fwd_kernel_remove_dead(&n))
+			return cmd_error("%s", error_msg());
+		printf("removed the kernel rules of %zu forwarder%s that had ended\n", n,
+		       n == 1 ? "" : "s");
+		return 0;
+	}
+	if ((o.persist || o.forwarding) && !o.kernel)
+		return cmd_usage_error(self, "--persist and --enable-forwarding go with --kernel");
+	if (o.kernel && (o.user_space_only || o.eo.workers || o.eo.max_conns))
+		return cmd_usage_error(self, "--user, --workers and --max-conns are for the user-space "
+				       "forwarder, not --kernel");
 	if ((r = build(&o, argc, argv, self, &c)))
 		return r;
+	if (o.kernel) {
+		if (o.log) {
+			int fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+			if (fd < 0) {
+				fwd_config_unref(c);
+				return cmd_error("cannot open log '%s': %s", o.log, strerror(errno));
+			}
+			log.fd = fd;
+		}
+		log.json = o.cc.json;
+		return kernel_main(&o, c, &log);
+	}
 	/* an unknown user is an error before anything binds, and for --check */
 	if (o.user && !getpwnam(o.user)) {
 		fwd_config_unref(c);
@@ -253,6 +385,14 @@ static const struct cmd_option options[] = {
 	{ "max-conns", OPT_MAX_CONNS, "N", "TCP sessions over all rules" },
 	{ "drain-timeout", OPT_DRAIN, "S", "on SIGTERM, how long sessions may finish (default 10)" },
 	{ "user", OPT_USER, "USER", "drop root after binding" },
+	{ "kernel", OPT_KERNEL, NULL, "forward in the kernel: the rules as nftables DNAT\n"
+				      "(table inet portkit), removed at exit" },
+	{ "persist", OPT_PERSIST, NULL, "with --kernel: leave the rules and print them as a\n"
+					"file nft -f loads" },
+	{ "remove", OPT_REMOVE, NULL, "remove the kernel rules of forwarders that ended\n"
+				      "(killed, crashed)" },
+	{ "enable-forwarding", OPT_FORWARDING, NULL, "with --kernel: set net.ipv4.ip_forward "
+						     "(and IPv6's) to 1" },
 	{ NULL, 0, NULL, NULL },
 };
 

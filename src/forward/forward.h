@@ -115,6 +115,12 @@ void slog_session(const struct slog *l, const struct slog_rec *r);
 void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
 		long long count, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* kernel.c: --kernel, the rules as nftables DNAT in `table inet portkit` */
+int fwd_kernel_ruleset(const struct fwd_config *c, const char *name, char **out);
+int fwd_kernel_apply(const struct fwd_config *c, const char *name);
+int fwd_kernel_remove(const char *name);
+int fwd_kernel_remove_dead(size_t *removed);
+
 /* engine.c */
 struct engine_opts {
 	const struct slog *log;

@@ -1,0 +1,160 @@
+"""portkit forward --kernel: the rules as nftables DNAT, client - router - server.
+
+Three namespaces made here (client 198.18.8.1, router 198.18.8.2 and
+198.18.9.1, server 198.18.9.2 running portkit serve); the forwarder runs on
+the router. The server's own log (serve --json) is the judge of who reached
+it, and from which address.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import BIN
+from fwdutil import Fwd
+from netns import Netns
+
+PY = sys.executable
+CONF = ("8080 tcp 198.18.9.2:80\n"
+        "5353 udp 198.18.9.2:53\n"
+        "9090 tcp 198.18.9.2:80 deny=198.18.8.0/24\n")
+FETCH = ("import socket,sys\n"
+         "s=socket.socket(); s.settimeout(3)\n"
+         "try:\n"
+         "  s.connect(('198.18.8.2',int(sys.argv[1]))); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\n"
+         "  print('reply', s.recv(4096).decode().split('\\r\\n')[0], s.getsockname()[1])\n"
+         "except OSError as e: print('fail', type(e).__name__)\n")
+QUERY = ("import socket\n"
+         "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.settimeout(3)\n"
+         "u.sendto(bytes.fromhex('706b010000010000000000000161036c61620000010001'),('198.18.8.2',5353))\n"
+         "print(u.recvfrom(512)[0][-4:].hex(), u.getsockname()[1])\n")
+
+
+def ruleset(ns):
+    return ns.run("nft", "list", "ruleset").stdout
+
+
+@pytest.fixture
+def net(tmp_path):
+    client, router, server = Netns(), Netns(), Netns()
+    try:
+        client.link(router, "198.18.8", 8)
+        router.link(server, "198.18.9", 9)
+        server.ip("route", "add", "default", "via", "198.18.9.1")
+        srv = subprocess.Popen(server.cmd(BIN, "serve", "http", "dns", "--json", "--dns",
+                                          "a.lab=1.2.3.4"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        server.procs.append(srv)
+        assert srv.stderr.readline().startswith("serving ")
+        conf = tmp_path / "k.conf"
+        conf.write_text(CONF)
+        yield client, router, server, srv, conf
+    finally:
+        for ns in (client, router, server):
+            ns.close()
+
+
+def served(srv):
+    srv.send_signal(signal.SIGTERM)
+    out, _ = srv.communicate(timeout=30)
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_check_changes_nothing(net):
+    _, router, _, _, conf = net
+    r = router.run(BIN, "forward", "--kernel", "-c", conf, "--check")
+    assert r.returncode == 0 and r.stdout == "3 rules OK (kernel, nothing applied)\n", r.stderr
+    assert ruleset(router) == ""
+
+
+def test_kernel_forward_keeps_the_client_address_and_denies(net):
+    client, router, _, srv, conf = net
+    f = Fwd("--kernel", "-c", conf, "--enable-forwarding", prefix=router.cmd())
+    try:
+        f.wait_for(" listening ", count=3)
+        tcp = client.run(PY, "-c", FETCH, "8080").stdout.split()
+        udp = client.run(PY, "-c", QUERY).stdout.split()
+        denied = client.run(PY, "-c", FETCH, "9090").stdout.split()
+        nat = json.loads("[" + ",".join(router.run(BIN, "nat", "--json", "--dnat").stdout
+                                        .splitlines()) + "]")
+    finally:
+        log = f.stop()
+    assert tcp[:3] == ["reply", "HTTP/1.1", "200"] and udp[0] == "01020304"
+    assert denied == ["fail", "TimeoutError"]       # dropped in the kernel, never reset
+    seen = served(srv)
+    # the server saw the client itself, from the ports the client used
+    assert {(x["proto"], x["client_addr"], x["client_port"]) for x in seen} == \
+        {("tcp", "198.18.8.1", int(tcp[-1])), ("udp", "198.18.8.1", int(udp[1]))}
+    assert {(x["proto"], x["orig_dst_port"], x["reply_src_addr"], x["reply_src_port"])
+            for x in nat} >= {("tcp", 8080, "198.18.9.2", 80), ("udp", 5353, "198.18.9.2", 53)}
+    assert "forwarding-on" in log and "the kernel rules are removed" in log
+    assert ruleset(router) == ""                    # SIGTERM took the rules away
+
+
+def test_two_instances_and_remove_after_kill_9(net):
+    client, router, _, _, conf = net
+    a = Fwd("--kernel", "-c", conf, "--enable-forwarding", prefix=router.cmd())
+    b = Fwd("--kernel", "7070", "198.18.9.2:80", prefix=router.cmd())
+    try:
+        a.wait_for(" listening ", count=3)
+        b.wait_for(" listening ")
+        assert f"fwd{a.p.pid}_pre" in ruleset(router) and f"fwd{b.p.pid}_pre" in ruleset(router)
+        a.p.kill()                                   # no chance to clean up
+        a.p.wait(timeout=10)
+        r = router.run(BIN, "forward", "--remove")
+        assert r.returncode == 0 and "of 1 forwarder" in r.stdout, (r.stdout, r.stderr)
+        rules = ruleset(router)
+        assert f"fwd{a.p.pid}_" not in rules and f"fwd{b.p.pid}_pre" in rules
+        # the other instance still forwards
+        assert client.run(PY, "-c", FETCH, "7070").stdout.startswith("reply HTTP/1.1 200")
+    finally:
+        b.stop()
+    assert ruleset(router) == ""                     # the last one takes the table too
+
+
+def test_kernel_refuses_what_it_cannot_do(tmp_path):
+    conf = tmp_path / "p.conf"
+    conf.write_text("8080 tcp 198.18.9.2:80 proxy=v1\n")
+    r = subprocess.run([BIN, "forward", "--kernel", "-c", str(conf), "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "no PROXY header" in r.stderr
+    r = subprocess.run([BIN, "forward", "--kernel", "8080", "198.18.9.2:80", "--workers", "2"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "for the user-space forwarder" in r.stderr
+    r = subprocess.run([BIN, "forward", "--persist", "8080", "198.18.9.2:80"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "go with --kernel" in r.stderr
+
+
+def test_reload_replaces_the_rules_in_one_step(net):
+    client, router, _, _, conf = net
+    f = Fwd("--kernel", "-c", conf, "--enable-forwarding", prefix=router.cmd())
+    try:
+        f.wait_for(" listening ", count=3)
+        conf.write_text("8181 tcp 198.18.9.2:80\n")
+        f.p.send_signal(signal.SIGHUP)
+        f.wait_for(" reloaded ")
+        assert client.run(PY, "-c", FETCH, "8181").stdout.startswith("reply HTTP/1.1 200")
+        assert client.run(PY, "-c", FETCH, "8080").stdout.split()[0] == "fail"
+        conf.write_text("this is no rule\n")
+        f.p.send_signal(signal.SIGHUP)
+        f.wait_for(" reload-rejected ")
+        assert client.run(PY, "-c", FETCH, "8181").stdout.startswith("reply HTTP/1.1 200")
+    finally:
+        f.stop()
+    assert ruleset(router) == ""
+
+
+def test_persist_prints_what_nft_loads(net):
+    _, router, _, _, conf = net
+    r = router.run(BIN, "forward", "--kernel", "-c", conf, "--persist")
+    try:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("#!/usr/sbin/nft -f") and "dnat ip to 198.18.9.2:80" in r.stdout
+        assert "fwdpersist_pre" in ruleset(router)          # left in place
+    finally:
+        router.run("nft", "delete", "table", "inet", "portkit")
