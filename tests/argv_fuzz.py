@@ -243,9 +243,10 @@ def command_line(env, opts, rnd):
 
 def one(binary, env, cmd, args):
     # what runs until stopped: ls --watch, a live capture, serve
-    watch = (cmd == "ls" and any(a.startswith("--watch") for a in args)) or \
-        (cmd == "capture" and not any(a in ("-r", "--read") or a.startswith("--read=")
-                                      for a in args)) or cmd == "serve"
+    # (getopt takes unique abbreviations: --wat is --watch, --r is --read)
+    watch = (cmd == "ls" and any(a.startswith("--w") for a in args)) or \
+        (cmd == "capture" and not any(a == "-r" or (a.startswith("--r") and len(a) > 3)
+                                      or a.startswith("-r") for a in args)) or cmd == "serve"
     envv = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99:abort_on_error=0",
                 LSAN_OPTIONS="exitcode=98", UBSAN_OPTIONS="print_stacktrace=1:exitcode=97",
                 NO_COLOR="1")
