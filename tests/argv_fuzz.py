@@ -10,6 +10,8 @@ run must end with status 0, 1 or 2, no sanitizer report (memory error,
 leak, undefined behaviour), no stderr line over 200 bytes, and status 2
 must come with a "portkit: ..." line.
 
+(lab is left out: it makes namespaces outside this one.)
+
 Safety: everything runs inside a network namespace made here with only its
 own loopback up, so no packet can leave it (a name that reaches the
 resolver fails at once: there is no route); scan targets are loopback
@@ -36,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
-COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve"]
+COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve", "nat"]
 RUN_TIMEOUT = 60
 
 LONG = "A" * 300
@@ -202,6 +204,8 @@ def positional(env, cmd, rnd):
                            "127.0.0.1:70000", ":80", "[::1]", "udp:127.0.0.1:9000"])
     if cmd == "capture":
         return rnd.choice(["port 53", "tcp", "host 127.0.0.1", "port", "((", "not port 80 and udp"])
+    if cmd == "nat":
+        return rnd.choice(NASTY)
     if cmd == "serve":
         return rnd.choice(["http", "http:8080", "ftp", "dns", "dns/udp", "echo:7007", "3389", "5",
                            "ssh/udp", "gopher", "http:0", "smb:445", "redis:70000", ":80"])
@@ -244,7 +248,7 @@ def command_line(env, opts, rnd):
 def one(binary, env, cmd, args):
     # what runs until stopped: ls --watch, a live capture, serve
     # (getopt takes unique abbreviations: --wat is --watch, --r is --read)
-    watch = (cmd == "ls" and any(a.startswith("--w") for a in args)) or \
+    watch = (cmd in ("ls", "nat") and any(a.startswith("--w") for a in args)) or \
         (cmd == "capture" and not any(a == "-r" or (a.startswith("--r") and len(a) > 3)
                                       or a.startswith("-r") for a in args)) or cmd == "serve"
     envv = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99:abort_on_error=0",
