@@ -283,10 +283,11 @@ static int step_forward(struct tour *tr)
 	return hold(tr, "remote", "198.19.0.2", 8080) ?:
 	       show(tr, "remote", (const char *[]){ "ls", "-t", "--dport", "8080", NULL }) ?:
 	       show(tr, "server1", (const char *[]){ "ls", "-t", "--sport", "80", NULL }) ?:
+	       show(tr, "router", (const char *[]){ "nat", "-t", "--dnat", NULL }) ?:
 	       (say("", "What to notice: the remote user sees 198.19.0.2:8080; server1 sees a\n"
 		    "connection to its port 80 from 198.19.1.10, the remote user's real address.\n"
 		    "The router rewrote the destination (DNAT) and keeps the translation in its\n"
-		    "connection table so the replies go back the same way."), 0);
+		    "connection table (portkit nat shows it) so the replies go back the same way."), 0);
 }
 
 static int step_internet(struct tour *tr)
@@ -297,6 +298,8 @@ static int step_internet(struct tour *tr)
 	return show(tr, "remote", (const char *[]){ "scan", "198.19.0.2", "-p-", "-Pn", NULL }) ?:
 	       hold(tr, "pc2", "198.19.2.10", 80) ?:
 	       show(tr, "www", (const char *[]){ "ls", "-t", "--sport", "80", NULL }) ?:
+	       show(tr, "router", (const char *[]){ "nat", "-t", "--snat", "--state", "ESTABLISHED",
+						     NULL }) ?:
 	       (say("", "What to notice: only the two forwarded ports are open; everything else\n"
 		    "is filtered (the router drops it). And www sees pc2's connection as coming\n"
 		    "from 198.19.0.2 with a port the router chose: the whole LAN hides behind one\n"

@@ -124,6 +124,8 @@ def test_tour_runs_every_step(office):
     assert "3389/tcp  open   rdp" in rdp and "3350/tcp  open   rdp" in rdp
     # through the forward, server1 sees the remote user's real address
     assert f"{REMOTE}:" in fwd.split("portkit ls -t --sport 80")[1]
+    assert "forwarded to 198.18.10.10:80 (port forward)" in fwd     # the router's table
+    assert f"leaves as {ROUTER_WAN}:" in internet
     assert "2 open, 0 closed, 65534 filtered" in internet
     assert f"{ROUTER_WAN}:" in internet.split("portkit ls -t --sport 80")[1]
     assert "cleartext-login" in audit
