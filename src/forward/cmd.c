@@ -5,17 +5,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "core/addr.h"
 #include "core/cli.h"
 #include "core/log.h"
+#include "core/conntrack.h"
+#include "core/ev.h"
 #include "core/nft.h"
 #include "core/xalloc.h"
 #include "forward/forward.h"
@@ -192,12 +198,64 @@ static int write_one(const char *path)
 	return r;
 }
 
+/* --kernel's session log: a session is one of ours when its DNAT took the
+ * client from a rule's port to its target; it is logged when conntrack
+ * forgets it, with its start from the "new" event (when seen). */
+#define KSTARTS 4096
+struct klog {
+	const struct slog *log;
+	struct fwd_config *cfg;
+	struct kstart { uint32_t id; int64_t ms; } starts[KSTARTS];
+};
+
+static const struct fwd_rule *kernel_rule(const struct fwd_config *c, const struct nat_entry *e)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct fwd_rule *r = &c->rules[i];
+		unsigned proto = r->proto == FWD_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+
+		if (e->proto == proto && e->orig.dport == r->listen.port &&
+		    e->reply.sport == r->target.port && e->family == r->target.family &&
+		    !memcmp(e->reply.src, r->target.addr, r->target.family == AF_INET ? 4 : 16))
+			return r;
+	}
+	return NULL;
+}
+
+static int kernel_event(const struct nat_entry *e, const char *event, void *arg)
+{
+	struct klog *k = arg;
+	const struct fwd_rule *r = (e->status & IPS_DST_NAT) || !strcmp(event, "new")
+				   ? kernel_rule(k->cfg, e) : NULL;
+	struct kstart *slot = &k->starts[e->id % KSTARTS];
+	struct endpoint client;
+	int64_t now = ev_now_ms();
+
+	if (!r)
+		return 0;
+	if (!strcmp(event, "new")) {
+		slot->id = e->id;
+		slot->ms = now;
+		return 0;
+	}
+	if (strcmp(event, "destroy"))
+		return 0;
+	endpoint_set(&client, e->family, e->orig.src, e->orig.sport);
+	slog_session(k->log, &(struct slog_rec){
+		.rule = r, .client = &client, .bytes_in = e->orig_bytes,
+		.bytes_out = e->reply_bytes, .start_ms = slot->id == e->id ? slot->ms : now,
+		.end_ms = now, .close_reason = "ended", .no_bytes = !e->counters,
+		.translation = "dnat" });
+	return 0;
+}
+
 /* --kernel: apply, wait for signals, remove; the log gets events. */
 static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *log)
 {
+	static struct klog k;
 	char name[32], *text = NULL;
 	sigset_t set;
-	int sig, r;
+	int sig, r, sfd;
 
 	for (size_t i = 0; i < c->n; i++)
 		if (c->rules[i].proxy || c->rules[i].max_conns) {
@@ -243,15 +301,31 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 		free(t);
 		return 0;
 	}
-	fwd_config_unref(c);
+	k.log = log;
+	k.cfg = c;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
+		r = cmd_error("cannot watch signals: %s", strerror(errno));
+		fwd_kernel_remove(name);
+		fwd_config_unref(k.cfg);
+		return r;
+	}
 	for (;;) {
-		if (sigwait(&set, &sig))
+		struct signalfd_siginfo si;
+
+		/* the sessions' log from conntrack events, until a signal comes */
+		if (nat_watch(NULL, sfd, kernel_event, &k)) {
+			slog_event(log, "error", NULL, -1, "no session log: %s", error_msg());
+			if (poll(&(struct pollfd){ sfd, POLLIN, 0 }, 1, -1) < 0 && errno != EINTR)
+				break;
+		}
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
+		sig = (int)si.ssi_signo;
 		if (sig == SIGHUP && o->config) {
 			struct fwd_config *n = xcalloc(1, sizeof(*n));
 
@@ -266,17 +340,21 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 			} else {
 				slog_event(log, "reloaded", NULL, (long long)n->n, "%s: %zu rules",
 					   o->config, n->n);
-				fwd_config_unref(n);
+				fwd_config_unref(k.cfg);
+				k.cfg = n;
 			}
 			continue;
 		}
 		if (sig == SIGHUP)
 			continue;
-		r = fwd_kernel_remove(name);
-		slog_event(log, "stopped", NULL, -1, r ? "could not remove the rules: %s"
-						       : "the kernel rules are removed%s", r ? error_msg() : "");
-		return r ? 2 : 0;
+		break;
 	}
+	close(sfd);
+	r = fwd_kernel_remove(name);
+	slog_event(log, "stopped", NULL, -1, r ? "could not remove the rules: %s"
+					       : "the kernel rules are removed%s", r ? error_msg() : "");
+	fwd_config_unref(k.cfg);
+	return r ? 2 : 0;
 }
 
 static int forward_main(int argc, char **argv, const struct cmd *self)

@@ -103,6 +103,8 @@ struct slog_rec {
 	uint64_t spliced;		/* bytes moved without copying */
 	int64_t start_ms, end_ms;
 	const char *close_reason;
+	bool no_bytes;			/* --kernel without conntrack accounting */
+	const char *translation;	/* --kernel: "dnat"; NULL in user space */
 };
 struct slog {
 	int fd;

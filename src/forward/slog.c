@@ -62,24 +62,32 @@ void slog_session(const struct slog *l, const struct slog_rec *r)
 	endpoint_unmap(&client);
 	addr_format(client.family, client.addr, ca);
 	addr_format(target->family, target->addr, ta);
+	char bin[24] = "null", bout[24] = "null", tr[24] = "null";
+
+	if (!r->no_bytes) {	/* unknown is null, never a 0 that did not happen */
+		snprintf(bin, sizeof(bin), "%llu", (unsigned long long)r->bytes_in);
+		snprintf(bout, sizeof(bout), "%llu", (unsigned long long)r->bytes_out);
+	}
+	if (r->translation)
+		snprintf(tr, sizeof(tr), "\"%s\"", r->translation);
 	if (l->json)
 		n = snprintf(line, sizeof(line),
 			     "{\"time\":\"%s\",\"rule\":\"%s\",\"proto\":\"%s\",\"client_addr\":\"%s\","
 			     "\"client_port\":%u,\"target_addr\":\"%s\",\"target_port\":%u,"
-			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"spliced\":%llu,\"start\":%lld.%03lld,"
-			     "\"duration\":%lld.%03lld,\"close_reason\":\"%s\"}\n",
-			     ts, jstr(r->rule->name, rule, sizeof(rule)), r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, client.port, ta,
-			     target->port,
-			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
-			     (unsigned long long)r->spliced, start_ms / 1000, start_ms % 1000,
-			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
+			     "\"bytes_in\":%s,\"bytes_out\":%s,\"spliced\":%llu,\"start\":%lld.%03lld,"
+			     "\"duration\":%lld.%03lld,\"close_reason\":\"%s\",\"translation\":%s}\n",
+			     ts, jstr(r->rule->name, rule, sizeof(rule)),
+			     r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, client.port, ta, target->port,
+			     bin, bout, (unsigned long long)r->spliced, start_ms / 1000, start_ms % 1000,
+			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason, tr);
 	else
 		n = snprintf(line, sizeof(line),
-			     "%s session rule=\"%s\" client=%s target=%s in=%llu out=%llu "
-			     "duration=%lld.%03llds close=%s\n", ts, r->rule->name, endpoint_str(&client, cep),
-			     endpoint_str(target, tep),
-			     (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
-			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason);
+			     "%s session rule=\"%s\" client=%s target=%s in=%s out=%s "
+			     "duration=%lld.%03llds close=%s%s%s\n", ts, r->rule->name,
+			     endpoint_str(&client, cep), endpoint_str(target, tep),
+			     r->no_bytes ? "-" : bin, r->no_bytes ? "-" : bout,
+			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason,
+			     r->translation ? " via=kernel-" : "", r->translation ? r->translation : "");
 	if (n > 0)
 		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

@@ -1,55 +1,12 @@
 /*
  * nat.h - portkit nat: the kernel's connection-tracking table, the session
  * table a Linux router keeps for everything that passes through it, with
- * its address and port translations spelled out.
- *
- * collect.c dumps it through ctnetlink (libnetfilter_conntrack, in the
- * current or a named network namespace) into an array of struct nat_entry;
- * cmd.c filters, prints and summarises. Cost: one dump, one record copied
- * per entry; nothing per entry is allocated.
+ * its address and port translations spelled out (cmd.c). The table itself
+ * is read by core/conntrack.c.
  */
 #ifndef PORTKIT_NAT_H
 #define PORTKIT_NAT_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-struct nat_tuple {
-	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
-	uint16_t sport, dport;		/* 0 for protocols without ports */
-};
-
-struct nat_entry {
-	uint8_t family;			/* AF_INET or AF_INET6 */
-	uint8_t proto;			/* IPPROTO_* */
-	uint8_t tcp_state;		/* conntrack's TCP state, 0 when not TCP */
-	uint32_t status;		/* IPS_* bits */
-	struct nat_tuple orig, reply;
-	uint32_t timeout;		/* seconds left */
-	uint32_t mark;
-	uint16_t zone;
-	bool counters;			/* accounting was on: packets and bytes are real */
-	uint64_t orig_packets, orig_bytes, reply_packets, reply_bytes;
-	uint32_t id;
-};
-
-struct nat_table {
-	struct nat_entry *v;
-	size_t n, cap;
-	long count, max;		/* nf_conntrack_count and _max there (-1 unknown) */
-};
-
-/* Dump the table of the current namespace (or netns, when not NULL); 0 or
- * errorf (a missing nf_conntrack module or no permission said plainly). */
-int nat_collect(const char *netns, struct nat_table *t);
-void nat_table_free(struct nat_table *t);
-/* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
- * until fn returns nonzero or stop_fd is readable; 0 or errorf. */
-int nat_watch(const char *netns, int stop_fd,
-	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg);
-const char *nat_tcp_state(unsigned s);	/* "ESTABLISHED", ... as conntrack prints */
-/* "snat", "dnat", "both" or NULL */
-const char *nat_translation(const struct nat_entry *e);
+#include "core/conntrack.h"
 
 #endif

@@ -7,6 +7,7 @@ it, and from which address.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,3 +159,26 @@ def test_persist_prints_what_nft_loads(net):
         assert "fwdpersist_pre" in ruleset(router)          # left in place
     finally:
         router.run("nft", "delete", "table", "inet", "portkit")
+
+
+@pytest.mark.skipif(not shutil.which("conntrack"), reason="conntrack-tools is not installed")
+def test_session_log_from_conntrack_events(net):
+    client, router, _, _, conf = net
+    f = Fwd("--kernel", "-c", conf, "--enable-forwarding", "--json", prefix=router.cmd())
+    try:
+        f.wait_for('"event":"listening"', count=3)
+        port = int(client.run(PY, "-c", FETCH, "8080").stdout.split()[-1])
+        # conntrack would keep it two minutes in TIME_WAIT: end it now
+        router.run("conntrack", "-D", "-p", "tcp", "--orig-port-src", str(port))
+        text = f.wait_for('"close_reason"')
+    finally:
+        f.stop()
+    recs = [json.loads(line) for line in text.splitlines() if '"close_reason"' in line]
+    assert len(recs) == 1, text
+    r = recs[0]
+    assert (r["client_addr"], r["client_port"], r["target_addr"], r["target_port"]) == \
+        ("198.18.8.1", port, "198.18.9.2", 80)
+    assert r["translation"] == "dnat" and r["close_reason"] == "ended" and r["proto"] == "tcp"
+    acct = router.run("sysctl", "-n", "net.netfilter.nf_conntrack_acct").stdout.strip()
+    if acct == "0":
+        assert r["bytes_in"] is None and r["bytes_out"] is None   # unknown, not 0

@@ -1,5 +1,5 @@
 /*
- * collect.c - the conntrack table through ctnetlink (libnetfilter_conntrack).
+ * conntrack.c - the conntrack table through ctnetlink (libnetfilter_conntrack).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/netns.h"
 #include "core/xalloc.h"
-#include "nat/nat.h"
+#include "core/conntrack.h"
 #include "core/banned.h"
 
 static void tuple(const struct nf_conntrack *ct, bool orig, uint8_t family, struct nat_tuple *t)

@@ -1,0 +1,52 @@
+/*
+ * conntrack.h - the kernel's connection-tracking table through ctnetlink
+ * (libnetfilter_conntrack), in the current or a named network namespace:
+ * a dump into an array of struct nat_entry, or a stream of events. Used by
+ * portkit nat (the table) and forward --kernel (its session log). Cost: one
+ * dump, one record copied per entry; nothing per entry is allocated.
+ */
+#ifndef PORTKIT_CONNTRACK_H
+#define PORTKIT_CONNTRACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nat_tuple {
+	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	uint16_t sport, dport;		/* 0 for protocols without ports */
+};
+
+struct nat_entry {
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	uint8_t proto;			/* IPPROTO_* */
+	uint8_t tcp_state;		/* conntrack's TCP state, 0 when not TCP */
+	uint32_t status;		/* IPS_* bits */
+	struct nat_tuple orig, reply;
+	uint32_t timeout;		/* seconds left */
+	uint32_t mark;
+	uint16_t zone;
+	bool counters;			/* accounting was on: packets and bytes are real */
+	uint64_t orig_packets, orig_bytes, reply_packets, reply_bytes;
+	uint32_t id;
+};
+
+struct nat_table {
+	struct nat_entry *v;
+	size_t n, cap;
+	long count, max;		/* nf_conntrack_count and _max there (-1 unknown) */
+};
+
+/* Dump the table of the current namespace (or netns, when not NULL); 0 or
+ * errorf (a missing nf_conntrack module or no permission said plainly). */
+int nat_collect(const char *netns, struct nat_table *t);
+void nat_table_free(struct nat_table *t);
+/* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
+ * until fn returns nonzero or stop_fd is readable; 0 or errorf. */
+int nat_watch(const char *netns, int stop_fd,
+	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg);
+const char *nat_tcp_state(unsigned s);	/* "ESTABLISHED", ... as conntrack prints */
+/* "snat", "dnat", "both" or NULL */
+const char *nat_translation(const struct nat_entry *e);
+
+#endif
