@@ -73,8 +73,15 @@ static int dump_all(const struct diag_query *q, const char *spec, struct snapsho
 	for (size_t i = 0; i < s->nns && !r; i++) {
 		int saved = -1;
 
-		if (!s->ns[i].current && (r = netns_enter(&s->ns[i], &saved)))
+		if (!s->ns[i].current && (r = netns_enter(&s->ns[i], &saved))) {
+			/* with "all", a namespace deleted since it was listed is
+			 * simply gone (its /run/netns file is no namespace now) */
+			if (spec && !strcmp(spec, "all") && r == -EINVAL) {
+				r = 0;
+				continue;
+			}
 			break;
+		}
 		r = dump_ns(q, s, (uint16_t)i);
 		if (saved >= 0) {
 			int e = netns_restore(saved);

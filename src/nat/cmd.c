@@ -214,7 +214,7 @@ static int list(const struct nat_opts *no, const struct nat_table *t)
 		out_record_end(o);
 	}
 	e = out_close(o);
-	if (!e && !out_is_json(o) && !shown && !no->cc.json)
+	if (!e && !shown && !no->cc.json)
 		fprintf(stderr, "no tracked session%s\n", t->n ? " matches" : "");
 	return e ? cmd_output_error(e) : 0;
 }
