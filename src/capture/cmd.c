@@ -377,7 +377,17 @@ static pcap_t *prepare(struct cap_opts *o, char *rbuf, struct sinks *s, int *sta
 		return NULL;
 	}
 	if (o->write && !(s->dump = pcap_dump_open(h, o->write))) {
-		cmd_error("cannot write '%s': %s", o->write, pcap_geterr(h));
+		/* libpcap says "NAME: reason", cut at 256 bytes: the name is quoted
+		 * (and cut) already, and a long one leaves only fopen's errno */
+		int e = errno;
+		const char *why = pcap_geterr(h);
+		size_t n = strlen(o->write), w = strlen(why);
+
+		if (!strncmp(why, o->write, n) && !strncmp(why + n, ": ", 2))
+			why += n + 2;
+		else if (!strncmp(why, o->write, w < n ? w : n))
+			why = strerror(e ? e : EIO);
+		cmd_error("cannot write '%s': %s", o->write, why);
 		pcap_close(h);
 		return NULL;
 	}

@@ -330,3 +330,9 @@ def test_scan_text_every_up_host_has_its_header():
     assert blocks[0].startswith("127.0.0.1 (up: ") and f"{port}/tcp" in blocks[0]
     assert "ANSWERED" not in blocks[0]          # only with --sv
     assert blocks[1].startswith("127.0.0.2 (up: ") and "no open port" in blocks[1]
+
+
+def test_long_write_path_is_one_short_line():
+    r = run("capture", "-r", GET, "-w", "A" * 300)
+    assert r.rc == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 200, r.err
+    assert r.err.endswith(": File name too long\n"), r.err
