@@ -36,7 +36,7 @@ const char *error_msg(void)
 static void put_clean(const char *s, FILE *f)
 {
 	bool quoted = false;
-	size_t inq = 0, word = 0;
+	size_t inq = 0;
 	unsigned char prev = ' ';
 
 	for (; *s; prev = (unsigned char)*s++) {
@@ -52,14 +52,6 @@ static void put_clean(const char *s, FILE *f)
 				fputs("...", f);
 			if (!s[1])
 				fputc('\'', f);	/* the message was cut inside the quote */
-			continue;
-		}
-		/* a library's reason can repeat what the user typed unquoted (a
-		 * 300-digit number in a filter): a word that long is cut too */
-		word = quoted || c == ' ' ? 0 : word + 1;
-		if (word > QUOTE_MAX) {
-			if (word == QUOTE_MAX + 1)
-				fputs("...", f);
 			continue;
 		}
 		if (c == '\n')
