@@ -171,7 +171,7 @@ static int set_filter(pcap_t *h, const char *filter)
 	if (!*filter)
 		return 0;
 	if (pcap_compile(h, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
-		return errorf(-EINVAL, "invalid filter '%s': %s", filter, pcap_geterr(h));
+		return errorf(-EINVAL, "invalid filter '%s': %.80s", filter, pcap_geterr(h));
 	if (pcap_setfilter(h, &prog) < 0) {
 		pcap_freecode(&prog);
 		return errorf(-EINVAL, "cannot set filter '%s': %s", filter, pcap_geterr(h));

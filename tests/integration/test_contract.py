@@ -336,3 +336,9 @@ def test_long_write_path_is_one_short_line():
     r = run("capture", "-r", GET, "-w", "A" * 300)
     assert r.rc == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 200, r.err
     assert r.err.endswith(": File name too long\n"), r.err
+
+
+def test_a_filter_error_repeating_a_long_word_stays_short():
+    # libpcap's message repeats the 300-digit number: it is cut
+    r = run("capture", "-r", GET, "port " + "9" * 300)
+    assert r.rc == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 200, r.err
