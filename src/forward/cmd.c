@@ -7,7 +7,6 @@
 #include <grp.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -318,11 +317,9 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 		struct signalfd_siginfo si;
 
 		/* the sessions' log from conntrack events, until a signal comes */
-		if (nat_watch(NULL, sfd, kernel_event, &k)) {
+		/* without events (no conntrack here) the read below just waits */
+		if (nat_watch(NULL, sfd, kernel_event, &k))
 			slog_event(log, "error", NULL, -1, "no session log: %s", error_msg());
-			if (poll(&(struct pollfd){ sfd, POLLIN, 0 }, 1, -1) < 0 && errno != EINTR)
-				break;
-		}
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		sig = (int)si.ssi_signo;

@@ -1,0 +1,370 @@
+/*
+ * binary.c - the responders of binary protocols: SSH (identification and
+ * KEXINIT, RFC 4253), RDP (X.224 Connection Confirm, MS-RDPBCGR), SMB
+ * (NEGOTIATE, MS-SMB2 and MS-CIFS), MySQL (protocol 10 handshake). Each
+ * reads by the protocol's length fields and only appends to c->out.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve/wire.h"
+#include "core/banned.h"
+
+/* ---- ssh ---- */
+
+enum { SSH_IDENT, SSH_KEX, SSH_DONE };
+
+void ssh_greet(struct conn *c)
+{
+	conn_putf(c, "SSH-2.0-portkit_%s\r\n", PORTKIT_VERSION);
+}
+
+/* One SSH binary packet (RFC 4253 6) with no MAC: length, padding, payload */
+static void ssh_packet(struct conn *c, const uint8_t *payload, size_t n)
+{
+	uint8_t hdr[5], pad[16] = { 0 };
+	size_t padn = 8 - ((n + 5) % 8);
+
+	if (padn < 4)
+		padn += 8;
+	put32(hdr, (uint32_t)(n + padn + 1));
+	hdr[4] = (uint8_t)padn;
+	conn_put(c, hdr, 5);
+	conn_put(c, payload, n);
+	conn_put(c, pad, padn);
+}
+
+static size_t namelist(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	put32(p, (uint32_t)n);
+	memcpy(p + 4, s, n);
+	return 4 + n;
+}
+
+static void ssh_kexinit(struct conn *c)
+{
+	static const char *const lists[10] = {
+		"curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256",
+		"ssh-ed25519,rsa-sha2-256",
+		"aes128-ctr,aes256-ctr", "aes128-ctr,aes256-ctr",
+		"hmac-sha2-256", "hmac-sha2-256", "none", "none", "", "",
+	};
+	uint8_t p[512];
+	size_t k = 0;
+
+	p[k++] = 20;	/* SSH_MSG_KEXINIT */
+	for (int i = 0; i < 16; i++)
+		p[k++] = (uint8_t)(0x5a ^ (i * 37));	/* the cookie: not secret, nothing follows */
+	for (int i = 0; i < 10; i++)
+		k += namelist(p + k, lists[i]);
+	p[k++] = 0;	/* first_kex_packet_follows */
+	put32(p + k, 0);
+	k += 4;
+	ssh_packet(c, p, k);
+}
+
+size_t ssh_input(struct conn *c, const uint8_t *d, size_t n)
+{
+	size_t len, k;
+
+	if (c->state == SSH_IDENT) {
+		if (!(k = line_of(d, n, &len))) {
+			if (n >= 255)	/* RFC 4253: the identification is at most 255 bytes */
+				c->closing = true;
+			return n >= 255 ? n : 0;
+		}
+		if (len < 4 || memcmp(d, "SSH-", 4)) {
+			conn_putf(c, "Invalid SSH identification string.\r\n");
+			c->closing = true;
+			return n;
+		}
+		c->state = SSH_KEX;
+		ssh_kexinit(c);
+		return k;
+	}
+	if (c->state == SSH_KEX && n >= 6) {
+		/* whatever the client sends now would need a real key exchange */
+		static const char why[] = "portkit serve offers no key exchange: it only answers "
+					  "so the service can be recognised";
+		uint8_t p[256];
+		size_t m = 0;
+
+		p[m++] = 1;	/* SSH_MSG_DISCONNECT */
+		put32(p + m, 3);	/* SSH_DISCONNECT_KEY_EXCHANGE_FAILED */
+		m += 4;
+		m += namelist(p + m, why);
+		m += namelist(p + m, "en");
+		ssh_packet(c, p, m);
+		c->state = SSH_DONE;
+		c->closing = true;
+	}
+	return c->state == SSH_DONE ? n : 0;
+}
+
+/* ---- rdp (X.224 over TPKT, MS-RDPBCGR 2.2.1.1 and 2.2.1.2) ---- */
+
+/* Where the RDP Negotiation Request starts in a Connection Request (after
+ * the optional cookie or routing token line), or 0 when there is none. */
+static size_t rdp_neg_req(const uint8_t *d, size_t len)
+{
+	size_t at = 11;		/* TPKT 4, X.224 CR 7 */
+
+	if (at < len && d[at] != 1) {	/* a "Cookie: ..." line ends with CR LF */
+		const uint8_t *nl = memchr(d + at, '\n', len - at);
+
+		if (!nl)
+			return 0;
+		at = (size_t)(nl - d) + 1;
+	}
+	return at + 8 <= len && d[at] == 1 ? at : 0;
+}
+
+size_t rdp_input(struct conn *c, const uint8_t *d, size_t n)
+{
+	size_t len;
+
+	if (n < 4)
+		return 0;
+	len = (size_t)d[2] << 8 | d[3];
+	if (d[0] != 3 || len < 11) {
+		c->closing = true;
+		return n;
+	}
+	if (n < len)
+		return 0;
+	c->closing = true;
+	if ((d[5] & 0xf0) != 0xe0)	/* not a Connection Request */
+		return n;
+	if (rdp_neg_req(d, len)) {
+		/* Connection Confirm with an RDP Negotiation Response selecting
+		 * standard RDP security (0): the client's next step would be MCS */
+		static const uint8_t cc[] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0,
+					      2, 0x00, 8, 0, 0, 0, 0, 0 };
+
+		conn_put(c, cc, sizeof(cc));
+	} else {
+		/* a client that did not negotiate gets the plain confirm */
+		static const uint8_t cc[] = { 3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0 };
+
+		conn_put(c, cc, sizeof(cc));
+	}
+	return n;
+}
+
+/* ---- smb (MS-SMB2 2.2.3, 2.2.4) ---- */
+
+/* The SMB1 dialect strings of a NEGOTIATE request: the index of "NT LM
+ * 0.12" (or -1), and whether one names SMB 2 ("SMB 2.002", "SMB 2.???") */
+static int smb1_dialects(const uint8_t *m, size_t n, bool *smb2)
+{
+	size_t at = 32 + 1 + 2;	/* header, WordCount 0, ByteCount */
+	int idx = -1;
+
+	*smb2 = false;
+	if (n < at || m[32] != 0)
+		return -1;
+	for (int i = 0; at < n && m[at] == 2 && i < 64; i++) {
+		const uint8_t *s = m + at + 1, *z = memchr(s, 0, n - at - 1);
+
+		if (!z)
+			break;
+		if ((size_t)(z - s) == 10 && !memcmp(s, "NT LM 0.12", 10))
+			idx = i;
+		if ((size_t)(z - s) >= 6 && !memcmp(s, "SMB 2.", 6))
+			*smb2 = true;
+		at = (size_t)(z - m) + 1;
+	}
+	return idx;
+}
+
+/* The highest SMB2 dialect both know (0 when none). */
+static uint16_t smb2_dialect(const uint8_t *m, size_t n)
+{
+	uint16_t best = 0;
+	size_t count;
+
+	if (n < 64 + 36)
+		return 0;
+	count = (size_t)m[64 + 2] | (size_t)m[64 + 3] << 8;
+	for (size_t i = 0; i < count && 64 + 36 + 2 * i + 2 <= n; i++) {
+		uint16_t v = (uint16_t)(m[64 + 36 + 2 * i] | m[64 + 36 + 2 * i + 1] << 8);
+
+		if ((v == 0x0202 || v == 0x0210 || v == 0x0300 || v == 0x0302) && v > best)
+			best = v;
+	}
+	return best;
+}
+
+static uint64_t filetime_now(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return ((uint64_t)now.tv_sec + 11644473600ULL) * 10000000ULL + (uint64_t)now.tv_nsec / 100;
+}
+
+/* SMB1 NEGOTIATE response ([MS-CIFS] 2.2.4.52.2, NT LM 0.12 with extended
+ * security), for a client that offers no SMB 2 dialect */
+static void smb1_negotiate(struct conn *c, const uint8_t *m, int idx)
+{
+	uint8_t r[4 + 32 + 1 + 34 + 2 + 16];
+	size_t k;
+
+	memset(r, 0, sizeof(r));
+	memcpy(r + 4, "\xffSMBr", 5);
+	r[4 + 9] = 0x88;			/* reply, case-insensitive paths */
+	put16le(r + 4 + 10, 0xc801);		/* unicode, NT status, ext. security, long names */
+	memcpy(r + 4 + 24, m + 24, 8);		/* TID, PID, UID, MID as asked */
+	k = 4 + 32;
+	if (idx < 0) {
+		r[k++] = 1;			/* WordCount 1: DialectIndex 0xffff, none */
+		put16le(r + k, 0xffff);
+		k += 2 + 2;			/* and ByteCount 0 */
+	} else {
+		r[k++] = 17;
+		put16le(r + k, (uint16_t)idx);
+		r[k + 2] = 3;			/* user security, challenge/response */
+		put16le(r + k + 3, 50);		/* MaxMpxCount */
+		put16le(r + k + 5, 1);		/* MaxNumberVcs */
+		put32(r + k + 7, 0x04410000);	/* MaxBufferSize 16644, little-endian */
+		put32(r + k + 11, 0x00000100);	/* MaxRawSize 65536 */
+		put32(r + k + 19, 0x5c020080);	/* Capabilities: ext. security, NT */
+		put64le(r + k + 23, filetime_now());
+		k += 34;
+		put16le(r + k, 16);		/* ByteCount: the ServerGUID */
+		memcpy(r + k + 2, "portkit-serve-gd", 16);
+		k += 2 + 16;
+	}
+	r[1] = (uint8_t)((k - 4) >> 16);
+	r[2] = (uint8_t)((k - 4) >> 8);
+	r[3] = (uint8_t)(k - 4);
+	conn_put(c, r, k);
+}
+
+size_t smb_input(struct conn *c, const uint8_t *d, size_t n)
+{
+	uint8_t r[4 + 64 + 65];
+	const uint8_t *m = d + 4;
+	size_t len;
+	uint16_t dialect;
+	bool smb2 = false;
+
+	if (n < 4)
+		return 0;
+	len = (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3];
+	if (d[0] != 0 || len > IN_MAX - 8 || len < 4) {
+		c->closing = true;
+		return n;
+	}
+	if (n < 4 + len)
+		return 0;
+	c->closing = true;	/* after NEGOTIATE a client would set up a session */
+	if (len >= 32 && !memcmp(m, "\xffSMB\x72", 5)) {
+		int idx = smb1_dialects(m, len, &smb2);
+
+		if (!smb2) {
+			smb1_negotiate(c, m, idx);
+			return n;
+		}
+		dialect = 0x02ff;	/* "go on in SMB2", as Windows answers */
+	} else if (len >= 64 && !memcmp(m, "\xfeSMB", 4)) {
+		if (!(dialect = smb2_dialect(m, len)))
+			return n;
+	} else {
+		return n;
+	}
+	memset(r, 0, sizeof(r));
+	r[3] = 64 + 65;
+	memcpy(r + 4, "\xfeSMB", 4);
+	put16le(r + 4 + 4, 64);			/* StructureSize */
+	put16le(r + 4 + 14, 1);			/* credits granted */
+	r[4 + 16] = 1;				/* SMB2_FLAGS_SERVER_TO_REDIR */
+	if (m[0] == 0xfe)
+		memcpy(r + 4 + 24, m + 24, 8);	/* MessageId */
+	{
+		uint8_t *b = r + 4 + 64;
+
+		put16le(b, 65);			/* StructureSize */
+		put16le(b + 2, 1);		/* SecurityMode: signing enabled */
+		put16le(b + 4, dialect);
+		memcpy(b + 8, "portkit-serve-gd", 16);	/* ServerGuid; Capabilities 0 */
+		b[30] = 1;			/* MaxTransactSize 65536 */
+		b[34] = 1;			/* MaxReadSize 65536 */
+		b[38] = 1;			/* MaxWriteSize 65536 */
+		put64le(b + 40, filetime_now());	/* SystemTime */
+		put16le(b + 56, 64 + 64);	/* SecurityBufferOffset, length 0 */
+	}
+	conn_put(c, r, sizeof(r));
+	return n;
+}
+
+/* ---- mysql (client/server protocol 10) ---- */
+
+void mysql_greet(struct conn *c)
+{
+	static const char ver[] = PORTKIT_VERSION "-portkit";
+	uint8_t p[128];
+	size_t k = 4;
+
+	p[k++] = 10;
+	memcpy(p + k, ver, sizeof(ver));		/* with its NUL */
+	k += sizeof(ver);
+	put32(p + k, 0x01000000);			/* connection id 1 (little-endian) */
+	k += 4;
+	memcpy(p + k, "pkscramb", 8);			/* auth-plugin-data part 1 */
+	k += 8;
+	p[k++] = 0;
+	put16le(p + k, 0xf7ff);				/* capabilities, lower */
+	k += 2;
+	p[k++] = 45;					/* utf8mb4 */
+	put16le(p + k, 2);				/* SERVER_STATUS_AUTOCOMMIT */
+	k += 2;
+	put16le(p + k, 0x81ff);				/* capabilities, upper */
+	k += 2;
+	p[k++] = 21;					/* auth-plugin-data length */
+	memset(p + k, 0, 10);
+	k += 10;
+	memcpy(p + k, "le-portkit-x", 12);		/* part 2: 12 bytes and a NUL */
+	k += 12;
+	p[k++] = 0;
+	memcpy(p + k, "mysql_native_password", 22);
+	k += 22;
+	p[0] = (uint8_t)(k - 4);
+	p[1] = p[2] = 0;
+	p[3] = 0;					/* sequence */
+	conn_put(c, p, k);
+}
+
+size_t mysql_input(struct conn *c, const uint8_t *d, size_t n)
+{
+	static const char msg[] = "Access denied: portkit serve accepts no logins";
+	uint8_t p[128];
+	size_t len, k = 4;
+
+	if (n < 4)
+		return 0;
+	len = (size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16;
+	if (len > IN_MAX - 8) {
+		c->closing = true;
+		return n;
+	}
+	if (n < 4 + len)
+		return 0;
+	p[k++] = 0xff;
+	put16le(p + k, 1045);
+	k += 2;
+	memcpy(p + k, "#28000", 6);
+	k += 6;
+	memcpy(p + k, msg, sizeof(msg) - 1);
+	k += sizeof(msg) - 1;
+	p[0] = (uint8_t)(k - 4);
+	p[1] = p[2] = 0;
+	p[3] = (uint8_t)(d[3] + 1);
+	conn_put(c, p, k);
+	c->closing = true;
+	return n;
+}
+
