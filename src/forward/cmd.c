@@ -127,20 +127,42 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-static void reload(const struct slog *log, struct engine *eng, const char *path)
+/* The log: --log FILE (appended) or stderr; errorf when it cannot open. */
+static int open_log(const struct fwd_opts *o, struct slog *log)
+{
+	log->json = o->cc.json;
+	if (!o->log)
+		return 0;
+	if ((log->fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
+		return errorf(-errno, "cannot open log '%s': %s", o->log, strerror(errno));
+	return 0;
+}
+
+/* SIGHUP: the file read and checked whole, or NULL with the event logged
+ * (the running rules stay) */
+static struct fwd_config *reload_config(const struct slog *log, const char *path)
 {
 	struct fwd_config *c = xcalloc(1, sizeof(*c));
 
 	if (fwd_config_load(path, c)) {
 		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
 		free(c);	/* a failed load keeps no rules */
-		return;
+		return NULL;
 	}
 	if (fwd_config_check(c)) {
 		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
 		fwd_config_unref(c);	/* the rules and the config */
-		return;
+		return NULL;
 	}
+	return c;
+}
+
+static void reload(const struct slog *log, struct engine *eng, const char *path)
+{
+	struct fwd_config *c = reload_config(log, path);
+
+	if (!c)
+		return;
 	if (engine_reload(eng, c)) {
 		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
 		return;
@@ -324,13 +346,11 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 			continue;
 		sig = (int)si.ssi_signo;
 		if (sig == SIGHUP && o->config) {
-			struct fwd_config *n = xcalloc(1, sizeof(*n));
+			struct fwd_config *n = reload_config(log, o->config);
 
-			if (fwd_config_load(o->config, n)) {
-				slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s",
-					   error_msg());
-				free(n);
-			} else if (fwd_config_check(n) || fwd_kernel_apply(n, name)) {
+			if (!n) {
+				continue;
+			} else if (fwd_kernel_apply(n, name)) {
 				slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s",
 					   error_msg());
 				fwd_config_unref(n);
@@ -385,16 +405,10 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 	if ((r = build(&o, argc, argv, self, &c)))
 		return r;
 	if (o.kernel) {
-		if (o.log) {
-			int fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-
-			if (fd < 0) {
-				fwd_config_unref(c);
-				return cmd_error("cannot open log '%s': %s", o.log, strerror(errno));
-			}
-			log.fd = fd;
+		if (open_log(&o, &log)) {
+			fwd_config_unref(c);
+			return cmd_error("%s", error_msg());
 		}
-		log.json = o.cc.json;
 		return kernel_main(&o, c, &log);
 	}
 	/* an unknown user is an error before anything binds, and for --check */
@@ -410,16 +424,10 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		fwd_config_unref(c);
 		return 0;
 	}
-	if (o.log) {
-		int fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-
-		if (fd < 0) {
-			fwd_config_unref(c);
-			return cmd_error("cannot open log '%s': %s", o.log, strerror(errno));
-		}
-		log.fd = fd;
+	if (open_log(&o, &log)) {
+		fwd_config_unref(c);
+		return cmd_error("%s", error_msg());
 	}
-	log.json = o.cc.json;
 	o.eo.log = &log;
 	if (!o.eo.workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

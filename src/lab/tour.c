@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -45,15 +46,14 @@ static int enter(const struct tour *tr, const char *node)
 	return r;
 }
 
-/* Show and run `portkit ARGS...` in node; its output goes to ours. */
-static int show(const struct tour *tr, const char *node, const char *const *args)
+/* Print `portkit ARGS...` as the reader would type it in node, and the
+ * argument vector that runs it there (ns: room for the namespace name). */
+static void command(const struct tour *tr, const char *node, const char *const *args,
+		    char ns[64], char *argv[32])
 {
-	char ns[64], *argv[32];
 	size_t k = 0;
-	pid_t pid;
-	int status;
 
-	lab_ns_name(tr->o, node, ns, sizeof(ns));
+	lab_ns_name(tr->o, node, ns, 64);
 	printf("\n$ portkit lab exec %s -- portkit", node);
 	for (size_t i = 0; args[i]; i++)
 		printf(" %s", args[i]);
@@ -67,6 +67,16 @@ static int show(const struct tour *tr, const char *node, const char *const *args
 	for (size_t i = 0; args[i] && k < 31; i++)
 		argv[k++] = (char *)args[i];
 	argv[k] = NULL;
+}
+
+/* Show and run `portkit ARGS...` in node; its output goes to ours. */
+static int show(const struct tour *tr, const char *node, const char *const *args)
+{
+	char ns[64], *argv[32];
+	pid_t pid;
+	int status;
+
+	command(tr, node, args, ns, argv);
 	if ((pid = fork()) < 0)
 		return errorf(-errno, "fork: %s", strerror(errno));
 	if (!pid) {
@@ -179,25 +189,11 @@ static int show_capture(struct tour *tr, const char *node, const char *const *ar
 			int (*trigger)(struct tour *tr))
 {
 	char ns[64], *argv[32], line[256] = "";
-	size_t k = 0;
 	int p[2], status, r;
 	pid_t pid;
 	struct pollfd pf;
 
-	lab_ns_name(tr->o, node, ns, sizeof(ns));
-	printf("\n$ portkit lab exec %s -- portkit", node);
-	for (size_t i = 0; args[i]; i++)
-		printf(" %s", args[i]);
-	printf("\n");
-	fflush(stdout);
-	argv[k++] = "ip";
-	argv[k++] = "netns";
-	argv[k++] = "exec";
-	argv[k++] = ns;
-	argv[k++] = (char *)tr->o->self;
-	for (size_t i = 0; args[i] && k < 31; i++)
-		argv[k++] = (char *)args[i];
-	argv[k] = NULL;
+	command(tr, node, args, ns, argv);
 	if (pipe2(p, O_CLOEXEC) || (pid = fork()) < 0)
 		return errorf(-errno, "cannot start capture: %s", strerror(errno));
 	if (!pid) {
@@ -213,7 +209,7 @@ static int show_capture(struct tour *tr, const char *node, const char *const *ar
 	else
 		r = errorf(-EIO, "the capture in %s did not start", node);
 	for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		poll(NULL, 0, 100);
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
 	if (waitpid(pid, &status, WNOHANG) == 0) {
 		kill(pid, SIGTERM);
 		waitpid(pid, &status, 0);
