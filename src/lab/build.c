@@ -419,11 +419,7 @@ static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 			continue;
 		x = (const uint8_t *)&((struct sockaddr_in *)a->ifa_addr)->sin_addr;
 		for (size_t s = 0; s < t->nsegs; s++) {
-			uint32_t v, n, m = ~0u << (32 - t->segs[s].len);
-
-			memcpy(&v, x, 4);
-			memcpy(&n, t->segs[s].net, 4);
-			if ((ntohl(v) & m) == (ntohl(n) & m)) {
+			if (lab_seg_contains(&t->segs[s], x)) {
 				char txt[INET_ADDRSTRLEN];
 
 				inet_ntop(AF_INET, x, txt, sizeof(txt));

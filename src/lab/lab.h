@@ -65,8 +65,8 @@ extern const char lab_default_topology[];
 /* Parse text (from file `name`, for messages "NAME:LINE: ..."); errorf. */
 int lab_parse(const char *name, const char *text, struct lab_topo *t);
 int lab_node_find(const struct lab_topo *t, const char *name);
-/* The node's address on the segment it shares with addr, or its first */
-const uint8_t *lab_node_addr(const struct lab_topo *t, const struct lab_node *n);
+/* Is IPv4 address a (4 bytes) inside segment s? */
+bool lab_seg_contains(const struct lab_seg *s, const uint8_t *a);
 
 /* build.c */
 struct lab_opts {

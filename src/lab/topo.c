@@ -71,7 +71,7 @@ int lab_node_find(const struct lab_topo *t, const char *name)
 	return -1;
 }
 
-static bool in_seg(const struct lab_seg *s, const uint8_t *a)
+bool lab_seg_contains(const struct lab_seg *s, const uint8_t *a)
 {
 	uint32_t x, n, mask = s->len ? ~0u << (32 - s->len) : 0;
 
@@ -132,7 +132,7 @@ static int parse_segment(const char *f, unsigned ln, char **w, size_t n, struct 
 		struct lab_seg shorter = { .len = l };
 
 		memcpy(shorter.net, s->net, 4);
-		if (in_seg(&shorter, t->segs[i].net))
+		if (lab_seg_contains(&shorter, t->segs[i].net))
 			return err_at(f, ln, "segment '%s' overlaps another", w[1]);
 	}
 	t->nsegs++;
@@ -199,7 +199,7 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 			for (size_t j = 0; j < nd->nifs; j++)
 				if (nd->ifs[j].seg == s)
 					return err_at(f, ln, "node is on segment '%s' twice", w[i]);
-			if (!addr4(eq + 1, x->addr) || !in_seg(&t->segs[s], x->addr))
+			if (!addr4(eq + 1, x->addr) || !lab_seg_contains(&t->segs[s], x->addr))
 				return err_at(f, ln, "address '%s' is not in its segment", eq + 1);
 			x->seg = s;
 			nd->nifs++;
@@ -211,7 +211,7 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 		bool near = false;
 
 		for (i = 0; i < nd->nifs; i++)
-			near |= in_seg(&t->segs[nd->ifs[i].seg], nd->gw);
+			near |= lab_seg_contains(&t->segs[nd->ifs[i].seg], nd->gw);
 		if (!near)
 			return err_at(f, ln, "%s", "the gateway is on none of the node's segments");
 	}
@@ -313,10 +313,4 @@ int lab_parse(const char *name, const char *text, struct lab_topo *t)
 			r = errorf(-EINVAL, "%s: node '%s' forwards ports but has no 'nat' (where "
 				   "would they come in?)", name, t->nodes[t->fwds[i].node].name);
 	return r;
-}
-
-const uint8_t *lab_node_addr(const struct lab_topo *t, const struct lab_node *n)
-{
-	(void)t;
-	return n->ifs[0].addr;
 }
