@@ -15,10 +15,18 @@
  *         order, first match wins; with any allow, the rest is dropped
  *   _pre  nat prerouting: connections from other hosts, DNAT to the target
  *   _out  nat output: connections from this host itself, DNAT too
+ *   _post nat postrouting: hairpin only. A client on the target's own
+ *         network that reaches it through this box's address would get
+ *         the server's replies straight from the server, from an address it
+ *         never wrote to, and drop them; such sessions (DNATed by this rule,
+ *         source inside a network this box shares with the target) are
+ *         masqueraded so the replies come back through here. Everyone
+ *         else keeps their own address.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +40,8 @@
 #include "core/banned.h"
 
 #define TABLE "inet portkit"
+
+static const char *const suffix[] = { "acl", "pre", "out", "post" };
 
 static void cidr_text(const struct cidr *c, char *buf, size_t size)
 {
@@ -54,6 +64,77 @@ static void match(const struct fwd_rule *r, struct buf *b)
 	else
 		buf_addf(b, "fib daddr type local ");
 	buf_addf(b, "%s dport %u", l4, l->port);
+}
+
+/*
+ * The networks this box shares with target t: the prefixes of its own
+ * addresses that contain t (none when t is one of its own addresses, or is
+ * reached through a gateway). Read when the rules are made, at start and at
+ * each reload.
+ */
+static size_t hairpin_nets(const struct ifaddrs *ifs, const struct endpoint *t, struct cidr *v,
+			   size_t max)
+{
+	size_t n = 0, len = t->family == AF_INET ? 4 : 16;
+
+	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		const uint8_t *a, *m;
+		struct cidr c = { .family = t->family };
+		bool in = true, dup = false;
+
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != t->family)
+			continue;
+		a = t->family == AF_INET ? (const uint8_t *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+			: (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		m = t->family == AF_INET ? (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)->sin_addr
+			: (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr;
+		if (!memcmp(a, t->addr, len))
+			return 0;	/* the target is this box: nothing to turn round */
+		for (size_t k = 0; k < len; k++) {
+			c.addr[k] = a[k] & m[k];
+			in &= (t->addr[k] & m[k]) == c.addr[k];
+			c.prefix += (uint8_t)__builtin_popcount(m[k]);
+		}
+		if (!in || c.prefix == len * 8)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= v[k].prefix == c.prefix && !memcmp(v[k].addr, c.addr, len);
+		if (!dup && n < max)
+			v[n++] = c;
+	}
+	return n;
+}
+
+static void hairpin(const struct fwd_config *c, const char *name, struct buf *b)
+{
+	struct ifaddrs *ifs = NULL;
+
+	if (getifaddrs(&ifs))
+		ifs = NULL;	/* no addresses known: no hairpin rules */
+	buf_addf(b, " chain %s_post { type nat hook postrouting priority 100; policy accept;\n", name);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct fwd_rule *r = &c->rules[i];
+		const struct endpoint *t = &r->target, *l = &r->listen;
+		const char *ip = t->family == AF_INET ? "ip" : "ip6";
+		struct cidr nets[8];
+		size_t n = hairpin_nets(ifs, t, nets, 8);
+
+		for (size_t k = 0; k < n; k++) {
+			char net[64], a[ADDR_STRLEN];
+
+			cidr_text(&nets[k], net, sizeof(net));
+			buf_addf(b, "  meta nfproto %s %s saddr %s %s daddr %s %s dport %u ct status dnat",
+				 t->family == AF_INET ? "ipv4" : "ipv6", ip, net, ip,
+				 addr_format(t->family, t->addr, a), r->proto == FWD_TCP ? "tcp" : "udp",
+				 t->port);
+			if (l->family == t->family && !addr_is_any(l->family, l->addr))
+				buf_addf(b, " ct original %s daddr %s", ip, addr_format(l->family, l->addr, a));
+			buf_addf(b, " ct original proto-dst %u counter masquerade\n", l->port);
+		}
+	}
+	buf_addf(b, " }\n");
+	if (ifs)
+		freeifaddrs(ifs);
 }
 
 static void chains(const struct fwd_config *c, const char *name, struct buf *b)
@@ -99,16 +180,21 @@ static void chains(const struct fwd_config *c, const char *name, struct buf *b)
 		}
 		buf_addf(b, " }\n");
 	}
+	hairpin(c, name, b);
 	buf_addf(b, "}\n");
 }
 
-/* The chain names of instance name present in the table's listing */
-static bool has_chains(const char *listing, const char *name)
+/* Delete the chains of instance name that the table's listing has (an
+ * instance of an older portkit may have fewer) */
+static void delete_chains(const char *listing, const char *name, struct buf *b)
 {
-	char k[64];
+	for (size_t i = 0; listing && i < sizeof(suffix) / sizeof(*suffix); i++) {
+		char k[64];
 
-	snprintf(k, sizeof(k), "chain %s_", name);
-	return listing && strstr(listing, k);
+		snprintf(k, sizeof(k), "chain %s_%s {", name, suffix[i]);
+		if (strstr(listing, k))
+			buf_addf(b, "delete chain " TABLE " %s_%s\n", name, suffix[i]);
+	}
 }
 
 int fwd_kernel_ruleset(const struct fwd_config *c, const char *name, char **out)
@@ -132,10 +218,7 @@ int fwd_kernel_apply(const struct fwd_config *c, const char *name)
 	int r;
 
 	buf_addf(&b, "add table " TABLE "\n");
-	if (has_chains(listing, name))
-		for (int i = 0; i < 3; i++)
-			buf_addf(&b, "delete chain " TABLE " %s_%s\n", name,
-				 i == 0 ? "acl" : i == 1 ? "pre" : "out");
+	delete_chains(listing, name, &b);
 	free(listing);
 	chains(c, name, &b);
 	r = nft_apply(buf_str(&b));
@@ -146,12 +229,15 @@ int fwd_kernel_apply(const struct fwd_config *c, const char *name)
 /* Remove an instance's chains, and the table once nothing is left in it */
 static int remove_instance(const char *name)
 {
-	char cmd[256], *listing;
-	int r;
+	struct buf b = BUF_INIT(4096);
+	char *listing = nft_list("list table " TABLE);
+	int r = 0;
 
-	snprintf(cmd, sizeof(cmd), "delete chain " TABLE " %s_acl\ndelete chain " TABLE
-		 " %s_pre\ndelete chain " TABLE " %s_out\n", name, name, name);
-	r = nft_apply(cmd);
+	delete_chains(listing, name, &b);
+	free(listing);
+	if (b.len)
+		r = nft_apply(buf_str(&b));
+	buf_free(&b);
 	listing = nft_list("list table " TABLE);
 	if (listing && !strstr(listing, "chain "))
 		nft_apply("delete table " TABLE);

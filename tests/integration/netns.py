@@ -42,6 +42,22 @@ class Netns:
             ns.ip("addr", "add", f"{net}.{host}/24", "dev", d)
             ns.ip("link", "set", d, "up")
 
+    def bridge(self, net, dev, members):
+        """A bridge pkbr<dev> here (<net>.1/24), a switch with a port for each (ns, host) of
+        members: that namespace gets <net>.<host>/24 on pkp<dev>."""
+        br = f"pkbr{dev}"
+        self.ip("link", "add", br, "type", "bridge")
+        self.ip("addr", "add", f"{net}.1/24", "dev", br)
+        self.ip("link", "set", br, "up")
+        for i, (ns, host) in enumerate(members):
+            port = f"pkb{dev}x{i}"
+            subprocess.run(["ip", "link", "add", port, "netns", self.name, "type", "veth",
+                            "peer", "name", f"pkp{dev}", "netns", ns.name], check=True, timeout=10)
+            self.ip("link", "set", port, "master", br)
+            self.ip("link", "set", port, "up")
+            ns.ip("addr", "add", f"{net}.{host}/24", "dev", f"pkp{dev}")
+            ns.ip("link", "set", f"pkp{dev}", "up")
+
     def cmd(self, *args):
         return ["ip", "netns", "exec", self.name, *map(str, args)]
 

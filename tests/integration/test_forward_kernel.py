@@ -182,3 +182,37 @@ def test_session_log_from_conntrack_events(net):
     acct = router.run("sysctl", "-n", "net.netfilter.nf_conntrack_acct").stdout.strip()
     if acct == "0":
         assert r["bytes_in"] is None and r["bytes_out"] is None   # unknown, not 0
+
+
+def test_hairpin_a_lan_client_through_the_public_address(tmp_path):
+    """A PC on the server's own network reaches the server through the router's
+    public address: its session is masqueraded (else the server answers it
+    directly and the PC drops the reply); an outside client keeps its address."""
+    client, router, server, pc = Netns(), Netns(), Netns(), Netns()
+    try:
+        client.link(router, "198.18.8", 8)
+        router.bridge("198.18.9", 9, [(server, 2), (pc, 3)])
+        for ns in (server, pc):
+            ns.ip("route", "add", "default", "via", "198.18.9.1")
+        srv = subprocess.Popen(server.cmd(BIN, "serve", "http", "--json"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        server.procs.append(srv)
+        assert srv.stderr.readline().startswith("serving ")
+        f = Fwd("--kernel", "8080", "198.18.9.2:80", "--enable-forwarding", prefix=router.cmd())
+        try:
+            f.wait_for(" listening ")
+            rules = ruleset(router)
+            lan = pc.run(PY, "-c", FETCH, "8080").stdout.split()
+            out = client.run(PY, "-c", FETCH, "8080").stdout.split()
+        finally:
+            f.stop()
+        seen = served(srv)
+    finally:
+        for ns in (client, router, server, pc):
+            ns.close()
+    assert ("ip saddr 198.18.9.0/24 ip daddr 198.18.9.2 tcp dport 80 ct status dnat "
+            "ct original proto-dst 8080 counter") in rules
+    assert lan[:3] == ["reply", "HTTP/1.1", "200"] and out[:3] == ["reply", "HTTP/1.1", "200"]
+    # the PC arrives as the router's LAN address; the outside client as itself
+    assert sorted(x["client_addr"] for x in seen) == ["198.18.8.1", "198.18.9.1"]
+    assert [x["client_port"] for x in seen if x["client_addr"] == "198.18.8.1"] == [int(out[-1])]
