@@ -26,7 +26,7 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
 	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
-	$(shell pkg-config --libs libnetfilter_conntrack 2>/dev/null || echo -lnetfilter_conntrack -lnfnetlink)
+	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
 
 ifeq ($(V),1)
 Q :=

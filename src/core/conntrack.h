@@ -1,6 +1,6 @@
 /*
  * conntrack.h - the kernel's connection-tracking table through ctnetlink
- * (libnetfilter_conntrack), in the current or a named network namespace:
+ * (read with libmnl), in the current or a named network namespace:
  * a dump into an array of struct nat_entry, or a stream of events. Used by
  * portkit nat (the table) and forward --kernel (its session log). Cost: one
  * dump, one record copied per entry; nothing per entry is allocated.
@@ -40,11 +40,23 @@ struct nat_table {
 /* Dump the table of the current namespace (or netns, when not NULL); 0 or
  * errorf (a missing nf_conntrack module or no permission said plainly). */
 int nat_collect(const char *netns, struct nat_table *t);
+/* The same, entry by entry as the dump arrives: fn(entry, arg) until it
+ * returns nonzero; count and max (may be NULL) get nf_conntrack_count and
+ * _max (-1 unknown). 0 or errorf. */
+int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg), void *arg,
+	     long *count, long *max);
 void nat_table_free(struct nat_table *t);
 /* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
  * until fn returns nonzero or stop_fd is readable; 0 or errorf. */
 int nat_watch(const char *netns, int stop_fd,
 	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg);
+/* One ctnetlink message (a dump entry or an event) into e; 0, or -1 when
+ * it is not a conntrack entry or is malformed. */
+int nat_parse_msg(const void *msg, size_t size, struct nat_entry *e);
+/* The message after prev (NULL: the first) in buf, or NULL when no whole
+ * message is left; lengths checked. */
+struct nlmsghdr;
+const struct nlmsghdr *nat_ct_next(const void *buf, size_t size, const struct nlmsghdr *prev);
 const char *nat_tcp_state(unsigned s);	/* "ESTABLISHED", ... as conntrack prints */
 /* "snat", "dnat", "both" or NULL */
 const char *nat_translation(const struct nat_entry *e);

@@ -125,56 +125,79 @@ static bool plain(unsigned char c)
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
-void json_escape(FILE *f, const char *str, size_t n)
+/*
+ * JSON: a record is built in the arena (unused for JSON otherwise) and
+ * written with one fwrite when it ends: no stdio call per key or value.
+ */
+static char *reserve(struct out *o, size_t n);
+
+static void jput(struct out *o, const char *s, size_t n)
+{
+	memcpy(reserve(o, n), s, n);
+	o->alen += n;
+}
+
+static void jch(struct out *o, char c)
+{
+	*reserve(o, 1) = c;
+	o->alen++;
+}
+
+static void json_escape(struct out *o, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	static const char hex[] = "0123456789abcdef";
 
-	putc_unlocked('"', f);
+	jch(o, '"');
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
 		size_t k;
 
 		if (plain(c)) {
-			/* copy the run of ordinary ASCII in one call */
+			/* copy the run of ordinary ASCII at once */
 			for (k = i + 1; k < n && plain(s[k]); k++)
 				;
-			fwrite_unlocked(s + i, 1, k - i, f);
+			jput(o, str + i, k - i);
 			i = k;
 		} else if (c == '"' || c == '\\') {
-			putc_unlocked('\\', f);
-			putc_unlocked(c, f);
+			char e[2] = { '\\', (char)c };
+
+			jput(o, e, 2);
 			i++;
-		} else if (c == '\n') {
-			fputs_unlocked("\\n", f);
-			i++;
-		} else if (c == '\t') {
-			fputs_unlocked("\\t", f);
-			i++;
-		} else if (c == '\r') {
-			fputs_unlocked("\\r", f);
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			jput(o, c == '\n' ? "\\n" : c == '\t' ? "\\t" : "\\r", 2);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			jput(o, e, 6);
 			i++;
 		} else if ((k = utf8_len(s + i, n - i)) != 0) {
-			fwrite_unlocked(s + i, 1, k, f);
+			jput(o, str + i, k);
 			i += k;
 		} else {
-			fputs_unlocked("\\ufffd", f);
+			jput(o, "\\ufffd", 6);
 			i++;
 		}
 	}
-	putc_unlocked('"', f);
+	jch(o, '"');
 }
 
+/* Keys are the program's own constants: plain ASCII, no escaping needed */
 static void member(struct out *o, const char *key)
 {
 	if (o->need_comma[o->depth])
-		putc(',', o->f);
+		jch(o, ',');
 	o->need_comma[o->depth] = true;
 	if (key) {
-		json_escape(o->f, key, strlen(key));
-		putc(':', o->f);
+		size_t n = strlen(key);
+		char *p = reserve(o, n + 3);
+
+		p[0] = '"';
+		memcpy(p + 1, key, n);
+		p[n + 1] = '"';
+		p[n + 2] = ':';
+		o->alen += n + 3;
 	}
 }
 
@@ -183,15 +206,26 @@ static bool json(const struct out *o)
 	return o->mode == OUT_JSON && o->in_record;
 }
 
+/* v in decimal, no stdio */
+static void juint(struct out *o, unsigned long long v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	jput(o, p, (size_t)(d + sizeof(d) - p));
+}
+
 void out_kv_strn(struct out *o, const char *key, const char *val, size_t n)
 {
 	if (!json(o))
 		return;
 	member(o, key);
 	if (val)
-		json_escape(o->f, val, n);
+		json_escape(o, val, n);
 	else
-		fputs("null", o->f);
+		jput(o, "null", 4);
 }
 
 void out_kv_str(struct out *o, const char *key, const char *val)
@@ -204,7 +238,9 @@ void out_kv_int(struct out *o, const char *key, long long v)
 	if (!json(o))
 		return;
 	member(o, key);
-	fprintf(o->f, "%lld", v);
+	if (v < 0)
+		jch(o, '-');
+	juint(o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
 }
 
 void out_kv_uint(struct out *o, const char *key, unsigned long long v)
@@ -212,21 +248,25 @@ void out_kv_uint(struct out *o, const char *key, unsigned long long v)
 	if (!json(o))
 		return;
 	member(o, key);
-	fprintf(o->f, "%llu", v);
+	juint(o, v);
 }
 
 void out_kv_double(struct out *o, const char *key, double v, int decimals)
 {
+	char d[64];
+	int n;
+
 	if (!json(o))
 		return;
 	member(o, key);
-	fprintf(o->f, "%.*f", decimals, v);
+	n = snprintf(d, sizeof(d), "%.*f", decimals, v);
+	jput(o, d, n > 0 && (size_t)n < sizeof(d) ? (size_t)n : 0);
 }
 
 void out_kv_fixed(struct out *o, const char *key, long long v, int decimals)
 {
-	long long div = 1;
-	unsigned long long a;
+	unsigned long long div = 1, a;
+	char frac[24];
 
 	if (!json(o))
 		return;
@@ -234,10 +274,17 @@ void out_kv_fixed(struct out *o, const char *key, long long v, int decimals)
 	for (int i = 0; i < decimals; i++)
 		div *= 10;
 	if (v < 0)
-		putc_unlocked('-', o->f);
+		jch(o, '-');
 	a = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	fprintf(o->f, "%llu.%0*llu", a / (unsigned long long)div, decimals,
-		a % (unsigned long long)div);
+	juint(o, a / div);
+	if (decimals > 0) {
+		unsigned long long f = a % div;
+
+		jch(o, '.');
+		for (int i = decimals - 1; i >= 0; i--, f /= 10)
+			frac[i] = (char)('0' + f % 10);
+		jput(o, frac, (size_t)decimals);
+	}
 }
 
 void out_kv_bool(struct out *o, const char *key, bool v)
@@ -245,7 +292,7 @@ void out_kv_bool(struct out *o, const char *key, bool v)
 	if (!json(o))
 		return;
 	member(o, key);
-	fputs(v ? "true" : "false", o->f);
+	jput(o, v ? "true" : "false", v ? 4 : 5);
 }
 
 void out_kv_null(struct out *o, const char *key)
@@ -281,7 +328,7 @@ static void open_nest(struct out *o, const char *key, char c)
 	if (!json(o))
 		return;
 	member(o, key);
-	putc(c, o->f);
+	jch(o, c);
 	if (o->depth + 1 < MAX_DEPTH)
 		o->depth++;
 	o->need_comma[o->depth] = false;
@@ -291,7 +338,7 @@ static void close_nest(struct out *o, char c)
 {
 	if (!json(o))
 		return;
-	putc(c, o->f);
+	jch(o, c);
 	if (o->depth > 0)
 		o->depth--;
 }
@@ -324,7 +371,8 @@ void out_record_begin(struct out *o)
 	if (o->mode == OUT_JSON) {
 		o->depth = 0;
 		o->need_comma[0] = false;
-		putc('{', o->f);
+		o->alen = 0;
+		jch(o, '{');
 	} else {
 		for (size_t c = 0; c < MAX_COLS; c++)
 			o->cur[c] = -1;
@@ -352,7 +400,9 @@ static void put_hdr(struct out *o, unsigned col, unsigned style, size_t width, s
 void out_record_end(struct out *o)
 {
 	if (o->mode == OUT_JSON) {
-		fputs("}\n", o->f);
+		jput(o, "}\n", 2);
+		fwrite_unlocked(o->arena, 1, o->alen, o->f);
+		o->alen = 0;
 		if (o->stream && fflush(o->f) && !o->err)
 			o->err = -(errno ? errno : EIO);
 	} else {

@@ -84,7 +84,5 @@ void out_flush_table(struct out *o);
 /* Flush, free; 0 or -EIO when a write failed. Accepts NULL. */
 int out_close(struct out *o);
 
-/* JSON string escaping, shared with anything else writing JSON. */
-void json_escape(FILE *f, const char *s, size_t n);
 
 #endif

@@ -176,46 +176,64 @@ static void json_entry(struct out *o, const struct nat_entry *e, const char *net
 	out_kv_str(o, "netns", netns);
 }
 
-static int list(const struct nat_opts *no, const struct nat_table *t)
+struct lister {
+	const struct nat_opts *no;
+	struct out *o;
+	size_t n, shown;
+};
+
+static int list_one(const struct nat_entry *x, void *arg)
+{
+	struct lister *l = arg;
+	const struct nat_opts *no = l->no;
+	struct out *o = l->o;
+
+	l->n++;
+	if (!wanted(no, x))
+		return 0;
+	l->shown++;
+	out_record_begin(o);
+	if (out_is_json(o)) {
+		json_entry(o, x, no->netns);
+	} else {
+		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];
+		const char *svc = NULL;
+
+		if ((x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP) && !no->cc.numeric)
+			svc = port_display(server_port(x), proto_from_ip(x->proto));
+		translation_text(x, tr, sizeof(tr));
+		out_cell_str(o, 0, l4_name(x->proto));
+		out_cell_str(o, 1, x->proto == IPPROTO_TCP ? nat_tcp_state(x->tcp_state)
+			     : x->status & IPS_SEEN_REPLY ? "replied" : "unreplied");
+		out_cell(o, 2, "%s -> %s", ep(x, x->orig.src, x->orig.sport, a),
+			 ep(x, x->orig.dst, x->orig.dport, b));
+		out_cell_str(o, 3, tr);
+		out_cell_str(o, 4, svc ? svc : "-");
+		out_cell(o, 5, "%us", x->timeout);
+	}
+	out_record_end(o);
+	return 0;
+}
+
+/* The table as the dump arrives (another thread receives the next batch
+ * while this one formats) */
+static int list(const struct nat_opts *no)
 {
 	static const struct out_col cols[] = {
 		{ "PROTO", 0 }, { "STATE", 0 }, { "ORIGINAL", 0 }, { "TRANSLATION", 0 },
 		{ "SERVICE", 0 }, { "TIMEOUT", OUT_RIGHT },
 	};
-	struct out *o = cli_out(&no->cc);
-	size_t shown = 0;
+	struct lister l = { no, cli_out(&no->cc), 0, 0 };
 	int e;
 
-	out_columns(o, cols, 6);
-	for (size_t i = 0; i < t->n; i++) {
-		const struct nat_entry *x = &t->v[i];
-		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];
-		const char *svc = NULL;
-
-		if (!wanted(no, x))
-			continue;
-		shown++;
-		out_record_begin(o);
-		if (out_is_json(o)) {
-			json_entry(o, x, no->netns);
-		} else {
-			if ((x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP) && !no->cc.numeric)
-				svc = port_display(server_port(x), proto_from_ip(x->proto));
-			translation_text(x, tr, sizeof(tr));
-			out_cell_str(o, 0, l4_name(x->proto));
-			out_cell_str(o, 1, x->proto == IPPROTO_TCP ? nat_tcp_state(x->tcp_state)
-				     : x->status & IPS_SEEN_REPLY ? "replied" : "unreplied");
-			out_cell(o, 2, "%s -> %s", ep(x, x->orig.src, x->orig.sport, a),
-				 ep(x, x->orig.dst, x->orig.dport, b));
-			out_cell_str(o, 3, tr);
-			out_cell_str(o, 4, svc ? svc : "-");
-			out_cell(o, 5, "%us", x->timeout);
-		}
-		out_record_end(o);
+	out_columns(l.o, cols, 6);
+	if (nat_each(no->netns, list_one, &l, NULL, NULL)) {
+		out_close(l.o);
+		return cmd_error("%s", error_msg());
 	}
-	e = out_close(o);
-	if (!e && !shown && !no->cc.json)
-		fprintf(stderr, "no tracked session%s\n", t->n ? " matches" : "");
+	e = out_close(l.o);
+	if (!e && !l.shown && !no->cc.json)
+		fprintf(stderr, "no tracked session%s\n", l.n ? " matches" : "");
 	return e ? cmd_output_error(e) : 0;
 }
 
@@ -350,11 +368,15 @@ static int nat_main(int argc, char **argv, const struct cmd *self)
 		r = watch(&o);
 		goto done;
 	}
+	if (!o.summary) {
+		r = list(&o);
+		goto done;
+	}
 	if (nat_collect(o.netns, &t)) {
 		r = cmd_error("%s", error_msg());
 		goto done;
 	}
-	r = o.summary ? summary(&o, &t) : list(&o, &t);
+	r = summary(&o, &t);
 	nat_table_free(&t);
 done:
 	free(o.ports);
