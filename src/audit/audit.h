@@ -92,6 +92,7 @@ struct audit_opts {
 	const char *netns;
 	int fail_on;		/* -1: policy's or medium */
 	bool verify;
+	bool metrics;		/* Prometheus text instead of the report */
 };
 
 /* rules.c */

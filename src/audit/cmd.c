@@ -12,7 +12,8 @@
 #include "core/log.h"
 #include "core/banned.h"
 
-enum { OPT_POLICY = OPT_CMD_BASE, OPT_BASELINE, OPT_SAVE, OPT_FAIL_ON, OPT_VERIFY, OPT_NETNS };
+enum { OPT_POLICY = OPT_CMD_BASE, OPT_BASELINE, OPT_SAVE, OPT_FAIL_ON, OPT_VERIFY, OPT_NETNS,
+       OPT_METRICS };
 
 static int option(void *ctx, int key, const char *value)
 {
@@ -25,6 +26,7 @@ static int option(void *ctx, int key, const char *value)
 	case OPT_SAVE: o->save_baseline = value; break;
 	case OPT_VERIFY: o->verify = true; break;
 	case OPT_NETNS: o->netns = value; break;
+	case OPT_METRICS: o->metrics = true; break;
 	case OPT_FAIL_ON:
 		if (severity_parse(value, &sev))
 			return errorf(-EINVAL, "invalid --fail-on '%s': info, low, medium or high",
@@ -116,6 +118,8 @@ static const struct cmd_option options[] = {
 	{ "verify", OPT_VERIFY, NULL, "connect to exposed TCP listeners through this\n"
 				      "host's own addresses to confirm they answer" },
 	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ "metrics", OPT_METRICS, NULL, "findings as Prometheus text (for node_exporter's\n"
+					"textfile collector); the exit status as without" },
 	{ NULL, 0, NULL, NULL },
 };
 

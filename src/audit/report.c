@@ -2,12 +2,14 @@
  * report.c - findings, most severe first: a table with each finding's
  * advice under it and a closing count, or one JSON object per finding.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
 #include "core/addr.h"
+#include "core/metrics.h"
 #include "core/banned.h"
 
 enum { C_SEV, C_RULE, C_PROTO, C_ADDR, C_SERVICE, C_EXPOSURE, C_PROCESS, C_VERIFIED };
@@ -88,6 +90,65 @@ static void row(struct out *o, const struct finding *f, bool verify)
 	out_note(o, "%s", f->message);
 }
 
+/* --metrics: Prometheus text for node_exporter's textfile collector */
+static int report_metrics(const struct findings *f, size_t nlisteners, bool fail)
+{
+	size_t count[SEV_COUNT] = { 0 };
+	struct buf b = BUF_INIT(1 << 24);
+	struct metrics mx;
+	int err = 0;
+
+	metrics_init(&mx, &b, METRICS_TEXT);
+	metrics_family(&mx, "portkit_audit_findings", METRIC_GAUGE, NULL,
+		       "Audit findings by rule, severity, protocol and port (rule names as in "
+		       "docs/audit.md).");
+	/* sorted by cmp_finding: equal label sets are not always adjacent, so
+	 * each set is counted once, at its first finding */
+	for (size_t i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+		size_t n = 0;
+		bool first = true;
+		char port[8];
+
+		count[x->sev]++;
+		for (size_t j = 0; j < f->n; j++) {
+			const struct finding *y = &f->v[j];
+			bool same = y->sev == x->sev && !strcmp(y->rule, x->rule) &&
+				    y->l.proto == x->l.proto && y->l.port == x->l.port;
+
+			if (same && j < i)
+				first = false;
+			n += same;
+		}
+		if (first) {
+			const char *l[] = { "rule", x->rule, "severity", severity_name(x->sev),
+					    "proto", x->l.proto == PROTO_TCP ? "tcp" : "udp",
+					    "port", port };
+
+			snprintf(port, sizeof(port), "%u", x->l.port);
+			metrics_sample_u(&mx, n, 4, l);
+		}
+	}
+	metrics_family(&mx, "portkit_audit_findings_by_severity", METRIC_GAUGE, NULL,
+		       "Audit findings by severity.");
+	for (int s = SEV_COUNT - 1; s >= 0; s--) {
+		const char *l[] = { "severity", severity_name((enum severity)s) };
+
+		metrics_sample_u(&mx, count[s], 1, l);
+	}
+	metrics_family(&mx, "portkit_audit_listeners", METRIC_GAUGE, NULL,
+		       "Listening sockets the audit looked at.");
+	metrics_sample_u(&mx, nlisteners, 0, NULL);
+	metrics_family(&mx, "portkit_audit_failing", METRIC_GAUGE, NULL,
+		       "1 when a finding is at or above the --fail-on level (the exit status 1).");
+	metrics_sample_u(&mx, fail, 0, NULL);
+	metrics_end(&mx);
+	if (fwrite(b.data ? b.data : "", 1, b.len, stdout) != b.len || fflush(stdout))
+		err = -(errno ? errno : EIO);
+	buf_free(&b);
+	return err;
+}
+
 int report(const struct audit_opts *opt, struct findings *f, size_t nlisteners,
 	   enum severity fail_on)
 {
@@ -99,6 +160,16 @@ int report(const struct audit_opts *opt, struct findings *f, size_t nlisteners,
 	size_t count[SEV_COUNT] = { 0 };
 	bool fail = false;
 
+	if (opt->metrics) {
+		for (size_t i = 0; i < f->n; i++)
+			fail |= f->v[i].sev >= fail_on;
+		if (f->n)
+			qsort(f->v, f->n, sizeof(*f->v), cmp_finding);
+		out_close(o);
+		if (report_metrics(f, nlisteners, fail))
+			return -1;
+		return fail ? 1 : 0;
+	}
 	if (!opt->verify)
 		cols[C_VERIFIED].flags |= OUT_HIDDEN;
 	if (opt->cc.numeric)

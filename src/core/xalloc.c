@@ -31,6 +31,16 @@ void *xcalloc(size_t nmemb, size_t size)
 	return p;
 }
 
+void *xcalloc_aligned(size_t align, size_t size)
+{
+	void *p = aligned_alloc(align, size ? size : align);
+
+	if (!p)
+		oom(size);
+	memset(p, 0, size);
+	return p;
+}
+
 void *xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);

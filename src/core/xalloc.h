@@ -12,6 +12,8 @@
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
+/* Zeroed, aligned to align (a power of two; size a multiple of it) */
+void *xcalloc_aligned(size_t align, size_t size);
 void *xrealloc(void *p, size_t n);
 /* Grow an array of nmemb elements of size to hold at least need; *cap updated. */
 void *xgrow(void *p, size_t size, size_t need, size_t *cap);

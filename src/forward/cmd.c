@@ -24,15 +24,17 @@
 #include "core/nft.h"
 #include "core/xalloc.h"
 #include "forward/forward.h"
+#include "forward/metrics.h"
 #include "core/banned.h"
 
 enum { OPT_UDP = OPT_CMD_BASE, OPT_ALLOW, OPT_DENY, OPT_LOG, OPT_WORKERS, OPT_MAX_CONNS,
-       OPT_DRAIN, OPT_USER, OPT_CHECK, OPT_KERNEL, OPT_REMOVE, OPT_PERSIST, OPT_FORWARDING };
+       OPT_DRAIN, OPT_USER, OPT_CHECK, OPT_KERNEL, OPT_REMOVE, OPT_PERSIST, OPT_FORWARDING,
+       OPT_METRICS };
 
 struct fwd_opts {
 	struct cli_common cc;
 	bool udp, check, kernel, remove, persist, forwarding, user_space_only;
-	const char *config, *log, *user;
+	const char *config, *log, *user, *metrics;
 	const char *acl[MAX_ACL];	/* CIDR lists, in the order given */
 	int acl_order[MAX_ACL * 2];
 	size_t nacl;
@@ -54,6 +56,7 @@ static int option(void *ctx, int c, const char *optarg)
 	case 'c': o->config = optarg; break;
 	case OPT_LOG: o->log = optarg; break;
 	case OPT_USER: o->user = optarg; o->user_space_only = true; break;
+	case OPT_METRICS: o->metrics = optarg; o->user_space_only = true; break;
 	case OPT_ALLOW:
 	case OPT_DENY:
 		if (o->nacl == MAX_ACL)
@@ -157,44 +160,105 @@ static struct fwd_config *reload_config(const struct slog *log, const char *path
 	return c;
 }
 
-static void reload(const struct slog *log, struct engine *eng, const char *path)
+static int reload(const struct slog *log, struct engine *eng, const char *path)
 {
 	struct fwd_config *c = reload_config(log, path);
 
 	if (!c)
-		return;
+		return RELOAD_REJECTED;
 	if (engine_reload(eng, c)) {
 		slog_event(log, "reload-rejected", NULL, -1, "the running rules stay: %s", error_msg());
-		return;
+		return RELOAD_REJECTED;
 	}
 	slog_event(log, "reloaded", NULL, (long long)c->n, "%s: %zu rules", path, c->n);
+	return RELOAD_OK;
 }
 
-static int serve(struct fwd_opts *o, struct engine *eng)
-{
-	sigset_t set;
-	int sig;
+/* The main thread: signals, and the metrics endpoint when asked for, on
+ * one event loop; the workers relay. */
+struct main_loop {
+	struct ev_loop *loop;
+	struct ev_io sig;
+	struct fwd_opts *o;
+	struct engine *eng;
+	struct fwd_metrics *metrics;
+};
 
-	for (;;) {
-		sigemptyset(&set);
-		sigaddset(&set, SIGHUP);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGINT);
-		if (sigwait(&set, &sig))
-			continue;
-		if (sig == SIGHUP) {
-			if (o->config)
-				reload(o->eo.log, eng, o->config);
-			else
-				slog_event(o->eo.log, "reload-ignored", NULL, -1, "SIGHUP: nothing to reload without -c");
+static void on_signal(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct main_loop *ml = container_of(io, struct main_loop, sig);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (ml->o->config) {
+				fwd_metrics_reload(ml->metrics, reload(ml->o->eo.log, ml->eng,
+								       ml->o->config));
+			} else {
+				slog_event(ml->o->eo.log, "reload-ignored", NULL, -1,
+					   "SIGHUP: nothing to reload without -c");
+				fwd_metrics_reload(ml->metrics, RELOAD_IGNORED);
+			}
 			continue;
 		}
-		slog_event(o->eo.log, "stopping", NULL, -1, "no new sessions, %u ms for the live ones to finish",
-			   o->eo.drain_ms);
-		engine_stop(eng, o->eo.drain_ms);
-		slog_event(o->eo.log, "stopped", NULL, -1, "all sessions ended");
-		return 0;
+		ev_break(l);
+		return;
 	}
+}
+
+/* The loop and, with --metrics, its listener: made before the workers
+ * start and before root is dropped, so a bad address stops everything */
+static int main_loop_open(struct fwd_opts *o, struct main_loop *ml)
+{
+	sigset_t set;
+	int sfd;
+
+	memset(ml, 0, sizeof(*ml));
+	ml->o = o;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return errorf(-errno, "cannot watch signals: %s", strerror(errno));
+	if (!(ml->loop = ev_loop_new())) {
+		close(sfd);
+		return errorf(-errno, "cannot make an event loop: %s", strerror(errno));
+	}
+	ev_io_add(ml->loop, &ml->sig, sfd, EPOLLIN, on_signal);
+	if (o->metrics && fwd_metrics_start(ml->loop, o->metrics, &ml->metrics)) {
+		ev_loop_free(ml->loop);
+		close(sfd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void main_loop_close(struct main_loop *ml)
+{
+	fwd_metrics_stop(ml->metrics);
+	if (ml->loop) {
+		close(ml->sig.fd);
+		ev_loop_free(ml->loop);
+	}
+	ml->loop = NULL;
+	ml->metrics = NULL;
+}
+
+static int serve(struct main_loop *ml, struct engine *eng)
+{
+	struct fwd_opts *o = ml->o;
+
+	ml->eng = eng;
+	fwd_metrics_engine(ml->metrics, eng);
+	ev_run(ml->loop);
+	slog_event(o->eo.log, "stopping", NULL, -1, "no new sessions, %u ms for the live ones to finish",
+		   o->eo.drain_ms);
+	main_loop_close(ml);
+	engine_stop(eng, o->eo.drain_ms);
+	slog_event(o->eo.log, "stopped", NULL, -1, "all sessions ended");
+	return 0;
 }
 
 /* A relay needs two descriptors a session: take the hard limit, as
@@ -380,6 +444,7 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 	struct slog log = { .fd = STDERR_FILENO };
 	struct fwd_config *c = NULL;
 	struct engine *eng = NULL;
+	struct main_loop ml;
 	sigset_t set;
 	int r = cmd_parse(self, argc, argv, &o.cc, option, &o);
 
@@ -442,9 +507,14 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (main_loop_open(&o, &ml)) {
+		fwd_config_unref(c);
+		return cmd_error("%s", error_msg());
+	}
 	if (engine_start(c, &o.eo, &eng)) {
 		r = cmd_error("%s", error_msg());
 		engine_stop(eng, 0);
+		main_loop_close(&ml);
 		fwd_config_unref(c);
 		return r;
 	}
@@ -452,9 +522,13 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 	if (o.user && drop_privileges(o.user)) {
 		slog_event(&log, "error", NULL, -1, "%s", error_msg());
 		engine_stop(eng, 0);
+		main_loop_close(&ml);
 		return cmd_error("%s", error_msg());
 	}
-	return serve(&o, eng);
+	if (o.metrics)
+		slog_event(&log, "metrics", NULL, -1, "Prometheus metrics at http://%s/metrics",
+			   o.metrics);
+	return serve(&ml, eng);
 }
 
 static const struct cmd_option options[] = {
@@ -468,6 +542,7 @@ static const struct cmd_option options[] = {
 	{ "max-conns", OPT_MAX_CONNS, "N", "TCP sessions over all rules" },
 	{ "drain-timeout", OPT_DRAIN, "S", "on SIGTERM, how long sessions may finish (default 10)" },
 	{ "user", OPT_USER, "USER", "drop root after binding" },
+	{ "metrics", OPT_METRICS, "ADDR:PORT", "serve Prometheus metrics at http://ADDR:PORT/metrics" },
 	{ "kernel", OPT_KERNEL, NULL, "forward in the kernel: the rules as nftables DNAT\n"
 				      "(table inet portkit), removed at exit" },
 	{ "persist", OPT_PERSIST, NULL, "with --kernel: leave the rules and print them as a\n"

@@ -38,11 +38,51 @@ static void bind_counts(struct engine *eng, struct fwd_config *c)
 			k->proto = r->proto;
 			k->listen = r->listen;
 			atomic_init(&k->active, 0);
+			k->nstats = eng->n;
+			/* a cache line each, so two workers never share one */
+			k->stats = xcalloc_aligned(64, eng->n * sizeof(*k->stats));
 			k->next = eng->counts;
 			eng->counts = k;
 		}
 		r->count = k;
 	}
+}
+
+const char *const fwd_end_names[FWD_END_MAX] = {
+	"closed", "reset", "error", "connect-refused", "connect-error", "connect-timeout",
+	"idle-timeout", "halfclose-timeout", "denied", "rule-limit", "limit", "proxy-error",
+	"evicted", "rule-removed", "shutdown",
+};
+
+struct fwd_stats *fwd_stats_of(const struct fwd_rule *r, unsigned w)
+{
+	static _Thread_local struct fwd_stats scratch;
+
+	if (!r->count || !r->count->stats)
+		return &scratch;
+	return &r->count->stats[w % r->count->nstats];
+}
+
+void fwd_stats_end(const struct fwd_rule *r, unsigned w, const char *reason)
+{
+	struct fwd_stats *s = fwd_stats_of(r, w);
+
+	for (unsigned i = 0; i < FWD_END_MAX; i++)
+		if (!strcmp(reason, fwd_end_names[i])) {
+			fwd_stat_add(&s->ends[i], 1);
+			return;
+		}
+}
+
+void engine_each_rule(struct engine *e, void (*fn)(const struct fwd_rule *r, void *arg), void *arg)
+{
+	for (size_t i = 0; e->cur && i < e->cur->n; i++)
+		fn(&e->cur->rules[i], arg);
+}
+
+unsigned engine_active(struct engine *e)
+{
+	return atomic_load(&e->active);
 }
 
 static void on_listener(struct ev_loop *l, struct ev_io *io, uint32_t events)
@@ -425,6 +465,7 @@ void engine_stop(struct engine *eng, unsigned drain_ms)
 		struct fwd_count *k = eng->counts;
 
 		eng->counts = k->next;
+		free(k->stats);
 		free(k);
 	}
 	pthread_mutex_destroy(&eng->lock);

@@ -32,14 +32,53 @@ struct acl_entry {
 	struct cidr cidr;
 };
 
+/* How a session ended: the log's close_reason words, in this order */
+enum fwd_end {
+	FWD_END_CLOSED, FWD_END_RESET, FWD_END_ERROR, FWD_END_CONNECT_REFUSED,
+	FWD_END_CONNECT_ERROR, FWD_END_CONNECT_TIMEOUT, FWD_END_IDLE_TIMEOUT,
+	FWD_END_HALFCLOSE_TIMEOUT, FWD_END_DENIED, FWD_END_RULE_LIMIT, FWD_END_LIMIT,
+	FWD_END_PROXY_ERROR, FWD_END_EVICTED, FWD_END_RULE_REMOVED, FWD_END_SHUTDOWN,
+	FWD_END_MAX
+};
+extern const char *const fwd_end_names[FWD_END_MAX];
+
+/*
+ * The counters of one listener, one block per worker thread: each worker
+ * writes only its own block (a plain load and store, no locked
+ * instruction on the data path), and forward --metrics adds the blocks
+ * up. Bytes are counted as they move, so a long session shows progress.
+ */
+struct fwd_stats {
+	_Atomic uint64_t started;		/* sessions relayed (not refused) */
+	_Atomic uint64_t bytes_in, bytes_out;	/* from the client, to the client */
+	_Atomic uint64_t spliced;		/* of both, moved without a copy */
+	_Atomic uint64_t dgram_denied, dgram_looped, dgram_full;	/* UDP drops */
+	_Atomic uint64_t ends[FWD_END_MAX];
+} __attribute__((aligned(64)));
+
+static inline void fwd_stat_add(_Atomic uint64_t *v, uint64_t n)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 /* Live sessions of one listener (protocol and address): shared by the
  * workers and by every generation of its rule, so limits hold across both. */
 struct fwd_count {
 	enum fwd_proto proto;
 	struct endpoint listen;
 	atomic_uint active;
+	struct fwd_stats *stats;	/* one per worker */
+	unsigned nstats;
 	struct fwd_count *next;
 };
+
+struct fwd_rule;
+/* Worker w's counters for rule r (a scratch block when the rule has none,
+ * as in unit tests) */
+struct fwd_stats *fwd_stats_of(const struct fwd_rule *r, unsigned w);
+/* Count the end of a session (the log's close_reason) */
+void fwd_stats_end(const struct fwd_rule *r, unsigned w, const char *reason);
 
 struct fwd_rule {
 	unsigned line;			/* 0 for the quick form */
@@ -131,6 +170,10 @@ struct engine_opts {
 	unsigned drain_ms;
 };
 struct engine;
+/* Each rule of the running configuration with its counters (main thread) */
+void engine_each_rule(struct engine *e, void (*fn)(const struct fwd_rule *r, void *arg),
+		      void *arg);
+unsigned engine_active(struct engine *e);
 /* Bind every rule, start the workers; *out is freed by engine_stop(). */
 int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engine **out);
 int engine_reload(struct engine *e, struct fwd_config *c);	/* takes a reference */

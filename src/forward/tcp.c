@@ -42,6 +42,7 @@ struct half {
 	bool ready;	/* the source may have data: read it (nginx's "ready") */
 	bool rdhup;	/* the source saw a FIN or an error: read to the end */
 	uint64_t bytes, spliced;
+	_Atomic uint64_t *sbytes, *sspliced;	/* the rule's counters (this worker's) */
 };
 
 enum { S_CONNECTING, S_RELAY };
@@ -122,6 +123,7 @@ static void log_end(struct conn *c, const char *reason)
 		.start_ms = c->start, .end_ms = ev_now_ms(), .close_reason = reason,
 	};
 
+	fwd_stats_end(c->rule, c->w->id, reason);
 	slog_session(c->w->eng->o.log, &r);
 }
 
@@ -183,6 +185,7 @@ static int copy(struct half *h, int src, int dst, int64_t *last)
 				return errno == EAGAIN ? 0 : -1;
 			h->boff += (size_t)n;
 			h->bytes += (uint64_t)n;
+			fwd_stat_add(h->sbytes, (uint64_t)n);
 			*last = ev_now_ms();
 			continue;
 		}
@@ -227,6 +230,8 @@ static int pump(struct worker *w, struct conn *c, struct half *h, int src, int d
 			h->inpipe -= (size_t)n;
 			h->bytes += (uint64_t)n;
 			h->spliced += (uint64_t)n;
+			fwd_stat_add(h->sbytes, (uint64_t)n);
+			fwd_stat_add(h->sspliced, (uint64_t)n);
 			c->last = ev_now_ms();
 			continue;
 		}
@@ -411,6 +416,7 @@ static void refuse(struct listener *l, int fd, const struct endpoint *sa, const 
 
 	reset_fd(fd);
 	close(fd);
+	fwd_stats_end(l->rule, l->w->id, why);
 	slog_session(l->w->eng->o.log, &r);
 }
 
@@ -449,6 +455,7 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 		  const struct endpoint *sa)
 {
 	struct conn *c;
+	struct fwd_stats *st;
 	struct sockaddr_storage ta;
 	socklen_t tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
 	int one = 1;
@@ -463,6 +470,11 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 	fwd_config_ref(c->gen);
 	c->client = *sa;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+	st = fwd_stats_of(l->rule, w->id);
+	fwd_stat_add(&st->started, 1);
+	c->up.sbytes = &st->bytes_in;
+	c->down.sbytes = &st->bytes_out;
+	c->up.sspliced = c->down.sspliced = &st->spliced;
 	c->start = c->last = ev_now_ms();
 	c->deadline = c->start + c->rule->connect_timeout_ms;
 	c->w = w;

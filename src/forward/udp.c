@@ -126,6 +126,7 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	lru_unlink(l, s);
 	l->nsess--;
 	atomic_fetch_sub(fwd_active(l->rule), 1);
+	fwd_stats_end(l->rule, l->w->id, reason);
 	slog_session(l->w->eng->o.log, &r);
 	ev_io_del(s->w->loop, &s->io);
 	quarantine(s->w, s->fd);
@@ -177,6 +178,7 @@ static struct usess *create(struct worker *w, struct listener *l,
 	while (!fwd_take(fwd_active(l->rule), l->rule->max_sessions)) {
 		if (!l->lru_tail) {
 			l->full++;
+			fwd_stat_add(&fwd_stats_of(l->rule, w->id)->dgram_full, 1);
 			return NULL;
 		}
 		end_session(l, l->lru_tail, "evicted");
@@ -198,6 +200,7 @@ static struct usess *create(struct worker *w, struct listener *l,
 	s->gen = l->gen;
 	fwd_config_ref(s->gen);
 	s->start = s->last = ev_now_ms();
+	fwd_stat_add(&fwd_stats_of(l->rule, w->id)->started, 1);
 	s->hnext = l->buckets[hash_addr(sa, len) % l->nbuckets];
 	l->buckets[hash_addr(sa, len) % l->nbuckets] = s;
 	lru_front(l, s);
@@ -212,6 +215,7 @@ void udp_listener_event(struct worker *w, struct listener *l)
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
+	struct fwd_stats *st = fwd_stats_of(l->rule, w->id);
 
 	for (;;) {
 		int n;
@@ -233,6 +237,7 @@ void udp_listener_event(struct worker *w, struct listener *l)
 				endpoint_from_sockaddr(&client, &from[i]);
 				if (!fwd_acl_permits(l->rule, &client)) {
 					l->denied++;
+					fwd_stat_add(&st->dgram_denied, 1);
 					continue;
 				}
 				endpoint_unmap(&client);
@@ -240,14 +245,17 @@ void udp_listener_event(struct worker *w, struct listener *l)
 					/* the target itself: forwarding it back would
 					 * bounce between the two for ever */
 					l->looped++;
+					fwd_stat_add(&st->dgram_looped, 1);
 					continue;
 				}
 				s = create(w, l, &from[i], m[i].msg_hdr.msg_namelen);
 				if (!s)
 					continue;
 			}
-			if (send(s->fd, b[i], m[i].msg_len, 0) == (ssize_t)m[i].msg_len)
+			if (send(s->fd, b[i], m[i].msg_len, 0) == (ssize_t)m[i].msg_len) {
 				s->in += m[i].msg_len;
+				fwd_stat_add(&st->bytes_in, m[i].msg_len);
+			}
 			s->last = ev_now_ms();
 			lru_unlink(l, s);
 			lru_front(l, s);
@@ -283,8 +291,10 @@ static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 			m[i].msg_hdr.msg_namelen = s->clen;
 		}
 		sent = sendmmsg(s->l->fd, m, (unsigned)n, 0);
-		for (int i = 0; i < sent; i++)
+		for (int i = 0; i < sent; i++) {
 			s->out += m[i].msg_len;
+			fwd_stat_add(&fwd_stats_of(s->l->rule, s->w->id)->bytes_out, m[i].msg_len);
+		}
 		s->last = ev_now_ms();
 		lru_unlink(s->l, s);
 		lru_front(s->l, s);

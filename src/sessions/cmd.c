@@ -19,7 +19,7 @@
 enum {
 	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST,
 	OPT_PID, OPT_USER, OPT_PROCESS, OPT_NETNS, OPT_BY, OPT_WATCH,
-	OPT_COUNT,
+	OPT_COUNT, OPT_METRICS,
 };
 
 static struct bc_clause *new_clause(struct diag_query *q)
@@ -178,6 +178,9 @@ static int ls_option(void *ctx, int c, const char *optarg)
 		return user_parse(optarg, &o->uid);
 	case OPT_PROCESS: o->process = optarg; return 0;
 	case OPT_NETNS: o->netns = optarg; return 0;
+	case OPT_METRICS:
+		o->metrics = true;
+		__attribute__((fallthrough));	/* the metrics are the summary's */
 	case 's':	/* ss -s */
 		if (o->view == VIEW_BY_REMOTE)
 			return errorf(-EINVAL, "--summary and --by remote are two views: choose one");
@@ -245,7 +248,7 @@ static int run_ls(struct ls_opts *o)
 		return cmd_error("%s", error_msg());
 	}
 	switch (o->view) {
-	case VIEW_SUMMARY: r = show_summary(o, &s); break;
+	case VIEW_SUMMARY: r = o->metrics ? show_summary_metrics(o, &s) : show_summary(o, &s); break;
 	case VIEW_BY_REMOTE: r = show_by_remote(o, &s); break;
 	default: r = show_list(o, &s); break;
 	}
@@ -364,6 +367,8 @@ static int ls_main(int argc, char **argv, const struct cmd *self)
 		return r;
 	if (ss_expr(&lo, argc, argv))
 		return cmd_usage_error(self, "%s", error_msg());
+	if (lo.o.metrics && (lo.o.cc.json || lo.o.watch))
+		return cmd_usage_error(self, "--metrics is its own format: not with --json or --watch");
 	if (lo.o.watch && lo.o.view != VIEW_LIST)
 		return cmd_usage_error(self, "--watch follows the session list; it cannot be combined "
 				       "with --summary or --by");
@@ -449,6 +454,8 @@ static const struct cmd_option ls_options[] = {
 	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
 	{ "summary", 's', NULL, "counts by state, listeners by category, and\n"
 					"ephemeral-port use per destination" },
+	{ "metrics", OPT_METRICS, NULL, "the summary as Prometheus text (for node_exporter's\n"
+					"textfile collector)" },
 	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint" },
 	{ "watch", OPT_WATCH, "[SECONDS]", "stream sessions opened and closed" },
 	{ "count", OPT_COUNT, "N", "with --watch: stop after N events" },

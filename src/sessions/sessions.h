@@ -35,6 +35,7 @@ struct ls_opts {
 	const char *netns;	/* --netns NAME|PID|all */
 	enum ls_view view;
 	bool watch;
+	bool metrics;		/* --metrics: the summary as Prometheus text */
 	unsigned watch_ms;
 	long watch_count;	/* 0: until interrupted */
 };
@@ -65,6 +66,8 @@ void session_row(struct out *o, const struct ls_opts *opt, const struct session_
 int show_list(const struct ls_opts *o, const struct session_set *s);
 int show_by_remote(const struct ls_opts *o, const struct session_set *s);
 int show_summary(const struct ls_opts *o, const struct session_set *s);
+/* --summary --metrics: Prometheus text format for node_exporter */
+int show_summary_metrics(const struct ls_opts *o, const struct session_set *s);
 /* 0, or -errno with error_msg() */
 int watch_sessions(const struct ls_opts *o);
 /* 0 someone holds it, 1 nobody, -EIO with error_msg() */

@@ -10,6 +10,7 @@
  * destination address and port, so port exhaustion happens per destination:
  * past 70 % of the range, new connections to it start failing soon.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "core/addr.h"
 #include "core/buf.h"
 #include "core/ephemeral.h"
+#include "core/metrics.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "sessions/sessions.h"
@@ -272,6 +274,29 @@ static int cmp_group_count(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
+/* Destinations by the ephemeral ports this host's sessions to them hold,
+ * most first */
+static struct group *ephemeral_groups(const struct session_set *s, const struct ephemeral *e,
+				      uint32_t **m, size_t *nm, size_t *ng)
+{
+	struct group *g = make_groups(s, m, nm, ng);
+
+	for (size_t i = 0; i < *ng; i++) {
+		size_t n = 0;
+
+		/* only sessions this host opened: their local port came from the range */
+		for (size_t j = 0; j < g[i].count; j++) {
+			const struct sock_rec *r = &s->snap.t.v[(*m)[g[i].start + j]];
+
+			n += server_side(s, r) == 'r' && ephemeral_contains(e, r->lport);
+		}
+		g[i].count = n;
+	}
+	if (*ng)
+		qsort(g, *ng, sizeof(*g), cmp_group_count);
+	return g;
+}
+
 static void summary_ephemeral(struct out *o, const struct session_set *s)
 {
 	static const struct out_col cols[] = {
@@ -281,22 +306,7 @@ static void summary_ephemeral(struct out *o, const struct session_set *s)
 	const struct ephemeral *e = ephemeral_here();
 	size_t size = range_size(e), nm, ng, shown = 0;
 	uint32_t *m;
-	struct group *g = make_groups(s, &m, &nm, &ng);
-
-	/* count only sessions whose local port came from the ephemeral range */
-	for (size_t i = 0; i < ng; i++) {
-		size_t n = 0;
-
-		/* only sessions this host opened: their local port came from the range */
-		for (size_t j = 0; j < g[i].count; j++) {
-			const struct sock_rec *r = &s->snap.t.v[m[g[i].start + j]];
-
-			n += server_side(s, r) == 'r' && ephemeral_contains(e, r->lport);
-		}
-		g[i].count = n;
-	}
-	if (ng)
-		qsort(g, ng, sizeof(*g), cmp_group_count);
+	struct group *g = ephemeral_groups(s, e, &m, &nm, &ng);
 	if (!out_is_json(o)) {
 		if (e->known)
 			printf("\nEphemeral range %u-%u (%zu usable ports), use per destination:\n",
@@ -341,4 +351,100 @@ int show_summary(const struct ls_opts *opt, const struct session_set *s)
 	summary_counts(o, s);
 	summary_ephemeral(o, s);
 	return out_close(o);
+}
+
+/* ---- summary as Prometheus text (node_exporter's textfile collector) ---- */
+
+#define METRIC_DESTINATIONS 10	/* per-destination series: the busiest only */
+
+static const char *exposure_of(const struct sock_rec *r)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (addr_is_any(r->family, r->laddr))
+		return "all-interfaces";
+	if ((r->family == AF_INET && r->laddr[0] == 127) ||
+	    (r->family == AF_INET6 && !memcmp(r->laddr, v6lo, 16)))
+		return "loopback";
+	return "address";
+}
+
+int show_summary_metrics(const struct ls_opts *opt, const struct session_set *s)
+{
+	static const char *const expo[] = { "loopback", "address", "all-interfaces" };
+	size_t count[2][SS_MAX] = { { 0 } }, lis[2][3][3] = { { { 0 } } };
+	const struct ephemeral *e = ephemeral_here();
+	size_t size = range_size(e), nm, ng;
+	uint32_t *m;
+	struct group *g;
+	struct buf b = BUF_INIT(1 << 24);
+	struct metrics mx;
+	double worst = 0;
+	int err = 0;
+
+	(void)opt;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sock_rec *r = &s->snap.t.v[s->order[i]];
+		bool udp = r->proto == IPPROTO_UDP;
+
+		count[udp][r->state % SS_MAX]++;
+		if ((!udp && r->state == SS_LISTEN) || (udp && r->state == SS_CLOSE)) {
+			const char *x = exposure_of(r);
+			unsigned k = x[0] == 'l' ? 0 : x[0] == 'a' && x[1] == 'd' ? 1 : 2;
+
+			lis[udp][k][port_category(r->lport)]++;
+		}
+	}
+	metrics_init(&mx, &b, METRICS_TEXT);
+	metrics_family(&mx, "portkit_sockets", METRIC_GAUGE, NULL,
+		       "Sockets by protocol and state (UDP: ESTAB connected, UNCONN bound).");
+	for (int p = 0; p < 2; p++)
+		for (unsigned st = 1; st < SS_MAX; st++) {
+			const char *l[] = { "proto", p ? "udp" : "tcp", "state", state_name(st) };
+
+			if (p == 0 || st == SS_ESTABLISHED || st == SS_CLOSE)
+				metrics_sample_u(&mx, count[p][st], 2, l);
+		}
+	metrics_family(&mx, "portkit_listeners", METRIC_GAUGE, NULL,
+		       "Listening TCP and bound UDP ports, by exposure (loopback, one address, all "
+		       "interfaces) and IANA category.");
+	for (int p = 0; p < 2; p++)
+		for (int x = 0; x < 3; x++)
+			for (int c = 0; c < 3; c++) {
+				const char *l[] = { "proto", p ? "udp" : "tcp", "exposure", expo[x],
+						    "category",
+						    category_name((enum port_category)c) };
+
+				metrics_sample_u(&mx, lis[p][x][c], 3, l);
+			}
+	metrics_family(&mx, "portkit_ephemeral_port_range_size", METRIC_GAUGE, NULL,
+		       "Usable ports in the ephemeral range (net.ipv4.ip_local_port_range less "
+		       "ip_local_reserved_ports).");
+	metrics_sample_u(&mx, size, 0, NULL);
+	g = ephemeral_groups(s, e, &m, &nm, &ng);
+	metrics_family(&mx, "portkit_ephemeral_ports_in_use", METRIC_GAUGE, NULL,
+		       "Ephemeral ports held by this host's sessions to one destination (the "
+		       "busiest ten destinations).");
+	for (size_t i = 0; i < ng && i < METRIC_DESTINATIONS && g[i].count; i++) {
+		const struct sock_rec *r = g[i].first;
+		char a[ADDR_STRLEN], port[8];
+		const char *l[] = { "proto", r->proto == IPPROTO_TCP ? "tcp" : "udp", "remote_addr",
+				    addr_format(r->family, r->raddr, a), "remote_port", port };
+
+		snprintf(port, sizeof(port), "%u", r->rport);
+		metrics_sample_u(&mx, g[i].count, 3, l);
+	}
+	if (ng && size)
+		worst = (double)g[0].count / (double)size;
+	metrics_family(&mx, "portkit_ephemeral_port_use_max_ratio", METRIC_GAUGE, NULL,
+		       "The largest share of the ephemeral range one destination holds (0-1; a "
+		       "destination runs out of ports at 1).");
+	metrics_sample(&mx, worst, 0, NULL);
+	metrics_end(&mx);
+	free(m);
+	free(g);
+	if (fwrite(b.data ? b.data : "", 1, b.len, stdout) != b.len || fflush(stdout))
+		err = -(errno ? errno : EIO);
+	buf_free(&b);
+	return err;
 }

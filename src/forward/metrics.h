@@ -1,0 +1,26 @@
+/*
+ * metrics.h - forward --metrics: the Prometheus endpoint on the main
+ * thread's loop. Private to src/forward.
+ */
+#ifndef PORTKIT_FWD_METRICS_H
+#define PORTKIT_FWD_METRICS_H
+
+#include "core/buf.h"
+#include "core/ev.h"
+#include "core/metrics.h"
+
+struct engine;
+struct fwd_metrics;
+
+enum { RELOAD_OK, RELOAD_REJECTED, RELOAD_IGNORED };
+
+/* Listen on addr ("127.0.0.1:9464"); 0 or errorf */
+int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out);
+/* The engine whose counters it shows (none yet: no rules) */
+void fwd_metrics_engine(struct fwd_metrics *m, struct engine *eng);
+void fwd_metrics_reload(struct fwd_metrics *m, int result);
+void fwd_metrics_stop(struct fwd_metrics *m);
+/* The exposition text now (for the endpoint and tests) */
+void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b);
+
+#endif
