@@ -11,6 +11,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 DOCDIR    ?= $(PREFIX)/share/doc/portkit
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -195,6 +196,11 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1
 	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(PREFIX)/lib/portkit $(DESTDIR)$(UNITDIR)
+	install -m 755 contrib/portkit-textfile $(DESTDIR)$(PREFIX)/lib/portkit/portkit-textfile
+	sed 's|@LIBDIR@|$(PREFIX)/lib/portkit|; s|@BINDIR@|$(BINDIR)|' contrib/portkit-textfile.service \
+		>$(DESTDIR)$(UNITDIR)/portkit-textfile.service
+	install -m 644 contrib/portkit-textfile.timer $(DESTDIR)$(UNITDIR)/portkit-textfile.timer
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -7,6 +7,7 @@ compared with what the test sent through the forwarder and what
 `portkit ls --summary --json` says.
 """
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, ROOT
 from fwdutil import Fwd
 from netns import Netns
 
@@ -142,16 +143,17 @@ def test_real_prometheus_scrapes_forward_and_node_exporter(tmp_path):
             sent, got = map(int, ns.run(PY, "-c", CLIENT, "7").stdout.split())
             # the textfiles: a snapshot of the sockets, taken while the JSON
             # summary says the same before and after (nothing moved between)
+            # (written by contrib/portkit-textfile, as its systemd timer would)
             for _ in range(5):
                 before = ns.run(BIN, "ls", "--summary", "--json").stdout
-                prom = ns.run(BIN, "ls", "--summary", "--metrics").stdout
+                r = ns.run(os.path.join(ROOT, "contrib/portkit-textfile"), text_dir,
+                           env={"PORTKIT": BIN})
                 after = ns.run(BIN, "ls", "--summary", "--json").stdout
                 if before == after:
                     break
-            assert before == after
-            (text_dir / "portkit_ls.prom").write_text(prom)
-            audit = ns.run(BIN, "audit", "--metrics").stdout
-            (text_dir / "portkit_audit.prom").write_text(audit)
+            assert r.returncode == 0 and before == after, r.stderr
+            assert sorted(os.listdir(text_dir)) == ["portkit_audit.prom", "portkit_ls.prom"]
+            audit = (text_dir / "portkit_audit.prom").read_text()
             ne = ns.spawn("prometheus-node-exporter", "--web.listen-address=127.0.0.1:9100",
                           "--collector.disable-defaults", "--collector.textfile",
                           f"--collector.textfile.directory={text_dir}")
@@ -200,3 +202,15 @@ def test_real_prometheus_scrapes_forward_and_node_exporter(tmp_path):
         finally:
             f.stop()
     assert got_values == {q: [float(v)] for q, v in want.items()}
+
+
+def test_the_documented_alerts_load(tmp_path):
+    """docs/metrics.md's alert rules are what promtool accepts."""
+    need("promtool")
+    import re
+    text = open(os.path.join(ROOT, "docs/metrics.md")).read()
+    rules = tmp_path / "rules.yml"
+    rules.write_text(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    r = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and "4 rules found" in r.stdout, r.stdout + r.stderr
