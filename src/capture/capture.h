@@ -28,6 +28,7 @@ struct cap_opts {
 	long count;		/* 0: no limit */
 	char *filter;		/* joined FILTER words, owned */
 	bool flows;
+	bool print_flows;	/* flows on stdout (not only to --ipfix) */
 	bool summary;
 	bool zeek;
 	bool checksums;		/* verify TCP/UDP checksums */
@@ -39,6 +40,10 @@ struct cap_opts {
 	size_t max_flows;
 	unsigned udp_timeout;
 	unsigned tcp_timeout;
+	const char *ipfix;	/* --ipfix HOST:PORT */
+	bool ipfix_tcp;		/* --ipfix-transport tcp */
+	bool netflow9;		/* --netflow9: NetFlow v9 instead of IPFIX */
+	unsigned domain;	/* observation domain (IPFIX), source id (v9) */
 };
 
 /* app.c: a one-line summary of the application payload, or "" */
@@ -73,7 +78,7 @@ int printer_free(struct printer *pr);	/* flushes; -EIO on a write error */
 /* flows.c */
 struct flow_table;
 struct flow_rec;
-typedef void (*flow_emit)(const struct flow_rec *f, bool interim, void *arg);
+typedef void (*flow_emit)(struct flow_rec *f, bool interim, void *arg);
 struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void *arg);
 void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts_us);
 void flow_table_flush(struct flow_table *t);	/* emit everything left */
@@ -94,7 +99,19 @@ void frag_free(struct frag_table *t);
 /* flowout.c */
 struct flow_out;
 struct flow_out *flow_out_new(const struct cap_opts *o);
-void flow_out_emit(const struct flow_rec *f, bool interim, void *arg);
+void flow_out_emit(struct flow_rec *f, bool interim, void *arg);
+/* "1:..." Community ID v1 of f into out (40 bytes) */
+void flow_community_id(const struct flow_rec *f, unsigned seed, char *out);
+
+/* ipfix.c: --ipfix, flow records to a collector (IPFIX or NetFlow v9) */
+struct ipfix;
+struct ipfix *ipfix_new(const struct cap_opts *o);	/* NULL with error_msg() */
+/* a flow_emit: the record's deltas since its last export */
+void ipfix_emit(struct flow_rec *f, bool interim, void *arg);
+/* live: send a message that has waited long enough (call when idle) */
+void ipfix_tick(struct ipfix *x);
+/* send what is waiting, close; one line to stderr about what went */
+int ipfix_close(struct ipfix *x);
 int flow_out_close(struct flow_out *fo, const struct flow_table *t);
 
 #endif

@@ -22,7 +22,8 @@
 #include "core/banned.h"
 
 enum { OPT_FLOWS = OPT_CMD_BASE, OPT_SUMMARY, OPT_ZEEK, OPT_CHECKSUMS, OPT_CID_SEED, OPT_INTERVAL,
-       OPT_MAX_FLOWS, OPT_TCP_TIMEOUT, OPT_UDP_TIMEOUT };
+       OPT_MAX_FLOWS, OPT_TCP_TIMEOUT, OPT_UDP_TIMEOUT, OPT_IPFIX, OPT_IPFIX_TRANSPORT,
+       OPT_NETFLOW9, OPT_DOMAIN };
 
 static volatile sig_atomic_t stop;
 static pcap_t *volatile live;	/* for the signal handler: wake a blocked read */
@@ -65,6 +66,18 @@ static int option(void *ctx, int c, const char *optarg)
 	case 'A': o->ascii = true; return 0;
 	case 'D': o->list_ifaces = true; return 0;
 	case OPT_SUMMARY: o->summary = true; return 0;
+	case OPT_IPFIX: o->ipfix = optarg; return 0;
+	case OPT_NETFLOW9: o->netflow9 = true; return 0;
+	case OPT_IPFIX_TRANSPORT:
+		if (strcmp(optarg, "udp") && strcmp(optarg, "tcp"))
+			return errorf(-EINVAL, "invalid --ipfix-transport '%s': udp or tcp", optarg);
+		o->ipfix_tcp = !strcmp(optarg, "tcp");
+		return 0;
+	case OPT_DOMAIN:
+		if (num(optarg, 0, 0xffffffffULL, "observation-domain", &v))
+			return -1;
+		o->domain = (unsigned)v;
+		return 0;
 	case OPT_ZEEK: o->zeek = o->flows = true; return 0;
 	case OPT_CHECKSUMS: o->checksums = true; return 0;
 	case OPT_CID_SEED:
@@ -109,6 +122,17 @@ static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts 
 		return cmd_usage_error(self, "--summary is a text report; for records use --flows "
 				       "with --json or --zeek");
 	if (o->summary && !o->flows)
+		o->flows = true;
+	if ((o->netflow9 || o->ipfix_tcp || o->domain) && !o->ipfix)
+		return cmd_usage_error(self, "--netflow9, --ipfix-transport and --observation-domain "
+				       "go with --ipfix");
+	if (o->netflow9 && o->ipfix_tcp)
+		return cmd_usage_error(self, "NetFlow v9 goes over UDP only");
+	if (o->ipfix && o->write)
+		return cmd_usage_error(self, "-w saves packets; it cannot be combined with --ipfix");
+	/* --ipfix alone: flows to the collector, nothing on stdout */
+	o->print_flows = o->flows;
+	if (o->ipfix)
 		o->flows = true;
 	if (o->write && o->flows)
 		return cmd_usage_error(self, "-w saves packets; it cannot be combined with --flows");
@@ -184,6 +208,7 @@ struct sinks {
 	struct printer *pr;
 	struct flow_table *ft;
 	struct flow_out *fo;
+	struct ipfix *ix;
 	pcap_dumper_t *dump;
 	struct frag_table *frag;	/* IP fragments waiting (flows only) */
 	int werr;		/* errno of the first failed write to dump */
@@ -312,8 +337,10 @@ static int loop(pcap_t *h, const struct cap_opts *o, struct sinks *s, long *seen
 		int64_t ts;
 
 		r = pcap_next_ex(h, &hdr, &data);
-		if (r == 0)
+		if (r == 0) {
+			ipfix_tick(s->ix);	/* a waiting flow record goes out */
 			continue;	/* live timeout: look at the stop flag */
+		}
 		if (r == PCAP_ERROR_BREAK)
 			return 0;
 		if (r < 0)
@@ -395,6 +422,15 @@ static pcap_t *prepare(struct cap_opts *o, char *rbuf, struct sinks *s, int *sta
 	return h;
 }
 
+/* --flows with --ipfix: each record printed and exported */
+static void both_emit(struct flow_rec *f, bool interim, void *arg)
+{
+	struct sinks *s = arg;
+
+	flow_out_emit(f, interim, s->fo);
+	ipfix_emit(f, interim, s->ix);
+}
+
 static int run(struct cap_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -419,8 +455,17 @@ static int run(struct cap_opts *o)
 		      o->iface ? o->iface : "any", lt ? lt : "?", pcap_snapshot(h));
 	}
 	if (o->flows) {
-		s.fo = flow_out_new(o);
-		s.ft = flow_table_new(o, flow_out_emit, s.fo);
+		if (o->ipfix && !(s.ix = ipfix_new(o))) {
+			r = cmd_error("%s", error_msg());
+			pcap_close(h);
+			xbig_free(rbuf);
+			return r;
+		}
+		if (o->print_flows)
+			s.fo = flow_out_new(o);
+		s.ft = s.ix && s.fo ? flow_table_new(o, both_emit, &s)
+		       : s.ix ? flow_table_new(o, ipfix_emit, s.ix)
+			      : flow_table_new(o, flow_out_emit, s.fo);
 		s.frag = frag_new();
 	} else if (!o->write) {
 		s.pr = printer_new(stdout, o);
@@ -429,7 +474,12 @@ static int run(struct cap_opts *o)
 	/* what was read is shown even when the file turns out to be broken */
 	if (s.ft) {
 		flow_table_flush(s.ft);
-		werr = flow_out_close(s.fo, s.ft);
+		if (s.fo)
+			werr = flow_out_close(s.fo, s.ft);
+		else if (flow_table_evicted(s.ft))
+			fprintf(stderr, "portkit: %zu flows were exported early to stay within "
+					"--max-flows\n", flow_table_evicted(s.ft));
+		ipfix_close(s.ix);
 		flow_table_free(s.ft);
 		frag_free(s.frag);
 	}
@@ -543,6 +593,12 @@ static const struct cmd_option options[] = {
 	{ "community-id-seed", OPT_CID_SEED, "N", "seed of the flows' Community IDs (default 0)" },
 	{ "summary", OPT_SUMMARY, NULL, "top services and talkers (implies --flows)" },
 	{ "interval", OPT_INTERVAL, "S", "interim flow records every S seconds (default 300, 0 off)" },
+	{ "ipfix", OPT_IPFIX, "ADDR:PORT", "send the flow records to an IPFIX collector (alone:\n"
+					   "nothing on stdout; with --flows: both)" },
+	{ "ipfix-transport", OPT_IPFIX_TRANSPORT, "udp|tcp", "how --ipfix sends (default udp)" },
+	{ "netflow9", OPT_NETFLOW9, NULL, "NetFlow v9 instead of IPFIX (UDP)" },
+	{ "observation-domain", OPT_DOMAIN, "N", "IPFIX observation domain, v9 source id "
+						 "(default 0)" },
 	{ "max-flows", OPT_MAX_FLOWS, "N", "flows kept at once (default 1000000)" },
 	{ "tcp-timeout", OPT_TCP_TIMEOUT, "S", "idle TCP flows end after S seconds (default 300)" },
 	{ "udp-timeout", OPT_UDP_TIMEOUT, "S", "idle UDP and other flows end after S seconds "

@@ -155,6 +155,9 @@ void conn_flip(struct flow_rec *f)
 	SWAP(f->opkts, f->rpkts);
 	SWAP(f->obytes, f->rbytes);
 	SWAP(f->oip, f->rip);
+	SWAP(f->oflags, f->rflags);
+	SWAP(f->xopkts, f->xrpkts);
+	SWAP(f->xoip, f->xrip);
 	SWAP(f->ep[0], f->ep[1]);
 	unsigned a = f->act_o;
 

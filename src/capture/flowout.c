@@ -104,7 +104,7 @@ const char *flow_conn_state(const struct flow_rec *f)
 /* Community ID v1: TCP, UDP and SCTP by ports, ICMP and ICMPv6 by type
  * and counterpart type (or code: one-way messages keep their direction),
  * other protocols by addresses alone. */
-static void community_id(const struct flow_rec *f, unsigned seed, char *out)
+void flow_community_id(const struct flow_rec *f, unsigned seed, char *out)
 {
 	uint8_t buf[2 + 16 + 16 + 4 + 4], digest[20];
 	size_t alen = f->ipver == 4 ? 4 : 16, n = 0;
@@ -401,7 +401,7 @@ static void record(struct flow_out *fo, const struct flow_rec *f, bool interim, 
 	out_record_end(o);
 }
 
-void flow_out_emit(const struct flow_rec *f, bool interim, void *arg)
+void flow_out_emit(struct flow_rec *f, bool interim, void *arg)
 {
 	struct flow_out *fo = arg;
 	char cid[40] = "";
@@ -427,7 +427,7 @@ void flow_out_emit(const struct flow_rec *f, bool interim, void *arg)
 	}
 	/* the hash is worth its cost only where it is shown */
 	if (fo->o->zeek || fo->o->cc.json)
-		community_id(f, fo->o->cid_seed, cid);
+		flow_community_id(f, fo->o->cid_seed, cid);
 	if (fo->o->zeek) {
 		if (!interim)	/* conn.log has one line per connection */
 			zeek(f, cid);

@@ -569,9 +569,11 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 		if (orig) {
 			f->opkts++;
 			f->oip += p->ip_len;
+			f->oflags |= p->proto == 6 ? p->tcp_flags : 0;
 		} else {
 			f->rpkts++;
 			f->rip += p->ip_len;
+			f->rflags |= p->proto == 6 ? p->tcp_flags : 0;
 		}
 	}
 	{
@@ -599,8 +601,10 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 void flow_table_flush(struct flow_table *t)
 {
 	/* the least recently active first */
-	while (t->lru_tail != NIL)
+	while (t->lru_tail != NIL) {
+		t->f[t->lru_tail].flushed = 1;
 		finish(t, t->lru_tail);
+	}
 }
 
 size_t flow_table_evicted(const struct flow_table *t)

@@ -35,7 +35,12 @@ struct flow_rec {
 	uint32_t hist_seen;		/* letters recorded once per direction */
 	unsigned evicted : 1, oneway : 1, active : 1, timers_off : 1;
 	unsigned act_o : 1, act_r : 1, dns : 1;
+	unsigned flushed : 1;		/* ended by the end of the capture */
+	uint8_t oflags, rflags;		/* TCP flags seen from each side, OR'ed */
 	uint32_t opkts, rpkts;
+	/* what an exporter (--ipfix) reported so far: its records are deltas */
+	uint32_t xopkts, xrpkts;
+	uint64_t xoip, xrip;
 	uint64_t obytes, rbytes, oip, rip;
 	int64_t start, last;		/* microseconds; last as Zeek's last_time */
 	int64_t reported;

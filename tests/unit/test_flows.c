@@ -15,7 +15,7 @@ struct got {
 	size_t n;
 };
 
-static void collect(const struct flow_rec *f, bool interim, void *arg)
+static void collect(struct flow_rec *f, bool interim, void *arg)
 {
 	struct got *g = arg;
 
