@@ -29,6 +29,19 @@ LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpc
 	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
 	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
 
+# The BPF owner source (bpf/owners.bpf.c, a libbpf skeleton): built when
+# clang, bpftool and libbpf-dev are there; without them portkit walks /proc
+BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
+HAVE_BPF  := $(shell command -v clang >/dev/null 2>&1 && [ -n "$(BPFTOOL)" ] && \
+	pkg-config --exists libbpf 2>/dev/null && echo 1)
+ifeq ($(HAVE_BPF),1)
+BASE_CFLAGS += -DPORTKIT_BPF -I$(BUILD)/gen
+BPF_SKEL  := $(BUILD)/gen/owners.lskel.h
+else
+BPF_SKEL  :=
+$(info portkit: building without the BPF owner source (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc)
+endif
+
 ifeq ($(V),1)
 Q :=
 else
@@ -91,6 +104,19 @@ $(BUILD)/gen/services_data.c: data/services.txt $(BUILD)/embed
 $(BUILD)/gen/services_data.o: $(BUILD)/gen/services_data.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/gen/owners.bpf.o: bpf/owners.bpf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-c $< -o $@
+
+# a light skeleton (-L): loaded by the kernel, no libbpf at run time
+$(BUILD)/gen/owners.lskel.h: $(BUILD)/gen/owners.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton -L $< name owners_bpf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/owners_bpf.o: $(BPF_SKEL)
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -169,7 +195,7 @@ FUZZ_LIBS_fuzz_lab_topology := lab
 fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 
 .SECONDEXPANSION:
-build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $$(call fuzz_src,$$*)
+build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $(BPF_SKEL) $$(call fuzz_src,$$*)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \

@@ -508,11 +508,11 @@ static int on_event(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-static int follow(int stop_fd, struct watch *w)
+static int follow(int stop_fd, bool updates, struct watch *w)
 {
 	static char buf[1 << 16];
-	struct mnl_socket *nl = ct_open(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
-					NF_NETLINK_CONNTRACK_DESTROY);
+	struct mnl_socket *nl = ct_open(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY |
+					(updates ? NF_NETLINK_CONNTRACK_UPDATE : 0));
 	int fd, r = 0;
 
 	if (!nl)
@@ -551,7 +551,7 @@ static int follow(int stop_fd, struct watch *w)
 	return r;
 }
 
-int nat_watch(const char *netns, int stop_fd,
+int nat_watch(const char *netns, int stop_fd, bool updates,
 	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg)
 {
 	struct watch w = { .fn = fn, .arg = arg };
@@ -566,7 +566,7 @@ int nat_watch(const char *netns, int stop_fd,
 			return r;
 		}
 	}
-	r = follow(stop_fd, &w);
+	r = follow(stop_fd, updates, &w);
 	if (saved >= 0)
 		netns_restore(saved);
 	if (netns)

@@ -47,8 +47,10 @@ int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg),
 	     long *count, long *max);
 void nat_table_free(struct nat_table *t);
 /* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
- * until fn returns nonzero or stop_fd is readable; 0 or errorf. */
-int nat_watch(const char *netns, int stop_fd,
+ * until fn returns nonzero or stop_fd is readable; 0 or errorf. Without
+ * updates only "new" and "destroy" are asked of the kernel (each state
+ * change of every session is an event: a busy router makes many). */
+int nat_watch(const char *netns, int stop_fd, bool updates,
 	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg);
 /* One ctnetlink message (a dump entry or an event) into e; 0, or -1 when
  * it is not a conntrack entry or is malformed. */

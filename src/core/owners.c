@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/ev.h"
 #include "core/log.h"
 #include "core/out.h"
 #include "core/owners.h"
+#include "core/owners_bpf.h"
 #include "core/users.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
@@ -282,6 +285,7 @@ static size_t list_pids(DIR *d, char (**out)[16])
 }
 
 struct owner_scan {
+	bool bpf;		/* the kernel is asked at the end instead */
 	DIR *d;
 	char (*pids)[16];
 	size_t npids;
@@ -372,9 +376,105 @@ static void finish(struct owner_scan *os, struct owner_map *m)
 	free(os);
 }
 
+/* ---- the BPF source ---- */
+
+
+enum { SRC_AUTO, SRC_PROC, SRC_BPF };
+
+/* PORTKIT_OWNERS=proc|bpf forces one (tests); a /proc fixture is read as
+ * files; otherwise BPF when it can work here */
+static int source(const char *root)
+{
+	const char *e = getenv("PORTKIT_OWNERS");
+
+	if (strcmp(root, "/proc") || (e && !strcmp(e, "proc")))
+		return SRC_PROC;
+	return e && !strcmp(e, "bpf") ? SRC_BPF : SRC_AUTO;
+}
+
+/* Worth trying: root, or CAP_BPF and CAP_PERFMON, and the kernel's BTF */
+static bool bpf_possible(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+	bool caps;
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	caps = (d[1].effective & (1u << (39 - 32))) && (d[1].effective & (1u << (38 - 32)));
+	return (caps || (d[0].effective & (1u << CAP_SYS_ADMIN))) &&
+	       !access("/sys/kernel/btf/vmlinux", R_OK);
+}
+
+static int32_t rec_proc(struct owner_map *m, const struct owner_rec *r)
+{
+	struct proc_owner *p;
+
+	m->procs = xgrow(m->procs, sizeof(*m->procs), m->nprocs + 1, &m->capprocs);
+	p = &m->procs[m->nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = (int)r->pid;
+	p->uid = r->uid;
+	snprintf(p->comm, sizeof(p->comm), "%s", r->comm);
+	return (int32_t)m->nprocs++;
+}
+
+/* Fill m from the kernel's iterator: 0, or -errno with m untouched. With
+ * stop_when_all it stops where the /proc walk would: after the first
+ * process with which every socket has an owner. */
+static int bpf_scan(struct owner_map *m, bool stop_when_all)
+{
+	uint32_t *want = NULL;
+	size_t nw = 0, n;
+	struct owner_rec *v;
+	int32_t proc = -1;
+	uint32_t last = 0;
+	int64_t t0;
+	int r;
+
+	if (m->wanted <= OWNERS_BPF_MAX) {	/* the kernel filters */
+		want = xmalloc(m->wanted * sizeof(*want));
+		for (size_t i = 0; i <= m->mask; i++)
+			if (m->key[i])
+				want[nw++] = m->key[i];
+	}
+	t0 = ev_now_us();
+	r = owners_bpf_read(want, nw, &v, &n);
+	free(want);
+	if (r)
+		return r;
+	if (getenv("PORTKIT_OWNERS_TRACE"))	/* bench/sessions: the source's own cost */
+		warnf("owners: bpf, %zu socket descriptors%s, load %lld us, load and read %lld us",
+		      n, nw ? " (filtered in the kernel)" : "", (long long)owners_bpf_load_us(),
+		      (long long)(ev_now_us() - t0));
+	/* in pid order, a pid's descriptors together: as the /proc walk */
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = slot_of(m, v[i].inode);
+
+		if (v[i].pid != last && stop_when_all && m->owned == m->wanted)
+			break;
+		if (!m->key[slot])
+			continue;
+		if (v[i].pid != last) {
+			last = v[i].pid;
+			proc = rec_proc(m, &v[i]);
+		}
+		add_link(m, slot, proc);
+	}
+	free(v);
+	return 0;
+}
+
 struct owner_scan *owners_scan_begin(const char *root)
 {
-	struct owner_scan *os = scan_open(root, NULL, cpu_threads());
+	struct owner_scan *os;
+
+	if (source(root) == SRC_BPF || (source(root) == SRC_AUTO && bpf_possible())) {
+		os = xcalloc(1, sizeof(*os));
+		os->bpf = true;		/* one read at the end does it all */
+		return os;
+	}
+	os = scan_open(root, NULL, cpu_threads());
 
 	if (os)
 		start(os, 0);
@@ -383,8 +483,19 @@ struct owner_scan *owners_scan_begin(const char *root)
 
 int owners_scan_end(struct owner_scan *os, struct owner_map *m)
 {
+	int r = 0;
+
 	if (!os)
 		return -EINVAL;
+	if (os->bpf) {
+		free(os);
+		if (!m || !m->wanted)
+			return 0;
+		r = bpf_scan(m, false);
+		if (r && source(proc_root()) == SRC_AUTO)
+			r = owners_scan(m, proc_root(), false);	/* it could not load */
+		return r;
+	}
 	finish(os, m);
 	return 0;
 }
@@ -394,6 +505,10 @@ int owners_scan(struct owner_map *m, const char *root, bool stop_when_all)
 	struct owner_scan *os;
 
 	if (!m->wanted)
+		return 0;
+	if (source(root) == SRC_BPF)
+		return bpf_scan(m, stop_when_all);
+	if (source(root) == SRC_AUTO && bpf_possible() && !bpf_scan(m, stop_when_all))
 		return 0;
 	os = scan_open(root, m, stop_when_all ? 1 : cpu_threads());
 	if (!os)

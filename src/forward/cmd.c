@@ -404,7 +404,7 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 
 		/* the sessions' log from conntrack events, until a signal comes */
 		/* without events (no conntrack here) the read below just waits */
-		if (nat_watch(NULL, sfd, kernel_event, &k))
+		if (nat_watch(NULL, sfd, false, kernel_event, &k))
 			slog_event(log, "error", NULL, -1, "no session log: %s", error_msg());
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;

@@ -330,7 +330,7 @@ static int watch(struct nat_opts *no)
 		out_set_stream(no->out, true);
 	}
 	fprintf(stderr, "following the conntrack table (Ctrl-C stops)\n");
-	r = nat_watch(no->netns, sfd, on_event, no);
+	r = nat_watch(no->netns, sfd, true, on_event, no);
 	if (no->out)
 		e = out_close(no->out);
 	close(sfd);
