@@ -136,6 +136,10 @@ static int open_log(const struct fwd_opts *o, struct slog *log)
 	log->json = o->cc.json;
 	if (!o->log)
 		return 0;
+	if (!strcmp(o->log, "none")) {
+		log->no_sessions = true;	/* events still go to stderr */
+		return 0;
+	}
 	if ((log->fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
 		return errorf(-errno, "cannot open log '%s': %s", o->log, strerror(errno));
 	return 0;
@@ -402,9 +406,10 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 	for (;;) {
 		struct signalfd_siginfo si;
 
-		/* the sessions' log from conntrack events, until a signal comes */
-		/* without events (no conntrack here) the read below just waits */
-		if (nat_watch(NULL, sfd, false, kernel_event, &k))
+		/* the sessions' log from conntrack events, until a signal comes;
+		 * without events (no conntrack here, or --log none: then the
+		 * kernel sends none) the read below just waits */
+		if (!log->no_sessions && nat_watch(NULL, sfd, false, kernel_event, &k))
 			slog_event(log, "error", NULL, -1, "no session log: %s", error_msg());
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -537,7 +542,8 @@ static const struct cmd_option options[] = {
 	{ "deny", OPT_DENY, "CIDR", "deny clients from CIDR" },
 	{ "config", 'c', "FILE", "rules from FILE" },
 	{ "check", OPT_CHECK, NULL, "validate the rules and exit" },
-	{ "log", OPT_LOG, "FILE", "session log (default: stderr); with --json, NDJSON" },
+	{ "log", OPT_LOG, "FILE", "session log (default: stderr); with --json, NDJSON;\n"
+				  "none: no session lines (events stay on stderr)" },
 	{ "workers", OPT_WORKERS, "N", "worker threads (default: one per CPU)" },
 	{ "max-conns", OPT_MAX_CONNS, "N", "TCP sessions over all rules" },
 	{ "drain-timeout", OPT_DRAIN, "S", "on SIGTERM, how long sessions may finish (default 10)" },

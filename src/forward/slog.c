@@ -15,6 +15,8 @@
 #include "forward/forward.h"
 #include "core/banned.h"
 
+static void slog_line(const struct slog *l, const struct slog_rec *r);
+
 static void put(const struct slog *l, const char *s, size_t n)
 {
 	if (write(l->fd, s, n) < 0)
@@ -44,6 +46,13 @@ static const char *jstr(const char *s, char *out, size_t size)
 }
 
 void slog_session(const struct slog *l, const struct slog_rec *r)
+{
+	if (l->no_sessions)
+		return;
+	slog_line(l, r);
+}
+
+static void slog_line(const struct slog *l, const struct slog_rec *r)
 {
 	char line[1024], ts[64], ca[ADDR_STRLEN], ta[ADDR_STRLEN], rule[160];
 	char cep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN];

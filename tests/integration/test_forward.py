@@ -462,3 +462,20 @@ def test_startup_errors(echo_backend):
     with Netns() as ns:   # no route to the target at all
         r = ns.run(BIN, "forward", "127.0.0.1:9000", "198.18.0.5:80")
         assert r.returncode == 2 and "target unreachable" in r.stderr, r.stderr
+
+
+def test_log_none_keeps_events_drops_session_lines(echo_backend):
+    """--log none: no line per session (as HAProxy without a log), the events
+    still on stderr, and the relay unchanged."""
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--log", "none")
+    try:
+        f.wait_for(" listening ")
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.sendall(b"ping")
+        assert c.recv(4) == b"ping"
+        c.close()
+    finally:
+        err = f.stop()
+    assert " listening " in err and " stopped " in err
+    assert " session " not in err
