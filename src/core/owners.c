@@ -419,16 +419,42 @@ static int32_t rec_proc(struct owner_map *m, const struct owner_rec *r)
 	return (int32_t)m->nprocs++;
 }
 
-/* Fill m from the kernel's iterator: 0, or -errno with m untouched. With
- * stop_when_all it stops where the /proc walk would: after the first
- * process with which every socket has an owner. */
+struct bpf_fill {
+	struct owner_map *m;
+	bool stop_when_all, stopped;
+	int32_t proc;
+	uint32_t last;
+};
+
+static void bpf_one(const struct owner_rec *r, void *arg)
+{
+	struct bpf_fill *f = arg;
+	struct owner_map *m = f->m;
+	size_t slot = slot_of(m, r->inode);
+
+	if (f->stopped || (r->pid != f->last && f->stop_when_all && m->owned == m->wanted)) {
+		f->stopped = true;	/* the rest of the records are read and dropped */
+		return;
+	}
+	if (!m->key[slot])
+		return;
+	if (r->pid != f->last) {
+		f->last = r->pid;
+		f->proc = rec_proc(m, r);
+	}
+	add_link(m, slot, f->proc);
+}
+
+/* Fill m from the kernel's iterator: 0, or -errno (with m untouched when
+ * the program could not run). With stop_when_all it stops where the /proc
+ * walk would: after the first process with which every socket has an
+ * owner. Records come in pid order, a pid's descriptors together, as the
+ * /proc walk finds them. */
 static int bpf_scan(struct owner_map *m, bool stop_when_all)
 {
+	struct bpf_fill f = { m, stop_when_all, false, -1, 0 };
 	uint32_t *want = NULL;
 	size_t nw = 0, n;
-	struct owner_rec *v;
-	int32_t proc = -1;
-	uint32_t last = 0;
 	int64_t t0;
 	int r;
 
@@ -439,29 +465,18 @@ static int bpf_scan(struct owner_map *m, bool stop_when_all)
 				want[nw++] = m->key[i];
 	}
 	t0 = ev_now_us();
-	r = owners_bpf_read(want, nw, &v, &n);
+	r = owners_bpf_each(want, nw, bpf_one, &f, &n);
 	free(want);
+	if (r && n) {		/* it failed part way: keep what came, say so */
+		warnf("%s: owners may be missing", error_msg());
+		return 0;
+	}
 	if (r)
 		return r;
 	if (getenv("PORTKIT_OWNERS_TRACE"))	/* bench/sessions: the source's own cost */
 		warnf("owners: bpf, %zu socket descriptors%s, load %lld us, load and read %lld us",
 		      n, nw ? " (filtered in the kernel)" : "", (long long)owners_bpf_load_us(),
 		      (long long)(ev_now_us() - t0));
-	/* in pid order, a pid's descriptors together: as the /proc walk */
-	for (size_t i = 0; i < n; i++) {
-		size_t slot = slot_of(m, v[i].inode);
-
-		if (v[i].pid != last && stop_when_all && m->owned == m->wanted)
-			break;
-		if (!m->key[slot])
-			continue;
-		if (v[i].pid != last) {
-			last = v[i].pid;
-			proc = rec_proc(m, &v[i]);
-		}
-		add_link(m, slot, proc);
-	}
-	free(v);
 	return 0;
 }
 

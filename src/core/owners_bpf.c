@@ -23,6 +23,8 @@
 
 #include "core/banned.h"
 
+#define BPF_WINDOW 2048		/* records per read: 64 KiB */
+
 static int64_t load_us;
 
 int64_t owners_bpf_load_us(void)
@@ -80,17 +82,17 @@ static int fill(int mfd, const uint32_t *inodes, size_t n)
 	return r < 0 ? r : 0;
 }
 
-int owners_bpf_read(const uint32_t *inodes, size_t n, struct owner_rec **out, size_t *nout)
+int owners_bpf_each(const uint32_t *inodes, size_t n,
+		    void (*fn)(const struct owner_rec *r, void *arg), void *arg, size_t *total)
 {
 	struct owners_bpf *s;
 	union bpf_attr a;
 	int64_t t0 = ev_now_us();
-	size_t len = 0, cap = 1 << 16;
-	char *buf = NULL;
+	size_t len = 0;
+	struct owner_rec *buf = NULL;
 	int fd = -1, r = 0;
 
-	*out = NULL;
-	*nout = 0;
+	*total = 0;
 	if (n > OWNERS_BPF_MAX)
 		return errorf(-E2BIG, "BPF owners: %zu sockets to filter, at most %d", n,
 			      OWNERS_BPF_MAX);
@@ -118,13 +120,14 @@ int owners_bpf_read(const uint32_t *inodes, size_t n, struct owner_rec **out, si
 		goto done;
 	}
 	load_us = ev_now_us() - t0;
-	buf = xmalloc(cap);
+	/* a fixed window of records, handed on as they come: memory does not
+	 * grow with the number of sockets */
+	buf = xmalloc(BPF_WINDOW * sizeof(*buf));
 	for (;;) {			/* bounded: the iterator ends with read() == 0 */
-		ssize_t k;
+		size_t cap = BPF_WINDOW * sizeof(*buf), whole, kept;
+		ssize_t k = read(fd, (char *)buf + len, cap - len);
+		char tail[sizeof(*buf)];
 
-		if (cap - len < 4096)
-			buf = xrealloc(buf, cap *= 2);
-		k = read(fd, buf + len, cap - len);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -134,10 +137,15 @@ int owners_bpf_read(const uint32_t *inodes, size_t n, struct owner_rec **out, si
 		if (k == 0)
 			break;
 		len += (size_t)k;
+		whole = len / sizeof(*buf) * sizeof(*buf);
+		memcpy(tail, (char *)buf + whole, len - whole);	/* a record cut by the read */
+		kept = owner_recs_check(buf, whole);
+		for (size_t i = 0; i < kept; i++)
+			fn(&buf[i], arg);
+		*total += kept;
+		len -= whole;
+		memcpy(buf, tail, len);
 	}
-	*nout = owner_recs_check((struct owner_rec *)(void *)buf, len);
-	*out = (struct owner_rec *)(void *)buf;
-	buf = NULL;
 done:
 	free(buf);
 	if (fd >= 0)
@@ -146,11 +154,11 @@ done:
 	return r;
 }
 #else
-int owners_bpf_read(const uint32_t *inodes, size_t n, struct owner_rec **out, size_t *nout)
+int owners_bpf_each(const uint32_t *inodes, size_t n,
+		    void (*fn)(const struct owner_rec *r, void *arg), void *arg, size_t *total)
 {
-	(void)inodes, (void)n;
-	*out = NULL;
-	*nout = 0;
+	(void)inodes, (void)n, (void)fn, (void)arg;
+	*total = 0;
 	return errorf(-ENOTSUP, "BPF owners: this portkit was built without BPF (clang, bpftool "
 		      "or libbpf-dev was missing)");
 }
