@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
@@ -66,6 +67,21 @@ struct inode {
 
 struct file {
 	struct inode *f_inode;
+	void *private_data;
+} __attribute__((preserve_access_index));
+
+struct sock_common {
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
+
+struct socket {
+	struct sock *sk;
 } __attribute__((preserve_access_index));
 
 struct bpf_iter__task_file {
@@ -85,6 +101,9 @@ struct owner_rec {
 };
 
 const volatile __u32 filter = 0;
+/* who PORT: before the dump has said which sockets there are, the ones
+ * whose local or remote port is in [port_lo, port_hi] (0, 0: no such test) */
+const volatile __u16 port_lo = 0, port_hi = 0;
 
 /* allocated as it fills; core/owners_bpf.h OWNERS_BPF_MAX */
 struct {
@@ -130,6 +149,17 @@ int owners(struct bpf_iter__task_file *ctx)
 	r.inode = (__u32)BPF_CORE_READ(ino, i_ino);
 	if (filter && !bpf_map_lookup_elem(&wanted, &r.inode))
 		return 0;
+	if (port_hi) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+		struct sock *sk = BPF_CORE_READ(sock, sk);
+		unsigned short fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+		__u16 l = BPF_CORE_READ(sk, __sk_common.skc_num);
+		__u16 d = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+
+		if ((fam != 2 && fam != 10) ||		/* AF_INET, AF_INET6 */
+		    !((l >= port_lo && l <= port_hi) || (d >= port_lo && d <= port_hi)))
+			return 0;
+	}
 	r.pid = pid_here(task);
 	if (!r.pid)
 		return 0;

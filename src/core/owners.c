@@ -286,6 +286,12 @@ static size_t list_pids(DIR *d, char (**out)[16])
 
 struct owner_scan {
 	bool bpf;		/* the kernel is asked at the end instead */
+	bool bpf_port;		/* ... or now, by port, on a thread of its own */
+	uint16_t port_lo, port_hi;
+	pthread_t bpf_th;
+	int bpf_r;
+	struct owner_rec *recs;
+	size_t nrecs, caprecs, bpf_total;
 	DIR *d;
 	char (*pids)[16];
 	size_t npids;
@@ -465,7 +471,7 @@ static int bpf_scan(struct owner_map *m, bool stop_when_all)
 				want[nw++] = m->key[i];
 	}
 	t0 = ev_now_us();
-	r = owners_bpf_each(want, nw, bpf_one, &f, &n);
+	r = owners_bpf_each(want, nw, 0, 0, bpf_one, &f, &n);
 	free(want);
 	if (r && n) {		/* it failed part way: keep what came, say so */
 		warnf("%s: owners may be missing", error_msg());
@@ -478,6 +484,40 @@ static int bpf_scan(struct owner_map *m, bool stop_when_all)
 		      n, nw ? " (filtered in the kernel)" : "", (long long)owners_bpf_load_us(),
 		      (long long)(ev_now_us() - t0));
 	return 0;
+}
+
+static void keep_rec(const struct owner_rec *r, void *arg)
+{
+	struct owner_scan *os = arg;
+
+	os->recs = xgrow(os->recs, sizeof(*os->recs), os->nrecs + 1, &os->caprecs);
+	os->recs[os->nrecs++] = *r;
+}
+
+static void *port_thread(void *arg)
+{
+	struct owner_scan *os = arg;
+
+	os->bpf_r = owners_bpf_each(NULL, 0, os->port_lo, os->port_hi, keep_rec, os,
+				    &os->bpf_total);
+	return NULL;
+}
+
+struct owner_scan *owners_scan_begin_port(const char *root, uint16_t lo, uint16_t hi)
+{
+	struct owner_scan *os;
+
+	if (!hi || !(source(root) == SRC_BPF || (source(root) == SRC_AUTO && bpf_possible())))
+		return NULL;
+	os = xcalloc(1, sizeof(*os));
+	os->bpf_port = true;
+	os->port_lo = lo;
+	os->port_hi = hi;
+	if (pthread_create(&os->bpf_th, NULL, port_thread, os)) {
+		free(os);
+		return NULL;
+	}
+	return os;
 }
 
 struct owner_scan *owners_scan_begin(const char *root)
@@ -496,12 +536,35 @@ struct owner_scan *owners_scan_begin(const char *root)
 	return os;
 }
 
+int owners_scan_end_port(struct owner_scan *os, struct owner_map *m, bool stop_when_all)
+{
+	struct bpf_fill f = { m, stop_when_all, false, -1, 0 };
+	int r;
+
+	pthread_join(os->bpf_th, NULL);
+	r = os->bpf_r;
+	if (!r && m) {
+		for (size_t i = 0; i < os->nrecs; i++)
+			bpf_one(&os->recs[i], &f);
+		if (getenv("PORTKIT_OWNERS_TRACE"))
+			warnf("owners: bpf by port, beside the dump, %zu socket descriptors, load %lld us",
+			      os->bpf_total, (long long)owners_bpf_load_us());
+	}
+	free(os->recs);
+	free(os);
+	if (r && m && source(proc_root()) == SRC_AUTO)
+		r = owners_scan(m, proc_root(), stop_when_all);	/* it could not load */
+	return m ? r : 0;
+}
+
 int owners_scan_end(struct owner_scan *os, struct owner_map *m)
 {
 	int r = 0;
 
 	if (!os)
 		return -EINVAL;
+	if (os->bpf_port)
+		return owners_scan_end_port(os, m, false);
 	if (os->bpf) {
 		free(os);
 		if (!m || !m->wanted)

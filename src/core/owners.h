@@ -38,6 +38,13 @@ int owners_scan(struct owner_map *m, const char *proc_root, bool stop_when_all);
 struct owner_scan;
 struct owner_scan *owners_scan_begin(const char *proc_root);
 int owners_scan_end(struct owner_scan *scan, struct owner_map *m);
+/* A narrow query by port (who PORT): the kernel's owners of the inet
+ * sockets with the local or remote port in [lo, hi], asked on a thread of
+ * its own while the caller dumps the sockets; NULL when the BPF source is
+ * not to be used (then call owners_scan). owners_scan_end_port() waits and
+ * keeps what m wants, stopping as owners_scan does with stop_when_all. */
+struct owner_scan *owners_scan_begin_port(const char *proc_root, uint16_t lo, uint16_t hi);
+int owners_scan_end_port(struct owner_scan *scan, struct owner_map *m, bool stop_when_all);
 /* Holders of inode in pid order of discovery; returns the count. */
 size_t owners_get(const struct owner_map *m, uint32_t inode,
 		  const struct proc_owner **out, size_t max);

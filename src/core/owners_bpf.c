@@ -82,7 +82,7 @@ static int fill(int mfd, const uint32_t *inodes, size_t n)
 	return r < 0 ? r : 0;
 }
 
-int owners_bpf_each(const uint32_t *inodes, size_t n,
+int owners_bpf_each(const uint32_t *inodes, size_t n, uint16_t port_lo, uint16_t port_hi,
 		    void (*fn)(const struct owner_rec *r, void *arg), void *arg, size_t *total)
 {
 	struct owners_bpf *s;
@@ -99,6 +99,8 @@ int owners_bpf_each(const uint32_t *inodes, size_t n,
 	if (!(s = owners_bpf__open()))
 		return errorf(-ENOMEM, "BPF owners: cannot open the program");
 	s->rodata->filter = n > 0;
+	s->rodata->port_lo = port_lo;
+	s->rodata->port_hi = port_hi;
 	if ((r = owners_bpf__load(s))) {
 		r = errorf(r < 0 ? r : -EINVAL, "BPF owners: the kernel refused the program: %s",
 			   strerror(r < 0 ? -r : EINVAL));
@@ -154,10 +156,10 @@ done:
 	return r;
 }
 #else
-int owners_bpf_each(const uint32_t *inodes, size_t n,
+int owners_bpf_each(const uint32_t *inodes, size_t n, uint16_t port_lo, uint16_t port_hi,
 		    void (*fn)(const struct owner_rec *r, void *arg), void *arg, size_t *total)
 {
-	(void)inodes, (void)n, (void)fn, (void)arg;
+	(void)inodes, (void)n, (void)port_lo, (void)port_hi, (void)fn, (void)arg;
 	*total = 0;
 	return errorf(-ENOTSUP, "BPF owners: this portkit was built without BPF (clang, bpftool "
 		      "or libbpf-dev was missing)");

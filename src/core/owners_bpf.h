@@ -24,13 +24,15 @@ struct owner_rec {
 
 /*
  * Run the iterator: fn(record) for every socket descriptor of every process
- * this /proc shows, or (inodes given, n > 0) of only those sockets, in pid
+ * this /proc shows, or (inodes given, n > 0) of only those sockets, or
+ * (port_hi > 0) of only the inet sockets with the local or the remote port
+ * in [port_lo, port_hi], in pid
  * order and fd order within a pid, read through a 64 KiB window; *total
  * records. 0, or -errno when BPF cannot be used here (no BTF, no
  * permission, not built in; the caller falls back to /proc) with
  * error_msg() saying why; then fn was not called.
  */
-int owners_bpf_each(const uint32_t *inodes, size_t n,
+int owners_bpf_each(const uint32_t *inodes, size_t n, uint16_t port_lo, uint16_t port_hi,
 		    void (*fn)(const struct owner_rec *r, void *arg), void *arg, size_t *total);
 /* The records in buf (n bytes read from the iterator): how many whole
  * ones there are, each with its comm made a C string; the rest ignored. */

@@ -93,7 +93,25 @@ static int dump_all(const struct diag_query *q, const char *spec, struct snapsho
 	return r;
 }
 
-static int find_owners(struct snapshot *s, unsigned flags, struct owner_scan *early)
+/* The one port range a query asks for (who PORT: sport or dport = PORT),
+ * or false when its clauses say more than that */
+static bool one_port_range(const struct diag_query *q, uint16_t *lo, uint16_t *hi)
+{
+	const struct bc_clause *c = &q->clause[0];
+
+	if (q->nclauses != 1 || !c->n)
+		return false;
+	for (size_t i = 0; i < c->n; i++)
+		if ((c->atom[i].kind != BC_SPORT && c->atom[i].kind != BC_DPORT) ||
+		    c->atom[i].lo != c->atom[0].lo || c->atom[i].hi != c->atom[0].hi)
+			return false;
+	*lo = c->atom[0].lo;
+	*hi = c->atom[0].hi;
+	return *hi > 0;
+}
+
+static int find_owners(struct snapshot *s, unsigned flags, struct owner_scan *early,
+		       bool by_port)
 {
 	uint32_t *inodes = xmalloc((s->t.n ? s->t.n : 1) * sizeof(*inodes));
 	int r;
@@ -102,7 +120,9 @@ static int find_owners(struct snapshot *s, unsigned flags, struct owner_scan *ea
 		inodes[i] = s->t.v[i].inode;
 	s->owners = owners_new(inodes, s->t.n);
 	free(inodes);
-	if (early)
+	if (early && by_port)
+		r = owners_scan_end_port(early, s->owners, flags & SNAP_FIRST_OWNER);
+	else if (early)
 		r = owners_scan_end(early, s->owners);
 	else
 		r = owners_scan(s->owners, proc_root(), flags & SNAP_FIRST_OWNER);
@@ -116,9 +136,14 @@ int snapshot_take(const struct diag_query *q, const char *netns, unsigned flags,
 		  struct snapshot *s)
 {
 	struct owner_scan *early = NULL;
+	bool by_port = false;
+	uint16_t lo, hi;
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	/* a query by port: the kernel finds the port's owners while it dumps */
+	if ((flags & SNAP_OWNERS) && one_port_range(q, &lo, &hi))
+		by_port = (early = owners_scan_begin_port(proc_root(), lo, hi)) != NULL;
 	/* a wide query needs every holder: walk /proc while the kernel dumps */
 	if ((flags & SNAP_OWNERS) && !(flags & SNAP_FIRST_OWNER) && !q->nclauses) {
 		early = owners_scan_begin(proc_root());
@@ -132,7 +157,7 @@ int snapshot_take(const struct diag_query *q, const char *netns, unsigned flags,
 		return r;
 	}
 	if (flags & SNAP_OWNERS)
-		r = find_owners(s, flags, early);
+		r = find_owners(s, flags, early, by_port);
 	return r;
 }
 

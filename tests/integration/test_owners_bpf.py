@@ -96,6 +96,9 @@ def test_bpf_and_proc_owners_agree():
                      ("who", "7010", "--json"), ("ls", "-lp", "--port", "7002")):
             b, p = run(ns, "bpf", *args), run(ns, "proc", *args)
             assert b == p, (args, b, p)
+        # who PORT asked the kernel by port while it dumped (the path compared above)
+        t = ns.run(BIN, "who", "7001", env={"PORTKIT_OWNERS": "bpf", "PORTKIT_OWNERS_TRACE": "1"})
+        assert "by port, beside the dump" in t.stderr, t.stderr
         out = run(ns, "bpf", "ls", "-tap", "--json")[1]
         recs = [json.loads(x) for x in out.splitlines()]
         by_port = {r["local_port"]: r for r in recs if r["state"] == "LISTEN"}
