@@ -8,8 +8,8 @@
  * since its last export, with octet and packet deltas (IP bytes, as the
  * elements define them). Interim records (--interval) end with reason
  * "active timeout"; the final one with idle timeout, end of flow detected
- * (TCP FIN or RST seen both ways... or either), forced end (the capture
- * ended) or lack of resources (--max-flows).
+ * (a TCP FIN or RST was seen), forced end (the capture ended) or lack of
+ * resources (--max-flows).
  *
  * The clock is the capture's: export times and NetFlow's uptime follow the
  * packets' timestamps, so a file replays with its own times (as softflowd

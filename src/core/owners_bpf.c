@@ -53,33 +53,31 @@ static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *a)
 	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
 }
 
+/* The wanted inodes into the map: one system call, or one each where the
+ * kernel does not take batches; 0 or -errno */
 static int fill(int mfd, const uint32_t *inodes, size_t n)
 {
 	uint8_t *one = xcalloc(n, 1);
 	union bpf_attr a;
-	int r;
+	int r = 0;
 
-	/* one system call; element by element where batches are not known */
 	memset(&a, 0, sizeof(a));
 	a.batch.map_fd = (uint32_t)mfd;
 	a.batch.keys = (uint64_t)(uintptr_t)inodes;
 	a.batch.values = (uint64_t)(uintptr_t)one;
 	a.batch.count = (uint32_t)n;
-	r = sys_bpf(BPF_MAP_UPDATE_BATCH, &a);
-	for (size_t i = 0; r && i < n; i++) {
-		memset(&a, 0, sizeof(a));
-		a.map_fd = (uint32_t)mfd;
-		a.key = (uint64_t)(uintptr_t)&inodes[i];
-		a.value = (uint64_t)(uintptr_t)one;
-		a.flags = BPF_ANY;
-		if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a)) {
-			r = -errno;
-			break;
+	if (sys_bpf(BPF_MAP_UPDATE_BATCH, &a))
+		for (size_t i = 0; i < n && !r; i++) {
+			memset(&a, 0, sizeof(a));
+			a.map_fd = (uint32_t)mfd;
+			a.key = (uint64_t)(uintptr_t)&inodes[i];
+			a.value = (uint64_t)(uintptr_t)one;
+			a.flags = BPF_ANY;
+			if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+				r = -errno;
 		}
-		r = i + 1 < n ? 1 : 0;
-	}
 	free(one);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 int owners_bpf_each(const uint32_t *inodes, size_t n, uint16_t port_lo, uint16_t port_hi,

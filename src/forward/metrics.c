@@ -107,16 +107,16 @@ static void add_up(const struct fwd_rule *r, struct sum *s)
 }
 
 struct rules {
-	const struct fwd_rule *v[4096];
-	size_t n;
+	const struct fwd_rule **v;
+	size_t n, cap;
 };
 
 static void collect(const struct fwd_rule *r, void *arg)
 {
 	struct rules *rs = arg;
 
-	if (rs->n < sizeof(rs->v) / sizeof(rs->v[0]))
-		rs->v[rs->n++] = r;
+	rs->v = xgrow(rs->v, sizeof(*rs->v), rs->n + 1, &rs->cap);
+	rs->v[rs->n++] = r;
 }
 
 static const char *proto_name(const struct fwd_rule *r)
@@ -229,8 +229,8 @@ static size_t open_fds(void)
 
 void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b)
 {
-	static struct rules rs;
-	static struct sum sums[sizeof(rs.v) / sizeof(rs.v[0])];
+	struct rules rs = { 0 };
+	struct sum *sums;
 	static const char *const results[] = { "ok", "rejected", "ignored" };
 	static const char *const dirs[] = { "from_client", "to_client" };
 	static const char *const ways[] = { "spliced", "copied" };
@@ -240,9 +240,9 @@ void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf
 	struct metrics mx;
 	struct rlimit rl;
 
-	rs.n = 0;
 	if (m->eng)
 		engine_each_rule(m->eng, collect, &rs);
+	sums = xcalloc(rs.n ? rs.n : 1, sizeof(*sums));
 	for (size_t i = 0; i < rs.n; i++)
 		add_up(rs.v[i], &sums[i]);
 	metrics_init(&mx, b, fmt);
@@ -293,6 +293,8 @@ void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf
 		       "Start time of the process since the Unix epoch.");
 	metrics_sample(&mx, m->start_time, 0, NULL);
 	metrics_end(&mx);
+	free(sums);
+	free(rs.v);
 }
 
 /* ---- the HTTP side ---- */
