@@ -455,6 +455,19 @@ int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg),
 	return r;
 }
 
+int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, void *arg),
+		void *arg, long *count, long *max)
+{
+	int saved = -1, r;
+
+	if (!ns->current && (r = netns_enter(ns, &saved)))
+		return r;
+	r = dump(fn, arg, count, max);
+	if (saved >= 0 && netns_restore(saved) && !r)
+		r = errorf(-EIO, "cannot come back from namespace '%s'", ns->name);
+	return r;
+}
+
 int nat_collect(const char *netns, struct nat_table *t)
 {
 	memset(t, 0, sizeof(*t));

@@ -45,6 +45,10 @@ int nat_collect(const char *netns, struct nat_table *t);
  * _max (-1 unknown). 0 or errorf. */
 int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg), void *arg,
 	     long *count, long *max);
+/* The same in one namespace of netns_all()'s list */
+struct netns;
+int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, void *arg),
+		void *arg, long *count, long *max);
 void nat_table_free(struct nat_table *t);
 /* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
  * until fn returns nonzero or stop_fd is readable; 0 or errorf. Without

@@ -16,6 +16,8 @@
 #include "core/addr.h"
 #include "core/cli.h"
 #include "core/log.h"
+#include "core/netns.h"
+#include "core/xalloc.h"
 #include "core/out.h"
 #include "core/port.h"
 #include "core/registry.h"
@@ -180,6 +182,8 @@ struct lister {
 	const struct nat_opts *no;
 	struct out *o;
 	size_t n, shown;
+	const char *ns;		/* the namespace being read (--netns) */
+	bool all;		/* --netns all: a NETNS column */
 };
 
 static int list_one(const struct nat_entry *x, void *arg)
@@ -194,7 +198,7 @@ static int list_one(const struct nat_entry *x, void *arg)
 	l->shown++;
 	out_record_begin(o);
 	if (out_is_json(o)) {
-		json_entry(o, x, no->netns);
+		json_entry(o, x, l->ns);
 	} else {
 		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];
 		const char *svc = NULL;
@@ -210,9 +214,40 @@ static int list_one(const struct nat_entry *x, void *arg)
 		out_cell_str(o, 3, tr);
 		out_cell_str(o, 4, svc ? svc : "-");
 		out_cell(o, 5, "%us", x->timeout);
+		if (l->all)
+			out_cell_str(o, 6, l->ns ? l->ns : "(this)");
 	}
 	out_record_end(o);
 	return 0;
+}
+
+/* Every namespace in turn (--netns all), or the one asked for */
+static int each(const struct nat_opts *no, int (*fn)(const struct nat_entry *e, void *arg),
+		void *arg, const char **ns, long *count, long *max)
+{
+	struct netns *v;
+	size_t n;
+	int r = 0;
+
+	if (!no->netns || strcmp(no->netns, "all")) {
+		*ns = no->netns;
+		return nat_each(no->netns, fn, arg, count, max);
+	}
+	if ((r = netns_all(&v, &n)))
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		*ns = v[i].current ? NULL : v[i].name;
+		r = nat_each_ns(&v[i], fn, arg, i ? NULL : count, i ? NULL : max);
+		/* a namespace deleted since it was listed is simply gone */
+		if (r == -EINVAL && !v[i].current)
+			r = 0;
+		if (r)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		netns_release(&v[i]);
+	free(v);
+	return r;
 }
 
 /* The table as the dump arrives (another thread receives the next batch
@@ -221,13 +256,14 @@ static int list(const struct nat_opts *no)
 {
 	static const struct out_col cols[] = {
 		{ "PROTO", 0 }, { "STATE", 0 }, { "ORIGINAL", 0 }, { "TRANSLATION", 0 },
-		{ "SERVICE", 0 }, { "TIMEOUT", OUT_RIGHT },
+		{ "SERVICE", 0 }, { "TIMEOUT", OUT_RIGHT }, { "NETNS", 0 },
 	};
-	struct lister l = { no, cli_out(&no->cc), 0, 0 };
+	struct lister l = { no, cli_out(&no->cc), 0, 0, NULL,
+			    no->netns && !strcmp(no->netns, "all") };
 	int e;
 
-	out_columns(l.o, cols, 6);
-	if (nat_each(no->netns, list_one, &l, NULL, NULL)) {
+	out_columns(l.o, cols, l.all ? 7 : 6);
+	if (each(no, list_one, &l, &l.ns, NULL, NULL)) {
 		out_close(l.o);
 		return cmd_error("%s", error_msg());
 	}
@@ -235,6 +271,15 @@ static int list(const struct nat_opts *no)
 	if (!e && !l.shown && !no->cc.json)
 		fprintf(stderr, "no tracked session%s\n", l.n ? " matches" : "");
 	return e ? cmd_output_error(e) : 0;
+}
+
+static int keep_entry(const struct nat_entry *e, void *arg)
+{
+	struct nat_table *t = arg;
+
+	t->v = xgrow(t->v, sizeof(*t->v), t->n + 1, &t->cap);
+	t->v[t->n++] = *e;
+	return 0;
 }
 
 static int summary(const struct nat_opts *no, const struct nat_table *t)
@@ -356,6 +401,10 @@ static int nat_main(int argc, char **argv, const struct cmd *self)
 		r = cmd_usage_error(self, "--summary is a text report; for records use --json alone");
 		goto done;
 	}
+	if (o.watch && o.netns && !strcmp(o.netns, "all")) {
+		r = cmd_usage_error(self, "--watch follows one namespace: not --netns all");
+		goto done;
+	}
 	if (o.watch && o.summary) {
 		r = cmd_usage_error(self, "--watch follows events; it cannot be combined with --summary");
 		goto done;
@@ -372,7 +421,10 @@ static int nat_main(int argc, char **argv, const struct cmd *self)
 		r = list(&o);
 		goto done;
 	}
-	if (nat_collect(o.netns, &t)) {
+	memset(&t, 0, sizeof(t));
+	t.count = t.max = -1;
+	if (each(&o, keep_entry, &t, &(const char *){ NULL }, &t.count, &t.max)) {
+		nat_table_free(&t);
 		r = cmd_error("%s", error_msg());
 		goto done;
 	}
@@ -391,7 +443,7 @@ static const struct cmd_option options[] = {
 	{ "port", OPT_PORT, "P", "a port on either side, before or after translation" },
 	{ "state", OPT_STATE, "S", "TCP state as conntrack names it (ESTABLISHED, TIME_WAIT, ...)" },
 	{ "summary", OPT_SUMMARY, NULL, "sessions by state, forwarded ports, table use" },
-	{ "netns", OPT_NETNS, "NAME|PID", "the table of another network namespace" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "the table of another network namespace, or of all" },
 	{ "watch", OPT_WATCH, NULL, "follow the table: sessions as they are made, change\n"
 				    "state and end (conntrack events)" },
 	{ "count", OPT_COUNT, "N", "with --watch: stop after N events" },

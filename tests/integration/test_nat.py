@@ -150,3 +150,22 @@ def test_watch_reports_new_and_destroyed_sessions(router):
         timer.cancel()
     assert events[0] == "new" and events[-1] == "destroy", events
     assert w.returncode == 0
+
+
+def test_netns_all_reads_every_namespace(router):
+    """--netns all: the lab router's sessions among them, each record saying
+    its namespace, the same set as --netns ROUTER gives."""
+    r = run("nat", "--json", "--netns", "all")
+    assert r.rc == 0, r.err
+    recs = r.json()
+    mine = [x for x in recs if x["netns"] == f"{router}-router"]
+    one = run("nat", "--json", "--netns", f"{router}-router").json()
+    key = lambda x: tuple(sorted((k, str(v)) for k, v in x.items() if k not in ("timeout",)))
+    assert sorted(map(key, mine)) == sorted(map(key, one)) and mine
+    t = run("nat", "--netns", "all")
+    assert t.rc == 0 and t.out.splitlines()[0].split()[-1] == "NETNS"
+    assert f"{router}-router" in t.out
+    s = run("nat", "--summary", "--netns", "all")
+    assert s.rc == 0 and "tracked session" in s.out
+    w = run("nat", "--watch", "--netns", "all")
+    assert w.rc == 2 and "one namespace" in w.err
