@@ -424,7 +424,7 @@ static int dump(int (*fn)(const struct nat_entry *e, void *arg), void *arg, long
 	return r;
 }
 
-static int keep(const struct nat_entry *e, void *arg)
+int nat_table_add(const struct nat_entry *e, void *arg)
 {
 	struct nat_table *t = arg;
 
@@ -466,12 +466,6 @@ int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, voi
 	if (saved >= 0 && netns_restore(saved) && !r)
 		r = errorf(-EIO, "cannot come back from namespace '%s'", ns->name);
 	return r;
-}
-
-int nat_collect(const char *netns, struct nat_table *t)
-{
-	memset(t, 0, sizeof(*t));
-	return nat_each(netns, keep, t, &t->count, &t->max);
 }
 
 void nat_table_free(struct nat_table *t)

@@ -37,18 +37,19 @@ struct nat_table {
 	long count, max;		/* nf_conntrack_count and _max there (-1 unknown) */
 };
 
-/* Dump the table of the current namespace (or netns, when not NULL); 0 or
- * errorf (a missing nf_conntrack module or no permission said plainly). */
-int nat_collect(const char *netns, struct nat_table *t);
-/* The same, entry by entry as the dump arrives: fn(entry, arg) until it
- * returns nonzero; count and max (may be NULL) get nf_conntrack_count and
- * _max (-1 unknown). 0 or errorf. */
+/* Dump the table of the current namespace (or netns, when not NULL), entry
+ * by entry as the dump arrives: fn(entry, arg) until it returns nonzero;
+ * count and max (may be NULL) get nf_conntrack_count and _max (-1 unknown).
+ * 0 or errorf (a missing nf_conntrack module or no permission said
+ * plainly). */
 int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg), void *arg,
 	     long *count, long *max);
 /* The same in one namespace of netns_all()'s list */
 struct netns;
 int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, void *arg),
 		void *arg, long *count, long *max);
+/* An fn for nat_each that keeps every entry in the nat_table arg */
+int nat_table_add(const struct nat_entry *e, void *arg);
 void nat_table_free(struct nat_table *t);
 /* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
  * until fn returns nonzero or stop_fd is readable; 0 or errorf. Without

@@ -503,6 +503,8 @@ static void *port_thread(void *arg)
 	return NULL;
 }
 
+static int proc_walk(struct owner_map *m, const char *root, bool stop_when_all);
+
 struct owner_scan *owners_scan_begin_port(const char *root, uint16_t lo, uint16_t hi)
 {
 	struct owner_scan *os;
@@ -553,26 +555,19 @@ int owners_scan_end_port(struct owner_scan *os, struct owner_map *m, bool stop_w
 	free(os->recs);
 	free(os);
 	if (r && m && source(proc_root()) == SRC_AUTO)
-		r = owners_scan(m, proc_root(), stop_when_all);	/* it could not load */
+		r = proc_walk(m, proc_root(), stop_when_all);	/* it could not load */
 	return m ? r : 0;
 }
 
 int owners_scan_end(struct owner_scan *os, struct owner_map *m)
 {
-	int r = 0;
-
 	if (!os)
 		return -EINVAL;
 	if (os->bpf_port)
 		return owners_scan_end_port(os, m, false);
-	if (os->bpf) {
+	if (os->bpf) {		/* nothing was begun: all of it now */
 		free(os);
-		if (!m || !m->wanted)
-			return 0;
-		r = bpf_scan(m, false);
-		if (r && source(proc_root()) == SRC_AUTO)
-			r = owners_scan(m, proc_root(), false);	/* it could not load */
-		return r;
+		return m ? owners_scan(m, proc_root(), false) : 0;
 	}
 	finish(os, m);
 	return 0;
@@ -580,15 +575,19 @@ int owners_scan_end(struct owner_scan *os, struct owner_map *m)
 
 int owners_scan(struct owner_map *m, const char *root, bool stop_when_all)
 {
-	struct owner_scan *os;
-
 	if (!m->wanted)
 		return 0;
 	if (source(root) == SRC_BPF)
 		return bpf_scan(m, stop_when_all);
 	if (source(root) == SRC_AUTO && bpf_possible() && !bpf_scan(m, stop_when_all))
 		return 0;
-	os = scan_open(root, m, stop_when_all ? 1 : cpu_threads());
+	return proc_walk(m, root, stop_when_all);
+}
+
+static int proc_walk(struct owner_map *m, const char *root, bool stop_when_all)
+{
+	struct owner_scan *os = scan_open(root, m, stop_when_all ? 1 : cpu_threads());
+
 	if (!os)
 		return -errno ? -errno : -EIO;
 	if (stop_when_all) {

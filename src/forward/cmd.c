@@ -178,6 +178,15 @@ static int reload(const struct slog *log, struct engine *eng, const char *path)
 	return RELOAD_OK;
 }
 
+/* The signals the forwarder acts on: reload, and the two that stop it */
+static void control_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 /* The main thread: signals, and the metrics endpoint when asked for, on
  * one event loop; the workers relay. */
 struct main_loop {
@@ -220,10 +229,7 @@ static int main_loop_open(struct fwd_opts *o, struct main_loop *ml)
 
 	memset(ml, 0, sizeof(*ml));
 	ml->o = o;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	control_signals(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		return errorf(-errno, "cannot watch signals: %s", strerror(errno));
 	if (!(ml->loop = ev_loop_new())) {
@@ -392,10 +398,7 @@ static int kernel_main(struct fwd_opts *o, struct fwd_config *c, struct slog *lo
 	}
 	k.log = log;
 	k.cfg = c;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	control_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
 		r = cmd_error("cannot watch signals: %s", strerror(errno));
@@ -505,11 +508,8 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		o.eo.workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 	}
 	raise_fd_limit();
-	/* signals go to the main thread's sigwait, never to a worker */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	/* signals go to the main thread's signalfd, never to a worker */
+	control_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (main_loop_open(&o, &ml)) {

@@ -17,7 +17,6 @@
 #include "core/cli.h"
 #include "core/log.h"
 #include "core/netns.h"
-#include "core/xalloc.h"
 #include "core/out.h"
 #include "core/port.h"
 #include "core/registry.h"
@@ -273,15 +272,6 @@ static int list(const struct nat_opts *no)
 	return e ? cmd_output_error(e) : 0;
 }
 
-static int keep_entry(const struct nat_entry *e, void *arg)
-{
-	struct nat_table *t = arg;
-
-	t->v = xgrow(t->v, sizeof(*t->v), t->n + 1, &t->cap);
-	t->v[t->n++] = *e;
-	return 0;
-}
-
 static int summary(const struct nat_opts *no, const struct nat_table *t)
 {
 	size_t by[2][11] = { { 0 } }, other = 0, snat = 0, dnat = 0, shown = 0;
@@ -423,7 +413,7 @@ static int nat_main(int argc, char **argv, const struct cmd *self)
 	}
 	memset(&t, 0, sizeof(t));
 	t.count = t.max = -1;
-	if (each(&o, keep_entry, &t, &(const char *){ NULL }, &t.count, &t.max)) {
+	if (each(&o, nat_table_add, &t, &(const char *){ NULL }, &t.count, &t.max)) {
 		nat_table_free(&t);
 		r = cmd_error("%s", error_msg());
 		goto done;

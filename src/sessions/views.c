@@ -357,16 +357,10 @@ int show_summary(const struct ls_opts *opt, const struct session_set *s)
 
 #define METRIC_DESTINATIONS 10	/* per-destination series: the busiest only */
 
-static const char *exposure_of(const struct sock_rec *r)
+/* An index into expo[] below: as audit tells exposure apart */
+static unsigned exposure_of(const struct sock_rec *r)
 {
-	static const uint8_t v6lo[16] = { [15] = 1 };
-
-	if (addr_is_any(r->family, r->laddr))
-		return "all-interfaces";
-	if ((r->family == AF_INET && r->laddr[0] == 127) ||
-	    (r->family == AF_INET6 && !memcmp(r->laddr, v6lo, 16)))
-		return "loopback";
-	return "address";
+	return addr_is_loopback(r->family, r->laddr) ? 0 : addr_is_any(r->family, r->laddr) ? 2 : 1;
 }
 
 int show_summary_metrics(const struct ls_opts *opt, const struct session_set *s)
@@ -389,10 +383,7 @@ int show_summary_metrics(const struct ls_opts *opt, const struct session_set *s)
 
 		count[udp][r->state % SS_MAX]++;
 		if ((!udp && r->state == SS_LISTEN) || (udp && r->state == SS_CLOSE)) {
-			const char *x = exposure_of(r);
-			unsigned k = x[0] == 'l' ? 0 : x[0] == 'a' && x[1] == 'd' ? 1 : 2;
-
-			lis[udp][k][port_category(r->lport)]++;
+			lis[udp][exposure_of(r)][port_category(r->lport)]++;
 		}
 	}
 	metrics_init(&mx, &b, METRICS_TEXT);

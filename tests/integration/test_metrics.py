@@ -9,11 +9,9 @@ compared with what the test sent through the forwarder and what
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -123,8 +121,7 @@ def test_endpoint_speaks_http_strictly():
 
 
 def query(port, q):
-    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    return url
+    return f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
 
 
 def test_real_prometheus_scrapes_forward_and_node_exporter(tmp_path):

@@ -73,8 +73,6 @@ def bpf_works():
 
 
 def run(ns, mode, *args):
-    e = dict(os.environ, PORTKIT_OWNERS=mode)
-    e.pop("NO_COLOR", None)
     r = ns.run(BIN, *args, env={"PORTKIT_OWNERS": mode})
     return r.returncode, r.stdout, r.stderr
 
