@@ -1,6 +1,11 @@
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,6 +14,12 @@
 #include "core/banned.h"
 
 #define BATCH 256
+#define NSIG_EV 65		/* signals 1..64 */
+
+struct ev_sig {
+	ev_signal_fn fn;
+	void *arg;
+};
 
 struct ev_loop {
 	int ep;
@@ -20,6 +31,9 @@ struct ev_loop {
 	size_t nheap, capheap;
 	ev_hook_fn prepare, after;
 	void *hook_arg;
+	struct ev_io sigio;	/* the signalfd; fd -1 until a signal is added */
+	sigset_t sigs;
+	struct ev_sig sig[NSIG_EV];
 };
 
 int64_t ev_now_us(void)
@@ -47,6 +61,8 @@ struct ev_loop *ev_loop_new(void)
 		errno = e;
 		return NULL;
 	}
+	l->sigio.fd = -1;
+	sigemptyset(&l->sigs);
 	return l;
 }
 
@@ -54,6 +70,8 @@ void ev_loop_free(struct ev_loop *l)
 {
 	if (!l)
 		return;
+	if (l->sigio.fd >= 0)
+		close(l->sigio.fd);
 	close(l->ep);
 	free(l->heap);
 	free(l);
@@ -158,6 +176,117 @@ void ev_timer_at(struct ev_loop *l, struct ev_timer *t, int64_t due_us, ev_timer
 void ev_timer_in(struct ev_loop *l, struct ev_timer *t, int64_t delay_us, ev_timer_fn fn)
 {
 	ev_timer_at(l, t, ev_now_us() + delay_us, fn);
+}
+
+/* ---- signals: one signalfd per loop ---- */
+
+static void on_signals(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+
+	(void)events;
+	/* every pending one, in order; a callback may break the loop, the
+	 * rest of this read are still delivered (a SIGHUP read beside a
+	 * SIGTERM is not lost) */
+	while ((n = read(io->fd, si, sizeof(si))) > 0) {
+		for (size_t k = 0; k < (size_t)n / sizeof(si[0]); k++) {
+			unsigned s = si[k].ssi_signo;
+
+			if (s < NSIG_EV && l->sig[s].fn)
+				l->sig[s].fn(l, (int)s, l->sig[s].arg);
+		}
+		if ((size_t)n < sizeof(si))
+			break;
+	}
+}
+
+int ev_signal_add(struct ev_loop *l, int signo, ev_signal_fn fn, void *arg)
+{
+	sigset_t one;
+	int fd;
+
+	if (signo < 1 || signo >= NSIG_EV)
+		return -EINVAL;
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	if (pthread_sigmask(SIG_BLOCK, &one, NULL))
+		return -EINVAL;
+	sigaddset(&l->sigs, signo);
+	fd = signalfd(l->sigio.fd, &l->sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (l->sigio.fd < 0) {
+		int r = ev_io_add(l, &l->sigio, fd, EPOLLIN, on_signals);
+
+		if (r) {
+			close(fd);
+			return r;
+		}
+	}
+	l->sig[signo].fn = fn;
+	l->sig[signo].arg = arg;
+	return 0;
+}
+
+/* ---- waits outside a loop ---- */
+
+int ev_wait_fd(int fd, uint32_t events, int64_t timeout_us)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct epoll_event ev = { .events = events };
+	int64_t end = timeout_us < 0 ? -1 : ev_now_us() + timeout_us;
+	int n = 0;
+
+	if (!l)
+		return -errno;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev)) {
+		n = -errno;
+		ev_loop_free(l);
+		return n;
+	}
+	for (;;) {
+		int64_t left = end < 0 ? -1 : end - ev_now_us();
+
+		if (end >= 0 && left < 0)
+			left = 0;
+		n = epoll_wait(l->ep, l->evs, 1,
+			       left < 0 ? -1 : left / 1000 > INT_MAX ? INT_MAX : (int)((left + 999) / 1000));
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	n = n < 0 ? -errno : n ? (int)l->evs[0].events : 0;
+	ev_loop_free(l);
+	return n;
+}
+
+int ev_pidfd(int pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int ev_wait_child(int pid, int *status, int64_t timeout_us)
+{
+	int st, r, fd;
+
+	if ((r = (int)waitpid(pid, &st, WNOHANG)) == 0) {
+		if ((fd = ev_pidfd(pid)) < 0)
+			return fd;
+		r = ev_wait_fd(fd, EPOLLIN, timeout_us);
+		close(fd);
+		if (r <= 0)
+			return r;
+		r = (int)waitpid(pid, &st, WNOHANG);
+	}
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return 0;
+	if (status)
+		*status = st;
+	return 1;
 }
 
 void ev_set_hooks(struct ev_loop *l, ev_hook_fn prepare, ev_hook_fn after, void *arg)

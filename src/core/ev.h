@@ -18,8 +18,19 @@
  *     prepare hook runs (to start work or decide the loop is done); after
  *     each batch of events and timers the after hook runs (to free what
  *     the batch closed).
+ *   - Signals come through the loop too: ev_signal_add() blocks the
+ *     signal in the calling thread (threads started afterwards inherit
+ *     the mask, so a worker never takes it) and delivers it through the
+ *     loop's one signalfd. They stay blocked after the loop is freed: a
+ *     command ends soon after its loop, and a late signal must not kill
+ *     it half-way through its cleanup.
  *   - Nothing here prints or exits; errors are returned as -errno.
  * Cost: one epoll_wait per iteration, nothing allocated per event.
+ *
+ * This file and ev.c are the only places that wait: epoll, signalfd and
+ * poll appear nowhere else (tests/integration/test_layout.py checks it).
+ * Code that runs no loop of its own but must wait for one thing with a
+ * bound (a child's first line, a child's exit) uses ev_wait_fd().
  */
 #ifndef PORTKIT_EV_H
 #define PORTKIT_EV_H
@@ -41,6 +52,7 @@ struct ev_timer;
 typedef void (*ev_io_fn)(struct ev_loop *l, struct ev_io *io, uint32_t events);
 typedef void (*ev_timer_fn)(struct ev_loop *l, struct ev_timer *t);
 typedef void (*ev_hook_fn)(struct ev_loop *l, void *arg);
+typedef void (*ev_signal_fn)(struct ev_loop *l, int signo, void *arg);
 
 struct ev_io {
 	int fd;
@@ -71,6 +83,21 @@ void ev_timer_in(struct ev_loop *l, struct ev_timer *t, int64_t delay_us, ev_tim
 void ev_timer_at(struct ev_loop *l, struct ev_timer *t, int64_t due_us, ev_timer_fn fn);
 void ev_timer_stop(struct ev_loop *l, struct ev_timer *t);
 static inline bool ev_timer_active(const struct ev_timer *t) { return t->slot != 0; }
+
+/* Deliver signo (1..64) to fn from the loop instead of its default
+ * action; adding it again replaces fn. 0 or -errno. */
+int ev_signal_add(struct ev_loop *l, int signo, ev_signal_fn fn, void *arg);
+
+/* Wait outside any loop for fd to show one of events, at most timeout_us
+ * (negative: no bound); returns the events seen, 0 at the bound, -errno.
+ * EINTR does not end the wait early. */
+int ev_wait_fd(int fd, uint32_t events, int64_t timeout_us);
+/* A descriptor that turns readable when process pid ends (pidfd_open);
+ * -errno when the kernel has no pidfds or pid is gone. */
+int ev_pidfd(int pid);
+/* Wait at most timeout_us for pid (a child of ours) to end and reap it:
+ * 1 when it ended (*status set if not NULL), 0 at the bound, -errno. */
+int ev_wait_child(int pid, int *status, int64_t timeout_us);
 
 void ev_set_hooks(struct ev_loop *l, ev_hook_fn prepare, ev_hook_fn after, void *arg);
 

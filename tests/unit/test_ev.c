@@ -1,6 +1,9 @@
 /* test_ev.c - the event loop: timer order, stopping, removal during a
  * batch, and the loop ending when asked. */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -128,4 +131,58 @@ TEST(ev_prepare_hook_ends_the_loop)
 	CHECK_INT(prepared, 3);
 	ev_timer_stop(l, &t);
 	ev_loop_free(l);
+}
+
+static int usr1, usr2;
+
+static void on_sig(struct ev_loop *l, int signo, void *arg)
+{
+	*(int *)arg += 1;
+	if (signo == SIGUSR2)
+		ev_break(l);
+}
+
+TEST(ev_signals_come_through_the_loop_in_order)
+{
+	struct ev_loop *l = ev_loop_new();
+
+	usr1 = usr2 = 0;
+	CHECK_INT(ev_signal_add(l, SIGUSR1, on_sig, &usr1), 0);
+	CHECK_INT(ev_signal_add(l, SIGUSR2, on_sig, &usr2), 0);
+	CHECK_INT(ev_signal_add(l, 0, on_sig, &usr2), -EINVAL);
+	/* blocked now: both wait in the signalfd instead of killing us */
+	raise(SIGUSR1);
+	raise(SIGUSR2);
+	CHECK_INT(ev_run(l), 0);
+	CHECK_INT(usr1, 1);
+	CHECK_INT(usr2, 1);
+	ev_loop_free(l);
+}
+
+TEST(ev_wait_fd_and_child_keep_their_bound)
+{
+	int p[2], status = 0;
+	pid_t pid;
+	char c;
+
+	CHECK(!pipe(p));
+	/* nothing to read: the bound ends the wait */
+	CHECK_INT(ev_wait_fd(p[0], EPOLLIN, 20 * 1000), 0);
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK_INT(ev_wait_fd(p[0], EPOLLIN, -1) & EPOLLIN, EPOLLIN);
+	CHECK(read(p[0], &c, 1) == 1);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		/* ends when the parent writes, or after 10 s at most */
+		alarm(10);
+		_exit(read(p[0], &c, 1) == 1 ? 7 : 1);
+	}
+	CHECK_INT(ev_wait_child(pid, &status, 20 * 1000), 0);
+	CHECK(write(p[1], "y", 1) == 1);
+	CHECK_INT(ev_wait_child(pid, &status, 10 * 1000 * 1000), 1);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+	CHECK_INT(ev_wait_child(pid, &status, 0), -ECHILD);
+	close(p[0]);
+	close(p[1]);
 }
