@@ -188,6 +188,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 FUZZ_LIBS_fuzz_portspec := ports
 FUZZ_LIBS_fuzz_policy := audit
 FUZZ_LIBS_fuzz_packet := capture
+FUZZ_LIBS_fuzz_capture := capture
 FUZZ_LIBS_fuzz_forward_config := forward
 FUZZ_LIBS_fuzz_scan_reply := scan
 FUZZ_LIBS_fuzz_serve := serve

@@ -1,8 +1,9 @@
 /*
  * capture.h - `portkit capture`: packets and flows by port.
  *
- * cmd.c opens libpcap (live or file), compiles the filter and runs the
- * loop; print.c writes one line (or JSON object) per packet; app.c makes
+ * cmd.c reads the options; run.c opens libpcap (live or file), compiles
+ * the filter and runs the loop; path.c takes each frame through the
+ * decoder to the flow table or the printer; print.c writes one line (or JSON object) per packet; app.c makes
  * the one-line summaries of DNS, HTTP, TLS and DHCP; flows.c keeps the
  * flow table (conn.c: what a packet does to one record, by Zeek's model;
  * frag.c puts IP fragments back together) and flowout.c writes flow
@@ -46,6 +47,26 @@ struct cap_opts {
 	unsigned domain;	/* observation domain (IPFIX), source id (v9) */
 };
 
+/* run.c: the capture (cap_opts filled by the command): 0, or 2 after
+ * saying why on stderr; *out_err is a failed write of the output (for
+ * cmd_output_error). */
+int capture_run(const struct cap_opts *o, int *out_err);
+/* -D: the interfaces a live capture can use, as libpcap finds them */
+int capture_list_interfaces(const struct cap_opts *o, int *out_err);
+
+/* path.c: one frame decoded (link, IP, tunnels), checksums judged, IP
+ * fragments put back together, then into the flow table ft or, without
+ * one, to the printer pr. A live capture (no o->read) excuses the bad
+ * checksums of this host's own packets (offload). */
+struct cap_path;
+struct flow_table;
+struct printer;
+struct cap_path *cap_path_new(const struct cap_opts *o, struct flow_table *ft,
+			      struct printer *pr);
+void cap_path_frame(struct cap_path *cp, int link, const uint8_t *data, uint32_t caplen,
+		    uint32_t len, int64_t ts_us);
+void cap_path_free(struct cap_path *cp);
+
 /* app.c: a one-line summary of the application payload, or "" */
 void app_summary(const struct pkt *p, char *out, size_t size);
 /* The same over n bytes of p's stream from d on (reassembled); *more says
@@ -81,6 +102,9 @@ struct flow_rec;
 typedef void (*flow_emit)(struct flow_rec *f, bool interim, void *arg);
 struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void *arg);
 void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts_us);
+/* Move the table's clock to now (no packet needed): flows due end, and
+ * live captures' interim records are written. Time never goes back. */
+void flow_table_tick(struct flow_table *t, int64_t now_us);
 void flow_table_flush(struct flow_table *t);	/* emit everything left */
 size_t flow_table_evicted(const struct flow_table *t);
 size_t flow_table_peak(const struct flow_table *t);

@@ -253,7 +253,7 @@ struct flow_out *flow_out_new(const struct cap_opts *o)
 		return fo;
 	}
 	fo->out = cli_out(&o->cc);
-	out_set_stream(fo->out, o->iface != NULL);
+	out_set_stream(fo->out, !o->read);	/* live: each record as it ends */
 	out_columns(fo->out, cols, C_DURATION + 1);
 	return fo;
 }
@@ -429,8 +429,11 @@ void flow_out_emit(struct flow_rec *f, bool interim, void *arg)
 	if (fo->o->zeek || fo->o->cc.json)
 		flow_community_id(f, fo->o->cid_seed, cid);
 	if (fo->o->zeek) {
-		if (!interim)	/* conn.log has one line per connection */
+		if (!interim) {	/* conn.log has one line per connection */
 			zeek(f, cid);
+			if (!fo->o->read)
+				fflush(stdout);	/* live: each line as it ends */
+		}
 	}
 	else
 		record(fo, f, interim, cid);

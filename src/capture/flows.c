@@ -39,6 +39,13 @@
  * the least recently active flow is written early and counted as evicted.
  * Expiry is O(1) per flow: each flow knows when it ends if nothing more
  * comes ("due") and sits in a timing wheel of one-second slots.
+ *
+ * The clock is the packets' time. A live capture also moves it from a
+ * timer (flow_table_tick), so a flow ends on a quiet link too; there a
+ * flow's place in the wheel is the sooner of its end and its next
+ * interim record, and --interval records come on a silent flow as well.
+ * Reading a file, interim records come only with a flow's packets, as
+ * they always have.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +75,7 @@ struct flow_table {
 	int64_t wheel_sec;	/* the first second not yet swept; -1 before any */
 	uint32_t tcp_timeout, udp_timeout;	/* seconds */
 	bool checksums;
+	bool live;		/* interim records from the clock too */
 	int64_t interval;
 	uint64_t next_id;
 	flow_emit emit;
@@ -202,6 +210,7 @@ struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void
 	t->tcp_timeout = o->tcp_timeout ? o->tcp_timeout : 300;
 	t->udp_timeout = o->udp_timeout ? o->udp_timeout : 60;
 	t->checksums = o->checksums;
+	t->live = !o->read;
 	t->interval = (int64_t)o->interval * SEC;
 	t->emit = emit;
 	t->arg = arg;
@@ -258,10 +267,19 @@ static void wheel_unlink(struct flow_table *t, uint32_t i)
 		t->f[f->wh_next].wh_prev = f->wh_prev;
 }
 
+/* When the wheel must look at f next: its end, or live its next interim
+ * record. */
+static int64_t wake(const struct flow_table *t, const struct flow_rec *f)
+{
+	if (t->live && t->interval && f->reported + t->interval < f->due)
+		return f->reported + t->interval;
+	return f->due;
+}
+
 static void wheel_push(struct flow_table *t, uint32_t i)
 {
 	struct flow_rec *f = &t->f[i];
-	size_t s = wheel_slot(t, f->due);
+	size_t s = wheel_slot(t, wake(t, f));
 
 	f->wslot = (uint16_t)s;
 	f->wh_prev = NIL;
@@ -366,6 +384,26 @@ static void evict_one(struct flow_table *t)
 	}
 }
 
+/* A flow the wheel looks at: it ends, or (live) writes its interim
+ * record, or waits in the slot of its next wake-up. */
+static void visit(struct flow_table *t, uint32_t i, int64_t now)
+{
+	struct flow_rec *f = &t->f[i];
+
+	if (f->due <= now) {
+		finish(t, i);
+		return;
+	}
+	if (t->live && t->interval && now - f->reported >= t->interval) {
+		emit(t, f, true);
+		f->reported = now;
+	}
+	if (wheel_slot(t, wake(t, f)) != f->wslot) {
+		wheel_unlink(t, i);
+		wheel_push(t, i);
+	}
+}
+
 /* Sweep the seconds that have passed: flows due by now end. The slot of
  * the current second is swept once it is over. */
 static void advance(struct flow_table *t, int64_t now)
@@ -383,8 +421,7 @@ static void advance(struct flow_table *t, int64_t now)
 		for (uint32_t i = t->lru_tail; i != NIL;) {
 			uint32_t prev = t->f[i].lru_prev;
 
-			if (t->f[i].due <= now)
-				finish(t, i);
+			visit(t, i, now);
 			i = prev;
 		}
 		steps = 0;
@@ -397,8 +434,7 @@ static void advance(struct flow_table *t, int64_t now)
 		while (i != NIL) {
 			uint32_t next = t->f[i].wh_next;
 
-			if (t->f[i].due <= now)
-				finish(t, i);
+			visit(t, i, now);
 			i = next;
 		}
 	}
@@ -576,25 +612,36 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 			f->rflags |= p->proto == 6 ? p->tcp_flags : 0;
 		}
 	}
-	{
-		int64_t due = conn_due(f);
-
-		/* move in the wheel only when the slot changes */
-		if (wheel_slot(t, due) != f->wslot) {
-			wheel_unlink(t, i);
-			f->due = due;
-			wheel_push(t, i);
-		} else {
-			f->due = due;
-		}
+	if (t->interval && ts - f->reported >= t->interval) {
+		emit(t, f, true);
+		f->reported = ts;
+	}
+	f->due = conn_due(f);
+	/* move in the wheel only when the slot changes */
+	if (wheel_slot(t, wake(t, f)) != f->wslot) {
+		wheel_unlink(t, i);
+		wheel_push(t, i);
 	}
 	if (t->lru_head != i) {
 		lru_unlink(t, i);
 		lru_push(t, i);
 	}
-	if (t->interval && ts - f->reported >= t->interval) {
-		emit(t, f, true);
-		f->reported = ts;
+}
+
+void flow_table_tick(struct flow_table *t, int64_t now)
+{
+	advance(t, now);
+	/* and what is due in the second under way: a timer looks more often
+	 * than once a second, so a quiet flow ends within a tick of its time */
+	if (t->wheel_sec >= 0 && now / SEC == t->wheel_sec) {
+		uint32_t i = t->wheel[(size_t)(t->wheel_sec % WHEEL)];
+
+		while (i != NIL) {
+			uint32_t next = t->f[i].wh_next;
+
+			visit(t, i, now);
+			i = next;
+		}
 	}
 }
 

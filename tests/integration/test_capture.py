@@ -243,6 +243,106 @@ def test_signal_stops_a_quiet_live_capture():
         assert p.returncode == 0
 
 
+class LiveFlows:
+    """A live `capture --flows --json` on lo in ns; records read with a
+    bound, never waiting on a pipe without one."""
+
+    def __init__(self, ns, *args):
+        self.p = subprocess.Popen(ns.cmd(BIN, "capture", "-i", "lo", "--flows", "--json", *args,
+                                         "udp", "port", "9999"),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ns.procs.append(self.p)
+        ready, _, _ = select.select([self.p.stderr], [], [], 10)
+        assert ready and "listening on lo" in self.p.stderr.readline()
+
+    def records(self, want, bound):
+        """Records (with the time each was read) until want(list) or bound s."""
+        got, end = [], time.monotonic() + bound
+        while not want(got) and time.monotonic() < end:
+            ready, _, _ = select.select([self.p.stdout], [], [], max(0, end - time.monotonic()))
+            if not ready:
+                break
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            got.append((time.time(), json.loads(line)))
+        return got
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        out, err = self.p.communicate(timeout=10)
+        assert self.p.returncode == 0, err
+        return [json.loads(l) for l in out.splitlines()]
+
+
+def send_one_datagram(ns):
+    """One UDP datagram to a socket that takes it (no ICMP error back)."""
+    ns.run("/usr/bin/python3", "-c",
+           "import socket;r=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+           "r.bind(('127.0.0.1',9999));s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+           "s.bind(('127.0.0.1',40999));s.sendto(b'hello',('127.0.0.1',9999));r.recv(10)",
+           timeout=10).check_returncode()
+
+
+def test_live_capture_ends_a_quiet_flow_without_another_packet():
+    """The flow table's clock moves with time on a live capture, not only
+    with packets: one datagram, then silence, and the flow comes out when
+    its --udp-timeout has passed (goal: within 2 s of it)."""
+    with Netns() as ns:
+        cap = LiveFlows(ns, "--udp-timeout", "1")
+        send_one_datagram(ns)
+        got = cap.records(lambda g: g, 15)
+        assert got, "no record for a quiet flow"
+        seen, rec = got[0]
+        assert (rec["orig_port"], rec["resp_port"], rec["orig_pkts"]) == (40999, 9999, 1)
+        assert rec["conn_state"] == "S0" and "interim" not in rec
+        late = seen - (rec["start"] + rec["duration"] + 1)
+        print(f"record {late:.2f} s after the flow's timeout")
+        assert late < 4, f"record {late:.2f} s after the timeout (goal 2 s; slack for load)"
+        assert cap.stop() == []
+
+
+def test_live_interval_records_on_a_silent_link():
+    """--interval N: interim records every N s while the flow lasts, with
+    no packet to carry them; then the final record at the end."""
+    with Netns() as ns:
+        cap = LiveFlows(ns, "--interval", "1", "--udp-timeout", "60")
+        send_one_datagram(ns)
+        got = cap.records(lambda g: len(g) >= 3, 15)
+        assert len(got) == 3, got
+        assert all(r.get("interim") and r["orig_pkts"] == 1 for _, r in got)
+        gaps = [b[0] - a[0] for a, b in zip(got, got[1:])]
+        print("gaps between interim records:", ["%.2f" % g for g in gaps])
+        assert all(0.5 < g < 3 for g in gaps), gaps
+        rest = cap.stop()
+        assert len(rest) >= 1 and "interim" not in rest[-1] and rest[-1]["orig_pkts"] == 1
+
+
+def test_live_ipfix_record_leaves_on_a_quiet_link():
+    """A live capture exporting IPFIX: the quiet flow ends by the clock and
+    its record goes to the collector within the linger, no packet needed."""
+    with Netns() as ns:
+        col = ns.spawn("/usr/bin/python3", "-c",
+                       "import socket;c=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                       "c.bind(('127.0.0.1',4739));print('ready',flush=True);c.settimeout(15)\n"
+                       "for _ in range(100): print(c.recv(65535).hex(),flush=True)")
+        assert col.stdout.readline().strip() == "ready"
+        cap = LiveFlows(ns, "--udp-timeout", "1", "--ipfix", "127.0.0.1:4739")
+        send_one_datagram(ns)
+        end, found = time.monotonic() + 15, None
+        while found is None and time.monotonic() < end:
+            ready, _, _ = select.select([col.stdout], [], [], max(0, end - time.monotonic()))
+            if not ready:
+                break
+            msg = bytes.fromhex(col.stdout.readline().strip())
+            # IPFIX (version 10) with the flow's ports: 40999 and 9999
+            if msg[:2] == b"\0\x0a" and b"\xa0\x27" in msg and b"\x27\x0f" in msg:
+                found = msg
+        assert found, "no IPFIX record from a live capture on a quiet link"
+        assert int.from_bytes(found[2:4], "big") == len(found)
+        cap.stop()
+
+
 def test_community_ids_match_the_spec_baseline():
     """corelight/community-id-spec's reference IDs (tests/data/community-id),
     seed 0 and seed 1: TCP, UDP, SCTP, ICMP, ICMPv6 and a port-less protocol

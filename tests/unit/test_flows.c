@@ -316,3 +316,59 @@ TEST(fragments_reassembled_in_any_order)
 		frag_free(t);
 	}
 }
+
+struct counted {
+	int interim, final;
+};
+
+static void count(struct flow_rec *f, bool interim, void *arg)
+{
+	struct counted *c = arg;
+
+	(void)f;
+	if (interim)
+		c->interim++;
+	else
+		c->final++;
+}
+
+/* The clock moves without packets: flow_table_tick ends a quiet flow at
+ * its timeout; live, it also writes --interval records on a silent flow,
+ * while a file's interim records come only with packets. */
+TEST(flows_clock_ends_quiet_flows_and_writes_interim_records_live)
+{
+	const int64_t s = 1000000;
+	struct cap_opts live = { .flows = true, .interval = 2, .udp_timeout = 10 };
+	struct cap_opts file = live;
+	struct counted cl = { 0 }, cf = { 0 };
+	struct flow_table *tl, *tf;
+
+	file.read = "trace.pcap";
+	tl = flow_table_new(&live, count, &cl);
+	tf = flow_table_new(&file, count, &cf);
+	nseqs = 0;
+	feed(tl, 100 * s, 17, 2, 40000, 1, 53, 0, 10);
+	feed(tf, 100 * s, 17, 2, 40000, 1, 53, 0, 10);
+	for (int64_t now = 100 * s; now <= 109 * s; now += s / 4) {
+		flow_table_tick(tl, now);
+		flow_table_tick(tf, now);
+	}
+	/* interim at 102, 104, 106, 108; no end before 110 */
+	CHECK_INT(cl.interim, 4);
+	CHECK_INT(cl.final, 0);
+	CHECK_INT(cf.interim, 0);
+	CHECK_INT(cf.final, 0);
+	for (int64_t now = 109 * s + s / 4; now <= 110 * s + s / 2; now += s / 4) {
+		flow_table_tick(tl, now);
+		flow_table_tick(tf, now);
+	}
+	/* both end by the clock within a tick of 110 s */
+	CHECK_INT(cl.final, 1);
+	CHECK_INT(cf.final, 1);
+	CHECK_INT(cf.interim, 0);
+	flow_table_flush(tl);
+	flow_table_flush(tf);
+	CHECK_INT(cl.final + cf.final, 2);
+	flow_table_free(tl);
+	flow_table_free(tf);
+}
