@@ -13,6 +13,7 @@
 #include "capture/capture.h"
 #include "capture/flows.h"
 #include "core/addr.h"
+#include "core/hash.h"
 #include "core/out.h"
 #include "core/port.h"
 #include "core/registry.h"
@@ -174,15 +175,6 @@ static const char *service_name(const struct flow_rec *f)
 	return side_name(f, server_end(f));
 }
 
-static uint32_t str_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static void agg_grow(struct aggmap *m)
 {
 	size_t slots = m->mask ? (m->mask + 1) * 2 : 1024;
@@ -191,7 +183,7 @@ static void agg_grow(struct aggmap *m)
 	m->index = xcalloc(slots, sizeof(*m->index));
 	m->mask = slots - 1;
 	for (size_t i = 0; i < m->n; i++) {
-		size_t j = str_hash(m->v[i].key) & m->mask;
+		size_t j = hash_str(m->v[i].key) & m->mask;
 
 		while (m->index[j])
 			j = (j + 1) & m->mask;
@@ -206,7 +198,7 @@ static void aggregate(struct aggmap *m, const char *key, const struct flow_rec *
 
 	if ((m->n + 1) * 2 > m->mask + 1)
 		agg_grow(m);
-	j = str_hash(key) & m->mask;
+	j = hash_str(key) & m->mask;
 	while (m->index[j] && strcmp(m->v[m->index[j] - 1].key, key))
 		j = (j + 1) & m->mask;
 	if (!m->index[j]) {

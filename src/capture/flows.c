@@ -52,6 +52,7 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
+#include "core/hash.h"
 #include "core/port.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
@@ -135,37 +136,14 @@ static void make_key(const struct pkt *p, struct key *k)
 	}
 }
 
-/* one end's address and port, a 32-bit word at a time */
-static uint32_t end_mix(const uint8_t *addr, size_t n, uint16_t port)
-{
-	uint32_t a = (uint32_t)port << 16 | port;
-
-	for (size_t i = 0; i < n; i += 4) {
-		uint32_t w;
-
-		memcpy(&w, addr + i, 4);
-		a = (a ^ w) * 0x9e3779b1u;
-		a ^= a >> 15;
-	}
-	return a;
-}
-
 static uint32_t hash_key(const struct key *k)
 {
 	/* symmetric: both directions hash alike */
-	uint32_t h = 2166136261u ^ k->proto;
 	size_t n = k->ipver == 4 ? 4 : 16;
-	uint32_t a = end_mix(k->src, n, k->sport), b = end_mix(k->dst, n, k->dport);
+	uint64_t a = hash_add(HASH_INIT + k->sport, k->src, n);
+	uint64_t b = hash_add(HASH_INIT + k->dport, k->dst, n);
 
-	h ^= (a + b) * 0x9e3779b1u;
-	h ^= a ^ b;
-	/* murmur3's finalizer: every input bit reaches the low bits we mask */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return hash_mix((a + b) ^ (a ^ b) << 1 ^ k->proto);
 }
 
 static bool same_addr(const uint8_t *a, const uint8_t *b, unsigned ipver)

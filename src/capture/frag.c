@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "core/hash.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -76,12 +77,9 @@ static void drop(struct pending *e)
 static struct pending *find(struct frag_table *t, const struct pkt *p, int64_t ts)
 {
 	size_t n = p->ipver == 4 ? 4 : 16;
-	uint32_t h = p->frag_id * 2654435761u ^ p->proto;
-	struct pending *e;
+	uint64_t h = hash_add(hash_add(HASH_INIT + p->frag_id, p->src, n), p->dst, n);
+	struct pending *e = &t->p[hash_mix(h ^ p->proto) % MAX_PENDING];
 
-	for (size_t i = 0; i < n; i++)
-		h = h * 31 + p->src[i] * 7u + p->dst[i];
-	e = &t->p[(h ^ h >> 16) % MAX_PENDING];
 	if (e->used && ts - e->first > FRAG_TIMEOUT)
 		drop(e);
 	if (e->used && e->ipver == p->ipver && e->id == p->frag_id && e->proto == p->proto &&

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "core/hash.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
 
@@ -63,12 +64,11 @@ static bool same(const struct stream *s, const struct pkt *p)
 
 static size_t slot(const struct pkt *p)
 {
-	uint32_t h = (uint32_t)p->sport * 40503u ^ (uint32_t)p->dport * 2654435761u;
 	size_t n = p->ipver == 4 ? 4 : 16;
+	uint64_t h = hash_add(hash_add(HASH_INIT + ((uint32_t)p->sport << 16 | p->dport), p->src, n),
+			      p->dst, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = h * 31 + p->src[i] + p->dst[i] * 7u;
-	return (h ^ h >> 16) % NSTREAMS;
+	return hash_mix(h) % NSTREAMS;
 }
 
 static struct stream *find(struct reasm *r, const struct pkt *p)

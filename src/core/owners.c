@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/ev.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/out.h"
 #include "core/owners.h"
@@ -47,7 +48,7 @@ const char *proc_root(void)
 
 static size_t slot_of(const struct owner_map *m, uint32_t inode)
 {
-	size_t i = (inode * 2654435761u) & m->mask;
+	size_t i = hash_mix(inode) & m->mask;
 
 	while (m->key[i] && m->key[i] != inode)
 		i = (i + 1) & m->mask;

@@ -1,0 +1,61 @@
+/*
+ * hash.h - the one hash of portkit's tables (flows, fragments, streams,
+ * owners, UDP sessions, targets, aggregates): bytes taken eight at a time
+ * into a 64-bit state (a multiply and a shift each, cheap on the packet
+ * path), then murmur3's 64-bit finaliser, so every input bit reaches the
+ * low bits a power-of-two table masks. Not for adversaries' keys where
+ * collisions would cost more than a probe: no table here lets an outside
+ * sender choose a key that forces unbounded work (each is capped or
+ * replaces on collision).
+ */
+#ifndef PORTKIT_HASH_H
+#define PORTKIT_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define HASH_INIT 0x243f6a8885a308d3ULL	/* a start state that is not 0 */
+
+/* murmur3's fmix64, folded to 32 bits: for integers (inodes, ids) */
+static inline uint32_t hash_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+/* Add n bytes to the state h (start from HASH_INIT); finish with hash_mix. */
+static inline uint64_t hash_add(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, b, n);
+		h = (h ^ w ^ (uint64_t)n << 56) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static inline uint32_t hash_bytes(const void *p, size_t n)
+{
+	return hash_mix(hash_add(HASH_INIT, p, n));
+}
+
+static inline uint32_t hash_str(const char *s)
+{
+	return hash_bytes(s, strlen(s));
+}
+
+#endif
