@@ -11,54 +11,8 @@
 
 #include "capture/capture.h"
 #include "core/addr.h"
+#include "core/wire.h"
 #include "core/banned.h"
-
-static uint16_t g16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* A DNS name at off, with compression; returns the offset after it in the
- * record (not after a pointer target), or 0 when malformed. */
-static size_t dns_name(const uint8_t *m, size_t n, size_t off, char *out, size_t size)
-{
-	size_t o = 0, after = 0;
-	int jumps = 0;
-
-	out[0] = '\0';
-	while (off < n) {
-		uint8_t len = m[off];
-
-		if (len == 0) {
-			if (!after)
-				after = off + 1;
-			if (!o && size > 1)
-				out[o++] = '.';
-			out[o < size ? o : size - 1] = '\0';
-			return after;
-		}
-		if ((len & 0xc0) == 0xc0) {
-			if (off + 1 >= n || ++jumps > 16)
-				return 0;
-			if (!after)
-				after = off + 2;
-			off = (size_t)(len & 0x3f) << 8 | m[off + 1];
-			continue;
-		}
-		if (len > 63 || off + 1 + len > n)
-			return 0;
-		for (size_t i = 0; i < len && o + 2 < size; i++) {
-			unsigned char c = m[off + 1 + i];
-
-			out[o++] = (char)(c > 32 && c < 127 ? c : '?');
-		}
-		if (o + 1 < size)
-			out[o++] = '.';
-		out[o] = '\0';
-		off += 1 + len;
-	}
-	return 0;
-}
 
 static const char *dns_type(unsigned t)
 {
@@ -89,11 +43,11 @@ static void dns(const uint8_t *m, size_t n, char *out, size_t size)
 		return;
 	resp = m[2] & 0x80;
 	rcode = m[3] & 15;
-	qd = g16(m + 4);
-	an = g16(m + 6);
-	if (!qd || !(off = dns_name(m, n, 12, name, sizeof(name))) || off + 4 > n)
+	qd = get_be16(m + 4);
+	an = get_be16(m + 6);
+	if (!qd || !(off = dns_name_read(m, n, 12, name, sizeof(name), DNS_NAME_DOT)) || off + 4 > n)
 		return;
-	type = g16(m + off);
+	type = get_be16(m + off);
 	off += 4;
 	if (!resp) {
 		snprintf(out, size, "DNS %s? %s", dns_type(type), name);
@@ -101,14 +55,13 @@ static void dns(const uint8_t *m, size_t n, char *out, size_t size)
 	}
 	/* the first A or AAAA answer, if it is there */
 	for (unsigned i = 0; i < an && i < 16 && off < n; i++) {
-		char skip[256];
 		size_t rd;
 		unsigned at;
 
-		if (!(off = dns_name(m, n, off, skip, sizeof(skip))) || off + 10 > n)
+		if (!(off = dns_name_read(m, n, off, NULL, 0, 0)) || off + 10 > n)
 			break;
-		at = g16(m + off);
-		rd = g16(m + off + 8);
+		at = get_be16(m + off);
+		rd = get_be16(m + off + 8);
 		off += 10;
 		if (off + rd > n)
 			break;
@@ -164,7 +117,7 @@ static bool tls(const uint8_t *d, size_t n, char *out, size_t size, bool *more)
 	size_t off, end, rec;
 
 	for (int i = 0; i < 4 && n >= 5 && d[0] == 20 && d[1] == 3; i++) {
-		rec = 5 + (size_t)g16(d + 3);
+		rec = 5 + (size_t)get_be16(d + 3);
 		if (rec >= n)
 			return false;
 		d += rec;
@@ -178,7 +131,7 @@ static bool tls(const uint8_t *d, size_t n, char *out, size_t size, bool *more)
 	}
 	if (d[5] != 1)
 		return false;
-	rec = 5 + (size_t)g16(d + 3);
+	rec = 5 + (size_t)get_be16(d + 3);
 	*more = rec > n;
 	off = 5 + 4 + 2 + 32;	/* record, handshake header, version, random */
 	if (off + 1 > n)
@@ -186,22 +139,22 @@ static bool tls(const uint8_t *d, size_t n, char *out, size_t size, bool *more)
 	off += 1 + d[off];	/* session id */
 	if (off + 2 > n)
 		goto plain;
-	off += 2 + g16(d + off);	/* cipher suites */
+	off += 2 + get_be16(d + off);	/* cipher suites */
 	if (off + 1 > n)
 		goto plain;
 	off += 1 + d[off];	/* compression */
 	if (off + 2 > n)
 		goto plain;
-	end = off + 2 + g16(d + off);
+	end = off + 2 + get_be16(d + off);
 	off += 2;
 	if (end > n)
 		end = n;
 	while (off + 4 <= end) {
-		unsigned type = g16(d + off), len = g16(d + off + 2);
+		unsigned type = get_be16(d + off), len = get_be16(d + off + 2);
 
 		off += 4;
 		if (type == 0 && off + 5 <= end && d[off + 2] == 0) {
-			size_t nl = g16(d + off + 3);
+			size_t nl = get_be16(d + off + 3);
 			char name[256];
 
 			if (off + 5 + nl <= end && printable_line(d + off + 5, nl, name,

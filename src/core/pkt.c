@@ -18,8 +18,8 @@ static bool transport_ports(struct pkt *p, const uint8_t *d, size_t n,
 			    size_t min)
 {
 	if (n >= 4) {
-		p->sport = get16(d);
-		p->dport = get16(d + 2);
+		p->sport = get_be16(d);
+		p->dport = get_be16(d + 2);
 		p->has_ports = true;
 	}
 	if (n < min) {
@@ -35,11 +35,11 @@ static void tcp(struct pkt *p, const uint8_t *d, size_t n)
 
 	if (!transport_ports(p, d, n, 20))
 		return;
-	p->seq = get32(d + 4);
-	p->ack = get32(d + 8);
+	p->seq = get_be32(d + 4);
+	p->ack = get_be32(d + 8);
 	hl = (size_t)(d[12] >> 4) * 4;
 	p->tcp_flags = d[13];
-	p->win = get16(d + 14);
+	p->win = get_be16(d + 14);
 	if (hl < 20) {
 		p->flags |= PKT_MALFORMED;
 		return;
@@ -86,12 +86,12 @@ static void quoted(struct pkt *p, const uint8_t *d, size_t n)
 	}
 	p->has_inner = true;
 	if (hl >= 20 && n >= hl + 4 && (in->proto == 6 || in->proto == 17)) {
-		in->sport = get16(d + hl);
-		in->dport = get16(d + hl + 2);
+		in->sport = get_be16(d + hl);
+		in->dport = get_be16(d + hl + 2);
 		in->has_ports = true;
 	}
 	if (hl >= 20 && n >= hl + 8 && in->proto == 6) {
-		in->seq = get32(d + hl + 4);
+		in->seq = get_be32(d + hl + 4);
 		in->has_seq = true;
 	}
 }
@@ -196,7 +196,7 @@ void pkt_ipv4(struct pkt *p, const uint8_t *d, size_t n)
 		return;
 	}
 	hl = (size_t)(d[0] & 15) * 4;
-	total = get16(d + 2);
+	total = get_be16(d + 2);
 	p->ipver = 4;
 	p->l3 = d;
 	p->l3_caplen = n;
@@ -213,8 +213,8 @@ void pkt_ipv4(struct pkt *p, const uint8_t *d, size_t n)
 	if (total == 0 && n >= hl && hl >= 20)
 		total = n;
 	p->ip_len = (uint32_t)total;
-	p->frag_id = get16(d + 4);
-	p->frag_off = get16(d + 6);
+	p->frag_id = get_be16(d + 4);
+	p->frag_off = get_be16(d + 6);
 	if (hl < 20 || total < hl) {
 		p->flags |= PKT_MALFORMED;
 		return;
@@ -297,7 +297,7 @@ void pkt_ipv6(struct pkt *p, const uint8_t *d, size_t n)
 	nh = d[6];
 	memcpy(p->src, d + 8, 16);
 	memcpy(p->dst, d + 24, 16);
-	total = 40 + (size_t)get16(d + 4);
+	total = 40 + (size_t)get_be16(d + 4);
 	p->ip_len = (uint32_t)total;
 	if (total < n)
 		n = total;
@@ -312,8 +312,8 @@ void pkt_ipv6(struct pkt *p, const uint8_t *d, size_t n)
 			}
 			p->frag_hdr = (uint16_t)off;
 			p->frag_nh_at = (uint16_t)nh_at;
-			p->frag_off = get16(d + off + 2);
-			p->frag_id = get32(d + off + 4);
+			p->frag_off = get_be16(d + off + 2);
+			p->frag_id = get_be32(d + off + 4);
 			p->flags |= PKT_IPV6_EXT;
 			nh = d[off];
 			off += 8;

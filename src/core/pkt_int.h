@@ -8,6 +8,7 @@
 #define PORTKIT_PKT_INT_H
 
 #include "core/pkt.h"
+#include "core/wire.h"
 
 #define ETH_IPV4 0x0800
 #define ETH_IPV6 0x86dd
@@ -29,16 +30,6 @@
 #define ETH_ETHERNET 0xffff	/* ours: an Ethernet frame follows */
 
 #define MAX_DEPTH 12		/* nested headers before we stop: gre in gre in ... */
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* IPv4 or IPv6 by the version nibble; 0 for anything else */
 static inline uint16_t ip_ethertype(const uint8_t *d, size_t n)

@@ -25,7 +25,7 @@ size_t pkt_ppp_header(const uint8_t *d, size_t n, unsigned *proto)
 	}
 	if (k + 2 > n)
 		return 0;
-	*proto = get16(d + k);
+	*proto = get_be16(d + k);
 	return k + 2;
 }
 
@@ -68,7 +68,7 @@ static void mpls(struct pkt *p, const uint8_t *d, size_t n)
 			p->flags |= PKT_TRUNCATED;
 			return;
 		}
-		e = get32(d);
+		e = get_be32(d);
 		pkt_encap(p, ENC_MPLS, true, e >> 12);
 		d += 4;
 		n -= 4;
@@ -96,8 +96,8 @@ static void pppoe(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
-	pkt_encap(p, ENC_PPPOE, true, get16(d + 2));
-	len = get16(d + 4);
+	pkt_encap(p, ENC_PPPOE, true, get_be16(d + 2));
+	len = get_be16(d + 4);
 	d += 6;
 	n -= 6;
 	if (len < n)
@@ -120,8 +120,8 @@ void pkt_network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
 				return;
 			}
 			if (p->nvlan < 2)
-				p->vlan[p->nvlan++] = get16(d) & 0x0fff;
-			ethertype = get16(d + 2);
+				p->vlan[p->nvlan++] = get_be16(d) & 0x0fff;
+			ethertype = get_be16(d + 2);
 			d += 4;
 			n -= 4;
 			continue;
@@ -131,7 +131,7 @@ void pkt_network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
 				return;
 			}
 			pkt_encap(p, ENC_VNTAG, false, 0);
-			ethertype = get16(d + 4);
+			ethertype = get_be16(d + 4);
 			d += 6;
 			n -= 6;
 			continue;
@@ -139,7 +139,7 @@ void pkt_network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
 		case ETH_MPLS_MC: mpls(p, d, n); return;
 		case ETH_PPPOE_SESS: pppoe(p, d, n); return;
 		case ETH_PPPOE_DISC:
-			pkt_encap(p, ENC_PPPOE, n >= 4, n >= 4 ? get16(d + 2) : 0);
+			pkt_encap(p, ENC_PPPOE, n >= 4, n >= 4 ? get_be16(d + 2) : 0);
 			p->flags |= PKT_NOT_IP;
 			return;
 		case ETH_PBB:		/* 802.1ah: an I-TAG, then the customer's frame */
@@ -147,7 +147,7 @@ void pkt_network(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
 				p->flags |= PKT_TRUNCATED;
 				return;
 			}
-			pkt_encap(p, ENC_PBB, true, get32(d) & 0xffffff);
+			pkt_encap(p, ENC_PBB, true, get_be32(d) & 0xffffff);
 			pkt_ethernet(p, d + 4, n - 4);
 			return;
 		case ETH_ETHERNET: pkt_ethernet(p, d, n); return;
@@ -168,7 +168,7 @@ void pkt_ethernet(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
-	type = get16(d + 12);
+	type = get_be16(d + 12);
 	if (type == ETH_FABRICPATH) {
 		/* Cisco FabricPath: its outer header (addresses, type, FTag
 		 * and TTL) in front of the host's Ethernet frame */
@@ -179,11 +179,11 @@ void pkt_ethernet(struct pkt *p, const uint8_t *d, size_t n)
 		pkt_encap(p, ENC_FABRICPATH, false, 0);
 		d += 16;
 		n -= 16;
-		type = get16(d + 12);
+		type = get_be16(d + 12);
 	}
 	if (type <= 1500) {	/* a length: LLC, maybe SNAP */
 		if (n >= 22 && d[14] == 0xaa && d[15] == 0xaa && d[16] == 0x03) {
-			pkt_network(p, get16(d + 20), d + 22, n - 22);
+			pkt_network(p, get_be16(d + 20), d + 22, n - 22);
 			return;
 		}
 		p->ethertype = type;
@@ -213,7 +213,7 @@ static void null_link(struct pkt *p, const uint8_t *d, size_t n)
 	}
 	fam = d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
 	if (fam > 0xffff)
-		fam = get32(d);
+		fam = get_be32(d);
 	pkt_network(p, fam == 2 ? ETH_IPV4 : (fam == 24 || fam == 28 || fam == 30) ? ETH_IPV6 : 0,
 		d + 4, n - 4);
 }
@@ -224,9 +224,9 @@ static void sll(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
-	if (get16(d) == 4)
+	if (get_be16(d) == 4)
 		p->flags |= PKT_OUTGOING;
-	pkt_network(p, get16(d + 14), d + 16, n - 16);
+	pkt_network(p, get_be16(d + 14), d + 16, n - 16);
 }
 
 static void sll2(struct pkt *p, const uint8_t *d, size_t n)
@@ -237,7 +237,7 @@ static void sll2(struct pkt *p, const uint8_t *d, size_t n)
 	}
 	if (d[10] == 4)
 		p->flags |= PKT_OUTGOING;
-	pkt_network(p, get16(d), d + 20, n - 20);
+	pkt_network(p, get_be16(d), d + 20, n - 20);
 }
 
 static void ip4only(struct pkt *p, const uint8_t *d, size_t n)
@@ -269,7 +269,7 @@ static void c_hdlc(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_TRUNCATED;
 		return;
 	}
-	pkt_network(p, get16(d + 2), d + 4, n - 4);
+	pkt_network(p, get_be16(d + 2), d + 4, n - 4);
 }
 
 /* FDDI: frame control, two addresses, then LLC/SNAP. */
@@ -283,7 +283,7 @@ static void fddi(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_NOT_IP;
 		return;
 	}
-	pkt_network(p, get16(d + 19), d + 21, n - 21);
+	pkt_network(p, get_be16(d + 19), d + 21, n - 21);
 }
 
 /* IEEE 802.11: data frames carry LLC/SNAP after a header whose length
@@ -326,7 +326,7 @@ void pkt_wlan(struct pkt *p, const uint8_t *d, size_t n)
 		p->flags |= PKT_NOT_IP;
 		return;
 	}
-	pkt_network(p, get16(d + 6), d + 8, n - 8);
+	pkt_network(p, get_be16(d + 6), d + 8, n - 8);
 }
 
 /* Radiotap: a little-endian length, then the 802.11 frame. */

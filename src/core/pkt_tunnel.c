@@ -121,7 +121,7 @@ static bool vxlan(struct pkt *p, const uint8_t *d, size_t n)
 {
 	if (!port_is(p, 4789) || n < 8 + 14 || !(d[0] & 0x08))
 		return false;
-	udp_tunnel(p, ENC_VXLAN, true, get32(d + 4) >> 8, ETH_ETHERNET, d + 8, n - 8);
+	udp_tunnel(p, ENC_VXLAN, true, get_be32(d + 4) >> 8, ETH_ETHERNET, d + 8, n - 8);
 	return true;
 }
 
@@ -135,8 +135,8 @@ static bool geneve(struct pkt *p, const uint8_t *d, size_t n)
 	hl = 8 + (size_t)(d[0] & 0x3f) * 4;
 	if (hl > n)
 		return false;
-	udp_tunnel(p, ENC_GENEVE, true, get32(d + 4) >> 8,
-		   get16(d + 2) == ETH_TEB ? ETH_ETHERNET : get16(d + 2), d + hl, n - hl);
+	udp_tunnel(p, ENC_GENEVE, true, get_be32(d + 4) >> 8,
+		   get_be16(d + 2) == ETH_TEB ? ETH_ETHERNET : get_be16(d + 2), d + hl, n - hl);
 	return true;
 }
 
@@ -169,7 +169,7 @@ static bool gtpu(struct pkt *p, const uint8_t *d, size_t n)
 	}
 	if (!ip_ethertype(d + hl, n - hl))
 		return false;
-	udp_tunnel(p, ENC_GTPU, true, get32(d + 4), ip_ethertype(d + hl, n - hl), d + hl, n - hl);
+	udp_tunnel(p, ENC_GTPU, true, get_be32(d + 4), ip_ethertype(d + hl, n - hl), d + hl, n - hl);
 	return true;
 }
 
@@ -194,11 +194,11 @@ static bool teredo(struct pkt *p, const uint8_t *d, size_t n)
 	if (off + 40 > n)
 		return false;
 	ip = d + off;
-	if ((ip[0] >> 4) != 6 || 40 + (size_t)get16(ip + 4) > n - off)
+	if ((ip[0] >> 4) != 6 || 40 + (size_t)get_be16(ip + 4) > n - off)
 		return false;
 	if (!port_is(p, 3544) && memcmp(ip + 8, prefix, 4) && memcmp(ip + 24, prefix, 4))
 		return false;
-	if (ip[6] == 59 && get16(ip + 4) == 0)
+	if (ip[6] == 59 && get_be16(ip + 4) == 0)
 		return true;	/* a bubble: the UDP session only */
 	udp_tunnel(p, ENC_TEREDO, false, 0, ETH_IPV6, ip, n - off);
 	return true;
@@ -257,7 +257,7 @@ static size_t gre_len(const uint8_t *d, size_t n)
 
 	if (n < 4)
 		return 0;
-	fl = get16(d);
+	fl = get_be16(d);
 	if ((fl & 7) > 1)
 		return 0;
 	hl += (fl & 0x8000) ? 4 : 0;	/* checksum and reserved */
@@ -274,10 +274,10 @@ static bool gre_ok(const uint8_t *d, size_t n)
 
 static void gre_body(struct pkt *p, const uint8_t *d, size_t n)
 {
-	uint16_t fl = get16(d), proto = get16(d + 2);
+	uint16_t fl = get_be16(d), proto = get_be16(d + 2);
 	size_t hl = gre_len(d, n), skip = 0;
 	bool has_id = (fl & 0x2000) != 0;
-	uint32_t id = has_id ? get32(d + 4 + ((fl & 0x8000) ? 4 : 0)) : 0;	/* the key */
+	uint32_t id = has_id ? get_be32(d + 4 + ((fl & 0x8000) ? 4 : 0)) : 0;	/* the key */
 
 	d += hl;
 	n -= hl;
@@ -297,7 +297,7 @@ static void gre_body(struct pkt *p, const uint8_t *d, size_t n)
 				return;
 			}
 		}
-		pkt_encap(p, ENC_ERSPAN, !type1, type1 ? 0 : get16(d + 2) & 0x3ff);
+		pkt_encap(p, ENC_ERSPAN, !type1, type1 ? 0 : get_be16(d + 2) & 0x3ff);
 		pkt_inner(p, ETH_ETHERNET, d + skip, n - skip);
 		return;
 	}
