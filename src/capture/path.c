@@ -6,17 +6,15 @@
  * The same path serves a file and a live capture; tests/fuzz/fuzz_capture.c
  * drives all of it with frames of every link type.
  */
-#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/capture.h"
-#include "core/addr.h"
+#include "core/ifaddr.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
-
-#define MAX_LOCAL 64
 
 struct cap_path {
 	const struct cap_opts *o;
@@ -26,29 +24,9 @@ struct cap_path {
 	bool live;
 	/* this host's addresses, for a live capture: its own packets may
 	 * carry checksums the NIC fills in after the capture point */
+	struct local_addr *local;
 	size_t nlocal;
-	uint8_t ipver[MAX_LOCAL];
-	uint8_t local[MAX_LOCAL][16];
 };
-
-static void local_addrs_load(struct cap_path *cp)
-{
-	struct ifaddrs *ifa, *i;
-
-	cp->nlocal = 0;
-	if (getifaddrs(&ifa))
-		return;
-	for (i = ifa; i && cp->nlocal < MAX_LOCAL; i = i->ifa_next) {
-		struct endpoint e;
-
-		if (!i->ifa_addr || endpoint_from_sockaddr(&e, i->ifa_addr))
-			continue;
-		cp->ipver[cp->nlocal] = e.family == AF_INET6 ? 6 : 4;
-		memcpy(cp->local[cp->nlocal], e.addr, e.family == AF_INET6 ? 16 : 4);
-		cp->nlocal++;
-	}
-	freeifaddrs(ifa);
-}
 
 struct cap_path *cap_path_new(const struct cap_opts *o, struct flow_table *ft,
 			      struct printer *pr)
@@ -62,7 +40,7 @@ struct cap_path *cap_path_new(const struct cap_opts *o, struct flow_table *ft,
 	if (ft)
 		cp->frag = frag_new();
 	if (cp->live)
-		local_addrs_load(cp);
+		local_addrs(&cp->local, &cp->nlocal);	/* none known: nothing excused */
 	return cp;
 }
 
@@ -71,15 +49,8 @@ void cap_path_free(struct cap_path *cp)
 	if (!cp)
 		return;
 	frag_free(cp->frag);
+	free(cp->local);
 	free(cp);
-}
-
-static bool from_here(const struct cap_path *cp, const struct pkt *p)
-{
-	for (size_t k = 0; k < cp->nlocal; k++)
-		if (cp->ipver[k] == p->ipver && !memcmp(cp->local[k], p->src, p->ipver == 4 ? 4 : 16))
-			return true;
-	return false;
 }
 
 /* Without --checksums, checksums that offload explains are not wrong: the
@@ -90,7 +61,8 @@ static void offload(const struct cap_path *cp, struct pkt *p)
 {
 	if (cp->o->checksums || !(p->flags & (PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM)))
 		return;		/* nothing to excuse: no address lookup */
-	if ((p->flags & PKT_OUTGOING) || (cp->live && from_here(cp, p)))
+	if ((p->flags & PKT_OUTGOING) || (cp->live && local_addrs_has(cp->local, cp->nlocal, p->ipver == 4 ? AF_INET : AF_INET6,
+							     p->src)))
 		p->flags &= ~(uint32_t)(PKT_BAD_IP_CSUM | PKT_BAD_L4_CSUM);
 	else if (p->flags & PKT_IP_CSUM_ZERO)
 		p->flags &= ~(uint32_t)PKT_BAD_IP_CSUM;

@@ -7,6 +7,7 @@
 #include "core/addr.h"
 #include "core/buf.h"
 #include "core/ephemeral.h"
+#include "core/ifaddr.h"
 #include "core/log.h"
 #include "core/out.h"
 #include "core/pkt.h"
@@ -319,4 +320,29 @@ TEST(big_arrays_grow)
 	CHECK_INT(bad, 0);
 	xbig_free(z);
 	xbig_free(NULL);
+}
+
+TEST(ifaddr_lists_loopback_and_covers_prefixes)
+{
+	struct local_addr *v = NULL, l = { .family = AF_INET, .prefix = 20,
+					     .addr = { 198, 18, 16, 1 } };
+	size_t n = 0;
+	const uint8_t lo[4] = { 127, 0, 0, 1 }, in[4] = { 198, 18, 31, 255 },
+		      out[4] = { 198, 18, 32, 0 };
+	bool found = false;
+
+	CHECK_INT(local_addrs(&v, &n), 0);
+	/* every namespace has lo; the suite's has 127.0.0.1 up */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].family == AF_INET && !memcmp(v[i].addr, lo, 4))
+			found = v[i].prefix == 8 && (v[i].flags & IFF_LOOPBACK) && !v[i].has_mac &&
+				v[i].ifindex > 0;
+	CHECK(found);
+	CHECK(local_addrs_has(v, n, AF_INET, lo));
+	free(v);
+	CHECK(local_addr_covers(&l, AF_INET, in));
+	CHECK(!local_addr_covers(&l, AF_INET, out));
+	CHECK(!local_addr_covers(&l, AF_INET6, in));
+	l.prefix = 0;
+	CHECK(local_addr_covers(&l, AF_INET, out));
 }
