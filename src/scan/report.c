@@ -18,20 +18,11 @@
 #include "scan/scan.h"
 #include "core/banned.h"
 
-enum { H_UNKNOWN, H_UP, H_DOWN };
-
 struct report {
 	const struct scan_opts *o;
 	const struct target_list *t;
 	struct out *json;
-	struct result *v;
-	size_t n, cap;
-	size_t count[4];
-	uint8_t *status;		/* per target: H_ */
-	const char **why;		/* per target: the reason for the status */
-	size_t (*per)[4];		/* per target: results by state */
-	const uint32_t *map;		/* engine's target index -> ours, or NULL */
-	size_t unroutable;		/* targets down for want of a route */
+	struct scan_store store;
 	time_t start;
 	char args[1024];
 	bool progress;
@@ -49,9 +40,7 @@ struct report *report_new(const struct scan_opts *o, const struct target_list *t
 	r->o = o;
 	r->t = t;
 	r->start = time(NULL);
-	r->status = xcalloc(t->n ? t->n : 1, 1);
-	r->why = xcalloc(t->n ? t->n : 1, sizeof(*r->why));
-	r->per = xcalloc(t->n ? t->n : 1, sizeof(*r->per));
+	scan_store_init(&r->store, t, o->all && !o->open_only);
 	for (int i = 0; i < argc && k + 2 < sizeof(r->args); i++)
 		k += (size_t)snprintf(r->args + k, sizeof(r->args) - k, "%s%s", i ? " " : "", argv[i]);
 	if (o->cc.json) {
@@ -104,7 +93,7 @@ static bool registered_as(const struct result *x, const char *svc)
 
 void report_map(struct report *r, const uint32_t *map)
 {
-	r->map = map;
+	scan_store_map(&r->store, map);
 }
 
 static void json_host(struct report *r, uint32_t t)
@@ -113,8 +102,8 @@ static void json_host(struct report *r, uint32_t t)
 
 	out_record_begin(r->json);
 	out_kv_str(r->json, "addr", target_text(&r->t->v[t], a));
-	out_kv_str(r->json, "status", r->status[t] == H_UP ? "up" : "down");
-	out_kv_str(r->json, "reason", r->why[t]);
+	out_kv_str(r->json, "status", r->store.host[t].status == HOST_UP ? "up" : "down");
+	out_kv_str(r->json, "reason", r->store.host[t].why);
 	out_kv_str(r->json, "hostname", r->t->v[t].name[0] ? r->t->v[t].name : NULL);
 	out_record_end(r->json);
 }
@@ -124,11 +113,7 @@ void report_host(void *arg, uint32_t t, bool up, const char *reason)
 	struct report *r = arg;
 	char a[ADDR_STRLEN];
 
-	if (r->map)
-		t = r->map[t];
-	r->status[t] = up ? H_UP : H_DOWN;
-	r->why[t] = reason;
-	r->unroutable += !up && strcmp(reason, "no-response");
+	t = scan_store_host(&r->store, t, up, reason);
 	if (r->json)
 		json_host(r, t);
 	/* no route is an error the user must hear about, not a filtered port */
@@ -139,39 +124,24 @@ void report_host(void *arg, uint32_t t, bool up, const char *reason)
 
 bool report_none_routable(const struct report *r)
 {
-	return r->t->n && r->unroutable == r->t->n;
+	return scan_store_none_routable(&r->store);
 }
 
 size_t report_hosts_up(const struct report *r)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->t->n; i++)
-		n += r->status[i] != H_DOWN;
-	return n;
+	return scan_store_hosts_up(&r->store);
 }
 
 void report_emit(const struct result *in, void *arg)
 {
 	struct report *r = arg;
-	struct result mapped = *in;
-	const struct result *x = &mapped;
-	bool shown = x->state == ST_OPEN || x->state == ST_OPEN_FILTERED ||
-		     (r->o->all && !r->o->open_only);
+	const struct result *x = scan_store_add(&r->store, in);
 
-	if (r->map)
-		mapped.target = r->map[in->target];
-	if (r->status[x->target] == H_UNKNOWN)
-		r->status[x->target] = H_UP;	/* -Pn: up until shown otherwise */
-	r->per[x->target][x->state]++;
-	r->count[x->state]++;
 	r->done++;
 	if (r->progress && r->done % 1024 == 0)
-		fprintf(stderr, "\r%zu probes done, %zu open ", r->done, r->count[ST_OPEN]);
-	if (!shown)
+		fprintf(stderr, "\r%zu probes done, %zu open ", r->done, r->store.count[ST_OPEN]);
+	if (!x)
 		return;
-	r->v = xgrow(r->v, sizeof(*r->v), r->n + 1, &r->cap);
-	r->v[r->n++] = *x;
 	/* with --sv an open TCP port is written once it has been asked */
 	if (!r->json || (r->o->sv && x->proto == PROTO_TCP && x->state == ST_OPEN))
 		return;
@@ -209,23 +179,13 @@ int report_sv(struct report *r, struct ev_loop *l)
 	int e;
 
 	if (r->progress)
-		fprintf(stderr, "\rasking %zu open ports what they are...        ", r->count[ST_OPEN]);
-	e = sv_run(l, r->t, r->v, r->n);
-	for (size_t i = 0; r->json && i < r->n; i++)
-		if (r->v[i].proto == PROTO_TCP && r->v[i].state == ST_OPEN)
-			json_result(r, &r->v[i]);
+		fprintf(stderr, "\rasking %zu open ports what they are...        ",
+			r->store.count[ST_OPEN]);
+	e = sv_run(l, r->t, r->store.v, r->store.n);
+	for (size_t i = 0; r->json && i < r->store.n; i++)
+		if (r->store.v[i].proto == PROTO_TCP && r->store.v[i].state == ST_OPEN)
+			json_result(r, &r->store.v[i]);
 	return e;
-}
-
-static int cmp(const void *pa, const void *pb)
-{
-	const struct result *a = pa, *b = pb;
-
-	if (a->target != b->target)
-		return a->target < b->target ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	return a->port < b->port ? -1 : a->port > b->port;
 }
 
 static void table_row(struct out *o, const struct result *x, bool numeric)
@@ -279,23 +239,25 @@ static void tables(struct report *r)
 		size_t shown = 0;
 		struct out *o;
 
-		if (r->status[t] != H_UP) {
-			while (i < r->n && r->v[i].target == t)
+		const struct scan_host *h = &r->store.host[t];
+
+		if (h->status != HOST_UP) {
+			while (i < r->store.n && r->store.v[i].target == t)
 				i++;
 			continue;
 		}
 		printf("%s%s%s%s (up: %s)\n", printed++ ? "\n" : "", target_text(&r->t->v[t], a),
-		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name, r->why[t] ? r->why[t] : "user-set");
+		       r->t->v[t].name[0] ? " " : "", r->t->v[t].name, h->why ? h->why : "user-set");
 		o = cli_out(&cc);
 		out_columns(o, cols, 7);
-		for (; i < r->n && r->v[i].target == t; i++, shown++)
-			table_row(o, &r->v[i], r->o->cc.numeric);
+		for (; i < r->store.n && r->store.v[i].target == t; i++, shown++)
+			table_row(o, &r->store.v[i], r->o->cc.numeric);
 		out_close(o);
 		if (!shown)
 			printf("no open port\n");
-		if (!r->o->all && (r->per[t][ST_CLOSED] || r->per[t][ST_FILTERED]))
-			printf("not shown: %zu closed, %zu filtered\n", r->per[t][ST_CLOSED],
-			       r->per[t][ST_FILTERED]);
+		if (!r->o->all && (h->per[ST_CLOSED] || h->per[ST_FILTERED]))
+			printf("not shown: %zu closed, %zu filtered\n", h->per[ST_CLOSED],
+			       h->per[ST_FILTERED]);
 	}
 }
 
@@ -359,10 +321,10 @@ static void xml_extraports(FILE *f, const struct report *r, uint32_t t)
 	for (size_t k = 0; k < 3 && !r->o->all; k++) {
 		int st = hidden[k];
 
-		if (st == ST_OPEN_FILTERED || !r->per[t][st])
+		if (st == ST_OPEN_FILTERED || !r->store.host[t].per[st])
 			continue;	/* open|filtered ports are listed */
 		fprintf(f, "<extraports state=\"%s\" count=\"%zu\"/>\n", port_state_name(st),
-			r->per[t][st]);
+			r->store.host[t].per[st]);
 	}
 }
 
@@ -382,11 +344,13 @@ static int xml(struct report *r, double seconds)
 	for (uint32_t t = 0; t < r->t->n; t++) {
 		char a[ADDR_STRLEN];
 
-		if (r->status[t] != H_UP)
+		const char *why = r->store.host[t].why;
+
+		if (r->store.host[t].status != HOST_UP)
 			continue;	/* as nmap: down hosts are only counted */
 		fprintf(f, "<host starttime=\"%lld\" endtime=\"%lld\"><status state=\"up\" "
 			   "reason=\"%s\" reason_ttl=\"0\"/>\n<address addr=\"%s\" addrtype=\"%s\"/>\n",
-			(long long)r->start, (long long)end, r->why[t] ? r->why[t] : "user-set",
+			(long long)r->start, (long long)end, why ? why : "user-set",
 			target_text(&r->t->v[t], a), r->t->v[t].family == AF_INET ? "ipv4" : "ipv6");
 		if (r->t->v[t].name[0]) {
 			fprintf(f, "<hostnames><hostname name=\"");
@@ -395,8 +359,8 @@ static int xml(struct report *r, double seconds)
 		}
 		fprintf(f, "<ports>");
 		xml_extraports(f, r, t);
-		for (size_t i = 0; i < r->n; i++) {
-			const struct result *x = &r->v[i];
+		for (size_t i = 0; i < r->store.n; i++) {
+			const struct result *x = &r->store.v[i];
 			const char *svc;
 
 			if (x->target != t)
@@ -447,22 +411,22 @@ static int grepable(struct report *r, double seconds)
 
 		target_text(&r->t->v[t], a);
 		fprintf(f, "Host: %s (%s)\tStatus: %s\n", a, r->t->v[t].name,
-			r->status[t] == H_UP ? "Up" : "Down");
-		if (r->status[t] != H_UP)
+			r->store.host[t].status == HOST_UP ? "Up" : "Down");
+		if (r->store.host[t].status != HOST_UP)
 			continue;
 		fprintf(f, "Host: %s (%s)\tPorts: ", a, r->t->v[t].name);
-		for (; i < r->n && r->v[i].target < t; i++)
+		for (; i < r->store.n && r->store.v[i].target < t; i++)
 			;
-		for (; i < r->n && r->v[i].target == t; i++, sep = ", ") {
-			const struct result *x = &r->v[i];
+		for (; i < r->store.n && r->store.v[i].target == t; i++, sep = ", ") {
+			const struct result *x = &r->store.v[i];
 			const char *svc = x->probed ? x->svc : port_service(x->port, x->proto);
 
 			fprintf(f, "%s%u/%s/%s//%s//%s%s%s/", sep, x->port, port_state_name(x->state),
 				x->proto == PROTO_TCP ? "tcp" : "udp", svc ? svc : "", x->product,
 				x->version[0] ? " " : "", x->version);
 		}
-		if (!r->o->all && r->per[t][ST_CLOSED])
-			fprintf(f, "\tIgnored State: closed (%zu)", r->per[t][ST_CLOSED]);
+		if (!r->o->all && r->store.host[t].per[ST_CLOSED])
+			fprintf(f, "\tIgnored State: closed (%zu)", r->store.host[t].per[ST_CLOSED]);
 		fputc('\n', f);
 	}
 	fprintf(f, "# portkit done -- %zu IP address%s (%zu host%s up) scanned in %.2f seconds\n",
@@ -483,18 +447,18 @@ int report_close(struct report *r, double seconds, int *stdout_err)
 	*stdout_err = 0;
 	if (r->progress)
 		fprintf(stderr, "\r%*s\r", 40, "");
-	if (r->n)
-		qsort(r->v, r->n, sizeof(*r->v), cmp);
+	scan_store_sort(&r->store);
 	if (!r->json) {
+		const size_t *c = r->store.count;
+
 		tables(r);
 		size_t up = report_hosts_up(r);
 
 		printf("%s%zu host%s up, %zu down; %zu open, %zu closed, %zu filtered, %zu "
 		       "open|filtered (not shown: %zu) in %.2f s\n", up ? "\n" : "", up,
-		       up == 1 ? "" : "s", r->t->n - up, r->count[ST_OPEN], r->count[ST_CLOSED],
-		       r->count[ST_FILTERED], r->count[ST_OPEN_FILTERED],
-		       r->count[ST_CLOSED] + r->count[ST_FILTERED] + r->count[ST_OPEN_FILTERED] +
-			       r->count[ST_OPEN] - r->n, seconds);
+		       up == 1 ? "" : "s", r->t->n - up, c[ST_OPEN], c[ST_CLOSED], c[ST_FILTERED],
+		       c[ST_OPEN_FILTERED], c[ST_CLOSED] + c[ST_FILTERED] + c[ST_OPEN_FILTERED] +
+			       c[ST_OPEN] - r->store.n, seconds);
 		if (!up && r->t->n)
 			printf("no host answered; if they are up but block pings, try -Pn\n");
 	} else {
@@ -520,9 +484,6 @@ void report_free(struct report *r)
 		fclose(r->xml);
 	if (r->grepable)
 		fclose(r->grepable);
-	free(r->v);
-	free(r->status);
-	free(r->why);
-	free(r->per);
+	scan_store_release(&r->store);
 	free(r);
 }

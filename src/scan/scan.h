@@ -177,6 +177,44 @@ bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
 		 struct result *res);
 
+/* store.c: the results of one scan, for --sv and the printers. Engines
+ * report targets by their own list's index; the store keeps t's. */
+enum host_status { HOST_UNKNOWN, HOST_UP, HOST_DOWN };
+
+struct scan_host {
+	uint8_t status;		/* HOST_: unknown until discovery or a result says */
+	const char *why;	/* the status's reason (static); NULL: -Pn's "user-set" */
+	size_t per[4];		/* its results by state, shown or not */
+};
+
+struct scan_store {
+	const struct target_list *t;	/* borrowed */
+	struct scan_host *host;		/* one per target of t */
+	struct result *v;		/* the results shown: in the order they came,
+					 * by target, proto and port after _sort() */
+	size_t n, cap;
+	size_t count[4];		/* every result by state */
+	size_t unroutable;		/* targets down for want of a route */
+	const uint32_t *map;		/* an engine's target index -> t's, or NULL */
+	bool keep_all;			/* keep closed and filtered results too */
+};
+void scan_store_init(struct scan_store *s, const struct target_list *t, bool keep_all);
+void scan_store_release(struct scan_store *s);
+/* Engines scan a list of the hosts that are up: map[i] is that list's
+ * target i in t (NULL: t itself); borrowed until the next call. */
+void scan_store_map(struct scan_store *s, const uint32_t *map);
+/* A target found up or down; returns its index in t. */
+uint32_t scan_store_host(struct scan_store *s, uint32_t target, bool up, const char *why);
+/* Count a result and keep a copy when it is shown (open and open|filtered,
+ * or every one with keep_all): the copy, valid until the next call, or NULL. */
+const struct result *scan_store_add(struct scan_store *s, const struct result *r);
+/* Targets not known to be down (-Pn's count as up). */
+size_t scan_store_hosts_up(const struct scan_store *s);
+/* Every target was down for want of a route. */
+bool scan_store_none_routable(const struct scan_store *s);
+/* Order the results by target, proto and port, as the printers want them. */
+void scan_store_sort(struct scan_store *s);
+
 /* report.c */
 struct report;
 struct report *report_new(const struct scan_opts *o, const struct target_list *t, int argc,
