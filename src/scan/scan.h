@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "core/addr.h"
 #include "core/cli.h"
@@ -214,6 +215,29 @@ size_t scan_store_hosts_up(const struct scan_store *s);
 bool scan_store_none_routable(const struct scan_store *s);
 /* Order the results by target, proto and port, as the printers want them. */
 void scan_store_sort(struct scan_store *s);
+
+/* The printers: print.c (text, JSON) and nmap.c (-oX, -oG). They read a
+ * store sorted by scan_store_sort() (JSON: one record) and write to the
+ * FILE or out they are handed, nothing else. What they are told besides
+ * the results: */
+struct scan_meta {
+	enum scan_method method;
+	bool all;		/* --all: closed and filtered are shown, not counted aside */
+	bool sv;		/* --sv: the ANSWERED column */
+	bool numeric;		/* -n: no service names from the registry */
+	bool color;		/* the tables' colours */
+	const char *args;	/* the command line, for -oX and -oG */
+	time_t start, end;	/* of the scan, for -oX */
+	double seconds;		/* how long it took */
+};
+/* A table per host that is up, then the summary line. */
+void scan_print_text(FILE *f, const struct scan_store *s, const struct scan_meta *m);
+/* One record: a target found up or down; a port. */
+void scan_print_json_host(struct out *o, const struct target *t, bool up, const char *why);
+void scan_print_json_result(struct out *o, const struct target_list *t, const struct result *x);
+/* nmap's XML (-oX) and grepable (-oG) formats. */
+void scan_print_xml(FILE *f, const struct scan_store *s, const struct scan_meta *m);
+void scan_print_grepable(FILE *f, const struct scan_store *s, const struct scan_meta *m);
 
 /* report.c */
 struct report;
