@@ -186,9 +186,7 @@ TEST(scan_store_maps_and_counts)
 	targets_free(&t);
 }
 
-typedef void printer(FILE *f, const struct scan_store *s, const struct scan_meta *m);
-
-static void expect_printer(printer *print, const struct scan_store *s, const struct scan_meta *m,
+static void expect_printer(scan_printer print, const struct scan_store *s, const struct scan_meta *m,
 			   const char *set, const char *ext)
 {
 	char *buf = NULL, name[64];
