@@ -26,6 +26,16 @@ static void xml_escape(FILE *f, const char *s)
 	}
 }
 
+/* name="value", escaped; nothing when value is empty */
+static void xml_attr(FILE *f, const char *name, const char *value)
+{
+	if (!value[0])
+		return;
+	fprintf(f, " %s=\"", name);
+	xml_escape(f, value);
+	fputc('"', f);
+}
+
 /* nmap writes what answered inside TLS under its plain name, with
  * tunnel="ssl": https is http, imaps is imap. */
 static const char *xml_name(const char *svc)
@@ -69,16 +79,8 @@ static void xml_port(FILE *f, const struct result *x)
 		xml_escape(f, svc);
 		fprintf(f, "\" method=\"%s\" conf=\"%d\"%s", x->probed ? "probed" : "table",
 			x->probed ? 10 : 3, x->tunnel ? " tunnel=\"ssl\"" : "");
-		if (x->product[0]) {
-			fprintf(f, " product=\"");
-			xml_escape(f, x->product);
-			fprintf(f, "\"");
-		}
-		if (x->version[0]) {
-			fprintf(f, " version=\"");
-			xml_escape(f, x->version);
-			fprintf(f, "\"");
-		}
+		xml_attr(f, "product", x->product);
+		xml_attr(f, "version", x->version);
 		fprintf(f, "/>");
 	}
 	fprintf(f, "</port>\n");
