@@ -26,12 +26,17 @@ bool cli_common_opt(int c, struct cli_common *cc)
 	return false;
 }
 
+bool cli_color(const struct cli_common *cc)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && !cc->no_color && !(nc && *nc);
+}
+
 struct out *cli_out(const struct cli_common *cc)
 {
 	bool tty = isatty(STDOUT_FILENO);
-	const char *nc = getenv("NO_COLOR");
-	bool color = tty && !cc->no_color && !(nc && *nc);
-	struct out *o = out_new(stdout, cc->json ? OUT_JSON : OUT_TABLE, color);
+	struct out *o = out_new(stdout, cc->json ? OUT_JSON : OUT_TABLE, cli_color(cc));
 	struct winsize ws;
 
 	if (tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col)

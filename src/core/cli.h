@@ -25,6 +25,8 @@ struct cli_common {
 
 /* True when c was one of the common options (and it was recorded). */
 bool cli_common_opt(int c, struct cli_common *cc);
+/* Colours on stdout: a terminal, no --no-color, no NO_COLOR. */
+bool cli_color(const struct cli_common *cc);
 /* A printer for stdout as the options and the terminal say. */
 struct out *cli_out(const struct cli_common *cc);
 

@@ -1,16 +1,14 @@
 /*
- * cmd.c - `portkit scan` options.
+ * cmd.c - `portkit scan`: its descriptor, options and their checks; run()
+ * hands a scan_job to job.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "core/log.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
 #include "scan/scan.h"
 #include "core/banned.h"
 
@@ -106,27 +104,6 @@ static void rewrite_nmap(int argc, char **argv)
 	}
 }
 
-static size_t port_list(const struct scan_opts *o, uint16_t **out)
-{
-	uint16_t *v = xmalloc(65536 * sizeof(*v));
-	bool *seen = xcalloc(65536, sizeof(*seen));
-	size_t n = 0;
-
-	if (o->ports) {
-		for (size_t i = 0; i < o->nports; i++)
-			for (unsigned p = o->ports[i].lo; p <= o->ports[i].hi; p++)
-				if (!seen[p]) {
-					seen[p] = true;
-					v[n++] = (uint16_t)p;
-				}
-	} else {
-		n = top_ports(o->method == M_UDP ? PROTO_UDP : PROTO_TCP, o->top ? o->top : 1000, v);
-	}
-	free(seen);
-	*out = v;
-	return n;
-}
-
 /* Targets and method, checked before anything is sent. */
 static int prepare(const struct cmd *self, struct scan_opts *o, struct target_list *t, int argc,
 		   char **argv)
@@ -172,91 +149,24 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	return 0;
 }
 
-/* The hosts discovery found up, and where each sits in the full list. */
-static void up_list(const struct target_list *t, const uint8_t *up, struct target_list *out,
-		    uint32_t **map)
+static int run(const struct scan_opts *o, const struct target_list *t, int argc, char **argv)
 {
-	*map = xmalloc((t->n ? t->n : 1) * sizeof(**map));
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < t->n; i++) {
-		if (!up[i])
-			continue;
-		out->v = xgrow(out->v, sizeof(*out->v), out->n + 1, &out->cap);
-		(*map)[out->n] = (uint32_t)i;
-		out->v[out->n++] = t->v[i];
-	}
-}
+	struct scan_job j = { .o = o, .t = t, .argc = argc, .argv = argv };
+	int r, out_err, file_err;
 
-static int probe_ports(struct scan_ctx *sc, struct report *rep)
-{
-	const struct scan_opts *o = sc->o;
-	const struct target_list *all = sc->t;
-	struct target_list up = { 0 };
-	uint8_t *isup = xcalloc(all->n ? all->n : 1, 1);
-	uint32_t *map = NULL;
-	int r = 0;
-
-	if (o->no_ping) {
-		for (size_t i = 0; i < all->n; i++)
-			isup[i] = 1;
-	} else {
-		r = scan_discover(sc, isup);
-	}
-	up_list(all, isup, &up, &map);
-	report_map(rep, map);
-	sc->t = &up;
-	if (!r && up.n)
-		r = o->method == M_UDP ? scan_udp(sc) : o->method == M_SYN ? scan_syn(sc)
-									: scan_connect(sc);
-	report_map(rep, NULL);
-	sc->t = all;
-	free(up.v);
-	free(map);
-	free(isup);
-	return r;
-}
-
-static int run(struct scan_opts *o, const struct target_list *t, int argc, char **argv)
-{
-	struct ev_loop *loop = ev_loop_new();
-	struct report *rep;
-	uint16_t *ports;
-	int64_t t0 = ev_now_us();
-	int r;
-
-	if (!loop)
-		return cmd_error("cannot create an event loop: %s", strerror(errno));
-	{
-		size_t nports = port_list(o, &ports);
-		struct scan_ctx sc = { .loop = loop, .t = t, .ports = ports, .nports = nports, .o = o,
-				       .emit = report_emit, .host = report_host };
-
-		rep = report_new(o, t, argc, argv);
-		if (report_open_files(rep)) {
-			report_free(rep);
-			ev_loop_free(loop);
-			free(ports);
-			return cmd_error("%s", error_msg());
-		}
-		sc.arg = rep;
-		r = probe_ports(&sc, rep);
-	}
-	if (!r && o->sv && report_sv(rep, loop))
-		r = -1;
-	if (r)
+	if (scan_job_open(&j))
+		return cmd_error("%s", error_msg());
+	if (scan_job_run(&j))
 		r = cmd_error("%s", error_msg());
-	else if (report_none_routable(rep))
+	else if (scan_store_none_routable(&j.store))
 		r = 2;	/* nothing could be scanned; the reason is on stderr */
-	{
-		int out_err, file_err = report_close(rep, (double)(ev_now_us() - t0) / 1e6, &out_err);
-
-		if (file_err && !r)
-			r = cmd_error("%s", error_msg());
-		if (out_err && !r)
-			r = cmd_output_error(out_err);
-	}
-	ev_loop_free(loop);
-	free(ports);
+	else
+		r = 0;
+	file_err = scan_job_close(&j, &out_err);
+	if (file_err && !r)
+		r = cmd_error("%s", error_msg());
+	if (out_err && !r)
+		r = cmd_output_error(out_err);
 	return r;
 }
 

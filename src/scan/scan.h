@@ -1,11 +1,15 @@
 /*
  * scan.h - `portkit scan`: which ports are open on a host.
  *
- * targets.c parses what to scan (addresses, CIDRs, ranges, names resolved
- * once, exclusions) into a target list; top.c holds our ranking of common
- * ports; engine.c (connect, UDP, on core/probe), syn.c and sv.c are the probing engines, all on the caller's core/ev loop; report.c prints
- * results as they arrive (NDJSON), as per-host tables at the end, and as
- * nmap-compatible XML (-oX).
+ * One way through (job.c runs it): targets.c parses what to scan
+ * (addresses, CIDRs, ranges, names resolved once, exclusions) into a
+ * target list, top.c ranks common ports; discover.c finds the hosts that
+ * are up, then one engine probes them (engine.c: connect and UDP on
+ * core/probe; syn.c: raw SYN), all on the caller's core/ev loop, each
+ * result into the store (store.c); --sv (sv.c, with sv_db.c's probes)
+ * reads the open TCP ports from the store and writes what answered back;
+ * the printers (print.c: text and JSON; nmap.c: -oX and -oG) read the
+ * store and only print.
  */
 #ifndef PORTKIT_SCAN_H
 #define PORTKIT_SCAN_H
@@ -15,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "core/addr.h"
 #include "core/cli.h"
@@ -153,9 +158,6 @@ const uint8_t *udp_probe(size_t i, size_t *len);
  * version, banner); false when nothing is recognised. (fuzzed) */
 bool udp_identify(const uint8_t *b, size_t n, struct result *r);
 
-/* sv.c: name the open TCP ports of res by what they answer */
-int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n);
-
 /* sv_db.c: the probe database, parsed from data/services.txt (compiled
  * in); the caller owns it. 0 or -EINVAL with error_msg(). */
 struct sv_db;
@@ -177,26 +179,101 @@ bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
 		 struct result *res);
 
-/* report.c */
-struct report;
-struct report *report_new(const struct scan_opts *o, const struct target_list *t, int argc,
-			  char **argv);
-void report_emit(const struct result *r, void *arg);
-/* A target found up or down (the scan_ctx host callback). */
-void report_host(void *arg, uint32_t target, bool up, const char *reason);
-/* Engines scan a list of the hosts that are up: map[i] is that list's
- * target i in the report's list (NULL: the same list). */
-void report_map(struct report *rep, const uint32_t *map);
-size_t report_hosts_up(const struct report *rep);
-/* Every target was down for want of a route (each already said so). */
-bool report_none_routable(const struct report *rep);
-/* --sv: probe the open ports found, then stream them */
-int report_sv(struct report *rep, struct ev_loop *l);
-/* -oX and -oG files, opened before the first probe (errorf on failure) */
-int report_open_files(struct report *rep);
-/* Print and free; returns a file's write error (errorf), *stdout_err that of stdout */
-int report_close(struct report *rep, double seconds, int *stdout_err);
-void report_free(struct report *rep);
+/* store.c: the results of one scan, for --sv and the printers. Engines
+ * report targets by their own list's index; the store keeps t's. */
+enum host_status { HOST_UNKNOWN, HOST_UP, HOST_DOWN };
 
+struct scan_host {
+	uint8_t status;		/* HOST_: unknown until discovery or a result says */
+	const char *why;	/* the status's reason (static); NULL: -Pn's "user-set" */
+	size_t per[4];		/* its results by state, shown or not */
+};
+
+struct scan_store {
+	const struct target_list *t;	/* borrowed */
+	struct scan_host *host;		/* one per target of t */
+	struct result *v;		/* the results shown: in the order they came,
+					 * by target, proto and port after _sort() */
+	size_t n, cap;
+	size_t count[4];		/* every result by state */
+	size_t unroutable;		/* targets down for want of a route */
+	const uint32_t *map;		/* an engine's target index -> t's, or NULL */
+	bool keep_all;			/* keep closed and filtered results too */
+};
+void scan_store_init(struct scan_store *s, const struct target_list *t, bool keep_all);
+void scan_store_release(struct scan_store *s);
+/* Engines scan a list of the hosts that are up: map[i] is that list's
+ * target i in t (NULL: t itself); borrowed until the next call. */
+void scan_store_map(struct scan_store *s, const uint32_t *map);
+/* A target found up or down; returns its index in t. */
+uint32_t scan_store_host(struct scan_store *s, uint32_t target, bool up, const char *why);
+/* Count a result and keep a copy when it is shown (open and open|filtered,
+ * or every one with keep_all): the copy, valid until the next call, or NULL. */
+const struct result *scan_store_add(struct scan_store *s, const struct result *r);
+/* Targets not known to be down (-Pn's count as up). */
+size_t scan_store_hosts_up(const struct scan_store *s);
+/* Every target was down for want of a route. */
+bool scan_store_none_routable(const struct scan_store *s);
+/* Order the results by target, proto and port, as the printers want them. */
+void scan_store_sort(struct scan_store *s);
+
+/* sv.c: ask the store's open TCP ports what they are and write the
+ * answers into their results; 0 or -errno. */
+int sv_run(struct ev_loop *l, struct scan_store *s);
+
+/* The printers: print.c (text, JSON) and nmap.c (-oX, -oG). They read a
+ * store sorted by scan_store_sort() (JSON: one record) and write to the
+ * FILE or out they are handed, nothing else. What they are told besides
+ * the results: */
+struct scan_meta {
+	enum scan_method method;
+	bool all;		/* --all: closed and filtered are shown, not counted aside */
+	bool sv;		/* --sv: the ANSWERED column */
+	bool numeric;		/* -n: no service names from the registry */
+	bool color;		/* the tables' colours */
+	const char *args;	/* the command line, for -oX and -oG */
+	time_t start, end;	/* of the scan, for -oX */
+	double seconds;		/* how long it took */
+};
+/* A table per host that is up, then the summary line. */
+void scan_print_text(FILE *f, const struct scan_store *s, const struct scan_meta *m);
+/* One record: a target found up or down; a port. */
+void scan_print_json_host(struct out *o, const struct target *t, bool up, const char *why);
+void scan_print_json_result(struct out *o, const struct target_list *t, const struct result *x);
+/* nmap's XML (-oX) and grepable (-oG) formats. */
+void scan_print_xml(FILE *f, const struct scan_store *s, const struct scan_meta *m);
+void scan_print_grepable(FILE *f, const struct scan_store *s, const struct scan_meta *m);
+typedef void (*scan_printer)(FILE *f, const struct scan_store *s, const struct scan_meta *m);
+
+/* job.c: one scan, one way through: discovery and an engine -> the store
+ * (JSON records streamed as they come) -> --sv -> the printers. The caller
+ * fills the first four fields; the rest is the job's. */
+struct scan_job {
+	const struct scan_opts *o;
+	const struct target_list *t;
+	int argc;
+	char **argv;		/* the command line, for -oX and -oG */
+
+	struct ev_loop *loop;
+	uint16_t *ports;
+	size_t nports, done;
+	struct scan_store store;
+	struct out *json;	/* --json: the records as they come */
+	FILE *xml, *grepable;	/* -oX, -oG: opened before the first probe */
+	bool progress;		/* a progress line on stderr (a terminal) */
+	int64_t t0;
+	time_t start;
+	char args[1024];
+};
+/* The loop, the store and the -oX/-oG files (so that a path that cannot
+ * be written stops the scan before the first probe): 0, or -errno with
+ * error_msg() and nothing left to close. */
+int scan_job_open(struct scan_job *j);
+/* Discovery, the probes and --sv; 0 or -errno with error_msg(). The store
+ * holds what was found either way. */
+int scan_job_run(struct scan_job *j);
+/* Print (stdout, -oX, -oG) and free. Returns a file's write error (with
+ * error_msg()); *stdout_err is out_close()'s for the JSON stream. */
+int scan_job_close(struct scan_job *j, int *stdout_err);
 
 #endif

@@ -371,7 +371,7 @@ static SSL_CTX *tls_client(void)
 	return c;
 }
 
-int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, size_t n)
+int sv_run(struct ev_loop *l, struct scan_store *s)
 {
 	struct sv_run run = { .loop = l };
 	struct sv_db *db;
@@ -383,11 +383,14 @@ int sv_run(struct ev_loop *l, const struct target_list *t, struct result *res, s
 	run.null_probe = sv_db_find(db, "null");
 	run.http_probe = sv_db_find(db, "http");
 	run.tls = tls_client();
-	run.jobs = xcalloc(n ? n : 1, sizeof(*run.jobs));
-	for (size_t i = 0; i < n; i++)
-		if (res[i].proto == PROTO_TCP && res[i].state == ST_OPEN)
-			run.jobs[run.njobs++] = (struct job){ .res = &res[i], .t = &t->v[res[i].target],
+	run.jobs = xcalloc(s->n ? s->n : 1, sizeof(*run.jobs));
+	for (size_t i = 0; i < s->n; i++) {
+		struct result *x = &s->v[i];
+
+		if (x->proto == PROTO_TCP && x->state == ST_OPEN)
+			run.jobs[run.njobs++] = (struct job){ .res = x, .t = &s->t->v[x->target],
 							      .run = &run, .io.fd = -1 };
+	}
 	ev_set_hooks(l, refill, NULL, &run);
 	r = ev_run(l);
 	ev_set_hooks(l, NULL, NULL, NULL);

@@ -1,0 +1,232 @@
+/*
+ * job.c - one `portkit scan`, one way through:
+ *
+ *   discovery, then one engine (discover.c; engine.c, syn.c, udp.c)
+ *     -> the store (store.c); with --json each record is written as it
+ *        comes, but an open TCP port under --sv only once it has been asked
+ *     -> --sv (sv.c): reads the open TCP ports from the store, writes what
+ *        answered into it
+ *     -> the printers (print.c, nmap.c): stdout and the -oX/-oG files
+ *
+ * Besides the printers' output, the job writes only to stderr: a progress
+ * line on a terminal, and a warning for each host no route leads to. The
+ * job owns its loop, port list, store and files from scan_job_open() to
+ * scan_job_close().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/xalloc.h"
+#include "scan/scan.h"
+#include "core/banned.h"
+
+static size_t port_list(const struct scan_opts *o, uint16_t **out)
+{
+	uint16_t *v = xmalloc(65536 * sizeof(*v));
+	bool *seen = xcalloc(65536, sizeof(*seen));
+	size_t n = 0;
+
+	if (o->ports) {
+		for (size_t i = 0; i < o->nports; i++)
+			for (unsigned p = o->ports[i].lo; p <= o->ports[i].hi; p++)
+				if (!seen[p]) {
+					seen[p] = true;
+					v[n++] = (uint16_t)p;
+				}
+	} else {
+		n = top_ports(o->method == M_UDP ? PROTO_UDP : PROTO_TCP, o->top ? o->top : 1000, v);
+	}
+	free(seen);
+	*out = v;
+	return n;
+}
+
+/* An output file is opened before the scan, so that a path that cannot be
+ * written stops it before the first probe rather than after an hour. */
+static int open_file(FILE **f, const char *path)
+{
+	if (path && !(*f = fopen(path, "we")))
+		return errorf(-errno, "cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/* Print into it and close it; a write that failed anywhere is an error
+ * with its reason. */
+static int write_file(FILE **f, const char *path, scan_printer print, const struct scan_job *j,
+		      const struct scan_meta *m)
+{
+	int e = 0;
+
+	if (!*f)
+		return 0;
+	print(*f, &j->store, m);
+	errno = 0;
+	if (fflush(*f) || ferror(*f))
+		e = errno ? errno : EIO;
+	if (fclose(*f) && !e)
+		e = errno ? errno : EIO;
+	*f = NULL;
+	return e ? errorf(-e, "cannot write '%s': %s", path, strerror(e)) : 0;
+}
+
+static void release(struct scan_job *j)
+{
+	out_close(j->json);
+	if (j->xml)
+		fclose(j->xml);
+	if (j->grepable)
+		fclose(j->grepable);
+	scan_store_release(&j->store);
+	ev_loop_free(j->loop);
+	free(j->ports);
+}
+
+int scan_job_open(struct scan_job *j)
+{
+	const struct scan_opts *o = j->o;
+	size_t k = 0;
+	int e;
+
+	j->t0 = ev_now_us();
+	if (!(j->loop = ev_loop_new()))
+		return errorf(-errno, "cannot create an event loop: %s", strerror(errno));
+	j->nports = port_list(o, &j->ports);
+	j->start = time(NULL);
+	scan_store_init(&j->store, j->t, o->all && !o->open_only);
+	for (int i = 0; i < j->argc && k + 2 < sizeof(j->args); i++)
+		k += (size_t)snprintf(j->args + k, sizeof(j->args) - k, "%s%s", i ? " " : "",
+				      j->argv[i]);
+	if (o->cc.json) {
+		j->json = out_new(stdout, OUT_JSON, false);
+		out_set_stream(j->json, true);
+	}
+	j->progress = isatty(STDERR_FILENO) && !o->cc.json;
+	if ((e = open_file(&j->xml, o->xml)) || (e = open_file(&j->grepable, o->grepable)))
+		release(j);
+	return e;
+}
+
+static void on_host(void *arg, uint32_t target, bool up, const char *why)
+{
+	struct scan_job *j = arg;
+	uint32_t t = scan_store_host(&j->store, target, up, why);
+	char a[ADDR_STRLEN];
+
+	if (j->json)
+		scan_print_json_host(j->json, &j->t->v[t], up, why);
+	/* no route is an error the user must hear about, not a filtered port */
+	if (!up && strcmp(why, "no-response"))
+		warnf("%s: %s", target_text(&j->t->v[t], a), !strcmp(why, "net-unreach")
+		      ? "network is unreachable (no route to it)" : "host is unreachable");
+}
+
+/* Does --sv ask this port (and its record wait for the answer)? */
+static bool asked(const struct scan_job *j, const struct result *x)
+{
+	return j->o->sv && x->proto == PROTO_TCP && x->state == ST_OPEN;
+}
+
+static void on_result(const struct result *r, void *arg)
+{
+	struct scan_job *j = arg;
+	const struct result *x = scan_store_add(&j->store, r);
+
+	j->done++;
+	if (j->progress && j->done % 1024 == 0)
+		fprintf(stderr, "\r%zu probes done, %zu open ", j->done, j->store.count[ST_OPEN]);
+	if (x && j->json && !asked(j, x))
+		scan_print_json_result(j->json, j->t, x);
+}
+
+/* The hosts discovery found up, and where each sits in the full list. */
+static void up_list(const struct target_list *t, const uint8_t *up, struct target_list *out,
+		    uint32_t **map)
+{
+	*map = xmalloc((t->n ? t->n : 1) * sizeof(**map));
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < t->n; i++) {
+		if (!up[i])
+			continue;
+		out->v = xgrow(out->v, sizeof(*out->v), out->n + 1, &out->cap);
+		(*map)[out->n] = (uint32_t)i;
+		out->v[out->n++] = t->v[i];
+	}
+}
+
+/* Discovery (unless -Pn), then the engine over the hosts found up. */
+static int probe_ports(struct scan_job *j)
+{
+	const struct scan_opts *o = j->o;
+	struct scan_ctx sc = { .loop = j->loop, .t = j->t, .ports = j->ports,
+			       .nports = j->nports, .o = o, .emit = on_result, .host = on_host,
+			       .arg = j };
+	struct target_list up = { 0 };
+	uint8_t *isup = xcalloc(j->t->n ? j->t->n : 1, 1);
+	uint32_t *map = NULL;
+	int r = 0;
+
+	if (o->no_ping)
+		memset(isup, 1, j->t->n);
+	else
+		r = scan_discover(&sc, isup);
+	up_list(j->t, isup, &up, &map);
+	scan_store_map(&j->store, map);
+	sc.t = &up;
+	if (!r && up.n)
+		r = o->method == M_UDP ? scan_udp(&sc) : o->method == M_SYN ? scan_syn(&sc)
+									: scan_connect(&sc);
+	scan_store_map(&j->store, NULL);
+	free(up.v);
+	free(map);
+	free(isup);
+	return r;
+}
+
+int scan_job_run(struct scan_job *j)
+{
+	int r = probe_ports(j);
+
+	if (r || !j->o->sv)
+		return r;
+	if (j->progress)
+		fprintf(stderr, "\rasking %zu open ports what they are...        ",
+			j->store.count[ST_OPEN]);
+	r = sv_run(j->loop, &j->store);
+	for (size_t i = 0; j->json && i < j->store.n; i++)
+		if (asked(j, &j->store.v[i]))
+			scan_print_json_result(j->json, j->t, &j->store.v[i]);
+	return r;
+}
+
+int scan_job_close(struct scan_job *j, int *stdout_err)
+{
+	const struct scan_opts *o = j->o;
+	struct scan_meta m = { .method = o->method, .all = o->all, .sv = o->sv,
+			       .numeric = o->cc.numeric, .color = cli_color(&o->cc),
+			       .args = j->args, .start = j->start,
+			       .seconds = (double)(ev_now_us() - j->t0) / 1e6 };
+	int err, e;
+
+	*stdout_err = 0;
+	if (j->progress)
+		fprintf(stderr, "\r%*s\r", 40, "");
+	m.end = time(NULL);
+	scan_store_sort(&j->store);
+	if (!j->json) {
+		scan_print_text(stdout, &j->store, &m);
+	} else {
+		*stdout_err = out_close(j->json);
+		j->json = NULL;
+	}
+	/* the files are written even when stdout went away */
+	err = write_file(&j->xml, o->xml, scan_print_xml, j, &m);
+	if ((e = write_file(&j->grepable, o->grepable, scan_print_grepable, j, &m)) && !err)
+		err = e;
+	release(j);
+	return err;
+}
