@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/registry.h"
 #include "core/xalloc.h"
 #include "scan/scan.h"
@@ -392,7 +393,8 @@ int sv_run(struct ev_loop *l, struct scan_store *s)
 							      .run = &run, .io.fd = -1 };
 	}
 	ev_set_hooks(l, refill, NULL, &run);
-	r = ev_run(l);
+	if ((r = ev_run(l)))
+		r = errorf(r, "event loop failed: %s", strerror(-r));
 	ev_set_hooks(l, NULL, NULL, NULL);
 	free(run.jobs);
 	SSL_CTX_free(run.tls);
