@@ -25,14 +25,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/ev.h"
 #include "core/log.h"
 #include "core/nft.h"
+#include "core/xalloc.h"
 #include "lab/lab.h"
 #include "core/banned.h"
 
@@ -315,13 +317,75 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 	return r ?: names(o, t, n);
 }
 
+/* The first line of the log at path (empty when there is none yet). */
+static void first_line(const char *path, char *line, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	line[0] = '\0';
+	if (f && !fgets(line, (int)size, f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* Microseconds from now until end, not below 0. */
+static int64_t until(int64_t end)
+{
+	int64_t left = end - ev_now_us();
+
+	return left > 0 ? left : 0;
+}
+
+/*
+ * Wait until the responders' log starts with "serving " (all bound), at
+ * most 5 s. watch is an inotify descriptor on the log, made before they
+ * started: it wakes us at each write, and when the last descriptor of the
+ * log is closed, which is their end (their stdout and stderr are the only
+ * ones left once ours is closed).
+ */
+static int wait_serving(const struct lab_node *n, const char *logp, int watch, pid_t pid)
+{
+	int64_t end = ev_now_us() + 5 * 1000000;
+	_Alignas(struct inotify_event) char evs[4096];
+	char line[4096];
+	bool ended = false;
+
+	for (;;) {
+		const struct inotify_event *ie;
+		ssize_t k;
+		int w;
+
+		first_line(logp, line, sizeof(line));
+		if (!strncmp(line, "serving ", 8))
+			return 0;
+		if (ended) {
+			line[strcspn(line, "\n")] = '\0';
+			return errorf(-EIO, "the responders on %s did not start: %s", n->name,
+				      line[0] ? line : "no reason given");
+		}
+		if ((w = ev_wait_fd(watch, EPOLLIN, until(end))) < 0)
+			return errorf(w, "cannot watch '%s': %s", logp, strerror(-w));
+		if (!w)
+			return errorf(-ETIMEDOUT, "the responders on %s did not start in 5 s (see %s)",
+				      n->name, logp);
+		while ((k = read(watch, evs, sizeof(evs))) > 0)
+			for (ssize_t i = 0; i < k; i += (ssize_t)(sizeof(*ie) + ie->len)) {
+				ie = (const struct inotify_event *)(const void *)(evs + i);
+				ended |= !!(ie->mask & IN_CLOSE_WRITE);
+			}
+		if (ended)	/* reap it, then read what it said */
+			ev_wait_child(pid, NULL, until(end));
+	}
+}
+
 /* Start portkit serve in the node; its pid into the state's pids file. */
 static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 {
 	char ns[64], logp[160], pidp[160], *argv[160], specs[256];
 	size_t k = 0;
 	pid_t pid;
-	int fd;
+	int fd, watch, r;
 
 	lab_ns_name(o, n->name, ns, sizeof(ns));
 	snprintf(logp, sizeof(logp), STATE_ROOT "/%s/%s.log", o->name, n->name);
@@ -345,9 +409,14 @@ static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 	argv[k] = NULL;
 	if ((fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		return errorf(-errno, "cannot write '%s': %s", logp, strerror(errno));
+	if ((watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(watch, logp, IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+		r = errorf(-errno, "cannot watch '%s': %s", logp, strerror(errno));
+		goto out;
+	}
 	if ((pid = fork()) < 0) {
-		close(fd);
-		return errorf(-errno, "fork: %s", strerror(errno));
+		r = errorf(-errno, "fork: %s", strerror(errno));
+		goto out;
 	}
 	if (!pid) {
 		int nul = open("/dev/null", O_RDONLY);
@@ -360,36 +429,26 @@ static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 		_exit(127);
 	}
 	close(fd);
+	fd = -1;
 	snprintf(pidp, sizeof(pidp), STATE_ROOT "/%s/pids", o->name);
 	{
 		FILE *f = fopen(pidp, "ae");
 
-		if (!f)
-			return errorf(-errno, "cannot write '%s': %s", pidp, strerror(errno));
+		if (!f) {
+			r = errorf(-errno, "cannot write '%s': %s", pidp, strerror(errno));
+			goto out;
+		}
 		fprintf(f, "%d %s\n", (int)pid, n->name);
 		fclose(f);
 	}
 	/* ready once it says so: bounded, it binds in milliseconds */
-	for (int i = 0; i < 500; i++) {
-		char line[4096] = "";
-		FILE *f = fopen(logp, "re");
-		int status;
-
-		if (f) {
-			if (!fgets(line, sizeof(line), f))
-				line[0] = '\0';
-			fclose(f);
-		}
-		if (!strncmp(line, "serving ", 8))
-			return 0;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			line[strcspn(line, "\n")] = '\0';
-			return errorf(-EIO, "the responders on %s did not start: %s", n->name,
-				      line[0] ? line : "no reason given");
-		}
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	}
-	return errorf(-ETIMEDOUT, "the responders on %s did not start in 5 s (see %s)", n->name, logp);
+	r = wait_serving(n, logp, watch, pid);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (watch >= 0)
+		close(watch);
+	return r;
 }
 
 /* Refuse what would collide: a lab of this name, its namespaces, or a host
@@ -510,8 +569,9 @@ char *lab_state_topology(const struct lab_opts *o)
 	return buf_detach(&b);
 }
 
-/* Signal every process in one of these namespaces (by inode); how many. */
-static size_t signal_all(const ino_t *inos, size_t n, int sig)
+/* Signal every process in one of these namespaces (by inode); how many.
+ * Their pids go to *pids (grown as needed) when pids is not NULL. */
+static size_t signal_all(const ino_t *inos, size_t n, int sig, pid_t **pids, size_t *cap)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -530,28 +590,43 @@ static size_t signal_all(const ino_t *inos, size_t n, int sig)
 		if (stat(p, &st))
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (st.st_ino == inos[i] && !kill(pid, sig))
+			if (st.st_ino == inos[i] && !kill(pid, sig)) {
+				if (pids) {
+					*pids = xgrow(*pids, sizeof(**pids), hit + 1, cap);
+					(*pids)[hit] = pid;
+				}
 				hit++;
+			}
 	}
 	closedir(d);
 	return hit;
 }
 
-/* SIGTERM, up to 2 s for them to go (reaping our own children), SIGKILL. */
+/* Wait until pid has ended, at most until end (ev_now_us() clock); a child
+ * of ours (the responders of an up that failed) is reaped. */
+static void wait_gone(pid_t pid, int64_t end)
+{
+	int fd;
+
+	if (ev_wait_child(pid, NULL, until(end)) != -ECHILD || (fd = ev_pidfd(pid)) < 0)
+		return;		/* ours (reaped, or still there at the bound), or gone */
+	ev_wait_fd(fd, EPOLLIN, until(end));
+	close(fd);
+}
+
+/* SIGTERM, up to 2 s for them to go, SIGKILL for what is left. */
 static void stop_processes(const ino_t *inos, size_t n)
 {
-	if (!signal_all(inos, n, SIGTERM))
-		return;
-	for (int i = 0; i < 200; i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		if (!signal_all(inos, n, 0))
-			return;
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	}
-	signal_all(inos, n, SIGKILL);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	int64_t end = ev_now_us() + 2 * 1000000;
+	pid_t *pids = NULL;
+	size_t cap = 0, np = signal_all(inos, n, SIGTERM, &pids, &cap);
+
+	for (size_t i = 0; i < np; i++)
+		wait_gone(pids[i], end);
+	np = np ? signal_all(inos, n, SIGKILL, &pids, &cap) : 0;
+	for (size_t i = 0; i < np; i++)
+		waitpid(pids[i], NULL, WNOHANG);
+	free(pids);
 }
 
 int lab_down(const struct lab_opts *o, bool *was_up)
