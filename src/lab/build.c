@@ -40,20 +40,6 @@
 
 extern char **environ;
 
-#define STATE_ROOT "/run/portkit/lab"
-
-int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s-%s", o->name, node);
-
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-static void state_path(const struct lab_opts *o, const char *file, char *buf, size_t size)
-{
-	snprintf(buf, size, STATE_ROOT "/%s%s%s", o->name, file ? "/" : "", file ? file : "");
-}
-
 /* Run argv (a program on PATH); errorf with its first line on stderr. */
 static int run(char *const argv[])
 {
@@ -235,7 +221,7 @@ static int names(const struct lab_opts *o, const struct lab_topo *t, const struc
 		/* made here: down removes it again (when it is empty) */
 		char mark[160];
 
-		snprintf(mark, sizeof(mark), STATE_ROOT "/%s/made-etc-netns", o->name);
+		snprintf(mark, sizeof(mark), LAB_STATE_ROOT "/%s/made-etc-netns", o->name);
 		write_file(mark, "/etc/netns was made by portkit lab\n");
 	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
@@ -382,17 +368,12 @@ static int wait_serving(const struct lab_node *n, const char *logp, int watch, p
 /* Start portkit serve in the node; its pid into the state's pids file. */
 static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 {
-	char ns[64], logp[160], pidp[160], *argv[160], specs[256];
-	size_t k = 0;
+	char ns[LAB_NS_MAX], logp[160], pidp[160], *argv[160], specs[256];
+	size_t k = lab_ns_argv(o, n->name, ns, argv);
 	pid_t pid;
 	int fd, watch, r;
 
-	lab_ns_name(o, n->name, ns, sizeof(ns));
-	snprintf(logp, sizeof(logp), STATE_ROOT "/%s/%s.log", o->name, n->name);
-	argv[k++] = "ip";
-	argv[k++] = "netns";
-	argv[k++] = "exec";
-	argv[k++] = ns;
+	snprintf(logp, sizeof(logp), LAB_STATE_ROOT "/%s/%s.log", o->name, n->name);
 	argv[k++] = (char *)o->self;
 	argv[k++] = "serve";
 	snprintf(specs, sizeof(specs), "%s", n->serve);
@@ -430,7 +411,7 @@ static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 	}
 	close(fd);
 	fd = -1;
-	snprintf(pidp, sizeof(pidp), STATE_ROOT "/%s/pids", o->name);
+	snprintf(pidp, sizeof(pidp), LAB_STATE_ROOT "/%s/pids", o->name);
 	{
 		FILE *f = fopen(pidp, "ae");
 
@@ -459,7 +440,7 @@ static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 	struct ifaddrs *ifa = NULL;
 	struct stat st;
 
-	state_path(o, NULL, path, sizeof(path));
+	lab_state_path(o, NULL, path, sizeof(path));
 	if (!stat(path, &st))
 		return errorf(-EEXIST, "lab '%s' is up already ('portkit lab down' takes it down)",
 			      o->name);
@@ -508,14 +489,14 @@ int lab_up(const struct lab_opts *o, const char *source, const char *text)
 	}
 	/* the record first: whatever happens next, down can undo it */
 	mkdir("/run/portkit", 0755);
-	mkdir(STATE_ROOT, 0755);
-	state_path(o, NULL, path, sizeof(path));
+	mkdir(LAB_STATE_ROOT, 0755);
+	lab_state_path(o, NULL, path, sizeof(path));
 	if (mkdir(path, 0700)) {
 		r = errorf(-errno, "cannot make '%s': %s", path, strerror(errno));
 		free(t);
 		return r;
 	}
-	state_path(o, "topology", path, sizeof(path));
+	lab_state_path(o, "topology", path, sizeof(path));
 	r = write_file(path, text);
 	lab_ns_name(o, "switch", sw, sizeof(sw));
 	if (!r)
@@ -547,26 +528,6 @@ int lab_up(const struct lab_opts *o, const char *source, const char *text)
 	}
 	free(t);
 	return r;
-}
-
-char *lab_state_topology(const struct lab_opts *o)
-{
-	char path[256];
-	FILE *f;
-	struct buf b = BUF_INIT(1 << 20);
-	char chunk[4096];
-	size_t n;
-
-	state_path(o, "topology", path, sizeof(path));
-	if (!(f = fopen(path, "re"))) {
-		errorf(-ENOENT, "no lab '%s' is up ('portkit lab up' makes one)", o->name);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n))
-			break;
-	fclose(f);
-	return buf_detach(&b);
 }
 
 /* Signal every process in one of these namespaces (by inode); how many.
@@ -667,23 +628,23 @@ int lab_down(const struct lab_opts *o, bool *was_up)
 			rmdir(p);
 		}
 		for (size_t i = 0; i < t->nnodes; i++) {
-			snprintf(path, sizeof(path), STATE_ROOT "/%s/%s.log", o->name, t->nodes[i].name);
+			snprintf(path, sizeof(path), LAB_STATE_ROOT "/%s/%s.log", o->name, t->nodes[i].name);
 			unlink(path);
 		}
 	}
 	free(t);
 	free(text);
-	state_path(o, "topology", path, sizeof(path));
+	lab_state_path(o, "topology", path, sizeof(path));
 	unlink(path);
-	state_path(o, "pids", path, sizeof(path));
+	lab_state_path(o, "pids", path, sizeof(path));
 	unlink(path);
-	state_path(o, "made-etc-netns", path, sizeof(path));
+	lab_state_path(o, "made-etc-netns", path, sizeof(path));
 	if (!unlink(path))
 		rmdir("/etc/netns");	/* only when empty: another lab may use it */
-	state_path(o, NULL, path, sizeof(path));
+	lab_state_path(o, NULL, path, sizeof(path));
 	if (rmdir(path))
 		return errorf(-errno, "cannot remove '%s': %s", path, strerror(errno));
-	rmdir(STATE_ROOT);	/* portkit's own, when no other lab is up */
+	rmdir(LAB_STATE_ROOT);	/* portkit's own, when no other lab is up */
 	rmdir("/run/portkit");
 	return 0;
 }

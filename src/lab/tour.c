@@ -65,20 +65,15 @@ static int enter(const struct tour *tr, const char *node)
 /* Print `portkit ARGS...` as the reader would type it in node, and the
  * argument vector that runs it there (ns: room for the namespace name). */
 static void command(const struct tour *tr, const char *node, const char *const *args,
-		    char ns[64], char *argv[32])
+		    char ns[LAB_NS_MAX], char *argv[32])
 {
-	size_t k = 0;
+	size_t k = lab_ns_argv(tr->o, node, ns, argv);
 
-	lab_ns_name(tr->o, node, ns, 64);
 	printf("\n$ portkit lab exec %s -- portkit", node);
 	for (size_t i = 0; args[i]; i++)
 		printf(" %s", args[i]);
 	printf("\n");
 	fflush(stdout);
-	argv[k++] = "ip";
-	argv[k++] = "netns";
-	argv[k++] = "exec";
-	argv[k++] = ns;
 	argv[k++] = (char *)tr->o->self;
 	for (size_t i = 0; args[i] && k < 31; i++)
 		argv[k++] = (char *)args[i];
@@ -88,7 +83,7 @@ static void command(const struct tour *tr, const char *node, const char *const *
 /* Show and run `portkit ARGS...` in node; its output goes to ours. */
 static int show(const struct tour *tr, const char *node, const char *const *args)
 {
-	char ns[64], *argv[32];
+	char ns[LAB_NS_MAX], *argv[32];
 	pid_t pid;
 	int status;
 
@@ -212,7 +207,7 @@ static int resolve(struct tour *tr, const char *node, const char *server, const 
 static int show_capture(struct tour *tr, const char *node, const char *const *args,
 			int (*trigger)(struct tour *tr))
 {
-	char ns[64], *argv[32], line[256] = "";
+	char ns[LAB_NS_MAX], *argv[32], line[256] = "";
 	int p[2], r;
 	pid_t pid;
 
