@@ -139,36 +139,6 @@ static int nft_in_ns(void *arg)
 	return nft_apply((const char *)arg);
 }
 
-/* The router's ruleset: masquerade out of the NAT segment, its forwards as
- * DNAT, everything else that comes in there unasked dropped. */
-static void ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b)
-{
-	const char *out = t->segs[n->nat_seg].name;
-
-	buf_addf(b, "table ip portkit_lab {\n"
-		    " chain nat_pre { type nat hook prerouting priority dstnat; policy accept;\n");
-	for (size_t i = 0; i < t->nfwds; i++) {
-		const struct lab_fwd *f = &t->fwds[i];
-		char to[INET_ADDRSTRLEN];
-
-		if (&t->nodes[f->node] != n)
-			continue;
-		inet_ntop(AF_INET, f->to, to, sizeof(to));
-		buf_addf(b, "  iifname \"%s\" %s dport %u dnat to %s:%u\n", out, f->udp ? "udp" : "tcp",
-			 f->port, to, f->to_port);
-	}
-	buf_addf(b, " }\n"
-		    " chain nat_post { type nat hook postrouting priority srcnat; policy accept;\n"
-		    "  oifname \"%s\" masquerade\n }\n"
-		    " chain filter_fwd { type filter hook forward priority filter; policy drop;\n"
-		    "  ct state established,related accept\n"
-		    "  iifname != \"%s\" accept\n"
-		    "  ct status dnat accept\n }\n"
-		    " chain filter_in { type filter hook input priority filter; policy accept;\n"
-		    "  iifname \"%s\" ct state established,related accept\n"
-		    "  iifname \"%s\" drop\n }\n}\n", out, out, out, out);
-}
-
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "we");
@@ -185,34 +155,13 @@ static int write_file(const char *path, const char *text)
 	return 0;
 }
 
-static bool serves(const struct lab_node *n, const char *what)
-{
-	size_t k = strlen(what);
-
-	for (const char *p = n->serve; (p = strstr(p, what)); p += k)
-		if ((p == n->serve || p[-1] == ' ') && (!p[k] || p[k] == ' ' || p[k] == ':' ||
-							p[k] == '/'))
-			return true;
-	return false;
-}
-
-static bool share_seg(const struct lab_node *a, const struct lab_node *b)
-{
-	for (size_t i = 0; i < a->nifs; i++)
-		for (size_t j = 0; j < b->nifs; j++)
-			if (a->ifs[i].seg == b->ifs[j].seg)
-				return true;
-	return false;
-}
-
-/* /etc/netns/NS/hosts: every node by name (its first address; the others
- * as NODE-SEG), and resolv.conf: a DNS responder on a shared segment,
- * else the last one in the file (the internet's). */
+/* /etc/netns/NS/hosts and resolv.conf for node n (see lab_hosts() and
+ * lab_resolver()). */
 static int names(const struct lab_opts *o, const struct lab_topo *t, const struct lab_node *n)
 {
-	char ns[64], dir[128], path[160], a[INET_ADDRSTRLEN];
+	char ns[LAB_NS_MAX], dir[128], path[160];
 	struct buf b = BUF_INIT(1 << 16);
-	const struct lab_node *dns, *same = NULL, *last = NULL;
+	const struct lab_node *dns = lab_resolver(t, n);
 	int r;
 
 	lab_ns_name(o, n->name, ns, sizeof(ns));
@@ -221,34 +170,17 @@ static int names(const struct lab_opts *o, const struct lab_topo *t, const struc
 		/* made here: down removes it again (when it is empty) */
 		char mark[160];
 
-		snprintf(mark, sizeof(mark), LAB_STATE_ROOT "/%s/made-etc-netns", o->name);
+		lab_state_path(o, "made-etc-netns", mark, sizeof(mark));
 		write_file(mark, "/etc/netns was made by portkit lab\n");
 	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return errorf(-errno, "cannot make '%s': %s", dir, strerror(errno));
-	buf_addf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-	for (size_t i = 0; i < t->nnodes; i++) {
-		const struct lab_node *x = &t->nodes[i];
-
-		for (size_t j = 0; j < x->nifs; j++) {
-			inet_ntop(AF_INET, x->ifs[j].addr, a, sizeof(a));
-			if (j)
-				buf_addf(&b, "%s\t%s-%s\n", a, x->name, t->segs[x->ifs[j].seg].name);
-			else
-				buf_addf(&b, "%s\t%s %s.lab\n", a, x->name, x->name);
-		}
-		if (serves(x, "dns")) {
-			if (!same && share_seg(x, n))
-				same = x;
-			last = x;
-		}
-	}
-	dns = same ? same : last;
+	lab_hosts(t, &b);
 	snprintf(path, sizeof(path), "%s/hosts", dir);
 	r = write_file(path, buf_str(&b));
 	buf_free(&b);
 	if (!r && dns) {
-		char line[96];
+		char line[96], a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, dns->ifs[0].addr, a, sizeof(a));
 		snprintf(line, sizeof(line), "nameserver %s\nsearch lab\n", a);
@@ -261,7 +193,7 @@ static int names(const struct lab_opts *o, const struct lab_topo *t, const struc
 static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t i)
 {
 	const struct lab_node *n = &t->nodes[i];
-	char ns[64], sw[64], peer[16], br[16], addr[32], gw[INET_ADDRSTRLEN];
+	char ns[LAB_NS_MAX], sw[LAB_NS_MAX], peer[LAB_IFNAME_MAX], br[LAB_IFNAME_MAX], addr[32], gw[INET_ADDRSTRLEN];
 	int r = 0;
 
 	lab_ns_name(o, n->name, ns, sizeof(ns));
@@ -270,14 +202,7 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 		const char *seg = t->segs[n->ifs[j].seg].name;
 		char a[INET_ADDRSTRLEN];
 
-		size_t ln = strlen(n->name), ls = strlen(seg);
-
-		if (ln + 1 + ls < sizeof(peer)) {	/* "pc1-lan" when it fits */
-			memcpy(peer, n->name, ln);
-			peer[ln] = '-';
-			memcpy(peer + ln + 1, seg, ls + 1);
-		} else
-			snprintf(peer, sizeof(peer), "n%zu-s%d", i % 100, n->ifs[j].seg);
+		lab_port_name(t, i, j, peer);
 		snprintf(br, sizeof(br), "br-%s", seg);
 		inet_ntop(AF_INET, n->ifs[j].addr, a, sizeof(a));
 		snprintf(addr, sizeof(addr), "%s/%u", a, t->segs[n->ifs[j].seg].len);
@@ -296,7 +221,7 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 	if (!r && n->nat_seg >= 0) {
 		struct buf b = BUF_INIT(1 << 16);
 
-		ruleset(t, n, &b);
+		lab_ruleset(t, n, &b);
 		r = in_ns(ns, nft_in_ns, (void *)buf_str(&b));
 		buf_free(&b);
 	}

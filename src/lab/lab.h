@@ -21,6 +21,7 @@
 #define LAB_MAX_FWDS 16
 #define LAB_NAME_MAX 12		/* node and segment names: interface names derive from them */
 #define LAB_NS_MAX 64		/* a namespace name, NAME-NODE, with its NUL */
+#define LAB_IFNAME_MAX 16	/* an interface name with its NUL (IFNAMSIZ) */
 #define LAB_STATE_ROOT "/run/portkit/lab"	/* the record of each lab that is up */
 
 struct lab_seg {
@@ -69,6 +70,24 @@ int lab_parse(const char *name, const char *text, struct lab_topo *t);
 int lab_node_find(const struct lab_topo *t, const char *name);
 /* Is IPv4 address a (4 bytes) inside segment s? */
 bool lab_seg_contains(const struct lab_seg *s, const uint8_t *a);
+
+/* plan.c: what a topology means on the machine; no side effects */
+struct buf;
+/* Does n run responder what (a word of its serve list, maybe with :PORT
+ * or /PROTO)? */
+bool lab_serves(const struct lab_node *n, const char *what);
+/* The hosts file of every node: localhost, each node by its first address
+ * as NODE and NODE.lab, its other addresses as NODE-SEG. */
+void lab_hosts(const struct lab_topo *t, struct buf *b);
+/* The node whose DNS responder n asks: the first on a segment n is on,
+ * else the last one; NULL when no node serves dns. */
+const struct lab_node *lab_resolver(const struct lab_topo *t, const struct lab_node *n);
+/* The switch port of node i on its j-th segment: NODE-SEG when that fits
+ * an interface name, else nI-sS (I the node's index, S the segment's). */
+void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_IFNAME_MAX]);
+/* The nftables ruleset of node n (which has nat): masquerade out of its
+ * NAT segment, its forwards as DNAT, the rest that comes in there dropped. */
+void lab_ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b);
 
 struct lab_opts {
 	const char *name;		/* the lab's name: namespaces are NAME-NODE */
