@@ -83,7 +83,7 @@ void lab_hosts(const struct lab_topo *t, struct buf *b);
  * else the last one; NULL when no node serves dns. */
 const struct lab_node *lab_resolver(const struct lab_topo *t, const struct lab_node *n);
 /* The switch port of node i on its j-th segment: NODE-SEG when that fits
- * an interface name, else nI-sS (I the node's index, S the segment's). */
+ * an interface name, else nI_sS (I the node's index, S the segment's). */
 void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_IFNAME_MAX]);
 /* The nftables ruleset of node n (which has nat): masquerade out of its
  * NAT segment, its forwards as DNAT, the rest that comes in there dropped. */

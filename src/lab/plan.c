@@ -78,7 +78,8 @@ void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_I
 		name[ln] = '-';
 		memcpy(name + ln + 1, seg, ls + 1);
 	} else {
-		snprintf(name, LAB_IFNAME_MAX, "n%zu-s%d", i % 100, n->ifs[j].seg);
+		/* '_' is in no node's or segment's name: never another's NODE-SEG */
+		snprintf(name, LAB_IFNAME_MAX, "n%zu_s%d", i % 100, n->ifs[j].seg);
 	}
 }
 

@@ -92,15 +92,23 @@ struct lab_topo *lab_state_load(const struct lab_opts *o)
 	return t;
 }
 
-/* The router's part of a status record: its two sides and its forwards. */
+/* The router's part of a status record: its address on the NAT segment
+ * (wan_addr), its first other one (lan_addr), its forwards. */
 static void status_nat(const struct lab_topo *t, size_t i, struct out *o, struct buf *fw)
 {
 	const struct lab_node *n = &t->nodes[i];
 	char a[INET_ADDRSTRLEN];
 
-	for (size_t j = 0; j < n->nifs; j++) {
-		inet_ntop(AF_INET, n->ifs[j].addr, a, sizeof(a));
-		out_kv_str(o, n->ifs[j].seg == n->nat_seg ? "wan_addr" : "lan_addr", a);
+	for (int wan = 0; wan < 2; wan++) {
+		size_t j = 0;
+
+		while (j < n->nifs && (n->ifs[j].seg == n->nat_seg) != wan)
+			j++;
+		if (j < n->nifs)
+			out_kv_str(o, wan ? "wan_addr" : "lan_addr",
+				   inet_ntop(AF_INET, n->ifs[j].addr, a, sizeof(a)));
+		else
+			out_kv_null(o, wan ? "wan_addr" : "lan_addr");
 	}
 	out_arr_begin(o, "forwards");
 	for (size_t k = 0; k < t->nfwds; k++) {

@@ -178,6 +178,8 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 #define LAN "segment lan 198.18.1.0/24\n"
 #define NODE_A LAN "node a router lan=198.18.1.1\n"
 	char longserve[512];
+	char *words64 = repeat(LAN "node a pc lan=198.18.1.2 serve", " %d", 59, "\n");
+	char *words65 = repeat(LAN "node a pc lan=198.18.1.2 serve", " %d", 60, "\n");
 	const struct {
 		const char *text, *msg;
 	} bad[] = {
@@ -231,6 +233,8 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 		{ NODE_A "nat a\n", "t.conf:3: expected: nat NODE SEG" },
 		{ NODE_A "nat\n", "t.conf:3: expected: nat NODE SEG" },
 		{ NODE_A "nat a wan\n", "t.conf:3: unknown segment 'wan'" },
+		{ LAN "segment wan 198.19.0.0/24\nnode a router lan=198.18.1.1\nnat a wan\n",
+		  "t.conf:4: the node is not on segment 'wan'" },
 		{ NODE_A "nat a lan\nforward a tcp 80\n", "t.conf:4: expected: forward NODE tcp|udp PORT ADDR:PORT" },
 		{ NODE_A "nat a lan\nforward a sctp 80 198.18.1.2:80\n",
 		  "t.conf:4: unknown protocol 'sctp' (tcp or udp)" },
@@ -244,11 +248,14 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 		  "t.conf:4: invalid forward: PORT 1-65535 and ADDR:PORT (IPv4)" },
 		{ NODE_A "nat a lan\nforward a tcp 80 198.18.1.2:0\n",
 		  "t.conf:4: invalid forward: PORT 1-65535 and ADDR:PORT (IPv4)" },
+		{ NODE_A "nat a lan\nforward a tcp 80 198.18.1.2:80x\n",
+		  "t.conf:4: invalid forward: PORT 1-65535 and ADDR:PORT (IPv4)" },
 		{ NODE_A "nat a lan\nforward a tcp 80 server:80\n",
 		  "t.conf:4: invalid forward: PORT 1-65535 and ADDR:PORT (IPv4)" },
 		{ NODE_A "nat a lan\nforward a tcp 80 198.18.1.2:80\nforward a tcp 80 198.18.1.3:81\n",
 		  "t.conf:5: port 80 is forwarded twice" },
 		{ "bridge x\n", "t.conf:1: unknown statement 'bridge' (segment, node, nat, forward)" },
+		{ words65, "t.conf:2: too many words (at most 64)" },
 		{ "", "t.conf: no nodes" },
 		{ "# nothing\n" LAN, "t.conf: no nodes" },
 		{ NODE_A "forward a tcp 80 198.18.1.2:80\n",
@@ -256,6 +263,7 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 	};
 	struct lab_topo *t = calloc(1, sizeof(*t));
 
+	free(parse_ok(words64));	/* 64 words are fine: 5 before the 59 responders */
 	snprintf(longserve, sizeof(longserve), LAN "node a pc lan=198.18.1.2 serve %0300d\n", 7);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = lab_parse("t.conf", bad[i].text, t);
@@ -266,6 +274,8 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 			unit_fail(__FILE__, __LINE__, "said '%s', expected '%s'", error_msg(), bad[i].msg);
 	}
 	free(t);
+	free(words64);
+	free(words65);
 #undef LAN
 #undef NODE_A
 }
@@ -369,7 +379,19 @@ TEST(lab_plan_switch_ports_and_the_routers_rules)
 	lab_port_name(t, 5, 2, port);
 	CHECK_STR(port, "internet-public");	/* 15 characters: still fits */
 	lab_port_name(l, 0, 0, port);
-	CHECK_STR(port, "n0-s0");
+	CHECK_STR(port, "n0_s0");
+	free(l);
+	/* node 1's fallback name is not node n1's on segment s1 */
+	l = parse_ok("segment s0 198.18.0.0/24\nsegment s1 198.18.1.0/24\nsegment abcdefghijk 198.18.2.0/24\n"
+		     "node n1 pc s1=198.18.1.1\nnode lmnopqrstuv pc s0=198.18.0.2 abcdefghijk=198.18.2.2\n");
+	if (l) {
+		char other[LAB_IFNAME_MAX];
+
+		lab_port_name(l, 0, 0, port);
+		lab_port_name(l, 1, 1, other);
+		CHECK_STR(port, "n1-s1");
+		CHECK_STR(other, "n1_s2");
+	}
 	lab_ruleset(t, &t->nodes[0], &b);
 	CHECK_STR(buf_str(&b),
 		  "table ip portkit_lab {\n"
@@ -391,11 +413,11 @@ TEST(lab_plan_switch_ports_and_the_routers_rules)
 	free(l);
 }
 
-/* lab_status() of the default lab into text, in mode */
-static char *status_text(enum out_mode mode)
+/* lab_status() of a topology (lab "pkl") into text, in mode */
+static char *status_text(const char *topology, enum out_mode mode)
 {
 	struct lab_opts o = { .name = "pkl" };
-	struct lab_topo *t = parse_ok(lab_default_topology);
+	struct lab_topo *t = parse_ok(topology);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -416,12 +438,29 @@ TEST(lab_status_records_are_as_recorded)
 	for (int m = 0; m < 2; m++) {
 		size_t len = 0;
 		char *want = unit_slurp(unit_data(files[m]), &len);
-		char *got = status_text(m ? OUT_JSON : OUT_TABLE);
+		char *got = status_text(lab_default_topology, m ? OUT_JSON : OUT_TABLE);
 
 		CHECK_STR(got, want);
 		free(want);
 		free(got);
 	}
+}
+
+TEST(lab_status_a_nat_node_has_each_key_once)
+{
+	/* three sides (the NAT one in the middle), and one with only its NAT side */
+	char *got = status_text("segment a 198.18.1.0/24\nsegment b 198.18.2.0/24\n"
+				"segment c 198.18.3.0/24\n"
+				"node r router a=198.18.1.1 b=198.18.2.1 c=198.18.3.1\n"
+				"node s router b=198.18.2.2\nnat r b\nnat s b\n", OUT_JSON);
+
+	CHECK_STR(got,
+		  "{\"node\":\"r\",\"role\":\"router\",\"netns\":\"pkl-r\",\"addrs\":[\"198.18.1.1\","
+		  "\"198.18.2.1\",\"198.18.3.1\"],\"services\":null,\"lan_addr\":\"198.18.1.1\","
+		  "\"wan_addr\":\"198.18.2.1\",\"forwards\":[]}\n"
+		  "{\"node\":\"s\",\"role\":\"router\",\"netns\":\"pkl-s\",\"addrs\":[\"198.18.2.2\"],"
+		  "\"services\":null,\"lan_addr\":null,\"wan_addr\":\"198.18.2.2\",\"forwards\":[]}\n");
+	free(got);
 }
 
 TEST(lab_state_names_and_files)
