@@ -133,9 +133,8 @@ static int sub_exec(struct lab_cmd *lc, int argc, char **argv)
 		return cmd_error("%s", error_msg());
 	known = lab_node_find(t, argv[0]) >= 0 || !strcmp(argv[0], "switch");
 	free(t);
-	if (!known)
-		return cmd_usage_error(&lab_cmd, "no node '%s' in the lab (see 'portkit lab status')",
-				       argv[0]);
+	if (!known)	/* one hint: where the nodes are listed */
+		return cmd_error("no node '%s' in the lab (see 'portkit lab status')", argv[0]);
 	if (k < argc && !strcmp(argv[k], "--"))
 		k++;
 	if (k >= argc)
