@@ -170,7 +170,7 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 
 			if (i + 1 == n)
 				return err_at(f, ln, "%s", "serve needs responders (http ftp dns ...)");
-			for (i++; i < n; i++)
+			for (i++; i < n && k < sizeof(nd->serve); i++)	/* none past the end */
 				k += (size_t)snprintf(nd->serve + k, sizeof(nd->serve) - k, "%s%s",
 						      k ? " " : "", w[i]);
 			if (k >= sizeof(nd->serve))

@@ -280,6 +280,22 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 #undef NODE_A
 }
 
+TEST(lab_serve_list_stays_in_its_field)
+{
+	/* past the end after the second word: the others must not be written there */
+	static const char zero[sizeof(struct lab_node)];
+	struct lab_topo *t = calloc(1, sizeof(*t));
+	char text[4096];
+
+	snprintf(text, sizeof(text), "segment lan 198.18.1.0/24\nnode a pc lan=198.18.1.2 serve "
+		 "%0250d %0200d %0200d %0200d\n", 7, 8, 9, 10);
+	CHECK_INT(lab_parse("t.conf", text, t), -EINVAL);
+	CHECK_STR(error_msg(), "t.conf:2: serve list too long");
+	CHECK_INT(t->nodes[0].nat_seg, -1);
+	CHECK(!memcmp(&t->nodes[1], zero, sizeof(zero)));
+	free(t);
+}
+
 TEST(lab_seg_contains_masks_by_length)
 {
 	struct lab_seg s = { .len = 24 };
