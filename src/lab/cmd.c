@@ -58,46 +58,47 @@ static int option(void *ctx, int key, const char *v)
 	return 0;
 }
 
-static int sub_status(struct lab_cmd *lc, int argc, char **argv)
+/* The handlers: argv holds the subcommand's operands, as many as its row
+ * allows; t is the lab that is up when the row says so, else NULL. */
+
+static int sub_status(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
 {
-	struct lab_topo *t;
-	struct out *o;
+	struct out *o = cli_out(&lc->cc);
 	int e;
 
+	(void)argc;
 	(void)argv;
-	if (argc)
-		return cmd_usage_error(&lab_cmd, "status takes no arguments");
-	if (!(t = lab_state_load(&lc->o)))
-		return cmd_error("%s", error_msg());
-	o = cli_out(&lc->cc);
 	lab_status(&lc->o, t, o);
-	free(t);
 	e = out_close(o);
 	return e ? cmd_output_error(e) : 0;
 }
 
-static int sub_up(struct lab_cmd *lc, int argc, char **argv)
+static int sub_up(struct lab_cmd *lc, const struct lab_topo *none, int argc, char **argv)
 {
 	const char *src = argc ? argv[0] : "default topology";
 	char *text = NULL;
+	struct lab_topo *t;
 	int r;
 
-	if (argc > 1)
-		return cmd_usage_error(&lab_cmd, "up takes one topology file");
+	(void)none;
 	if (argc && !(text = lab_read_text(src)))
 		return cmd_error("%s", error_msg());
 	r = lab_up(&lc->o, src, text ? text : lab_default_topology);
 	free(text);
-	return r ? cmd_error("%s", error_msg()) : sub_status(lc, 0, NULL);
+	if (r || !(t = lab_state_load(&lc->o)))
+		return cmd_error("%s", error_msg());
+	r = sub_status(lc, t, 0, NULL);
+	free(t);
+	return r;
 }
 
-static int sub_down(struct lab_cmd *lc, int argc, char **argv)
+static int sub_down(struct lab_cmd *lc, const struct lab_topo *none, int argc, char **argv)
 {
 	bool was;
 
+	(void)none;
+	(void)argc;
 	(void)argv;
-	if (argc)
-		return cmd_usage_error(&lab_cmd, "down takes no arguments");
 	if (lab_down(&lc->o, &was))
 		return cmd_error("%s", error_msg());
 	if (!was)
@@ -105,37 +106,24 @@ static int sub_down(struct lab_cmd *lc, int argc, char **argv)
 	return 0;
 }
 
-static int sub_tour(struct lab_cmd *lc, int argc, char **argv)
+static int sub_tour(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
 {
-	struct lab_topo *t;
-	int r;
-
+	(void)argc;
 	(void)argv;
-	if (argc)
-		return cmd_usage_error(&lab_cmd, "tour takes no arguments (--step N, --pause)");
-	if (!(t = lab_state_load(&lc->o)))
+	if (lab_tour(&lc->o, t, lc->step, lc->given & OPT_BIT(OPT_PAUSE)))
 		return cmd_error("%s", error_msg());
-	r = lab_tour(&lc->o, t, lc->step, lc->given & OPT_BIT(OPT_PAUSE));
-	free(t);
-	return r ? cmd_error("%s", error_msg()) : 0;
+	return 0;
 }
 
 /* exec NODE [--] COMMAND...: NODE is one of the lab's, or its switch */
-static int sub_exec(struct lab_cmd *lc, int argc, char **argv)
+static int sub_exec(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
 {
-	struct lab_topo *t;
-	bool known;
 	int k = 1;
 
-	if (!argc)
-		return cmd_usage_error(&lab_cmd, "exec NODE -- COMMAND...");
-	if (!(t = lab_state_load(&lc->o)))
-		return cmd_error("%s", error_msg());
-	known = lab_node_find(t, argv[0]) >= 0 || !strcmp(argv[0], "switch");
-	free(t);
-	if (!known)	/* one hint: where the nodes are listed */
+	if (lab_node_find(t, argv[0]) < 0 && strcmp(argv[0], "switch"))
+		/* one hint: where the nodes are listed */
 		return cmd_error("no node '%s' in the lab (see 'portkit lab status')", argv[0]);
-	if (k < argc && !strcmp(argv[k], "--"))
+	if (!strcmp(argv[k], "--"))
 		k++;
 	if (k >= argc)
 		return cmd_usage_error(&lab_cmd, "exec NODE -- COMMAND...");
@@ -145,17 +133,21 @@ static int sub_exec(struct lab_cmd *lc, int argc, char **argv)
 
 struct lab_sub {
 	const char *name;
-	int (*run)(struct lab_cmd *lc, int argc, char **argv);	/* argv: its operands */
+	int (*run)(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv);
 	const char *args;	/* what the synopsis shows after the name, or NULL */
 	unsigned opts;		/* OPT_BIT of the options that go with it (--name: all) */
+	int min, max;		/* how many operands it takes (max -1: no limit) */
+	const char *wrong;	/* the usage error for another number */
+	bool up;		/* it works on the lab that is up: t is read first */
 };
 
 static const struct lab_sub subs[] = {
-	{ "up", sub_up, "[FILE]", OPT_BIT(OPT_PRINT) },
-	{ "status", sub_status, NULL, 0 },
-	{ "exec", sub_exec, "NODE -- CMD...", 0 },
-	{ "tour", sub_tour, "[--step N]", OPT_BIT(OPT_STEP) | OPT_BIT(OPT_PAUSE) },
-	{ "down", sub_down, NULL, 0 },
+	{ "up", sub_up, "[FILE]", OPT_BIT(OPT_PRINT), 0, 1, "up takes one topology file", false },
+	{ "status", sub_status, NULL, 0, 0, 0, "status takes no arguments", true },
+	{ "exec", sub_exec, "NODE -- CMD...", 0, 2, -1, "exec NODE -- COMMAND...", true },
+	{ "tour", sub_tour, "[--step N]", OPT_BIT(OPT_STEP) | OPT_BIT(OPT_PAUSE), 0, 0,
+	  "tour takes no arguments (--step N, --pause)", true },
+	{ "down", sub_down, NULL, 0, 0, 0, "down takes no arguments", false },
 };
 #define NSUBS (sizeof(subs) / sizeof(subs[0]))
 
@@ -209,6 +201,7 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 {
 	struct lab_cmd lc = { .o = { .name = "pkl" } };
 	const struct lab_sub *sub = NULL;
+	struct lab_topo *t = NULL;
 	char self_path[4096], names[64];
 	ssize_t n;
 	int r;
@@ -232,6 +225,10 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 		fputs(lab_default_topology, stdout);
 		return 0;
 	}
+	argc -= ++optind;
+	argv += optind;
+	if (argc < sub->min || (sub->max >= 0 && argc > sub->max))
+		return cmd_usage_error(self, "%s", sub->wrong);
 	if (geteuid())
 		return cmd_error("lab needs root: it makes network namespaces");
 	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
@@ -239,8 +236,11 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 		return cmd_error("cannot find this program: %s", strerror(errno));
 	self_path[n] = '\0';
 	lc.o.self = self_path;
-	optind++;
-	return sub->run(&lc, argc - optind, argv + optind);
+	if (sub->up && !(t = lab_state_load(&lc.o)))
+		return cmd_error("%s", error_msg());
+	r = sub->run(&lc, t, argc, argv);
+	free(t);
+	return r;
 }
 
 const struct cmd lab_cmd = {
