@@ -25,32 +25,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/ev.h"
 #include "core/log.h"
 #include "core/nft.h"
+#include "core/xalloc.h"
 #include "lab/lab.h"
 #include "core/banned.h"
 
 extern char **environ;
-
-#define STATE_ROOT "/run/portkit/lab"
-
-int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s-%s", o->name, node);
-
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-static void state_path(const struct lab_opts *o, const char *file, char *buf, size_t size)
-{
-	snprintf(buf, size, STATE_ROOT "/%s%s%s", o->name, file ? "/" : "", file ? file : "");
-}
 
 /* Run argv (a program on PATH); errorf with its first line on stderr. */
 static int run(char *const argv[])
@@ -151,36 +139,6 @@ static int nft_in_ns(void *arg)
 	return nft_apply((const char *)arg);
 }
 
-/* The router's ruleset: masquerade out of the NAT segment, its forwards as
- * DNAT, everything else that comes in there unasked dropped. */
-static void ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b)
-{
-	const char *out = t->segs[n->nat_seg].name;
-
-	buf_addf(b, "table ip portkit_lab {\n"
-		    " chain nat_pre { type nat hook prerouting priority dstnat; policy accept;\n");
-	for (size_t i = 0; i < t->nfwds; i++) {
-		const struct lab_fwd *f = &t->fwds[i];
-		char to[INET_ADDRSTRLEN];
-
-		if (&t->nodes[f->node] != n)
-			continue;
-		inet_ntop(AF_INET, f->to, to, sizeof(to));
-		buf_addf(b, "  iifname \"%s\" %s dport %u dnat to %s:%u\n", out, f->udp ? "udp" : "tcp",
-			 f->port, to, f->to_port);
-	}
-	buf_addf(b, " }\n"
-		    " chain nat_post { type nat hook postrouting priority srcnat; policy accept;\n"
-		    "  oifname \"%s\" masquerade\n }\n"
-		    " chain filter_fwd { type filter hook forward priority filter; policy drop;\n"
-		    "  ct state established,related accept\n"
-		    "  iifname != \"%s\" accept\n"
-		    "  ct status dnat accept\n }\n"
-		    " chain filter_in { type filter hook input priority filter; policy accept;\n"
-		    "  iifname \"%s\" ct state established,related accept\n"
-		    "  iifname \"%s\" drop\n }\n}\n", out, out, out, out);
-}
-
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "we");
@@ -197,34 +155,13 @@ static int write_file(const char *path, const char *text)
 	return 0;
 }
 
-static bool serves(const struct lab_node *n, const char *what)
-{
-	size_t k = strlen(what);
-
-	for (const char *p = n->serve; (p = strstr(p, what)); p += k)
-		if ((p == n->serve || p[-1] == ' ') && (!p[k] || p[k] == ' ' || p[k] == ':' ||
-							p[k] == '/'))
-			return true;
-	return false;
-}
-
-static bool share_seg(const struct lab_node *a, const struct lab_node *b)
-{
-	for (size_t i = 0; i < a->nifs; i++)
-		for (size_t j = 0; j < b->nifs; j++)
-			if (a->ifs[i].seg == b->ifs[j].seg)
-				return true;
-	return false;
-}
-
-/* /etc/netns/NS/hosts: every node by name (its first address; the others
- * as NODE-SEG), and resolv.conf: a DNS responder on a shared segment,
- * else the last one in the file (the internet's). */
+/* /etc/netns/NS/hosts and resolv.conf for node n (see lab_hosts() and
+ * lab_resolver()). */
 static int names(const struct lab_opts *o, const struct lab_topo *t, const struct lab_node *n)
 {
-	char ns[64], dir[128], path[160], a[INET_ADDRSTRLEN];
+	char ns[LAB_NS_MAX], dir[128], path[160];
 	struct buf b = BUF_INIT(1 << 16);
-	const struct lab_node *dns, *same = NULL, *last = NULL;
+	const struct lab_node *dns = lab_resolver(t, n);
 	int r;
 
 	lab_ns_name(o, n->name, ns, sizeof(ns));
@@ -233,34 +170,17 @@ static int names(const struct lab_opts *o, const struct lab_topo *t, const struc
 		/* made here: down removes it again (when it is empty) */
 		char mark[160];
 
-		snprintf(mark, sizeof(mark), STATE_ROOT "/%s/made-etc-netns", o->name);
+		lab_state_path(o, "made-etc-netns", mark, sizeof(mark));
 		write_file(mark, "/etc/netns was made by portkit lab\n");
 	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return errorf(-errno, "cannot make '%s': %s", dir, strerror(errno));
-	buf_addf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-	for (size_t i = 0; i < t->nnodes; i++) {
-		const struct lab_node *x = &t->nodes[i];
-
-		for (size_t j = 0; j < x->nifs; j++) {
-			inet_ntop(AF_INET, x->ifs[j].addr, a, sizeof(a));
-			if (j)
-				buf_addf(&b, "%s\t%s-%s\n", a, x->name, t->segs[x->ifs[j].seg].name);
-			else
-				buf_addf(&b, "%s\t%s %s.lab\n", a, x->name, x->name);
-		}
-		if (serves(x, "dns")) {
-			if (!same && share_seg(x, n))
-				same = x;
-			last = x;
-		}
-	}
-	dns = same ? same : last;
+	lab_hosts(t, &b);
 	snprintf(path, sizeof(path), "%s/hosts", dir);
 	r = write_file(path, buf_str(&b));
 	buf_free(&b);
 	if (!r && dns) {
-		char line[96];
+		char line[96], a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, dns->ifs[0].addr, a, sizeof(a));
 		snprintf(line, sizeof(line), "nameserver %s\nsearch lab\n", a);
@@ -273,7 +193,7 @@ static int names(const struct lab_opts *o, const struct lab_topo *t, const struc
 static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t i)
 {
 	const struct lab_node *n = &t->nodes[i];
-	char ns[64], sw[64], peer[16], br[16], addr[32], gw[INET_ADDRSTRLEN];
+	char ns[LAB_NS_MAX], sw[LAB_NS_MAX], peer[LAB_IFNAME_MAX], br[LAB_IFNAME_MAX], addr[32], gw[INET_ADDRSTRLEN];
 	int r = 0;
 
 	lab_ns_name(o, n->name, ns, sizeof(ns));
@@ -282,14 +202,7 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 		const char *seg = t->segs[n->ifs[j].seg].name;
 		char a[INET_ADDRSTRLEN];
 
-		size_t ln = strlen(n->name), ls = strlen(seg);
-
-		if (ln + 1 + ls < sizeof(peer)) {	/* "pc1-lan" when it fits */
-			memcpy(peer, n->name, ln);
-			peer[ln] = '-';
-			memcpy(peer + ln + 1, seg, ls + 1);
-		} else
-			snprintf(peer, sizeof(peer), "n%zu-s%d", i % 100, n->ifs[j].seg);
+		lab_port_name(t, i, j, peer);
 		snprintf(br, sizeof(br), "br-%s", seg);
 		inet_ntop(AF_INET, n->ifs[j].addr, a, sizeof(a));
 		snprintf(addr, sizeof(addr), "%s/%u", a, t->segs[n->ifs[j].seg].len);
@@ -308,27 +221,84 @@ static int link_node(const struct lab_opts *o, const struct lab_topo *t, size_t 
 	if (!r && n->nat_seg >= 0) {
 		struct buf b = BUF_INIT(1 << 16);
 
-		ruleset(t, n, &b);
+		lab_ruleset(t, n, &b);
 		r = in_ns(ns, nft_in_ns, (void *)buf_str(&b));
 		buf_free(&b);
 	}
 	return r ?: names(o, t, n);
 }
 
+/* The first line of the log at path (empty when there is none yet). */
+static void first_line(const char *path, char *line, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	line[0] = '\0';
+	if (f && !fgets(line, (int)size, f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* Microseconds from now until end, not below 0. */
+static int64_t until(int64_t end)
+{
+	int64_t left = end - ev_now_us();
+
+	return left > 0 ? left : 0;
+}
+
+/*
+ * Wait until the responders' log starts with "serving " (all bound), at
+ * most 5 s. watch is an inotify descriptor on the log, made before they
+ * started: it wakes us at each write, and when the last descriptor of the
+ * log is closed, which is their end (their stdout and stderr are the only
+ * ones left once ours is closed).
+ */
+static int wait_serving(const struct lab_node *n, const char *logp, int watch, pid_t pid)
+{
+	int64_t end = ev_now_us() + 5 * 1000000;
+	_Alignas(struct inotify_event) char evs[4096];
+	char line[4096];
+	bool ended = false;
+
+	for (;;) {
+		const struct inotify_event *ie;
+		ssize_t k;
+		int w;
+
+		first_line(logp, line, sizeof(line));
+		if (!strncmp(line, "serving ", 8))
+			return 0;
+		if (ended) {
+			line[strcspn(line, "\n")] = '\0';
+			return errorf(-EIO, "the responders on %s did not start: %s", n->name,
+				      line[0] ? line : "no reason given");
+		}
+		if ((w = ev_wait_fd(watch, EPOLLIN, until(end))) < 0)
+			return errorf(w, "cannot watch '%s': %s", logp, strerror(-w));
+		if (!w)
+			return errorf(-ETIMEDOUT, "the responders on %s did not start in 5 s (see %s)",
+				      n->name, logp);
+		while ((k = read(watch, evs, sizeof(evs))) > 0)
+			for (ssize_t i = 0; i < k; i += (ssize_t)(sizeof(*ie) + ie->len)) {
+				ie = (const struct inotify_event *)(const void *)(evs + i);
+				ended |= !!(ie->mask & IN_CLOSE_WRITE);
+			}
+		if (ended)	/* reap it, then read what it said */
+			ev_wait_child(pid, NULL, until(end));
+	}
+}
+
 /* Start portkit serve in the node; its pid into the state's pids file. */
 static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 {
-	char ns[64], logp[160], pidp[160], *argv[160], specs[256];
-	size_t k = 0;
+	char ns[LAB_NS_MAX], logp[160], pidp[160], *argv[160], specs[256];
+	size_t k = lab_ns_argv(o, n->name, ns, argv);
 	pid_t pid;
-	int fd;
+	int fd, watch, r;
 
-	lab_ns_name(o, n->name, ns, sizeof(ns));
-	snprintf(logp, sizeof(logp), STATE_ROOT "/%s/%s.log", o->name, n->name);
-	argv[k++] = "ip";
-	argv[k++] = "netns";
-	argv[k++] = "exec";
-	argv[k++] = ns;
+	snprintf(logp, sizeof(logp), LAB_STATE_ROOT "/%s/%s.log", o->name, n->name);
 	argv[k++] = (char *)o->self;
 	argv[k++] = "serve";
 	snprintf(specs, sizeof(specs), "%s", n->serve);
@@ -345,9 +315,14 @@ static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 	argv[k] = NULL;
 	if ((fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		return errorf(-errno, "cannot write '%s': %s", logp, strerror(errno));
+	if ((watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(watch, logp, IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+		r = errorf(-errno, "cannot watch '%s': %s", logp, strerror(errno));
+		goto out;
+	}
 	if ((pid = fork()) < 0) {
-		close(fd);
-		return errorf(-errno, "fork: %s", strerror(errno));
+		r = errorf(-errno, "fork: %s", strerror(errno));
+		goto out;
 	}
 	if (!pid) {
 		int nul = open("/dev/null", O_RDONLY);
@@ -360,36 +335,26 @@ static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 		_exit(127);
 	}
 	close(fd);
-	snprintf(pidp, sizeof(pidp), STATE_ROOT "/%s/pids", o->name);
+	fd = -1;
+	snprintf(pidp, sizeof(pidp), LAB_STATE_ROOT "/%s/pids", o->name);
 	{
 		FILE *f = fopen(pidp, "ae");
 
-		if (!f)
-			return errorf(-errno, "cannot write '%s': %s", pidp, strerror(errno));
+		if (!f) {
+			r = errorf(-errno, "cannot write '%s': %s", pidp, strerror(errno));
+			goto out;
+		}
 		fprintf(f, "%d %s\n", (int)pid, n->name);
 		fclose(f);
 	}
 	/* ready once it says so: bounded, it binds in milliseconds */
-	for (int i = 0; i < 500; i++) {
-		char line[4096] = "";
-		FILE *f = fopen(logp, "re");
-		int status;
-
-		if (f) {
-			if (!fgets(line, sizeof(line), f))
-				line[0] = '\0';
-			fclose(f);
-		}
-		if (!strncmp(line, "serving ", 8))
-			return 0;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			line[strcspn(line, "\n")] = '\0';
-			return errorf(-EIO, "the responders on %s did not start: %s", n->name,
-				      line[0] ? line : "no reason given");
-		}
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	}
-	return errorf(-ETIMEDOUT, "the responders on %s did not start in 5 s (see %s)", n->name, logp);
+	r = wait_serving(n, logp, watch, pid);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (watch >= 0)
+		close(watch);
+	return r;
 }
 
 /* Refuse what would collide: a lab of this name, its namespaces, or a host
@@ -400,7 +365,7 @@ static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 	struct ifaddrs *ifa = NULL;
 	struct stat st;
 
-	state_path(o, NULL, path, sizeof(path));
+	lab_state_path(o, NULL, path, sizeof(path));
 	if (!stat(path, &st))
 		return errorf(-EEXIST, "lab '%s' is up already ('portkit lab down' takes it down)",
 			      o->name);
@@ -449,14 +414,14 @@ int lab_up(const struct lab_opts *o, const char *source, const char *text)
 	}
 	/* the record first: whatever happens next, down can undo it */
 	mkdir("/run/portkit", 0755);
-	mkdir(STATE_ROOT, 0755);
-	state_path(o, NULL, path, sizeof(path));
+	mkdir(LAB_STATE_ROOT, 0755);
+	lab_state_path(o, NULL, path, sizeof(path));
 	if (mkdir(path, 0700)) {
 		r = errorf(-errno, "cannot make '%s': %s", path, strerror(errno));
 		free(t);
 		return r;
 	}
-	state_path(o, "topology", path, sizeof(path));
+	lab_state_path(o, "topology", path, sizeof(path));
 	r = write_file(path, text);
 	lab_ns_name(o, "switch", sw, sizeof(sw));
 	if (!r)
@@ -490,28 +455,9 @@ int lab_up(const struct lab_opts *o, const char *source, const char *text)
 	return r;
 }
 
-char *lab_state_topology(const struct lab_opts *o)
-{
-	char path[256];
-	FILE *f;
-	struct buf b = BUF_INIT(1 << 20);
-	char chunk[4096];
-	size_t n;
-
-	state_path(o, "topology", path, sizeof(path));
-	if (!(f = fopen(path, "re"))) {
-		errorf(-ENOENT, "no lab '%s' is up ('portkit lab up' makes one)", o->name);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n))
-			break;
-	fclose(f);
-	return buf_detach(&b);
-}
-
-/* Signal every process in one of these namespaces (by inode); how many. */
-static size_t signal_all(const ino_t *inos, size_t n, int sig)
+/* Signal every process in one of these namespaces (by inode); how many.
+ * Their pids go to *pids (grown as needed) when pids is not NULL. */
+static size_t signal_all(const ino_t *inos, size_t n, int sig, pid_t **pids, size_t *cap)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -530,28 +476,43 @@ static size_t signal_all(const ino_t *inos, size_t n, int sig)
 		if (stat(p, &st))
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (st.st_ino == inos[i] && !kill(pid, sig))
+			if (st.st_ino == inos[i] && !kill(pid, sig)) {
+				if (pids) {
+					*pids = xgrow(*pids, sizeof(**pids), hit + 1, cap);
+					(*pids)[hit] = pid;
+				}
 				hit++;
+			}
 	}
 	closedir(d);
 	return hit;
 }
 
-/* SIGTERM, up to 2 s for them to go (reaping our own children), SIGKILL. */
+/* Wait until pid has ended, at most until end (ev_now_us() clock); a child
+ * of ours (the responders of an up that failed) is reaped. */
+static void wait_gone(pid_t pid, int64_t end)
+{
+	int fd;
+
+	if (ev_wait_child(pid, NULL, until(end)) != -ECHILD || (fd = ev_pidfd(pid)) < 0)
+		return;		/* ours (reaped, or still there at the bound), or gone */
+	ev_wait_fd(fd, EPOLLIN, until(end));
+	close(fd);
+}
+
+/* SIGTERM, up to 2 s for them to go, SIGKILL for what is left. */
 static void stop_processes(const ino_t *inos, size_t n)
 {
-	if (!signal_all(inos, n, SIGTERM))
-		return;
-	for (int i = 0; i < 200; i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		if (!signal_all(inos, n, 0))
-			return;
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	}
-	signal_all(inos, n, SIGKILL);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	int64_t end = ev_now_us() + 2 * 1000000;
+	pid_t *pids = NULL;
+	size_t cap = 0, np = signal_all(inos, n, SIGTERM, &pids, &cap);
+
+	for (size_t i = 0; i < np; i++)
+		wait_gone(pids[i], end);
+	np = np ? signal_all(inos, n, SIGKILL, &pids, &cap) : 0;
+	for (size_t i = 0; i < np; i++)
+		waitpid(pids[i], NULL, WNOHANG);
+	free(pids);
 }
 
 int lab_down(const struct lab_opts *o, bool *was_up)
@@ -592,23 +553,23 @@ int lab_down(const struct lab_opts *o, bool *was_up)
 			rmdir(p);
 		}
 		for (size_t i = 0; i < t->nnodes; i++) {
-			snprintf(path, sizeof(path), STATE_ROOT "/%s/%s.log", o->name, t->nodes[i].name);
+			snprintf(path, sizeof(path), LAB_STATE_ROOT "/%s/%s.log", o->name, t->nodes[i].name);
 			unlink(path);
 		}
 	}
 	free(t);
 	free(text);
-	state_path(o, "topology", path, sizeof(path));
+	lab_state_path(o, "topology", path, sizeof(path));
 	unlink(path);
-	state_path(o, "pids", path, sizeof(path));
+	lab_state_path(o, "pids", path, sizeof(path));
 	unlink(path);
-	state_path(o, "made-etc-netns", path, sizeof(path));
+	lab_state_path(o, "made-etc-netns", path, sizeof(path));
 	if (!unlink(path))
 		rmdir("/etc/netns");	/* only when empty: another lab may use it */
-	state_path(o, NULL, path, sizeof(path));
+	lab_state_path(o, NULL, path, sizeof(path));
 	if (rmdir(path))
 		return errorf(-errno, "cannot remove '%s': %s", path, strerror(errno));
-	rmdir(STATE_ROOT);	/* portkit's own, when no other lab is up */
+	rmdir(LAB_STATE_ROOT);	/* portkit's own, when no other lab is up */
 	rmdir("/run/portkit");
 	return 0;
 }

@@ -20,6 +20,9 @@
 #define LAB_MAX_IFS 4
 #define LAB_MAX_FWDS 16
 #define LAB_NAME_MAX 12		/* node and segment names: interface names derive from them */
+#define LAB_NS_MAX 64		/* a namespace name, NAME-NODE, with its NUL */
+#define LAB_IFNAME_MAX 16	/* an interface name with its NUL (IFNAMSIZ) */
+#define LAB_STATE_ROOT "/run/portkit/lab"	/* the record of each lab that is up */
 
 struct lab_seg {
 	char name[LAB_NAME_MAX];
@@ -68,17 +71,55 @@ int lab_node_find(const struct lab_topo *t, const char *name);
 /* Is IPv4 address a (4 bytes) inside segment s? */
 bool lab_seg_contains(const struct lab_seg *s, const uint8_t *a);
 
-/* build.c */
+/* plan.c: what a topology means on the machine; no side effects */
+struct buf;
+/* Does n run responder what (a word of its serve list, maybe with :PORT
+ * or /PROTO)? */
+bool lab_serves(const struct lab_node *n, const char *what);
+/* The hosts file of every node: localhost, each node by its first address
+ * as NODE and NODE.lab, its other addresses as NODE-SEG. */
+void lab_hosts(const struct lab_topo *t, struct buf *b);
+/* The node whose DNS responder n asks: the first on a segment n is on,
+ * else the last one; NULL when no node serves dns. */
+const struct lab_node *lab_resolver(const struct lab_topo *t, const struct lab_node *n);
+/* The switch port of node i on its j-th segment: NODE-SEG when that fits
+ * an interface name, else nI_sS (I the node's index, S the segment's). */
+void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_IFNAME_MAX]);
+/* The nftables ruleset of node n (which has nat): masquerade out of its
+ * NAT segment, its forwards as DNAT, the rest that comes in there dropped. */
+void lab_ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b);
+
 struct lab_opts {
 	const char *name;		/* the lab's name: namespaces are NAME-NODE */
 	const char *self;		/* this binary, for the responders */
 	bool quiet;
 };
+
+/* build.c: make the lab (the record first), take it down */
 int lab_up(const struct lab_opts *o, const char *source, const char *text);
 int lab_down(const struct lab_opts *o, bool *was_up);
+
+/* state.c: the lab that is up, from its record */
+/* The namespace of node: NAME-NODE; -ENAMETOOLONG when it does not fit. */
+int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size);
+/* argv[0..3] = ip netns exec NAME-NODE (ns holds the name); returns 4. */
+size_t lab_ns_argv(const struct lab_opts *o, const char *node, char ns[LAB_NS_MAX], char **argv);
+/* LAB_STATE_ROOT/NAME, or LAB_STATE_ROOT/NAME/FILE. */
+void lab_state_path(const struct lab_opts *o, const char *file, char *buf, size_t size);
+/* A topology file's text (path "-": stdin), at most 1 MiB; the caller
+ * frees it; NULL with errorf. */
+char *lab_read_text(const char *path);
 /* The topology text of the lab that is up (caller frees), or NULL with errorf. */
 char *lab_state_topology(const struct lab_opts *o);
-int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size);
+/* ... parsed (caller frees), or NULL with errorf. */
+struct lab_topo *lab_state_load(const struct lab_opts *o);
+/* `lab status`: one record per node (JSON: node, role, netns, addrs,
+ * services, lan_addr, wan_addr, forwards). */
+struct out;
+void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out *o);
+/* Run cmd (NULL-terminated) in node's namespace: returns only when it
+ * cannot, -errno with errorf. stdout is flushed first. */
+int lab_exec(const struct lab_opts *o, const char *node, char **cmd);
 
 /* tour.c: the article's steps in the lab that is up (only: one step, 1-based) */
 size_t lab_tour_steps(void);

@@ -170,7 +170,7 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 
 			if (i + 1 == n)
 				return err_at(f, ln, "%s", "serve needs responders (http ftp dns ...)");
-			for (i++; i < n; i++)
+			for (i++; i < n && k < sizeof(nd->serve); i++)	/* none past the end */
 				k += (size_t)snprintf(nd->serve + k, sizeof(nd->serve) - k, "%s%s",
 						      k ? " " : "", w[i]);
 			if (k >= sizeof(nd->serve))
@@ -228,6 +228,7 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 static int parse_nat_forward(const char *f, unsigned ln, char **w, size_t n, struct lab_topo *t)
 {
 	int node = n > 1 ? lab_node_find(t, w[1]) : -1;
+	size_t i;
 
 	if (n > 1 && node < 0)
 		return err_at(f, ln, "unknown node '%s'", w[1]);
@@ -238,6 +239,10 @@ static int parse_nat_forward(const char *f, unsigned ln, char **w, size_t n, str
 			return err_at(f, ln, "%s", "expected: nat NODE SEG");
 		if ((s = seg_find(t, w[2])) < 0)
 			return err_at(f, ln, "unknown segment '%s'", w[2]);
+		for (i = 0; i < t->nodes[node].nifs && t->nodes[node].ifs[i].seg != s; i++)
+			;
+		if (i == t->nodes[node].nifs)
+			return err_at(f, ln, "the node is not on segment '%s'", w[2]);
 		t->nodes[node].nat_seg = s;
 		return 0;
 	}
@@ -258,13 +263,14 @@ static int parse_nat_forward(const char *f, unsigned ln, char **w, size_t n, str
 		if (colon)
 			*colon = '\0';
 		if (!p || p > 65535 || strspn(w[3], "0123456789") != strlen(w[3]) || !colon ||
-		    !tp || tp > 65535 || !addr4(w[4], x->to))
+		    !tp || tp > 65535 || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+		    !addr4(w[4], x->to))
 			return err_at(f, ln, "%s", "invalid forward: PORT 1-65535 and ADDR:PORT (IPv4)");
 		x->node = node;
 		x->udp = w[2][0] == 'u';
 		x->port = (uint16_t)p;
 		x->to_port = (uint16_t)tp;
-		for (size_t i = 0; i < t->nfwds; i++)
+		for (i = 0; i < t->nfwds; i++)
 			if (t->fwds[i].node == node && t->fwds[i].port == x->port &&
 			    t->fwds[i].udp == x->udp)
 				return err_at(f, ln, "port %s is forwarded twice", w[3]);
@@ -283,7 +289,7 @@ int lab_parse(const char *name, const char *text, struct lab_topo *t)
 	if (!copy)
 		return errorf(-ENOMEM, "out of memory");
 	for (line = copy; line && !r; line = next) {
-		char *w[64], *s2 = NULL, *hash;
+		char *w[65], *s2 = NULL, *hash;	/* a 65th word is an error */
 		size_t n = 0;
 
 		if ((next = strchr(line, '\n')))
@@ -291,12 +297,14 @@ int lab_parse(const char *name, const char *text, struct lab_topo *t)
 		ln++;
 		if ((hash = strchr(line, '#')))
 			*hash = '\0';
-		for (char *tok = strtok_r(line, " \t\r", &s2); tok && n < 64;
+		for (char *tok = strtok_r(line, " \t\r", &s2); tok && n < 65;
 		     tok = strtok_r(NULL, " \t\r", &s2))
 			w[n++] = tok;
 		if (!n)
 			continue;
-		if (!strcmp(w[0], "segment"))
+		if (n > 64)
+			r = err_at(name, ln, "%s", "too many words (at most 64)");
+		else if (!strcmp(w[0], "segment"))
 			r = parse_segment(name, ln, w, n, t);
 		else if (!strcmp(w[0], "node"))
 			r = parse_node(name, ln, w, n, t);

@@ -5,12 +5,14 @@
  * a child process that entered the client's namespace, or a DNS query),
  * runs the portkit commands that show it in the right node, as a reader
  * would type them, and says in a few sentences what to notice. The
- * connections are ended (by pid, ours) before the next step.
+ * connections are ended before the next step: a held connection's child
+ * waits on a pipe whose only write end is the tour's, and closing it ends
+ * them all (as the tour's own end does, whatever ends it); then each is
+ * reaped by pid, ours.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,9 +20,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/ev.h"
 #include "core/log.h"
 #include "lab/lab.h"
 #include "core/banned.h"
@@ -30,7 +32,21 @@ struct tour {
 	const struct lab_topo *t;
 	pid_t held[4];
 	size_t nheld;
+	int hold[2];		/* the held connections' pipe; -1 when none is held */
 };
+
+#define SECONDS(s) ((int64_t)(s) * 1000000)
+
+/* fork(); the child drops the tour's end of the hold pipe, so that only
+ * the tour holds it */
+static pid_t child(const struct tour *tr)
+{
+	pid_t pid = fork();
+
+	if (!pid && tr->hold[1] >= 0)
+		close(tr->hold[1]);
+	return pid;
+}
 
 static int enter(const struct tour *tr, const char *node)
 {
@@ -49,20 +65,15 @@ static int enter(const struct tour *tr, const char *node)
 /* Print `portkit ARGS...` as the reader would type it in node, and the
  * argument vector that runs it there (ns: room for the namespace name). */
 static void command(const struct tour *tr, const char *node, const char *const *args,
-		    char ns[64], char *argv[32])
+		    char ns[LAB_NS_MAX], char *argv[32])
 {
-	size_t k = 0;
+	size_t k = lab_ns_argv(tr->o, node, ns, argv);
 
-	lab_ns_name(tr->o, node, ns, 64);
 	printf("\n$ portkit lab exec %s -- portkit", node);
 	for (size_t i = 0; args[i]; i++)
 		printf(" %s", args[i]);
 	printf("\n");
 	fflush(stdout);
-	argv[k++] = "ip";
-	argv[k++] = "netns";
-	argv[k++] = "exec";
-	argv[k++] = ns;
 	argv[k++] = (char *)tr->o->self;
 	for (size_t i = 0; args[i] && k < 31; i++)
 		argv[k++] = (char *)args[i];
@@ -72,12 +83,12 @@ static void command(const struct tour *tr, const char *node, const char *const *
 /* Show and run `portkit ARGS...` in node; its output goes to ours. */
 static int show(const struct tour *tr, const char *node, const char *const *args)
 {
-	char ns[64], *argv[32];
+	char ns[LAB_NS_MAX], *argv[32];
 	pid_t pid;
 	int status;
 
 	command(tr, node, args, ns, argv);
-	if ((pid = fork()) < 0)
+	if ((pid = child(tr)) < 0)
 		return errorf(-errno, "fork: %s", strerror(errno));
 	if (!pid) {
 		execvp("ip", argv);
@@ -96,10 +107,14 @@ static int hold(struct tour *tr, const char *node, const char *addr, unsigned po
 	pid_t pid;
 	char ok = 0;
 
-	if (tr->nheld == sizeof(tr->held) / sizeof(tr->held[0]) || pipe2(p, O_CLOEXEC))
+	if (tr->nheld == sizeof(tr->held) / sizeof(tr->held[0]) ||
+	    (tr->hold[1] < 0 && pipe2(tr->hold, O_CLOEXEC)) || pipe2(p, O_CLOEXEC))
 		return errorf(-EIO, "cannot start a connection");
-	if ((pid = fork()) < 0)
+	if ((pid = child(tr)) < 0) {
+		close(p[0]);
+		close(p[1]);
 		return errorf(-errno, "fork: %s", strerror(errno));
+	}
 	if (!pid) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 		struct timeval tv = { 5, 0 };
@@ -115,36 +130,40 @@ static int hold(struct tour *tr, const char *node, const char *addr, unsigned po
 		if (write(p[1], "1", 1) != 1)
 			_exit(1);
 		close(p[1]);
-		for (int i = 0; i < 600; i++)	/* at most 10 minutes; the tour ends it */
-			sleep(1);
+		/* until the tour closes its end: at most 10 minutes */
+		ev_wait_fd(tr->hold[0], EPOLLIN, SECONDS(600));
 		_exit(0);
 	}
 	close(p[1]);
-	{
-		struct pollfd pf = { p[0], POLLIN, 0 };
-
-		if (poll(&pf, 1, 6000) == 1 && read(p[0], &ok, 1) != 1)
-			ok = 0;
-	}
+	if (ev_wait_fd(p[0], EPOLLIN, SECONDS(6)) > 0 && read(p[0], &ok, 1) != 1)
+		ok = 0;
 	close(p[0]);
 	tr->held[tr->nheld++] = pid;
 	return ok == '1' ? 0 : errorf(-ECONNREFUSED, "%s could not connect to %s:%u", node, addr,
 				      port);
 }
 
+/* End the held connections: their pipe closes, each child ends and is
+ * reaped (killed if it has not ended in 5 s). */
 static void release(struct tour *tr)
 {
-	for (size_t i = 0; i < tr->nheld; i++) {
-		kill(tr->held[i], SIGTERM);
-		waitpid(tr->held[i], NULL, 0);
+	if (tr->hold[1] >= 0) {
+		close(tr->hold[0]);
+		close(tr->hold[1]);
+		tr->hold[0] = tr->hold[1] = -1;
 	}
+	for (size_t i = 0; i < tr->nheld; i++)
+		if (ev_wait_child(tr->held[i], NULL, SECONDS(5)) != 1) {
+			kill(tr->held[i], SIGKILL);
+			waitpid(tr->held[i], NULL, 0);
+		}
 	tr->nheld = 0;
 }
 
 /* One DNS question from node (an ephemeral port) to server:53. */
 static int resolve(struct tour *tr, const char *node, const char *server, const char *name)
 {
-	pid_t pid = fork();
+	pid_t pid = child(tr);
 	int status;
 
 	if (pid < 0)
@@ -188,13 +207,12 @@ static int resolve(struct tour *tr, const char *node, const char *server, const 
 static int show_capture(struct tour *tr, const char *node, const char *const *args,
 			int (*trigger)(struct tour *tr))
 {
-	char ns[64], *argv[32], line[256] = "";
-	int p[2], status, r;
+	char ns[LAB_NS_MAX], *argv[32], line[256] = "";
+	int p[2], r;
 	pid_t pid;
-	struct pollfd pf;
 
 	command(tr, node, args, ns, argv);
-	if (pipe2(p, O_CLOEXEC) || (pid = fork()) < 0)
+	if (pipe2(p, O_CLOEXEC) || (pid = child(tr)) < 0)
 		return errorf(-errno, "cannot start capture: %s", strerror(errno));
 	if (!pid) {
 		dup2(p[1], 2);
@@ -202,17 +220,14 @@ static int show_capture(struct tour *tr, const char *node, const char *const *ar
 		_exit(127);
 	}
 	close(p[1]);
-	pf = (struct pollfd){ p[0], POLLIN, 0 };
 	/* "listening on ...": the capture is open before the traffic starts */
-	if (poll(&pf, 1, 5000) == 1 && read(p[0], line, sizeof(line) - 1) > 0)
+	if (ev_wait_fd(p[0], EPOLLIN, SECONDS(5)) > 0 && read(p[0], line, sizeof(line) - 1) > 0)
 		r = trigger(tr);
 	else
 		r = errorf(-EIO, "the capture in %s did not start", node);
-	for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
-	if (waitpid(pid, &status, WNOHANG) == 0) {
+	if (ev_wait_child(pid, NULL, SECONDS(10)) != 1) {
 		kill(pid, SIGTERM);
-		waitpid(pid, &status, 0);
+		waitpid(pid, NULL, 0);
 	}
 	close(p[0]);
 	return r;
@@ -324,7 +339,7 @@ size_t lab_tour_steps(void)
 int lab_tour(const struct lab_opts *o, const struct lab_topo *t, unsigned only, bool pause)
 {
 	static const char *const need[] = { "pc1", "pc2", "server1", "router", "remote", "www" };
-	struct tour tr = { .o = o, .t = t };
+	struct tour tr = { .o = o, .t = t, .hold = { -1, -1 } };
 	int r = 0;
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
