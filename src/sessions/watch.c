@@ -165,6 +165,31 @@ static void diff(struct out *out, const struct ls_opts *o, struct snap *old, str
 	free(fresh);
 }
 
+bool watch_seconds(const char *s, unsigned *ms)
+{
+	unsigned long long whole = 0, frac = 0;
+	size_t i = 0, nd = 0;
+
+	if (!s[0])
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9'; i++)
+		if ((whole = whole * 10 + (unsigned)(s[i] - '0')) > 1000000)
+			return false;
+	if (!i)
+		return false;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, nd++)
+			if (nd < 3)
+				frac = frac * 10 + (unsigned)(s[i] - '0');
+	if (s[i] || nd > 3 || (s[i - 1] == '.'))
+		return false;
+	while (nd < 3)
+		frac *= 10, nd++;
+	if (ms)
+		*ms = (unsigned)(whole * 1000 + frac);
+	return true;
+}
+
 /* The state of one --watch run, owned by watch_sessions()'s frame. */
 struct watch {
 	const struct ls_opts *o;
