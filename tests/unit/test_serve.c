@@ -153,37 +153,56 @@ TEST(serve_echo_and_http)
 	conn_done(&c);
 }
 
+/* One exchange: what the client sends (NULL: nothing, as before a
+ * greeting), what the responder must answer to it; a NULL reply ends a
+ * script. */
+struct turn {
+	const char *send, *reply;
+};
+
+static void talk(int line, struct conn *c, const struct turn *t)
+{
+	for (size_t i = 0; t[i].reply; i++) {
+		const char *got;
+
+		if (t[i].send)
+			feeds(c, t[i].send);
+		got = said(c);
+		if (strcmp(got, t[i].reply))
+			unit_fail(__FILE__, line, "%s turn %zu said \"%s\", expected \"%s\"",
+				  c->r->name, i, got, t[i].reply);
+	}
+}
+#define TALK(c, script) talk(__LINE__, c, script)
+
 TEST(serve_ftp_session)
 {
+	static const struct turn ftp[] = {
+		{ NULL, "220 test FTP server (" VER ") ready\r\n" },
+		{ "PWD\r\n", "530 Please login with USER and PASS\r\n" },
+		{ "US", "" },	/* a line in two pieces */
+		{ "ER anonymous\r\n", "331 Please give your e-mail address as the password\r\n" },
+		{ "PASS me@example.org\r\nPWD\r\nCWD /\r\nTYPE I\r\n",
+		  "230 Login successful\r\n257 \"/\" is the current directory\r\n"
+		  "250 Directory successfully changed\r\n200 Switching to Binary mode\r\n" },
+		{ "LIST\r\n", "425 Use PASV or EPSV first\r\n" },
+		{ "pasv\r\n", "227 Entering Passive Mode (198,18,0,10,156,64)\r\n" },  /* any case */
+		{ "EPSV\r\nPORT 1,2,3,4,5,6\r\nRETR nope\r\nNLST\r\n",
+		  "229 Entering Extended Passive Mode (|||40000|)\r\n"
+		  "502 Active mode is not offered: use PASV or EPSV\r\n550 No such file\r\n"
+		  "150 Here comes the directory listing\r\n226 Directory send OK\r\n" },
+		{ NULL, NULL },
+	};
 	struct conn c;
+	const char *r;
 
 	conn_open(&c, "ftp");
-	CHECK_STR(said(&c), "220 test FTP server (" VER ") ready\r\n");
-	feeds(&c, "PWD\r\n");
-	CHECK_STR(said(&c), "530 Please login with USER and PASS\r\n");
-	feeds(&c, "US");	/* a line in two pieces */
-	CHECK_STR(said(&c), "");
-	feeds(&c, "ER anonymous\r\n");
-	CHECK_STR(said(&c), "331 Please give your e-mail address as the password\r\n");
-	feeds(&c, "PASS me@example.org\r\nPWD\r\nCWD /\r\nTYPE I\r\n");
-	CHECK_STR(said(&c), "230 Login successful\r\n257 \"/\" is the current directory\r\n"
-			    "250 Directory successfully changed\r\n200 Switching to Binary mode\r\n");
-	feeds(&c, "LIST\r\n");
-	CHECK_STR(said(&c), "425 Use PASV or EPSV first\r\n");
-	feeds(&c, "pasv\r\n");	/* verbs in any case */
-	CHECK_STR(said(&c), "227 Entering Passive Mode (198,18,0,10,156,64)\r\n");
-	feeds(&c, "EPSV\r\nPORT 1,2,3,4,5,6\r\nRETR nope\r\nNLST\r\n");
-	CHECK_STR(said(&c), "229 Entering Extended Passive Mode (|||40000|)\r\n"
-			    "502 Active mode is not offered: use PASV or EPSV\r\n550 No such file\r\n"
-			    "150 Here comes the directory listing\r\n226 Directory send OK\r\n");
+	TALK(&c, ftp);
 	CHECK_STR(sent, "README.txt\r\n");
 	feeds(&c, "RETR README.txt\r\n");
-	{
-		const char *r = said(&c);
-
-		CHECK(strstr(r, "150 Opening BINARY mode data connection for README.txt (") == r);
-		CHECK(strstr(r, " bytes)\r\n226 Transfer complete\r\n") != NULL);
-	}
+	r = said(&c);
+	CHECK(strstr(r, "150 Opening BINARY mode data connection for README.txt (") == r);
+	CHECK(strstr(r, " bytes)\r\n226 Transfer complete\r\n") != NULL);
 	CHECK(strstr(sent, "This is portkit serve's FTP responder") == sent);
 	feeds(&c, "QUIT\r\n");
 	CHECK_STR(said(&c), "221 Goodbye\r\n");
@@ -200,45 +219,49 @@ TEST(serve_ftp_session)
 
 TEST(serve_smtp_telnet_redis)
 {
+	static const struct turn smtp[] = {
+		{ NULL, "220 test ESMTP " VER "\r\n" },
+		{ "EHLO client\r\nMAIL FROM:<a@b>\r\nDATA\r\n",
+		  "250-test\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 HELP\r\n"
+		  "250 OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n" },
+		{ "Subject: x\r\n\r\nQUIT\r\n.\r\nQUIT\r\n",	/* QUIT in the body is text */
+		  "250 OK: message accepted and dropped (this is a test server)\r\n221 Bye\r\n" },
+		{ NULL, NULL },
+	}, telnet[] = {
+		{ "secret\r\nroot\r\nx\r\n",
+		  "\r\nLogin incorrect\r\nlogin: Password: \r\nLogin incorrect\r\nlogin: " },
+		{ "root\r\nx\r\n", "Password: \r\nLogin incorrect\r\n" },	/* three tries */
+		{ NULL, NULL },
+	}, redis[] = {
+		{ "*1\r\n$4\r\nping\r\nECHO hello\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n",
+		  "+PONG\r\n$5\r\nhello\r\n$2\r\nhi\r\n" },
+		{ "*2\r\n$4\r\nECHO\r\n$5\r\nhel", "" },	/* a bulk string not whole yet */
+		{ "lo\r\nFLUSHALL\r\n", "$5\r\nhello\r\n-ERR unknown command 'FLUSHALL' "
+		  "(portkit serve knows PING, ECHO, INFO, QUIT)\r\n" },
+		{ "*x\r\n", "-ERR Protocol error\r\n" },
+		{ NULL, NULL },
+	};
+	/* the client's option answers (with a NUL inside) before its login */
 	static const uint8_t answers[] = { 0xff, 0xfd, 0x01, 0xff, 0xfa, 0x18, 0x00, 'x', 't', 'e',
 					   'r', 'm', 0xff, 0xf0, 'r', 'o', 'o', 't', '\r', '\n' };
 	struct conn c;
 
 	conn_open(&c, "smtp");
-	CHECK_STR(said(&c), "220 test ESMTP " VER "\r\n");
-	feeds(&c, "EHLO client\r\nMAIL FROM:<a@b>\r\nDATA\r\n");
-	CHECK_STR(said(&c), "250-test\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 HELP\r\n"
-			    "250 OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
-	feeds(&c, "Subject: x\r\n\r\nQUIT\r\n.\r\nQUIT\r\n");	/* QUIT in the body is text */
-	CHECK_STR(said(&c), "250 OK: message accepted and dropped (this is a test server)\r\n"
-			    "221 Bye\r\n");
+	TALK(&c, smtp);
 	CHECK(c.closing);
 	conn_done(&c);
 
 	conn_open(&c, "telnet");
 	CHECK_STR(said(&c), "\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18\r\ntest (portkit serve)\r\n\r\n"
 			    "login: ");
-	/* the client's option answers are skipped, the login is a line */
 	feed(&c, answers, sizeof(answers));
 	CHECK_STR(said(&c), "Password: ");
-	feeds(&c, "secret\r\nroot\r\nx\r\n");
-	CHECK_STR(said(&c), "\r\nLogin incorrect\r\nlogin: Password: \r\nLogin incorrect\r\nlogin: ");
-	CHECK(!c.closing);
-	feeds(&c, "root\r\nx\r\n");
-	CHECK_STR(said(&c), "Password: \r\nLogin incorrect\r\n");
-	CHECK(c.closing);	/* three tries */
+	TALK(&c, telnet);
+	CHECK(c.closing);
 	conn_done(&c);
 
 	conn_open(&c, "redis");
-	feeds(&c, "*1\r\n$4\r\nping\r\nECHO hello\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n");
-	CHECK_STR(said(&c), "+PONG\r\n$5\r\nhello\r\n$2\r\nhi\r\n");
-	feeds(&c, "*2\r\n$4\r\nECHO\r\n$5\r\nhel");	/* a bulk string not whole yet */
-	CHECK_STR(said(&c), "");
-	feeds(&c, "lo\r\nFLUSHALL\r\n");
-	CHECK_STR(said(&c), "$5\r\nhello\r\n-ERR unknown command 'FLUSHALL' (portkit serve knows "
-			    "PING, ECHO, INFO, QUIT)\r\n");
-	feeds(&c, "*x\r\n");
-	CHECK_STR(said(&c), "-ERR Protocol error\r\n");
+	TALK(&c, redis);
 	CHECK(c.closing);
 	conn_done(&c);
 }
