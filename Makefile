@@ -192,6 +192,7 @@ FUZZ_LIBS_fuzz_capture := capture
 FUZZ_LIBS_fuzz_forward_config := forward
 FUZZ_LIBS_fuzz_scan_reply := scan
 FUZZ_LIBS_fuzz_serve := serve
+FUZZ_LIBS_fuzz_ls_filter := sessions
 FUZZ_LIBS_fuzz_lab_topology := lab
 fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 

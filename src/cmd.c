@@ -1,11 +1,11 @@
 /*
  * cmd.c - the command table and what every command shares: the getopt
  * prologue, --help and the man page's per-command options, all generated
- * from each command's descriptor (struct cmd), so they cannot drift apart.
- * (main.c keeps only main(); the table lives here so that tools/genman.c
- * can render the man page from the same descriptors.)
+ * from each command's descriptor (struct cmd), so they cannot drift apart;
+ * the option tables themselves are rendered by core/cli.c. (main.c keeps
+ * only main(); the table lives here so that tools/genman.c can render the
+ * man page from the same descriptors.)
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -17,7 +17,6 @@
 
 #include "cmd.h"
 #include "core/log.h"
-#include "core/xalloc.h"
 #include "core/banned.h"
 
 const struct cmd *const commands[] = {
@@ -26,49 +25,12 @@ const struct cmd *const commands[] = {
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
 
-static const struct cmd_option common[] = {
-	{ "json", OPT_JSON, NULL, "one JSON object per line (NDJSON)" },
-	{ "numeric", 'n', NULL, "numbers instead of service names" },
-	{ "no-color", OPT_NO_COLOR, NULL, "no colours, even on a terminal" },
-	{ "no-colour", OPT_NO_COLOR, NULL, NULL },	/* an alias: not listed */
-	{ "help", 'h', NULL, "this help" },
-	{ NULL, 0, NULL, NULL },
-};
-
 const struct cmd *cmd_find(const char *name)
 {
 	for (size_t i = 0; i < ncommands; i++)
 		if (!strcmp(commands[i]->name, name))
 			return commands[i];
 	return NULL;
-}
-
-static bool has_short(int key)
-{
-	return key > 0 && key < 128 && isalnum(key);
-}
-
-static size_t count(const struct cmd_option *o)
-{
-	size_t n = 0;
-
-	while (o && o[n].name)
-		n++;
-	return n;
-}
-
-static void add(struct option *lo, size_t *n, char *so, size_t *k, const struct cmd_option *o)
-{
-	int has = !o->arg ? no_argument : o->arg[0] == '[' ? optional_argument : required_argument;
-
-	lo[(*n)++] = (struct option){ o->name, has, NULL, o->key };
-	if (!has_short(o->key) || strchr(so, o->key))
-		return;
-	so[(*k)++] = (char)o->key;
-	if (has != no_argument)
-		so[(*k)++] = ':';
-	if (has == optional_argument)
-		so[(*k)++] = ':';
 }
 
 /* The option the user got wrong, for a one-line message. */
@@ -178,16 +140,11 @@ int cmd_output_error(int err)
 int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
 	      int (*opt)(void *ctx, int key, const char *value), void *ctx)
 {
-	size_t n = 0, k = 0, total = count(c->options) + count(common) + 1;
-	struct option *lo = xcalloc(total, sizeof(*lo));
-	char *so = xcalloc(3 * total + 2, 1);
+	struct option *lo;
+	char *so;
 	int key, r = 0;
 
-	so[k++] = ':';		/* report a missing value as ':' */
-	for (size_t i = 0; i < count(c->options); i++)
-		add(lo, &n, so, &k, &c->options[i]);
-	for (size_t i = 0; i < count(common); i++)
-		add(lo, &n, so, &k, &common[i]);
+	cli_getopt_tables(c->options, &lo, &so);
 	opterr = 0;
 	optind = 1;
 	while (!r && (key = getopt_long(argc, argv, so, lo, NULL)) != -1) {
@@ -207,39 +164,6 @@ int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
 	return r;
 }
 
-/* "-p, --ports PORTS" */
-static void left(const struct cmd_option *o, char *buf, size_t size)
-{
-	int n = 0;
-
-	if (has_short(o->key))
-		n = snprintf(buf, size, "-%c, ", o->key);
-	snprintf(buf + n, size - (size_t)n, "--%s%s%s", o->name, o->arg ? " " : "",
-		 o->arg ? o->arg : "");
-}
-
-static void print_options(const struct cmd_option *v, FILE *f)
-{
-	for (size_t i = 0; v && v[i].name; i++) {
-		char l[64];
-		const char *h = v[i].help;
-
-		if (!h)
-			continue;
-		left(&v[i], l, sizeof(l));
-		if (strlen(l) > 24)
-			fprintf(f, "  %s\n%28s", l, "");
-		else
-			fprintf(f, "  %-25s ", l);
-		for (; *h; h++) {
-			fputc(*h, f);
-			if (*h == '\n')
-				fprintf(f, "%28s", "");
-		}
-		fputc('\n', f);
-	}
-}
-
 void cmd_help(const struct cmd *c, FILE *f)
 {
 	fprintf(f, "usage: portkit %s %s\n\n%s.\n\n", c->name, c->synopsis, c->summary);
@@ -247,65 +171,26 @@ void cmd_help(const struct cmd *c, FILE *f)
 		fprintf(f, "%s\n\n", c->about);
 	if (c->options && c->options[0].name) {
 		fprintf(f, "options:\n");
-		print_options(c->options, f);
+		cli_print_options(c->options, f);
 		fputc('\n', f);
 	}
 	if (c->examples)
 		fprintf(f, "examples:\n%s\n", c->examples);
 	fprintf(f, "common options:\n");
-	print_options(common, f);
-}
-
-/* Text for man(7): backslashes escaped, hyphens as \-, no line starting
- * with a control character. */
-static void roff(const char *s, FILE *f)
-{
-	bool bol = true;
-
-	for (; *s; s++) {
-		if (bol && (*s == '.' || *s == '\''))
-			fputs("\\&", f);
-		if (*s == '\\')
-			fputs("\\e", f);
-		else if (*s == '-')
-			fputs("\\-", f);
-		else if (*s == '\n')
-			fputc(' ', f);
-		else
-			fputc(*s, f);
-		bol = false;
-	}
+	cli_print_options(cli_common_options, f);
 }
 
 void cmd_man_options(const struct cmd *c, FILE *f)
 {
-	for (size_t i = 0; c->options && c->options[i].name; i++) {
-		const struct cmd_option *o = &c->options[i];
-
-		if (!o->help)
-			continue;
-		fputs(".TP\n.B ", f);
-		if (has_short(o->key))
-			fprintf(f, "\\-%c, ", o->key);
-		fputs("\\-\\-", f);
-		roff(o->name, f);
-		if (o->arg) {
-			fputs(" \\fI", f);
-			roff(o->arg, f);
-			fputs("\\fR", f);
-		}
-		fputc('\n', f);
-		roff(o->help, f);
-		fputc('\n', f);
-	}
+	cli_man_options(c->options, f);
 }
 
 void cmd_man_synopsis(const struct cmd *c, FILE *f)
 {
 	fputs(".B portkit ", f);
-	roff(c->name, f);
+	cli_roff(c->name, f);
 	fputc('\n', f);
-	roff(c->synopsis, f);
+	cli_roff(c->synopsis, f);
 	fputs("\n.br\n", f);
 }
 

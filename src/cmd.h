@@ -19,14 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/cli.h"
-
-struct cmd_option {
-	const char *name;	/* long name without "--"; NULL ends the table */
-	int key;		/* a short letter ('p': -p too), or an OPT_ value */
-	const char *arg;	/* value name ("PORTS"); NULL: a flag; "[S]": optional */
-	const char *help;	/* one line; '\n' continues it on the next */
-};
+#include "core/cli.h"	/* struct cmd_option, the common options */
 
 /* A letter another tool gives a meaning portkit spells otherwise: the
  * usage error says how (ss's -o, tcpdump's -v, nmap's -A) */

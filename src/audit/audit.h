@@ -5,8 +5,8 @@
  * listeners with an exposure; rules.c applies the built-in rules; policy.c
  * parses a policy file and applies it as a pass over those findings (rules
  * know nothing of policies); baseline.c saves and compares
- * baselines; verify.c checks exposure by connecting; report.c prints.
- * Findings own copies of everything they print.
+ * baselines; verify.c checks exposure by connecting; run.c strings them
+ * together; report.c prints. Findings own copies of everything they print.
  */
 #ifndef PORTKIT_AUDIT_H
 #define PORTKIT_AUDIT_H
@@ -138,6 +138,15 @@ int baseline_compare(const char *path, const struct listener *now, size_t n,
 
 /* verify.c */
 void verify_listeners(struct listener *v, size_t n);
+
+/* run.c: every finding of the audit o asks for, under policy p (NULL:
+ * none), appended to f (the caller frees f->v, also after a failure);
+ * *nlisteners how many listeners were looked at. 0, or -errno with
+ * error_msg() (the snapshot, the baseline read or saved). */
+int audit_collect(const struct audit_opts *o, const struct policy *p, struct findings *f,
+		  size_t *nlisteners);
+/* --fail-on, else the policy's, else medium */
+enum severity audit_fail_on(const struct audit_opts *o, const struct policy *p);
 
 /* report.c */
 int report(const struct audit_opts *o, struct findings *f, size_t nlisteners,

@@ -1,7 +1,7 @@
 /*
- * cmd.c - `portkit audit`: options, then snapshot -> listeners -> rules,
- * policy and baseline -> report. Exit 0 clean, 1 findings at or above
- * --fail-on, 2 errors.
+ * cmd.c - `portkit audit`: options, then the findings (audit_collect:
+ * snapshot -> listeners -> rules, policy and baseline) -> report. Exit 0
+ * clean, 1 findings at or above --fail-on, 2 errors.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,56 +37,16 @@ static int option(void *ctx, int key, const char *value)
 	return 0;
 }
 
-static int run(const struct audit_opts *o, struct policy *p)
+static int run(const struct audit_opts *o, const struct policy *p)
 {
-	struct diag_query q = { .tcp = true, .udp = true, .v4 = true, .v6 = true,
-				.states = (1u << SS_LISTEN) | (1u << SS_CLOSE) };
-	struct snapshot s;
-	struct listener *v = NULL;
 	struct findings f = { 0 };
-	size_t n;
-	int r;
-	enum severity fail_on = SEV_MEDIUM;
+	size_t n = 0;
+	int r = audit_collect(o, p, &f, &n);
 
-	r = snapshot_take(&q, o->netns, SNAP_OWNERS, &s);
-	if (r) {
-		snapshot_free(&s);
-		return cmd_error("%s", error_msg());
-	}
-	n = collect_listeners(&s, &v);
-	snapshot_free(&s);
-	if (o->verify)
-		verify_listeners(v, n);
-	for (size_t i = 0; i < n; i++) {
-		size_t first = f.n;
-
-		v[i].numeric = o->cc.numeric && !o->cc.json;
-		v[i].allowed = p && policy_allows(p, &v[i]);
-		apply_rules(&f, &v[i]);
-		if (p)
-			policy_apply(p, &v[i], &f, first);
-	}
-	r = 0;
-	if (o->baseline) {
-		size_t first = f.n;
-
-		if (baseline_compare(o->baseline, v, n, &f))
-			r = cmd_error("%s", error_msg());
-		else if (p)
-			policy_apply(p, NULL, &f, first);
-	}
-	if (!r && o->save_baseline && baseline_save(o->save_baseline, v, n))
+	if (r)
 		r = cmd_error("%s", error_msg());
-	if (!r) {
-		if (o->fail_on >= 0)
-			fail_on = (enum severity)o->fail_on;
-		else if (p && p->fail_on >= 0)
-			fail_on = (enum severity)p->fail_on;
-		r = report(o, &f, n, fail_on);
-		if (r < 0)
-			r = cmd_output_error(r);
-	}
-	free(v);
+	else if ((r = report(o, &f, n, audit_fail_on(o, p))) < 0)
+		r = cmd_output_error(r);
 	free(f.v);
 	return r;
 }

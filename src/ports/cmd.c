@@ -1,3 +1,7 @@
+/*
+ * cmd.c - options of `portkit port`; the answers come from lookup.c and
+ * are printed by show.c.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,26 +11,6 @@
 #include "core/log.h"
 #include "ports/ports.h"
 #include "core/banned.h"
-
-static int parse_protos(const char *s, unsigned *out)
-{
-	char tmp[64];
-	char *save = NULL;
-	unsigned all = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s", s);
-	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		unsigned bits;
-
-		if (proto_parse(t, &bits))
-			return errorf(-EINVAL, "invalid protocol '%s': expected tcp, udp, sctp, dccp or all", t);
-		all |= bits;
-	}
-	if (!all)
-		return errorf(-EINVAL, "invalid protocol '%s': expected tcp, udp, sctp, dccp or all", s);
-	*out = all;
-	return 0;
-}
 
 struct port_cmd_opts {
 	struct cli_common cc;
@@ -38,7 +22,7 @@ static int option(void *ctx, int key, const char *value)
 	struct port_cmd_opts *o = ctx;
 
 	if (key == 'P')
-		return parse_protos(value, &o->p.protos);
+		return ports_protos_parse(value, &o->p.protos);
 	o->p.search = true;	/* -s */
 	return 0;
 }
@@ -60,16 +44,9 @@ static int port_main(int argc, char **argv, const struct cmd *self)
 	if (optind >= argc)
 		return cmd_usage_error(self, opts.search ? "--search needs words"
 							 : "which port? give a number, range or name");
-	if (opts.search) {
-		if (!ports_search(&list, argv + optind, (size_t)(argc - optind), opts.protos))
-			status = 1;
-	} else {
-		for (int i = optind; i < argc; i++) {
-			if (ports_add_arg(&list, argv[i], opts.protos)) {
-				port_list_free(&list);
-				return cmd_error("%s", error_msg());
-			}
-		}
+	if ((status = ports_lookup(&list, argv + optind, (size_t)(argc - optind), &opts)) < 0) {
+		port_list_free(&list);
+		return cmd_error("%s", error_msg());
 	}
 	o = cli_out(&po.cc);
 	ports_print(o, &list);

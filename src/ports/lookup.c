@@ -257,6 +257,39 @@ size_t ports_search(struct port_list *l, char **words, size_t nwords, unsigned p
 	return l->n - before;
 }
 
+int ports_protos_parse(const char *s, unsigned *out)
+{
+	char *tmp = xstrdup(s), *save = NULL;
+	unsigned all = 0;
+	int r = 0;
+
+	for (char *t = strtok_r(tmp, ",", &save); t && !r; t = strtok_r(NULL, ",", &save)) {
+		unsigned bits;
+
+		if (proto_parse(t, &bits))
+			r = errorf(-EINVAL, "invalid protocol '%s': expected tcp, udp, sctp, dccp or all",
+				   t);
+		else
+			all |= bits;
+	}
+	if (!r && !all)
+		r = errorf(-EINVAL, "invalid protocol '%s': expected tcp, udp, sctp, dccp or all", s);
+	if (!r)
+		*out = all;
+	free(tmp);
+	return r;
+}
+
+int ports_lookup(struct port_list *l, char **args, size_t n, const struct port_opts *o)
+{
+	if (o->search)
+		return ports_search(l, args, n, o->protos) ? 0 : 1;
+	for (size_t i = 0; i < n; i++)
+		if (ports_add_arg(l, args[i], o->protos))
+			return -EINVAL;
+	return 0;
+}
+
 void port_list_free(struct port_list *l)
 {
 	free(l->v);

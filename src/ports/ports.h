@@ -40,6 +40,13 @@ struct port_opts {
 int ports_add_arg(struct port_list *l, const char *arg, unsigned protos);
 /* Every record whose texts contain all words. Returns the number added. */
 size_t ports_search(struct port_list *l, char **words, size_t nwords, unsigned protos);
+/* --proto: a comma list of tcp, udp, sctp, dccp, all into PROTO_ bits.
+ * 0, or -EINVAL with error_msg(). */
+int ports_protos_parse(const char *s, unsigned *out);
+/* What `portkit port` answers for args: each one's records, or with
+ * o->search the records that hold every word. 0 found, 1 the search found
+ * nothing, -errno with error_msg() (a bad argument). */
+int ports_lookup(struct port_list *l, char **args, size_t n, const struct port_opts *o);
 void port_list_free(struct port_list *l);
 
 void ports_print(struct out *o, const struct port_list *l);

@@ -1,16 +1,10 @@
 /*
- * cmd.c - options of `portkit serve`: which responders on which ports.
- *
- * A spec is PROTO:PORT (http:83), PROTO (its usual port) or PORT (the
- * responder of the service registered there); dns and echo answer on TCP
- * and UDP, PROTO/udp or PROTO/tcp keeps one.
+ * cmd.c - options of `portkit serve`: which responders on which ports
+ * (read by spec.c), then serve_run() (engine.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "cmd.h"
 #include "core/addr.h"
@@ -28,69 +22,6 @@ struct serve_cmd {
 	bool list;
 };
 
-static int addr_parse(const char *s, struct endpoint *e)
-{
-	memset(e, 0, sizeof(*e));
-	if (inet_pton(AF_INET, s, e->addr) == 1)
-		e->family = AF_INET;
-	else if (inet_pton(AF_INET6, s, e->addr) == 1)
-		e->family = AF_INET6;
-	else
-		return errorf(-EINVAL, "invalid address '%s' (numeric IPv4 or IPv6)", s);
-	return 0;
-}
-
-static int dns_record(struct serve_opts *o, const char *s)
-{
-	const char *eq = strchr(s, '=');
-	struct dns_record *r;
-
-	if (o->ndns == sizeof(o->dns) / sizeof(o->dns[0]))
-		return errorf(-E2BIG, "too many --dns records (at most %zu)",
-			      sizeof(o->dns) / sizeof(o->dns[0]));
-	if (!eq || eq == s || (size_t)(eq - s) >= sizeof(r->name))
-		return errorf(-EINVAL, "invalid --dns '%s': expected NAME=ADDR", s);
-	r = &o->dns[o->ndns];
-	snprintf(r->name, sizeof(r->name), "%.*s", (int)(eq - s), s);
-	if (addr_parse(eq + 1, &r->addr))
-		return -EINVAL;
-	o->ndns++;
-	return 0;
-}
-
-/* --hosts FILE: "ADDR NAME..." lines as /etc/hosts has them (loopback
- * addresses and comments skipped); every name a DNS record */
-static int hosts_file(struct serve_opts *o, const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char line[1024];
-	unsigned ln = 0;
-	int r = 0;
-
-	if (!f)
-		return errorf(-errno, "cannot open '%s': %s", path, strerror(errno));
-	while (!r && fgets(line, sizeof(line), f) && ++ln <= 10000) {
-		char *save = NULL, *addr, *name, rec[160];
-		struct endpoint e;
-
-		line[strcspn(line, "#\n")] = '\0';
-		if (!(addr = strtok_r(line, " \t", &save)))
-			continue;
-		if (addr_parse(addr, &e)) {
-			r = errorf(-EINVAL, "%s:%u: invalid address '%s'", path, ln, addr);
-			break;
-		}
-		if (addr_is_loopback(e.family, e.addr))
-			continue;
-		while (!r && (name = strtok_r(NULL, " \t", &save))) {
-			snprintf(rec, sizeof(rec), "%s=%s", name, addr);
-			r = dns_record(o, rec);
-		}
-	}
-	fclose(f);
-	return r;
-}
-
 static int option(void *ctx, int key, const char *v)
 {
 	struct serve_cmd *sc = ctx;
@@ -99,11 +30,11 @@ static int option(void *ctx, int key, const char *v)
 
 	switch (key) {
 	case OPT_BIND:
-		return addr_parse(v, &o->bind);
+		return serve_addr_parse(v, &o->bind);
 	case OPT_DNS:
-		return dns_record(o, v);
+		return serve_dns_add(o, v);
 	case OPT_HOSTS:
-		return hosts_file(o, v);
+		return serve_hosts_load(o, v);
 	case OPT_HOSTNAME:
 		if (!*v || strlen(v) > 63 || strpbrk(v, " \t\r\n"))
 			return errorf(-EINVAL, "invalid --hostname '%s': one word, at most 63 bytes", v);
@@ -129,84 +60,12 @@ static int option(void *ctx, int key, const char *v)
 	return 1;
 }
 
-/* PROTO:PORT, PROTO, PORT, each with an optional /tcp or /udp */
-static int add_spec(struct serve_opts *o, const char *arg)
-{
-	char name[32], *colon, *slash;
-	const struct responder *r;
-	struct serve_spec *s;
-	unsigned want = 0;
-	uint16_t port;
-
-	if (o->nspec == sizeof(o->spec) / sizeof(o->spec[0]))
-		return errorf(-E2BIG, "too many responders (at most %zu)",
-			      sizeof(o->spec) / sizeof(o->spec[0]));
-	if (strlen(arg) >= sizeof(name))
-		return errorf(-EINVAL, "invalid responder '%s'", arg);
-	snprintf(name, sizeof(name), "%s", arg);
-	if ((slash = strchr(name, '/'))) {
-		*slash++ = '\0';
-		if (!strcmp(slash, "tcp"))
-			want = SV_TCP;
-		else if (!strcmp(slash, "udp"))
-			want = SV_UDP;
-		else
-			return errorf(-EINVAL, "invalid responder '%s': /tcp or /udp", arg);
-	}
-	if ((colon = strchr(name, ':')))
-		*colon++ = '\0';
-	if (!colon && is_number(name)) {
-		if (parse_port(name, &port))
-			return -EINVAL;
-		if (!(r = responder_for_port(port)))
-			return errorf(-EINVAL, "no responder for port %u: name one (http:%u, echo:%u; "
-				      "see --list)", port, port, port);
-	} else {
-		if (!(r = responder_find(name)))
-			return errorf(-EINVAL, "unknown responder '%s' (see 'portkit serve --list')",
-				      name);
-		port = r->port;
-		if (colon && parse_port(colon, &port))
-			return -EINVAL;
-	}
-	if (!port)
-		return errorf(-EINVAL, "invalid responder '%s': port 0", arg);
-	if (want && !(r->transports & want))
-		return errorf(-EINVAL, "%s answers on %s only", r->name,
-			      r->transports & SV_TCP ? "tcp" : "udp");
-	for (size_t i = 0; i < o->nspec; i++)
-		if (o->spec[i].port == port && (o->spec[i].transports & (want ? want : r->transports)))
-			return errorf(-EINVAL, "port %u is given twice", port);
-	s = &o->spec[o->nspec++];
-	s->r = r;
-	s->port = port;
-	s->transports = want ? want : r->transports;
-	return 0;
-}
-
 static int list(const struct serve_cmd *sc)
 {
-	static const struct out_col cols[] = {
-		{ "RESPONDER", 0 }, { "PORT", OUT_RIGHT }, { "TRANSPORT", 0 },
-	};
 	struct out *o = cli_out(&sc->o.cc);
 	int e;
 
-	out_columns(o, cols, 3);
-	for (size_t i = 0; i < responder_count(); i++) {
-		const struct responder *r = responder_at(i);
-		const char *t = r->transports == (SV_TCP | SV_UDP) ? "tcp+udp"
-				: r->transports == SV_UDP ? "udp" : "tcp";
-
-		out_record_begin(o);
-		out_kv_str(o, "responder", r->name);
-		out_kv_uint(o, "port", r->port);
-		out_kv_str(o, "transport", t);
-		out_cell_str(o, 0, r->name);
-		out_cell_uint(o, 1, r->port);
-		out_cell_str(o, 2, t);
-		out_record_end(o);
-	}
+	serve_list(o);
 	e = out_close(o);
 	return e ? cmd_output_error(e) : 0;
 }
@@ -232,7 +91,7 @@ static int serve_main(int argc, char **argv, const struct cmd *self)
 		goto done;
 	}
 	for (int i = optind; i < argc; i++)
-		if (add_spec(&sc->o, argv[i])) {
+		if (serve_spec_add(&sc->o, argv[i])) {
 			r = cmd_usage_error(self, "%s", error_msg());
 			goto done;
 		}

@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/cli.h"
 #include "core/ev.h"
+#include "core/out.h"
 
 #define IN_MAX 16384		/* a request line, headers, a DNS message */
 #define OUT_MAX (1 << 20)	/* an answer the client is slow to read */
@@ -100,6 +101,19 @@ struct conn {
 	struct ftp_data *data;		/* FTP passive channel, or NULL */
 	struct conn *prev, *next;	/* the engine's list, to end them all */
 };
+
+/* spec.c: 0, or -errno with error_msg() */
+/* PROTO:PORT, PROTO or PORT, each with an optional /tcp or /udp */
+int serve_spec_add(struct serve_opts *o, const char *arg);
+/* A numeric IPv4 or IPv6 address (--bind, --dns), port 0 */
+int serve_addr_parse(const char *s, struct endpoint *e);
+/* --dns NAME=ADDR: one record more (at most 64) */
+int serve_dns_add(struct serve_opts *o, const char *name_eq_addr);
+/* --hosts FILE: "ADDR NAME..." lines as /etc/hosts has them (loopback
+ * addresses and comments skipped); every name a DNS record */
+int serve_hosts_load(struct serve_opts *o, const char *path);
+/* --list: the responders, their usual ports and transports */
+void serve_list(struct out *o);
 
 /* responders.c */
 const struct responder *responder_find(const char *name);

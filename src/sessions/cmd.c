@@ -1,18 +1,17 @@
 /*
- * cmd.c - options of `portkit ls` and `portkit who`.
+ * cmd.c - options of `portkit ls` and `portkit who`: the descriptors, the
+ * option callbacks, and a run() each that fills struct ls_opts and calls
+ * the library (filters: filter.c; the views: show.c, views.c, watch.c).
  */
 #include <errno.h>
 #include <getopt.h>	/* optind: --watch takes the next word when a number */
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "cmd.h"
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/registry.h"
 #include "core/users.h"
-#include "core/xalloc.h"
 #include "sessions/sessions.h"
 #include "core/banned.h"
 
@@ -22,128 +21,11 @@ enum {
 	OPT_COUNT, OPT_METRICS,
 };
 
-static struct bc_clause *new_clause(struct diag_query *q)
-{
-	if (q->nclauses == BC_MAX_CLAUSES)
-		return NULL;
-	memset(&q->clause[q->nclauses], 0, sizeof(q->clause[0]));
-	return &q->clause[q->nclauses++];
-}
-
-static int add_atom(struct bc_clause *c, struct bc_atom a)
-{
-	if (c->n == BC_MAX_ATOMS)
-		return errorf(-E2BIG, "too many ports or addresses in one filter (at most %d)",
-			      BC_MAX_ATOMS);
-	c->atom[c->n++] = a;
-	return 0;
-}
-
-/* A port list, each item a number, a range or a service name. */
-static int port_filter(struct diag_query *q, const char *spec, bool src, bool dst)
-{
-	struct bc_clause *c = new_clause(q);
-	struct port_range *v = NULL;
-	size_t n = 0;
-	int r;
-
-	if (!c)
-		return errorf(-E2BIG, "too many filters");
-	if ((r = portspec_parse(spec, &v, &n)))
-		return r;
-	for (size_t i = 0; i < n && !(r = 0); i++) {
-		if (src && (r = add_atom(c, (struct bc_atom){ .kind = BC_SPORT, .lo = v[i].lo,
-							       .hi = v[i].hi })))
-			break;
-		if (dst && (r = add_atom(c, (struct bc_atom){ .kind = BC_DPORT, .lo = v[i].lo,
-							       .hi = v[i].hi })))
-			break;
-	}
-	free(v);
-	return r;
-}
-
-static int addr_filter(struct diag_query *q, const char *spec, bool src, bool dst)
-{
-	struct bc_clause *c = new_clause(q);
-	struct bc_atom a = { 0 };
-	char tmp[128];
-	char *save = NULL;
-	int r = 0;
-
-	if (!c)
-		return errorf(-E2BIG, "too many filters");
-	snprintf(tmp, sizeof(tmp), "%s", spec);
-	for (char *t = strtok_r(tmp, ",", &save); t && !r; t = strtok_r(NULL, ",", &save)) {
-		if ((r = cidr_parse(t, &a.cidr)))
-			return r;
-		if (src) {
-			a.kind = BC_SADDR;
-			r = add_atom(c, a);
-		}
-		if (dst && !r) {
-			a.kind = BC_DADDR;
-			r = add_atom(c, a);
-		}
-	}
-	return r;
-}
-
-static int number(const char *s, unsigned long long max, const char *what,
-		  unsigned long long *v)
-{
-	return parse_number(s, 0, max, what, v);
-}
-
-static int states_add(struct ls_opts *o, const char *spec)
-{
-	char tmp[256];
-	char *save = NULL;
-
-	snprintf(tmp, sizeof(tmp), "%s", spec);
-	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		uint32_t m;
-
-		if (state_parse(t, &m))
-			return -EINVAL;
-		o->q.states = (o->states_set ? o->q.states : 0) | m;
-		o->states_set = true;
-	}
-	return 0;
-}
-
 struct ls_cmd_opts {
 	struct ls_opts o;
 	char **argv;
 	bool listen, all;
 };
-
-/* Seconds as "2" or "0.5" (at most 3 decimals) into milliseconds; false
- * when s is not written so (an address like 10.0.0.1 is not). */
-static bool interval_ms(const char *s, unsigned *ms)
-{
-	unsigned long long whole = 0, frac = 0;
-	size_t i = 0, nd = 0;
-
-	if (!s[0])
-		return false;
-	for (; s[i] >= '0' && s[i] <= '9'; i++)
-		if ((whole = whole * 10 + (unsigned)(s[i] - '0')) > 1000000)
-			return false;
-	if (!i)
-		return false;
-	if (s[i] == '.')
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++, nd++)
-			if (nd < 3)
-				frac = frac * 10 + (unsigned)(s[i] - '0');
-	if (s[i] || nd > 3 || (s[i - 1] == '.'))
-		return false;
-	while (nd < 3)
-		frac *= 10, nd++;
-	if (ms)
-		*ms = (unsigned)(whole * 1000 + frac);
-	return true;
-}
 
 static int ls_option(void *ctx, int c, const char *optarg)
 {
@@ -162,14 +44,14 @@ static int ls_option(void *ctx, int c, const char *optarg)
 	case 'a': *all = true; return 0;
 	case 'p': o->owners = true; return 0;
 	case 'e': o->q.ext = true; return 0;
-	case OPT_STATE: return states_add(o, optarg);
-	case OPT_PORT: return port_filter(&o->q, optarg, true, true);
-	case OPT_SPORT: return port_filter(&o->q, optarg, true, false);
-	case OPT_DPORT: return port_filter(&o->q, optarg, false, true);
-	case OPT_SRC: return addr_filter(&o->q, optarg, true, false);
-	case OPT_DST: return addr_filter(&o->q, optarg, false, true);
+	case OPT_STATE: return filter_states(o, optarg);
+	case OPT_PORT: return filter_ports(&o->q, optarg, true, true);
+	case OPT_SPORT: return filter_ports(&o->q, optarg, true, false);
+	case OPT_DPORT: return filter_ports(&o->q, optarg, false, true);
+	case OPT_SRC: return filter_addrs(&o->q, optarg, true, false);
+	case OPT_DST: return filter_addrs(&o->q, optarg, false, true);
 	case OPT_PID:
-		if (number(optarg, 4194304, "pid", &v))
+		if (parse_number(optarg, 0, 4194304, "pid", &v))
 			return -EINVAL;
 		o->pid = (int)v;
 		return 0;
@@ -196,11 +78,11 @@ static int ls_option(void *ctx, int c, const char *optarg)
 	case OPT_WATCH:
 		o->watch = true;
 		/* an optional number of seconds right after: --watch 2, --watch 0.5 */
-		if (optarg || (argv[optind] && interval_ms(argv[optind], NULL))) {
+		if (optarg || (argv[optind] && watch_seconds(argv[optind], NULL))) {
 			const char *a = optarg ? optarg : argv[optind];
 			unsigned ms;
 
-			if (!interval_ms(a, &ms) || ms < 100 || ms > 3600000)
+			if (!watch_seconds(a, &ms) || ms < 100 || ms > 3600000)
 				return errorf(-EINVAL, "invalid interval '%s': must be 0.1-3600 seconds",
 					      a);
 			if (!optarg)
@@ -209,7 +91,7 @@ static int ls_option(void *ctx, int c, const char *optarg)
 		}
 		return 0;
 	case OPT_COUNT:
-		if (number(optarg, 1000000000, "count", &v) || !v)
+		if (parse_number(optarg, 0, 1000000000, "count", &v) || !v)
 			return errorf(-EINVAL, "invalid count '%s': must be 1 or more", optarg);
 		o->watch_count = (long)v;
 		return 0;
@@ -247,115 +129,11 @@ static int run_ls(struct ls_opts *o)
 		session_set_free(&s);
 		return cmd_error("%s", error_msg());
 	}
-	switch (o->view) {
-	case VIEW_SUMMARY: r = o->metrics ? show_summary_metrics(o, &s) : show_summary(o, &s); break;
-	case VIEW_BY_REMOTE: r = show_by_remote(o, &s); break;
-	default: r = show_list(o, &s); break;
-	}
+	r = ls_show(o, &s);
 	session_set_free(&s);
 	if (r)
 		return cmd_output_error(r);
 	return 0;
-}
-
-/*
- * What ss users type after the options: `state established '( dport = :ssh
- * or ... )'`. The conjunctive part means what portkit's own filters mean,
- * so it is taken: state/exclude NAME, dport/sport [=|==|eq] [:]PORT, dst/src
- * CIDR, and/&&, parentheses. Anything else of ss's language (or, not,
- * comparisons) is refused with the portkit spelling; a word that is none of
- * these is a bare address filter, as before.
- */
-static int ss_refused(const char *k)
-{
-	static const char *const refused[] = { "or", "||", "not", "!", "<", ">", "<=", ">=", "lt",
-					       "gt", "le", "ge", "neq", "!=", "|", "&" };
-
-	for (size_t j = 0; j < sizeof(refused) / sizeof(refused[0]); j++)
-		if (!strcmp(k, refused[j]))
-			return errorf(-EINVAL, "ss's '%s' is not understood: portkit's filters all "
-				      "apply together (--state, --sport, --dport, --src, --dst, or the "
-				      "words state, sport, dport, src, dst)", k);
-	return 0;
-}
-
-static int ss_word(struct ls_cmd_opts *lo, char **w, size_t n, size_t *i)
-{
-	const char *k = w[*i];
-
-	if (ss_refused(k))
-		return -EINVAL;
-	if (!strcmp(k, "and") || !strcmp(k, "&&") || !strcmp(k, "(") || !strcmp(k, ")"))
-		return 0;
-	if (!strcmp(k, "state") || !strcmp(k, "exclude") || !strcmp(k, "dport") ||
-	    !strcmp(k, "sport") || !strcmp(k, "dst") || !strcmp(k, "src")) {
-		const char *v;
-
-		if (++*i < n && (!strcmp(w[*i], "=") || !strcmp(w[*i], "==") || !strcmp(w[*i], "eq")))
-			++*i;
-		if (*i >= n)
-			return errorf(-EINVAL, "'%s' needs a value", k);
-		v = w[*i];
-		if (ss_refused(v))
-			return -EINVAL;
-		if (k[0] == 's' && k[1] == 't')
-			return states_add(&lo->o, v);
-		if (k[0] == 'e') {
-			uint32_t m;
-
-			if (state_parse(v, &m))
-				return -EINVAL;
-			lo->o.q.states = (lo->o.states_set ? lo->o.q.states : SS_ALL) & ~m;
-			lo->o.states_set = true;
-			return 0;
-		}
-		if (!strcmp(k, "dport") || !strcmp(k, "sport"))
-			return port_filter(&lo->o.q, v + (v[0] == ':'), k[0] == 's', k[0] == 'd');
-		return addr_filter(&lo->o.q, v, k[1] == 'r', k[1] == 's');
-	}
-	return addr_filter(&lo->o.q, k, true, true);
-}
-
-/* The operands as words: split at blanks, parentheses words of their own
- * (ss users quote the expression whole) */
-static int ss_expr(struct ls_cmd_opts *lo, int argc, char **argv)
-{
-	char *words[256], *copies[64];
-	size_t n = 0, nc = 0;
-	int r = 0;
-
-	for (int a = optind; a < argc && !r; a++) {
-		char *c = xmalloc(3 * strlen(argv[a]) + 1), *q = c;
-
-		if (nc == 64 || n >= 250) {
-			free(c);
-			r = errorf(-E2BIG, "filter expression too long");
-			break;
-		}
-		copies[nc++] = c;
-		for (const char *p = argv[a]; *p; p++) {
-			if (*p == '(' || *p == ')') {
-				*q++ = ' ';
-				*q++ = *p;
-				*q++ = ' ';
-			} else {
-				*q++ = *p == '\t' || *p == '\n' ? ' ' : *p;
-			}
-		}
-		*q = '\0';
-		for (char *save = NULL, *t = strtok_r(c, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-			if (n == 250) {
-				r = errorf(-E2BIG, "filter expression too long");
-				break;
-			}
-			words[n++] = t;
-		}
-	}
-	for (size_t i = 0; i < n && !r; i++)
-		r = ss_word(lo, words, n, &i);
-	while (nc)
-		free(copies[--nc]);
-	return r;
 }
 
 static int ls_main(int argc, char **argv, const struct cmd *self)
@@ -365,7 +143,7 @@ static int ls_main(int argc, char **argv, const struct cmd *self)
 
 	if (r)
 		return r;
-	if (ss_expr(&lo, argc, argv))
+	if (filter_expr(&lo.o, argv + optind, (size_t)(argc - optind)))
 		return cmd_usage_error(self, "%s", error_msg());
 	if (lo.o.metrics && (lo.o.cc.json || lo.o.watch))
 		return cmd_usage_error(self, "--metrics is its own format: not with --json or --watch");
@@ -412,7 +190,7 @@ static int who_main(int argc, char **argv, const struct cmd *self)
 	if (is_number(argv[optind]) && strspn(argv[optind], "0") == strlen(argv[optind]))
 		return cmd_usage_error(self, "port 0 is nobody's: no socket is bound to it or "
 				       "connected from it");
-	if (port_filter(&o.q, argv[optind], true, true))
+	if (filter_ports(&o.q, argv[optind], true, true))
 		return cmd_error("%s", error_msg());
 	o.q.tcp = protos & PROTO_TCP;
 	o.q.udp = protos & PROTO_UDP;

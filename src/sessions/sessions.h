@@ -1,7 +1,8 @@
 /*
  * sessions.h - `portkit ls` and `portkit who`: the session table.
  *
- * collect.c turns options into sock_diag queries (per namespace), looks up
+ * filter.c turns filter options and ss-style expressions into the query;
+ * collect.c turns the query into sock_diag dumps (per namespace), looks up
  * owners, applies the filters the kernel cannot (pid, process) and sorts;
  * show.c prints sessions; views.c the --by remote and --summary views;
  * watch.c the --watch stream; who.c the who command. The set owns its
@@ -46,6 +47,20 @@ struct session_set {
 	size_t n;		/* entries of order that passed every filter */
 };
 
+/* filter.c: 0, or -errno with error_msg() (one line naming the word at
+ * fault); after a failure the query is half-filled and the caller stops.
+ * A port list (numbers, ranges, service names) or an address list
+ * (ADDR[/LEN], comma-separated) on the local side, the remote side or
+ * either: one clause of the query each. */
+int filter_ports(struct diag_query *q, const char *spec, bool local, bool remote);
+int filter_addrs(struct diag_query *q, const char *spec, bool local, bool remote);
+/* --state: a comma list of states and groups, added to those given */
+int filter_states(struct ls_opts *o, const char *spec);
+/* The operands of ls: ss's filter words (state, exclude, sport, dport,
+ * src, dst, and, parentheses) and bare addresses; or, not and comparisons
+ * are refused. At most 64 operands and 250 words. */
+int filter_expr(struct ls_opts *o, char *const *args, size_t nargs);
+
 int sessions_collect(const struct ls_opts *o, struct session_set *s);
 void session_set_free(struct session_set *s);
 
@@ -63,6 +78,9 @@ void session_json(struct out *o, const struct session_set *s, const struct sock_
 /* Fill one table row (columns of show_list()). */
 void session_row(struct out *o, const struct ls_opts *opt, const struct session_set *s,
 		 const struct sock_rec *r);
+/* The view o asks for (list, --summary, --summary --metrics, --by
+ * remote); 0 or the -errno of writing. */
+int ls_show(const struct ls_opts *o, const struct session_set *s);
 int show_list(const struct ls_opts *o, const struct session_set *s);
 int show_by_remote(const struct ls_opts *o, const struct session_set *s);
 int show_summary(const struct ls_opts *o, const struct session_set *s);
@@ -70,6 +88,10 @@ int show_summary(const struct ls_opts *o, const struct session_set *s);
 int show_summary_metrics(const struct ls_opts *o, const struct session_set *s);
 /* 0, or -errno with error_msg() */
 int watch_sessions(const struct ls_opts *o);
+/* Seconds as "2" or "0.5" (at most 3 decimals, at most 1000000) into
+ * milliseconds (ms may be NULL); false when s is not written so (an
+ * address like 10.0.0.1 is not). */
+bool watch_seconds(const char *s, unsigned *ms);
 /* 0 someone holds it, 1 nobody, -EIO with error_msg() */
 int who_show(const struct ls_opts *o, const struct session_set *s);
 

@@ -246,3 +246,12 @@ int show_list(const struct ls_opts *opt, const struct session_set *s)
 					     : " (-l shows listeners, -a every state)");
 	return out_close(o);
 }
+
+int ls_show(const struct ls_opts *o, const struct session_set *s)
+{
+	switch (o->view) {
+	case VIEW_SUMMARY: return o->metrics ? show_summary_metrics(o, s) : show_summary(o, s);
+	case VIEW_BY_REMOTE: return show_by_remote(o, s);
+	default: return show_list(o, s);
+	}
+}

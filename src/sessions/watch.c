@@ -4,8 +4,14 @@
  * Takes a snapshot every interval and diffs it with the last by socket
  * cookie (the kernel's unique id for a socket): new cookies are "open",
  * vanished ones "close", a changed state is "state". Owners are looked up
- * only for the new sockets. Stops after --count intervals, or on SIGINT /
- * SIGTERM. JSON events carry the ls record plus `event` and `time`.
+ * only for the new sockets. JSON events carry the ls record plus `event`
+ * and `time`.
+ *
+ * It runs on a core/ev loop: one timer for the interval, SIGINT and
+ * SIGTERM as loop sources. The loop ends after --count intervals, on
+ * either signal, or at the first failure, and every way out takes the same
+ * path: the last snapshot freed, the output closed (flushed). A signal is
+ * a normal end (0).
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,18 +23,11 @@
 
 #include "core/addr.h"
 #include "core/buf.h"
+#include "core/ev.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "sessions/sessions.h"
 #include "core/banned.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 struct snap {
 	struct session_set s;
@@ -166,44 +165,103 @@ static void diff(struct out *out, const struct ls_opts *o, struct snap *old, str
 	free(fresh);
 }
 
+bool watch_seconds(const char *s, unsigned *ms)
+{
+	unsigned long long whole = 0, frac = 0;
+	size_t i = 0, nd = 0;
+
+	if (!s[0])
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9'; i++)
+		if ((whole = whole * 10 + (unsigned)(s[i] - '0')) > 1000000)
+			return false;
+	if (!i)
+		return false;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, nd++)
+			if (nd < 3)
+				frac = frac * 10 + (unsigned)(s[i] - '0');
+	if (s[i] || nd > 3 || (s[i - 1] == '.'))
+		return false;
+	while (nd < 3)
+		frac *= 10, nd++;
+	if (ms)
+		*ms = (unsigned)(whole * 1000 + frac);
+	return true;
+}
+
+/* The state of one --watch run, owned by watch_sessions()'s frame. */
+struct watch {
+	const struct ls_opts *o;
+	struct out *out;
+	struct ev_timer tick;
+	struct snap old;
+	long n;			/* intervals done */
+	int err;		/* the first failure; it ends the loop */
+};
+
+/* One interval: a snapshot, its diff with the last, the next interval
+ * counted from now (as a sleep after the work would: a slow dump delays
+ * the next one rather than running them back to back). */
+static void on_tick(struct ev_loop *l, struct ev_timer *t)
+{
+	struct watch *w = container_of(t, struct watch, tick);
+	struct snap cur = { 0 };
+
+	if ((w->err = take(w->o, &cur))) {
+		ev_break(l);
+		return;
+	}
+	diff(w->out, w->o, &w->old, &cur);
+	fflush(stdout);
+	drop(&w->old);
+	w->old = cur;
+	if (w->o->watch_count && ++w->n >= w->o->watch_count)
+		ev_break(l);
+	else
+		ev_timer_in(l, t, (int64_t)w->o->watch_ms * 1000, on_tick);
+}
+
+static void on_stop(struct ev_loop *l, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	ev_break(l);
+}
+
 int watch_sessions(const struct ls_opts *o)
 {
-	struct snap old = { 0 }, cur = { 0 };
-	struct out *out = cli_out(&o->cc);
-	struct sigaction sa = { .sa_handler = on_signal };
-	long n = 0;
+	struct watch w = { .o = o };
+	struct ev_loop *l = ev_loop_new();
 	int r;
 
-	out_set_stream(out, true);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	r = take(o, &old);
-	if (r) {
-		out_close(out);
-		return r;
+	if (!l)
+		return errorf(-errno, "cannot create an event loop: %s", strerror(errno));
+	/* before the first snapshot: a signal during it ends the watch as
+	 * cleanly as one during a wait */
+	if ((r = ev_signal_add(l, SIGINT, on_stop, NULL)) ||
+	    (r = ev_signal_add(l, SIGTERM, on_stop, NULL))) {
+		ev_loop_free(l);
+		return errorf(r, "cannot watch signals: %s", strerror(-r));
 	}
-	if (!out_is_json(out))
-		warnf("watching %zu sessions every %u ms; Ctrl-C stops", old.s.n, o->watch_ms);
-	fflush(stdout);
-	while (!stop && (!o->watch_count || n < o->watch_count)) {
-		struct timespec ts = { o->watch_ms / 1000, (long)(o->watch_ms % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
-			;
-		if (stop)
-			break;
-		if ((r = take(o, &cur)))
-			break;
-		diff(out, o, &old, &cur);
+	w.out = cli_out(&o->cc);
+	out_set_stream(w.out, true);
+	if (!(r = take(o, &w.old))) {
+		if (!out_is_json(w.out))
+			warnf("watching %zu sessions every %u ms; Ctrl-C stops", w.old.s.n,
+			      o->watch_ms);
 		fflush(stdout);
-		drop(&old);
-		old = cur;
-		memset(&cur, 0, sizeof(cur));
-		n++;
+		ev_timer_in(l, &w.tick, (int64_t)o->watch_ms * 1000, on_tick);
+		if ((r = ev_run(l)))
+			r = errorf(r, "event loop failed: %s", strerror(-r));
+		else
+			r = w.err;
+		ev_timer_stop(l, &w.tick);
 	}
-	drop(&old);
-	drop(&cur);
-	if (out_close(out) && !r)
+	/* the one way out: signal, --count, or an error */
+	drop(&w.old);
+	ev_loop_free(l);
+	if (out_close(w.out) && !r)
 		r = errorf(-EIO, "cannot write output: %s", strerror(EIO));
 	return r;
 }

@@ -2,7 +2,9 @@
 import json
 import os
 import re
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -257,6 +259,53 @@ def test_watch_sees_open_and_close():
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in ev)
         assert kinds.count(("open", "ESTAB")) == 2
         assert any(k == "close" for k, _ in kinds)
+
+
+@pytest.mark.parametrize("sig,fmt", [(signal.SIGTERM, "text"), (signal.SIGINT, "json"),
+                                     (signal.SIGTERM, "json"), (signal.SIGINT, "text")])
+def test_watch_ends_cleanly_on_a_signal(sig, fmt):
+    """--watch runs until stopped: SIGTERM or SIGINT ends it with status 0, every event
+    seen before written whole, nothing on stderr but the text mode's first line."""
+    with Netns() as ns:
+        code = ("import socket,sys\n"
+                "s=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n"
+                "print(s.getsockname()[1],flush=True)\n"
+                "sys.stdin.readline()\n"
+                "c=socket.create_connection(s.getsockname());a,_=s.accept()\n"
+                "print('connected',flush=True)\n"
+                "sys.stdin.readline()\n")
+        p = ns.spawn(PY, "-c", code)
+        port = p.stdout.readline().strip()
+        args = [BIN, "ls", "-t", "--watch", "0.1", "--port", port] + (["--json"] * (fmt == "json"))
+        w = subprocess.Popen(ns.cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        timer = threading.Timer(30, w.kill)      # bounded, whatever happens
+        timer.start()
+        try:
+            if fmt == "text":
+                assert w.stderr.readline() == ("portkit: watching 0 sessions every 100 ms; "
+                                               "Ctrl-C stops\n")
+            else:
+                time.sleep(1)       # the first snapshot, without the session
+            p.stdin.write("\n")
+            p.stdin.flush()
+            assert p.stdout.readline() == "connected\n"
+            seen = [w.stdout.readline(), w.stdout.readline()]   # both ends open
+            w.send_signal(sig)
+            out, err = w.communicate(timeout=10)
+        finally:
+            timer.cancel()
+        assert w.returncode == 0, err
+        assert err == ""
+        lines = (("".join(seen)) + out).splitlines(keepends=True)
+        assert all(l.endswith("\n") for l in lines)
+        if fmt == "json":
+            ev = [json.loads(l) for l in lines]
+            opens = [e for e in ev if e["event"] == "open"]
+            assert [e["state"] for e in opens] == ["ESTAB", "ESTAB"]
+        else:
+            opens = [l for l in lines if l.split()[1] == "open"]
+            assert len(opens) == 2 and all(l.split()[3] == "ESTAB" for l in opens), lines
 
 
 def test_errors(pk):

@@ -14,6 +14,7 @@
 #include "core/owners.h"
 #include "core/procinfo.h"
 #include "core/sockdiag.h"
+#include "sessions/sessions.h"
 
 static struct sock_rec rec4(const char *l, unsigned lp, const char *r, unsigned rp)
 {
@@ -288,4 +289,195 @@ TEST(owners_from_fixture)
 	CHECK(owners_scan(m, "/nonexistent-proc", false) < 0);
 	owners_free(m);
 	owners_free(NULL);
+}
+
+/* ---- sessions/filter.c: ls's filters and ss's expression words ---- */
+
+/* One operand, as a shell would pass a quoted expression. */
+static int expr1(struct ls_opts *o, const char *s)
+{
+	char *args[] = { (char *)s };
+
+	memset(o, 0, sizeof(*o));
+	return filter_expr(o, args, 1);
+}
+
+static bool atom_is(const struct bc_atom *a, enum bc_atom_kind k, unsigned lo, unsigned hi)
+{
+	return a->kind == k && a->lo == lo && a->hi == hi;
+}
+
+TEST(filter_expr_takes_ss_conjunctions)
+{
+	struct ls_opts o;
+	char *two[] = { "state", "established" };
+
+	/* the words of ss's own examples, parentheses glued or not */
+	CHECK_INT(expr1(&o, "state established ( dport = :ssh and sport == 1-10 )"), 0);
+	CHECK(o.states_set);
+	CHECK_INT(o.q.states, 1u << SS_ESTABLISHED);
+	CHECK_INT(o.q.nclauses, 2);
+	CHECK_INT(o.q.clause[0].n, 1);
+	CHECK(atom_is(&o.q.clause[0].atom[0], BC_DPORT, 22, 22));
+	CHECK(atom_is(&o.q.clause[1].atom[0], BC_SPORT, 1, 10));
+	CHECK_INT(expr1(&o, "(dport eq :http)&&(sport 443)"), 0);
+	CHECK_INT(o.q.nclauses, 2);
+	CHECK(atom_is(&o.q.clause[0].atom[0], BC_DPORT, 80, 80));
+	CHECK(!o.states_set);	/* no state word: the command's default stays */
+	/* operands split as the shell left them, tabs and newlines are blanks */
+	memset(&o, 0, sizeof(o));
+	CHECK_INT(filter_expr(&o, two, 2), 0);
+	CHECK_INT(o.q.states, 1u << SS_ESTABLISHED);
+	CHECK_INT(expr1(&o, "dport\t22\nand\tsport 1"), 0);
+	CHECK_INT(o.q.nclauses, 2);
+	/* exclude: every state but those, of what was chosen before */
+	CHECK_INT(expr1(&o, "exclude listening"), 0);
+	CHECK_INT(o.q.states, SS_ALL & ~(1u << SS_LISTEN));
+	CHECK_INT(expr1(&o, "state listening,established exclude listening"), 0);
+	CHECK_INT(o.q.states, 1u << SS_ESTABLISHED);
+	/* addresses: src and dst one side each, a bare word either side */
+	CHECK_INT(expr1(&o, "src 198.18.0.0/15 dst ::1"), 0);
+	CHECK_INT(o.q.nclauses, 2);
+	CHECK_INT(o.q.clause[0].atom[0].kind, BC_SADDR);
+	CHECK_INT(o.q.clause[0].atom[0].cidr.prefix, 15);
+	CHECK_INT(o.q.clause[1].atom[0].kind, BC_DADDR);
+	CHECK_INT(expr1(&o, "127.0.0.1,::1"), 0);
+	CHECK_INT(o.q.nclauses, 1);
+	CHECK_INT(o.q.clause[0].n, 4);
+	CHECK_INT(o.q.clause[0].atom[0].kind, BC_SADDR);
+	CHECK_INT(o.q.clause[0].atom[1].kind, BC_DADDR);
+	CHECK_INT(o.q.clause[0].atom[3].cidr.family, AF_INET6);
+	/* joiners alone mean nothing */
+	CHECK_INT(expr1(&o, "( and && )"), 0);
+	CHECK_INT(o.q.nclauses, 0);
+	CHECK_INT(expr1(&o, ""), 0);
+}
+
+/* Each error: its return, and one line that names the word at fault. */
+static void expr_fails(int line, const char *s, int err, const char *msg)
+{
+	struct ls_opts o;
+	int r = expr1(&o, s);
+
+	if (r != err)
+		unit_fail(__FILE__, line, "'%s' gave %d, expected %d", s, r, err);
+	else if (strcmp(error_msg(), msg))
+		unit_fail(__FILE__, line, "'%s' said \"%s\", expected \"%s\"", s, error_msg(), msg);
+}
+#define EXPR_FAILS(s, err, msg) expr_fails(__LINE__, s, err, msg)
+
+#define REFUSED(w) "ss's '" w "' is not understood: portkit's filters all apply together " \
+	"(--state, --sport, --dport, --src, --dst, or the words state, sport, dport, src, dst)"
+#define UNKNOWN_STATE(w) "unknown state '" w "' (try established, listen, time-wait, " \
+	"syn-sent, close-wait, all, connected, ...)"
+
+TEST(filter_expr_errors_say_one_thing)
+{
+	static const char *const refused[] = { "or", "||", "not", "!", "<", ">", "<=", ">=", "lt",
+					       "gt", "le", "ge", "neq", "!=", "|", "&" };
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char msg[256];
+
+		snprintf(buf, sizeof(buf), "dport 22 %s sport 22", refused[i]);
+		snprintf(msg, sizeof(msg), REFUSED("%s"), refused[i]);
+		EXPR_FAILS(buf, -EINVAL, msg);
+		/* as a value too */
+		snprintf(buf, sizeof(buf), "dport %s 22", refused[i]);
+		EXPR_FAILS(buf, -EINVAL, msg);
+	}
+	EXPR_FAILS("dport", -EINVAL, "'dport' needs a value");
+	EXPR_FAILS("state ==", -EINVAL, "'state' needs a value");
+	EXPR_FAILS("src eq", -EINVAL, "'src' needs a value");
+	EXPR_FAILS("state bogus", -EINVAL, UNKNOWN_STATE("bogus"));
+	EXPR_FAILS("state listen,bogus", -EINVAL, UNKNOWN_STATE("bogus"));
+	EXPR_FAILS("exclude bogus", -EINVAL, UNKNOWN_STATE("bogus"));
+	EXPR_FAILS("exclude listen,time-wait", -EINVAL, UNKNOWN_STATE("listen,time-wait"));
+	EXPR_FAILS("dport :70000", -ERANGE, "invalid port '70000': must be 0-65535");
+	EXPR_FAILS("sport = :no-such-service", -EINVAL, "invalid port 'no-such-service' in "
+		   "'no-such-service': not a number or a known service name");
+	EXPR_FAILS("dst 10.0.0.0/99", -EINVAL, "invalid CIDR '10.0.0.0/99': prefix must be 0-32");
+	EXPR_FAILS("not-an-address", -EINVAL,
+		   "invalid address 'not-an-address': not an IPv4 or IPv6 address");
+	EXPR_FAILS("dport=:22", -EINVAL, "invalid address 'dport=:22': not an IPv4 or IPv6 address");
+	EXPR_FAILS("dport 1 dport 2 dport 3 dport 4 dport 5 dport 6 dport 7 dport 8 dport 9",
+		   -E2BIG, "too many filters");
+}
+
+TEST(filter_lists_and_limits)
+{
+	struct ls_opts o;
+	char big[1024], *args[65];
+	size_t n = 0;
+
+	/* 32 ports on both sides fill a clause; one more does not fit */
+	memset(&o, 0, sizeof(o));
+	for (int i = 1; i <= 33; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "%s%d", i > 1 ? "," : "", i);
+	CHECK_INT(filter_ports(&o.q, big, true, true), -E2BIG);
+	CHECK_STR(error_msg(), "too many ports or addresses in one filter (at most 64)");
+	big[strlen(big) - 3] = '\0';
+	memset(&o, 0, sizeof(o));
+	CHECK_INT(filter_ports(&o.q, big, true, true), 0);
+	CHECK_INT(o.q.clause[0].n, 64);
+	CHECK(atom_is(&o.q.clause[0].atom[62], BC_SPORT, 32, 32));
+	CHECK(atom_is(&o.q.clause[0].atom[63], BC_DPORT, 32, 32));
+	/* a list longer than any fixed buffer is read whole: 1.2.3.4 many
+	 * times, then 127.0.0.10, never cut to 127.0.0.1 */
+	n = 0;
+	for (int i = 0; i < 12; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "1.2.3.4,");
+	snprintf(big + n, sizeof(big) - n, "127.0.0.10,127.0.0.10");
+	memset(&o, 0, sizeof(o));
+	CHECK_INT(filter_addrs(&o.q, big, true, false), 0);
+	CHECK_INT(o.q.clause[0].n, 14);
+	CHECK_INT(o.q.clause[0].atom[12].cidr.addr[3], 10);
+	CHECK_INT(o.q.clause[0].atom[13].cidr.addr[3], 10);
+	memset(&o, 0, sizeof(o));
+	n = 0;
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "time-wait,");
+	snprintf(big + n, sizeof(big) - n, "listen");
+	CHECK_INT(filter_states(&o, big), 0);
+	CHECK_INT(o.q.states, (1u << SS_TIME_WAIT) | (1u << SS_LISTEN));
+	/* at most 64 operands and 250 words */
+	for (size_t i = 0; i < 65; i++)
+		args[i] = "and";
+	memset(&o, 0, sizeof(o));
+	CHECK_INT(filter_expr(&o, args, 64), 0);
+	CHECK_INT(filter_expr(&o, args, 65), -E2BIG);
+	CHECK_STR(error_msg(), "filter expression too long");
+	n = 0;
+	for (int i = 0; i < 251; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "( ");
+	big[500] = '\0';
+	CHECK_INT(expr1(&o, big), 0);		/* 250 words */
+	big[500] = '(';
+	CHECK_INT(expr1(&o, big), -E2BIG);
+	CHECK_STR(error_msg(), "filter expression too long");
+}
+
+TEST(watch_seconds_reads_decimals)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+		unsigned ms;
+	} v[] = {
+		{ "2", true, 2000 }, { "0.5", true, 500 }, { "0.123", true, 123 },
+		{ "3600", true, 3600000 }, { "0.01", true, 10 }, { "1000000", true, 1000000000 },
+		{ "1000001", false, 0 }, { "1.2345", false, 0 }, { "1.", false, 0 },
+		{ ".5", false, 0 }, { "", false, 0 }, { "10.0.0.1", false, 0 },
+		{ "-1", false, 0 }, { "1e3", false, 0 }, { "2s", false, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		unsigned ms = 0;
+
+		if (watch_seconds(v[i].s, &ms) != v[i].ok || (v[i].ok && ms != v[i].ms))
+			unit_fail(__FILE__, __LINE__, "'%s': %u ms", v[i].s, ms);
+		if (watch_seconds(v[i].s, NULL) != v[i].ok)
+			unit_fail(__FILE__, __LINE__, "'%s' without ms", v[i].s);
+	}
 }
