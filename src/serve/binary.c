@@ -28,7 +28,7 @@ static void ssh_packet(struct conn *c, const uint8_t *payload, size_t n)
 
 	if (padn < 4)
 		padn += 8;
-	put32(hdr, (uint32_t)(n + padn + 1));
+	put_be32(hdr, (uint32_t)(n + padn + 1));
 	hdr[4] = (uint8_t)padn;
 	conn_put(c, hdr, 5);
 	conn_put(c, payload, n);
@@ -39,7 +39,7 @@ static size_t namelist(uint8_t *p, const char *s)
 {
 	size_t n = strlen(s);
 
-	put32(p, (uint32_t)n);
+	put_be32(p, (uint32_t)n);
 	memcpy(p + 4, s, n);
 	return 4 + n;
 }
@@ -61,7 +61,7 @@ static void ssh_kexinit(struct conn *c)
 	for (int i = 0; i < 10; i++)
 		k += namelist(p + k, lists[i]);
 	p[k++] = 0;	/* first_kex_packet_follows */
-	put32(p + k, 0);
+	put_be32(p + k, 0);
 	k += 4;
 	ssh_packet(c, p, k);
 }
@@ -93,7 +93,7 @@ size_t ssh_input(struct conn *c, const uint8_t *d, size_t n)
 		size_t m = 0;
 
 		p[m++] = 1;	/* SSH_MSG_DISCONNECT */
-		put32(p + m, 3);	/* SSH_DISCONNECT_KEY_EXCHANGE_FAILED */
+		put_be32(p + m, 3);	/* SSH_DISCONNECT_KEY_EXCHANGE_FAILED */
 		m += 4;
 		m += namelist(p + m, why);
 		m += namelist(p + m, "en");
@@ -216,25 +216,25 @@ static void smb1_negotiate(struct conn *c, const uint8_t *m, int idx)
 	memset(r, 0, sizeof(r));
 	memcpy(r + 4, "\xffSMBr", 5);
 	r[4 + 9] = 0x88;			/* reply, case-insensitive paths */
-	put16le(r + 4 + 10, 0xc801);		/* unicode, NT status, ext. security, long names */
+	put_le16(r + 4 + 10, 0xc801);		/* unicode, NT status, ext. security, long names */
 	memcpy(r + 4 + 24, m + 24, 8);		/* TID, PID, UID, MID as asked */
 	k = 4 + 32;
 	if (idx < 0) {
 		r[k++] = 1;			/* WordCount 1: DialectIndex 0xffff, none */
-		put16le(r + k, 0xffff);
+		put_le16(r + k, 0xffff);
 		k += 2 + 2;			/* and ByteCount 0 */
 	} else {
 		r[k++] = 17;
-		put16le(r + k, (uint16_t)idx);
+		put_le16(r + k, (uint16_t)idx);
 		r[k + 2] = 3;			/* user security, challenge/response */
-		put16le(r + k + 3, 50);		/* MaxMpxCount */
-		put16le(r + k + 5, 1);		/* MaxNumberVcs */
-		put32(r + k + 7, 0x04410000);	/* MaxBufferSize 16644, little-endian */
-		put32(r + k + 11, 0x00000100);	/* MaxRawSize 65536 */
-		put32(r + k + 19, 0x5c020080);	/* Capabilities: ext. security, NT */
-		put64le(r + k + 23, filetime_now());
+		put_le16(r + k + 3, 50);		/* MaxMpxCount */
+		put_le16(r + k + 5, 1);		/* MaxNumberVcs */
+		put_be32(r + k + 7, 0x04410000);	/* MaxBufferSize 16644, little-endian */
+		put_be32(r + k + 11, 0x00000100);	/* MaxRawSize 65536 */
+		put_be32(r + k + 19, 0x5c020080);	/* Capabilities: ext. security, NT */
+		put_le64(r + k + 23, filetime_now());
 		k += 34;
-		put16le(r + k, 16);		/* ByteCount: the ServerGUID */
+		put_le16(r + k, 16);		/* ByteCount: the ServerGUID */
 		memcpy(r + k + 2, "portkit-serve-gd", 16);
 		k += 2 + 16;
 	}
@@ -279,23 +279,23 @@ size_t smb_input(struct conn *c, const uint8_t *d, size_t n)
 	memset(r, 0, sizeof(r));
 	r[3] = 64 + 65;
 	memcpy(r + 4, "\xfeSMB", 4);
-	put16le(r + 4 + 4, 64);			/* StructureSize */
-	put16le(r + 4 + 14, 1);			/* credits granted */
+	put_le16(r + 4 + 4, 64);			/* StructureSize */
+	put_le16(r + 4 + 14, 1);			/* credits granted */
 	r[4 + 16] = 1;				/* SMB2_FLAGS_SERVER_TO_REDIR */
 	if (m[0] == 0xfe)
 		memcpy(r + 4 + 24, m + 24, 8);	/* MessageId */
 	{
 		uint8_t *b = r + 4 + 64;
 
-		put16le(b, 65);			/* StructureSize */
-		put16le(b + 2, 1);		/* SecurityMode: signing enabled */
-		put16le(b + 4, dialect);
+		put_le16(b, 65);			/* StructureSize */
+		put_le16(b + 2, 1);		/* SecurityMode: signing enabled */
+		put_le16(b + 4, dialect);
 		memcpy(b + 8, "portkit-serve-gd", 16);	/* ServerGuid; Capabilities 0 */
 		b[30] = 1;			/* MaxTransactSize 65536 */
 		b[34] = 1;			/* MaxReadSize 65536 */
 		b[38] = 1;			/* MaxWriteSize 65536 */
-		put64le(b + 40, filetime_now());	/* SystemTime */
-		put16le(b + 56, 64 + 64);	/* SecurityBufferOffset, length 0 */
+		put_le64(b + 40, filetime_now());	/* SystemTime */
+		put_le16(b + 56, 64 + 64);	/* SecurityBufferOffset, length 0 */
 	}
 	conn_put(c, r, sizeof(r));
 	return n;
@@ -312,17 +312,17 @@ void mysql_greet(struct conn *c)
 	p[k++] = 10;
 	memcpy(p + k, ver, sizeof(ver));		/* with its NUL */
 	k += sizeof(ver);
-	put32(p + k, 0x01000000);			/* connection id 1 (little-endian) */
+	put_be32(p + k, 0x01000000);			/* connection id 1 (little-endian) */
 	k += 4;
 	memcpy(p + k, "pkscramb", 8);			/* auth-plugin-data part 1 */
 	k += 8;
 	p[k++] = 0;
-	put16le(p + k, 0xf7ff);				/* capabilities, lower */
+	put_le16(p + k, 0xf7ff);				/* capabilities, lower */
 	k += 2;
 	p[k++] = 45;					/* utf8mb4 */
-	put16le(p + k, 2);				/* SERVER_STATUS_AUTOCOMMIT */
+	put_le16(p + k, 2);				/* SERVER_STATUS_AUTOCOMMIT */
 	k += 2;
-	put16le(p + k, 0x81ff);				/* capabilities, upper */
+	put_le16(p + k, 0x81ff);				/* capabilities, upper */
 	k += 2;
 	p[k++] = 21;					/* auth-plugin-data length */
 	memset(p + k, 0, 10);
@@ -354,7 +354,7 @@ size_t mysql_input(struct conn *c, const uint8_t *d, size_t n)
 	if (n < 4 + len)
 		return 0;
 	p[k++] = 0xff;
-	put16le(p + k, 1045);
+	put_le16(p + k, 1045);
 	k += 2;
 	memcpy(p + k, "#28000", 6);
 	k += 6;

@@ -12,42 +12,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "core/wire.h"
 #include "serve/serve.h"
 #include "core/banned.h"
 
 enum { T_A = 1, T_TXT = 16, T_AAAA = 28, C_IN = 1, C_CH = 3 };
 enum { NOERROR = 0, FORMERR = 1, NXDOMAIN = 3, NOTIMP = 4 };
-
-/* The question's name as text ("server1.lab"), its end in q */
-static size_t qname(const uint8_t *q, size_t n, size_t at, char *name, size_t nmax)
-{
-	size_t k = 0;
-
-	for (;;) {
-		size_t len;
-
-		if (at >= n)
-			return 0;
-		len = q[at++];
-		if (!len)
-			break;
-		if (len > 63 || at + len > n || k + len + 2 > nmax)
-			return 0;	/* a pointer (0xc0) or too long */
-		if (k)
-			name[k++] = '.';
-		memcpy(name + k, q + at, len);
-		k += len;
-		at += len;
-	}
-	name[k] = '\0';
-	return at;
-}
-
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static bool same_name(const char *a, const char *b)
 {
@@ -64,7 +34,8 @@ size_t dns_answer(const struct serve_opts *o, const uint8_t *q, size_t n, uint8_
 		  size_t outmax)
 {
 	char name[256];
-	size_t end, k, ans = 0;
+	size_t end, ans = 0;
+	struct wr w;
 	unsigned qtype, qclass, opcode, rcode = NOERROR;
 	bool known = false;
 
@@ -79,29 +50,30 @@ size_t dns_answer(const struct serve_opts *o, const uint8_t *q, size_t n, uint8_
 		out[3] = NOTIMP;
 		return 12;
 	}
-	if (q[4] || q[5] != 1 || !(end = qname(q, n, 12, name, sizeof(name))) || end + 4 > n) {
+	end = dns_name_read(q, n, 12, name, sizeof(name), DNS_NAME_NO_PTR | DNS_NAME_WHOLE);
+	if (q[4] || q[5] != 1 || !end || end + 4 > n) {
 		out[3] = FORMERR;
 		return 12;
 	}
-	qtype = (unsigned)q[end] << 8 | q[end + 1];
-	qclass = (unsigned)q[end + 2] << 8 | q[end + 3];
+	qtype = get_be16(q + end);
+	qclass = get_be16(q + end + 2);
 	end += 4;
 	if (end - 12 > outmax - 12)
 		return 0;
 	memcpy(out + 12, q + 12, end - 12);		/* the question */
 	out[5] = 1;
-	k = end;
+	w = wr_at(out, outmax);
+	w.len = end;
 	if (qclass == C_CH && qtype == T_TXT && same_name(name, "version.bind")) {
 		static const char txt[] = "portkit " PORTKIT_VERSION;
 
-		put16(out + k, 0xc00c);
-		put16(out + k + 2, T_TXT);
-		put16(out + k + 4, C_CH);
-		memset(out + k + 6, 0, 4);		/* TTL 0 */
-		put16(out + k + 10, sizeof(txt));
-		out[k + 12] = sizeof(txt) - 1;
-		memcpy(out + k + 13, txt, sizeof(txt) - 1);
-		k += 12 + sizeof(txt);
+		wr_be16(&w, 0xc00c);			/* the question's name */
+		wr_be16(&w, T_TXT);
+		wr_be16(&w, C_CH);
+		wr_be32(&w, 0);				/* TTL 0 */
+		wr_be16(&w, sizeof(txt));
+		wr_u8(&w, sizeof(txt) - 1);
+		wr_bytes(&w, txt, sizeof(txt) - 1);
 		ans = 1;
 		known = true;
 	}
@@ -113,21 +85,19 @@ size_t dns_answer(const struct serve_opts *o, const uint8_t *q, size_t n, uint8_
 		if (!same_name(name, r->name))
 			continue;
 		known = true;
-		if (qtype != (v4 ? T_A : T_AAAA) || k + 12 + alen > outmax)
+		if (qtype != (v4 ? T_A : T_AAAA) || w.len + 12 + alen > outmax)
 			continue;
-		put16(out + k, 0xc00c);
-		put16(out + k + 2, v4 ? T_A : T_AAAA);
-		put16(out + k + 4, C_IN);
-		put16(out + k + 6, 0);
-		put16(out + k + 8, 60);			/* TTL 60 s */
-		put16(out + k + 10, (unsigned)alen);
-		memcpy(out + k + 12, r->addr.addr, alen);
-		k += 12 + alen;
+		wr_be16(&w, 0xc00c);
+		wr_be16(&w, v4 ? T_A : T_AAAA);
+		wr_be16(&w, C_IN);
+		wr_be32(&w, 60);			/* TTL 60 s */
+		wr_be16(&w, (uint16_t)alen);
+		wr_bytes(&w, r->addr.addr, alen);
 		ans++;
 	}
 	if (!known)
 		rcode = NXDOMAIN;
 	out[3] = (uint8_t)rcode;
-	put16(out + 6, (unsigned)ans);
-	return k;
+	put_be16(out + 6, (uint16_t)ans);
+	return w.len;
 }

@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/nft.h"
 #include "core/out.h"
@@ -54,7 +54,7 @@ struct serve_engine {
 	size_t nls;
 	struct out *json;
 	unsigned long conns, done;
-	struct conn *head;		/* every open connection */
+	struct list conns_open;		/* every open connection */
 	int err;
 	bool all;			/* the --all-ports table is ours to remove */
 };
@@ -167,7 +167,7 @@ static void data_go(struct conn *c)
 static void data_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
 	struct ftp_data *d = container_of(io, struct ftp_data, lis);
-	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept_on(io->fd, NULL);
 
 	(void)events;
 	if (fd < 0)
@@ -251,12 +251,7 @@ static void conn_close(struct conn *c)
 	log_record(e, "tcp", c->r->name, &c->peer, &c->local, c->bytes_in, c->bytes_out,
 		   c->start_ms);
 	data_free(c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		e->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->link);
 	ev_timer_stop(e->loop, &c->idle);
 	ev_io_del(e->loop, &c->io);
 	close(c->io.fd);
@@ -388,14 +383,14 @@ static void tcp_accept(struct listener *ls)
 	struct serve_engine *e = ls->eng;
 
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage peer, local;
-		socklen_t plen = sizeof(peer), llen = sizeof(local);
-		int fd = accept4(ls->io.fd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage local;
+		socklen_t llen = sizeof(local);
+		struct endpoint peer;
+		int fd = accept_on(ls->io.fd, &peer);
 		struct conn *c;
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
 				ev_io_mod(e->loop, &ls->io, 0);
 				ev_timer_in(e->loop, &ls->pause, 100000, resume);
 			}
@@ -410,8 +405,8 @@ static void tcp_accept(struct listener *ls)
 		buf_init(&c->in, IN_MAX);
 		buf_init(&c->out, OUT_MAX);
 		getsockname(fd, (struct sockaddr *)&local, &llen);
-		if (endpoint_from_sockaddr(&c->peer, &peer) ||
-		    endpoint_from_sockaddr(&c->local, &local) ||
+		c->peer = peer;
+		if (!peer.family || endpoint_from_sockaddr(&c->local, &local) ||
 		    ev_io_add(e->loop, &c->io, fd, EPOLLIN, conn_event)) {
 			close(fd);
 			free(c);
@@ -431,10 +426,7 @@ static void tcp_accept(struct listener *ls)
 		endpoint_unmap(&c->peer);
 		endpoint_unmap(&c->local);
 		e->conns++;
-		c->next = e->head;
-		if (e->head)
-			e->head->prev = c;
-		e->head = c;
+		list_add(&e->conns_open, &c->link);
 		ev_timer_in(e->loop, &c->idle, (int64_t)e->o->idle_ms * 1000, conn_idle);
 		if (c->r->greet)
 			c->r->greet(c);
@@ -515,34 +507,18 @@ static int open_listener(const struct serve_opts *o, const struct serve_spec *s,
 			 int *out)
 {
 	struct endpoint e = o->bind;
-	struct sockaddr_storage sa;
-	socklen_t len;
-	int fd, one = 1, zero = 0;
 	char ep[ENDPOINT_STRLEN];
+	int fd;
 
 	if (!e.family)
 		e.family = AF_INET6;	/* [::], IPv4 too */
 	e.port = s->port;
-	len = endpoint_to_sockaddr(&e, &sa);
-	fd = socket(sa.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* one socket for both families, but --all-ports has two on one port */
+	fd = listen_on(&e, LISTEN_REUSEADDR | (udp ? LISTEN_UDP | LISTEN_PKTINFO : 0) |
+			       (s->r ? 0 : LISTEN_V6ONLY), 4096);
 	if (fd < 0)
-		return errorf(-errno, "cannot open a socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (sa.ss_family == AF_INET6) {
-		/* one socket for both families, but --all-ports has two on one port */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, s->r ? &zero : &one, sizeof(zero));
-		if (udp)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	}
-	if (udp)
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, len) || (!udp && listen(fd, 4096))) {
-		int err = errno;
-
-		close(fd);
-		return errorf(-err, "cannot listen on %s/%s for %s: %s", endpoint_str(&e, ep),
-			      udp ? "udp" : "tcp", s->r ? s->r->name : "--all-ports", strerror(err));
-	}
+		return errorf(fd, "cannot listen on %s/%s for %s: %s", endpoint_str(&e, ep),
+			      udp ? "udp" : "tcp", s->r ? s->r->name : "--all-ports", strerror(-fd));
 	*out = fd;
 	return 0;
 }
@@ -636,16 +612,6 @@ static void on_signal(struct ev_loop *l, int signo, void *arg)
 	ev_break(l);
 }
 
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* "http on [::]:80/tcp, dns on [::]:53/tcp+udp" for the ready line */
 static void ready_line(const struct serve_opts *o, uint16_t all)
 {
@@ -672,11 +638,11 @@ static void ready_line(const struct serve_opts *o, uint16_t all)
 
 int serve_run(const struct serve_opts *o)
 {
-	struct serve_engine e = { .o = o };
+	struct serve_engine e = { .o = o, .conns_open = LIST_INIT(e.conns_open) };
 	struct serve_spec all = { .r = NULL, .transports = SV_TCP };
 	int r = 0;
 
-	raise_fd_limit();
+	fd_limit_raise();
 	signal(SIGPIPE, SIG_IGN);
 	if (!(e.loop = ev_loop_new()))
 		return errorf(-errno, "cannot create an event loop: %s", strerror(errno));
@@ -716,8 +682,8 @@ int serve_run(const struct serve_opts *o)
 			r = errorf(r, "event loop failed: %s", strerror(-r));
 	}
 	/* connections still open are logged as they close now */
-	while (e.head)
-		conn_close(e.head);
+	while (!list_empty(&e.conns_open))
+		conn_close(list_entry(list_first(&e.conns_open), struct conn, link));
 	for (size_t i = 0; i < e.nls; i++) {
 		ev_io_del(e.loop, &e.ls[i].io);
 		ev_timer_stop(e.loop, &e.ls[i].pause);

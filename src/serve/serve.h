@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/cli.h"
 #include "core/ev.h"
+#include "core/list.h"
 #include "core/out.h"
 
 #define IN_MAX 16384		/* a request line, headers, a DNS message */
@@ -99,7 +100,7 @@ struct conn {
 	uint8_t state;			/* the responder's own */
 	uint8_t tries;
 	struct ftp_data *data;		/* FTP passive channel, or NULL */
-	struct conn *prev, *next;	/* the engine's list, to end them all */
+	struct list link;		/* the engine's list, to end them all */
 };
 
 /* spec.c: 0, or -errno with error_msg() */

@@ -1,6 +1,6 @@
 /*
- * wire.h - what the responders share inside src/serve: reading a line,
- * writing integers in network or little-endian order, and the binary
+ * wire.h - what the responders share inside src/serve: reading a line
+ * (integers in either byte order come from core/wire.h), and the binary
  * protocols' entry points (binary.c) for the table in responders.c.
  */
 #ifndef PORTKIT_SERVE_WIRE_H
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/wire.h"
 #include "serve/serve.h"
 
 /* The next line in d (without its CR LF) and its length with them, or 0
@@ -23,26 +24,6 @@ static inline size_t line_of(const uint8_t *d, size_t n, size_t *len)
 	if (*len && d[*len - 1] == '\r')
 		(*len)--;
 	return (size_t)(nl - d) + 1;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void put16le(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void put64le(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* binary.c */
