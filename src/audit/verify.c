@@ -5,13 +5,13 @@
  * Listeners in other namespaces are left unchecked.
  */
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
+#include "core/ifaddr.h"
 #include "core/probe.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
@@ -31,17 +31,16 @@ static void add(struct target **t, size_t *n, size_t *cap, size_t li, unsigned f
 	endpoint_set(&(*t)[(*n)++].ep, family, addr, port);
 }
 
-static bool usable(const struct ifaddrs *ifa, struct endpoint *ep)
+static bool usable(const struct local_addr *a)
 {
-	if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) || (ifa->ifa_flags & IFF_LOOPBACK) ||
-	    endpoint_from_sockaddr(ep, ifa->ifa_addr))
+	if (!(a->flags & IFF_UP) || (a->flags & IFF_LOOPBACK))
 		return false;
 	/* a link-local address would need a scope */
-	return ep->family == AF_INET || !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)ep->addr);
+	return a->family == AF_INET || !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a->addr);
 }
 
-static void targets_for(const struct listener *l, size_t li, const struct ifaddrs *ifs,
-			struct target **t, size_t *n, size_t *cap)
+static void targets_for(const struct listener *l, size_t li, const struct local_addr *here,
+			size_t nhere, struct target **t, size_t *n, size_t *cap)
 {
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
@@ -52,13 +51,11 @@ static void targets_for(const struct listener *l, size_t li, const struct ifaddr
 			add(t, n, cap, li, l->family, l->addr, l->port);
 		return;
 	}
-	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-		struct endpoint ep;
-
+	for (size_t i = 0; i < nhere; i++) {
 		/* 0.0.0.0 answers IPv4 only; [::] both, unless IPV6_V6ONLY */
-		if (!usable(i, &ep) || (l->family == AF_INET && ep.family != AF_INET))
+		if (!usable(&here[i]) || (l->family == AF_INET && here[i].family != AF_INET))
 			continue;
-		add(t, n, cap, li, ep.family, ep.addr, l->port);
+		add(t, n, cap, li, here[i].family, here[i].addr, l->port);
 	}
 }
 
@@ -85,19 +82,19 @@ static void result_of(void *arg, const struct probe_result *r)
 
 void verify_listeners(struct listener *v, size_t n)
 {
-	struct ifaddrs *ifs = NULL;
+	struct local_addr *here;
 	struct verify vf = { .v = v };
-	size_t nt = 0, cap = 0;
+	size_t nt = 0, cap = 0, nhere;
 	struct ev_loop *loop;
 	struct probe_set ps = { .proto = PROTO_TCP, .endpoint = endpoint_of, .result = result_of,
 				.arg = &vf, .timeout_ms = VERIFY_TIMEOUT_MS, .parallel = 256 };
 
-	if (getifaddrs(&ifs))
+	if (local_addrs(&here, &nhere))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].proto == PROTO_TCP && v[i].exposure != EXP_LOOPBACK && !v[i].netns[0])
-			targets_for(&v[i], i, ifs, &vf.t, &nt, &cap);
-	freeifaddrs(ifs);
+			targets_for(&v[i], i, here, nhere, &vf.t, &nt, &cap);
+	free(here);
 	ps.count = nt;
 	if (nt && (loop = ev_loop_new())) {
 		probe_run(loop, &ps);

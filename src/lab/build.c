@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,8 +29,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/buf.h"
 #include "core/ev.h"
+#include "core/ifaddr.h"
 #include "core/log.h"
 #include "core/nft.h"
 #include "core/xalloc.h"
@@ -362,7 +363,9 @@ out:
 static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 {
 	char path[256], ns[64];
-	struct ifaddrs *ifa = NULL;
+	struct local_addr *v;
+	size_t n;
+	int r;
 	struct stat st;
 
 	lab_state_path(o, NULL, path, sizeof(path));
@@ -375,27 +378,24 @@ static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 		if (!stat(path, &st))
 			return errorf(-EEXIST, "network namespace '%s' exists already", ns);
 	}
-	if (getifaddrs(&ifa))
+	if (local_addrs(&v, &n))
 		return 0;
-	for (struct ifaddrs *a = ifa; a; a = a->ifa_next) {
-		const uint8_t *x;
-
-		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET)
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].family != AF_INET)
 			continue;
-		x = (const uint8_t *)&((struct sockaddr_in *)a->ifa_addr)->sin_addr;
-		for (size_t s = 0; s < t->nsegs; s++) {
-			if (lab_seg_contains(&t->segs[s], x)) {
-				char txt[INET_ADDRSTRLEN];
+		for (size_t k = 0; k < t->nsegs; k++) {
+			if (lab_seg_contains(&t->segs[k], v[i].addr)) {
+				char txt[ADDR_STRLEN];
 
-				inet_ntop(AF_INET, x, txt, sizeof(txt));
-				freeifaddrs(ifa);
-				return errorf(-EEXIST, "this host has %s on %s, inside the lab's segment "
-					      "'%s': the lab would shadow it", txt, a->ifa_name,
-					      t->segs[s].name);
+				r = errorf(-EEXIST, "this host has %s on %s, inside the lab's segment "
+					   "'%s': the lab would shadow it", addr_format(AF_INET, v[i].addr, txt),
+					   v[i].ifname, t->segs[k].name);
+				free(v);
+				return r;
 			}
 		}
 	}
-	freeifaddrs(ifa);
+	free(v);
 	return 0;
 }
 

@@ -16,7 +16,6 @@
  * nothing queues behind their resolution.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -27,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/ifaddr.h"
 #include "core/log.h"
 #include "core/pkt.h"
 #include "core/probe.h"
@@ -92,90 +92,42 @@ static void found(struct disc *d, int64_t ti, const char *reason)
 
 /* ---- what each target needs ---- */
 
-struct ifa {
-	int ifindex;
-	uint8_t addr[4], mask[4], mac[6];
-	bool ether;
-};
-
-static size_t interfaces(struct ifa *v, size_t max, struct ifaddrs *ifs)
+static bool is_local(const struct target *t, const struct local_addr *here, size_t n)
 {
-	size_t n = 0;
-
-	for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
-		struct endpoint a, m;
-
-		if (!i->ifa_addr || !i->ifa_netmask || !(i->ifa_flags & IFF_UP) ||
-		    (i->ifa_flags & (IFF_LOOPBACK | IFF_NOARP)) || i->ifa_addr->sa_family != AF_INET ||
-		    endpoint_from_sockaddr(&a, i->ifa_addr) || endpoint_from_sockaddr(&m, i->ifa_netmask))
-			continue;
-		v[n].ifindex = (int)if_nametoindex(i->ifa_name);
-		memcpy(v[n].addr, a.addr, 4);
-		memcpy(v[n].mask, m.addr, 4);
-		v[n].ether = false;
-		for (struct ifaddrs *k = ifs; k; k = k->ifa_next) {
-			const struct sockaddr_ll *ll = (const void *)k->ifa_addr;
-
-			if (k->ifa_addr && k->ifa_addr->sa_family == AF_PACKET &&
-			    !strcmp(k->ifa_name, i->ifa_name) && ll->sll_hatype == ARPHRD_ETHER &&
-			    ll->sll_halen == 6) {
-				memcpy(v[n].mac, ll->sll_addr, 6);
-				v[n].ether = true;
-			}
-		}
-		n += v[n].ether && v[n].ifindex;
-	}
-	return n;
-}
-
-static bool is_local(const struct target *t, struct ifaddrs *ifs)
-{
-	if (addr_is_loopback(t->family, t->addr))
-		return true;
-	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-		struct endpoint a;
-
-		if (i->ifa_addr && !endpoint_from_sockaddr(&a, i->ifa_addr) && a.family == t->family &&
-		    !memcmp(a.addr, t->addr, t->family == AF_INET ? 4 : 16))
-			return true;
-	}
-	return false;
+	return addr_is_loopback(t->family, t->addr) || local_addrs_has(here, n, t->family, t->addr);
 }
 
 static void classify(struct disc *d)
 {
-	struct ifaddrs *ifs = NULL;
-	struct ifa ifv[64];
-	size_t nif;
+	struct local_addr *here = NULL;
+	size_t nhere = 0;
 
-	getifaddrs(&ifs);
-	nif = interfaces(ifv, 64, ifs);
+	local_addrs(&here, &nhere);
 	for (size_t i = 0; i < d->c->t->n; i++) {
 		const struct target *t = &d->c->t->v[i];
 		struct host *h = &d->h[i];
 
 		h->how = H_PING;
-		if (is_local(t, ifs)) {
+		if (is_local(t, here, nhere)) {
 			h->how = H_LOCAL;
 			continue;
 		}
 		source_for(t, h->src);
-		for (size_t k = 0; t->family == AF_INET && k < nif; k++) {
-			bool on = true;
+		/* on an Ethernet segment of ours: ARP finds it */
+		for (size_t k = 0; t->family == AF_INET && k < nhere; k++) {
+			const struct local_addr *a = &here[k];
 
-			for (int b = 0; b < 4; b++)
-				on &= (t->addr[b] & ifv[k].mask[b]) == (ifv[k].addr[b] & ifv[k].mask[b]);
-			if (on) {
-				h->how = H_ARP;
-				h->ifindex = ifv[k].ifindex;
-				memcpy(h->mac, ifv[k].mac, 6);
-				memcpy(h->src, ifv[k].addr, 4);
-				break;
-			}
+			if (!(a->flags & IFF_UP) || (a->flags & (IFF_LOOPBACK | IFF_NOARP)) ||
+			    !a->has_mac || !a->ifindex || !local_addr_covers(a, AF_INET, t->addr))
+				continue;
+			h->how = H_ARP;
+			h->ifindex = (int)a->ifindex;
+			memcpy(h->mac, a->mac, 6);
+			memcpy(h->src, a->addr, 4);
+			break;
 		}
 	}
-	if (ifs)
-		freeifaddrs(ifs);
+	free(here);
 }
 
 /* ---- sending ---- */
@@ -220,10 +172,10 @@ static int send_pings(struct disc *d, const struct target *t, const struct host 
 
 	if ((e = send_echo(d, t, ti)) == -ENOBUFS || e == -EAGAIN)
 		return e;
-	tcp_segment(seg, t, h->src, d->sport, 443, scan_mix32(ti ^ d->ident), 0, TCP_SYN);
+	tcp_segment(seg, t, h->src, d->sport, 443, hash_mix(ti ^ d->ident), 0, TCP_SYN);
 	if ((e = raw_send(fd, t, seg, sizeof(seg))) == -ENOBUFS || e == -EAGAIN)
 		return e;
-	tcp_segment(seg, t, h->src, d->sport, 80, 0, scan_mix32(ti ^ d->ident), TCP_ACK);
+	tcp_segment(seg, t, h->src, d->sport, 80, 0, hash_mix(ti ^ d->ident), TCP_ACK);
 	return raw_send(fd, t, seg, sizeof(seg));
 }
 
@@ -404,7 +356,7 @@ int scan_discover(const struct scan_ctx *c, uint8_t *up)
 
 	d.h = xcalloc(c->t->n ? c->t->n : 1, sizeof(*d.h));
 	d.ident = (uint16_t)getpid();
-	d.sport = (uint16_t)(30000 + scan_mix32((uint64_t)getpid() ^ 0xd15c) % 10000);
+	d.sport = (uint16_t)(30000 + hash_mix((uint64_t)getpid() ^ 0xd15c) % 10000);
 	tindex_build(&d.tix, c->t);
 	classify(&d);
 	for (size_t i = 0; i < c->t->n; i++) {

@@ -10,23 +10,13 @@
 #include "scan/scan.h"
 #include "core/banned.h"
 
-uint32_t scan_mix32(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return (uint32_t)x;
-}
-
 void perm_init(struct perm *p, uint64_t seed, uint64_t n)
 {
 	p->n = n;
 	for (p->half = 1; (1ULL << (2 * p->half)) < n; p->half++)
 		;
 	for (int i = 0; i < 4; i++)
-		p->rk[i] = scan_mix32(seed + (uint64_t)i * 0x9e3779b97f4a7c15ULL);
+		p->rk[i] = hash_mix(seed + (uint64_t)i * 0x9e3779b97f4a7c15ULL);
 }
 
 static uint64_t feistel(const struct perm *p, uint64_t x)
@@ -37,7 +27,7 @@ static uint64_t feistel(const struct perm *p, uint64_t x)
 	for (int i = 0; i < 4; i++) {
 		uint64_t t = r;
 
-		r = l ^ (scan_mix32(r ^ ((uint64_t)p->rk[i] << 32)) & mask);
+		r = l ^ (hash_mix(r ^ ((uint64_t)p->rk[i] << 32)) & mask);
 		l = t;
 	}
 	return (l << p->half) | r;

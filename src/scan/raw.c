@@ -19,11 +19,7 @@
 
 static uint32_t addr_hash(unsigned family, const uint8_t *addr)
 {
-	uint64_t h = family;
-
-	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
-		h = h * 0x100000001b3ULL ^ addr[i];
-	return scan_mix32(h);
+	return hash_mix(hash_add(HASH_INIT + family, addr, family == AF_INET ? 4u : 16u));
 }
 
 void tindex_build(struct tindex *x, const struct target_list *t)

@@ -24,6 +24,7 @@
 #include "core/addr.h"
 #include "core/cli.h"
 #include "core/ev.h"
+#include "core/hash.h"
 #include "core/probe.h"
 
 #define MAX_TARGETS (1u << 20)
@@ -95,7 +96,6 @@ struct perm {
 };
 void perm_init(struct perm *p, uint64_t seed, uint64_t n);
 uint64_t perm_at(const struct perm *p, uint64_t pos);
-uint32_t scan_mix32(uint64_t x);
 /* Is position pos this scanner's under --shard I/N? */
 bool shard_has(const struct scan_opts *o, uint64_t pos);
 

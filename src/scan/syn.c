@@ -92,9 +92,7 @@ static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family,
 {
 	uint64_t h = s->key ^ ((uint64_t)dport << 16) ^ family;
 
-	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
-		h = h * 0x100000001b3ULL ^ dst[i];
-	return scan_mix32(h);
+	return hash_mix(hash_add(h, dst, family == AF_INET ? 4u : 16u));
 }
 
 /* 0, or -errno from sendto(): ENOBUFS/EAGAIN mean "again later". */
@@ -450,7 +448,7 @@ static int setup(struct syn *s)
 	int r;
 
 	s->key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
-	s->sport = (uint16_t)(40000 + scan_mix32(s->key ^ 0x5157) % 20000);
+	s->sport = (uint16_t)(40000 + hash_mix(s->key ^ 0x5157) % 20000);
 	if ((r = open_raws(s))) {
 		close_raws(s);
 		return r;

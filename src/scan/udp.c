@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/wire.h"
 #include "scan/scan.h"
 #include "core/banned.h"
 
@@ -86,11 +87,6 @@ const uint8_t *udp_probe(size_t i, size_t *len)
 
 /* ---- what answered: a service (and a version) from a UDP reply ---- */
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static void text(char *out, size_t size, const uint8_t *p, size_t n)
 {
 	size_t k = 0;
@@ -108,31 +104,17 @@ static int span(const char *s, const char *stop, int max)
 	return n < (size_t)max ? (int)n : max;
 }
 
-/* Skip a DNS name at b[*off]; false when it runs off the end. */
-static bool skip_name(const uint8_t *b, size_t n, size_t *off)
-{
-	for (int hops = 0; hops < 128 && *off < n; hops++) {
-		uint8_t l = b[*off];
-
-		if ((l & 0xc0) == 0xc0) {
-			*off += 2;
-			return *off <= n;
-		}
-		*off += 1 + (size_t)l;
-		if (!l)
-			return *off <= n;
-	}
-	return false;
-}
-
 /* The version.bind TXT answer: "dnsmasq-2.90", "9.18.49-1~deb12u3-Debian". */
 static void dns_version(const uint8_t *b, size_t n, struct result *r)
 {
 	size_t off = 12;
 	char txt[64];
 
-	if (get16(b + 4) != 1 || !get16(b + 6) || !skip_name(b, n, &off) || (off += 4) > n ||
-	    !skip_name(b, n, &off) || off + 11 > n || get16(b + off) != 16)
+	/* one question, an answer: the question's name and type/class, the
+	 * answer's name, then its type (TXT) */
+	if (get_be16(b + 4) != 1 || !get_be16(b + 6) ||
+	    !(off = dns_name_read(b, n, off, NULL, 0, 0)) || (off += 4) > n ||
+	    !(off = dns_name_read(b, n, off, NULL, 0, 0)) || off + 11 > n || get_be16(b + off) != 16)
 		return;
 	off += 10;
 	if (off >= n || b[off] == 0 || off + 1 + b[off] > n)
@@ -184,13 +166,13 @@ bool udp_identify(const uint8_t *b, size_t n, struct result *r)
 	if (n >= 48 && (b[0] & 7) == 4 && ((b[0] >> 3) & 7) >= 1) {
 		snprintf(r->svc, sizeof(r->svc), "ntp");
 		snprintf(r->version, sizeof(r->version), "v%u", (b[0] >> 3) & 7);
-	} else if (n >= 12 && get16(b) == 0x706b && (b[2] & 0x80) && get16(b + 6) &&
+	} else if (n >= 12 && get_be16(b) == 0x706b && (b[2] & 0x80) && get_be16(b + 6) &&
 		   n > 56 && b[56] == 0x21) {
 		snprintf(r->svc, sizeof(r->svc), "netbios-ns");
-	} else if (n >= 12 && get16(b) == 0x706b && (b[2] & 0x80)) {
+	} else if (n >= 12 && get_be16(b) == 0x706b && (b[2] & 0x80)) {
 		snprintf(r->svc, sizeof(r->svc), "dns");
 		dns_version(b, n, r);
-	} else if (n >= 12 && get16(b) == 0 && (b[2] & 0x80)) {
+	} else if (n >= 12 && get_be16(b) == 0 && (b[2] & 0x80)) {
 		snprintf(r->svc, sizeof(r->svc), "mdns");
 	} else if (n > 2 && b[0] == 0x30 && memmem(b, n, "public", 6)) {
 		snprintf(r->svc, sizeof(r->svc), "snmp");
