@@ -48,6 +48,7 @@
  * they always have.
  */
 #include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 
 #include "capture/capture.h"
@@ -77,6 +78,7 @@ struct flow_table {
 	uint32_t tcp_timeout, udp_timeout;	/* seconds */
 	bool checksums;
 	bool live;		/* interim records from the clock too */
+	uint64_t seed;		/* the index's hash start, random per table */
 	int64_t interval;
 	uint64_t next_id;
 	flow_emit emit;
@@ -136,12 +138,15 @@ static void make_key(const struct pkt *p, struct key *k)
 	}
 }
 
-static uint32_t hash_key(const struct key *k)
+static uint32_t hash_key(const struct flow_table *t, const struct key *k)
 {
-	/* symmetric: both directions hash alike */
+	/* symmetric: both directions hash alike. The port is a round of
+	 * its own after the address, and the start is this table's secret,
+	 * so senders who choose their addresses and ports cannot line up
+	 * many flows on one slot */
 	size_t n = k->ipver == 4 ? 4 : 16;
-	uint64_t a = hash_add(HASH_INIT + k->sport, k->src, n);
-	uint64_t b = hash_add(HASH_INIT + k->dport, k->dst, n);
+	uint64_t a = hash_add(hash_add(t->seed, k->src, n), &k->sport, 2);
+	uint64_t b = hash_add(hash_add(t->seed, k->dst, n), &k->dport, 2);
 
 	return hash_mix((a + b) ^ (a ^ b) << 1 ^ k->proto);
 }
@@ -189,6 +194,8 @@ struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void
 	t->udp_timeout = o->udp_timeout ? o->udp_timeout : 60;
 	t->checksums = o->checksums;
 	t->live = !o->read;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t ^ HASH_INIT;
 	t->interval = (int64_t)o->interval * SEC;
 	t->emit = emit;
 	t->arg = arg;
@@ -512,7 +519,7 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 		return;		/* Zeek drops it before any connection */
 	advance(t, ts);
 	make_key(p, &k);
-	h = hash_key(&k);
+	h = hash_key(t, &k);
 	s = find_slot(t, &k, h);
 	if (t->index[s]) {
 		i = t->index[s] - 1;

@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,16 +39,74 @@
 
 #define READ_BUF (1 << 20)
 
+/* A pipe, FIFO or terminal as input: libpcap's reads would block where
+ * no signal can end them (they are blocked, and come through the loop),
+ * so each read first waits on the loop's signals too. */
+struct pipe_in {
+	int fd;
+	struct ev_loop *const *loop;	/* NULL until the loop is made */
+};
+
+static ssize_t pipe_read(void *cookie, char *buf, size_t size)
+{
+	struct pipe_in *p = cookie;
+
+	for (;;) {
+		ssize_t n;
+
+		if (*p->loop) {
+			int r = ev_wait_readable(*p->loop, p->fd);
+
+			if (r <= 0)
+				return r ? -1 : 0;	/* a signal: the input ends here */
+		}
+		n = read(p->fd, buf, size);
+		if (n >= 0 || errno != EINTR)
+			return n;
+	}
+}
+
+static int pipe_close(void *cookie)
+{
+	struct pipe_in *p = cookie;
+	int r = close(p->fd);
+
+	free(p);
+	return r;
+}
+
+static FILE *open_pipe(int fd, struct ev_loop *const *loop)
+{
+	struct pipe_in *p = xmalloc(sizeof(*p));
+	FILE *f;
+
+	p->fd = fd;
+	p->loop = loop;
+	f = fopencookie(p, "rb", (cookie_io_functions_t){ .read = pipe_read, .close = pipe_close });
+	if (!f) {
+		free(p);
+		close(fd);
+	}
+	return f;
+}
+
 /* buf (READ_BUF bytes, -r only) must outlive the pcap handle. */
-static pcap_t *open_input(const struct cap_opts *o, char *err, char *buf)
+static pcap_t *open_input(const struct cap_opts *o, char *err, char *buf,
+			  struct ev_loop *const *loop)
 {
 	pcap_t *h;
 
 	if (o->read) {
 		/* our own FILE with a 1 MiB buffer: libpcap's default reads 4 KiB a
 		 * system call, a fifth of the time on a big file */
-		FILE *f = strcmp(o->read, "-") ? fopen(o->read, "rb") : fdopen(0, "rb");
+		int fd = strcmp(o->read, "-") ? open(o->read, O_RDONLY | O_CLOEXEC) : dup(0);
+		struct stat st;
+		FILE *f = NULL;
 
+		if (fd >= 0 && !fstat(fd, &st) && !S_ISREG(st.st_mode))
+			f = open_pipe(fd, loop);
+		else if (fd >= 0 && !(f = fdopen(fd, "rb")))
+			close(fd);
 		if (!f) {
 			snprintf(err, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
 			return NULL;
@@ -114,6 +174,7 @@ struct cap_run {
 	struct ev_timer next;	/* file: the next batch */
 	long seen;
 	bool failed;		/* libpcap's read failed: pcap_geterr says why */
+	bool signalled;		/* SIGINT or SIGTERM ended it */
 	int loop_err;		/* errno: the loop could not run */
 };
 
@@ -135,7 +196,8 @@ static bool read_some(struct cap_run *c)
 		if (r == PCAP_ERROR_BREAK)
 			goto done;	/* the end of the file */
 		if (r < 0) {
-			c->failed = true;
+			/* a read a signal cut short mid-record is the end asked for */
+			c->failed = !c->signalled;
 			goto done;
 		}
 		c->seen++;
@@ -182,8 +244,15 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 {
 	struct cap_run *c = container_of(t, struct cap_run, tick);
 
-	read_some(c);	/* what came since, before the clock moves past it */
-	if (c->s.ft)
+	int64_t end = ev_now_us() + TICK_US / 4;
+	bool more;
+
+	/* what waits in the ring first: the clock may not pass a packet not
+	 * yet read (a reader that fell behind, or was stopped, would end its
+	 * flows early); while the ring does not empty, packets move it */
+	while ((more = read_some(c)) && ev_now_us() < end)
+		;
+	if (c->s.ft && !more)
 		flow_table_tick(c->s.ft, wall_us() - LAG_US);
 	ipfix_tick(c->s.ix);	/* a waiting flow record goes out */
 	ev_timer_in(l, t, TICK_US, on_tick);
@@ -192,27 +261,28 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 static void on_stop(struct ev_loop *l, int signo, void *arg)
 {
 	(void)signo;
-	(void)arg;
+	((struct cap_run *)arg)->signalled = true;
 	ev_break(l);
 }
 
 /* The loop, with the signals that end it: made before the capture says
  * it listens, so a signal from then on ends it cleanly. 0 or -1. */
-static int loop_open(struct cap_run *c)
+static int loop_open(struct cap_run *c, char *err)
 {
-	char err[PCAP_ERRBUF_SIZE];
 	int r, fd;
 
 	if (!(c->loop = ev_loop_new()))
 		return -1;
-	if ((r = ev_signal_add(c->loop, SIGINT, on_stop, NULL)) ||
-	    (r = ev_signal_add(c->loop, SIGTERM, on_stop, NULL)))
+	if ((r = ev_signal_add(c->loop, SIGINT, on_stop, c)) ||
+	    (r = ev_signal_add(c->loop, SIGTERM, on_stop, c)))
 		goto fail;
 	if (c->o->read) {
 		ev_timer_in(c->loop, &c->next, 0, on_batch);
 		return 0;
 	}
-	if (pcap_setnonblock(c->h, 1, err) < 0 || (fd = pcap_get_selectable_fd(c->h)) < 0) {
+	if (pcap_setnonblock(c->h, 1, err) < 0)
+		goto fail_said;
+	if ((fd = pcap_get_selectable_fd(c->h)) < 0) {
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
@@ -221,9 +291,10 @@ static int loop_open(struct cap_run *c)
 	ev_timer_in(c->loop, &c->tick, TICK_US, on_tick);
 	return 0;
 fail:
+	snprintf(err, PCAP_ERRBUF_SIZE, "%s", strerror(-r));
+fail_said:
 	ev_loop_free(c->loop);
 	c->loop = NULL;
-	errno = -r;
 	return -1;
 }
 
@@ -243,10 +314,11 @@ static void stats(pcap_t *h, const struct cap_opts *o, long seen)
 }
 
 /* Open the input, set the filter and the dump file; NULL after saying why. */
-static pcap_t *prepare(const struct cap_opts *o, char *rbuf, struct sinks *s, int *status)
+static pcap_t *prepare(const struct cap_opts *o, char *rbuf, struct sinks *s, int *status,
+		       struct ev_loop *const *loop)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
-	pcap_t *h = open_input(o, err, rbuf);
+	pcap_t *h = open_input(o, err, rbuf, loop);
 
 	*status = 2;
 	if (!h) {
@@ -295,17 +367,20 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	struct cap_run c = { .o = o };
 	struct sinks *s = &c.s;
 	int r, werr = 0;
+	char err[PCAP_ERRBUF_SIZE];
 	char *rbuf = o->read ? xbig_zalloc(READ_BUF, 1) : NULL;	/* one huge page, not 256 faults */
 
 	*out_err = 0;
-	if (!(c.h = prepare(o, rbuf, s, &r))) {
+	if (!(c.h = prepare(o, rbuf, s, &r, &c.loop))) {
 		xbig_free(rbuf);
 		return r;
 	}
 	c.link = pcap_datalink(c.h);
-	if (loop_open(&c)) {
+	if (loop_open(&c, err)) {
 		warnf("cannot %s '%s': %s", o->read ? "read" : "capture on",
-		      o->read ? o->read : o->iface ? o->iface : "any", strerror(errno));
+		      o->read ? o->read : o->iface ? o->iface : "any", err);
+		if (s->dump)
+			pcap_dump_close(s->dump);
 		pcap_close(c.h);
 		xbig_free(rbuf);
 		return 2;
@@ -337,6 +412,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	if ((r = ev_run(c.loop)))
 		c.loop_err = -r;
 	ev_loop_free(c.loop);
+	c.loop = NULL;	/* the pipe reader must not wait on it now */
 	/* what was read is shown even when the file turns out to be broken */
 	cap_path_free(c.path);
 	if (s->ft) {
@@ -364,7 +440,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		stats(c.h, o, c.seen);
 	r = 0;
 	if (c.failed || c.loop_err) {
-		warnf("'%s': %s (after %ld packets)", o->read ? o->read : o->iface,
+		warnf("'%s': %s (after %ld packets)", o->read ? o->read : o->iface ? o->iface : "any",
 		      c.failed ? pcap_geterr(c.h) : strerror(c.loop_err), c.seen);
 		r = 2;
 	} else if (werr && o->write) {

@@ -203,26 +203,35 @@ static void on_signals(struct ev_loop *l, struct ev_io *io, uint32_t events)
 
 int ev_signal_add(struct ev_loop *l, int signo, ev_signal_fn fn, void *arg)
 {
-	sigset_t one;
+	sigset_t one, before;
 	int fd;
 
 	if (signo < 1 || signo >= NSIG_EV)
 		return -EINVAL;
 	sigemptyset(&one);
 	sigaddset(&one, signo);
-	if (pthread_sigmask(SIG_BLOCK, &one, NULL))
+	if (pthread_sigmask(SIG_BLOCK, &one, &before))
 		return -EINVAL;
 	sigaddset(&l->sigs, signo);
 	fd = signalfd(l->sigio.fd, &l->sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (l->sigio.fd < 0) {
+	if (fd >= 0 && l->sigio.fd < 0) {
 		int r = ev_io_add(l, &l->sigio, fd, EPOLLIN, on_signals);
 
 		if (r) {
 			close(fd);
-			return r;
+			l->sigio.fd = -1;
+			errno = -r;
+			fd = -1;
 		}
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		/* nothing would read it: its default action again */
+		sigdelset(&l->sigs, signo);
+		if (!l->sig[signo].fn && !sigismember(&before, signo))
+			pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		return -e;
 	}
 	l->sig[signo].fn = fn;
 	l->sig[signo].arg = arg;
@@ -258,6 +267,45 @@ int ev_wait_fd(int fd, uint32_t events, int64_t timeout_us)
 	n = n < 0 ? -errno : n ? (int)l->evs[0].events : 0;
 	ev_loop_free(l);
 	return n;
+}
+
+int ev_wait_readable(struct ev_loop *l, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, got[2];
+	int ep = epoll_create1(EPOLL_CLOEXEC), r = 0;
+
+	if (ep < 0)
+		return -errno;
+	if (l->stop) {
+		close(ep);
+		return 0;
+	}
+	ev.data.fd = fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		r = -errno;
+	ev.data.fd = l->sigio.fd;
+	if (!r && l->sigio.fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, l->sigio.fd, &ev))
+		r = -errno;
+	while (!r) {
+		int n = epoll_wait(ep, got, 2, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			if (got[i].data.fd == l->sigio.fd)
+				on_signals(l, &l->sigio, EPOLLIN);
+		if (l->stop)
+			break;
+		for (int i = 0; i < n; i++)
+			if (got[i].data.fd == fd)
+				r = 1;
+	}
+	close(ep);
+	return r;
 }
 
 int ev_pidfd(int pid)

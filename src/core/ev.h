@@ -88,6 +88,12 @@ static inline bool ev_timer_active(const struct ev_timer *t) { return t->slot !=
  * action; adding it again replaces fn. 0 or -errno. */
 int ev_signal_add(struct ev_loop *l, int signo, ev_signal_fn fn, void *arg);
 
+/* For code inside a callback that must block on a read it does not
+ * control (a library reading a pipe): wait until fd is readable while the
+ * loop's signals keep coming; their callbacks run here. 1 when fd is
+ * readable, 0 when a callback broke the loop, -errno. */
+int ev_wait_readable(struct ev_loop *l, int fd);
+
 /* Wait outside any loop for fd to show one of events, at most timeout_us
  * (negative: no bound); returns the events seen, 0 at the bound, -errno.
  * EINTR does not end the wait early. */

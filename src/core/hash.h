@@ -1,12 +1,15 @@
 /*
  * hash.h - the one hash of portkit's tables (flows, fragments, streams,
- * owners, UDP sessions, targets, aggregates): bytes taken eight at a time
- * into a 64-bit state (a multiply and a shift each, cheap on the packet
- * path), then murmur3's 64-bit finaliser, so every input bit reaches the
- * low bits a power-of-two table masks. Not for adversaries' keys where
- * collisions would cost more than a probe: no table here lets an outside
- * sender choose a key that forces unbounded work (each is capped or
- * replaces on collision).
+ * owners, targets, aggregates): bytes taken eight at a time into a 64-bit
+ * state (a multiply and a shift each, cheap on the packet path), then
+ * murmur3's 64-bit finaliser, so every input bit reaches the low bits a
+ * power-of-two table masks.
+ *
+ * It is keyed only by its start state. A table whose keys an outside
+ * sender chooses and whose probes are not bounded (the flow table) starts
+ * from a random state of its own and hashes each field in a round of its
+ * own, so that two fields cannot cancel; tables that replace on collision
+ * or are capped (fragments, streams) need neither.
  */
 #ifndef PORTKIT_HASH_H
 #define PORTKIT_HASH_H

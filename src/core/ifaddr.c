@@ -75,13 +75,23 @@ int local_addrs(struct local_addr **out, size_t *n)
 		l = &v[(*n)++];
 		memset(l, 0, sizeof(*l));
 		snprintf(l->ifname, sizeof(l->ifname), "%s", i->ifa_name);
-		l->ifindex = if_nametoindex(i->ifa_name);
+		/* an interface with several addresses is looked up once */
+		for (size_t k = 0; k + 1 < *n; k++)
+			if (!strcmp(v[k].ifname, l->ifname)) {
+				l->ifindex = v[k].ifindex;
+				l->has_mac = v[k].has_mac;
+				memcpy(l->mac, v[k].mac, 6);
+				break;
+			}
+		if (!l->ifindex) {
+			l->ifindex = if_nametoindex(i->ifa_name);
+			find_mac(all, i->ifa_name, l);
+		}
 		l->flags = i->ifa_flags;
 		l->family = i->ifa_addr->sa_family == AF_INET ? AF_INET : AF_INET6;
 		memcpy(l->addr, a, len);
 		m = sa_bytes(i->ifa_netmask, &mlen);
 		l->prefix = (uint8_t)(m && mlen == len ? mask_len(m, mlen) : len * 8);
-		find_mac(all, i->ifa_name, l);
 	}
 	freeifaddrs(all);
 	*out = v;

@@ -8,11 +8,14 @@ size_t dns_name_read(const uint8_t *m, size_t n, size_t off, char *out, size_t s
 		     unsigned flags)
 {
 	size_t o = 0, after = 0, lowest = off;
+	unsigned labels = 0;
 	bool cut = false;
 
 	if (out && size)
 		out[0] = '\0';
-	for (int labels = 0; labels < 128 && off < n; labels++) {
+	/* pointers only go back (lowest falls each time), so the walk ends;
+	 * labels are counted: a name holds at most 127 */
+	while (off < n) {
 		uint8_t len = m[off];
 
 		if (len == 0) {
@@ -38,7 +41,7 @@ size_t dns_name_read(const uint8_t *m, size_t n, size_t off, char *out, size_t s
 			lowest = off = to;
 			continue;
 		}
-		if (len > 63 || off + 1 + len > n)
+		if (len > 63 || off + 1 + len > n || ++labels > 127)
 			return 0;
 		if (out && size) {
 			if (o && !(flags & DNS_NAME_DOT) && o + 1 < size)

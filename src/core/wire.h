@@ -204,7 +204,9 @@ enum {
  * outside printable ASCII as '?'. Returns the offset after the name where
  * it stands (after the first pointer, not its target), or 0 when it is
  * malformed: past the end, a label over 63 bytes, a pointer that does not
- * point back (which is how every loop starts), or more than 127 labels. */
+ * point before every place the name was read from (which is how every loop
+ * starts; a chain of backward pointers of any length is taken), or more
+ * than 127 labels. */
 size_t dns_name_read(const uint8_t *m, size_t n, size_t off, char *out, size_t size,
 		     unsigned flags);
 

@@ -1,6 +1,7 @@
 """portkit capture on pcap files this suite makes itself (pcapgen.py)."""
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -244,16 +245,23 @@ def test_signal_stops_a_quiet_live_capture():
 
 
 class LiveFlows:
-    """A live `capture --flows --json` on lo in ns; records read with a
-    bound, never waiting on a pipe without one."""
+    """A live `capture --flows --json` on lo in ns. Its output is read with
+    os.read and split here, so no record hides in a reader's buffer, and
+    never without a bound."""
 
     def __init__(self, ns, *args):
         self.p = subprocess.Popen(ns.cmd(BIN, "capture", "-i", "lo", "--flows", "--json", *args,
                                          "udp", "port", "9999"),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ns.procs.append(self.p)
-        ready, _, _ = select.select([self.p.stderr], [], [], 10)
-        assert ready and "listening on lo" in self.p.stderr.readline()
+        self.pending, err, end = b"", b"", time.monotonic() + 10
+        while b"\n" not in err and time.monotonic() < end:
+            ready, _, _ = select.select([self.p.stderr], [], [], max(0, end - time.monotonic()))
+            chunk = os.read(self.p.stderr.fileno(), 4096) if ready else b""
+            if not chunk:
+                break
+            err += chunk
+        assert b"listening on lo" in err, err
 
     def records(self, want, bound):
         """Records (with the time each was read) until want(list) or bound s."""
@@ -262,17 +270,19 @@ class LiveFlows:
             ready, _, _ = select.select([self.p.stdout], [], [], max(0, end - time.monotonic()))
             if not ready:
                 break
-            line = self.p.stdout.readline()
-            if not line:
+            chunk = os.read(self.p.stdout.fileno(), 65536)
+            if not chunk:
                 break
-            got.append((time.time(), json.loads(line)))
+            *lines, self.pending = (self.pending + chunk).split(b"\n")
+            got += [(time.time(), json.loads(l)) for l in lines]
         return got
 
     def stop(self):
+        """SIGTERM: exit 0, and the records written after the last read."""
         self.p.send_signal(signal.SIGTERM)
         out, err = self.p.communicate(timeout=10)
         assert self.p.returncode == 0, err
-        return [json.loads(l) for l in out.splitlines()]
+        return [json.loads(l) for l in (self.pending + out).splitlines()]
 
 
 def send_one_datagram(ns):
@@ -307,15 +317,86 @@ def test_live_interval_records_on_a_silent_link():
     no packet to carry them; then the final record at the end."""
     with Netns() as ns:
         cap = LiveFlows(ns, "--interval", "1", "--udp-timeout", "60")
+        sent = time.time()
         send_one_datagram(ns)
         got = cap.records(lambda g: len(g) >= 3, 15)
         assert len(got) == 3, got
         assert all(r.get("interim") and r["orig_pkts"] == 1 for _, r in got)
-        gaps = [b[0] - a[0] for a, b in zip(got, got[1:])]
-        print("gaps between interim records:", ["%.2f" % g for g in gaps])
-        assert all(0.5 < g < 3 for g in gaps), gaps
+        # three records a second apart: not before 2 s (not a burst), and
+        # well before the bound (the clock, not a packet, wrote them)
+        took = got[-1][0] - sent
+        print(f"three interim records in {took:.2f} s")
+        assert 2 <= took < 8, took
         rest = cap.stop()
-        assert len(rest) >= 1 and "interim" not in rest[-1] and rest[-1]["orig_pkts"] == 1
+        assert [r.get("interim") for r in rest[-1:]] == [None], rest
+        assert rest[-1]["orig_pkts"] == 1 and all(r.get("interim") for r in rest[:-1])
+
+
+def test_live_clock_waits_for_a_reader_that_fell_behind():
+    """The clock must not pass packets still waiting in the kernel's ring:
+    a capture stopped (SIGSTOP) while a flow goes on, with thousands of
+    other datagrams queued behind it, still sees the flow as one."""
+    with Netns() as ns:
+        cap = LiveFlows(ns, "--udp-timeout", "2")
+        cap.p.send_signal(signal.SIGSTOP)
+        try:
+            # flow A: a datagram every 0.5 s for 4 s; flow B: 3,000 between
+            # each two of A's (bounded: 9 rounds)
+            ns.run("/usr/bin/python3", "-c",
+                   "import socket,time\n"
+                   "r=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);r.bind(('127.0.0.1',9999))\n"
+                   "r.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,1<<16)\n"
+                   "a=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);a.bind(('127.0.0.1',40999))\n"
+                   "b=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);b.bind(('127.0.0.1',41999))\n"
+                   "for i in range(9):\n"
+                   " a.sendto(b'a',('127.0.0.1',9999))\n"
+                   " for k in range(3000): b.sendto(b'b',('127.0.0.1',9999))\n"
+                   " time.sleep(0.5)\n", timeout=30).check_returncode()
+        finally:
+            cap.p.send_signal(signal.SIGCONT)
+        # flow B's record comes once its 2 s are over; A's too
+        got = cap.records(lambda g: {r["orig_port"] for _, r in g} >= {40999, 41999}, 20)
+        recs = [r for _, r in got] + cap.stop()
+        a = [r for r in recs if r["orig_port"] == 40999]
+        assert [r["orig_pkts"] for r in a] == [9], a
+
+
+def test_signal_ends_a_capture_reading_a_quiet_pipe(pcaps):
+    """-r - from a pipe that goes quiet: SIGTERM still ends it at once,
+    with the flows read so far and exit 0 (the read waits on the loop's
+    signals too)."""
+    with open(os.path.join(pcaps, "mixed.pcap"), "rb") as f:
+        data = f.read()
+    want = run("capture", "-r", os.path.join(pcaps, "mixed.pcap"), "--flows", env=ENV).out
+    p = subprocess.Popen([BIN, "capture", "-r", "-", "--flows"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **ENV})
+    try:
+        p.stdin.write(data)
+        p.stdin.flush()
+        # ready once SIGTERM is blocked (it then comes through the loop)
+        for _ in range(500):
+            with open(f"/proc/{p.pid}/status") as st:
+                blk = int(re.search(r"^SigBlk:\s*([0-9a-f]+)", st.read(), re.M).group(1), 16)
+            if blk & (1 << (signal.SIGTERM - 1)):
+                break
+            time.sleep(0.01)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        # stdin stays open: only the signal can end it (bounded wait; the
+        # few flows fit the pipe)
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        took = time.monotonic() - t0
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert took < 5, took
+    assert out.decode() == want
 
 
 def test_live_ipfix_record_leaves_on_a_quiet_link():

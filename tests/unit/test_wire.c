@@ -114,3 +114,23 @@ TEST(wire_dns_names_hostile)
 	}
 	CHECK_INT(dns_name_read(many, sizeof(many), 0, out, sizeof(out), 0), 0);
 }
+
+TEST(wire_dns_longest_name_through_a_pointer)
+{
+	/* 127 one-byte labels (a 254-byte name, the most a name holds),
+	 * reached through a pointer that follows it */
+	uint8_t m[260];
+	char out[300];
+	size_t k = 0;
+
+	for (int i = 0; i < 127; i++) {
+		m[k++] = 1;
+		m[k++] = 'x';
+	}
+	m[k++] = 0;
+	m[k++] = 0xc0;
+	m[k++] = 0;
+	CHECK_INT(dns_name_read(m, k, 255, out, sizeof(out), DNS_NAME_DOT), 257);
+	CHECK_INT(strlen(out), 254);
+	CHECK_INT(dns_name_read(m, k, 0, out, sizeof(out), 0), 255);
+}
