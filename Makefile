@@ -48,23 +48,28 @@ else
 Q := @
 endif
 
-# src/core is libcore.a; every subsystem src/NAME is libNAME.a (all of it
-# but cmd.c, its command descriptor and option parsing), so the binary,
-# the unit tests and the fuzzers link the same archives.
+# src/core is four layers, each an archive, lowest first: base (the
+# runtime), wire (byte formats), vocab (the port vocabulary), host (the
+# host's sockets and tables); a layer includes only itself and those below
+# (tests/integration/test_layout.py). Every subsystem src/NAME is libNAME.a
+# (all of it but cmd.c, its command descriptor and option parsing), so the
+# binary, the unit tests and the fuzzers link the same archives.
+LAYERS    := base wire vocab host
 SUBSYSTEMS := ports sessions scan forward capture audit serve lab nat
-CORE_SRC  := $(wildcard src/core/*.c)
+CORE_SRC  := $(foreach l,$(LAYERS),$(wildcard src/core/$(l)/*.c))
 CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 GEN_SRC   := $(BUILD)/gen/registry_data.c
-GENREG_SRC := tools/genreg.c src/core/csv.c src/core/iana.c src/core/buf.c \
-	src/core/xalloc.c src/core/log.c src/core/proto.c
+GENREG_SRC := tools/genreg.c src/core/wire/csv.c src/core/vocab/iana.c src/core/base/buf.c \
+	src/core/base/xalloc.c src/core/base/log.c src/core/vocab/proto.c
 
-CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_data.o
 CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
-# subsystems first, then core: the linker resolves left to right
-LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libcore.a
+# subsystems first, then core's layers from the top: the linker resolves
+# left to right
+LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libhost.a $(BUILD)/libvocab.a \
+	$(BUILD)/libwire.a $(BUILD)/libbase.a
 # generated data that belongs to a subsystem's archive
 GEN_SRC_scan := $(BUILD)/gen/services_data.c
 
@@ -77,7 +82,7 @@ $(BUILD)/%.o: %.c
 
 # the generator runs on the build machine: no sanitizers, so its own leaks
 # on exit cannot fail the build
-$(BUILD)/genreg: $(GENREG_SRC) $(wildcard src/core/*.h)
+$(BUILD)/genreg: $(GENREG_SRC) $(wildcard src/core/*/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTCC  $@")
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 -o $@ $(GENREG_SRC)
@@ -116,11 +121,16 @@ $(BUILD)/gen/owners.lskel.h: $(BUILD)/gen/owners.bpf.o
 	@$(if $(Q),echo "  SKEL    $@")
 	$(Q)$(BPFTOOL) gen skeleton -L $< name owners_bpf >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/src/core/owners_bpf.o: $(BPF_SKEL)
+$(BUILD)/src/core/host/owners_bpf.o: $(BPF_SKEL)
 
-$(BUILD)/libcore.a: $(CORE_OBJ)
-	@$(if $(Q),echo "  AR      $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
+# generated data that belongs to a layer's archive
+GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o
+define layer_lib
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/core/$(1)/*.c)) $(GEN_OBJ_$(1))
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_lib,$(l))))
 
 define subsystem_lib
 $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(call lib_src,$(1))) $(GEN_SRC_$(1):.c=.o)

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "core/log.h"
-#include "core/banned.h"
+#include "core/base/log.h"
+#include "core/base/banned.h"
 
 const struct cmd *const commands[] = {
 	&ls_cmd, &who_cmd, &scan_cmd, &forward_cmd, &capture_cmd, &audit_cmd, &port_cmd,

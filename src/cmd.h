@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/cli.h"	/* struct cmd_option, the common options */
+#include "core/base/cli.h"	/* struct cmd_option, the common options */
 
 /* A letter another tool gives a meaning portkit spells otherwise: the
  * usage error says how (ss's -o, tcpdump's -v, nmap's -A) */

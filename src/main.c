@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/base/banned.h"
 
 #ifndef PORTKIT_VERSION
 #define PORTKIT_VERSION "0.0.0"

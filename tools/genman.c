@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 int main(int argc, char **argv)
 {

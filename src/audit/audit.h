@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/addr.h"
-#include "core/cli.h"
-#include "core/owners.h"
-#include "core/registry.h"
-#include "core/snapshot.h"
+#include "core/vocab/addr.h"
+#include "core/base/cli.h"
+#include "core/host/owners.h"
+#include "core/vocab/registry.h"
+#include "core/host/snapshot.h"
 
 enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_COUNT };
 enum exposure { EXP_LOOPBACK, EXP_ALL, EXP_ADDRESS };

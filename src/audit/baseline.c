@@ -15,10 +15,10 @@
 #include <time.h>
 
 #include "audit/audit.h"
-#include "core/log.h"
-#include "core/textfile.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/base/log.h"
+#include "core/base/textfile.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define HEADER "# portkit audit baseline 1"
 #define MAX_BASELINE (16u << 20)

@@ -9,8 +9,8 @@
 
 #include "audit/audit.h"
 #include "cmd.h"
-#include "core/log.h"
-#include "core/banned.h"
+#include "core/base/log.h"
+#include "core/base/banned.h"
 
 enum { OPT_POLICY = OPT_CMD_BASE, OPT_BASELINE, OPT_SAVE, OPT_FAIL_ON, OPT_VERIFY, OPT_NETNS,
        OPT_METRICS };

@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 
 #include "audit/audit.h"
-#include "core/port.h"
-#include "core/buf.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/vocab/port.h"
+#include "core/base/buf.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 static bool is_listener(const struct sock_rec *r)
 {

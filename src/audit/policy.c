@@ -18,10 +18,10 @@
 #include <strings.h>
 
 #include "audit/audit.h"
-#include "core/log.h"
-#include "core/textfile.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/base/log.h"
+#include "core/base/textfile.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define MAX_TOKENS 16
 #define MAX_POLICY (1u << 20)

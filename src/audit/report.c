@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "audit/audit.h"
-#include "core/addr.h"
-#include "core/metrics.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/wire/metrics.h"
+#include "core/base/banned.h"
 
 enum { C_SEV, C_RULE, C_PROTO, C_ADDR, C_SERVICE, C_EXPOSURE, C_PROCESS, C_VERIFIED };
 

@@ -8,9 +8,9 @@
 #include <strings.h>
 
 #include "audit/audit.h"
-#include "core/ephemeral.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/vocab/ephemeral.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 enum {
 	R_CLEARTEXT, R_UNAUTH, R_DATABASE, R_REMOTE, R_AMPLIFY, R_UNKNOWN_OWNER,

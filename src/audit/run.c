@@ -7,8 +7,8 @@
 #include <stdlib.h>
 
 #include "audit/audit.h"
-#include "core/log.h"
-#include "core/banned.h"
+#include "core/base/log.h"
+#include "core/base/banned.h"
 
 int audit_collect(const struct audit_opts *o, const struct policy *p, struct findings *f,
 		  size_t *nlisteners)

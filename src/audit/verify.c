@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "audit/audit.h"
-#include "core/ifaddr.h"
-#include "core/probe.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/host/ifaddr.h"
+#include "core/host/probe.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define VERIFY_TIMEOUT_MS 1000
 

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "core/addr.h"
-#include "core/wire.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/wire/wire.h"
+#include "core/base/banned.h"
 
 static const char *dns_type(unsigned t)
 {

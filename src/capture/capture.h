@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/cli.h"
-#include "core/pkt.h"
+#include "core/base/cli.h"
+#include "core/wire/pkt.h"
 
 struct cap_opts {
 	struct cli_common cc;

@@ -7,11 +7,11 @@
 
 #include "capture/capture.h"
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/cli.h"
-#include "core/log.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/base/cli.h"
+#include "core/base/log.h"
+#include "core/base/banned.h"
 
 enum { OPT_FLOWS = OPT_CMD_BASE, OPT_SUMMARY, OPT_ZEEK, OPT_CHECKSUMS, OPT_CID_SEED, OPT_INTERVAL,
        OPT_MAX_FLOWS, OPT_TCP_TIMEOUT, OPT_UDP_TIMEOUT, OPT_IPFIX, OPT_IPFIX_TRANSPORT,

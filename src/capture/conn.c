@@ -9,8 +9,8 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
-#include "core/port.h"
-#include "core/banned.h"
+#include "core/vocab/port.h"
+#include "core/base/banned.h"
 
 #define TOO_LARGE_SEQ_DELTA 1048576
 #define ATTEMPT_DELAY (5 * FLOW_SEC)	/* tcp_attempt_delay */

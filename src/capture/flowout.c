@@ -12,14 +12,14 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
-#include "core/addr.h"
-#include "core/hash.h"
-#include "core/out.h"
-#include "core/port.h"
-#include "core/registry.h"
-#include "core/sha1.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/base/hash.h"
+#include "core/base/out.h"
+#include "core/vocab/port.h"
+#include "core/vocab/registry.h"
+#include "core/wire/sha1.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define TOP 10
 

@@ -53,10 +53,10 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
-#include "core/hash.h"
-#include "core/port.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/base/hash.h"
+#include "core/vocab/port.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define NIL UINT32_MAX
 #define SEC FLOW_SEC

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "core/hash.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/base/hash.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define MAX_PENDING 256
 #define MAX_DATAGRAM 65535

@@ -29,11 +29,11 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
-#include "core/addr.h"
-#include "core/ev.h"
-#include "core/log.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/base/ev.h"
+#include "core/base/log.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 /* RFC 5612's enterprise number for documentation: portkit has no IANA
  * number of its own; its two elements are documented in docs/ipfix.md */

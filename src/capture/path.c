@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "core/ifaddr.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/host/ifaddr.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 struct cap_path {
 	const struct cap_opts *o;

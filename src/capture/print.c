@@ -16,12 +16,12 @@
 #include <time.h>
 
 #include "capture/capture.h"
-#include "core/addr.h"
-#include "core/out.h"
-#include "core/port.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/base/out.h"
+#include "core/vocab/port.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define OBUF 65536
 

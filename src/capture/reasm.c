@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "core/hash.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/base/hash.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define NSTREAMS 256
 #define REASM_IDLE 30000000LL	/* microseconds */

@@ -22,14 +22,14 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/cli.h"
-#include "core/ev.h"
-#include "core/log.h"
-#include "core/out.h"
-#include "core/xalloc.h"
-#include "core/banned.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/base/cli.h"
+#include "core/base/ev.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
 
 #define BATCH 1024		/* packets between two looks at the loop */
 #define TICK_US (250 * 1000)	/* the live flow clock's step */

@@ -16,16 +16,16 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/cli.h"
-#include "core/log.h"
-#include "core/conntrack.h"
-#include "core/ev.h"
-#include "core/nft.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/cli.h"
+#include "core/base/log.h"
+#include "core/host/conntrack.h"
+#include "core/base/ev.h"
+#include "core/host/nft.h"
+#include "core/base/xalloc.h"
 #include "forward/forward.h"
 #include "forward/metrics.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { OPT_UDP = OPT_CMD_BASE, OPT_ALLOW, OPT_DENY, OPT_LOG, OPT_WORKERS, OPT_MAX_CONNS,
        OPT_DRAIN, OPT_USER, OPT_CHECK, OPT_KERNEL, OPT_REMOVE, OPT_PERSIST, OPT_FORWARDING,

@@ -23,11 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/textfile.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/base/textfile.h"
+#include "core/base/xalloc.h"
 #include "forward/forward.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define MAX_CONFIG (1u << 20)
 

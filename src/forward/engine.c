@@ -18,10 +18,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/base/xalloc.h"
 #include "forward/engine.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 /* Give each rule of c its listener's session counter (main thread, before
  * the workers see c): a rule that keeps its address keeps its count. */

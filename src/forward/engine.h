@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/ev.h"
+#include "core/base/ev.h"
 #include "forward/forward.h"
 
 struct usess;

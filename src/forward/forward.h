@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "core/addr.h"
+#include "core/vocab/addr.h"
 
 #define MAX_ACL 32
 

@@ -33,11 +33,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/log.h"
-#include "core/nft.h"
+#include "core/base/buf.h"
+#include "core/base/log.h"
+#include "core/host/nft.h"
 #include "forward/forward.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define TABLE "inet portkit"
 

@@ -22,15 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/ev.h"
-#include "core/httpreq.h"
-#include "core/log.h"
-#include "core/metrics.h"
-#include "core/xalloc.h"
+#include "core/base/buf.h"
+#include "core/base/ev.h"
+#include "core/wire/httpreq.h"
+#include "core/base/log.h"
+#include "core/wire/metrics.h"
+#include "core/base/xalloc.h"
 #include "forward/forward.h"
 #include "forward/metrics.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define MAX_CONNS 16
 #define IDLE_MS 30000

@@ -5,9 +5,9 @@
 #ifndef PORTKIT_FWD_METRICS_H
 #define PORTKIT_FWD_METRICS_H
 
-#include "core/buf.h"
-#include "core/ev.h"
-#include "core/metrics.h"
+#include "core/base/buf.h"
+#include "core/base/ev.h"
+#include "core/wire/metrics.h"
 
 struct engine;
 struct fwd_metrics;

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/out.h"
+#include "core/base/out.h"
 #include "forward/forward.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static void slog_line(const struct slog *l, const struct slog_rec *r);
 

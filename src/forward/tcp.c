@@ -25,9 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/xalloc.h"
+#include "core/base/xalloc.h"
 #include "forward/engine.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define CHUNK (64 * 1024)	/* copy fallback buffer */
 #define PIPE_SIZE (1 << 20)	/* splice batch: fewer system calls per byte */

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/xalloc.h"
+#include "core/base/xalloc.h"
 #include "forward/engine.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define BATCH 32
 #define DGRAM 65536

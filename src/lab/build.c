@@ -29,15 +29,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/ev.h"
-#include "core/ifaddr.h"
-#include "core/log.h"
-#include "core/nft.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/base/ev.h"
+#include "core/host/ifaddr.h"
+#include "core/base/log.h"
+#include "core/host/nft.h"
+#include "core/base/xalloc.h"
 #include "lab/lab.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 extern char **environ;
 

@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/cli.h"
-#include "core/log.h"
-#include "core/out.h"
+#include "core/vocab/addr.h"
+#include "core/base/cli.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
 #include "lab/lab.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE };
 #define OPT_BIT(key) (1u << ((key) - OPT_CMD_BASE))

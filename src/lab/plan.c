@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/buf.h"
+#include "core/base/buf.h"
 #include "lab/lab.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 bool lab_serves(const struct lab_node *n, const char *what)
 {

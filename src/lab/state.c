@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/log.h"
-#include "core/out.h"
-#include "core/xalloc.h"
+#include "core/base/buf.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
+#include "core/base/xalloc.h"
 #include "lab/lab.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t size)
 {

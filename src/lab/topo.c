@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "lab/lab.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 const char lab_default_topology[] =
 	"# The office network of the article: three PCs and a server on a LAN\n"

@@ -22,10 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/ev.h"
-#include "core/log.h"
+#include "core/base/ev.h"
+#include "core/base/log.h"
 #include "lab/lab.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 struct tour {
 	const struct lab_opts *o;

@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/cli.h"
-#include "core/log.h"
-#include "core/netns.h"
-#include "core/out.h"
-#include "core/port.h"
-#include "core/registry.h"
+#include "core/vocab/addr.h"
+#include "core/base/cli.h"
+#include "core/base/log.h"
+#include "core/host/netns.h"
+#include "core/base/out.h"
+#include "core/vocab/port.h"
+#include "core/vocab/registry.h"
 #include "nat/nat.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { OPT_SNAT = OPT_CMD_BASE, OPT_DNAT, OPT_PORT, OPT_STATE, OPT_SUMMARY, OPT_NETNS, OPT_WATCH,
        OPT_COUNT };

@@ -7,6 +7,6 @@
 #ifndef PORTKIT_NAT_H
 #define PORTKIT_NAT_H
 
-#include "core/conntrack.h"
+#include "core/host/conntrack.h"
 
 #endif

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "core/cli.h"
-#include "core/log.h"
+#include "core/base/cli.h"
+#include "core/base/log.h"
 #include "ports/ports.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 struct port_cmd_opts {
 	struct cli_common cc;

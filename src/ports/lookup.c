@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/base/xalloc.h"
 #include "ports/ports.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define MAX_AT_PORT 64
 #define MAX_NAMED 256

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/out.h"
-#include "core/registry.h"
+#include "core/base/out.h"
+#include "core/vocab/registry.h"
 
 struct port_rec {
 	bool has_port;

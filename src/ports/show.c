@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/ephemeral.h"
+#include "core/vocab/ephemeral.h"
 #include "ports/ports.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { COL_PORT, COL_SERVICE, COL_KNOWN, COL_CATEGORY, COL_DESC };
 

@@ -26,15 +26,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/ifaddr.h"
-#include "core/log.h"
-#include "core/pkt.h"
-#include "core/probe.h"
-#include "core/rate.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
+#include "core/host/ifaddr.h"
+#include "core/base/log.h"
+#include "core/wire/pkt.h"
+#include "core/host/probe.h"
+#include "core/base/rate.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define DISC_ROUNDS 2
 #define WAIT_MIN_US 300000

@@ -21,12 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/probe.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/host/probe.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 /* Linux refills one ICMP error a second (icmp_ratelimit 1000 ms): ask at
  * that rate; a probe that arrives just before the refill goes silent, and

@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static size_t port_list(const struct scan_opts *o, uint16_t **out)
 {

@@ -8,10 +8,10 @@
  */
 #include <string.h>
 
-#include "core/port.h"
-#include "core/registry.h"
+#include "core/vocab/port.h"
+#include "core/vocab/registry.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static void xml_escape(FILE *f, const char *s)
 {

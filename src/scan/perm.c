@@ -8,7 +8,7 @@
  * a bijection on [0, n), at most ~4 steps on average since 4^half < 4n.
  */
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 void perm_init(struct perm *p, uint64_t seed, uint64_t n)
 {

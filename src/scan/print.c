@@ -9,11 +9,11 @@
  */
 #include <string.h>
 
-#include "core/out.h"
-#include "core/port.h"
-#include "core/registry.h"
+#include "core/base/out.h"
+#include "core/vocab/port.h"
+#include "core/vocab/registry.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 /* Is svc (what answered, in our words) what the port is registered for?
  * "rdp" on 3389 is ms-wbt-server, "dns" on 53 is domain: the same. */

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/pkt.h"
-#include "core/xalloc.h"
+#include "core/wire/pkt.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static uint32_t addr_hash(unsigned family, const uint8_t *addr)
 {

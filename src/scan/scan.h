@@ -21,11 +21,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "core/addr.h"
-#include "core/cli.h"
-#include "core/ev.h"
-#include "core/hash.h"
-#include "core/probe.h"
+#include "core/vocab/addr.h"
+#include "core/base/cli.h"
+#include "core/base/ev.h"
+#include "core/base/hash.h"
+#include "core/host/probe.h"
 
 #define MAX_TARGETS (1u << 20)
 #define MAX_PAIRS (1ull << 28)	/* addresses x ports: what one scan may hold */

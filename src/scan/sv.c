@@ -26,11 +26,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define REPLY_MAX 4096
 #define WAIT_BANNER_MS 1500

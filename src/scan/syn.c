@@ -34,13 +34,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/pkt.h"
-#include "core/rate.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/wire/pkt.h"
+#include "core/base/rate.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 struct pacer {
 	struct rate_limit rl;	/* the ceiling actually enforced, packet by packet */

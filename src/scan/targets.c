@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/xalloc.h"
+#include "core/base/log.h"
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static int push(struct target_list *t, unsigned family, const uint8_t *addr, const char *name)
 {

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "core/registry.h"
+#include "core/vocab/registry.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static const uint16_t tcp_rank[] = {
 	80, 443, 22, 21, 25, 3389, 110, 445, 139, 143, 53, 135, 3306, 8080, 23, 993, 995, 587,

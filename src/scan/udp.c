@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/wire.h"
+#include "core/wire/wire.h"
 #include "scan/scan.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 /* DNS: id 0x706b, one question: version.bind CH TXT - any server answers
  * (a refusal is an answer), and dnsmasq and BIND say their version */

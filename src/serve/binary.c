@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "serve/wire.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 /* ---- ssh ---- */
 

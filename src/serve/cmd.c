@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/out.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
+#include "core/base/xalloc.h"
 #include "serve/serve.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { OPT_BIND = OPT_CMD_BASE, OPT_DNS, OPT_HOSTS, OPT_HOSTNAME, OPT_IDLE, OPT_COUNT, OPT_LIST,
        OPT_ALL };

@@ -12,9 +12,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "core/wire.h"
+#include "core/wire/wire.h"
 #include "serve/serve.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { T_A = 1, T_TXT = 16, T_AAAA = 28, C_IN = 1, C_CH = 3 };
 enum { NOERROR = 0, FORMERR = 1, NXDOMAIN = 3, NOTIMP = 4 };

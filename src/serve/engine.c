@@ -24,14 +24,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/listen.h"
-#include "core/log.h"
-#include "core/nft.h"
-#include "core/out.h"
-#include "core/snapshot.h"
-#include "core/xalloc.h"
+#include "core/host/listen.h"
+#include "core/base/log.h"
+#include "core/host/nft.h"
+#include "core/base/out.h"
+#include "core/host/snapshot.h"
+#include "core/base/xalloc.h"
 #include "serve/serve.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 /* from linux/netfilter_ipv4.h and ip6_tables.h, which clash with glibc's
  * netinet/in.h: conntrack's original destination of a redirected socket */

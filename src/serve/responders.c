@@ -29,9 +29,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "core/registry.h"
+#include "core/vocab/registry.h"
 #include "serve/wire.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define VERSION_TEXT "portkit/" PORTKIT_VERSION
 

@@ -21,12 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/cli.h"
-#include "core/ev.h"
-#include "core/list.h"
-#include "core/out.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/base/cli.h"
+#include "core/base/ev.h"
+#include "core/base/list.h"
+#include "core/base/out.h"
 
 #define IN_MAX 16384		/* a request line, headers, a DNS message */
 #define OUT_MAX (1 << 20)	/* an answer the client is slow to read */

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/out.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
 #include "serve/serve.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 int serve_addr_parse(const char *s, struct endpoint *e)
 {

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/wire.h"
+#include "core/wire/wire.h"
 #include "serve/serve.h"
 
 /* The next line in d (without its CR LF) and its length with them, or 0

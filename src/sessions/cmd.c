@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/registry.h"
-#include "core/users.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/vocab/registry.h"
+#include "core/host/users.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum {
 	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST,

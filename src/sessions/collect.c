@@ -8,13 +8,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/ephemeral.h"
-#include "core/log.h"
-#include "core/registry.h"
-#include "core/port.h"
-#include "core/xalloc.h"
+#include "core/vocab/ephemeral.h"
+#include "core/base/log.h"
+#include "core/vocab/registry.h"
+#include "core/vocab/port.h"
+#include "core/base/xalloc.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 static bool owned_by(const struct session_set *s, const struct sock_rec *r,
 		     const struct ls_opts *o)

@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/base/xalloc.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define EXPR_MAX_ARGS 64	/* operands */
 #define EXPR_MAX_WORDS 250	/* words in them, parentheses counted */

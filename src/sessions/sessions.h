@@ -14,12 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/cli.h"
-#include "core/netns.h"
-#include "core/out.h"
-#include "core/owners.h"
-#include "core/snapshot.h"
-#include "core/sockdiag.h"
+#include "core/base/cli.h"
+#include "core/host/netns.h"
+#include "core/base/out.h"
+#include "core/host/owners.h"
+#include "core/host/snapshot.h"
+#include "core/host/sockdiag.h"
 
 enum ls_view { VIEW_LIST, VIEW_SUMMARY, VIEW_BY_REMOTE };
 

@@ -9,13 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/log.h"
-#include "core/registry.h"
-#include "core/users.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/base/log.h"
+#include "core/vocab/registry.h"
+#include "core/host/users.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { C_PROTO, C_STATE, C_RECVQ, C_SENDQ, C_LOCAL, C_REMOTE, C_SERVICE, C_PROCESS, C_NETNS };
 

@@ -17,14 +17,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/ephemeral.h"
-#include "core/metrics.h"
-#include "core/registry.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/vocab/ephemeral.h"
+#include "core/wire/metrics.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 #define EXHAUSTION_WARN 70.0
 

@@ -21,13 +21,13 @@
 #include <time.h>
 #include <netinet/in.h>
 
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/ev.h"
-#include "core/log.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/base/ev.h"
+#include "core/base/log.h"
+#include "core/base/xalloc.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 struct snap {
 	struct session_set s;

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/procinfo.h"
-#include "core/users.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/host/procinfo.h"
+#include "core/host/users.h"
 #include "sessions/sessions.h"
-#include "core/banned.h"
+#include "core/base/banned.h"
 
 enum { W_PROTO, W_STATE, W_LOCAL, W_REMOTE, W_PID, W_USER, W_COMMAND, W_UNIT, W_CONTAINER,
        W_NETNS };

@@ -24,7 +24,7 @@
 
 #include "capture/capture.h"
 #include "capture/flows.h"
-#include "core/pkt.h"
+#include "core/wire/pkt.h"
 
 #define MAX_IDS 4096
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/conntrack.h"
+#include "core/host/conntrack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/csv.h"
-#include "core/iana.h"
+#include "core/wire/csv.h"
+#include "core/vocab/iana.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

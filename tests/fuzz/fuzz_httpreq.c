@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/httpreq.h"
+#include "core/wire/httpreq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

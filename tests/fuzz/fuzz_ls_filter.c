@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "sessions/sessions.h"
 
 #define MAX_ARGS 80	/* past the parser's own limit of 64 */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "core/pkt.h"
+#include "core/wire/pkt.h"
 
 static const int links[] = { LINK_ETHERNET, LINK_SLL, LINK_SLL2, LINK_RAW, LINK_NULL,
 			     LINK_IPV4, LINK_IPV6, LINK_PPP, LINK_PPP_ETHER, LINK_C_HDLC,

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/addr.h"
-#include "core/registry.h"
+#include "core/vocab/addr.h"
+#include "core/vocab/registry.h"
 #include "ports/ports.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

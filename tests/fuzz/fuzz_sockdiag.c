@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/addr.h"
-#include "core/procinfo.h"
-#include "core/sockdiag.h"
+#include "core/vocab/addr.h"
+#include "core/host/procinfo.h"
+#include "core/host/sockdiag.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "unit.h"
-#include "core/xalloc.h"
+#include "core/base/xalloc.h"
 
 #define MAX_TESTS 512
 

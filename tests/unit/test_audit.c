@@ -5,7 +5,7 @@
 
 #include "unit.h"
 #include "audit/audit.h"
-#include "core/log.h"
+#include "core/base/log.h"
 
 static struct listener listener(unsigned proto, unsigned port, enum exposure exp)
 {

@@ -4,15 +4,15 @@
 #include <string.h>
 
 #include "unit.h"
-#include "core/addr.h"
-#include "core/buf.h"
-#include "core/ephemeral.h"
-#include "core/ifaddr.h"
-#include "core/log.h"
-#include "core/out.h"
-#include "core/pkt.h"
-#include "core/sha1.h"
-#include "core/xalloc.h"
+#include "core/vocab/addr.h"
+#include "core/base/buf.h"
+#include "core/vocab/ephemeral.h"
+#include "core/host/ifaddr.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
+#include "core/wire/pkt.h"
+#include "core/wire/sha1.h"
+#include "core/base/xalloc.h"
 
 TEST(ephemeral_parse_files)
 {

@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "unit.h"
-#include "core/csv.h"
-#include "core/iana.h"
-#include "core/log.h"
-#include "core/registry.h"
+#include "core/wire/csv.h"
+#include "core/vocab/iana.h"
+#include "core/base/log.h"
+#include "core/vocab/registry.h"
 
 /* Number of rows in text, or the error of the first bad one. */
 static int rows(const char *text)

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "core/ev.h"
+#include "core/base/ev.h"
 
 #define NT 1000
 

@@ -6,7 +6,7 @@
 #include "unit.h"
 #include "capture/capture.h"
 #include "capture/flows.h"
-#include "core/pkt.h"
+#include "core/wire/pkt.h"
 
 #define MAXREC 16
 

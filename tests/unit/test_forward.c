@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "unit.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "forward/forward.h"
 
 static struct endpoint ep(const char *s)

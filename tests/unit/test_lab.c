@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "core/buf.h"
-#include "core/log.h"
-#include "core/out.h"
+#include "core/base/buf.h"
+#include "core/base/log.h"
+#include "core/base/out.h"
 #include "lab/lab.h"
 
 static const uint8_t *ip4(const char *s)

@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "core/httpreq.h"
-#include "core/metrics.h"
+#include "core/wire/httpreq.h"
+#include "core/wire/metrics.h"
 #include "unit.h"
 
 TEST(metrics_text_and_openmetrics)

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "core/addr.h"
-#include "core/ephemeral.h"
-#include "core/port.h"
+#include "core/vocab/addr.h"
+#include "core/vocab/ephemeral.h"
+#include "core/vocab/port.h"
 
 #define TCP PROTO_TCP
 #define UDP PROTO_UDP

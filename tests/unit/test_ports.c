@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "ports/ports.h"
 
 /* The record for port/proto in l, or NULL. */

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "unit.h"
-#include "core/csv.h"
-#include "core/iana.h"
-#include "core/registry.h"
+#include "core/wire/csv.h"
+#include "core/vocab/iana.h"
+#include "core/vocab/registry.h"
 
 static int has(const struct reg_entry **e, size_t n, const char *name, unsigned proto)
 {

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "core/listen.h"
-#include "core/list.h"
+#include "core/host/listen.h"
+#include "core/base/list.h"
 
 struct item {
 	int v;

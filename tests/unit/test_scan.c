@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 
 #include "unit.h"
-#include "core/registry.h"
+#include "core/vocab/registry.h"
 #include "scan/scan.h"
 
 static const char *text(const struct target_list *t, size_t i)

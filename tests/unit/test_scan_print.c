@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "unit.h"
-#include "core/out.h"
-#include "core/registry.h"
+#include "core/base/out.h"
+#include "core/vocab/registry.h"
 #include "scan/scan.h"
 
 /* The scan the printers are shown: seven targets given in this order, the

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "serve/serve.h"
 
 #define VER "portkit/" PORTKIT_VERSION

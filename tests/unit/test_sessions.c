@@ -9,11 +9,11 @@
 #include <sys/socket.h>
 
 #include "unit.h"
-#include "core/addr.h"
-#include "core/log.h"
-#include "core/owners.h"
-#include "core/procinfo.h"
-#include "core/sockdiag.h"
+#include "core/vocab/addr.h"
+#include "core/base/log.h"
+#include "core/host/owners.h"
+#include "core/host/procinfo.h"
+#include "core/host/sockdiag.h"
 #include "sessions/sessions.h"
 
 static struct sock_rec rec4(const char *l, unsigned lp, const char *r, unsigned rp)

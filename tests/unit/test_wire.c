@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "core/wire.h"
+#include "core/wire/wire.h"
 
 TEST(wire_byte_order_round_trips)
 {

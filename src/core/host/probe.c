@@ -1,0 +1,423 @@
+#include <errno.h>
+#include <time.h>	/* before linux/errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/wire/pkt.h"
+#include "core/host/probe.h"
+#include "core/base/rate.h"
+#include "core/vocab/registry.h"
+#include "core/base/xalloc.h"
+#include "core/base/banned.h"
+
+#define SWEEP_US 5000	/* how often silent probes are looked at */
+/* Linux's TCP_TIMEOUT_INIT, and time for the retransmitted SYN's answer */
+#define CONNECT_RETRANSMIT_US 1250000
+#define CONGESTED_TRIES 3	/* extra tries for silent probes once drops are seen */
+
+struct slot {
+	struct ev_io io;	/* io.fd -1: free */
+	struct prober *p;
+	uint8_t tries;
+	uint32_t group;
+	uint64_t idx;
+	int64_t sent_us;
+	struct endpoint ep;
+};
+
+struct prober {
+	const struct probe_set *ps;
+	struct ev_loop *loop;
+	struct ev_timer sweep;
+	struct ev_timer wake;		/* when --rate lets the next probe go */
+	struct slot *slots;
+	size_t nslots, busy;
+	uint64_t next;			/* next fresh probe */
+	uint64_t *retry;		/* probes queued for another try */
+	uint8_t *retry_tries;
+	size_t nretry, capretry, capretry2;
+	struct rtt {
+		int64_t srtt, rttvar;	/* microseconds, 0: no sample yet */
+	} all, *host;			/* everyone's, and per host (ps->group) */
+	struct rate_limit rl;		/* --rate, in packets on the wire */
+	double cwnd, ssthresh;		/* probes in flight, as TCP's congestion window */
+	bool congested;			/* drops were seen: retry silent probes more */
+};
+
+const char *port_state_name(enum port_state s)
+{
+	static const char *const names[] = { "open", "closed", "filtered", "open|filtered" };
+
+	return (unsigned)s < 4 ? names[s] : "?";
+}
+
+/* The host's own round trips (a host that has not answered yet gets the
+ * cautious first guess, not a faster neighbour's). */
+static int64_t timeout_us(const struct prober *p, uint32_t group)
+{
+	const struct rtt *r = p->host ? &p->host[group] : &p->all;
+	int64_t t;
+
+	if (p->ps->timeout_ms)
+		return (int64_t)p->ps->timeout_ms * 1000;
+	t = r->srtt ? r->srtt + 4 * r->rttvar : 1000000;
+	if (p->ps->proto == PROTO_TCP)
+		/* a SYN the target dropped (full backlog, loss) is sent again by
+		 * the kernel after its initial RTO of 1 s: wait for that answer */
+		t += CONNECT_RETRANSMIT_US;
+	return t < 50000 ? 50000 : t > 3000000 ? 3000000 : t;
+}
+
+static void estimate(struct rtt *r, int64_t rtt)
+{
+	if (!r->srtt) {
+		r->srtt = rtt;
+		r->rttvar = rtt / 2;
+		return;
+	}
+	r->rttvar += ((rtt > r->srtt ? rtt - r->srtt : r->srtt - rtt) - r->rttvar) / 4;
+	r->srtt += (rtt - r->srtt) / 8;
+}
+
+static void sample(struct prober *p, uint32_t group, int64_t rtt)
+{
+	estimate(&p->all, rtt);
+	if (p->host)
+		estimate(&p->host[group], rtt);
+}
+
+/*
+ * Congestion control, as nmap's: the window grows with every answer (by
+ * one below ssthresh, by 1/cwnd above), and halves for every answer that
+ * came only on a retry - the earlier try was dropped (a full accept
+ * queue, a congested link), not refused. A port that never answers (a
+ * firewall's drop) is no evidence, so filtered hosts keep their pace.
+ */
+static void window(struct prober *p, bool was_dropped)
+{
+	if (was_dropped) {
+		p->cwnd = p->cwnd / 2 < 1 ? 1 : p->cwnd / 2;
+		p->ssthresh = p->cwnd;
+		p->congested = true;
+	} else {
+		p->cwnd += p->cwnd < p->ssthresh ? 1 : 1 / p->cwnd;
+		if (p->cwnd > (double)p->nslots)
+			p->cwnd = (double)p->nslots;
+	}
+}
+
+static void release(struct prober *p, struct slot *s)
+{
+	ev_io_del(p->loop, &s->io);
+	close(s->io.fd);
+	s->io.fd = -1;
+	p->busy--;
+}
+
+static void done(struct prober *p, struct slot *s, enum port_state st, const char *reason,
+		 const uint8_t *reply, size_t len)
+{
+	int64_t rtt = ev_now_us() - s->sent_us;
+	struct probe_result r = { .index = s->idx, .state = st, .reason = reason,
+				  .reply = reply, .reply_len = len };
+
+	r.rtt_us = st == ST_OPEN_FILTERED || st == ST_FILTERED ? 0 : (uint32_t)rtt;
+	if (st == ST_OPEN || st == ST_CLOSED) {
+		sample(p, s->group, rtt);
+		window(p, s->tries > 0);
+	}
+	release(p, s);
+	p->ps->result(p->ps->arg, &r);
+}
+
+static void done_local(struct prober *p, struct slot *s, const char *reason)
+{
+	struct probe_result r = { .index = s->idx, .state = ST_FILTERED, .reason = reason,
+				  .local = true };
+
+	release(p, s);
+	p->ps->result(p->ps->arg, &r);
+}
+
+/* A connect from port P to this host's own port P "succeeds" with nobody
+ * listening: TCP's simultaneous open with itself. That port is closed. */
+static bool self_connected(const struct slot *s)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct endpoint local;
+
+	return !getsockname(s->io.fd, (struct sockaddr *)&sa, &len) &&
+	       !endpoint_from_sockaddr(&local, &sa) && endpoint_equal(&local, &s->ep);
+}
+
+static void on_tcp(struct slot *s)
+{
+	struct prober *p = s->p;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	getsockopt(s->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (!err && self_connected(s))
+		done(p, s, ST_CLOSED, "self-connect", NULL, 0);
+	else if (!err)
+		done(p, s, ST_OPEN, "syn-ack", NULL, 0);
+	else if (err == ECONNREFUSED)
+		done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
+	else if (err != EINPROGRESS)
+		done(p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach"
+				       : err == EHOSTUNREACH ? "host-unreach" : "error", NULL, 0);
+}
+
+/* nmap's word for an ICMP error, and what it makes of the port; NULL when
+ * it says nothing about the port. */
+static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum port_state *st)
+{
+	const char *r = origin == SO_EE_ORIGIN_ICMP ? pkt_unreach_reason(4, type, code)
+			: origin == SO_EE_ORIGIN_ICMP6 ? pkt_unreach_reason(6, type, code) : NULL;
+
+	if (r)
+		*st = !strcmp(r, "port-unreach") ? ST_CLOSED : ST_FILTERED;
+	return r;
+}
+
+/* The ICMP error queued on the socket (IP_RECVERR): the exact reason. */
+static bool read_error(struct slot *s)
+{
+	uint8_t ctrl[512], data[64];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+			    .msg_controllen = sizeof(ctrl) };
+
+	if (recvmsg(s->io.fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		struct sock_extended_err ee;
+		enum port_state st;
+		const char *why;
+
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		if ((why = icmp_reason(ee.ee_origin, ee.ee_type, ee.ee_code, &st))) {
+			done(s->p, s, st, why, NULL, 0);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* What errno alone says, when no ICMP error was queued. */
+static void by_errno(struct slot *s, int err)
+{
+	if (err == ECONNREFUSED)
+		done(s->p, s, ST_CLOSED, "port-unreach", NULL, 0);
+	else if (err == EHOSTUNREACH || err == ENETUNREACH || err == EACCES)
+		done(s->p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach" : "host-unreach",
+		     NULL, 0);
+}
+
+static void on_udp(struct slot *s)
+{
+	uint8_t buf[512];
+	ssize_t n = recv(s->io.fd, buf, sizeof(buf), MSG_DONTWAIT);
+	int err = errno;
+
+	if (n >= 0)
+		done(s->p, s, ST_OPEN, "udp-response", buf, (size_t)n);
+	else if (err != EAGAIN && !read_error(s))
+		by_errno(s, err);
+}
+
+static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	struct slot *s = container_of(io, struct slot, io);
+
+	(void)l;
+	(void)events;
+	if (s->p->ps->proto == PROTO_TCP)
+		on_tcp(s);
+	else
+		on_udp(s);
+}
+
+static void send_payloads(struct prober *p, struct slot *s)
+{
+	/* every service's payload to every port: a DNS server on 5300
+	 * answers the DNS one */
+	for (size_t k = 0; k < p->ps->npayloads; k++) {
+		const struct probe_payload *pl = &p->ps->payloads[k];
+
+		if (send(s->io.fd, pl->data, pl->len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS) {
+			int err = errno;
+
+			/* an ICMP error for an earlier datagram: read it now */
+			if (!read_error(s))
+				by_errno(s, err);
+			if (s->io.fd < 0)
+				return;
+		}
+	}
+}
+
+/* Start probe idx in slot s; false when no descriptor was free. */
+static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	int type = p->ps->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	int fd;
+
+	p->ps->endpoint(p->ps->arg, idx, &s->ep);
+	fd = socket(s->ep.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (p->ps->proto == PROTO_UDP) {
+		int one = 1;
+
+		/* ICMP errors with their type and code, not just an errno */
+		setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
+			   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
+	}
+	len = endpoint_to_sockaddr(&s->ep, &sa);
+	s->p = p;
+	s->tries = tries;
+	s->idx = idx;
+	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
+	s->sent_us = ev_now_us();
+	p->busy++;
+	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
+	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
+		int err = errno;
+
+		if (err == ECONNREFUSED)
+			done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
+		else	/* at once, from the routing table: no route */
+			done_local(p, s, err == ENETUNREACH ? "net-unreach"
+				   : err == EHOSTUNREACH ? "host-unreach" : "error");
+		return true;
+	}
+	if (p->ps->proto == PROTO_UDP)
+		send_payloads(p, s);
+	return true;
+}
+
+static void requeue(struct prober *p, struct slot *s)
+{
+	p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
+	p->retry_tries = xgrow(p->retry_tries, 1, p->nretry + 1, &p->capretry2);
+	p->retry[p->nretry] = s->idx;
+	p->retry_tries[p->nretry++] = (uint8_t)(s->tries + 1);
+	release(p, s);
+}
+
+static void on_sweep(struct ev_loop *l, struct ev_timer *t)
+{
+	struct prober *p = container_of(t, struct prober, sweep);
+	int64_t now = ev_now_us();
+
+	for (size_t i = 0; i < p->nslots; i++) {
+		struct slot *s = &p->slots[i];
+
+		if (s->io.fd < 0 || now - s->sent_us < timeout_us(p, s->group))
+			continue;
+		if (s->tries < p->ps->retries + (p->congested ? CONGESTED_TRIES : 0))
+			requeue(p, s);	/* silent: again later */
+		else
+			done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED,
+			     "no-response", NULL, 0);
+	}
+	ev_timer_in(l, t, SWEEP_US, on_sweep);
+}
+
+/* May another probe go out now? UDP counts every datagram it sends. */
+static bool rate_ok(struct prober *p)
+{
+	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads : 1;
+
+	return rate_take(&p->rl, ev_now_us(), n);
+}
+
+static void on_wake(struct ev_loop *l, struct ev_timer *t)
+{
+	(void)l;
+	(void)t;	/* the prepare hook that runs next does the work */
+}
+
+/* Before each wait: fill free slots, or end the run when all is done. */
+static void refill(struct ev_loop *l, void *arg)
+{
+	struct prober *p = arg;
+
+	for (size_t i = 0; i < p->nslots; i++) {
+		struct slot *s = &p->slots[i];
+
+		if (s->io.fd >= 0)
+			continue;
+		if ((!p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
+			break;
+		if (!rate_ok(p)) {
+			if (!ev_timer_active(&p->wake))
+				ev_timer_at(l, &p->wake, rate_next(&p->rl, 1), on_wake);
+			break;
+		}
+		if (p->nretry) {
+			p->nretry--;
+			if (!launch(p, s, p->retry[p->nretry], p->retry_tries[p->nretry]))
+				p->nretry++;
+		} else if (launch(p, s, p->next, 0)) {
+			p->next++;
+		}
+	}
+	if (!p->busy && !p->nretry && p->next >= p->ps->count)
+		ev_break(l);
+}
+
+static size_t parallel(const struct probe_set *ps)
+{
+	struct rlimit rl;
+	size_t n = ps->parallel ? ps->parallel : 2048;
+
+	/* leave room for everything else this process opens */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < n + 64)
+		n = rl.rlim_cur > 96 ? rl.rlim_cur - 64 : 32;
+	return n;
+}
+
+int probe_run(struct ev_loop *l, const struct probe_set *ps)
+{
+	struct prober p = { .ps = ps, .loop = l };
+	int r;
+
+	if (!ps->count)
+		return 0;
+	p.nslots = parallel(ps);
+	if (p.nslots > ps->count)
+		p.nslots = (size_t)ps->count;
+	p.slots = xcalloc(p.nslots, sizeof(*p.slots));
+	for (size_t i = 0; i < p.nslots; i++)
+		p.slots[i].io.fd = -1;
+	rate_init(&p.rl, ps->rate, ev_now_us());
+	p.cwnd = p.ssthresh = (double)p.nslots;
+	if (ps->group && ps->ngroups)
+		p.host = xcalloc(ps->ngroups, sizeof(*p.host));
+	ev_set_hooks(l, refill, NULL, &p);
+	ev_timer_in(l, &p.sweep, SWEEP_US, on_sweep);
+	r = ev_run(l);
+	ev_timer_stop(l, &p.sweep);
+	ev_timer_stop(l, &p.wake);
+	ev_set_hooks(l, NULL, NULL, NULL);
+	for (size_t i = 0; i < p.nslots; i++)
+		if (p.slots[i].io.fd >= 0)
+			release(&p, &p.slots[i]);
+	free(p.slots);
+	free(p.retry);
+	free(p.retry_tries);
+	free(p.host);
+	return r;
+}

@@ -1,0 +1,66 @@
+/*
+ * probe.h - the connect-style prober: is anybody answering at an endpoint?
+ *
+ * One engine for `scan -s connect`, `scan -s udp` and `audit --verify`.
+ * Probe i goes to the endpoint the caller's endpoint() names for it; up to
+ * `parallel` probes are in flight, each a non-blocking socket on the
+ * caller's event loop, bounded by the descriptor limit (never "too many
+ * open files"). TCP: connect(); a completed connect is open, ECONNREFUSED
+ * (the target's RST) closed. UDP: a connected socket sends every payload;
+ * a datagram back is open, ECONNREFUSED (ICMP port unreachable, reported
+ * on a connected socket) closed, silence open|filtered - no raw socket.
+ * The timeout follows the measured round trips (srtt + 4 rttvar, 50 ms -
+ * 2 s) unless timeout_ms fixes it; silent probes are retried `retries`
+ * times; `rate` caps probes per second. Every probe gets exactly one
+ * result() call. Memory: one slot per probe in flight plus the retry queue.
+ */
+#ifndef PORTKIT_PROBE_H
+#define PORTKIT_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/vocab/addr.h"
+#include "core/base/ev.h"
+
+enum port_state { ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OPEN_FILTERED };
+
+struct probe_result {
+	uint64_t index;
+	enum port_state state;
+	const char *reason;	/* "syn-ack", "conn-refused", "no-response", ... */
+	uint32_t rtt_us;	/* 0 when nothing answered */
+	const uint8_t *reply;	/* a UDP answer, valid during the call */
+	size_t reply_len;
+	bool local;		/* this host's routing refused it: no route to the target */
+};
+
+struct probe_payload {
+	const uint8_t *data;
+	size_t len;
+};
+
+struct probe_set {
+	unsigned proto;		/* PROTO_TCP or PROTO_UDP */
+	uint64_t count;
+	void (*endpoint)(void *arg, uint64_t i, struct endpoint *ep);
+	void (*result)(void *arg, const struct probe_result *r);
+	void *arg;
+	const struct probe_payload *payloads;	/* UDP: sent in this order */
+	size_t npayloads;
+	unsigned rate;		/* probes per second, 0: no limit */
+	unsigned retries;
+	unsigned timeout_ms;	/* 0: adaptive */
+	unsigned parallel;	/* 0: 2048 (less when descriptors are short) */
+	/* optional: probe i's host (0..ngroups-1), so timeouts follow each
+	 * host's own round trips rather than everyone's */
+	uint32_t (*group)(void *arg, uint64_t i);
+	uint32_t ngroups;
+};
+
+/* Run every probe of ps on l; returns 0 or -errno. */
+int probe_run(struct ev_loop *l, const struct probe_set *ps);
+const char *port_state_name(enum port_state s);
+
+#endif
