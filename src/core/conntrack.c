@@ -255,6 +255,19 @@ int ct_run_batch(const char *buf, size_t n, unsigned seq, unsigned portid,
 	return MNL_CB_OK;
 }
 
+void ct_save(const void *buf, size_t n)
+{
+	static FILE *f;
+	static bool tried;
+	const char *path = getenv("PORTKIT_CT_SAVE");
+
+	if (!tried && path && *path)
+		f = fopen(path, "abe");
+	tried = true;
+	if (f && (fwrite(buf, 1, n, f) != n || fflush(f)))
+		warnf("cannot write '%s': %s", path, strerror(errno));
+}
+
 int ct_error(int e, const char *what)
 {
 	if (e == EPERM || e == EACCES)
@@ -331,6 +344,8 @@ static void *receiver(void *arg)
 			break;
 		c->n = mnl_socket_recvfrom(d->nl, c->buf, CHUNK);
 		c->err = c->n < 0 ? errno : 0;
+		if (c->n > 0)
+			ct_save(c->buf, (size_t)c->n);
 		end = c->n <= 0 || last_batch(c->buf, (size_t)c->n);
 		pthread_mutex_lock(&d->mu);
 		d->head++;

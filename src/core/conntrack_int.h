@@ -14,6 +14,10 @@ struct nlmsghdr;
 /* A NETLINK_NETFILTER socket bound to the conntrack event groups (0: none,
  * for a dump); NULL with errno set */
 struct mnl_socket *ct_open(unsigned groups);
+/* With PORTKIT_CT_SAVE set, the bytes received (dumps and events) are
+ * appended to that file as they came: recordings for tests, replayed by
+ * nat_each_bytes() and ct_follow_feed() */
+void ct_save(const void *buf, size_t n);
 /* errorf for errno e while `what` ("reading", "following") the table: a
  * missing module or permission said plainly */
 int ct_error(int e, const char *what);

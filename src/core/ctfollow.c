@@ -142,9 +142,9 @@ static int read_batch(struct ct_follow *f)
 	for (int i = 0; i < n && !f->stopped; i++) {
 		if (f->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			continue;	/* larger than any event: not one */
+		ct_save(f->buf[i], f->msg[i].msg_len);
 		if (ct_follow_feed(f->ops, f->arg, f->buf[i], f->msg[i].msg_len) > 0)
 			stop(f);
-		f->msg[i].msg_hdr.msg_flags = 0;
 	}
 	return n == BATCH && !f->stopped;
 }
