@@ -6,7 +6,9 @@
  * core, each with its own SO_REUSEPORT listeners; tcp.c relays TCP
  * sessions (splice through pooled pipes, copying as a fallback, half-close
  * passed on); udp.c keeps the UDP session table; slog.c writes one line per
- * session; cmd.c handles options, signals, reload and drain.
+ * session; run.c is the main thread's loop (signals, reload, drain,
+ * --metrics) for both modes; kernel.c makes --kernel's nftables rules and
+ * klog.c its session log from conntrack's events; cmd.c parses options.
  *
  * A configuration generation is shared by the workers and the sessions
  * started under it; it is freed when the last of them lets go, so a reload
