@@ -455,16 +455,6 @@ static int dump(int (*fn)(const struct nat_entry *e, void *arg), void *arg, long
 	return r;
 }
 
-int nat_table_add(const struct nat_entry *e, void *arg)
-{
-	struct nat_table *t = arg;
-
-	if (t->n == t->cap)
-		t->v = xgrow(t->v, sizeof(*t->v), t->n + 1, &t->cap);
-	t->v[t->n++] = *e;
-	return 0;
-}
-
 int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg), void *arg,
 	     long *count, long *max)
 {
@@ -505,12 +495,6 @@ int nat_each_bytes(const void *buf, size_t size, int (*fn)(const struct nat_entr
 	struct each x = { fn, arg, 0 };
 
 	return ct_run_batch(buf, size, 0, 0, on_entry, &x) < 0 ? ct_error(errno, "reading") : 0;
-}
-
-void nat_table_free(struct nat_table *t)
-{
-	free(t->v);
-	memset(t, 0, sizeof(*t));
 }
 
 const char *nat_tcp_state(unsigned s)

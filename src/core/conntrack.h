@@ -1,9 +1,10 @@
 /*
  * conntrack.h - the kernel's connection-tracking table through ctnetlink
  * (read with libmnl), in the current or a named network namespace:
- * a dump into an array of struct nat_entry, or a stream of events. Used by
- * portkit nat (the table) and forward --kernel (its session log). Cost: one
- * dump, one record copied per entry; nothing per entry is allocated.
+ * a dump handed out entry by entry as it arrives; its events are
+ * core/ctfollow.h's. Used by portkit nat (the table and --watch) and forward
+ * --kernel (its session log). Cost: one dump, one record copied per entry;
+ * nothing per entry is allocated.
  */
 #ifndef PORTKIT_CONNTRACK_H
 #define PORTKIT_CONNTRACK_H
@@ -34,12 +35,6 @@ struct nat_entry {
 	uint32_t id;
 };
 
-struct nat_table {
-	struct nat_entry *v;
-	size_t n, cap;
-	long count, max;		/* nf_conntrack_count and _max there (-1 unknown) */
-};
-
 /* Dump the table of the current namespace (or netns, when not NULL), entry
  * by entry as the dump arrives: fn(entry, arg) until it returns nonzero;
  * count and max (may be NULL) get nf_conntrack_count and _max (-1 unknown).
@@ -51,9 +46,6 @@ int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg),
 struct netns;
 int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, void *arg),
 		void *arg, long *count, long *max);
-/* An fn for nat_each that keeps every entry in the nat_table arg */
-int nat_table_add(const struct nat_entry *e, void *arg);
-void nat_table_free(struct nat_table *t);
 /* The entries in buf, messages as a dump or an event socket delivers them
  * (a recording replayed: tests): fn(entry, arg) until it returns nonzero;
  * 0 or errorf for an error message among them. */
