@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from conftest import BIN
-from netns import Netns
+from netns import routed
 
 PY = "/usr/bin/python3"
 SERVER = ("import selectors,socket\n"
@@ -52,18 +52,11 @@ HOLD = ("import socket,sys\n"
 
 @pytest.fixture
 def net(tmp_path):
-    client, router, server = Netns(), Netns(), Netns()
-    try:
-        client.link(router, "198.18.8", 8)
-        router.link(server, "198.18.9", 9)
-        server.ip("route", "add", "default", "via", "198.18.9.1")
+    with routed() as (client, router, server):
         router.run("sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1")
         srv = server.spawn(PY, "-c", SERVER)
         assert srv.stdout.readline().strip() == "ready"
         yield client, router, tmp_path
-    finally:
-        for ns in (client, router, server):
-            ns.close()
 
 
 class Fwd:
