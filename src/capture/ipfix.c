@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,9 +476,7 @@ int ipfix_close(struct ipfix *x)
 	/* TCP: what is queued gets up to 5 s to go, then it is dropped */
 	end = ev_now_ms() + 5000;
 	while (x->tcp && x->qlen > x->qoff && !x->failed && ev_now_ms() < end) {
-		struct pollfd p = { x->fd, POLLOUT, 0 };
-
-		if (poll(&p, 1, (int)(end - ev_now_ms())) <= 0)
+		if (ev_wait_fd(x->fd, EPOLLOUT, (end - ev_now_ms()) * 1000) <= 0)
 			break;
 		tcp_drain(x);
 	}

@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ev.h"
 #include "core/log.h"
 #include "lab/lab.h"
 #include "core/banned.h"
@@ -120,12 +120,8 @@ static int hold(struct tour *tr, const char *node, const char *addr, unsigned po
 		_exit(0);
 	}
 	close(p[1]);
-	{
-		struct pollfd pf = { p[0], POLLIN, 0 };
-
-		if (poll(&pf, 1, 6000) == 1 && read(p[0], &ok, 1) != 1)
-			ok = 0;
-	}
+	if (ev_wait_fd(p[0], EPOLLIN, 6000 * 1000) > 0 && read(p[0], &ok, 1) != 1)
+		ok = 0;
 	close(p[0]);
 	tr->held[tr->nheld++] = pid;
 	return ok == '1' ? 0 : errorf(-ECONNREFUSED, "%s could not connect to %s:%u", node, addr,
@@ -191,7 +187,6 @@ static int show_capture(struct tour *tr, const char *node, const char *const *ar
 	char ns[64], *argv[32], line[256] = "";
 	int p[2], status, r;
 	pid_t pid;
-	struct pollfd pf;
 
 	command(tr, node, args, ns, argv);
 	if (pipe2(p, O_CLOEXEC) || (pid = fork()) < 0)
@@ -202,9 +197,8 @@ static int show_capture(struct tour *tr, const char *node, const char *const *ar
 		_exit(127);
 	}
 	close(p[1]);
-	pf = (struct pollfd){ p[0], POLLIN, 0 };
 	/* "listening on ...": the capture is open before the traffic starts */
-	if (poll(&pf, 1, 5000) == 1 && read(p[0], line, sizeof(line) - 1) > 0)
+	if (ev_wait_fd(p[0], EPOLLIN, 5000 * 1000) > 0 && read(p[0], line, sizeof(line) - 1) > 0)
 		r = trigger(tr);
 	else
 		r = errorf(-EIO, "the capture in %s did not start", node);

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,8 +53,6 @@ struct serve_engine {
 	struct out *json;
 	unsigned long conns, done;
 	struct conn *head;		/* every open connection */
-	struct ev_io sig;
-	int sigfd;
 	int err;
 	bool all;			/* the --all-ports table is ours to remove */
 };
@@ -630,13 +627,10 @@ static int all_ports(struct serve_engine *e, struct serve_spec *spec)
 	return 0;
 }
 
-static void on_signal(struct ev_loop *l, struct ev_io *io, uint32_t events)
+static void on_stop(struct ev_loop *l, int signo, void *arg)
 {
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(io->fd, &si, sizeof(si)) > 0)
-		ev_break(l);
+	(void)signo, (void)arg;
+	ev_break(l);
 }
 
 static void raise_fd_limit(void)
@@ -675,9 +669,8 @@ static void ready_line(const struct serve_opts *o, uint16_t all)
 
 int serve_run(const struct serve_opts *o)
 {
-	struct serve_engine e = { .o = o, .sigfd = -1 };
+	struct serve_engine e = { .o = o };
 	struct serve_spec all = { .r = NULL, .transports = SV_TCP };
-	sigset_t mask;
 	int r = 0;
 
 	raise_fd_limit();
@@ -706,15 +699,9 @@ int serve_run(const struct serve_opts *o)
 		}
 	if (!r && o->all_ports)
 		r = all_ports(&e, &all);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	if (!r) {
-		sigprocmask(SIG_BLOCK, &mask, NULL);
-		e.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-		if (e.sigfd < 0 || ev_io_add(e.loop, &e.sig, e.sigfd, EPOLLIN, on_signal))
-			r = errorf(-errno, "cannot watch signals: %s", strerror(errno));
-	}
+	if (!r && ((r = ev_signal_add(e.loop, SIGINT, on_stop, NULL)) ||
+		   (r = ev_signal_add(e.loop, SIGTERM, on_stop, NULL))))
+		r = errorf(r, "cannot watch signals: %s", strerror(-r));
 	if (!r) {
 		if (o->cc.json) {
 			e.json = out_new(stdout, OUT_JSON, false);
@@ -737,8 +724,6 @@ int serve_run(const struct serve_opts *o)
 		r = errorf(-EIO, "%s", error_msg());
 	if (e.json && out_close(e.json) && !r)
 		r = errorf(-EIO, "cannot write output");
-	if (e.sigfd >= 0)
-		close(e.sigfd);
 	free(e.ls);
 	ev_loop_free(e.loop);
 	if (!r && e.err)
