@@ -23,13 +23,11 @@
 #include "forward/engine.h"
 #include "core/base/banned.h"
 
-/* Give each rule of c its listener's session counter (main thread, before
- * the workers see c): a rule that keeps its address keeps its count. */
-static void bind_counts(struct engine *eng, struct fwd_config *c)
+void fwd_counts_bind(struct fwd_count **list, unsigned nstats, struct fwd_config *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct fwd_rule *r = &c->rules[i];
-		struct fwd_count *k = eng->counts;
+		struct fwd_count *k = *list;
 
 		while (k && !(k->proto == r->proto && endpoint_equal(&k->listen, &r->listen)))
 			k = k->next;
@@ -38,13 +36,24 @@ static void bind_counts(struct engine *eng, struct fwd_config *c)
 			k->proto = r->proto;
 			k->listen = r->listen;
 			atomic_init(&k->active, 0);
-			k->nstats = eng->n;
+			k->nstats = nstats;
 			/* a cache line each, so two workers never share one */
-			k->stats = xcalloc_aligned(64, eng->n * sizeof(*k->stats));
-			k->next = eng->counts;
-			eng->counts = k;
+			k->stats = xcalloc_aligned(64, nstats * sizeof(*k->stats));
+			k->next = *list;
+			*list = k;
 		}
 		r->count = k;
+	}
+}
+
+void fwd_counts_free(struct fwd_count *list)
+{
+	while (list) {
+		struct fwd_count *k = list;
+
+		list = k->next;
+		free(k->stats);
+		free(k);
 	}
 }
 
@@ -365,7 +374,7 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 	*out = eng;
 	eng->cur = c;
 	fwd_config_ref(c);
-	bind_counts(eng, c);
+	fwd_counts_bind(&eng->counts, eng->n, c);
 	fds = xcalloc(c->n * eng->n, sizeof(*fds));
 	/* bind everything before starting anything: errors name the rule */
 	for (size_t i = 0; i < c->n && !r; i++) {
@@ -418,7 +427,7 @@ int engine_reload(struct engine *eng, struct fwd_config *c)
 	fwd_config_unref(eng->cur);
 	eng->cur = c;
 	fwd_config_ref(c);
-	bind_counts(eng, c);	/* only the main thread reloads */
+	fwd_counts_bind(&eng->counts, eng->n, c);	/* only the main thread reloads */
 	pthread_mutex_lock(&eng->lock);
 	if (eng->next)
 		fwd_config_unref(eng->next);
@@ -461,13 +470,7 @@ void engine_stop(struct engine *eng, unsigned drain_ms)
 	}
 	fwd_config_unref(eng->next);
 	fwd_config_unref(eng->cur);
-	while (eng->counts) {
-		struct fwd_count *k = eng->counts;
-
-		eng->counts = k->next;
-		free(k->stats);
-		free(k);
-	}
+	fwd_counts_free(eng->counts);
 	pthread_mutex_destroy(&eng->lock);
 	free(eng->w);
 	free(eng);

@@ -6,7 +6,9 @@
  * core, each with its own SO_REUSEPORT listeners; tcp.c relays TCP
  * sessions (splice through pooled pipes, copying as a fallback, half-close
  * passed on); udp.c keeps the UDP session table; slog.c writes one line per
- * session; cmd.c handles options, signals, reload and drain.
+ * session; run.c is the main thread's loop (signals, reload, drain,
+ * --metrics) for both modes; kernel.c makes --kernel's nftables rules and
+ * klog.c its session log from conntrack's events; cmd.c parses options.
  *
  * A configuration generation is shared by the workers and the sessions
  * started under it; it is freed when the last of them lets go, so a reload
@@ -54,6 +56,7 @@ struct fwd_stats {
 	_Atomic uint64_t spliced;		/* of both, moved without a copy */
 	_Atomic uint64_t dgram_denied, dgram_looped, dgram_full;	/* UDP drops */
 	_Atomic uint64_t ends[FWD_END_MAX];
+	_Atomic uint64_t kernel_ended;		/* --kernel: ends conntrack reported */
 } __attribute__((aligned(64)));
 
 static inline void fwd_stat_add(_Atomic uint64_t *v, uint64_t n)
@@ -79,6 +82,12 @@ struct fwd_rule;
 struct fwd_stats *fwd_stats_of(const struct fwd_rule *r, unsigned w);
 /* Count the end of a session (the log's close_reason) */
 void fwd_stats_end(const struct fwd_rule *r, unsigned w, const char *reason);
+/* Give each rule of c its listener's counters from *list, made there with
+ * nstats blocks when new: a rule that keeps its address keeps its counts
+ * across reloads. fwd_counts_free() frees the list. */
+struct fwd_config;
+void fwd_counts_bind(struct fwd_count **list, unsigned nstats, struct fwd_config *c);
+void fwd_counts_free(struct fwd_count *list);
 
 struct fwd_rule {
 	unsigned line;			/* 0 for the quick form */
@@ -141,6 +150,7 @@ struct slog_rec {
 	uint64_t bytes_in, bytes_out;	/* from the client, to the client */
 	uint64_t spliced;		/* bytes moved without copying */
 	int64_t start_ms, end_ms;
+	bool no_start;			/* start (so duration) unknown: null, never 0 */
 	const char *close_reason;
 	bool no_bytes;			/* --kernel without conntrack accounting */
 	const char *translation;	/* --kernel: "dnat"; NULL in user space */
@@ -156,6 +166,9 @@ void slog_session(const struct slog *l, const struct slog_rec *r);
  * or -1, then a message for people. */
 void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
 		long long count, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A "lost" event: count things that never made it to the log, and why
+ * (reason: "buffer-full"), which its record carries as `reason` */
+void slog_lost(const struct slog *l, long long count, const char *reason, const char *msg);
 
 /* kernel.c: --kernel, the rules as nftables DNAT in `table inet portkit` */
 int fwd_kernel_ruleset(const struct fwd_config *c, const char *name, char **out);
@@ -180,5 +193,43 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 int engine_reload(struct engine *e, struct fwd_config *c);	/* takes a reference */
 /* Stop accepting, drain for drain_ms, join the workers, free e. */
 void engine_stop(struct engine *e, unsigned drain_ms);
+
+/* run.c: the forwarder's main thread, one event loop for signals (SIGHUP
+ * reloads, SIGTERM and SIGINT stop), --metrics and, with --kernel, the
+ * conntrack events; what cmd.c hands it */
+struct fwd_run_opts {
+	const char *config;		/* -c FILE, reloaded on SIGHUP; NULL: quick form */
+	const char *log;		/* --log FILE, "none", or NULL: stderr */
+	const char *user;		/* --user */
+	const char *metrics;		/* --metrics ADDR:PORT */
+	bool json, check, persist, forwarding;
+	size_t rcvbuf;			/* --kernel: the conntrack events' receive buffer */
+	struct engine_opts eo;
+};
+/* Run c (the run owns it now) until a stop signal: 0, -errno with
+ * error_msg() set for the caller to say, or 2 when the log said it */
+int fwd_run_user(const struct fwd_run_opts *o, struct fwd_config *c);
+int fwd_run_kernel(const struct fwd_run_opts *o, struct fwd_config *c);
+
+/* klog.c: --kernel's session log and counters, from conntrack's new and
+ * destroy events on the main loop */
+struct ev_loop;
+struct klog;
+/* Follow the sessions of c's rules (a reference taken); with sessions
+ * false only the counters are kept. 0 or errorf. */
+int klog_start(struct ev_loop *l, const struct slog *log, struct fwd_config *c, size_t rcvbuf,
+	       struct klog **out);
+/* Every event queued so far handled under the running rules (before new
+ * rules go in) */
+void klog_drain(struct klog *k);
+/* The new generation (a reference taken); the sessions of earlier ones
+ * are still logged under their rules until they end */
+void klog_reload(struct klog *k, struct fwd_config *c);
+void klog_each_rule(struct klog *k, void (*fn)(const struct fwd_rule *r, void *arg), void *arg);
+/* Events the kernel dropped: starts (durations then unknown) and ends
+ * (sessions with no log line) */
+void klog_lost(const struct klog *k, uint64_t *starts, uint64_t *ends);
+/* What is queued read, the last loss said, everything freed (NULL ok) */
+void klog_stop(struct klog *k);
 
 #endif

@@ -55,6 +55,8 @@ struct fwd_metrics {
 	struct ev_io lio;
 	int lfd;
 	struct engine *eng;
+	bool kernel;			/* --kernel: the counters come from klog */
+	struct klog *klog;
 	struct mconn *conns;
 	unsigned nconns;
 	uint64_t reloads[3];		/* ok, rejected, ignored */
@@ -84,6 +86,7 @@ static void conn_close(struct mconn *c)
 struct sum {
 	uint64_t started, bytes_in, bytes_out, spliced, denied, looped, full;
 	uint64_t ends[FWD_END_MAX];
+	uint64_t kernel_ended;
 };
 
 static void add_up(const struct fwd_rule *r, struct sum *s)
@@ -103,6 +106,7 @@ static void add_up(const struct fwd_rule *r, struct sum *s)
 		s->full += atomic_load_explicit(&x->dgram_full, memory_order_relaxed);
 		for (unsigned i = 0; i < FWD_END_MAX; i++)
 			s->ends[i] += atomic_load_explicit(&x->ends[i], memory_order_relaxed);
+		s->kernel_ended += atomic_load_explicit(&x->kernel_ended, memory_order_relaxed);
 	}
 }
 
@@ -163,6 +167,12 @@ static uint64_t v_ends(const struct fwd_rule *r, const struct sum *s, unsigned k
 {
 	(void)r;
 	return s->ends[k];
+}
+
+static uint64_t v_kernel_ended(const struct fwd_rule *r, const struct sum *s, unsigned k)
+{
+	(void)r, (void)k;
+	return s->kernel_ended;
 }
 
 static uint64_t v_bytes(const struct fwd_rule *r, const struct sum *s, unsigned k)
@@ -227,53 +237,83 @@ static size_t open_fds(void)
 	return n ? n - 1 : 0;	/* not the one opendir holds */
 }
 
-void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b)
+/* --kernel: conntrack accounting on, so session ends carry bytes */
+static bool kernel_bytes(void)
 {
-	struct rules rs = { 0 };
-	struct sum *sums;
-	static const char *const results[] = { "ok", "rejected", "ignored" };
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "re");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 1;
+}
+
+/* The families of every rule. With --kernel, what only the user-space
+ * forwarder can know is a family without samples (docs/metrics.md), and
+ * sessions end the kernel's one way ("ended", as the log says). */
+static void rule_families(struct metrics *mx, const struct rules *rs, const struct sum *sums,
+			  bool kernel)
+{
 	static const char *const dirs[] = { "from_client", "to_client" };
 	static const char *const ways[] = { "spliced", "copied" };
 	static const char *const conn[] = { "refused", "timeout", "error" };
 	static const char *const kinds[] = { "connect", "idle", "halfclose" };
 	static const char *const drops[] = { "denied", "loop", "table_full" };
+	static const char *const ended[] = { "ended" };
+	const struct rules none = { 0 }, *user = kernel ? &none : rs;
+
+	per_rule(mx, rs, sums, "portkit_forward_sessions_open", METRIC_GAUGE, NULL,
+		 "Sessions being relayed now (UDP: entries in the session table).", NULL, NULL, 0,
+		 false, v_open);
+	per_rule(mx, rs, sums, "portkit_forward_sessions", METRIC_COUNTER, NULL,
+		 "Sessions relayed since start (admitted, whatever came of the connect).", NULL,
+		 NULL, 0, false, v_started);
+	per_rule(mx, rs, sums, "portkit_forward_session_ends", METRIC_COUNTER, NULL,
+		 "Sessions ended or refused, by the session log's close_reason.", "reason",
+		 kernel ? ended : fwd_end_names, kernel ? 1 : FWD_END_MAX, false,
+		 kernel ? v_kernel_ended : v_ends);
+	per_rule(mx, user, sums, "portkit_forward_connect_failures", METRIC_COUNTER, NULL,
+		 "Connections to the target that failed, by reason.", "reason", conn, 3, false,
+		 v_connect);
+	per_rule(mx, user, sums, "portkit_forward_timeouts", METRIC_COUNTER, NULL,
+		 "Sessions ended by a timeout, by kind.", "kind", kinds, 3, false, v_timeouts);
+	per_rule(mx, user, sums, "portkit_forward_denied", METRIC_COUNTER, NULL,
+		 "Clients refused by the rule's allow/deny list (TCP connections, UDP datagrams).",
+		 NULL, NULL, 0, false, v_denied);
+	per_rule(mx, kernel && !kernel_bytes() ? &none : rs, sums, "portkit_forward_bytes",
+		 METRIC_COUNTER, "bytes", "Bytes relayed, by direction.", "direction", dirs, 2, false,
+		 v_bytes);
+	per_rule(mx, user, sums, "portkit_forward_relay_bytes", METRIC_COUNTER, "bytes",
+		 "Bytes relayed, both directions, moved by splice (no copy) or copied.", "way",
+		 ways, 2, false, v_copy);
+	per_rule(mx, user, sums, "portkit_forward_udp_evictions", METRIC_COUNTER, NULL,
+		 "UDP sessions ended to make room under max-sessions.", NULL, NULL, 0, true,
+		 v_evicted);
+	per_rule(mx, user, sums, "portkit_forward_udp_dropped_datagrams", METRIC_COUNTER, NULL,
+		 "UDP datagrams from clients not relayed, by reason.", "reason", drops, 3, true,
+		 v_dropped);
+}
+
+void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b)
+{
+	struct rules rs = { 0 };
+	struct sum *sums;
+	static const char *const results[] = { "ok", "rejected", "ignored" };
 	struct metrics mx;
 	struct rlimit rl;
 
 	if (m->eng)
 		engine_each_rule(m->eng, collect, &rs);
+	else
+		klog_each_rule(m->klog, collect, &rs);
 	sums = xcalloc(rs.n ? rs.n : 1, sizeof(*sums));
 	for (size_t i = 0; i < rs.n; i++)
 		add_up(rs.v[i], &sums[i]);
 	metrics_init(&mx, b, fmt);
-	per_rule(&mx, &rs, sums, "portkit_forward_sessions_open", METRIC_GAUGE, NULL,
-		 "Sessions being relayed now (UDP: entries in the session table).", NULL, NULL, 0,
-		 false, v_open);
-	per_rule(&mx, &rs, sums, "portkit_forward_sessions", METRIC_COUNTER, NULL,
-		 "Sessions relayed since start (admitted, whatever came of the connect).", NULL,
-		 NULL, 0, false, v_started);
-	per_rule(&mx, &rs, sums, "portkit_forward_session_ends", METRIC_COUNTER, NULL,
-		 "Sessions ended or refused, by the session log's close_reason.", "reason",
-		 fwd_end_names, FWD_END_MAX, false, v_ends);
-	per_rule(&mx, &rs, sums, "portkit_forward_connect_failures", METRIC_COUNTER, NULL,
-		 "Connections to the target that failed, by reason.", "reason", conn, 3, false,
-		 v_connect);
-	per_rule(&mx, &rs, sums, "portkit_forward_timeouts", METRIC_COUNTER, NULL,
-		 "Sessions ended by a timeout, by kind.", "kind", kinds, 3, false, v_timeouts);
-	per_rule(&mx, &rs, sums, "portkit_forward_denied", METRIC_COUNTER, NULL,
-		 "Clients refused by the rule's allow/deny list (TCP connections, UDP datagrams).",
-		 NULL, NULL, 0, false, v_denied);
-	per_rule(&mx, &rs, sums, "portkit_forward_bytes", METRIC_COUNTER, "bytes",
-		 "Bytes relayed, by direction.", "direction", dirs, 2, false, v_bytes);
-	per_rule(&mx, &rs, sums, "portkit_forward_relay_bytes", METRIC_COUNTER, "bytes",
-		 "Bytes relayed, both directions, moved by splice (no copy) or copied.", "way",
-		 ways, 2, false, v_copy);
-	per_rule(&mx, &rs, sums, "portkit_forward_udp_evictions", METRIC_COUNTER, NULL,
-		 "UDP sessions ended to make room under max-sessions.", NULL, NULL, 0, true,
-		 v_evicted);
-	per_rule(&mx, &rs, sums, "portkit_forward_udp_dropped_datagrams", METRIC_COUNTER, NULL,
-		 "UDP datagrams from clients not relayed, by reason.", "reason", drops, 3, true,
-		 v_dropped);
+	rule_families(&mx, &rs, sums, m->kernel);
 	metrics_family(&mx, "portkit_forward_reloads", METRIC_COUNTER, NULL,
 		       "Configuration reloads (SIGHUP), by result.");
 	for (unsigned i = 0; i < 3; i++) {
@@ -284,6 +324,20 @@ void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf
 	metrics_family(&mx, "portkit_forward_rules", METRIC_GAUGE, NULL,
 		       "Rules in the running configuration.");
 	metrics_sample_u(&mx, rs.n, 0, NULL);
+	if (m->kernel) {
+		uint64_t lost[2];
+		static const char *const evs[] = { "new", "destroy" };
+
+		klog_lost(m->klog, &lost[0], &lost[1]);
+		metrics_family(&mx, "portkit_forward_conntrack_events_lost", METRIC_COUNTER, NULL,
+			       "Conntrack events the kernel dropped (receive buffer full): new "
+			       "(a session's start), destroy (a session with no log line).");
+		for (unsigned i = 0; i < 2; i++) {
+			const char *l[] = { "event", evs[i] };
+
+			metrics_sample_u(&mx, lost[i], 1, l);
+		}
+	}
 	metrics_family(&mx, "process_open_fds", METRIC_GAUGE, NULL, "Open file descriptors.");
 	metrics_sample_u(&mx, open_fds(), 0, NULL);
 	metrics_family(&mx, "process_max_fds", METRIC_GAUGE, NULL,
@@ -494,6 +548,14 @@ void fwd_metrics_engine(struct fwd_metrics *m, struct engine *eng)
 {
 	if (m)
 		m->eng = eng;
+}
+
+void fwd_metrics_kernel(struct fwd_metrics *m, struct klog *k)
+{
+	if (m) {
+		m->kernel = true;
+		m->klog = k;
+	}
 }
 
 int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out)

@@ -18,6 +18,10 @@ enum { RELOAD_OK, RELOAD_REJECTED, RELOAD_IGNORED };
 int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out);
 /* The engine whose counters it shows (none yet: no rules) */
 void fwd_metrics_engine(struct fwd_metrics *m, struct engine *eng);
+/* Or --kernel's: what conntrack's events tell (see docs/metrics.md for
+ * what the kernel forwarder cannot know) */
+struct klog;
+void fwd_metrics_kernel(struct fwd_metrics *m, struct klog *k);
 void fwd_metrics_reload(struct fwd_metrics *m, int result);
 void fwd_metrics_stop(struct fwd_metrics *m);
 /* The exposition text now (for the endpoint and tests) */

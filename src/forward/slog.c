@@ -52,18 +52,28 @@ void slog_session(const struct slog *l, const struct slog_rec *r)
 	slog_line(l, r);
 }
 
+/* a number of milliseconds as seconds with three decimals, or unknown */
+static const char *secs(char buf[32], bool known, long long ms, const char *unknown)
+{
+	if (!known)
+		return unknown;
+	snprintf(buf, 32, "%lld.%03lld", ms / 1000, ms % 1000);
+	return buf;
+}
+
 static void slog_line(const struct slog *l, const struct slog_rec *r)
 {
 	char line[1024], ts[64], ca[ADDR_STRLEN], ta[ADDR_STRLEN], rule[160];
-	char cep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN];
+	char cep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN], sbuf[32], dbuf[32];
 	/* an IPv4 client of a dual-stack listener is logged as the IPv4 it is */
 	struct endpoint client = *r->client;
 	const struct endpoint *target = &r->rule->target;
 	int64_t dur = r->end_ms - r->start_ms;
-	int n;
-
+	bool known = !r->no_start;	/* unknown is null, never a 0 that did not happen */
+	char bin[24] = "null", bout[24] = "null", tr[24] = "null";
 	struct timespec now;
 	long long start_ms;
+	int n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	start_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - dur;
@@ -71,9 +81,7 @@ static void slog_line(const struct slog *l, const struct slog_rec *r)
 	endpoint_unmap(&client);
 	addr_format(client.family, client.addr, ca);
 	addr_format(target->family, target->addr, ta);
-	char bin[24] = "null", bout[24] = "null", tr[24] = "null";
-
-	if (!r->no_bytes) {	/* unknown is null, never a 0 that did not happen */
+	if (!r->no_bytes) {
 		snprintf(bin, sizeof(bin), "%llu", (unsigned long long)r->bytes_in);
 		snprintf(bout, sizeof(bout), "%llu", (unsigned long long)r->bytes_out);
 	}
@@ -83,35 +91,37 @@ static void slog_line(const struct slog *l, const struct slog_rec *r)
 		n = snprintf(line, sizeof(line),
 			     "{\"time\":\"%s\",\"rule\":\"%s\",\"proto\":\"%s\",\"client_addr\":\"%s\","
 			     "\"client_port\":%u,\"target_addr\":\"%s\",\"target_port\":%u,"
-			     "\"bytes_in\":%s,\"bytes_out\":%s,\"spliced\":%llu,\"start\":%lld.%03lld,"
-			     "\"duration\":%lld.%03lld,\"close_reason\":\"%s\",\"translation\":%s}\n",
+			     "\"bytes_in\":%s,\"bytes_out\":%s,\"spliced\":%llu,\"start\":%s,"
+			     "\"duration\":%s,\"close_reason\":\"%s\",\"translation\":%s}\n",
 			     ts, jstr(r->rule->name, rule, sizeof(rule)),
 			     r->rule->proto == FWD_TCP ? "tcp" : "udp", ca, client.port, ta, target->port,
-			     bin, bout, (unsigned long long)r->spliced, start_ms / 1000, start_ms % 1000,
-			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason, tr);
+			     bin, bout, (unsigned long long)r->spliced,
+			     secs(sbuf, known, start_ms, "null"), secs(dbuf, known, dur, "null"),
+			     r->close_reason, tr);
 	else
 		n = snprintf(line, sizeof(line),
 			     "%s session rule=\"%s\" client=%s target=%s in=%s out=%s "
-			     "duration=%lld.%03llds close=%s%s%s\n", ts, r->rule->name,
+			     "duration=%s%s close=%s%s%s\n", ts, r->rule->name,
 			     endpoint_str(&client, cep), endpoint_str(target, tep),
 			     r->no_bytes ? "-" : bin, r->no_bytes ? "-" : bout,
-			     (long long)(dur / 1000), (long long)(dur % 1000), r->close_reason,
+			     secs(dbuf, known, dur, "-"), known ? "s" : "", r->close_reason,
 			     r->translation ? " via=kernel-" : "", r->translation ? r->translation : "");
 	if (n > 0)
 		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
-		long long count, const char *fmt, ...)
+/* An event line; reason (a "lost" record's) NULL for the others, which
+ * carry no such key */
+static void event_line(const struct slog *l, const char *event, const struct fwd_rule *rule,
+		       long long count, const char *reason, const char *text)
 {
-	char line[2048], ts[TIME_STRLEN], msg[600];
-	va_list ap;
+	char line[2048], ts[TIME_STRLEN], rkey[64] = "", msg[600];
 	int n;
 
+	snprintf(msg, sizeof(msg), "%s", text);
 	time_rfc3339(ts, NULL);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	if (reason)
+		snprintf(rkey, sizeof(rkey), l->json ? ",\"reason\":\"%s\"" : " reason=%s", reason);
 	if (l->json) {
 		char emsg[800], ename[400], lep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN], num[32];
 
@@ -119,16 +129,16 @@ void slog_event(const struct slog *l, const char *event, const struct fwd_rule *
 		if (rule)
 			n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"event\":\"%s\","
 				     "\"rule\":\"%s\",\"proto\":\"%s\",\"listen\":\"%s\","
-				     "\"target\":\"%s\",\"count\":%s,\"message\":\"%s\"}\n",
+				     "\"target\":\"%s\",\"count\":%s,\"message\":\"%s\"%s}\n",
 				     ts, event, jstr(rule->name, ename, sizeof(ename)),
 				     rule->proto == FWD_TCP ? "tcp" : "udp", endpoint_str(&rule->listen, lep),
 				     endpoint_str(&rule->target, tep), count >= 0 ? num : "null",
-				     jstr(msg, emsg, sizeof(emsg)));
+				     jstr(msg, emsg, sizeof(emsg)), rkey);
 		else
 			n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"event\":\"%s\","
 				     "\"rule\":null,\"proto\":null,\"listen\":null,\"target\":null,"
-				     "\"count\":%s,\"message\":\"%s\"}\n", ts, event,
-				     count >= 0 ? num : "null", jstr(msg, emsg, sizeof(emsg)));
+				     "\"count\":%s,\"message\":\"%s\"%s}\n", ts, event,
+				     count >= 0 ? num : "null", jstr(msg, emsg, sizeof(emsg)), rkey);
 	} else {
 		/* as the session lines: key=value, strings quoted */
 		char lep[ENDPOINT_STRLEN], tep[ENDPOINT_STRLEN], what[256] = "", num[40] = "";
@@ -141,8 +151,26 @@ void slog_event(const struct slog *l, const char *event, const struct fwd_rule *
 		for (char *p = msg; *p; p++)
 			if (*p == '"' || (unsigned char)*p < 0x20)
 				*p = '\'';
-		n = snprintf(line, sizeof(line), "%s %s%s%s msg=\"%s\"\n", ts, event, what, num, msg);
+		n = snprintf(line, sizeof(line), "%s %s%s%s%s msg=\"%s\"\n", ts, event, what, num,
+			     rkey, msg);
 	}
 	if (n > 0)
 		put(l, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
+		long long count, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_line(l, event, rule, count, NULL, msg);
+}
+
+void slog_lost(const struct slog *l, long long count, const char *reason, const char *msg)
+{
+	event_line(l, "lost", NULL, count, reason, msg);
 }

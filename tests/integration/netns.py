@@ -4,6 +4,7 @@ Only root can create them; tests that need one are skipped otherwise.
 Addresses used inside are loopback and 198.18.0.0/15 (the benchmarking
 range), on devices that exist only inside the namespace.
 """
+import contextlib
 import itertools
 import os
 import subprocess
@@ -87,3 +88,18 @@ class Netns:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@contextlib.contextmanager
+def routed():
+    """client 198.18.8.1 - router 198.18.8.2 / 198.18.9.1 - server 198.18.9.2 (its
+    default route through the router): the three namespaces, removed whatever happens."""
+    client, router, server = Netns(), Netns(), Netns()
+    try:
+        client.link(router, "198.18.8", 8)
+        router.link(server, "198.18.9", 9)
+        server.ip("route", "add", "default", "via", "198.18.9.1")
+        yield client, router, server
+    finally:
+        for ns in (client, router, server):
+            ns.close()

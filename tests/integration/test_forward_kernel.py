@@ -6,18 +6,16 @@ the router. The server's own log (serve --json) is the judge of who reached
 it, and from which address.
 """
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from conftest import BIN
 from fwdutil import Fwd
-from netns import Netns
+from netns import Netns, routed
 
 PY = sys.executable
 CONF = ("8080 tcp 198.18.9.2:80\n"
@@ -41,11 +39,7 @@ def ruleset(ns):
 
 @pytest.fixture
 def net(tmp_path):
-    client, router, server = Netns(), Netns(), Netns()
-    try:
-        client.link(router, "198.18.8", 8)
-        router.link(server, "198.18.9", 9)
-        server.ip("route", "add", "default", "via", "198.18.9.1")
+    with routed() as (client, router, server):
         srv = subprocess.Popen(server.cmd(BIN, "serve", "http", "dns", "--json", "--dns",
                                           "a.lab=1.2.3.4"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -54,9 +48,6 @@ def net(tmp_path):
         conf = tmp_path / "k.conf"
         conf.write_text(CONF)
         yield client, router, server, srv, conf
-    finally:
-        for ns in (client, router, server):
-            ns.close()
 
 
 def served(srv):

@@ -113,6 +113,27 @@ TEST(numbers)
 	CHECK_STR(error_msg(), "invalid count '5': must be 10-20");
 }
 
+TEST(sizes)
+{
+	static const struct { const char *s; int r; unsigned long long v; } cases[] = {
+		{ "4096", 0, 4096 }, { "64K", 0, 65536 }, { "16m", 0, 16 << 20 },
+		{ "1G", 0, 1ULL << 30 }, { "2G", -ERANGE, 0 }, { "1", -ERANGE, 0 },
+		{ "K", -EINVAL, 0 }, { "12x", -EINVAL, 0 }, { "", -EINVAL, 0 }, { "-4K", -EINVAL, 0 },
+		{ "99999999999999999999K", -ERANGE, 0 },
+	};
+	unsigned long long v;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = 0;
+		CHECK_INT(parse_size(cases[i].s, 4096, 1ULL << 30, "--buffer-size", &v), cases[i].r);
+		CHECK(v == cases[i].v);
+	}
+	parse_size("12x", 4096, 1ULL << 30, "--buffer-size", &v);
+	CHECK_STR(error_msg(), "invalid --buffer-size '12x': a number of bytes, or one with K, M or G");
+	parse_size("2G", 4096, 1ULL << 30, "--buffer-size", &v);
+	CHECK_STR(error_msg(), "invalid --buffer-size '2G': must be 4096-1073741824 bytes");
+}
+
 TEST(buf_limit)
 {
 	struct buf b = BUF_INIT(8);

@@ -130,3 +130,51 @@ TEST(forward_config_taken_whole)
 			       &c) < 0);
 	CHECK(fwd_config_parse("t.conf", "127.0.0.1:0 tcp 127.0.0.1:80\n", &c) < 0);
 }
+
+/* The log lines of slog.c, read back from a file */
+static char *logged(bool json, void (*write_lines)(const struct slog *l))
+{
+	FILE *f = tmpfile();
+	struct slog l = { .fd = fileno(f), .json = json };
+	static char text[4096];
+	size_t n;
+
+	write_lines(&l);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+static void kernel_sessions(const struct slog *l)
+{
+	struct fwd_rule r;
+	struct endpoint client = ep("198.18.8.1:40000");
+
+	fwd_rule_quick("8080", "198.18.9.2:80", false, &r);
+	/* a start that was seen; one that was not (its new event lost) */
+	slog_session(l, &(struct slog_rec){ .rule = &r, .client = &client, .start_ms = 1000,
+					    .end_ms = 2500, .close_reason = "ended", .no_bytes = true,
+					    .translation = "dnat" });
+	slog_session(l, &(struct slog_rec){ .rule = &r, .client = &client, .start_ms = 2500,
+					    .end_ms = 2500, .no_start = true, .close_reason = "ended",
+					    .no_bytes = true, .translation = "dnat" });
+	slog_lost(l, 12, "buffer-full", "12 sessions \"lost\"");
+}
+
+TEST(forward_log_unknown_is_null_and_loss_is_a_line)
+{
+	char *j = logged(true, kernel_sessions), *t;
+
+	CHECK(strstr(j, "\"bytes_in\":null,\"bytes_out\":null,\"spliced\":0,\"start\":"));
+	CHECK(strstr(j, "\"duration\":1.500,\"close_reason\":\"ended\",\"translation\":\"dnat\"}\n"));
+	CHECK(strstr(j, "\"start\":null,\"duration\":null,\"close_reason\":\"ended\""));
+	CHECK(strstr(j, "\"event\":\"lost\",\"rule\":null,\"proto\":null,\"listen\":null,"
+			"\"target\":null,\"count\":12,\"message\":\"12 sessions \\\"lost\\\"\","
+			"\"reason\":\"buffer-full\"}\n"));
+	t = logged(false, kernel_sessions);
+	CHECK(strstr(t, " in=- out=- duration=1.500s close=ended via=kernel-dnat\n"));
+	CHECK(strstr(t, " in=- out=- duration=- close=ended via=kernel-dnat\n"));
+	CHECK(strstr(t, " lost count=12 reason=buffer-full msg=\"12 sessions 'lost'\"\n"));
+}

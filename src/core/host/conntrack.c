@@ -4,12 +4,10 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +20,7 @@
 #include "core/host/netns.h"
 #include "core/base/xalloc.h"
 #include "core/host/conntrack.h"
+#include "core/host/conntrack_int.h"
 #include "core/base/banned.h"
 
 /*
@@ -115,6 +114,22 @@ static void counters(const struct nlattr *nest, uint64_t *packets, uint64_t *byt
 	}
 }
 
+static void timestamps(const struct nlattr *nest, struct nat_entry *e)
+{
+	const struct nlattr *a;
+
+	NESTED(a, nest) {
+		unsigned type = mnl_attr_get_type(a);
+
+		if (len(a) < 8)
+			continue;
+		if (type == CTA_TIMESTAMP_START)
+			e->ts_start_ns = be64(a);
+		else if (type == CTA_TIMESTAMP_STOP)
+			e->ts_stop_ns = be64(a);
+	}
+}
+
 static void tcp_state(const struct nlattr *nest, uint8_t *state)
 {
 	const struct nlattr *a, *b;
@@ -173,6 +188,9 @@ int nat_parse_msg(const void *msg, size_t size, struct nat_entry *e)
 			if (len(a) >= 4)
 				e->id = be32(a);
 			break;
+		case CTA_TIMESTAMP:
+			timestamps(a, e);
+			break;
 		case CTA_COUNTERS_ORIG:
 			e->counters = true;
 			counters(a, &e->orig_packets, &e->orig_bytes);
@@ -213,10 +231,8 @@ const struct nlmsghdr *nat_ct_next(const void *buf, size_t size, const struct nl
 	return h;
 }
 
-/* The messages of one received batch: cb(each entry or event); MNL_CB_STOP at
- * the dump's end, -1 with errno for an error the kernel sent */
-static int run_batch(const char *buf, size_t n, unsigned seq, unsigned portid,
-		     int (*cb)(const struct nlmsghdr *nlh, void *arg), void *arg)
+int ct_run_batch(const char *buf, size_t n, unsigned seq, unsigned portid,
+		 int (*cb)(const struct nlmsghdr *nlh, void *arg), void *arg)
 {
 	for (const struct nlmsghdr *h = nat_ct_next(buf, n, NULL); h; h = nat_ct_next(buf, n, h)) {
 		if ((seq && h->nlmsg_seq != seq) || (portid && h->nlmsg_pid && h->nlmsg_pid != portid))
@@ -239,7 +255,20 @@ static int run_batch(const char *buf, size_t n, unsigned seq, unsigned portid,
 	return MNL_CB_OK;
 }
 
-static int ct_error(int e, const char *what)
+void ct_save(const void *buf, size_t n)
+{
+	static FILE *f;
+	static bool tried;
+	const char *path = getenv("PORTKIT_CT_SAVE");
+
+	if (!tried && path && *path)
+		f = fopen(path, "abe");
+	tried = true;
+	if (f && (fwrite(buf, 1, n, f) != n || fflush(f)))
+		warnf("cannot write '%s': %s", path, strerror(errno));
+}
+
+int ct_error(int e, const char *what)
 {
 	if (e == EPERM || e == EACCES)
 		return errorf(-e, "%s the conntrack table needs root (CAP_NET_ADMIN)", what);
@@ -249,7 +278,7 @@ static int ct_error(int e, const char *what)
 	return errorf(-e, "cannot read the conntrack table: %s", strerror(e));
 }
 
-static struct mnl_socket *ct_open(unsigned groups)
+struct mnl_socket *ct_open(unsigned groups)
 {
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 
@@ -315,6 +344,8 @@ static void *receiver(void *arg)
 			break;
 		c->n = mnl_socket_recvfrom(d->nl, c->buf, CHUNK);
 		c->err = c->n < 0 ? errno : 0;
+		if (c->n > 0)
+			ct_save(c->buf, (size_t)c->n);
 		end = c->n <= 0 || last_batch(c->buf, (size_t)c->n);
 		pthread_mutex_lock(&d->mu);
 		d->head++;
@@ -397,7 +428,7 @@ static int dump(int (*fn)(const struct nat_entry *e, void *arg), void *arg, long
 			r = ct_error(c->err, "reading");
 			break;
 		}
-		cb = c->n ? run_batch(c->buf, (size_t)c->n, seq, portid, on_entry, &x) : MNL_CB_STOP;
+		cb = c->n ? ct_run_batch(c->buf, (size_t)c->n, seq, portid, on_entry, &x) : MNL_CB_STOP;
 		if (cb < 0) {
 			r = ct_error(errno, "reading");
 			break;
@@ -422,16 +453,6 @@ static int dump(int (*fn)(const struct nat_entry *e, void *arg), void *arg, long
 	if (!r && max)
 		*max = read_long("/proc/sys/net/netfilter/nf_conntrack_max");
 	return r;
-}
-
-int nat_table_add(const struct nat_entry *e, void *arg)
-{
-	struct nat_table *t = arg;
-
-	if (t->n == t->cap)
-		t->v = xgrow(t->v, sizeof(*t->v), t->n + 1, &t->cap);
-	t->v[t->n++] = *e;
-	return 0;
 }
 
 int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg), void *arg,
@@ -468,10 +489,12 @@ int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, voi
 	return r;
 }
 
-void nat_table_free(struct nat_table *t)
+int nat_each_bytes(const void *buf, size_t size, int (*fn)(const struct nat_entry *e, void *arg),
+		   void *arg)
 {
-	free(t->v);
-	memset(t, 0, sizeof(*t));
+	struct each x = { fn, arg, 0 };
+
+	return ct_run_batch(buf, size, 0, 0, on_entry, &x) < 0 ? ct_error(errno, "reading") : 0;
 }
 
 const char *nat_tcp_state(unsigned s)
@@ -491,92 +514,3 @@ const char *nat_translation(const struct nat_entry *e)
 	return s && d ? "both" : s ? "snat" : d ? "dnat" : NULL;
 }
 
-
-struct watch {
-	int (*fn)(const struct nat_entry *e, const char *event, void *arg);
-	void *arg;
-	int stop;
-};
-
-static int on_event(const struct nlmsghdr *nlh, void *arg)
-{
-	struct watch *w = arg;
-	struct nat_entry e;
-	unsigned type = nlh->nlmsg_type & 0xff;
-	const char *ev = type == IPCTNL_MSG_CT_DELETE ? "destroy"
-			 : nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL) ? "new" : "update";
-
-	if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK || nat_parse_msg(nlh, nlh->nlmsg_len, &e))
-		return MNL_CB_OK;
-	if (w->fn(&e, ev, w->arg)) {
-		w->stop = 1;
-		return MNL_CB_STOP;
-	}
-	return MNL_CB_OK;
-}
-
-static int follow(int stop_fd, bool updates, struct watch *w)
-{
-	static char buf[1 << 16];
-	struct mnl_socket *nl = ct_open(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY |
-					(updates ? NF_NETLINK_CONNTRACK_UPDATE : 0));
-	int fd, r = 0;
-
-	if (!nl)
-		return ct_error(errno, "following");
-	fd = mnl_socket_get_fd(nl);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	while (!w->stop) {
-		struct pollfd p[2] = { { fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
-		ssize_t n;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = errorf(-errno, "poll: %s", strerror(errno));
-			break;
-		}
-		if (p[1].revents)
-			break;
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				warnf("events came faster than they were read: some were lost");
-				continue;
-			}
-			r = errorf(-errno, "reading conntrack events: %s", strerror(errno));
-			break;
-		}
-		if (run_batch(buf, (size_t)n, 0, 0, on_event, w) < 0) {
-			r = errorf(-errno, "reading conntrack events: %s", strerror(errno));
-			break;
-		}
-	}
-	mnl_socket_close(nl);
-	return r;
-}
-
-int nat_watch(const char *netns, int stop_fd, bool updates,
-	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg)
-{
-	struct watch w = { .fn = fn, .arg = arg };
-	struct netns ns;
-	int saved = -1, r;
-
-	if (netns) {
-		if ((r = netns_resolve(netns, &ns)))
-			return r;
-		if (!ns.current && (r = netns_enter(&ns, &saved))) {
-			netns_release(&ns);
-			return r;
-		}
-	}
-	r = follow(stop_fd, updates, &w);
-	if (saved >= 0)
-		netns_restore(saved);
-	if (netns)
-		netns_release(&ns);
-	return r;
-}

@@ -1,9 +1,10 @@
 /*
  * conntrack.h - the kernel's connection-tracking table through ctnetlink
  * (read with libmnl), in the current or a named network namespace:
- * a dump into an array of struct nat_entry, or a stream of events. Used by
- * portkit nat (the table) and forward --kernel (its session log). Cost: one
- * dump, one record copied per entry; nothing per entry is allocated.
+ * a dump handed out entry by entry as it arrives; its events are
+ * core/ctfollow.h's. Used by portkit nat (the table and --watch) and forward
+ * --kernel (its session log). Cost: one dump, one record copied per entry;
+ * nothing per entry is allocated.
  */
 #ifndef PORTKIT_CONNTRACK_H
 #define PORTKIT_CONNTRACK_H
@@ -28,13 +29,10 @@ struct nat_entry {
 	uint16_t zone;
 	bool counters;			/* accounting was on: packets and bytes are real */
 	uint64_t orig_packets, orig_bytes, reply_packets, reply_bytes;
+	/* net.netfilter.nf_conntrack_timestamp=1: start and (in a destroy
+	 * event) stop, Unix nanoseconds; 0 when the kernel sent none */
+	uint64_t ts_start_ns, ts_stop_ns;
 	uint32_t id;
-};
-
-struct nat_table {
-	struct nat_entry *v;
-	size_t n, cap;
-	long count, max;		/* nf_conntrack_count and _max there (-1 unknown) */
 };
 
 /* Dump the table of the current namespace (or netns, when not NULL), entry
@@ -48,15 +46,11 @@ int nat_each(const char *netns, int (*fn)(const struct nat_entry *e, void *arg),
 struct netns;
 int nat_each_ns(const struct netns *ns, int (*fn)(const struct nat_entry *e, void *arg),
 		void *arg, long *count, long *max);
-/* An fn for nat_each that keeps every entry in the nat_table arg */
-int nat_table_add(const struct nat_entry *e, void *arg);
-void nat_table_free(struct nat_table *t);
-/* Follow the table: fn(entry, "new"|"update"|"destroy", arg) for each event
- * until fn returns nonzero or stop_fd is readable; 0 or errorf. Without
- * updates only "new" and "destroy" are asked of the kernel (each state
- * change of every session is an event: a busy router makes many). */
-int nat_watch(const char *netns, int stop_fd, bool updates,
-	      int (*fn)(const struct nat_entry *e, const char *event, void *arg), void *arg);
+/* The entries in buf, messages as a dump or an event socket delivers them
+ * (a recording replayed: tests): fn(entry, arg) until it returns nonzero;
+ * 0 or errorf for an error message among them. */
+int nat_each_bytes(const void *buf, size_t size, int (*fn)(const struct nat_entry *e, void *arg),
+		   void *arg);
 /* One ctnetlink message (a dump entry or an event) into e; 0, or -1 when
  * it is not a conntrack entry or is malformed. */
 int nat_parse_msg(const void *msg, size_t size, struct nat_entry *e);

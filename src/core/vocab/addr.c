@@ -44,6 +44,31 @@ int parse_number(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
+int parse_size(const char *s, unsigned long long min, unsigned long long max,
+	       const char *what, unsigned long long *out)
+{
+	static const char units[] = "kKmMgG";
+	size_t n = strlen(s);
+	const char *u = n ? memchr(units, s[n - 1], sizeof(units) - 1) : NULL;
+	unsigned shift = u ? 10 * (unsigned)((u - units) / 2 + 1) : 0;
+	char digits[32];
+	unsigned long long v;
+
+	n -= u != NULL;
+	if (!n || n >= sizeof(digits))
+		goto bad;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (!is_number(digits))
+		goto bad;
+	if (parse_number(digits, 0, max >> shift, what, &v) || (v << shift) < min)
+		return errorf(-ERANGE, "invalid %s '%s': must be %llu-%llu bytes", what, s, min, max);
+	*out = v << shift;
+	return 0;
+bad:
+	return errorf(-EINVAL, "invalid %s '%s': a number of bytes, or one with K, M or G", what, s);
+}
+
 int parse_port(const char *s, uint16_t *port)
 {
 	unsigned long long v;

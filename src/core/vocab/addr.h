@@ -22,6 +22,10 @@ struct port_range {
 /* Decimal number in [min, max]; what names the thing in messages. */
 int parse_number(const char *s, unsigned long long min, unsigned long long max,
 		 const char *what, unsigned long long *out);
+/* A size in bytes: a decimal number, or one with K, M or G after it
+ * (KiB, MiB, GiB), in [min, max] bytes. */
+int parse_size(const char *s, unsigned long long min, unsigned long long max,
+	       const char *what, unsigned long long *out);
 /* True when s is all decimal digits (and not empty). */
 bool is_number(const char *s);
 int parse_port(const char *s, uint16_t *port);
