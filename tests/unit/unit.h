@@ -1,5 +1,6 @@
 /*
- * unit.h - a minimal unit-test harness for the code in the archives (core's layers, the subsystems).
+ * unit.h - a minimal unit-test harness for the code in the archives
+ * (core's layers and the subsystems).
  *
  * TEST(name) { ... } registers a test at start-up; CHECK* record a failure
  * with file and line and go on. main.c runs every test and ends with
