@@ -4,8 +4,8 @@
  * config.c parses rules (the quick form and config files, validated with
  * line numbers before anything binds); engine.c runs one epoll loop per
  * core, each with its own SO_REUSEPORT listeners; tcp.c relays TCP
- * sessions (splice through pooled pipes, copying as a fallback, half-close
- * passed on); udp.c keeps the UDP session table; slog.c writes one line per
+ * sessions (small reads copied, streams spliced through pooled pipes,
+ * half-close passed on); udp.c keeps the UDP session table; slog.c writes one line per
  * session; cmd.c handles options, signals, reload and drain.
  *
  * A configuration generation is shared by the workers and the sessions
