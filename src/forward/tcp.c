@@ -59,6 +59,9 @@ struct half {
 	bool eof, shut;
 	bool ready;	/* the source may have data: read it (nginx's "ready") */
 	bool rdhup;	/* the source saw a FIN or an error: read to the end */
+	bool fin;	/* the FIN (and no error) was seen: all data before it is queued */
+	bool urg;	/* urgent data was seen: reads may stop short at its mark
+			 * (splice stays there): copy, read until EAGAIN */
 	bool splice;	/* the next read splices: a read found a stream waiting */
 	uint64_t bytes, spliced;
 	_Atomic uint64_t *sbytes, *sspliced;	/* the rule's counters (this worker's) */
@@ -235,7 +238,9 @@ static int flush(struct conn *c, struct half *h, int dst)
  * One read copied: into the worker's buffer and straight on to dst; what
  * dst does not take is kept in h->buf. 1 read something, 0 nothing to read
  * (drained or EOF), -1 error. A short read empties the receive queue, so
- * the next data comes with a new edge.
+ * the next data comes with a new edge; after the FIN it also means the FIN
+ * is next (HAProxy reads it so), which saves the read that returns 0.
+ * Neither holds once urgent data was seen: a read stops short at its mark.
  */
 static int copy_once(struct worker *w, struct conn *c, struct half *h, int src, int dst)
 {
@@ -256,10 +261,13 @@ static int copy_once(struct worker *w, struct conn *c, struct half *h, int src, 
 		if (!c->copy && !ioctl(src, SIOCINQ, &more)) {
 			if (more >= SPLICE_MIN)
 				h->splice = true;
-			else if (!more && !h->rdhup)
+			else if (!more && !h->rdhup && !h->urg)
 				h->ready = false;
 		}
-	} else if (!h->rdhup) {
+	} else if (h->fin && !h->urg) {
+		h->eof = true;
+		h->ready = false;
+	} else if (!h->rdhup && !h->urg) {
 		h->ready = false;
 	}
 	sent = send(dst, w->rbuf, (size_t)n, MSG_NOSIGNAL);
@@ -315,7 +323,7 @@ static int pump(struct worker *w, struct conn *c, struct half *h, int src, int d
 			return r;
 		if (h->eof || !h->ready)
 			break;
-		if (h->splice && !c->copy && pipe_get(w, h)) {
+		if (h->splice && !c->copy && !h->urg && pipe_get(w, h)) {
 			r = splice_once(c, h, src);
 		} else {
 			pipe_put(w, h);		/* copying needs none */
@@ -413,8 +421,8 @@ static void connected(struct worker *w, struct conn *c, uint32_t events)
 	}
 	c->state = S_RELAY;
 	c->last = ev_now_ms();
-	/* whatever arrived while connecting has to be read */
-	c->up.ready = c->down.ready = true;
+	/* what arrived while connecting was marked ready by its event (the
+	 * client's) or comes with this one (the target's): no blind reads */
 	if (c->rule->proxy && !proxy_header(c)) {
 		finish(w, c, "proxy-error", 1 | 2);
 		return;
@@ -428,10 +436,14 @@ static void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t ev
 
 	if (c->dead)
 		return;
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
 		from->ready = true;
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		from->rdhup = true;
+	if ((events & (EPOLLRDHUP | EPOLLERR)) == EPOLLRDHUP)
+		from->fin = true;
+	if (events & EPOLLPRI)
+		from->urg = true;
 	if (c->state == S_CONNECTING) {
 		if (target && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			connected(w, c, events);
@@ -519,7 +531,8 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 	socklen_t tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
 	int one = 1;
 
-	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the client's socket has TCP_NODELAY from the listener (accept
+	 * inherits it): one system call fewer per session */
 	setsockopt(tfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->cfd = cfd;
@@ -542,12 +555,14 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;	/* admit() counted it under the rule and globally */
-	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_client);
-	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_target);
-	if (connect(tfd, (const struct sockaddr *)&ta, tlen) &&
-	    errno != EINPROGRESS)
+	if (connect(tfd, (const struct sockaddr *)&ta, tlen) && errno != EINPROGRESS) {
 		finish(w, c, errno == ECONNREFUSED ? "connect-refused" : "connect-error", 1);
-	/* success (or a pending connect) shows up as EPOLLOUT on the target */
+		return;
+	}
+	/* connected or not, the target's first event (EPOLLOUT, or an error)
+	 * says how the connect went; EPOLLPRI tells of urgent data (copy_once) */
+	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET, on_client);
+	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET, on_target);
 }
 
 /*

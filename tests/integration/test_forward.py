@@ -214,6 +214,31 @@ def test_small_messages_copied_and_streams_spliced_exactly():
         b.close()
 
 
+def test_bytes_after_urgent_data_and_fin_arrive(echo_backend):
+    """A read stops short at an urgent mark: the bytes after it (and the
+    FIN after them) must still be relayed, not taken for the end. The
+    urgent byte itself is out of band and not forwarded."""
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}")
+    try:
+        f.wait_for(" listening ")
+        for i in range(20):     # the three sends land in one read or several
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"a" * (100 + i))
+                s.send(b"U", socket.MSG_OOB)
+                s.sendall(b"b" * 100)
+                s.shutdown(socket.SHUT_WR)
+                got = b""
+                while len(got) < 300:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                assert got == b"a" * (100 + i) + b"b" * 100, (i, got)
+    finally:
+        f.stop()
+
+
 def test_half_close_reply_after_2s():
     def late_reply(c):
         with c:
