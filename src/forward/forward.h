@@ -51,7 +51,9 @@ extern const char *const fwd_end_names[FWD_END_MAX];
 struct fwd_stats {
 	_Atomic uint64_t started;		/* sessions relayed (not refused) */
 	_Atomic uint64_t bytes_in, bytes_out;	/* from the client, to the client */
-	_Atomic uint64_t spliced;		/* of both, moved without a copy */
+	/* of both, moved without a copy and copied: counted apart, so that
+	 * each only grows (a difference read while bytes move could step back) */
+	_Atomic uint64_t spliced, copied;
 	_Atomic uint64_t dgram_denied, dgram_looped, dgram_full;	/* UDP drops */
 	_Atomic uint64_t ends[FWD_END_MAX];
 } __attribute__((aligned(64)));

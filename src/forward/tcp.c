@@ -64,7 +64,7 @@ struct half {
 			 * (splice stays there): copy, read until EAGAIN */
 	bool splice;	/* the next read splices: a read found a stream waiting */
 	uint64_t bytes, spliced;
-	_Atomic uint64_t *sbytes, *sspliced;	/* the rule's counters (this worker's) */
+	_Atomic uint64_t *sbytes, *sspliced, *scopied;	/* the rule's (this worker's) */
 };
 
 enum { S_CONNECTING, S_RELAY };
@@ -203,6 +203,8 @@ static void moved(struct conn *c, struct half *h, size_t n, bool spliced)
 	if (spliced) {
 		h->spliced += n;
 		fwd_stat_add(h->sspliced, n);
+	} else {
+		fwd_stat_add(h->scopied, n);
 	}
 	c->last = ev_now_ms();
 }
@@ -547,6 +549,7 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 	c->up.sbytes = &st->bytes_in;
 	c->down.sbytes = &st->bytes_out;
 	c->up.sspliced = c->down.sspliced = &st->spliced;
+	c->up.scopied = c->down.scopied = &st->copied;
 	c->start = c->last = ev_now_ms();
 	c->deadline = c->start + c->rule->connect_timeout_ms;
 	c->w = w;

@@ -386,9 +386,10 @@ def test_udp_clients_get_their_own_replies_and_sessions_expire():
     cfg = "/tmp/pk-fwd-udp-%d.conf" % os.getpid()
     with open(cfg, "w") as fh:
         fh.write(f"127.0.0.1:{port} udp 127.0.0.1:{srv.getsockname()[1]} idle-timeout=1s\n")
-    f = Forwarder("-c", cfg)
+    mport = free_port()
+    f = Forwarder("-c", cfg, "--metrics", f"127.0.0.1:{mport}")
     try:
-        f.wait_for(" listening ")
+        f.wait_for(" metrics ")
         clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
         for i, c in enumerate(clients):
             c.settimeout(3)
@@ -396,6 +397,10 @@ def test_udp_clients_get_their_own_replies_and_sessions_expire():
         for i, c in enumerate(clients):
             assert c.recv(100) == f"re:client{i}".encode()
             assert c.recv(100) == f"re2:client{i}".encode()
+        # datagrams are copied: 8 x 7 bytes in, 8 x 21 out
+        ways = {k.rsplit('way="', 1)[1].rstrip('"'): v
+                for k, v in metric_values(mport, "portkit_forward_relay_bytes_total").items()}
+        assert ways == {"spliced": 0, "copied": 8 * 28}
         f.wait_for("close=idle-timeout", count=8)
     finally:
         err = f.stop()
