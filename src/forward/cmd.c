@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -142,6 +144,12 @@ static int open_log(const struct fwd_opts *o, struct slog *log)
 	}
 	if ((log->fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
 		return errorf(-errno, "cannot open log '%s': %s", o->log, strerror(errno));
+	/* /dev/null (by whatever name) keeps nothing: spare each session the
+	 * formatting and the write(2) of a line nobody reads */
+	struct stat st;
+
+	if (!fstat(log->fd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+		log->no_sessions = true;
 	return 0;
 }
 

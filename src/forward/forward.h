@@ -150,7 +150,7 @@ struct slog_rec {
 struct slog {
 	int fd;
 	bool json;
-	bool no_sessions;	/* --log none: events only, to stderr */
+	bool no_sessions;	/* --log none (events to stderr) or /dev/null */
 };
 void slog_session(const struct slog *l, const struct slog_rec *r);
 /* An event line: `event` one of the names in docs/forward.md (listening,
