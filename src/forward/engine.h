@@ -36,7 +36,7 @@ struct listener {
 struct conn;
 
 #define PIPE_POOL 256
-#define RBUF_SIZE (16 * 1024)	/* tcp.c: one read that is copied, not spliced */
+#define RBUF_SIZE (64 * 1024)	/* tcp.c: the most one copied read takes */
 #define QUARANTINE_MS 30000
 #define QUARANTINE_MAX 4096
 

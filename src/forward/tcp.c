@@ -11,13 +11,14 @@
  * messages are copied, because splicing them costs more system calls (in,
  * out, and the read that says "nothing more") than a recv() whose short
  * count already says the socket is drained, followed by a send(). A read
- * is copied through the worker's buffer (RBUF_SIZE) and written on at
- * once; only a read that fills it asks how much more is waiting (SIOCINQ),
- * and at least SPLICE_MIN makes the half splice its next reads, through a
- * pipe taken from the worker's pool only while bytes are in flight. A
- * splice that brings less than SPLICE_MIN puts the half back to copying.
- * Where splice cannot be used (no pipe under the user's quota, a socket
- * that refuses it) the half copies. Bytes the destination does not take
+ * of at most READ_SMALL is copied through the worker's buffer and written
+ * on at once; only a read that comes back full asks how much more is
+ * waiting (SIOCINQ), and at least SPLICE_MIN makes the half splice its
+ * next reads, through a pipe taken from the worker's pool only while bytes
+ * are in flight. A read that brings less than SPLICE_MIN puts the half
+ * back to copying. Where splice cannot be used (no pipe under the user's
+ * quota, a socket that refuses it) a stream is copied, the whole worker
+ * buffer (RBUF_SIZE) a read. Bytes the destination does not take
  * stay in the pipe or in a buffer of the session's own, and nothing more
  * is read until they are out, so order is kept; an idle session holds no
  * pipe and no buffer. Bytes are counted as they are written, spliced or
@@ -47,7 +48,9 @@
 
 #define PIPE_SIZE (1 << 20)	/* splice batch: fewer system calls per byte */
 #define MIN_PIPE (64 * 1024)	/* below this, copying is as good */
-/* Splice only when at least this much waits, and stop when a splice brings
+/* A copied read asks for this much: coming back full, it may be a stream */
+#define READ_SMALL (16 * 1024)
+/* Splice only when at least this much waits, and stop when a read brings
  * less: below it, a copy costs fewer and cheaper system calls */
 #define SPLICE_MIN (16 * 1024)
 
@@ -246,7 +249,11 @@ static int flush(struct conn *c, struct half *h, int dst)
  */
 static int copy_once(struct worker *w, struct conn *c, struct half *h, int src, int dst)
 {
-	ssize_t n = recv(src, w->rbuf, sizeof(w->rbuf), 0), sent;
+	/* a stream with no pipe to be had, or a session that cannot splice,
+	 * reads all the buffer takes: there is nothing to decide */
+	bool bulk = h->splice || c->copy;
+	size_t want = bulk ? sizeof(w->rbuf) : READ_SMALL;
+	ssize_t n = recv(src, w->rbuf, want, 0), sent;
 
 	if (n <= 0) {
 		h->ready = false;
@@ -256,21 +263,25 @@ static int copy_once(struct worker *w, struct conn *c, struct half *h, int src, 
 		}
 		return errno == EAGAIN ? 0 : -1;
 	}
-	if ((size_t)n == sizeof(w->rbuf)) {
+	if ((size_t)n == want) {
 		int more;
 
-		/* the buffer is full: how much more waits decides how to go on */
-		if (!c->copy && !ioctl(src, SIOCINQ, &more)) {
+		/* a full read: how much more waits decides how to go on */
+		if (!bulk && !ioctl(src, SIOCINQ, &more)) {
 			if (more >= SPLICE_MIN)
 				h->splice = true;
 			else if (!more && !h->rdhup && !h->urg)
 				h->ready = false;
 		}
-	} else if (h->fin && !h->urg) {
-		h->eof = true;
-		h->ready = false;
-	} else if (!h->rdhup && !h->urg) {
-		h->ready = false;
+	} else {
+		if ((size_t)n < SPLICE_MIN)
+			h->splice = false;	/* the stream has thinned out */
+		if (h->fin && !h->urg) {
+			h->eof = true;
+			h->ready = false;
+		} else if (!h->rdhup && !h->urg) {
+			h->ready = false;
+		}
 	}
 	sent = send(dst, w->rbuf, (size_t)n, MSG_NOSIGNAL);
 	if (sent < 0) {
