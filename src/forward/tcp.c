@@ -18,11 +18,11 @@
  * are in flight. A read that brings less than SPLICE_MIN puts the half
  * back to copying. Where splice cannot be used (no pipe under the user's
  * quota, a socket that refuses it) a stream is copied, the whole worker
- * buffer (RBUF_SIZE) a read. Bytes the destination does not take
- * stay in the pipe or in a buffer of the session's own, and nothing more
- * is read until they are out, so order is kept; an idle session holds no
- * pipe and no buffer. Bytes are counted as they are written, spliced or
- * copied, so the counters add up exactly.
+ * buffer (RBUF_SIZE) a read. Bytes the destination does not take stay in
+ * the pipe or in a buffer of the session's own, and nothing more is read
+ * until they are out, so order is kept; an idle session holds no pipe and
+ * no buffer. Bytes are counted as they are written, spliced or copied, so
+ * the counters add up exactly.
  *
  * EOF from one side becomes shutdown(SHUT_WR) on the other once its bytes
  * are out, and the other direction keeps flowing (half-close). A reset on
