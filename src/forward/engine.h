@@ -36,6 +36,7 @@ struct listener {
 struct conn;
 
 #define PIPE_POOL 256
+#define RBUF_SIZE (64 * 1024)	/* tcp.c: the most one copied read takes */
 #define QUARANTINE_MS 30000
 #define QUARANTINE_MAX 4096
 
@@ -63,6 +64,9 @@ struct worker {
 	struct usess *dead_sess;
 	struct fwd_config *cfg;		/* current generation (a reference) */
 	struct quarantine quar;		/* UDP: ended sessions' sockets */
+	/* TCP: copied bytes pass through here, read and written at once;
+	 * only what the destination does not take moves to the session */
+	char rbuf[RBUF_SIZE];
 	int pool[PIPE_POOL][2];
 	int64_t small_pipes_until;	/* no new pipe tried before (ms) */
 	size_t npool;

@@ -4,9 +4,9 @@
  * config.c parses rules (the quick form and config files, validated with
  * line numbers before anything binds); engine.c runs one epoll loop per
  * core, each with its own SO_REUSEPORT listeners; tcp.c relays TCP
- * sessions (splice through pooled pipes, copying as a fallback, half-close
- * passed on); udp.c keeps the UDP session table; slog.c writes one line per
- * session; run.c is the main thread's loop (signals, reload, drain,
+ * sessions (small reads copied, streams spliced through pooled pipes,
+ * half-close passed on); udp.c keeps the UDP session table; slog.c writes
+ * one line per session; run.c is the main thread's loop (signals, reload, drain,
  * --metrics) for both modes; kernel.c makes --kernel's nftables rules and
  * klog.c its session log from conntrack's events; cmd.c parses options.
  *
@@ -53,7 +53,9 @@ extern const char *const fwd_end_names[FWD_END_MAX];
 struct fwd_stats {
 	_Atomic uint64_t started;		/* sessions relayed (not refused) */
 	_Atomic uint64_t bytes_in, bytes_out;	/* from the client, to the client */
-	_Atomic uint64_t spliced;		/* of both, moved without a copy */
+	/* of both, moved without a copy and copied: counted apart, so that
+	 * each only grows (a difference read while bytes move could step back) */
+	_Atomic uint64_t spliced, copied;
 	_Atomic uint64_t dgram_denied, dgram_looped, dgram_full;	/* UDP drops */
 	_Atomic uint64_t ends[FWD_END_MAX];
 	_Atomic uint64_t kernel_ended;		/* --kernel: ends conntrack reported */
@@ -158,7 +160,7 @@ struct slog_rec {
 struct slog {
 	int fd;
 	bool json;
-	bool no_sessions;	/* --log none: events only, to stderr */
+	bool no_sessions;	/* --log none (events to stderr) or /dev/null */
 };
 void slog_session(const struct slog *l, const struct slog_rec *r);
 /* An event line: `event` one of the names in docs/forward.md (listening,

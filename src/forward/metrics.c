@@ -84,7 +84,7 @@ static void conn_close(struct mconn *c)
 /* ---- the text ---- */
 
 struct sum {
-	uint64_t started, bytes_in, bytes_out, spliced, denied, looped, full;
+	uint64_t started, bytes_in, bytes_out, spliced, copied, denied, looped, full;
 	uint64_t ends[FWD_END_MAX];
 	uint64_t kernel_ended;
 };
@@ -101,6 +101,7 @@ static void add_up(const struct fwd_rule *r, struct sum *s)
 		s->bytes_in += atomic_load_explicit(&x->bytes_in, memory_order_relaxed);
 		s->bytes_out += atomic_load_explicit(&x->bytes_out, memory_order_relaxed);
 		s->spliced += atomic_load_explicit(&x->spliced, memory_order_relaxed);
+		s->copied += atomic_load_explicit(&x->copied, memory_order_relaxed);
 		s->denied += atomic_load_explicit(&x->dgram_denied, memory_order_relaxed);
 		s->looped += atomic_load_explicit(&x->dgram_looped, memory_order_relaxed);
 		s->full += atomic_load_explicit(&x->dgram_full, memory_order_relaxed);
@@ -183,10 +184,8 @@ static uint64_t v_bytes(const struct fwd_rule *r, const struct sum *s, unsigned 
 
 static uint64_t v_copy(const struct fwd_rule *r, const struct sum *s, unsigned k)
 {
-	uint64_t all = s->bytes_in + s->bytes_out;
-
 	(void)r;
-	return k ? all - (s->spliced < all ? s->spliced : all) : s->spliced;
+	return k ? s->copied : s->spliced;
 }
 
 static uint64_t v_connect(const struct fwd_rule *r, const struct sum *s, unsigned k)

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/base/ev.h"
@@ -39,6 +41,8 @@ struct fwd_main {
 /* The log: --log FILE (appended) or stderr; errorf when it cannot open. */
 static int open_log(const struct fwd_run_opts *o, struct slog *log)
 {
+	struct stat st;
+
 	log->fd = STDERR_FILENO;
 	log->json = o->json;
 	if (!o->log)
@@ -49,6 +53,10 @@ static int open_log(const struct fwd_run_opts *o, struct slog *log)
 	}
 	if ((log->fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
 		return errorf(-errno, "cannot open log '%s': %s", o->log, strerror(errno));
+	/* /dev/null (by whatever name) keeps nothing: spare each session the
+	 * formatting and the write(2) of a line nobody reads */
+	if (!fstat(log->fd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+		log->no_sessions = true;
 	return 0;
 }
 

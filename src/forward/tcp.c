@@ -6,14 +6,29 @@
  *   RELAY       bytes flow both ways; each direction has its own half
  *   (closed)    both halves done, or a reset, a timeout or an error
  *
- * A half moves bytes from one socket to the other with splice() through a
- * pipe taken from the worker's pool only while bytes are in flight (an
- * idle session holds no pipe and no buffer); when splice cannot be used
- * it copies through a buffer that is likewise freed once empty. EOF from
- * one side becomes shutdown(SHUT_WR) on the other once its bytes are out,
- * and the other direction keeps flowing (half-close). A reset on one side
- * is passed on as a reset (SO_LINGER 0) to the other. Both sockets are
- * registered once, edge-triggered, for reading and writing.
+ * A half moves bytes from one socket to the other, choosing per read
+ * between a copy and splice(), as HAProxy's splice-auto does: small
+ * messages are copied, because splicing them costs more system calls (in,
+ * out, and the read that says "nothing more") than a recv() whose short
+ * count already says the socket is drained, followed by a send(). A read
+ * of at most READ_SMALL is copied through the worker's buffer and written
+ * on at once; only a read that comes back full asks how much more is
+ * waiting (SIOCINQ), and at least SPLICE_MIN makes the half splice its
+ * next reads, through a pipe taken from the worker's pool only while bytes
+ * are in flight. A read that brings less than SPLICE_MIN puts the half
+ * back to copying. Where splice cannot be used (no pipe under the user's
+ * quota, a socket that refuses it) a stream is copied, the whole worker
+ * buffer (RBUF_SIZE) a read. Bytes the destination does not take stay in
+ * the pipe or in a buffer of the session's own, and nothing more is read
+ * until they are out, so order is kept; an idle session holds no pipe and
+ * no buffer. Bytes are counted as they are written, spliced or copied, so
+ * the counters add up exactly.
+ *
+ * EOF from one side becomes shutdown(SHUT_WR) on the other once its bytes
+ * are out, and the other direction keeps flowing (half-close). A reset on
+ * one side is passed on as a reset (SO_LINGER 0) to the other. Both
+ * sockets are registered once, edge-triggered, for reading and writing:
+ * no epoll_ctl after the two additions, however the session goes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,26 +38,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "core/base/xalloc.h"
 #include "forward/engine.h"
 #include "core/base/banned.h"
 
-#define CHUNK (64 * 1024)	/* copy fallback buffer */
 #define PIPE_SIZE (1 << 20)	/* splice batch: fewer system calls per byte */
 #define MIN_PIPE (64 * 1024)	/* below this, copying is as good */
+/* A copied read asks for this much: coming back full, it may be a stream */
+#define READ_SMALL (16 * 1024)
+/* Splice only when at least this much waits, and stop when a read brings
+ * less: below it, a copy costs fewer and cheaper system calls */
+#define SPLICE_MIN (16 * 1024)
 
 struct half {
 	int pipe[2];
 	size_t inpipe;
-	char *buf;
+	char *buf;		/* read, copied, not yet taken by the destination */
 	size_t blen, boff;
 	bool eof, shut;
 	bool ready;	/* the source may have data: read it (nginx's "ready") */
 	bool rdhup;	/* the source saw a FIN or an error: read to the end */
+	bool fin;	/* the FIN (and no error) was seen: all data before it is queued */
+	bool urg;	/* urgent data was seen: reads may stop short at its mark
+			 * (splice stays there): copy, read until EAGAIN */
+	bool splice;	/* the next read splices: a read found a stream waiting */
 	uint64_t bytes, spliced;
-	_Atomic uint64_t *sbytes, *sspliced;	/* the rule's counters (this worker's) */
+	_Atomic uint64_t *sbytes, *sspliced, *scopied;	/* the rule's (this worker's) */
 };
 
 enum { S_CONNECTING, S_RELAY };
@@ -55,7 +80,7 @@ struct conn {
 	struct fwd_config *gen;
 	struct half up, down;		/* client->target, target->client */
 	uint8_t state;
-	bool copy;			/* splice did not work here */
+	bool copy;			/* splice did not work here: copy only */
 	bool dead;			/* finished; freed after this batch */
 	int64_t start, last, deadline, half_since;
 	struct endpoint client;
@@ -173,38 +198,64 @@ void tcp_reap(struct worker *w)
 	}
 }
 
-/* Copy fallback: 0 progress or would block, -1 error. */
-static int copy(struct half *h, int src, int dst, int64_t *last)
+/* n bytes of h reached the destination: count them as they move */
+static void moved(struct conn *c, struct half *h, size_t n, bool spliced)
 {
-	for (;;) {
-		ssize_t n;
+	h->bytes += n;
+	fwd_stat_add(h->sbytes, n);
+	if (spliced) {
+		h->spliced += n;
+		fwd_stat_add(h->sspliced, n);
+	} else {
+		fwd_stat_add(h->scopied, n);
+	}
+	c->last = ev_now_ms();
+}
 
-		if (h->blen > h->boff) {
-			n = send(dst, h->buf + h->boff, h->blen - h->boff, MSG_NOSIGNAL);
-			if (n < 0)
-				return errno == EAGAIN ? 0 : -1;
-			h->boff += (size_t)n;
-			h->bytes += (uint64_t)n;
-			fwd_stat_add(h->sbytes, (uint64_t)n);
-			*last = ev_now_ms();
-			continue;
-		}
-		free(h->buf);
-		h->buf = NULL;
-		h->blen = h->boff = 0;
-		if (h->eof || !h->ready)
-			return 0;
-		h->buf = xmalloc(CHUNK);
-		n = recv(src, h->buf, CHUNK, 0);
-		if (n > 0) {
-			h->blen = (size_t)n;
-			/* a short read drained the socket: the next data is a new edge */
-			if (n < CHUNK && !h->rdhup)
-				h->ready = false;
-			continue;
-		}
-		free(h->buf);
-		h->buf = NULL;
+/* Write out what h holds, in the pipe or in its buffer (never both):
+ * 1 all of it, 0 the destination would block, -1 error. */
+static int flush(struct conn *c, struct half *h, int dst)
+{
+	while (h->inpipe) {
+		ssize_t n = splice(h->pipe[0], NULL, dst, NULL, h->inpipe,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n <= 0)
+			return n == 0 || errno == EAGAIN ? 0 : -1;
+		h->inpipe -= (size_t)n;
+		moved(c, h, (size_t)n, true);
+	}
+	while (h->blen > h->boff) {
+		ssize_t n = send(dst, h->buf + h->boff, h->blen - h->boff, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		h->boff += (size_t)n;
+		moved(c, h, (size_t)n, false);
+	}
+	free(h->buf);
+	h->buf = NULL;
+	h->blen = h->boff = 0;
+	return 1;
+}
+
+/*
+ * One read copied: into the worker's buffer and straight on to dst; what
+ * dst does not take is kept in h->buf. 1 read something, 0 nothing to read
+ * (drained or EOF), -1 error. A short read empties the receive queue, so
+ * the next data comes with a new edge; after the FIN it also means the FIN
+ * is next (HAProxy reads it so), which saves the read that returns 0.
+ * Neither holds once urgent data was seen: a read stops short at its mark.
+ */
+static int copy_once(struct worker *w, struct conn *c, struct half *h, int src, int dst)
+{
+	/* a stream with no pipe to be had, or a session that cannot splice,
+	 * reads all the buffer takes: there is nothing to decide */
+	bool bulk = h->splice || c->copy;
+	size_t want = bulk ? sizeof(w->rbuf) : READ_SMALL;
+	ssize_t n = recv(src, w->rbuf, want, 0), sent;
+
+	if (n <= 0) {
 		h->ready = false;
 		if (n == 0) {
 			h->eof = true;
@@ -212,61 +263,90 @@ static int copy(struct half *h, int src, int dst, int64_t *last)
 		}
 		return errno == EAGAIN ? 0 : -1;
 	}
+	if ((size_t)n == want) {
+		int more;
+
+		/* a full read: how much more waits decides how to go on */
+		if (!bulk && !ioctl(src, SIOCINQ, &more)) {
+			if (more >= SPLICE_MIN)
+				h->splice = true;
+			else if (!more && !h->rdhup && !h->urg)
+				h->ready = false;
+		}
+	} else {
+		if ((size_t)n < SPLICE_MIN)
+			h->splice = false;	/* the stream has thinned out */
+		if (h->fin && !h->urg) {
+			h->eof = true;
+			h->ready = false;
+		} else if (!h->rdhup && !h->urg) {
+			h->ready = false;
+		}
+	}
+	sent = send(dst, w->rbuf, (size_t)n, MSG_NOSIGNAL);
+	if (sent < 0) {
+		if (errno != EAGAIN)
+			return -1;
+		sent = 0;
+	}
+	if (sent)
+		moved(c, h, (size_t)sent, false);
+	if (sent < n) {
+		h->blen = (size_t)(n - sent);
+		h->boff = 0;
+		h->buf = xmalloc(h->blen);
+		memcpy(h->buf, w->rbuf + sent, h->blen);
+	}
+	return 1;
 }
 
-/* One direction with splice: 0 progress or would block, -1 error. */
+/* One read spliced into h's pipe: as copy_once. A short splice says
+ * nothing about the socket (pipe slots used up by small segments): only
+ * EAGAIN means drained. */
+static int splice_once(struct conn *c, struct half *h, int src)
+{
+	ssize_t n = splice(src, NULL, h->pipe[1], NULL, PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+	if (n > 0) {
+		h->inpipe = (size_t)n;
+		if ((size_t)n < SPLICE_MIN)
+			h->splice = false;	/* the stream has thinned out */
+		return 1;
+	}
+	if (n < 0 && errno == EINVAL) {
+		c->copy = true;		/* not a socket splice takes: copy from now on */
+		h->splice = false;
+		return 1;		/* nothing read: the caller reads again */
+	}
+	h->ready = false;
+	if (n == 0) {
+		h->eof = true;
+		return 0;
+	}
+	return errno == EAGAIN ? 0 : -1;
+}
+
+/* One direction: 0 progress or would block, -1 error. */
 static int pump(struct worker *w, struct conn *c, struct half *h, int src, int dst)
 {
-	if (c->copy || h->buf)
-		return copy(h, src, dst, &c->last);
 	for (;;) {
-		ssize_t n;
+		int r = flush(c, h, dst);
 
-		if (h->inpipe) {
-			n = splice(h->pipe[0], NULL, dst, NULL, h->inpipe,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n < 0)
-				return errno == EAGAIN ? 0 : -1;
-			h->inpipe -= (size_t)n;
-			h->bytes += (uint64_t)n;
-			h->spliced += (uint64_t)n;
-			fwd_stat_add(h->sbytes, (uint64_t)n);
-			fwd_stat_add(h->sspliced, (uint64_t)n);
-			c->last = ev_now_ms();
-			continue;
+		if (r <= 0)
+			return r;
+		if (h->eof || !h->ready)
+			break;
+		if (h->splice && !c->copy && !h->urg && pipe_get(w, h)) {
+			r = splice_once(c, h, src);
+		} else {
+			pipe_put(w, h);		/* copying needs none */
+			r = copy_once(w, c, h, src, dst);
 		}
-		if (h->eof || !h->ready) {
-			pipe_put(w, h);
-			return 0;
-		}
-		if (!pipe_get(w, h)) {
-			/* no descriptors or no quota for a pipe: copy this time */
-			return copy(h, src, dst, &c->last);
-		}
-		n = splice(src, NULL, h->pipe[1], NULL, PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			/* a short splice says nothing about the socket (a small pipe,
-			 * pipe slots used up by small segments): only EAGAIN means
-			 * drained, so the next round asks again */
-			h->inpipe = (size_t)n;
-			continue;
-		}
-		h->ready = false;
-		if (n == 0) {
-			h->eof = true;
-			continue;
-		}
-		if (errno == EAGAIN) {
-			pipe_put(w, h);
-			return 0;
-		}
-		if (errno == EINVAL) {
-			pipe_put(w, h);
-			c->copy = true;
-			return copy(h, src, dst, &c->last);
-		}
-		return -1;
+		if (r < 0)
+			return -1;
 	}
+	pipe_put(w, h);
+	return 0;
 }
 
 static void relay(struct worker *w, struct conn *c)
@@ -354,8 +434,8 @@ static void connected(struct worker *w, struct conn *c, uint32_t events)
 	}
 	c->state = S_RELAY;
 	c->last = ev_now_ms();
-	/* whatever arrived while connecting has to be read */
-	c->up.ready = c->down.ready = true;
+	/* what arrived while connecting was marked ready by its event (the
+	 * client's) or comes with this one (the target's): no blind reads */
 	if (c->rule->proxy && !proxy_header(c)) {
 		finish(w, c, "proxy-error", 1 | 2);
 		return;
@@ -369,10 +449,14 @@ static void tcp_event(struct worker *w, struct conn *c, bool target, uint32_t ev
 
 	if (c->dead)
 		return;
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
 		from->ready = true;
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		from->rdhup = true;
+	if ((events & (EPOLLRDHUP | EPOLLERR)) == EPOLLRDHUP)
+		from->fin = true;
+	if (events & EPOLLPRI)
+		from->urg = true;
 	if (c->state == S_CONNECTING) {
 		if (target && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			connected(w, c, events);
@@ -460,7 +544,8 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 	socklen_t tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
 	int one = 1;
 
-	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the client's socket has TCP_NODELAY from the listener (accept
+	 * inherits it): one system call fewer per session */
 	setsockopt(tfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->cfd = cfd;
@@ -475,6 +560,7 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 	c->up.sbytes = &st->bytes_in;
 	c->down.sbytes = &st->bytes_out;
 	c->up.sspliced = c->down.sspliced = &st->spliced;
+	c->up.scopied = c->down.scopied = &st->copied;
 	c->start = c->last = ev_now_ms();
 	c->deadline = c->start + c->rule->connect_timeout_ms;
 	c->w = w;
@@ -483,12 +569,14 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;	/* admit() counted it under the rule and globally */
-	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_client);
-	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_target);
-	if (connect(tfd, (const struct sockaddr *)&ta, tlen) &&
-	    errno != EINPROGRESS)
+	if (connect(tfd, (const struct sockaddr *)&ta, tlen) && errno != EINPROGRESS) {
 		finish(w, c, errno == ECONNREFUSED ? "connect-refused" : "connect-error", 1);
-	/* success (or a pending connect) shows up as EPOLLOUT on the target */
+		return;
+	}
+	/* connected or not, the target's first event (EPOLLOUT, or an error)
+	 * says how the connect went; EPOLLPRI tells of urgent data (copy_once) */
+	ev_io_add(w->loop, &c->cio, cfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET, on_client);
+	ev_io_add(w->loop, &c->tio, tfd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET, on_target);
 }
 
 /*

@@ -255,6 +255,7 @@ void udp_listener_event(struct worker *w, struct listener *l)
 			if (send(s->fd, b[i], m[i].msg_len, 0) == (ssize_t)m[i].msg_len) {
 				s->in += m[i].msg_len;
 				fwd_stat_add(&st->bytes_in, m[i].msg_len);
+				fwd_stat_add(&st->copied, m[i].msg_len);
 			}
 			s->last = ev_now_ms();
 			lru_unlink(l, s);
@@ -292,8 +293,11 @@ static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		}
 		sent = sendmmsg(s->l->fd, m, (unsigned)n, 0);
 		for (int i = 0; i < sent; i++) {
+			struct fwd_stats *st = fwd_stats_of(s->l->rule, s->w->id);
+
 			s->out += m[i].msg_len;
-			fwd_stat_add(&fwd_stats_of(s->l->rule, s->w->id)->bytes_out, m[i].msg_len);
+			fwd_stat_add(&st->bytes_out, m[i].msg_len);
+			fwd_stat_add(&st->copied, m[i].msg_len);
 		}
 		s->last = ev_now_ms();
 		lru_unlink(s->l, s);

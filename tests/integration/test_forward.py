@@ -124,8 +124,119 @@ def test_1000_concurrent_connections_sha256(echo_backend):
     recs = [json.loads(l) for l in log[0].splitlines() if '"close_reason"' in l]
     assert len(recs) == 1000
     assert all(r["close_reason"] == "closed" and r["bytes_in"] == r["bytes_out"] for r in recs)
-    # the bytes really went through splice, not copies
-    assert all(r["spliced"] == r["bytes_in"] + r["bytes_out"] for r in recs)
+    # spliced is a part of what moved (how much depends on how the bytes
+    # arrived: messages of ~20 KB are mostly copied, see the test below)
+    assert all(0 <= r["spliced"] <= r["bytes_in"] + r["bytes_out"] for r in recs)
+
+
+def metric_values(port, name):
+    """{label set: value} of one family from forward --metrics."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) + 1:].rsplit("} ", 1)
+            out[labels] = int(float(value))
+    return out
+
+
+def test_small_messages_copied_and_streams_spliced_exactly():
+    """One session carries many small request/responses (copied: a splice
+    would cost more system calls), a large download and a large upload
+    (spliced), then small ones again: every byte arrives in order, and the
+    session log and /metrics count spliced and copied bytes that add up to
+    exactly what moved, both ways having carried some."""
+    big, rounds = 8 << 20, 300
+    down_blob, up_blob = os.urandom(big), os.urandom(big)
+
+    def backend(c):
+        with c, c.makefile("rb") as f:
+            while True:
+                words = f.readline().split()
+                if not words:
+                    return
+                if words[0] == b"ping":
+                    c.sendall(b"pong " + words[1] + b"\n")
+                elif words[0] == b"down":
+                    c.sendall(down_blob)
+                elif words[0] == b"up":
+                    d = f.read(int(words[1]))
+                    c.sendall(b"got %d %s\n" % (len(d), hashlib.sha256(d).hexdigest().encode()))
+
+    b = Backend(backend)
+    port, mport = free_port(), free_port()
+    f = Forwarder(port, f"127.0.0.1:{b.port}", "--json", "--metrics", f"127.0.0.1:{mport}")
+    try:
+        f.wait_for('"event":"metrics"')
+        sent = got = 0
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s, \
+                s.makefile("rb") as rf:
+            def small(first):
+                nonlocal sent, got
+                for i in range(first, first + rounds):
+                    q = b"ping %d\n" % i
+                    s.sendall(q)
+                    a = rf.readline()
+                    assert a == b"pong %d\n" % i
+                    sent, got = sent + len(q), got + len(a)
+
+            small(0)
+            q = b"down %d\n" % big
+            s.sendall(q)
+            d = rf.read(big)
+            assert d == down_blob          # every byte, in order
+            sent, got = sent + len(q), got + len(d)
+            q = b"up %d\n" % big
+            s.sendall(q)
+            s.sendall(up_blob)
+            a = rf.readline()
+            assert a == b"got %d %s\n" % (big, hashlib.sha256(up_blob).hexdigest().encode())
+            sent, got = sent + len(q) + big, got + len(a)
+            small(rounds)
+            s.shutdown(socket.SHUT_WR)
+            assert rf.read() == b""
+        rec = json.loads([l for l in f.wait_for('"close_reason"').splitlines()
+                          if '"close_reason"' in l][0])
+        assert rec["close_reason"] == "closed"
+        assert (rec["bytes_in"], rec["bytes_out"]) == (sent, got)
+        total = sent + got
+        # the bulk went by splice, and copies carried the rest
+        assert big <= rec["spliced"] < total, rec
+        ways = {k.rsplit('way="', 1)[1].rstrip('"'): v
+                for k, v in metric_values(mport, "portkit_forward_relay_bytes_total").items()}
+        assert ways == {"spliced": rec["spliced"], "copied": total - rec["spliced"]}
+        dirs = {k.rsplit('direction="', 1)[1].rstrip('"'): v
+                for k, v in metric_values(mport, "portkit_forward_bytes_total").items()}
+        assert dirs == {"from_client": sent, "to_client": got}
+    finally:
+        f.stop()
+        b.close()
+
+
+def test_bytes_after_urgent_data_and_fin_arrive(echo_backend):
+    """A read stops short at an urgent mark: the bytes after it (and the
+    FIN after them) must still be relayed, not taken for the end. The
+    urgent byte itself is out of band and not forwarded."""
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}")
+    try:
+        f.wait_for(" listening ")
+        for i in range(20):     # the three sends land in one read or several
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"a" * (100 + i))
+                s.send(b"U", socket.MSG_OOB)
+                s.sendall(b"b" * 100)
+                s.shutdown(socket.SHUT_WR)
+                got = b""
+                while len(got) < 300:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                assert got == b"a" * (100 + i) + b"b" * 100, (i, got)
+    finally:
+        f.stop()
 
 
 def test_half_close_reply_after_2s():
@@ -275,9 +386,10 @@ def test_udp_clients_get_their_own_replies_and_sessions_expire():
     cfg = "/tmp/pk-fwd-udp-%d.conf" % os.getpid()
     with open(cfg, "w") as fh:
         fh.write(f"127.0.0.1:{port} udp 127.0.0.1:{srv.getsockname()[1]} idle-timeout=1s\n")
-    f = Forwarder("-c", cfg)
+    mport = free_port()
+    f = Forwarder("-c", cfg, "--metrics", f"127.0.0.1:{mport}")
     try:
-        f.wait_for(" listening ")
+        f.wait_for(" metrics ")
         clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
         for i, c in enumerate(clients):
             c.settimeout(3)
@@ -285,6 +397,10 @@ def test_udp_clients_get_their_own_replies_and_sessions_expire():
         for i, c in enumerate(clients):
             assert c.recv(100) == f"re:client{i}".encode()
             assert c.recv(100) == f"re2:client{i}".encode()
+        # datagrams are copied: 8 x 7 bytes in, 8 x 21 out
+        ways = {k.rsplit('way="', 1)[1].rstrip('"'): v
+                for k, v in metric_values(mport, "portkit_forward_relay_bytes_total").items()}
+        assert ways == {"spliced": 0, "copied": 8 * 28}
         f.wait_for("close=idle-timeout", count=8)
     finally:
         err = f.stop()
