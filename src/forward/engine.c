@@ -17,10 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "core/base/hash.h"
 #include "core/base/log.h"
 #include "core/base/xalloc.h"
+#include "core/host/listen.h"
 #include "forward/engine.h"
 #include "core/base/banned.h"
 
@@ -124,30 +127,12 @@ void listener_watch(struct listener *l)
  */
 static int bind_rule(const struct fwd_rule *r, bool group, int *out)
 {
-	int one = 1, zero = 0;
-	int type = r->proto == FWD_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	struct sockaddr_storage sa;
-	socklen_t len = endpoint_to_sockaddr(&r->listen, &sa);
-	int fd = socket(r->listen.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = listen_on(&r->listen, (r->proto == FWD_UDP ? LISTEN_UDP : 0) |
+				       (group || r->proto == FWD_TCP ? LISTEN_REUSEADDR : 0) |
+				       (group ? LISTEN_REUSEPORT : 0), group ? 4096 : 1);
 
 	if (fd < 0)
-		return -errno;
-	if (group || r->proto == FWD_TCP)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (group)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	/* accepted sockets inherit it: tcp.c sets it on the target side only */
-	if (r->proto == FWD_TCP)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (r->listen.family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)&sa, len) ||
-	    (r->proto == FWD_TCP && listen(fd, group ? 4096 : 1))) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
+		return fd;
 	*out = fd;
 	return 0;
 }
@@ -182,6 +167,9 @@ static struct listener *add_listener(struct worker *w, struct fwd_rule *r,
 	l->fd = fd;
 	l->spare = -1;
 	l->w = w;
+	list_init(&l->lru);
+	if (getrandom(&l->hseed, sizeof(l->hseed), GRND_NONBLOCK) != sizeof(l->hseed))
+		l->hseed = (uint64_t)(uintptr_t)l ^ HASH_INIT;
 	l->rule = r;
 	l->gen = gen;
 	fwd_config_ref(gen);
@@ -373,8 +361,10 @@ int engine_start(struct fwd_config *c, const struct engine_opts *o, struct engin
 	eng->n = o->workers ? o->workers : 1;
 	pthread_mutex_init(&eng->lock, NULL);
 	eng->w = xcalloc(eng->n, sizeof(*eng->w));
-	for (unsigned k = 0; k < eng->n; k++)
+	for (unsigned k = 0; k < eng->n; k++) {
 		eng->w[k].wake = -1;
+		list_init(&eng->w[k].conns);
+	}
 	*out = eng;
 	eng->cur = c;
 	fwd_config_ref(c);

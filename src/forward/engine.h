@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/base/ev.h"
+#include "core/base/list.h"
 #include "forward/forward.h"
 
 struct usess;
@@ -28,7 +29,8 @@ struct listener {
 	/* UDP: sessions by client address, and in order of last use */
 	struct usess **buckets;
 	size_t nbuckets, nsess;
-	struct usess *lru_head, *lru_tail;
+	struct list lru;		/* usess.link: the most recent first */
+	uint64_t hseed;		/* the buckets' hash start, random */
 	uint64_t denied, looped, full;	/* datagrams dropped, logged by the sweep */
 	struct listener *next;
 };
@@ -56,7 +58,7 @@ struct worker {
 	struct ev_io wake_io;
 	unsigned seen_gen;
 	struct listener *ls;
-	struct conn *conns;
+	struct list conns;		/* conn.link: every TCP session */
 	size_t nconns;
 	/* closed during this batch of events: freed after it, since another
 	 * event of the same batch may still point at them */

@@ -26,7 +26,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 
 #include "core/base/buf.h"
 #include "core/base/log.h"
+#include "core/host/ifaddr.h"
 #include "core/host/nft.h"
 #include "forward/forward.h"
 #include "core/base/banned.h"
@@ -72,31 +72,27 @@ static void match(const struct fwd_rule *r, struct buf *b)
  * reached through a gateway). Read when the rules are made, at start and at
  * each reload.
  */
-static size_t hairpin_nets(const struct ifaddrs *ifs, const struct endpoint *t, struct cidr *v,
-			   size_t max)
+static size_t hairpin_nets(const struct local_addr *here, size_t nhere, const struct endpoint *t,
+			   struct cidr *v, size_t max)
 {
 	size_t n = 0, len = t->family == AF_INET ? 4 : 16;
 
-	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-		const uint8_t *a, *m;
-		struct cidr c = { .family = t->family };
-		bool in = true, dup = false;
+	for (size_t i = 0; i < nhere; i++) {
+		const struct local_addr *a = &here[i];
+		struct cidr c = { .family = t->family, .prefix = a->prefix };
+		bool dup = false;
 
-		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != t->family)
+		if (a->family != t->family)
 			continue;
-		a = t->family == AF_INET ? (const uint8_t *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
-			: (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-		m = t->family == AF_INET ? (const uint8_t *)&((struct sockaddr_in *)i->ifa_netmask)->sin_addr
-			: (const uint8_t *)&((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr;
-		if (!memcmp(a, t->addr, len))
+		if (!memcmp(a->addr, t->addr, len))
 			return 0;	/* the target is this box: nothing to turn round */
-		for (size_t k = 0; k < len; k++) {
-			c.addr[k] = a[k] & m[k];
-			in &= (t->addr[k] & m[k]) == c.addr[k];
-			c.prefix += (uint8_t)__builtin_popcount(m[k]);
-		}
-		if (!in || c.prefix == len * 8)
+		if (!local_addr_covers(a, t->family, t->addr) || c.prefix == len * 8)
 			continue;
+		for (size_t k = 0; k < len; k++) {
+			unsigned bits = k * 8 >= c.prefix ? 0 : c.prefix - k * 8 >= 8 ? 8 : c.prefix - k * 8;
+
+			c.addr[k] = a->addr[k] & (uint8_t)(0xff00 >> bits);
+		}
 		for (size_t k = 0; k < n; k++)
 			dup |= v[k].prefix == c.prefix && !memcmp(v[k].addr, c.addr, len);
 		if (!dup && n < max)
@@ -107,17 +103,17 @@ static size_t hairpin_nets(const struct ifaddrs *ifs, const struct endpoint *t, 
 
 static void hairpin(const struct fwd_config *c, const char *name, struct buf *b)
 {
-	struct ifaddrs *ifs = NULL;
+	struct local_addr *here = NULL;
+	size_t nhere = 0;
 
-	if (getifaddrs(&ifs))
-		ifs = NULL;	/* no addresses known: no hairpin rules */
+	local_addrs(&here, &nhere);	/* no addresses known: no hairpin rules */
 	buf_addf(b, " chain %s_post { type nat hook postrouting priority 100; policy accept;\n", name);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct fwd_rule *r = &c->rules[i];
 		const struct endpoint *t = &r->target, *l = &r->listen;
 		const char *ip = t->family == AF_INET ? "ip" : "ip6";
 		struct cidr nets[8];
-		size_t n = hairpin_nets(ifs, t, nets, 8);
+		size_t n = hairpin_nets(here, nhere, t, nets, 8);
 
 		for (size_t k = 0; k < n; k++) {
 			char net[64], a[ADDR_STRLEN];
@@ -133,8 +129,7 @@ static void hairpin(const struct fwd_config *c, const char *name, struct buf *b)
 		}
 	}
 	buf_addf(b, " }\n");
-	if (ifs)
-		freeifaddrs(ifs);
+	free(here);
 }
 
 static void chains(const struct fwd_config *c, const char *name, struct buf *b)

@@ -26,6 +26,7 @@
 #include "core/base/ev.h"
 #include "core/wire/httpreq.h"
 #include "core/base/log.h"
+#include "core/host/listen.h"
 #include "core/wire/metrics.h"
 #include "core/base/xalloc.h"
 #include "forward/forward.h"
@@ -518,7 +519,7 @@ static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {	/* bounded per wake-up */
-		int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		int fd = accept_on(m->lfd, NULL), one = 1;
 		struct mconn *c;
 
 		if (fd < 0)
@@ -561,24 +562,13 @@ int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics
 {
 	struct fwd_metrics *m;
 	struct endpoint e;
-	struct sockaddr_storage sa;
-	socklen_t len;
 	struct timespec now;
-	int fd, one = 1;
+	int fd;
 
 	if (endpoint_parse(addr, 0, &e))
 		return errorf(-EINVAL, "--metrics: %s", error_msg());
-	len = endpoint_to_sockaddr(&e, &sa);
-	fd = socket(e.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errorf(-errno, "--metrics: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&sa, len) || listen(fd, 64)) {
-		int err = errno;
-
-		close(fd);
-		return errorf(-err, "--metrics: cannot listen on %s: %s", addr, strerror(err));
-	}
+	if ((fd = listen_on(&e, LISTEN_REUSEADDR, 64)) < 0)
+		return errorf(fd, "--metrics: cannot listen on %s: %s", addr, strerror(-fd));
 	m = xcalloc(1, sizeof(*m));
 	m->loop = loop;
 	m->lfd = fd;

@@ -21,6 +21,7 @@
 
 #include "core/base/ev.h"
 #include "core/base/log.h"
+#include "core/host/listen.h"
 #include "core/host/nft.h"
 #include "core/base/xalloc.h"
 #include "forward/forward.h"
@@ -187,25 +188,15 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-/* A relay needs two descriptors a session: take the hard limit, as
- * servers do (a root login's soft limit is 1024). */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int fwd_run_user(const struct fwd_run_opts *o, struct fwd_config *c)
 {
 	struct engine_opts eo = o->eo;
 	struct fwd_main m;
 	int r;
 
-	raise_fd_limit();
+	/* a relay needs two descriptors a session: take the hard limit, as
+	 * servers do (a root login's soft limit is 1024) */
+	fd_limit_raise();
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = main_open(o, &m)))
 		return fail(&m, c, r);

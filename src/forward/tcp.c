@@ -43,6 +43,7 @@
 #include <linux/sockios.h>
 
 #include "core/base/xalloc.h"
+#include "core/host/listen.h"
 #include "forward/engine.h"
 #include "core/base/banned.h"
 
@@ -84,7 +85,8 @@ struct conn {
 	bool dead;			/* finished; freed after this batch */
 	int64_t start, last, deadline, half_since;
 	struct endpoint client;
-	struct conn *prev, *next;
+	struct list link;	/* worker.conns */
+	struct conn *dead_next;	/* worker.dead */
 };
 
 static void pipe_put(struct worker *w, struct half *h)
@@ -173,18 +175,13 @@ static void finish(struct worker *w, struct conn *c, const char *reason, int res
 		pipe_put(w, h);
 		free(h->buf);
 	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->link);
 	w->nconns--;
 	atomic_fetch_sub(fwd_active(c->rule), 1);
 	atomic_fetch_sub(&w->eng->active, 1);
 	fwd_config_unref(c->gen);
 	c->dead = true;
-	c->next = w->dead;
+	c->dead_next = w->dead;
 	w->dead = c;
 }
 
@@ -193,7 +190,7 @@ void tcp_reap(struct worker *w)
 	while (w->dead) {
 		struct conn *c = w->dead;
 
-		w->dead = c->next;
+		w->dead = c->dead_next;
 		free(c);
 	}
 }
@@ -564,10 +561,7 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 	c->start = c->last = ev_now_ms();
 	c->deadline = c->start + c->rule->connect_timeout_ms;
 	c->w = w;
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
+	list_add(&w->conns, &c->link);
 	w->nconns++;	/* admit() counted it under the rule and globally */
 	if (connect(tfd, (const struct sockaddr *)&ta, tlen) && errno != EINPROGRESS) {
 		finish(w, c, errno == ECONNREFUSED ? "connect-refused" : "connect-error", 1);
@@ -588,9 +582,7 @@ static void start(struct worker *w, struct listener *l, int cfd, int tfd,
 void tcp_accept(struct worker *w, struct listener *l)
 {
 	for (int i = 0; i < 256; i++) {
-		struct sockaddr_storage sa;
 		struct endpoint client;
-		socklen_t len = sizeof(sa);
 		int fd, tfd = l->spare;
 		const char *why;
 
@@ -602,9 +594,9 @@ void tcp_accept(struct worker *w, struct listener *l)
 				pause_listener(w, l);
 			return;
 		}
-		fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept_on(l->fd, &client);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE) {
+			if (fd == -EMFILE || fd == -ENFILE) {
 				close(tfd);
 				pause_listener(w, l);
 			} else {
@@ -612,7 +604,6 @@ void tcp_accept(struct worker *w, struct listener *l)
 			}
 			return;
 		}
-		endpoint_from_sockaddr(&client, &sa);
 		if ((why = admit(l, &client))) {
 			refuse(l, fd, &client, why);
 			l->spare = tfd;
@@ -624,10 +615,10 @@ void tcp_accept(struct worker *w, struct listener *l)
 
 void tcp_sweep(struct worker *w, int64_t now)
 {
-	struct conn *c = w->conns;
+	struct list *pos, *tmp;
 
-	while (c) {
-		struct conn *next = c->next;
+	list_each_safe(pos, tmp, &w->conns) {
+		struct conn *c = list_entry(pos, struct conn, link);
 
 		if (c->state == S_CONNECTING && now >= c->deadline)
 			finish(w, c, "connect-timeout", 1);
@@ -638,13 +629,12 @@ void tcp_sweep(struct worker *w, int64_t now)
 			/* idle that long after a half-close: the open side learns
 			 * by a reset that the stream did not end normally */
 			finish(w, c, "halfclose-timeout", 1 | 2);
-		c = next;
 	}
 }
 
 void tcp_close_all(struct worker *w, const char *reason)
 {
-	while (w->conns)
-		finish(w, w->conns, reason, 0);
+	while (!list_empty(&w->conns))
+		finish(w, list_entry(list_first(&w->conns), struct conn, link), reason, 0);
 	tcp_reap(w);
 }

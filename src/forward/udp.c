@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/base/hash.h"
 #include "core/base/xalloc.h"
 #include "forward/engine.h"
 #include "core/base/banned.h"
@@ -31,7 +32,7 @@ struct usess {
 	uint64_t in, out;
 	int64_t start, last;
 	struct usess *hnext;
-	struct usess *prev, *next;	/* LRU: head is the most recent */
+	struct list link;	/* listener.lru: the most recent first */
 	bool dead;
 	struct usess *dead_next;
 	struct worker *w;
@@ -46,38 +47,10 @@ static char (*batch_bufs(void))[DGRAM]
 	return bufs;
 }
 
-static uint32_t hash_addr(const struct sockaddr_storage *sa, socklen_t len)
+static uint32_t hash_addr(const struct listener *l, const struct sockaddr_storage *sa,
+			  socklen_t len)
 {
-	const uint8_t *p = (const uint8_t *)sa;
-	uint32_t h = 2166136261u;
-
-	for (socklen_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static void lru_unlink(struct listener *l, struct usess *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->lru_head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		l->lru_tail = s->prev;
-	s->prev = s->next = NULL;
-}
-
-static void lru_front(struct listener *l, struct usess *s)
-{
-	s->next = l->lru_head;
-	s->prev = NULL;
-	if (l->lru_head)
-		l->lru_head->prev = s;
-	l->lru_head = s;
-	if (!l->lru_tail)
-		l->lru_tail = s;
+	return hash_mix(hash_add(l->hseed, sa, len));
 }
 
 /*
@@ -113,7 +86,7 @@ void udp_quarantine_sweep(struct worker *w, int64_t now, bool all)
 
 static void end_session(struct listener *l, struct usess *s, const char *reason)
 {
-	struct usess **pp = &l->buckets[hash_addr(&s->client, s->clen) % l->nbuckets];
+	struct usess **pp = &l->buckets[hash_addr(l, &s->client, s->clen) % l->nbuckets];
 	struct endpoint client;
 	struct slog_rec r = { .rule = l->rule, .client = &client, .bytes_in = s->in,
 			      .bytes_out = s->out, .start_ms = s->start, .end_ms = ev_now_ms(),
@@ -123,7 +96,7 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	while (*pp != s)
 		pp = &(*pp)->hnext;
 	*pp = s->hnext;
-	lru_unlink(l, s);
+	list_del(&s->link);
 	l->nsess--;
 	atomic_fetch_sub(fwd_active(l->rule), 1);
 	fwd_stats_end(l->rule, l->w->id, reason);
@@ -153,7 +126,7 @@ static struct usess *find(struct listener *l, const struct sockaddr_storage *sa,
 
 	if (!l->nbuckets)
 		return NULL;
-	for (s = l->buckets[hash_addr(sa, len) % l->nbuckets]; s; s = s->hnext)
+	for (s = l->buckets[hash_addr(l, sa, len) % l->nbuckets]; s; s = s->hnext)
 		if (s->clen == len && !memcmp(&s->client, sa, len))
 			return s;
 	return NULL;
@@ -176,12 +149,12 @@ static struct usess *create(struct worker *w, struct listener *l,
 	/* the cap counts every worker's sessions of this listener: at it, this
 	 * worker makes room by its least recently used one, if it has any */
 	while (!fwd_take(fwd_active(l->rule), l->rule->max_sessions)) {
-		if (!l->lru_tail) {
+		if (list_empty(&l->lru)) {
 			l->full++;
 			fwd_stat_add(&fwd_stats_of(l->rule, w->id)->dgram_full, 1);
 			return NULL;
 		}
-		end_session(l, l->lru_tail, "evicted");
+		end_session(l, list_entry(list_last(&l->lru), struct usess, link), "evicted");
 	}
 	fd = socket(l->rule->target.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	tlen = endpoint_to_sockaddr(&l->rule->target, &ta);
@@ -201,9 +174,9 @@ static struct usess *create(struct worker *w, struct listener *l,
 	fwd_config_ref(s->gen);
 	s->start = s->last = ev_now_ms();
 	fwd_stat_add(&fwd_stats_of(l->rule, w->id)->started, 1);
-	s->hnext = l->buckets[hash_addr(sa, len) % l->nbuckets];
-	l->buckets[hash_addr(sa, len) % l->nbuckets] = s;
-	lru_front(l, s);
+	s->hnext = l->buckets[hash_addr(l, sa, len) % l->nbuckets];
+	l->buckets[hash_addr(l, sa, len) % l->nbuckets] = s;
+	list_add(&l->lru, &s->link);
 	l->nsess++;
 	ev_io_add(w->loop, &s->io, fd, EPOLLIN | EPOLLET, on_session);
 	return s;
@@ -258,8 +231,7 @@ void udp_listener_event(struct worker *w, struct listener *l)
 				fwd_stat_add(&st->copied, m[i].msg_len);
 			}
 			s->last = ev_now_ms();
-			lru_unlink(l, s);
-			lru_front(l, s);
+			list_move(&l->lru, &s->link);
 		}
 	}
 }
@@ -300,15 +272,19 @@ static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 			fwd_stat_add(&st->copied, m[i].msg_len);
 		}
 		s->last = ev_now_ms();
-		lru_unlink(s->l, s);
-		lru_front(s->l, s);
+		list_move(&s->l->lru, &s->link);
 	}
 }
 
 void udp_sweep(struct worker *w, struct listener *l, int64_t now)
 {
-	while (l->lru_tail && now - l->lru_tail->last >= l->rule->idle_timeout_ms)
-		end_session(l, l->lru_tail, "idle-timeout");
+	while (!list_empty(&l->lru)) {
+		struct usess *s = list_entry(list_last(&l->lru), struct usess, link);
+
+		if (now - s->last < l->rule->idle_timeout_ms)
+			break;
+		end_session(l, s, "idle-timeout");
+	}
 	if (l->denied) {
 		slog_event(w->eng->o.log, "denied", l->rule, (long long)l->denied,
 			   "denied %llu datagrams", (unsigned long long)l->denied);
@@ -330,6 +306,6 @@ void udp_sweep(struct worker *w, struct listener *l, int64_t now)
 
 void udp_close_all(struct listener *l, const char *reason)
 {
-	while (l->lru_head)
-		end_session(l, l->lru_head, reason);
+	while (!list_empty(&l->lru))
+		end_session(l, list_entry(list_first(&l->lru), struct usess, link), reason);
 }
