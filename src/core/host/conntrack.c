@@ -19,6 +19,7 @@
 #include "core/base/log.h"
 #include "core/host/netns.h"
 #include "core/base/xalloc.h"
+#include "core/wire/wire.h"
 #include "core/host/conntrack.h"
 #include "core/host/conntrack_int.h"
 #include "core/base/banned.h"
@@ -30,28 +31,20 @@
  * checked before it is read; what is not understood is skipped.
  */
 
+/* attributes in network order (core/wire.h reads them) */
 static uint16_t be16(const struct nlattr *a)
 {
-	uint16_t v;
-
-	memcpy(&v, mnl_attr_get_payload(a), 2);
-	return ntohs(v);
+	return get_be16(mnl_attr_get_payload(a));
 }
 
 static uint32_t be32(const struct nlattr *a)
 {
-	uint32_t v;
-
-	memcpy(&v, mnl_attr_get_payload(a), 4);
-	return ntohl(v);
+	return get_be32(mnl_attr_get_payload(a));
 }
 
 static uint64_t be64(const struct nlattr *a)
 {
-	uint64_t v;
-
-	memcpy(&v, mnl_attr_get_payload(a), 8);
-	return be64toh(v);
+	return get_be64(mnl_attr_get_payload(a));
 }
 
 static size_t len(const struct nlattr *a)
