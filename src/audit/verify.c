@@ -35,8 +35,8 @@ static bool usable(const struct local_addr *a)
 {
 	if (!(a->flags & IFF_UP) || (a->flags & IFF_LOOPBACK))
 		return false;
-	/* a link-local address would need a scope */
-	return a->family == AF_INET || !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a->addr);
+	/* a link-local address (fe80::/10) would need a scope */
+	return a->family == AF_INET || !(a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80);
 }
 
 static void targets_for(const struct listener *l, size_t li, const struct local_addr *here,

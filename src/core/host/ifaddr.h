@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 struct local_addr {
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
 	char ifname[IF_NAMESIZE];
 	unsigned ifindex;
 	unsigned flags;		/* IFF_UP, IFF_LOOPBACK, IFF_NOARP, ... */
 	uint8_t family;		/* AF_INET or AF_INET6 */
 	uint8_t prefix;		/* the netmask's length */
-	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
 	bool has_mac;		/* an Ethernet interface: mac is its address */
 	uint8_t mac[6];
 };
