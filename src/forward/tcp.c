@@ -280,7 +280,10 @@ static int copy_once(struct worker *w, struct conn *c, struct half *h, int src, 
 			h->ready = false;
 		}
 	}
-	sent = send(dst, w->rbuf, (size_t)n, MSG_NOSIGNAL);
+	/* the last bytes before a FIN: held (MSG_MORE) for the shutdown or
+	 * close that follows at once, which sends them with the FIN in one
+	 * segment instead of two */
+	sent = send(dst, w->rbuf, (size_t)n, MSG_NOSIGNAL | (h->eof ? MSG_MORE : 0));
 	if (sent < 0) {
 		if (errno != EAGAIN)
 			return -1;
