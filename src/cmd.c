@@ -2,7 +2,7 @@
  * cmd.c - the command table and what every command shares: the getopt
  * prologue, --help and the man page's per-command options, all generated
  * from each command's descriptor (struct cmd), so they cannot drift apart;
- * the option tables themselves are rendered by core/cli.c. (main.c keeps
+ * the option tables themselves are rendered by core/base/cli.c. (main.c keeps
  * only main(); the table lives here so that tools/genman.c can render the
  * man page from the same descriptors.)
  */

@@ -1,5 +1,5 @@
 /*
- * genreg - build-time generator: IANA CSV -> C tables (core/registry_int.h).
+ * genreg - build-time generator: IANA CSV -> C tables (core/vocab/registry_int.h).
  *
  * usage: genreg INPUT.csv OUTPUT.c
  *

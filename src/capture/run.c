@@ -258,13 +258,6 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 	ev_timer_in(l, t, TICK_US, on_tick);
 }
 
-static void on_stop(struct ev_loop *l, int signo, void *arg)
-{
-	(void)signo;
-	((struct cap_run *)arg)->signalled = true;
-	ev_break(l);
-}
-
 /* The loop, with the signals that end it: made before the capture says
  * it listens, so a signal from then on ends it cleanly. 0 or -1. */
 static int loop_open(struct cap_run *c, char *err)
@@ -273,8 +266,7 @@ static int loop_open(struct cap_run *c, char *err)
 
 	if (!(c->loop = ev_loop_new()))
 		return -1;
-	if ((r = ev_signal_add(c->loop, SIGINT, on_stop, c)) ||
-	    (r = ev_signal_add(c->loop, SIGTERM, on_stop, c)))
+	if ((r = ev_stop_on_signals(c->loop, &c->signalled)))
 		goto fail;
 	if (c->o->read) {
 		ev_timer_in(c->loop, &c->next, 0, on_batch);

@@ -131,12 +131,6 @@ static void on_hup(struct ev_loop *l, int signo, void *arg)
 	fwd_metrics_reload(m->metrics, RELOAD_OK);
 }
 
-static void on_stop(struct ev_loop *l, int signo, void *arg)
-{
-	(void)signo, (void)arg;
-	ev_break(l);
-}
-
 /* The loop, its signals and, with --metrics, its listener: made before the
  * workers start (they inherit the blocked signals) and before root is
  * dropped, so a bad address stops everything */
@@ -151,8 +145,7 @@ static int main_open(const struct fwd_run_opts *o, struct fwd_main *m)
 	if (!(m->loop = ev_loop_new()))
 		return errorf(-errno, "cannot make an event loop: %s", strerror(errno));
 	if ((r = ev_signal_add(m->loop, SIGHUP, on_hup, m)) ||
-	    (r = ev_signal_add(m->loop, SIGTERM, on_stop, m)) ||
-	    (r = ev_signal_add(m->loop, SIGINT, on_stop, m)))
+	    (r = ev_stop_on_signals(m->loop, NULL)))
 		return errorf(r, "cannot watch signals: %s", strerror(-r));
 	if (o->metrics && fwd_metrics_start(m->loop, o->metrics, &m->metrics))
 		return -EINVAL;

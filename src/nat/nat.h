@@ -6,7 +6,7 @@
  * The library (libnat.a) does the work for a struct nat_job that cmd.c
  * fills from the options: show.c lists the table and sums it up, watch.c
  * follows its events on an event loop. The table itself is read by
- * core/conntrack.c and the events by core/ctfollow.c; a job may name a
+ * core/host/conntrack.c and the events by core/host/ctfollow.c; a job may name a
  * recording of ctnetlink messages instead, replayed through the same code
  * (tests). Everything prints to the job's stream; errors are returned as
  * -errno with error_msg() set, as core/ does.

@@ -134,12 +134,6 @@ int nat_watcher_free(struct nat_watcher *w)
 	return e;
 }
 
-static void on_stop(struct ev_loop *l, int signo, void *arg)
-{
-	(void)signo, (void)arg;
-	ev_break(l);
-}
-
 /* Say the receive buffer once: what it is, and why when less was granted */
 static void say_following(const struct nat_job *j, const struct ct_follow *f)
 {
@@ -164,8 +158,7 @@ int nat_watch(const struct nat_job *j, int *out_err)
 		return errorf(-errno, "cannot make an event loop: %s", strerror(errno));
 	w = nat_watcher_new(j);
 	w->loop = loop;
-	if ((r = ev_signal_add(loop, SIGINT, on_stop, NULL)) ||
-	    (r = ev_signal_add(loop, SIGTERM, on_stop, NULL))) {
+	if ((r = ev_stop_on_signals(loop, NULL))) {
 		r = errorf(r, "cannot watch signals: %s", strerror(-r));
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /*
  * top.c - our own ranking of the ports most often found open, for --top N.
  *
- * Written by us from the curated table (src/core/curated.c) and common
+ * Written by us from the curated table (src/core/vocab/curated.c) and common
  * experience of what servers and appliances run; not derived from nmap's
  * data files (no measured ranking with a usable licence was at hand: see
  * docs/scan.md). Past the list come the ports our curated table knows, then

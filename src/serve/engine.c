@@ -605,13 +605,6 @@ static int all_ports(struct serve_engine *e, struct serve_spec *spec)
 	return 0;
 }
 
-static void on_signal(struct ev_loop *l, int signo, void *arg)
-{
-	(void)signo;
-	(void)arg;
-	ev_break(l);
-}
-
 /* "http on [::]:80/tcp, dns on [::]:53/tcp+udp" for the ready line */
 static void ready_line(const struct serve_opts *o, uint16_t all)
 {
@@ -668,8 +661,7 @@ int serve_run(const struct serve_opts *o)
 		}
 	if (!r && o->all_ports)
 		r = all_ports(&e, &all);
-	if (!r && ((r = ev_signal_add(e.loop, SIGINT, on_signal, NULL)) ||
-		   (r = ev_signal_add(e.loop, SIGTERM, on_signal, NULL))))
+	if (!r && (r = ev_stop_on_signals(e.loop, NULL)))
 		r = errorf(r, "cannot watch signals: %s", strerror(-r));
 	if (!r) {
 		if (o->cc.json) {

@@ -1,6 +1,6 @@
 /*
  * wire.h - what the responders share inside src/serve: reading a line
- * (integers in either byte order come from core/wire.h), and the binary
+ * (integers in either byte order come from core/wire/wire.h), and the binary
  * protocols' entry points (binary.c) for the table in responders.c.
  */
 #ifndef PORTKIT_SERVE_WIRE_H

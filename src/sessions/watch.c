@@ -222,13 +222,6 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 		ev_timer_in(l, t, (int64_t)w->o->watch_ms * 1000, on_tick);
 }
 
-static void on_stop(struct ev_loop *l, int signo, void *arg)
-{
-	(void)signo;
-	(void)arg;
-	ev_break(l);
-}
-
 int watch_sessions(const struct ls_opts *o)
 {
 	struct watch w = { .o = o };
@@ -239,8 +232,7 @@ int watch_sessions(const struct ls_opts *o)
 		return errorf(-errno, "cannot create an event loop: %s", strerror(errno));
 	/* before the first snapshot: a signal during it ends the watch as
 	 * cleanly as one during a wait */
-	if ((r = ev_signal_add(l, SIGINT, on_stop, NULL)) ||
-	    (r = ev_signal_add(l, SIGTERM, on_stop, NULL))) {
+	if ((r = ev_stop_on_signals(l, NULL))) {
 		ev_loop_free(l);
 		return errorf(r, "cannot watch signals: %s", strerror(-r));
 	}

@@ -1,8 +1,8 @@
 /*
  * fuzz_conntrack - libFuzzer harness for the ctnetlink message reader
- * (core/conntrack.c nat_parse_msg): the input is a run of netlink messages
+ * (core/host/conntrack.c nat_parse_msg): the input is a run of netlink messages
  * as a dump or an event socket would deliver them, walked as a dump is and
- * fed through the event follower's path (core/ctfollow.c ct_follow_feed).
+ * fed through the event follower's path (core/host/ctfollow.c ct_follow_feed).
  * The seeds are real dump messages taken by hand from a scratch namespace
  * (TCP with DNAT and accounting, UDP over IPv4 and IPv6, ICMP) and the
  * recorded events of tests/data/nat (with kernel timestamps).

@@ -1,6 +1,6 @@
 /*
  * fuzz_httpreq - libFuzzer harness for the HTTP request-head reader
- * (core/httpreq.c) behind forward --metrics: every prefix of the input, as
+ * (core/wire/httpreq.c) behind forward --metrics: every prefix of the input, as
  * the bytes would arrive in pieces, and the whole.
  */
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_owner_recs - libFuzzer harness for the reader of the BPF owner
- * iterator's records (core/owners_bpf.c owner_recs_check): any bytes, as a
+ * iterator's records (core/host/owners_bpf.c owner_recs_check): any bytes, as a
  * read(2) of the iterator could return them, and every record it keeps
  * must be a whole one with a pid, an inode and a terminated comm.
  */

@@ -205,3 +205,18 @@ TEST(ev_wait_fd_and_child_keep_their_bound)
 	close(p[0]);
 	close(p[1]);
 }
+
+TEST(ev_stop_on_signals_ends_the_loop_and_says_so)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ev_timer bound = { 0 };
+	bool stopped = false;
+
+	CHECK_INT(ev_stop_on_signals(l, &stopped), 0);
+	raise(SIGTERM);		/* blocked now: it comes through the loop */
+	ev_timer_in(l, &bound, 5 * 1000 * 1000, give_up);
+	CHECK_INT(ev_run(l), 0);
+	ev_timer_stop(l, &bound);
+	CHECK(stopped);
+	ev_loop_free(l);
+}

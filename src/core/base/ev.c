@@ -238,6 +238,21 @@ int ev_signal_add(struct ev_loop *l, int signo, ev_signal_fn fn, void *arg)
 	return 0;
 }
 
+static void stop_signal(struct ev_loop *l, int signo, void *arg)
+{
+	(void)signo;
+	if (arg)
+		*(bool *)arg = true;
+	ev_break(l);
+}
+
+int ev_stop_on_signals(struct ev_loop *l, bool *stopped)
+{
+	int r = ev_signal_add(l, SIGINT, stop_signal, stopped);
+
+	return r ? r : ev_signal_add(l, SIGTERM, stop_signal, stopped);
+}
+
 /* ---- waits outside a loop ---- */
 
 int ev_wait_fd(int fd, uint32_t events, int64_t timeout_us)

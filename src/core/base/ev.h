@@ -87,6 +87,9 @@ static inline bool ev_timer_active(const struct ev_timer *t) { return t->slot !=
 /* Deliver signo (1..64) to fn from the loop instead of its default
  * action; adding it again replaces fn. 0 or -errno. */
 int ev_signal_add(struct ev_loop *l, int signo, ev_signal_fn fn, void *arg);
+/* SIGINT and SIGTERM end the loop (ev_break), setting *stopped when it is
+ * not NULL: the one way a long-running command is asked to stop. */
+int ev_stop_on_signals(struct ev_loop *l, bool *stopped);
 
 /* For code inside a callback that must block on a read it does not
  * control (a library reading a pipe): wait until fd is readable while the
