@@ -38,7 +38,8 @@
  * 8 bytes of index at the table's load) and a cap (--max-flows); when full,
  * the least recently active flow is written early and counted as evicted.
  * Expiry is O(1) per flow: each flow knows when it ends if nothing more
- * comes ("due") and sits in a timing wheel of one-second slots.
+ * comes ("due") and sits in a timing wheel of one-second slots; any time
+ * finds its slot (seconds rounded down, the remainder never negative).
  *
  * The clock is the packets' time. A live capture also moves it from a
  * timer (flow_table_tick), so a flow ends on a quiet link too; there a
@@ -64,6 +65,9 @@
 #define SYN_TIMEOUT (5 * SEC)		/* tcp_SYN_timeout: the first expire check */
 #define SESSION_TIMER FLOW_SESSION_TIMER
 #define MAX_TUNNEL_CHANGES 5		/* Tunnel::max_changes_per_connection */
+/* Times are taken within +-2^62 us (146,000 years either side of 1970):
+ * a time plus any timeout or interval then cannot overflow. */
+#define TIME_LIMIT (1LL << 62)
 
 struct flow_table {
 	struct flow_rec *f;	/* slots; free ones chained through lru_next */
@@ -74,7 +78,8 @@ struct flow_table {
 	uint32_t free_head;
 	uint32_t lru_head, lru_tail;	/* most recently active first */
 	uint32_t wheel[WHEEL];
-	int64_t wheel_sec;	/* the first second not yet swept; -1 before any */
+	int64_t wheel_sec;	/* the first second not yet swept */
+	bool clock_set;		/* wheel_sec holds a time: a packet or tick came */
 	uint32_t tcp_timeout, udp_timeout;	/* seconds */
 	bool checksums;
 	bool live;		/* interim records from the clock too */
@@ -189,7 +194,6 @@ struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void
 	t->lru_head = t->lru_tail = NIL;
 	for (size_t i = 0; i < WHEEL; i++)
 		t->wheel[i] = NIL;
-	t->wheel_sec = -1;
 	t->tcp_timeout = o->tcp_timeout ? o->tcp_timeout : 300;
 	t->udp_timeout = o->udp_timeout ? o->udp_timeout : 60;
 	t->checksums = o->checksums;
@@ -231,13 +235,31 @@ static void lru_push(struct flow_table *t, uint32_t i)
 		t->lru_tail = i;
 }
 
+static int64_t clamp_time(int64_t us)
+{
+	return us < -TIME_LIMIT ? -TIME_LIMIT : us > TIME_LIMIT ? TIME_LIMIT : us;
+}
+
+/* The second a time falls in, rounded down also before 1970. */
+static int64_t second_of(int64_t us)
+{
+	return us >= 0 ? us / SEC : -((-(us + 1)) / SEC) - 1;
+}
+
+/* A second's slot: the remainder mod WHEEL, never negative (a power of
+ * two, so the two's complement bits are the floor remainder). */
+static size_t slot_of(int64_t sec)
+{
+	return (size_t)((uint64_t)sec & (WHEEL - 1));
+}
+
 static size_t wheel_slot(const struct flow_table *t, int64_t due)
 {
-	int64_t s = due / SEC;
+	int64_t s = second_of(due);
 
 	if (s < t->wheel_sec)
 		s = t->wheel_sec;
-	return (size_t)(s % WHEEL);
+	return slot_of(s);
 }
 
 static void wheel_unlink(struct flow_table *t, uint32_t i)
@@ -393,10 +415,11 @@ static void visit(struct flow_table *t, uint32_t i, int64_t now)
  * the current second is swept once it is over. */
 static void advance(struct flow_table *t, int64_t now)
 {
-	int64_t target = now / SEC, steps;
+	int64_t target = second_of(now), steps;
 
-	if (t->wheel_sec < 0) {
+	if (!t->clock_set) {
 		t->wheel_sec = target;
+		t->clock_set = true;
 		return;
 	}
 	steps = target - t->wheel_sec;
@@ -414,7 +437,7 @@ static void advance(struct flow_table *t, int64_t now)
 	if (steps > WHEEL)
 		steps = WHEEL;
 	for (int64_t k = 0; k < steps; k++) {
-		uint32_t i = t->wheel[(size_t)((t->wheel_sec + k) % WHEEL)];
+		uint32_t i = t->wheel[slot_of(t->wheel_sec + k)];
 
 		while (i != NIL) {
 			uint32_t next = t->f[i].wh_next;
@@ -469,7 +492,7 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	f->active = 1;
 	f->inactivity = t->udp_timeout;
 	if (p->proto == 6) {
-		f->chain[0] = (uint32_t)((ts + SYN_TIMEOUT) % SESSION_TIMER);
+		f->chain[0] = conn_phase(ts + SYN_TIMEOUT);
 		f->nchain = 1;	/* idle after the UDP timeout until the handshake is over */
 	}
 	if (flip && !broadcast(k))
@@ -517,6 +540,7 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 		return;
 	if (t->checksums && (p->flags & PKT_BAD_IP_CSUM))
 		return;		/* Zeek drops it before any connection */
+	ts = clamp_time(ts);
 	advance(t, ts);
 	make_key(p, &k);
 	h = hash_key(t, &k);
@@ -615,11 +639,12 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 
 void flow_table_tick(struct flow_table *t, int64_t now)
 {
+	now = clamp_time(now);
 	advance(t, now);
 	/* and what is due in the second under way: a timer looks more often
 	 * than once a second, so a quiet flow ends within a tick of its time */
-	if (t->wheel_sec >= 0 && now / SEC == t->wheel_sec) {
-		uint32_t i = t->wheel[(size_t)(t->wheel_sec % WHEEL)];
+	if (t->clock_set && second_of(now) == t->wheel_sec) {
+		uint32_t i = t->wheel[slot_of(t->wheel_sec)];
 
 		while (i != NIL) {
 			uint32_t next = t->f[i].wh_next;
