@@ -562,6 +562,11 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 	}
 	i = t->index[s] - 1;
 	f = &t->f[i];
+	/* a packet older than what its flow has seen (merged or reordered
+	 * captures) counts at the flow's latest time: last never moves back,
+	 * so a duration is never negative and no timer is set in the past */
+	if (ts < f->last)
+		ts = f->last;
 	orig = f->oport == k.sport && same_addr(f->oaddr, p->src, p->ipver);
 	if (f->attempt_at && f->attempt_at <= ts)
 		f->attempt_at = 0;	/* it fired and found an answer */

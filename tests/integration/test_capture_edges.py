@@ -60,3 +60,31 @@ def test_times_past_2038(name):
     rows = [l.split("\t") for l in ok(path, "--zeek").splitlines() if not l.startswith("#")]
     assert len(rows) == 1 and utc(rows[0][0]) == want
     assert ok(path, "--summary").startswith("1 flows, at most 1 at once")
+
+
+def test_time_that_goes_backwards(tmp_path):
+    """A packet stamped before its flow's start (merged or reordered
+    captures) counts, but moves no time back: the duration is the span of
+    the packets in order (0.2 s), never negative (it printed as
+    18446744073709551517.(/,s in the table and -99.8 in JSON, and Zeek's
+    log showed '-')."""
+    path = str(tmp_path / "backwards.pcap")
+    a, b, t = g.A, g.B, g.BASE
+    w = g.Writer(path)
+    w.add(t + 100.0, g.eth(g.ipv4(a, b, 17, g.udp(a, b, 40000, 5000, b"q"))))
+    w.add(t + 100.2, g.eth(g.ipv4(b, a, 17, g.udp(b, a, 5000, 40000, b"r"))))
+    w.add(t + 0.2, g.eth(g.ipv4(a, b, 17, g.udp(a, b, 40000, 5000, b"q"))))
+    w.add(t + 100.3, g.eth(g.ipv4(a, b, 6, g.tcp(a, b, 40001, 80, "S", 1000))))
+    w.add(t + 100.4, g.eth(g.ipv4(b, a, 6, g.tcp(b, a, 80, 40001, "SA", 5000, 1001))))
+    w.add(t + 100.5, g.eth(g.ipv4(a, b, 6, g.tcp(a, b, 40001, 80, "A", 1001, 5001))))
+    w.add(t + 0.5, g.eth(g.ipv4(a, b, 6, g.tcp(a, b, 40001, 80, "PA", 1001, 5001, b"hello"))))
+    w.close()
+    table = ok(path, "--flows").splitlines()[1:]
+    assert [(l.split()[0], l.split()[-1]) for l in table] == [("udp", "0.200s"), ("tcp", "0.200s")]
+    flows = [json.loads(l) for l in ok(path, "--flows", "--json").splitlines()]
+    assert [(f["proto"], f["start"], f["duration"], f["orig_pkts"], f["orig_bytes"])
+            for f in flows] == [("udp", t + 100.0, 0.2, 2, 2), ("tcp", t + 100.3, 0.2, 3, 5)]
+    rows = [l.split("\t") for l in ok(path, "--zeek").splitlines() if not l.startswith("#")]
+    assert [(r[6], r[0], r[8], r[9]) for r in rows] == \
+        [("udp", "%d.000000" % (t + 100), "0.200000", "2"),
+         ("tcp", "%d.300000" % (t + 100), "0.200000", "5")]
