@@ -88,3 +88,21 @@ def test_time_that_goes_backwards(tmp_path):
     assert [(r[6], r[0], r[8], r[9]) for r in rows] == \
         [("udp", "%d.000000" % (t + 100), "0.200000", "2"),
          ("tcp", "%d.300000" % (t + 100), "0.200000", "5")]
+
+
+def test_summary_numeric(tmp_path):
+    """-n leaves the service names out of --summary too: 'tcp/80', not
+    'tcp/80 (HTTP)'; without it the names stay."""
+    path = str(tmp_path / "summary.pcap")
+    a, b, t = g.A, g.B, g.BASE
+    w = g.Writer(path)
+    w.add(t, g.eth(g.ipv4(a, b, 6, g.tcp(a, b, 40001, 80, "S", 1000))))
+    w.add(t + 0.1, g.eth(g.ipv4(a, b, 17, g.udp(a, b, 40000, 53, g.dns_query(1, "x.test")))))
+    w.close()
+
+    def services(*opts):
+        out = ok(path, "--summary", *opts).split("\n\n")[1].splitlines()[1:]
+        return sorted(l.split()[0] + (" " + l.split()[1] if l.split()[1].startswith("(") else "")
+                      for l in out)
+    assert services("-n") == ["tcp/80", "udp/53"]
+    assert services() == ["tcp/80 (HTTP)", "udp/53 (DNS)"]
