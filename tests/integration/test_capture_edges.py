@@ -5,11 +5,13 @@ import datetime
 import json
 import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
 import pcapgen as g
-from conftest import run
+from conftest import BIN, run
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 TCPDUMP = os.path.join(ROOT, "tests/data/tcpdump")
@@ -106,3 +108,25 @@ def test_summary_numeric(tmp_path):
                       for l in out)
     assert services("-n") == ["tcp/80", "udp/53"]
     assert services() == ["tcp/80 (HTTP)", "udp/53 (DNS)"]
+
+
+def test_filter_too_long_is_one_line_and_leaks_nothing(tmp_path):
+    """A filter over 64 KiB is a usage error: one 'portkit:' line, exit 2,
+    and the words gathered before the limit are freed (they leaked). The
+    leak check is valgrind's when it is installed (a sanitizer build
+    checks leaks itself, through the exit status)."""
+    path = str(tmp_path / "one.pcap")
+    w = g.Writer(path)
+    w.add(g.BASE, g.eth(g.ipv4(g.A, g.B, 17, g.udp(g.A, g.B, 40000, 53, b"q"))))
+    w.close()
+    words = ["port", "1", "and"] * 7000 + ["udp"]
+    r = run("capture", "-r", path, *words)
+    assert r.rc == 2 and r.out == ""
+    assert r.err.startswith("portkit: filter expression too long")
+    assert len(r.err.splitlines()) == 1 and len(r.err.encode()) <= 200
+    if b"__asan_init" in open(BIN, "rb").read() or not shutil.which("valgrind"):
+        return
+    cp = subprocess.run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                         "--error-exitcode=99", BIN, "capture", "-r", path, *words],
+                        capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 2, cp.stderr[-2000:]
