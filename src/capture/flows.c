@@ -626,6 +626,8 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 			f->rflags |= p->proto == 6 ? p->tcp_flags : 0;
 		}
 	}
+	if ((p->flags & PKT_TUNNEL_LIMIT) && !bad)
+		conn_check_history(f, H_LIMIT, 'X');	/* Zeek: a tunnel too deep to enter */
 	if (t->interval && ts - f->reported >= t->interval) {
 		emit(t, f, true);
 		f->reported = ts;

@@ -384,6 +384,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	struct cap_run c = { .o = o };
 	struct sinks *s = &c.s;
 	int r, werr = 0;
+	uint64_t too_deep;
 	char err[PCAP_ERRBUF_SIZE];
 	char *rbuf = o->read ? xbig_zalloc(READ_BUF, 1) : NULL;	/* one huge page, not 256 faults */
 
@@ -431,6 +432,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	ev_loop_free(c.loop);
 	c.loop = NULL;	/* the pipe reader must not wait on it now */
 	/* what was read is shown even when the file turns out to be broken */
+	too_deep = cap_path_too_deep(c.path);
 	cap_path_free(c.path);
 	if (s->ft) {
 		flow_table_flush(s->ft);
@@ -455,6 +457,10 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		pcap_dump_close(s->dump);
 	if (c.seen >= 0)
 		stats(c.h, o, c.seen);
+	if (too_deep)
+		warnf("%llu packet%s came in more than %d nested tunnels: what the innermost "
+		      "carried was not read", (unsigned long long)too_deep, too_deep == 1 ? "" : "s",
+		      PKT_MAX_TUNNELS);
 	r = 0;
 	if (c.failed || c.loop_err) {
 		warnf("'%s': %s (after %ld packets)", o->read ? o->read : o->iface ? o->iface : "any",

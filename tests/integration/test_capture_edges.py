@@ -130,3 +130,63 @@ def test_filter_too_long_is_one_line_and_leaks_nothing(tmp_path):
                          "--error-exitcode=99", BIN, "capture", "-r", path, *words],
                         capture_output=True, text=True, timeout=120)
     assert cp.returncode == 2, cp.stderr[-2000:]
+
+
+def vxlan_nest(path, depth):
+    """One UDP datagram in depth VXLAN tunnels, each level's ends its own
+    (198.18.L.2:5000L > 198.18.L.1:4789, VNI 100+L)."""
+    inner_a, inner_b = bytes([198, 18, 100, 2]), bytes([198, 18, 100, 1])
+    frame = g.eth(g.ipv4(inner_a, inner_b, 17, g.udp(inner_a, inner_b, 40000, 5000, b"hello")))
+    for level in range(depth, 0, -1):
+        a, b = bytes([198, 18, level, 2]), bytes([198, 18, level, 1])
+        vx = bytes([0x08, 0, 0, 0]) + (100 + level).to_bytes(3, "big") + b"\0"
+        frame = g.eth(g.ipv4(a, b, 17, g.udp(a, b, 50000 + level, 4789, vx + frame)))
+    w = g.Writer(path)
+    w.add(g.BASE, frame)
+    w.close()
+
+
+def zeek_rows(path):
+    """(resp_h, resp_p, history) of each conn.log line, sorted."""
+    rows = [l.split("\t") for l in ok(path, "--zeek").splitlines() if not l.startswith("#")]
+    return sorted((r[4], r[5], r[15]) for r in rows)
+
+
+@pytest.mark.parametrize("depth", [3, 4])
+def test_nested_vxlan_sessions_are_all_logged(tmp_path, depth):
+    """VXLAN in VXLAN in VXLAN (and a fourth): Zeek (Tunnel::max_depth 4)
+    logs every tunnel's UDP session and the innermost one; portkit kept
+    only two tunnels' sessions and lost the third silently."""
+    path = str(tmp_path / f"vxlan{depth}.pcap")
+    vxlan_nest(path, depth)
+    want = sorted([(f"198.18.{l}.1", "4789", "D") for l in range(1, depth + 1)] +
+                  [("198.18.100.1", "5000", "D")])
+    assert zeek_rows(path) == want
+    flows = [json.loads(l) for l in ok(path, "--flows", "--json").splitlines()]
+    inner = [f for f in flows if f["resp_port"] == 5000]
+    assert len(flows) == depth + 1 and inner[0]["tunnel"] == "vxlan"
+    line = ok(path).splitlines()
+    assert len(line) == 1 and "198.18.100.2:40000" in line[0], line
+    assert line[0].endswith(" via " + ", ".join(f"vxlan {100 + l}" for l in range(1, depth + 1)))
+
+
+def test_tunnels_past_the_bound_are_said(tmp_path):
+    """A fifth tunnel is past the bound (4, Zeek's): as Zeek, its UDP
+    session is logged with X in its history and what it carries is not
+    read; the packet line says so, and stderr counts such packets."""
+    path = str(tmp_path / "vxlan5.pcap")
+    vxlan_nest(path, 5)
+    want = sorted([(f"198.18.{l}.1", "4789", "D") for l in range(1, 5)] +
+                  [("198.18.5.1", "4789", "DX")])
+    r = run("capture", "-r", path, "--zeek", env=ENV)
+    assert r.rc == 0
+    rows = [l.split("\t") for l in r.out.splitlines() if not l.startswith("#")]
+    assert sorted((x[4], x[5], x[15]) for x in rows) == want
+    assert r.err == "portkit: 1 packet came in more than 4 nested tunnels: what the innermost " \
+                    "carried was not read\n"
+    r = run("capture", "-r", path, env=ENV)
+    assert r.rc == 0 and "198.18.5.2:50005" in r.out and r.out.rstrip().endswith(
+        "vxlan 104 [tunnels too deep]"), r.out
+    assert "1 packet came in more than 4 nested tunnels" in r.err
+    pkt = json.loads(run("capture", "-r", path, "--json", env=ENV).out)
+    assert pkt["tunnel_limit"] is True and pkt["dst_port"] == 4789
