@@ -48,7 +48,7 @@ struct printer *printer_new(FILE *f, const struct cap_opts *o)
 	pr->f = f;
 	pr->o = o;
 	pr->reasm = reasm_new();
-	pr->hour = -1;
+	pr->hour = INT64_MIN;	/* no hour yet: any hour, 1969 too, is computed */
 	for (int i = 0; i < 2; i++) {
 		pr->svc[i] = xmalloc(65536 * sizeof(*pr->svc[i]));
 		for (size_t p = 0; p < 65536; p++)
