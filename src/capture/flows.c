@@ -10,11 +10,12 @@
  * - Key: protocol and both ends, the same in both directions. ICMP uses
  *   the type as the originator's "port" and the counterpart type (echo 8
  *   <-> reply 0 ...) or, for one-way messages, the code as the responder's.
- * - Originator: the first packet's sender, unless that packet is not a
- *   plain SYN and comes from a likely server port (core/port) to one that
- *   is not; for UDP, any first datagram from a likely server port to one
- *   that is not. A connection first seen at its SYN-ACK flips when the
- *   first ACK or data follows. A flip is '^' in the history.
+ * - Originator: the first packet's sender, unless that packet is neither
+ *   a SYN nor a SYN-ACK and comes from a likely server port (core/port) to
+ *   one that is not; for UDP, any first datagram from a likely server port
+ *   to one that is not. A connection first seen at its SYN-ACK flips at
+ *   once from one of Zeek's likely server ports, else when the first
+ *   counted ACK or data follows. A flip is '^' in the history.
  * - TCP: each end has Zeek's endpoint state (INACTIVE, SYN_SENT, ...,
  *   CLOSED, RESET), moved by the same transitions; conn_state is derived
  *   from the two states and the sizes. Sizes are by sequence numbers
@@ -348,6 +349,26 @@ static void grow_index(struct flow_table *t)
 	xbig_free(old);
 }
 
+/* Zeek's likely_server_ports for TCP with its default scripts (the
+ * ports its analyzers register in scripts/base/protocols): where Zeek
+ * flips a connection first seen at its SYN-ACK at once. Elsewhere it keeps
+ * the SYN-ACK's sender until a counted ACK or data segment (conn.c's "^h"),
+ * which a bad checksum never is. */
+static bool zeek_syn_ack_flips(uint16_t port)
+{
+	static const uint16_t ports[] = {
+		21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 514,
+		563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811,
+		3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669,
+		8000, 8080, 8888, 20000,
+	};
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 static bool broadcast(const struct key *k)
 {
 	static const uint8_t ones[4] = { 255, 255, 255, 255 };
@@ -469,11 +490,13 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	}
 	f = &t->f[i];
 	memset(f, 0, sizeof(*f));
-	/* who started it: the sender, unless this looks like the reply */
-	if (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN &&
-	    port_likely_server(PROTO_TCP, k->sport))
-		flip = port_likely_server(PROTO_TCP, k->dport)
-			       ? !(p->tcp_flags & TCP_SYN) && k->sport < k->dport : true;
+	/* who started it: the sender, unless this looks like the reply. A
+	 * SYN-ACK flips here only on Zeek's own likely server ports */
+	if (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		flip = zeek_syn_ack_flips(k->sport) && !zeek_syn_ack_flips(k->dport);
+	else if (p->proto == 6 && !(p->tcp_flags & TCP_SYN) &&
+		 port_likely_server(PROTO_TCP, k->sport))
+		flip = !port_likely_server(PROTO_TCP, k->dport) || k->sport < k->dport;
 	else if (p->proto == 17)
 		flip = port_likely_server(PROTO_UDP, k->sport) &&
 		       !port_likely_server(PROTO_UDP, k->dport);

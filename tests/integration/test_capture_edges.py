@@ -42,19 +42,23 @@ def ok(*args):
     return r.out
 
 
-@pytest.mark.parametrize("name", TIME_FILES)
-def test_times_past_2038(name):
-    """tcpdump's captures at the edges of pcap's 32 bits of seconds: every
-    output mode reads them (the flow table took the times libpcap gives as
-    negative and indexed its wheel out of bounds), and every time shown is
-    tcpdump's date, not one in 1901 or 1902."""
+def test_times_past_2038():
+    """tcpdump's captures at the edges of pcap's 32 bits of seconds (and of
+    pcapng's, beyond): every output mode reads them (the flow table took the
+    times libpcap gives as negative and indexed its wheel out of bounds),
+    and every time shown is tcpdump's date, not one in 1901 or 1902."""
+    for name in TIME_FILES:
+        times_in_every_mode(name)
+
+
+def times_in_every_mode(name):
     path = os.path.join(TCPDUMP, name)
     want = tcpdump_time(name)
     assert want.year >= 2038
     line = ok(path).splitlines()
-    assert len(line) == 1 and line[0].startswith(want.strftime("%H:%M:%S.%f ")), line
+    assert len(line) == 1 and line[0].startswith(want.strftime("%H:%M:%S.%f ")), (name, line)
     pkt = json.loads(ok(path, "--json"))
-    assert utc(pkt["ts"]) == want
+    assert utc(pkt["ts"]) == want, (name, pkt["ts"])
     table = ok(path, "--flows").splitlines()
     assert len(table) == 2 and table[1].split()[:2] == ["udp", "192.168.1.11:43966"], table
     flow = json.loads(ok(path, "--flows", "--json"))
@@ -190,3 +194,44 @@ def test_tunnels_past_the_bound_are_said(tmp_path):
     assert "1 packet came in more than 4 nested tunnels" in r.err
     pkt = json.loads(run("capture", "-r", path, "--json", env=ENV).out)
     assert pkt["tunnel_limit"] is True and pkt["dst_port"] == 4789
+
+
+def syn_ack_then_bad_ack(path, port, bad=True):
+    """A connection seen from its SYN-ACK (server 198.18.0.1:port), the
+    client's ACK with a wrong TCP checksum, then the server's ACK, data and
+    FIN."""
+    a, b, t, c = g.A, g.B, g.BASE, 40000
+    w = g.Writer(path)
+    w.add(t, g.eth(g.ipv4(b, a, 6, g.tcp(b, a, port, c, "SA", 5000, 1001))))
+    w.add(t + 0.1, g.eth(g.ipv4(a, b, 6, g.tcp(a, b, c, port, "A", 1001, 5001, bad=bad))))
+    w.add(t + 0.2, g.eth(g.ipv4(b, a, 6, g.tcp(b, a, port, c, "A", 5001, 1001))))
+    w.add(t + 0.3, g.eth(g.ipv4(b, a, 6, g.tcp(b, a, port, c, "PA", 5001, 1001, b"hello"))))
+    w.add(t + 0.4, g.eth(g.ipv4(b, a, 6, g.tcp(b, a, port, c, "FA", 5006, 1001))))
+    w.close()
+
+
+def test_bad_checksum_ack_decides_nothing(tmp_path):
+    """--checksums: a segment with a bad checksum adds C/c and nothing else:
+    it counts in no packets or bytes and does not decide who originated.
+    portkit flipped a SYN-ACK-first connection on 5555 at once by its own
+    port vocabulary, so the bad ACK sat in ^hCadf (SHR) where Zeek, which
+    waits there for a counted ACK, gives HcADF (SH). The expected records
+    are Zeek's, by its source (TCP.cc WantConnection and ValidateChecksum,
+    TCP_Endpoint.cc CheckHistory): on 5555, not one of Zeek's likely server
+    ports, no flip; on 80, one of them, a flip at the SYN-ACK."""
+    keys = ("orig_port", "resp_port", "history", "conn_state", "orig_pkts", "resp_pkts",
+            "orig_ip_bytes", "resp_ip_bytes")
+    want = {5555: (5555, 40000, "HcADF", "SH", 4, 0, 165, 0),
+            80: (40000, 80, "^hCadf", "SHR", 0, 4, 0, 165)}
+    for port in (5555, 80):
+        path = str(tmp_path / f"bad{port}.pcap")
+        syn_ack_then_bad_ack(path, port)
+        f = json.loads(ok(path, "--flows", "--json", "--checksums"))
+        assert tuple(f[k] for k in keys) == want[port], (port, f)
+        rows = [l.split("\t") for l in ok(path, "--zeek", "--checksums").splitlines()
+                if not l.startswith("#")]
+        assert [(r[15], r[11]) for r in rows] == [want[port][2:4]]
+        # with a good ACK both flip at that ACK, as Zeek
+        syn_ack_then_bad_ack(path, port, bad=False)
+        f = json.loads(ok(path, "--flows", "--json", "--checksums"))
+        assert (f["orig_port"], f["history"]) == (40000, "^hAadf"), (port, f)
