@@ -65,6 +65,8 @@ struct cap_path *cap_path_new(const struct cap_opts *o, struct flow_table *ft,
 			      struct printer *pr);
 void cap_path_frame(struct cap_path *cp, int link, const uint8_t *data, uint32_t caplen,
 		    uint32_t len, int64_t ts_us);
+/* Frames with more tunnels than PKT_MAX_TUNNELS: the rest not read. */
+uint64_t cap_path_too_deep(const struct cap_path *cp);
 void cap_path_free(struct cap_path *cp);
 
 /* app.c: a one-line summary of the application payload, or "" */

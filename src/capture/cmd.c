@@ -121,8 +121,10 @@ static int parse(int argc, char **argv, const struct cmd *self, struct cap_opts 
 		return cmd_usage_error(self, "-X and -A show packet bytes under the packet lines; "
 				       "not with --flows, -w or --json");
 	for (int i = optind; i < argc; i++)
-		if (buf_addf(&filter, "%s%s", i > optind ? " " : "", argv[i]))
+		if (buf_addf(&filter, "%s%s", i > optind ? " " : "", argv[i])) {
+			buf_free(&filter);	/* what the words before it took */
 			return cmd_usage_error(self, "filter expression too long");
+		}
 	o->filter = buf_detach(&filter);
 	return 0;
 }

@@ -446,7 +446,7 @@ static void connection_closed(struct flow_rec *f, int ei, bool gen_event)
 		f->delete_at = f->last + CLOSE_DELAY;
 	} else if (e->prev_state != TE_INACTIVE && f->nchain < 3) {
 		/* look again for the other side's close */
-		f->chain[f->nchain++] = (uint32_t)((f->last + SESSION_TIMER) % SESSION_TIMER);
+		f->chain[f->nchain++] = conn_phase(f->last + SESSION_TIMER);
 	}
 }
 
@@ -533,6 +533,13 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+uint32_t conn_phase(int64_t t)
+{
+	int64_t r = t % SESSION_TIMER;
+
+	return (uint32_t)(r < 0 ? r + SESSION_TIMER : r);
+}
+
 /* When Zeek's timers would end the flow if nothing more came. */
 int64_t conn_due(const struct flow_rec *f)
 {
@@ -564,7 +571,7 @@ int64_t conn_due(const struct flow_rec *f)
 			 * close, never before the last packet + 5 s */
 			for (uint8_t i = 0; i < f->nchain; i++) {
 				int64_t after = f->last + LINGER;
-				int64_t b = after - after % SESSION_TIMER + f->chain[i];
+				int64_t b = after - conn_phase(after) + f->chain[i];
 
 				while (b <= after)
 					b += SESSION_TIMER;

@@ -403,7 +403,8 @@ void flow_out_emit(struct flow_rec *f, bool interim, void *arg)
 	if (fo->o->summary) {
 		char key[80], a[ADDR_STRLEN];
 		char side = server_end(f);
-		const char *svc = side_name(f, side);
+		/* -n: the port alone, as everywhere else */
+		const char *svc = fo->o->cc.numeric ? NULL : side_name(f, side);
 
 		if (interim)
 			return;

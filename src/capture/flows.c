@@ -10,11 +10,12 @@
  * - Key: protocol and both ends, the same in both directions. ICMP uses
  *   the type as the originator's "port" and the counterpart type (echo 8
  *   <-> reply 0 ...) or, for one-way messages, the code as the responder's.
- * - Originator: the first packet's sender, unless that packet is not a
- *   plain SYN and comes from a likely server port (core/port) to one that
- *   is not; for UDP, any first datagram from a likely server port to one
- *   that is not. A connection first seen at its SYN-ACK flips when the
- *   first ACK or data follows. A flip is '^' in the history.
+ * - Originator: the first packet's sender, unless that packet is neither
+ *   a SYN nor a SYN-ACK and comes from a likely server port (core/port) to
+ *   one that is not; for UDP, any first datagram from a likely server port
+ *   to one that is not. A connection first seen at its SYN-ACK flips at
+ *   once from one of Zeek's likely server ports, else when the first
+ *   counted ACK or data follows. A flip is '^' in the history.
  * - TCP: each end has Zeek's endpoint state (INACTIVE, SYN_SENT, ...,
  *   CLOSED, RESET), moved by the same transitions; conn_state is derived
  *   from the two states and the sizes. Sizes are by sequence numbers
@@ -38,7 +39,8 @@
  * 8 bytes of index at the table's load) and a cap (--max-flows); when full,
  * the least recently active flow is written early and counted as evicted.
  * Expiry is O(1) per flow: each flow knows when it ends if nothing more
- * comes ("due") and sits in a timing wheel of one-second slots.
+ * comes ("due") and sits in a timing wheel of one-second slots; any time
+ * finds its slot (seconds rounded down, the remainder never negative).
  *
  * The clock is the packets' time. A live capture also moves it from a
  * timer (flow_table_tick), so a flow ends on a quiet link too; there a
@@ -64,6 +66,9 @@
 #define SYN_TIMEOUT (5 * SEC)		/* tcp_SYN_timeout: the first expire check */
 #define SESSION_TIMER FLOW_SESSION_TIMER
 #define MAX_TUNNEL_CHANGES 5		/* Tunnel::max_changes_per_connection */
+/* Times are taken within +-2^62 us (146,000 years either side of 1970):
+ * a time plus any timeout or interval then cannot overflow. */
+#define TIME_LIMIT (1LL << 62)
 
 struct flow_table {
 	struct flow_rec *f;	/* slots; free ones chained through lru_next */
@@ -74,7 +79,8 @@ struct flow_table {
 	uint32_t free_head;
 	uint32_t lru_head, lru_tail;	/* most recently active first */
 	uint32_t wheel[WHEEL];
-	int64_t wheel_sec;	/* the first second not yet swept; -1 before any */
+	int64_t wheel_sec;	/* the first second not yet swept */
+	bool clock_set;		/* wheel_sec holds a time: a packet or tick came */
 	uint32_t tcp_timeout, udp_timeout;	/* seconds */
 	bool checksums;
 	bool live;		/* interim records from the clock too */
@@ -189,7 +195,6 @@ struct flow_table *flow_table_new(const struct cap_opts *o, flow_emit emit, void
 	t->lru_head = t->lru_tail = NIL;
 	for (size_t i = 0; i < WHEEL; i++)
 		t->wheel[i] = NIL;
-	t->wheel_sec = -1;
 	t->tcp_timeout = o->tcp_timeout ? o->tcp_timeout : 300;
 	t->udp_timeout = o->udp_timeout ? o->udp_timeout : 60;
 	t->checksums = o->checksums;
@@ -231,13 +236,31 @@ static void lru_push(struct flow_table *t, uint32_t i)
 		t->lru_tail = i;
 }
 
+static int64_t clamp_time(int64_t us)
+{
+	return us < -TIME_LIMIT ? -TIME_LIMIT : us > TIME_LIMIT ? TIME_LIMIT : us;
+}
+
+/* The second a time falls in, rounded down also before 1970. */
+static int64_t second_of(int64_t us)
+{
+	return us >= 0 ? us / SEC : -((-(us + 1)) / SEC) - 1;
+}
+
+/* A second's slot: the remainder mod WHEEL, never negative (a power of
+ * two, so the two's complement bits are the floor remainder). */
+static size_t slot_of(int64_t sec)
+{
+	return (size_t)((uint64_t)sec & (WHEEL - 1));
+}
+
 static size_t wheel_slot(const struct flow_table *t, int64_t due)
 {
-	int64_t s = due / SEC;
+	int64_t s = second_of(due);
 
 	if (s < t->wheel_sec)
 		s = t->wheel_sec;
-	return (size_t)(s % WHEEL);
+	return slot_of(s);
 }
 
 static void wheel_unlink(struct flow_table *t, uint32_t i)
@@ -326,6 +349,26 @@ static void grow_index(struct flow_table *t)
 	xbig_free(old);
 }
 
+/* Zeek's likely_server_ports for TCP with its default scripts (the
+ * ports its analyzers register in scripts/base/protocols): where Zeek
+ * flips a connection first seen at its SYN-ACK at once. Elsewhere it keeps
+ * the SYN-ACK's sender until a counted ACK or data segment (conn.c's "^h"),
+ * which a bad checksum never is. */
+static bool zeek_syn_ack_flips(uint16_t port)
+{
+	static const uint16_t ports[] = {
+		21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 514,
+		563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811,
+		3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669,
+		8000, 8080, 8888, 20000,
+	};
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 static bool broadcast(const struct key *k)
 {
 	static const uint8_t ones[4] = { 255, 255, 255, 255 };
@@ -393,10 +436,11 @@ static void visit(struct flow_table *t, uint32_t i, int64_t now)
  * the current second is swept once it is over. */
 static void advance(struct flow_table *t, int64_t now)
 {
-	int64_t target = now / SEC, steps;
+	int64_t target = second_of(now), steps;
 
-	if (t->wheel_sec < 0) {
+	if (!t->clock_set) {
 		t->wheel_sec = target;
+		t->clock_set = true;
 		return;
 	}
 	steps = target - t->wheel_sec;
@@ -414,7 +458,7 @@ static void advance(struct flow_table *t, int64_t now)
 	if (steps > WHEEL)
 		steps = WHEEL;
 	for (int64_t k = 0; k < steps; k++) {
-		uint32_t i = t->wheel[(size_t)((t->wheel_sec + k) % WHEEL)];
+		uint32_t i = t->wheel[slot_of(t->wheel_sec + k)];
 
 		while (i != NIL) {
 			uint32_t next = t->f[i].wh_next;
@@ -446,11 +490,13 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	}
 	f = &t->f[i];
 	memset(f, 0, sizeof(*f));
-	/* who started it: the sender, unless this looks like the reply */
-	if (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN &&
-	    port_likely_server(PROTO_TCP, k->sport))
-		flip = port_likely_server(PROTO_TCP, k->dport)
-			       ? !(p->tcp_flags & TCP_SYN) && k->sport < k->dport : true;
+	/* who started it: the sender, unless this looks like the reply. A
+	 * SYN-ACK flips here only on Zeek's own likely server ports */
+	if (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		flip = zeek_syn_ack_flips(k->sport) && !zeek_syn_ack_flips(k->dport);
+	else if (p->proto == 6 && !(p->tcp_flags & TCP_SYN) &&
+		 port_likely_server(PROTO_TCP, k->sport))
+		flip = !port_likely_server(PROTO_TCP, k->dport) || k->sport < k->dport;
 	else if (p->proto == 17)
 		flip = port_likely_server(PROTO_UDP, k->sport) &&
 		       !port_likely_server(PROTO_UDP, k->dport);
@@ -469,7 +515,7 @@ static uint32_t new_flow(struct flow_table *t, const struct pkt *p, const struct
 	f->active = 1;
 	f->inactivity = t->udp_timeout;
 	if (p->proto == 6) {
-		f->chain[0] = (uint32_t)((ts + SYN_TIMEOUT) % SESSION_TIMER);
+		f->chain[0] = conn_phase(ts + SYN_TIMEOUT);
 		f->nchain = 1;	/* idle after the UDP timeout until the handshake is over */
 	}
 	if (flip && !broadcast(k))
@@ -517,6 +563,7 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 		return;
 	if (t->checksums && (p->flags & PKT_BAD_IP_CSUM))
 		return;		/* Zeek drops it before any connection */
+	ts = clamp_time(ts);
 	advance(t, ts);
 	make_key(p, &k);
 	h = hash_key(t, &k);
@@ -538,6 +585,11 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 	}
 	i = t->index[s] - 1;
 	f = &t->f[i];
+	/* a packet older than what its flow has seen (merged or reordered
+	 * captures) counts at the flow's latest time: last never moves back,
+	 * so a duration is never negative and no timer is set in the past */
+	if (ts < f->last)
+		ts = f->last;
 	orig = f->oport == k.sport && same_addr(f->oaddr, p->src, p->ipver);
 	if (f->attempt_at && f->attempt_at <= ts)
 		f->attempt_at = 0;	/* it fired and found an answer */
@@ -597,6 +649,8 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 			f->rflags |= p->proto == 6 ? p->tcp_flags : 0;
 		}
 	}
+	if ((p->flags & PKT_TUNNEL_LIMIT) && !bad)
+		conn_check_history(f, H_LIMIT, 'X');	/* Zeek: a tunnel too deep to enter */
 	if (t->interval && ts - f->reported >= t->interval) {
 		emit(t, f, true);
 		f->reported = ts;
@@ -615,11 +669,12 @@ void flow_table_add(struct flow_table *t, const struct pkt *p, int64_t ts)
 
 void flow_table_tick(struct flow_table *t, int64_t now)
 {
+	now = clamp_time(now);
 	advance(t, now);
 	/* and what is due in the second under way: a timer looks more often
 	 * than once a second, so a quiet flow ends within a tick of its time */
-	if (t->wheel_sec >= 0 && now / SEC == t->wheel_sec) {
-		uint32_t i = t->wheel[(size_t)(t->wheel_sec % WHEEL)];
+	if (t->clock_set && second_of(now) == t->wheel_sec) {
+		uint32_t i = t->wheel[slot_of(t->wheel_sec)];
 
 		while (i != NIL) {
 			uint32_t next = t->f[i].wh_next;

@@ -75,6 +75,9 @@ void conn_tcp_packet(uint32_t tcp_timeout, struct flow_rec *f, const struct pkt 
 		     bool *orig);
 bool conn_tcp_reuse(const struct flow_rec *f, const struct pkt *p);
 int64_t conn_due(const struct flow_rec *f);	/* when it ends if nothing more comes */
+/* where t falls in the 6 s cycle of the expire checks: [0, 6 s), also for
+ * times before 1970 */
+uint32_t conn_phase(int64_t t);
 uint64_t conn_tcp_size(const struct tcp_end *e, const struct tcp_end *peer);
 bool conn_check_history(struct flow_rec *f, uint32_t mask, char code);
 void conn_scaled(struct flow_rec *f, uint32_t *count, char code);

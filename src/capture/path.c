@@ -26,6 +26,7 @@ struct cap_path {
 	 * carry checksums the NIC fills in after the capture point */
 	struct local_addr *local;
 	size_t nlocal;
+	uint64_t too_deep;	/* packets in more tunnels than PKT_MAX_TUNNELS */
 };
 
 struct cap_path *cap_path_new(const struct cap_opts *o, struct flow_table *ft,
@@ -42,6 +43,11 @@ struct cap_path *cap_path_new(const struct cap_opts *o, struct flow_table *ft,
 	if (cp->live)
 		local_addrs(&cp->local, &cp->nlocal);	/* none known: nothing excused */
 	return cp;
+}
+
+uint64_t cap_path_too_deep(const struct cap_path *cp)
+{
+	return cp ? cp->too_deep : 0;
 }
 
 void cap_path_free(struct cap_path *cp)
@@ -130,6 +136,7 @@ void cap_path_frame(struct cap_path *cp, int link, const uint8_t *data, uint32_t
 	struct pkt p;
 
 	pkt_decode(link, data, caplen, len, &p);
+	cp->too_deep += (p.flags & PKT_TUNNEL_LIMIT) != 0;
 	if (cp->o->checksums)
 		pkt_check_l4(&p);
 	offload(cp, &p);

@@ -48,7 +48,7 @@ struct printer *printer_new(FILE *f, const struct cap_opts *o)
 	pr->f = f;
 	pr->o = o;
 	pr->reasm = reasm_new();
-	pr->hour = -1;
+	pr->hour = INT64_MIN;	/* no hour yet: any hour, 1969 too, is computed */
 	for (int i = 0; i < 2; i++) {
 		pr->svc[i] = xmalloc(65536 * sizeof(*pr->svc[i]));
 		for (size_t p = 0; p < 65536; p++)
@@ -288,6 +288,8 @@ static char *put_notes(char *p, const struct pkt *pk)
 		p = put_s(p, " [truncated]");
 	if (pk->flags & PKT_MALFORMED)
 		p = put_s(p, " [malformed]");
+	if (pk->flags & PKT_TUNNEL_LIMIT)
+		p = put_s(p, " [tunnels too deep]");
 	return p;
 }
 
@@ -398,7 +400,7 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 	if (pk->nvlan)
 		out_kv_uint(o, "vlan", pk->vlan[0]);
 	if (pk->nencap) {
-		char tun[160], *e = put_encap(tun, pk);
+		char tun[32 * PKT_MAX_ENCAP], *e = put_encap(tun, pk);	/* ", gre 4294967295" */
 
 		*e = '\0';
 		out_kv_str(o, "tunnel", tun + 5);	/* after " via " */
@@ -409,6 +411,8 @@ static void json(struct printer *pr, const struct pkt *pk, int64_t ts)
 		out_kv_bool(o, "bad_checksum", true);
 	if (pk->flags & (PKT_FRAGMENT | PKT_FIRST_FRAGMENT))
 		out_kv_bool(o, "fragment", true);
+	if (pk->flags & PKT_TUNNEL_LIMIT)
+		out_kv_bool(o, "tunnel_limit", true);
 	out_record_end(o);
 }
 

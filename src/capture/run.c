@@ -178,6 +178,31 @@ struct cap_run {
 	int loop_err;		/* errno: the loop could not run */
 };
 
+/* The latest time a packet can carry: 9999-12-31T23:59:59.999999Z, so
+ * that every date printed has four digits of year and no sum of a time and
+ * a timeout can overflow. */
+#define TIME_MAX_US (253402300799LL * 1000000 + 999999)
+
+/* A packet's time in microseconds since 1970. Capture files store times
+ * without a sign (classic pcap: 32-bit seconds, up to 2106-02-07; pcapng:
+ * 64-bit units), but libpcap up to 1.10 reads classic pcap's seconds into
+ * a signed 32-bit field, so from 2038-01-19T03:14:08Z on they come out
+ * negative, as dates in 1901 or 1902: those 32 bits are taken back as the
+ * unsigned number they are. No format can say "before 1970", and nothing
+ * later than TIME_MAX_US is kept either. */
+static int64_t packet_time_us(const struct timeval *tv)
+{
+	int64_t sec = tv->tv_sec;
+
+	if (sec < 0 && sec >= INT32_MIN)
+		sec += 1LL << 32;
+	if (sec < 0)
+		return 0;
+	if (sec > TIME_MAX_US / 1000000)
+		return TIME_MAX_US;
+	return sec * 1000000 + (tv->tv_usec >= 0 && tv->tv_usec < 1000000 ? tv->tv_usec : 0);
+}
+
 /* Up to BATCH packets down the path; true when more may be waiting. */
 static bool read_some(struct cap_run *c)
 {
@@ -211,7 +236,7 @@ static bool read_some(struct cap_run *c)
 			continue;
 		}
 		cap_path_frame(c->path, c->link, data, hdr->caplen, hdr->len,
-			       (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec);
+			       packet_time_us(&hdr->ts));
 	}
 	return true;
 done:
@@ -359,6 +384,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	struct cap_run c = { .o = o };
 	struct sinks *s = &c.s;
 	int r, werr = 0;
+	uint64_t too_deep;
 	char err[PCAP_ERRBUF_SIZE];
 	char *rbuf = o->read ? xbig_zalloc(READ_BUF, 1) : NULL;	/* one huge page, not 256 faults */
 
@@ -406,6 +432,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	ev_loop_free(c.loop);
 	c.loop = NULL;	/* the pipe reader must not wait on it now */
 	/* what was read is shown even when the file turns out to be broken */
+	too_deep = cap_path_too_deep(c.path);
 	cap_path_free(c.path);
 	if (s->ft) {
 		flow_table_flush(s->ft);
@@ -430,6 +457,10 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		pcap_dump_close(s->dump);
 	if (c.seen >= 0)
 		stats(c.h, o, c.seen);
+	if (too_deep)
+		warnf("%llu packet%s came in more than %d nested tunnels: what the innermost "
+		      "carried was not read", (unsigned long long)too_deep, too_deep == 1 ? "" : "s",
+		      PKT_MAX_TUNNELS);
 	r = 0;
 	if (c.failed || c.loop_err) {
 		warnf("'%s': %s (after %ld packets)", o->read ? o->read : o->iface ? o->iface : "any",

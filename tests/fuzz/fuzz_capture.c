@@ -9,9 +9,11 @@
  * bits 1-2 the output, bit 3 interim records every second, bit 4 a live
  * capture's clock, bit 5 small timeouts and table); then frames, each
  * [length: 2 bytes big-endian][time step in 10 ms units: 1 byte][bytes].
- * Time steps 253-255 are not frames: 255 a tick of the clock a second on,
+ * Time steps 252-255 are not frames: 255 a tick of the clock a second on,
  * 254 a step 3 s back (merged captures), 253 a jump of 5,000 s (more than
- * the timing wheel's turn). Each input starts from a new table, so a
+ * the timing wheel's turn), 252 the time set from the next 8 bytes
+ * (big-endian, halved and shifted to within +-2^62 us: before 1970, past
+ * 2038 and 2106, anything). Each input starts from a new table, so a
  * finding replays alone.
  *
  * Beyond the sanitizers it checks the table's promises: a flow's final
@@ -93,6 +95,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t step = data[i + 2];
 
 		i += 3;
+		if (step == 252) {
+			uint64_t v = 0;
+
+			if (i + 8 > size)
+				break;
+			for (int b = 0; b < 8; b++)
+				v = v << 8 | data[i + b];
+			i += 8;
+			ts = (int64_t)(v >> 1) - (1LL << 62);
+			flow_table_tick(ft, ts);
+			continue;
+		}
 		if (step >= 253) {
 			ts += step == 255 ? 1000000LL : step == 254 ? -3000000LL : 5000000000LL;
 			flow_table_tick(ft, ts);

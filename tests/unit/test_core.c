@@ -283,6 +283,45 @@ TEST(pkt_decode_edges)
 	CHECK(!pkt_link_known(12345) && pkt_link_known(LINK_SLL2));
 }
 
+/* IP in IP, seven headers deep: PKT_MAX_TUNNELS (4) are entered, the
+ * fifth tunnel's packet is the one described, marked. */
+TEST(pkt_tunnel_bound)
+{
+	uint8_t f[7 * 20 + 8] = { 0 };
+	struct pkt p;
+
+	for (int i = 0; i < 7; i++) {
+		uint8_t *h = f + 20 * i;
+		size_t len = sizeof(f) - 20 * (size_t)i;
+
+		h[0] = 0x45;
+		h[2] = (uint8_t)(len >> 8);
+		h[3] = (uint8_t)len;
+		h[8] = 64;
+		h[9] = i < 6 ? 4 : 17;
+		h[12] = 10;
+		h[15] = (uint8_t)(2 * i + 1);
+		h[16] = 10;
+		h[19] = (uint8_t)(2 * i + 2);
+	}
+	f[140 + 1] = 7;
+	f[140 + 3] = 9;
+	f[140 + 5] = 8;
+	pkt_decode(LINK_RAW, f, sizeof(f), sizeof(f), &p);
+	CHECK_INT(p.depth, PKT_MAX_TUNNELS);
+	CHECK_INT(p.nencap, PKT_MAX_TUNNELS);
+	CHECK(p.flags & PKT_TUNNEL_LIMIT);
+	CHECK_INT(p.proto, 4);
+	CHECK_INT(p.src[3], 2 * PKT_MAX_TUNNELS + 1);
+	/* three deep: all entered, nothing marked */
+	pkt_decode(LINK_RAW, f + 60, sizeof(f) - 60, sizeof(f) - 60, &p);
+	CHECK_INT(p.depth, 3);
+	CHECK(!(p.flags & PKT_TUNNEL_LIMIT));
+	CHECK_INT(p.proto, 17);
+	CHECK_INT(p.sport, 7);
+	CHECK_INT(p.dport, 9);
+}
+
 /* addr_format's IPv6 writer against glibc's inet_ntop: zero runs of every
  * length and position, mapped and compatible IPv4, and pseudo-random words */
 TEST(ipv6_format_like_inet_ntop)

@@ -30,8 +30,14 @@ enum pkt_encap_kind {
 	ENC_MPLS = 1, ENC_PPPOE, ENC_GRE, ENC_ERSPAN, ENC_VXLAN, ENC_GENEVE, ENC_GTPU,
 	ENC_TEREDO, ENC_AYIYA, ENC_IPIP, ENC_PBB, ENC_FABRICPATH, ENC_VNTAG,
 };
-#define PKT_MAX_ENCAP 8
-#define PKT_MAX_OUTER 2
+/* Tunnels entered one inside another (GRE, ERSPAN, IP in IP and the UDP
+ * ones; MPLS, PPPoE, VLAN and other link wrappers do not count): Zeek's
+ * Tunnel::max_depth, so that flows agree with its conn.log. The packet a
+ * tunnel past it carries is not read: the tunnel's own packet is the one
+ * described, marked PKT_TUNNEL_LIMIT. */
+#define PKT_MAX_TUNNELS 4
+#define PKT_MAX_ENCAP 16	/* the wrapping listed: tunnels and MPLS labels, ... */
+#define PKT_MAX_OUTER PKT_MAX_TUNNELS	/* every tunnel may be a UDP one */
 
 struct pkt_encap {
 	uint8_t kind;		/* enum pkt_encap_kind */
@@ -63,6 +69,7 @@ enum {
 	PKT_MALFORMED = 1 << 8,		/* a length field that cannot be */
 	PKT_OUTGOING = 1 << 9,		/* sent by the capturing host (SLL packet type) */
 	PKT_IP_CSUM_ZERO = 1 << 10,	/* IPv4 header checksum left 0: offload */
+	PKT_TUNNEL_LIMIT = 1 << 11,	/* a tunnel past PKT_MAX_TUNNELS, not entered */
 };
 
 struct pkt_inner {		/* the packet an ICMP error quotes */
@@ -113,7 +120,7 @@ struct pkt {
 	 * home address option changes them (NULL: src, dst) */
 	const uint8_t *csum_src, *csum_dst;
 	uint8_t nencap, nouter;	/* entries used below */
-	uint8_t depth;		/* tunnels entered (the decoder's own) */
+	uint8_t depth;		/* tunnels entered, at most PKT_MAX_TUNNELS */
 	uint32_t tunnel_fp;	/* which tunnels, by their ends (0: none), as Zeek
 				 * tells one encapsulation from another */
 	bool no_tunnels;	/* pkt_decode_outer(): do not enter UDP tunnels */

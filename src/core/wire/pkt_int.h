@@ -29,8 +29,6 @@
 #define ETH_PPP 0x880b		/* PPP in GRE (PPTP) */
 #define ETH_ETHERNET 0xffff	/* ours: an Ethernet frame follows */
 
-#define MAX_DEPTH 12		/* nested headers before we stop: gre in gre in ... */
-
 /* IPv4 or IPv6 by the version nibble; 0 for anything else */
 static inline uint16_t ip_ethertype(const uint8_t *d, size_t n)
 {
@@ -52,6 +50,7 @@ uint16_t pkt_ppp_ethertype(unsigned proto);
 
 /* pkt_tunnel.c */
 void pkt_encap(struct pkt *p, unsigned kind, bool has_id, uint32_t id);
+bool pkt_tunnel_room(struct pkt *p);
 void pkt_inner(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n);
 void pkt_udp_payload(struct pkt *p, const uint8_t *d, size_t n);
 void pkt_gre(struct pkt *p, const uint8_t *d, size_t n);

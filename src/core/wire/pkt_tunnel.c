@@ -68,13 +68,22 @@ static void reset_inner(struct pkt *p)
 	p->has_inner = false;
 }
 
+/* May one more tunnel be entered? Past PKT_MAX_TUNNELS the tunnel's own
+ * packet stays the one described, marked (Zeek: exceeded_tunnel_max_depth,
+ * and X in the history of the tunnel's UDP session). */
+bool pkt_tunnel_room(struct pkt *p)
+{
+	if (p->depth < PKT_MAX_TUNNELS)
+		return true;
+	p->flags |= PKT_TUNNEL_LIMIT;
+	return false;
+}
+
 /* Decode what a tunnel carries, one level deeper. */
 void pkt_inner(struct pkt *p, uint16_t ethertype, const uint8_t *d, size_t n)
 {
-	if (p->depth >= MAX_DEPTH) {
-		p->flags |= PKT_MALFORMED;
-		return;
-	}
+	if (!pkt_tunnel_room(p))
+		return;		/* callers asked first: never taken */
 	p->depth++;
 	reset_inner(p);
 	pkt_network(p, ethertype, d, n);
@@ -106,6 +115,8 @@ static void save_outer(struct pkt *p)
 static void udp_tunnel(struct pkt *p, unsigned kind, bool has_id, uint32_t id,
 		       uint16_t ethertype, const uint8_t *d, size_t n)
 {
+	if (!pkt_tunnel_room(p))
+		return;		/* the datagram stays the packet: a session of its own */
 	save_outer(p);
 	pkt_encap(p, kind, has_id, id);
 	pkt_inner(p, ethertype, d, n);
@@ -232,6 +243,8 @@ static bool gre_udp(struct pkt *p, const uint8_t *d, size_t n)
 {
 	if (!port_is(p, 4754) || !gre_ok(d, n) || (d[1] & 7) != 0)
 		return false;
+	if (!pkt_tunnel_room(p))
+		return true;
 	save_outer(p);
 	gre_body(p, d, n);
 	return true;
@@ -320,9 +333,7 @@ static void gre_body(struct pkt *p, const uint8_t *d, size_t n)
 		if (((proto & 0x8200) == 0x8200 && (proto & 0x0f) == 0) ||
 		    ((proto & 0x8300) == 0x8300 && (proto & 0x0f) == 0 && proto <= 0x8370) ||
 		    proto == 0x9000) {
-			if (p->depth >= MAX_DEPTH)
-				break;
-			p->depth++;
+			p->depth++;	/* gre_body() was given room */
 			reset_inner(p);
 			pkt_wlan(p, d, n);
 			return;
@@ -336,7 +347,8 @@ static void gre_body(struct pkt *p, const uint8_t *d, size_t n)
 /* GRE over IP: no session of its own in conn.log terms, only a wrapper. */
 void pkt_gre(struct pkt *p, const uint8_t *d, size_t n)
 {
-	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED)) || !gre_ok(d, n)) {
+	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED)) || !gre_ok(d, n) ||
+	    !pkt_tunnel_room(p)) {
 		p->payload = d;
 		p->payload_caplen = n;
 		return;
@@ -347,7 +359,8 @@ void pkt_gre(struct pkt *p, const uint8_t *d, size_t n)
 /* IP in IP (4), IPv6 in IP (41). */
 void pkt_ipip(struct pkt *p, const uint8_t *d, size_t n, uint16_t ethertype)
 {
-	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED))) {
+	if (p->no_tunnels || (p->flags & (PKT_FIRST_FRAGMENT | PKT_TRUNCATED)) ||
+	    !pkt_tunnel_room(p)) {
 		p->payload = d;
 		p->payload_caplen = n;
 		return;
