@@ -111,3 +111,56 @@ def test_lab_print_json_is_the_plan(tmp_path):
     assert check_plan(r.stdout, ["a"])["a"]["netns"] == "x1-a"
     t.write_text("segment lan 10.0.0.0/24\n")
     one_line_refusal(["lab", "up", str(t), "--print", "--json"], f"{t}:1:")
+
+
+ZONES = r'''
+import json, socket, subprocess, sys
+def listen(dev):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.bind(("fe80::1", 0, 0, socket.if_nametoindex(dev)))
+    s.listen()
+    return s
+a, b = listen("lo"), listen("pkz0")
+c = socket.create_connection(("fe80::1%lo", a.getsockname()[1]), timeout=5)
+out = {"lo": a.getsockname()[1], "pkz0": b.getsockname()[1], "client": c.getsockname()[1]}
+for arg in (["-l", "fe80::1%lo"], ["-l", "fe80::1%pkz0"], ["-l", "fe80::1"],
+            ["-l", "fe80::%lo/64"], ["-l", "--src", "fe80::1%" + str(socket.if_nametoindex("lo"))],
+            ["--dst", "fe80::1%lo"]):
+    r = subprocess.run([sys.argv[1], "ls", *arg, "--json"], capture_output=True, text=True,
+                       timeout=20)
+    out[" ".join(arg)] = [r.returncode, r.stderr,
+                          sorted(x["local_port"] for x in map(json.loads, r.stdout.splitlines()))]
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a network namespace of its own")
+def test_ls_takes_ipv6_zones():
+    """fe80::1 on lo and on a veth, a listener on each: the zone picks the
+    interface the socket is bound to, on either side of a session."""
+    setup = ("set -e; ip link set lo up; ip link add pkz0 type veth peer name pkz1; "
+             "ip link set pkz0 up; ip link set pkz1 up; "
+             "ip -6 addr add fe80::1/64 dev lo nodad; ip -6 addr add fe80::1/64 dev pkz0 nodad; "
+             'exec /usr/bin/python3 -c "$1" "$2"')
+    # an unnamed namespace: it and its veth go when the shell ends
+    r = subprocess.run(["unshare", "-n", "sh", "-c", setup, "sh", ZONES, BIN],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    lo, veth, client = got["lo"], got["pkz0"], got["client"]
+    assert got["-l fe80::1%lo"] == [0, "", [lo]]
+    assert got["-l fe80::1%pkz0"] == [0, "", [veth]]
+    assert got["-l fe80::1"] == [0, "", sorted([lo, veth])]
+    assert got["-l fe80::%lo/64"] == [0, "", [lo]]
+    assert [v for k, v in got.items() if k.startswith("-l --src")] == [[0, "", [lo]]]
+    # the client, and the server's side of its session (fe80::1 at both ends)
+    assert got["--dst fe80::1%lo"] == [0, "", sorted([client, lo])]
+
+
+@pytest.mark.parametrize("arg,want", [
+    ("fe80::1%no-such-if0", "no interface 'no-such-if0' here"),
+    ("127.0.0.1%lo", "a zone (%IFACE) goes with an IPv6 address"),
+    ("fe80::1%", "an empty zone"),
+])
+def test_ls_bad_zones_are_one_line(arg, want):
+    one_line_refusal(["ls", arg], want)
