@@ -236,7 +236,7 @@ static const struct cmd_option ls_options[] = {
 					"textfile collector)" },
 	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint" },
 	{ "watch", OPT_WATCH, "[SECONDS]", "stream sessions opened and closed" },
-	{ "count", OPT_COUNT, "N", "with --watch: stop after N intervals" },
+	{ "count", OPT_COUNT, "N", "with --watch: stop after N events (open, close, state)" },
 	{ NULL, 0, NULL, NULL },
 };
 
