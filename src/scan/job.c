@@ -50,7 +50,9 @@ static size_t port_list(const struct scan_opts *o, uint16_t **out)
  * written stops it before the first probe rather than after an hour. */
 static int open_file(FILE **f, const char *path)
 {
-	if (path && !(*f = fopen(path, "we")))
+	if (path && !strcmp(path, "-"))
+		*f = stdout;	/* nmap's "-oX -": this format is stdout (the table is not) */
+	else if (path && !(*f = fopen(path, "we")))
 		return errorf(-errno, "cannot write '%s': %s", path, strerror(errno));
 	return 0;
 }
@@ -65,6 +67,10 @@ static int write_file(FILE **f, const char *path, scan_printer print, const stru
 	if (!*f)
 		return 0;
 	print(*f, &j->store, m);
+	if (*f == stdout) {	/* main() reports stdout's errors, once */
+		*f = NULL;
+		return 0;
+	}
 	errno = 0;
 	if (fflush(*f) || ferror(*f))
 		e = errno ? errno : EIO;
@@ -77,9 +83,9 @@ static int write_file(FILE **f, const char *path, scan_printer print, const stru
 static void release(struct scan_job *j)
 {
 	out_close(j->json);
-	if (j->xml)
+	if (j->xml && j->xml != stdout)
 		fclose(j->xml);
-	if (j->grepable)
+	if (j->grepable && j->grepable != stdout)
 		fclose(j->grepable);
 	scan_store_release(&j->store);
 	ev_loop_free(j->loop);
@@ -287,7 +293,9 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	progress_clear(j);
 	m.end = time(NULL);
 	scan_store_sort(&j->store);
-	if (!j->json) {
+	if (j->xml == stdout || j->grepable == stdout) {
+		/* that format is what stdout holds */
+	} else if (!j->json) {
 		scan_print_text(stdout, &j->store, &m);
 	} else {
 		*stdout_err = out_close(j->json);

@@ -410,3 +410,19 @@ def test_progress_is_one_display(method):
     assert all(re.fullmatch(pat, l) for l in shown), repr(err)
     assert b"tcp" in out
 
+
+def test_dash_is_stdout_for_xml_and_grepable(tmp_path):
+    """nmap's -oX - / -oG -: the format on stdout, alone; no file named '-'."""
+    for flag, check in (("-oX", lambda out: ET.fromstring(out).tag == "nmaprun"),
+                        ("-oG", lambda out: out.startswith("# ") and "Host: 127.0.0.1" in out)):
+        r = subprocess.run([BIN, "scan", "127.0.0.1", "-p", "1", "-Pn", "--all", flag, "-"],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert check(r.stdout), r.stdout
+        assert not os.path.exists(tmp_path / "-")
+    for args in (["-oX", "-", "--json"], ["-oX", "-", "-oG", "-"]):
+        r = subprocess.run([BIN, "scan", "127.0.0.1", "-p", "1", *args], capture_output=True,
+                           text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 2 and "one format on stdout" in r.stderr and r.stdout == ""
+        assert not os.path.exists(tmp_path / "-")
+
