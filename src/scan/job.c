@@ -144,17 +144,15 @@ static bool asked(const struct scan_job *j, const struct result *x)
  * is left at the rate measured since probing began, not the rate the
  * pacer aims at (a SYN scan's aim can be 10 times what the wire takes).
  */
-#define PROGRESS_WIDTH 72
-
 static void progress_text(const char *text)
 {
-	fprintf(stderr, "\r%-*.*s", PROGRESS_WIDTH, PROGRESS_WIDTH, text);
+	fprintf(stderr, "\r%-*.*s", SCAN_PROGRESS_WIDTH, SCAN_PROGRESS_WIDTH, text);
 }
 
 static void progress_clear(const struct scan_job *j)
 {
 	if (j->progress && j->t_shown)
-		fprintf(stderr, "\r%*s\r", PROGRESS_WIDTH, "");
+		fprintf(stderr, "\r%*s\r", SCAN_PROGRESS_WIDTH, "");
 }
 
 static void eta_text(double sec, char *buf, size_t size)

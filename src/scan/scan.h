@@ -28,6 +28,9 @@
 #include "core/host/probe.h"
 
 #define MAX_TARGETS (1u << 20)
+/* The progress line's width on a terminal (job.c draws it): a notice
+ * written between two draws erases it first, "\r%*s\r" */
+#define SCAN_PROGRESS_WIDTH 72
 #define MAX_PAIRS (1ull << 28)	/* addresses x ports: what one scan may hold */
 
 struct target {
