@@ -94,11 +94,12 @@ int main(int argc, char **argv)
 		static const char *const ss_words[] = { "state", "exclude", "dport", "sport", "dst",
 							"src" };
 		struct cidr cidr;
+		unsigned zone;
 
 		for (size_t i = 0; i < sizeof(ss_words) / sizeof(ss_words[0]); i++)
 			if (!strcmp(argv[1], ss_words[i]))
 				return run(cmd_find(DEFAULT_COMMAND), argc, argv);
-		if (strpbrk(argv[1], ".:") && !cidr_parse(argv[1], &cidr))
+		if (strpbrk(argv[1], ".:") && !cidr_parse_zone(argv[1], &cidr, &zone))
 			return run(cmd_find(DEFAULT_COMMAND), argc, argv);
 		return unknown(argv[1]);
 	}

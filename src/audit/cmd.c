@@ -61,6 +61,9 @@ static int audit_main(int argc, char **argv, const struct cmd *self)
 		return r;
 	if (optind < argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	/* one output format, never silently another */
+	if (o.metrics && o.cc.json)
+		return cmd_usage_error(self, "--metrics is its own format: not with --json");
 	/* a bad policy stops everything before any socket is looked at */
 	if (o.policy && policy_load(o.policy, &p))
 		return cmd_error("%s", error_msg());

@@ -138,6 +138,8 @@ void ipfix_emit(struct flow_rec *f, bool interim, void *arg);
 void ipfix_tick(struct ipfix *x);
 /* send what is waiting, close; one line to stderr about what went */
 int ipfix_close(struct ipfix *x);
+/* Frees an exporter that never ran, with no report; NULL is fine. */
+void ipfix_discard(struct ipfix *x);
 int flow_out_close(struct flow_out *fo, const struct flow_table *t);
 
 #endif

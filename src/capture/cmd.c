@@ -47,7 +47,16 @@ static int option(void *ctx, int c, const char *optarg)
 	case 'A': o->ascii = true; return 0;
 	case 'D': o->list_ifaces = true; return 0;
 	case OPT_SUMMARY: o->summary = true; return 0;
-	case OPT_IPFIX: o->ipfix = optarg; return 0;
+	case OPT_IPFIX: {
+		struct endpoint e;
+
+		/* checked here, before any interface or file is opened; ipfix.c
+		 * parses it again to connect */
+		if (endpoint_parse(optarg, 0, &e))
+			return errorf(-EINVAL, "--ipfix: %s", error_msg());
+		o->ipfix = optarg;
+		return 0;
+	}
 	case OPT_NETFLOW9: o->netflow9 = true; return 0;
 	case OPT_IPFIX_TRANSPORT:
 		if (strcmp(optarg, "udp") && strcmp(optarg, "tcp"))

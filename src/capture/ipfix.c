@@ -464,6 +464,16 @@ struct ipfix *ipfix_new(const struct cap_opts *o)
 	return x;
 }
 
+void ipfix_discard(struct ipfix *x)
+{
+	if (!x)
+		return;
+	close(x->fd);
+	free(x->q);
+	free(x->slot);
+	free(x);
+}
+
 int ipfix_close(struct ipfix *x)
 {
 	int64_t end;
@@ -492,9 +502,6 @@ int ipfix_close(struct ipfix *x)
 		fprintf(stderr, "; %llu messages (%llu records) dropped",
 			(unsigned long long)x->drop_msgs, (unsigned long long)x->drop_records);
 	fprintf(stderr, "\n");
-	close(x->fd);
-	free(x->q);
-	free(x->slot);
-	free(x);
+	ipfix_discard(x);
 	return 0;
 }

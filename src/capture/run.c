@@ -389,7 +389,15 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	char *rbuf = o->read ? xbig_zalloc(READ_BUF, 1) : NULL;	/* one huge page, not 256 faults */
 
 	*out_err = 0;
+	/* the collector's socket before the input: an exporter that cannot be
+	 * made refuses the run before an interface is opened */
+	if (o->ipfix && !(s->ix = ipfix_new(o))) {
+		warnf("%s", error_msg());
+		xbig_free(rbuf);
+		return 2;
+	}
 	if (!(c.h = prepare(o, rbuf, s, &r, &c.loop))) {
+		ipfix_discard(s->ix);
 		xbig_free(rbuf);
 		return r;
 	}
@@ -399,6 +407,7 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		      o->read ? o->read : o->iface ? o->iface : "any", err);
 		if (s->dump)
 			pcap_dump_close(s->dump);
+		ipfix_discard(s->ix);
 		pcap_close(c.h);
 		xbig_free(rbuf);
 		return 2;
@@ -411,13 +420,6 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		      o->iface ? o->iface : "any", lt ? lt : "?", pcap_snapshot(c.h));
 	}
 	if (o->flows) {
-		if (o->ipfix && !(s->ix = ipfix_new(o))) {
-			warnf("%s", error_msg());
-			ev_loop_free(c.loop);
-			pcap_close(c.h);
-			xbig_free(rbuf);
-			return 2;
-		}
 		if (o->print_flows)
 			s->fo = flow_out_new(o);
 		s->ft = s->ix && s->fo ? flow_table_new(o, both_emit, s)

@@ -122,6 +122,8 @@ static const char *conflict(const struct fwd_opts *o)
 
 	if ((ro->persist || ro->forwarding) && !o->kernel)
 		return "--persist and --enable-forwarding go with --kernel";
+	if (ro->persist && ro->json)
+		return "--persist prints an nftables ruleset (for nft -f): not with --json";
 	if (o->buffer_given && !o->kernel)
 		return "--buffer-size goes with --kernel (conntrack's events)";
 	if (o->kernel && (ro->user || ro->eo.workers || ro->eo.max_conns))
@@ -138,7 +140,11 @@ static int remove_dead(int argc, const struct fwd_opts *o, const struct cmd *sel
 				       "rules of forwarders that are gone");
 	if (fwd_kernel_remove_dead(&n))
 		return cmd_error("%s", error_msg());
-	printf("removed the kernel rules of %zu forwarder%s that had ended\n", n, n == 1 ? "" : "s");
+	if (o->cc.json)
+		printf("{\"removed\":%zu}\n", n);
+	else
+		printf("removed the kernel rules of %zu forwarder%s that had ended\n", n,
+		       n == 1 ? "" : "s");
 	return 0;
 }
 

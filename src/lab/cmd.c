@@ -17,6 +17,7 @@
 #include "core/base/cli.h"
 #include "core/base/log.h"
 #include "core/base/out.h"
+#include "core/base/xalloc.h"
 #include "lab/lab.h"
 #include "core/base/banned.h"
 
@@ -25,7 +26,8 @@ enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE };
 
 static const struct cmd_option options[] = {
 	{ "name", OPT_NAME, "NAME", "the lab's name: its namespaces are NAME-NODE (default pkl)" },
-	{ "print", OPT_PRINT, NULL, "with up: print the default topology and make nothing" },
+	{ "print", OPT_PRINT, NULL, "with up: check the topology (FILE or the default one),\n"
+				    "print it (--json: its nodes) and make nothing" },
 	{ "step", OPT_STEP, "N", "with tour: only step N" },
 	{ "pause", OPT_PAUSE, NULL, "with tour: wait for Enter between steps" },
 	{ NULL, 0, NULL, NULL },
@@ -92,6 +94,29 @@ static int sub_up(struct lab_cmd *lc, const struct lab_topo *none, int argc, cha
 	return r;
 }
 
+/* up --print: the topology checked and shown, nothing made. Text: the
+ * file itself (the default one to start a new file from); --json: the
+ * records `lab status --json` will show once it is up. */
+static int print_plan(struct lab_cmd *lc, int argc, char **argv)
+{
+	const char *src = argc ? argv[0] : "default topology";
+	char *text = NULL;
+	struct lab_topo *t = xcalloc(1, sizeof(*t));
+	int r;
+
+	if (argc && !(text = lab_read_text(src)))
+		r = cmd_error("%s", error_msg());
+	else if (lab_parse(src, text ? text : lab_default_topology, t))
+		r = cmd_error("%s", error_msg());
+	else if (lc->cc.json)
+		r = sub_status(lc, t, 0, NULL);
+	else
+		r = 0 * fputs(text ? text : lab_default_topology, stdout);	/* main() checks */
+	free(text);
+	free(t);
+	return r;
+}
+
 static int sub_down(struct lab_cmd *lc, const struct lab_topo *none, int argc, char **argv)
 {
 	bool was;
@@ -139,15 +164,20 @@ struct lab_sub {
 	int min, max;		/* how many operands it takes (max -1: no limit) */
 	const char *wrong;	/* the usage error for another number */
 	bool up;		/* it works on the lab that is up: t is read first */
+	bool json;		/* it has records for --json */
+	const char *json_no;	/* else the usage error for --json */
 };
 
 static const struct lab_sub subs[] = {
-	{ "up", sub_up, "[FILE]", OPT_BIT(OPT_PRINT), 0, 1, "up takes one topology file", false },
-	{ "status", sub_status, NULL, 0, 0, 0, "status takes no arguments", true },
-	{ "exec", sub_exec, "NODE -- CMD...", 0, 2, -1, "exec NODE -- COMMAND...", true },
+	{ "up", sub_up, "[FILE]", OPT_BIT(OPT_PRINT), 0, 1, "up takes one topology file", false,
+	  true, NULL },
+	{ "status", sub_status, NULL, 0, 0, 0, "status takes no arguments", true, true, NULL },
+	{ "exec", sub_exec, "NODE -- CMD...", 0, 2, -1, "exec NODE -- COMMAND...", true, false,
+	  "exec prints what its command prints: --json goes after '--', to the command" },
 	{ "tour", sub_tour, "[--step N]", OPT_BIT(OPT_STEP) | OPT_BIT(OPT_PAUSE), 0, 0,
-	  "tour takes no arguments (--step N, --pause)", true },
-	{ "down", sub_down, NULL, 0, 0, 0, "down takes no arguments", false },
+	  "tour takes no arguments (--step N, --pause)", true, false,
+	  "tour is a walk-through to read: it has no --json" },
+	{ "down", sub_down, NULL, 0, 0, 0, "down takes no arguments", false, true, NULL },
 };
 #define NSUBS (sizeof(subs) / sizeof(subs[0]))
 
@@ -221,14 +251,14 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 	}
 	if (lc.given & ~(sub->opts | OPT_BIT(OPT_NAME)))
 		return stray_options(lc.given & ~(sub->opts | OPT_BIT(OPT_NAME)));
-	if (lc.given & OPT_BIT(OPT_PRINT)) {	/* makes nothing: no root needed */
-		fputs(lab_default_topology, stdout);
-		return 0;
-	}
 	argc -= ++optind;
 	argv += optind;
 	if (argc < sub->min || (sub->max >= 0 && argc > sub->max))
 		return cmd_usage_error(self, "%s", sub->wrong);
+	if (lc.cc.json && !sub->json)
+		return cmd_usage_error(self, "%s", sub->json_no);
+	if (lc.given & OPT_BIT(OPT_PRINT))	/* makes nothing: no root needed */
+		return print_plan(&lc, argc, argv);
 	if (geteuid())
 		return cmd_error("lab needs root: it makes network namespaces");
 	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);

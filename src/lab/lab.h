@@ -106,7 +106,8 @@ int lab_ns_name(const struct lab_opts *o, const char *node, char *buf, size_t si
 size_t lab_ns_argv(const struct lab_opts *o, const char *node, char ns[LAB_NS_MAX], char **argv);
 /* LAB_STATE_ROOT/NAME, or LAB_STATE_ROOT/NAME/FILE. */
 void lab_state_path(const struct lab_opts *o, const char *file, char *buf, size_t size);
-/* A topology file's text (path "-": stdin), at most 1 MiB; the caller
+/* A topology file's text (path "-": stdin), at most 1 MiB, through
+ * core's text_load (no directory, device or binary file); the caller
  * frees it; NULL with errorf. */
 char *lab_read_text(const char *path);
 /* The topology text of the lab that is up (caller frees), or NULL with errorf. */

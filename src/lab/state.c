@@ -16,6 +16,7 @@
 #include "core/base/buf.h"
 #include "core/base/log.h"
 #include "core/base/out.h"
+#include "core/base/textfile.h"
 #include "core/base/xalloc.h"
 #include "lab/lab.h"
 #include "core/base/banned.h"
@@ -44,26 +45,12 @@ void lab_state_path(const struct lab_opts *o, const char *file, char *buf, size_
 
 char *lab_read_text(const char *path)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	struct buf b = BUF_INIT(1 << 20);
-	char chunk[4096];
-	size_t n;
+	char *text = NULL;
 
-	if (!f) {
-		errorf(-errno, "cannot open '%s': %s", path, strerror(errno));
+	/* textfile's checks: no directory, device or binary file, 1 MiB */
+	if (text_load(path, 1 << 20, "topology", &text))
 		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n)) {
-			errorf(-E2BIG, "'%s' is over 1 MiB", path);
-			buf_free(&b);
-			if (f != stdin)
-				fclose(f);
-			return NULL;
-		}
-	if (f != stdin)
-		fclose(f);
-	return buf_detach(&b);
+	return text;
 }
 
 char *lab_state_topology(const struct lab_opts *o)

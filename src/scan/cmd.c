@@ -112,6 +112,11 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 
 	if (optind >= argc)
 		return cmd_usage_error(self, "what to scan? give addresses, CIDRs or names");
+	/* "-" is stdout, as in nmap: one format there */
+	if ((o->xml && !strcmp(o->xml, "-")) + (o->grepable && !strcmp(o->grepable, "-")) +
+	    o->cc.json > 1)
+		return cmd_usage_error(self, "one format on stdout: -oX -, -oG - and --json "
+				       "exclude each other");
 	for (int i = optind; i < argc; i++)
 		if (targets_add(t, argv[i]))
 			return cmd_error("%s", error_msg());
@@ -206,8 +211,8 @@ static const struct cmd_option options[] = {
 			      "the certificate CN, RDP, Redis, PostgreSQL, ...)" },
 	{ "no-ping", OPT_NO_PING, NULL, "skip host discovery: treat every target as up (-Pn)" },
 	{ "open", OPT_OPEN, NULL, "show only open (and open|filtered) ports" },
-	{ "xml", OPT_XML, "FILE", "nmap-compatible XML (also -oX FILE)" },
-	{ "grepable", OPT_GREP, "FILE", "nmap's grepable format (also -oG FILE)" },
+	{ "xml", OPT_XML, "FILE", "nmap-compatible XML (also -oX FILE; '-': stdout)" },
+	{ "grepable", OPT_GREP, "FILE", "nmap's grepable format (also -oG FILE; '-': stdout)" },
 	{ "top-ports", OPT_TOP, "N", NULL },	/* nmap's spelling of --top */
 	{ NULL, 0, NULL, NULL },
 };

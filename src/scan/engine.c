@@ -164,8 +164,9 @@ static int slow_pass(struct run *r, const struct probe_set *first)
 		unsigned per = (unsigned)(ps.npayloads ? ps.npayloads : 1);
 
 		if (isatty(STDERR_FILENO) && !r->c->o->cc.json)
-			fprintf(stderr, "\r%zu UDP ports left silent by targets that rate-limit ICMP: "
-				"probing them at %.2f/s, about %.0f s\n", n, rate, (double)n / rate);
+			fprintf(stderr, "\r%*s\r%zu UDP ports left silent by targets that rate-limit "
+				"ICMP: probing them at %.2f/s, about %.0f s\n", SCAN_PROGRESS_WIDTH, "",
+				n, rate, (double)n / rate);
 		r->hold = false;
 		r->order = v;
 		ps.count = n;

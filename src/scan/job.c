@@ -50,7 +50,9 @@ static size_t port_list(const struct scan_opts *o, uint16_t **out)
  * written stops it before the first probe rather than after an hour. */
 static int open_file(FILE **f, const char *path)
 {
-	if (path && !(*f = fopen(path, "we")))
+	if (path && !strcmp(path, "-"))
+		*f = stdout;	/* nmap's "-oX -": this format is stdout (the table is not) */
+	else if (path && !(*f = fopen(path, "we")))
 		return errorf(-errno, "cannot write '%s': %s", path, strerror(errno));
 	return 0;
 }
@@ -65,6 +67,10 @@ static int write_file(FILE **f, const char *path, scan_printer print, const stru
 	if (!*f)
 		return 0;
 	print(*f, &j->store, m);
+	if (*f == stdout) {	/* main() reports stdout's errors, once */
+		*f = NULL;
+		return 0;
+	}
 	errno = 0;
 	if (fflush(*f) || ferror(*f))
 		e = errno ? errno : EIO;
@@ -77,9 +83,9 @@ static int write_file(FILE **f, const char *path, scan_printer print, const stru
 static void release(struct scan_job *j)
 {
 	out_close(j->json);
-	if (j->xml)
+	if (j->xml && j->xml != stdout)
 		fclose(j->xml);
-	if (j->grepable)
+	if (j->grepable && j->grepable != stdout)
 		fclose(j->grepable);
 	scan_store_release(&j->store);
 	ev_loop_free(j->loop);
@@ -131,14 +137,73 @@ static bool asked(const struct scan_job *j, const struct result *x)
 	return j->o->sv && x->proto == PROTO_TCP && x->state == ST_OPEN;
 }
 
+/*
+ * The one progress display, on a terminal only: one line redrawn in place
+ * (at most 4 times a second, always the same width, so a shorter line
+ * leaves nothing of a longer one), whichever engine runs. The ETA is what
+ * is left at the rate measured since probing began, not the rate the
+ * pacer aims at (a SYN scan's aim can be 10 times what the wire takes).
+ */
+static void progress_text(const char *text)
+{
+	fprintf(stderr, "\r%-*.*s", SCAN_PROGRESS_WIDTH, SCAN_PROGRESS_WIDTH, text);
+}
+
+static void progress_clear(const struct scan_job *j)
+{
+	if (j->progress && j->t_shown)
+		fprintf(stderr, "\r%*s\r", SCAN_PROGRESS_WIDTH, "");
+}
+
+static void eta_text(double sec, char *buf, size_t size)
+{
+	if (sec < 10)
+		snprintf(buf, size, "%.1f s", sec);
+	else if (sec < 600)
+		snprintf(buf, size, "%.0f s", sec);
+	else if (sec < 36000)
+		snprintf(buf, size, "%.0f min", sec / 60);
+	else
+		snprintf(buf, size, "%.1f h", sec / 3600);
+}
+
+static void show_progress(struct scan_job *j, uint64_t done)
+{
+	int64_t now = ev_now_us(), took;
+	char line[128], eta[32] = "-";
+	double rate;
+
+	if (!j->progress || !j->total || now - j->t_shown < 250000)
+		return;
+	j->t_shown = now;
+	took = now - j->t_probe;
+	rate = took > 0 ? (double)done * 1e6 / (double)took : 0;
+	if (done >= j->total)
+		snprintf(eta, sizeof(eta), "waiting for the last answers");
+	else if (rate > 0 && (done * 100 >= j->total || took >= 1000000))	/* a rate worth it */
+		eta_text((double)(j->total - done) / rate, eta, sizeof(eta));
+	snprintf(line, sizeof(line), "%5.1f%% of %llu probes, %.0f/s, %zu open, ETA %s",
+		 100.0 * (double)(done < j->total ? done : j->total) / (double)j->total,
+		 (unsigned long long)j->total, rate, j->store.count[ST_OPEN], eta);
+	progress_text(line);
+}
+
+static void on_sent(void *arg, uint64_t sent, uint64_t total)
+{
+	struct scan_job *j = arg;
+
+	j->total = total;
+	show_progress(j, sent);
+}
+
 static void on_result(const struct result *r, void *arg)
 {
 	struct scan_job *j = arg;
 	const struct result *x = scan_store_add(&j->store, r);
 
 	j->done++;
-	if (j->progress && j->done % 1024 == 0)
-		fprintf(stderr, "\r%zu probes done, %zu open ", j->done, j->store.count[ST_OPEN]);
+	if (!j->engine_counts)
+		show_progress(j, j->done);
 	if (x && j->json && !asked(j, x))
 		scan_print_json_result(j->json, j->t, x);
 }
@@ -177,6 +242,11 @@ static int probe_ports(struct scan_job *j)
 	up_list(j->t, isup, &up, &map);
 	scan_store_map(&j->store, map);
 	sc.t = &up;
+	/* the count starts here: what discovery took is not the probes' rate */
+	j->total = (uint64_t)up.n * j->nports;
+	j->t_probe = ev_now_us();
+	j->engine_counts = o->method == M_SYN;
+	sc.progress = j->progress ? on_sent : NULL;
 	if (!r && up.n)
 		r = o->method == M_UDP ? scan_udp(&sc) : o->method == M_SYN ? scan_syn(&sc)
 									: scan_connect(&sc);
@@ -193,9 +263,14 @@ int scan_job_run(struct scan_job *j)
 
 	if (r || !j->o->sv)
 		return r;
-	if (j->progress)
-		fprintf(stderr, "\rasking %zu open ports what they are...        ",
-			j->store.count[ST_OPEN]);
+	if (j->progress) {
+		char line[96];
+
+		snprintf(line, sizeof(line), "asking %zu open ports what they are...",
+			 j->store.count[ST_OPEN]);
+		progress_text(line);
+		j->t_shown = ev_now_us();
+	}
 	r = sv_run(j->loop, &j->store);
 	for (size_t i = 0; j->json && i < j->store.n; i++)
 		if (asked(j, &j->store.v[i]))
@@ -213,11 +288,12 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	int err, e;
 
 	*stdout_err = 0;
-	if (j->progress)
-		fprintf(stderr, "\r%*s\r", 40, "");
+	progress_clear(j);
 	m.end = time(NULL);
 	scan_store_sort(&j->store);
-	if (!j->json) {
+	if (j->xml == stdout || j->grepable == stdout) {
+		/* that format is what stdout holds */
+	} else if (!j->json) {
 		scan_print_text(stdout, &j->store, &m);
 	} else {
 		*stdout_err = out_close(j->json);

@@ -28,6 +28,9 @@
 #include "core/host/probe.h"
 
 #define MAX_TARGETS (1u << 20)
+/* The progress line's width on a terminal (job.c draws it): a notice
+ * written between two draws erases it first, "\r%*s\r" */
+#define SCAN_PROGRESS_WIDTH 72
 #define MAX_PAIRS (1ull << 28)	/* addresses x ports: what one scan may hold */
 
 struct target {
@@ -144,6 +147,9 @@ struct scan_ctx {
 	void *arg;
 	/* a target found up or down (no route, no answer to discovery) */
 	void (*host)(void *arg, uint32_t target, bool up, const char *reason);
+	/* the SYN engine's probes sent of total (results come later there):
+	 * the job's one progress line; NULL for none */
+	void (*progress)(void *arg, uint64_t sent, uint64_t total);
 };
 /* discover.c: which targets are up (up[i] 1 or 0), each reported through
  * c->host; 0 or -errno. */
@@ -261,6 +267,9 @@ struct scan_job {
 	struct out *json;	/* --json: the records as they come */
 	FILE *xml, *grepable;	/* -oX, -oG: opened before the first probe */
 	bool progress;		/* a progress line on stderr (a terminal) */
+	bool engine_counts;	/* the engine says what it sent (SYN), not on_result */
+	uint64_t total;		/* probes the engine will send: hosts up x ports */
+	int64_t t_probe, t_shown;	/* probing began; the line was last drawn */
 	int64_t t0;
 	time_t start;
 	char args[1024];

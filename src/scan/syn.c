@@ -68,8 +68,7 @@ struct syn {
 	struct pacer pc;
 	unsigned pass;
 	uint64_t pos;		/* next position of the permutation */
-	bool tty;
-	int64_t t_start, t_last;
+	int64_t t_start;
 	struct scan_ctx c;	/* the loop, targets, ports, options, where results go */
 	uint16_t sport;
 	uint64_t key;
@@ -314,22 +313,6 @@ static void pacer_adjust(struct pacer *pc, const struct syn *s)
 	pc->sent0 = pc->sent;
 }
 
-static void progress(struct syn *s, uint64_t total)
-{
-	const struct pacer *pc = &s->pc;
-	int64_t now = ev_now_us();
-	double done, eta;
-
-	if (now - s->t_last < 250000)
-		return;
-	s->t_last = now;
-	done = total ? (double)pc->sent / (double)total : 1;
-	eta = pc->rate > 0 ? (double)(total > pc->sent ? total - pc->sent : 0) / pc->rate : 0;
-	fprintf(stderr, "\r%5.1f%% sent, %.0f probes/s, %llu found, ETA %.1f s   ", done * 100,
-		(double)pc->sent * 1e6 / (double)(now - s->t_start + 1), (unsigned long long)s->found,
-		eta);
-}
-
 static void on_tick(struct ev_loop *l, struct ev_timer *t);
 
 /* How many pairs this scanner probes (its shard of them). */
@@ -412,8 +395,8 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 		if (++s->pc.sent % 64 == 0) {
 			if (s->pc.sent - s->pc.sent0 >= WINDOW)
 				pacer_adjust(&s->pc, s);
-			if (s->tty)
-				progress(s, s->n / (o->shards ? o->shards : 1));
+			if (s->c.progress)
+				s->c.progress(s->c.arg, s->pc.sent, mine(s));
 		}
 	}
 	if (s->pos >= s->n)
@@ -470,7 +453,6 @@ static int setup(struct syn *s)
 	s->pc.rate = s->pc.max < 100000 ? s->pc.max : 100000;
 	s->t_start = ev_now_us();
 	rate_init(&s->pc.rl, s->pc.rate, s->t_start);
-	s->tty = isatty(STDERR_FILENO) && !o->cc.json;
 	return 0;
 }
 
@@ -490,8 +472,6 @@ int scan_syn(const struct scan_ctx *c)
 		if (s.raw[i].io.fd >= 0)
 			on_raw(s.c.loop, &s.raw[i].io, EPOLLIN);
 	emit_silent(&s);
-	if (s.tty)
-		fprintf(stderr, "\r%*s\r", 70, "");
 	if (total_drops(&s))
 		warnf("the kernel dropped %llu replies: some ports may show as filtered "
 		      "(lower --rate)", (unsigned long long)total_drops(&s));

@@ -5,7 +5,8 @@
  * targets are refused; a CIDR covers every one of its addresses, as nmap
  * and masscan read it (a routed /16's first and last addresses can be
  * hosts; on a directly connected subnet, discovery finds them down). At
- * most MAX_TARGETS addresses.
+ * most MAX_TARGETS addresses (a /12), held in memory; more is refused
+ * with a message that says how to split it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +26,8 @@ static int push(struct target_list *t, unsigned family, const uint8_t *addr, con
 	struct target *x;
 
 	if (t->n >= MAX_TARGETS)
-		return errorf(-E2BIG, "too many targets (at most %u addresses)", MAX_TARGETS);
+		return errorf(-E2BIG, "too many targets: one scan holds at most %u addresses (a /12 "
+			      "of IPv4): split them across scans", MAX_TARGETS);
 	t->v = xgrow(t->v, sizeof(*t->v), t->n + 1, &t->cap);
 	x = &t->v[t->n++];
 	memset(x, 0, sizeof(*x));
@@ -41,6 +43,14 @@ static uint32_t load_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Every target is held in memory (with its state and the results), so one
+ * scan takes MAX_TARGETS addresses, a /12 of IPv4; a /8 is 16 scans. */
+static int too_many(const char *spec, uint64_t n)
+{
+	return errorf(-E2BIG, "'%s' is %llu addresses; one scan holds at most %u (a /12): "
+		      "split it, one scan per /12", spec, (unsigned long long)n, MAX_TARGETS);
+}
+
 static bool bad_v4(uint32_t a)
 {
 	return (a >> 28) == 14 || a == 0xffffffffu;	/* multicast, limited broadcast */
@@ -51,7 +61,7 @@ static int v4_range(struct target_list *t, uint32_t lo, uint32_t hi, const char 
 	if (hi < lo)
 		return errorf(-EINVAL, "invalid range '%s': the end is before the start", spec);
 	if ((uint64_t)hi - lo + 1 > MAX_TARGETS)
-		return errorf(-E2BIG, "invalid range '%s': more than %u addresses", spec, MAX_TARGETS);
+		return too_many(spec, (uint64_t)hi - lo + 1);
 	for (uint64_t a = lo; a <= hi; a++) {
 		uint32_t n = htonl((uint32_t)a);
 
@@ -72,11 +82,11 @@ static int add_cidr(struct target_list *t, const char *spec)
 		return -EINVAL;
 	if (c.family == AF_INET) {
 		uint32_t a = load_be32(c.addr);
-		uint32_t size = c.prefix ? (uint32_t)(1ULL << (32 - c.prefix)) : 0;
+		uint64_t size = 1ULL << (32 - c.prefix);
 
-		if (!c.prefix || size > MAX_TARGETS)
-			return errorf(-E2BIG, "invalid CIDR '%s': more than %u addresses", spec, MAX_TARGETS);
-		return v4_range(t, a, a + size - 1, spec);
+		if (size > MAX_TARGETS)
+			return too_many(spec, size);
+		return v4_range(t, a, (uint32_t)(a + size - 1), spec);
 	}
 	if (c.addr[0] == 0xff)
 		return errorf(-EINVAL, "refusing '%s': multicast", spec);

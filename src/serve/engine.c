@@ -682,7 +682,7 @@ int serve_run(const struct serve_opts *o)
 		close(e.ls[i].io.fd);
 	}
 	if (e.all && nft_apply("delete table " ALL_TABLE) && !r)
-		r = errorf(-EIO, "%s", error_msg());
+		r = -EIO;	/* nft_apply's message stands */
 	if (e.json && out_close(e.json) && !r)
 		r = errorf(-EIO, "cannot write output");
 	free(e.ls);

@@ -16,6 +16,7 @@
 #include "core/vocab/addr.h"
 #include "core/base/log.h"
 #include "core/base/out.h"
+#include "core/base/textfile.h"
 #include "serve/serve.h"
 #include "core/base/banned.h"
 
@@ -51,19 +52,24 @@ int serve_dns_add(struct serve_opts *o, const char *s)
 
 int serve_hosts_load(struct serve_opts *o, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char line[1024];
+	char *text = NULL, *save = NULL, *line;
 	unsigned ln = 0;
-	int r = 0;
+	int r;
 
-	if (!f)
-		return errorf(-errno, "cannot open '%s': %s", path, strerror(errno));
-	while (!r && fgets(line, sizeof(line), f) && ++ln <= 10000) {
-		char *save = NULL, *addr, *name, rec[160];
+	/* textfile's checks: no directory, device or binary file, 1 MiB */
+	if ((r = text_load(path, 1 << 20, "hosts file", &text)))
+		return r;
+	for (char *p = text; !r && p; p = line) {
+		char *addr, *name, rec[160];
 		struct endpoint e;
 
-		line[strcspn(line, "#\n")] = '\0';
-		if (!(addr = strtok_r(line, " \t", &save)))
+		line = strchr(p, '\n');
+		if (line)
+			*line++ = '\0';
+		ln++;
+		p[strcspn(p, "#")] = '\0';
+		save = NULL;
+		if (!(addr = strtok_r(p, " \t\r", &save)))
 			continue;
 		if (serve_addr_parse(addr, &e)) {
 			r = errorf(-EINVAL, "%s:%u: invalid address '%s'", path, ln, addr);
@@ -71,12 +77,12 @@ int serve_hosts_load(struct serve_opts *o, const char *path)
 		}
 		if (addr_is_loopback(e.family, e.addr))
 			continue;
-		while (!r && (name = strtok_r(NULL, " \t", &save))) {
+		while (!r && (name = strtok_r(NULL, " \t\r", &save))) {
 			snprintf(rec, sizeof(rec), "%s=%s", name, addr);
 			r = serve_dns_add(o, rec);
 		}
 	}
-	fclose(f);
+	free(text);
 	return r;
 }
 

@@ -224,7 +224,7 @@ static const struct cmd_option ls_options[] = {
 	{ "sport", OPT_SPORT, "P", "local port" },
 	{ "dport", OPT_DPORT, "P", "remote port" },
 	{ "src", OPT_SRC, "CIDR", "local address; a bare ADDR[/LEN] argument matches\n"
-				  "either side" },
+				  "either side; IPv6 takes a zone (fe80::1%eth0)" },
 	{ "dst", OPT_DST, "CIDR", "remote address" },
 	{ "pid", OPT_PID, "N", "sockets of this process" },
 	{ "process", OPT_PROCESS, "NAME", "sockets of processes with this command name" },
@@ -236,7 +236,7 @@ static const struct cmd_option ls_options[] = {
 					"textfile collector)" },
 	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint" },
 	{ "watch", OPT_WATCH, "[SECONDS]", "stream sessions opened and closed" },
-	{ "count", OPT_COUNT, "N", "with --watch: stop after N intervals" },
+	{ "count", OPT_COUNT, "N", "with --watch: stop after N events (open, close, state)" },
 	{ NULL, 0, NULL, NULL },
 };
 

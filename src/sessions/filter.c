@@ -101,7 +101,7 @@ int filter_addrs(struct diag_query *q, const char *spec, bool local, bool remote
 	for (char *t = strtok_r(tmp, ",", &save); t && !r; t = strtok_r(NULL, ",", &save)) {
 		struct bc_atom a = { 0 };
 
-		if (!(r = cidr_parse(t, &a.cidr)))
+		if (!(r = cidr_parse_zone(t, &a.cidr, &a.ifindex)))
 			r = add_sides(c, a, BC_SADDR, BC_DADDR, local, remote);
 	}
 	free(tmp);

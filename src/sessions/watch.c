@@ -8,7 +8,8 @@
  * and `time`.
  *
  * It runs on a core/ev loop: one timer for the interval, SIGINT and
- * SIGTERM as loop sources. The loop ends after --count intervals, on
+ * SIGTERM as loop sources. The loop ends after --count events (as nat
+ * --watch --count and capture -c count what they print), on
  * either signal, or at the first failure, and every way out takes the same
  * path: the last snapshot freed, the output closed (flushed). A signal is
  * a normal end (0).
@@ -128,7 +129,10 @@ static void own_new(const struct ls_opts *o, struct snap *cur, const uint32_t *f
 	free(inodes);
 }
 
-static void diff(struct out *out, const struct ls_opts *o, struct snap *old, struct snap *cur)
+/* Prints the events from old to cur, at most *left of them when *left is
+ * not 0 (--count), which goes down by each one printed. */
+static void diff(struct out *out, const struct ls_opts *o, struct snap *old, struct snap *cur,
+		 long *left)
 {
 	uint32_t *fresh = xmalloc((cur->s.n ? cur->s.n : 1) * sizeof(*fresh));
 	size_t i = 0, j = 0, nf = 0;
@@ -145,21 +149,33 @@ static void diff(struct out *out, const struct ls_opts *o, struct snap *old, str
 	}
 	own_new(o, cur, fresh, nf);
 	i = j = 0;
-	while (i < old->s.n || j < cur->s.n) {
+	/* the loop runs on when the count is reached: it cannot be 0 again */
+	while ((i < old->s.n || j < cur->s.n) && *left >= 0) {
 		const struct sock_rec *a = i < old->s.n ? &old->s.snap.t.v[old->idx[i]] : NULL;
 		const struct sock_rec *b = j < cur->s.n ? &cur->s.snap.t.v[cur->idx[j]] : NULL;
 
+		const char *what = NULL;
+		struct session_set *in = &cur->s;
+		const struct sock_rec *r = b;
+
 		if (a && (!b || key_of(a) < key_of(b))) {
-			event(out, o, &old->s, a, "close");
+			what = "close";
+			in = &old->s;
+			r = a;
 			i++;
 		} else if (b && (!a || key_of(b) < key_of(a))) {
-			event(out, o, &cur->s, b, "open");
+			what = "open";
 			j++;
 		} else {
 			if (a->state != b->state)
-				event(out, o, &cur->s, b, "state");
+				what = "state";
 			i++;
 			j++;
+		}
+		if (what && *left >= 0) {
+			event(out, o, in, r, what);
+			if (*left && !--*left)
+				*left = -1;	/* done: nothing more is printed */
 		}
 	}
 	free(fresh);
@@ -196,7 +212,7 @@ struct watch {
 	struct out *out;
 	struct ev_timer tick;
 	struct snap old;
-	long n;			/* intervals done */
+	long left;		/* --count: events still to print (0: no limit, -1: done) */
 	int err;		/* the first failure; it ends the loop */
 };
 
@@ -212,11 +228,11 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 		ev_break(l);
 		return;
 	}
-	diff(w->out, w->o, &w->old, &cur);
+	diff(w->out, w->o, &w->old, &cur, &w->left);
 	fflush(stdout);
 	drop(&w->old);
 	w->old = cur;
-	if (w->o->watch_count && ++w->n >= w->o->watch_count)
+	if (w->left < 0)
 		ev_break(l);
 	else
 		ev_timer_in(l, t, (int64_t)w->o->watch_ms * 1000, on_tick);
@@ -224,7 +240,7 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 
 int watch_sessions(const struct ls_opts *o)
 {
-	struct watch w = { .o = o };
+	struct watch w = { .o = o, .left = o->watch_count };
 	struct ev_loop *l = ev_loop_new();
 	int r;
 

@@ -199,6 +199,20 @@ def test_ipfix_options_are_checked():
         assert r.returncode == 2 and msg in r.stderr, (args, r.stderr)
 
 
+def test_bad_collector_refused_before_the_interface_opens():
+    """A live capture on lo with a bad --ipfix: one clean line, exit 2, and
+    nothing said about listening (the interface is never opened)."""
+    for bad, msg in (("127.0.0.1:65536", "portkit: --ipfix: invalid port '65536'"),
+                     ("bad", "portkit: --ipfix: invalid address 'bad'")):
+        r = subprocess.run([BIN, "capture", "-i", "lo", "-c", "1", "--ipfix", bad],
+                           capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 2 and len(lines) == 1, r.stderr
+        assert lines[0].startswith(msg) and "listening" not in r.stderr, r.stderr
+        assert r.stderr.count("--ipfix") == 1 and r.stdout == "", r.stderr
+
+
 def test_interim_records_are_deltas(tmp_path):
     """A TCP session over 6 s with --interval 1: several records a direction,
     and what nfdump adds up is the flow's totals."""

@@ -1,6 +1,7 @@
 """portkit scan: a two-namespace lab, loopback, output formats, errors."""
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -162,7 +163,8 @@ def test_errors(pk):
         (["scan", "nosuchhost.invalid"], "cannot resolve 'nosuchhost.invalid'"),
         (["scan", "224.0.0.1"], "refusing '224.0.0.1': multicast or broadcast"),
         # refused while parsing: no probe is ever sent
-        (["scan", "127.0.0.0/8"], "more than 1048576 addresses"),
+        (["scan", "127.0.0.0/8"], "'127.0.0.0/8' is 16777216 addresses; one scan holds at "
+                                  "most 1048576 (a /12): split it, one scan per /12"),
         (["scan", "255.255.255.255"], "refusing"),
         (["scan", "ff02::1"], "refusing 'ff02::1': multicast"),
         (["scan"], "what to scan?"),
@@ -347,3 +349,80 @@ def test_syn_scan_reads_icmp_rejects():
     finally:
         target.close()
         scanner.close()
+
+
+def test_a_slash_8_is_refused_saying_how_to_split_it(pk):
+    """nmap takes 127.0.0.0/8 whole; a scan here holds a /12 at most, and
+    says so with the way on. Nothing is sent: refused while parsing, and
+    each /12 is taken (an --exclude of all of it leaves nothing to scan)."""
+    for spec in ("127.0.0.0/8", "127.0.0.0-127.255.255.255", "0.0.0.0/0"):
+        r = pk("scan", spec, "-p", "80")
+        lines = r.err.splitlines()
+        assert r.rc == 2 and len(lines) == 1 and len(lines[0]) <= 200, r.err
+        assert "one scan holds at most 1048576 (a /12)" in lines[0], r.err
+        assert "one scan per /12" in lines[0], r.err
+    r = pk("scan", "127.16.0.0/12", "--exclude", "127.16.0.0/12", "-p", "80")
+    assert r.rc == 2 and "nothing to scan" in r.err, r.err
+
+
+PTY_RUN = r"""
+import os, pty, select, subprocess, sys
+m, s = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=s, stdin=subprocess.DEVNULL)
+os.close(s)
+err = b""
+while select.select([m], [], [], 60)[0]:
+    try:
+        d = os.read(m, 65536)
+    except OSError:         # the child is gone: the pty's other end closed
+        break
+    if not d:
+        break
+    err += d
+out = p.stdout.read()
+p.wait(timeout=60)
+os.write(1, b"%d\0" % p.returncode + err + b"\0" + out)   # status, stderr, stdout
+"""
+
+
+@pytest.mark.parametrize("method", ["syn", "connect"])
+def test_progress_is_one_display(method):
+    """stderr a terminal (a pty): every redraw of the progress line is the
+    same line, the same width, with an ETA; nothing else draws over it, and
+    it is gone before the table. Loopback only, bounded by --rate."""
+    if method == "syn" and os.geteuid() != 0:
+        pytest.skip("-s syn needs root")
+    r = subprocess.run(["/usr/bin/python3", "-c", PTY_RUN, BIN, "scan", "127.0.0.1", "-Pn",
+                        "-s", method, "-p", "1-6000", "--rate", "6000"],
+                       capture_output=True, timeout=120)
+    head, err, out = r.stdout.split(b"\0", 2)
+    assert head.strip() == b"0", (r.stderr, err)
+    err = err.decode()
+    draws = err.split("\r")
+    assert draws[0] == "" and draws[-1] == "", repr(err)     # each draw starts at column 0
+    lines = draws[1:-1]
+    assert len(lines) >= 3, repr(err)     # a second of probes: several redraws
+    blank = " " * len(lines[0])
+    assert lines[-1] == blank, repr(err)  # erased before the results
+    shown = lines[:-1]
+    assert all(len(l) == len(blank) for l in shown), repr(err)
+    pat = r" *\d+\.\d% of 6000 probes, \d+/s, \d+ open, ETA (-|\d+(\.\d)? (s|min|h)|waiting.*) *"
+    assert all(re.fullmatch(pat, l) for l in shown), repr(err)
+    assert b"tcp" in out
+
+
+def test_dash_is_stdout_for_xml_and_grepable(tmp_path):
+    """nmap's -oX - / -oG -: the format on stdout, alone; no file named '-'."""
+    for flag, check in (("-oX", lambda out: ET.fromstring(out).tag == "nmaprun"),
+                        ("-oG", lambda out: out.startswith("# ") and "Host: 127.0.0.1" in out)):
+        r = subprocess.run([BIN, "scan", "127.0.0.1", "-p", "1", "-Pn", "--all", flag, "-"],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert check(r.stdout), r.stdout
+        assert not os.path.exists(tmp_path / "-")
+    for args in (["-oX", "-", "--json"], ["-oX", "-", "-oG", "-"]):
+        r = subprocess.run([BIN, "scan", "127.0.0.1", "-p", "1", *args], capture_output=True,
+                           text=True, timeout=60, cwd=tmp_path)
+        assert r.returncode == 2 and "one format on stdout" in r.stderr and r.stdout == ""
+        assert not os.path.exists(tmp_path / "-")
+

@@ -250,7 +250,9 @@ def test_watch_sees_open_and_close():
                 "time.sleep(2);c.close();a.close();time.sleep(3)\n")
         p = ns.spawn(PY, "-c", code)
         port = int(p.stdout.readline())
-        r = ns.run(BIN, "ls", "-t", "--watch", "1", "--count", "6", "--json",
+        # --count counts events: two opens, then the close of one end and the
+        # other's state (the two close() calls fall in one interval)
+        r = ns.run(BIN, "ls", "-t", "--watch", "1", "--count", "4", "--json",
                    "--port", port, timeout=30)
         assert r.returncode == 0, r.stderr
         ev = [json.loads(l) for l in r.stdout.splitlines()]
@@ -259,6 +261,41 @@ def test_watch_sees_open_and_close():
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in ev)
         assert kinds.count(("open", "ESTAB")) == 2
         assert any(k == "close" for k, _ in kinds)
+
+
+def test_watch_count_counts_events():
+    """--count N: N events, as nat --watch --count and capture -c count, then
+    the end (not N intervals: while nothing happens, it waits)."""
+    with Netns() as ns:
+        code = ("import socket,sys\n"
+                "s=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n"
+                "print(s.getsockname()[1],flush=True)\n"
+                "sys.stdin.readline()\n"
+                "c=socket.create_connection(s.getsockname());a,_=s.accept()\n"
+                "print('connected',flush=True)\n"
+                "sys.stdin.readline()\n")
+        p = ns.spawn(PY, "-c", code)
+        port = p.stdout.readline().strip()
+        w = subprocess.Popen(ns.cmd(BIN, "ls", "-t", "--watch", "0.1", "--count", "1", "--port",
+                                    port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        timer = threading.Timer(30, w.kill)      # bounded, whatever happens
+        timer.start()
+        try:
+            # the first snapshot is taken (without the session): then connect
+            assert w.stderr.readline().startswith("portkit: watching 0 sessions")
+            p.stdin.write("\n")
+            p.stdin.flush()
+            assert p.stdout.readline() == "connected\n"
+            out, err = w.communicate(timeout=20)
+        finally:
+            timer.cancel()
+            p.stdin.write("\n")
+            p.stdin.flush()
+        assert w.returncode == 0, err
+        # both ends open in one snapshot; the count stops after the first
+        lines = out.splitlines()
+        assert len(lines) == 1 and lines[0].split()[1] == "open", out
 
 
 @pytest.mark.parametrize("sig,fmt", [(signal.SIGTERM, "text"), (signal.SIGINT, "json"),

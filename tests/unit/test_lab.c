@@ -501,7 +501,11 @@ TEST(lab_state_names_and_files)
 	CHECK_STR(error_msg(), "no lab 'unitnone' is up ('portkit lab up' makes one)");
 	CHECK(lab_state_load(&none) == NULL);
 	CHECK(lab_read_text("/nonexistent/t.conf") == NULL);
-	CHECK_STR(error_msg(), "cannot open '/nonexistent/t.conf': No such file or directory");
+	CHECK_STR(error_msg(), "cannot open topology '/nonexistent/t.conf': No such file or directory");
+	CHECK(lab_read_text("/etc") == NULL);
+	CHECK_STR(error_msg(), "topology '/etc' is a directory, not a file");
+	CHECK(lab_read_text("/dev/zero") == NULL);
+	CHECK_STR(error_msg(), "topology '/dev/zero' is a device, not a file");
 	if (fd < 0)
 		return;
 	CHECK_INT(write(fd, lab_default_topology, strlen(lab_default_topology)),
@@ -515,7 +519,7 @@ TEST(lab_state_names_and_files)
 		memset(big, '#', sizeof(big));
 		CHECK_INT(pwrite(fd, big, sizeof(big), 0), sizeof(big));
 		CHECK(lab_read_text(tmp) == NULL);
-		CHECK(strstr(error_msg(), "is over 1 MiB") != NULL);
+		CHECK(strstr(error_msg(), "is larger than 1024 KiB") != NULL);
 	}
 	close(fd);
 	unlink(tmp);

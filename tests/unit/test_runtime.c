@@ -10,11 +10,24 @@
 #include "unit.h"
 #include "core/host/listen.h"
 #include "core/base/list.h"
+#include "core/base/log.h"
 
 struct item {
 	int v;
 	struct list link;
 };
+
+/* a message wrapped in a prefix, the previous message an argument */
+TEST(errorf_wraps_its_own_message)
+{
+	CHECK_INT(errorf(-EINVAL, "invalid port '%s'", "65536"), -EINVAL);
+	CHECK_INT(errorf(-ERANGE, "--ipfix: %s", error_msg()), -ERANGE);
+	CHECK_STR(error_msg(), "--ipfix: invalid port '65536'");
+	errorf(-EIO, "%s", error_msg());
+	CHECK_STR(error_msg(), "--ipfix: invalid port '65536'");
+	errorf(-EIO, "%s; %s", error_msg(), error_msg());
+	CHECK_STR(error_msg(), "--ipfix: invalid port '65536'; --ipfix: invalid port '65536'");
+}
 
 TEST(list_add_move_delete)
 {

@@ -600,7 +600,9 @@ TEST(serve_dns_records_and_hosts_file)
 	}
 	unlink(path);
 	CHECK_INT(serve_hosts_load(&o, path), -ENOENT);
-	CHECK(strstr(error_msg(), "cannot open '/tmp/portkit-unit-hosts-") == error_msg());
+	CHECK(strstr(error_msg(), "cannot open hosts file '/tmp/portkit-unit-hosts-") == error_msg());
+	CHECK_INT(serve_hosts_load(&o, "/etc"), -EISDIR);
+	CHECK_STR(error_msg(), "hosts file '/etc' is a directory, not a file");
 }
 
 TEST(serve_list_records)

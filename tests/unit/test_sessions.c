@@ -3,6 +3,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,4 +481,62 @@ TEST(watch_seconds_reads_decimals)
 		if (watch_seconds(v[i].s, NULL) != v[i].ok)
 			unit_fail(__FILE__, __LINE__, "'%s' without ms", v[i].s);
 	}
+}
+
+/* "fe80::1%lo": the address and the interface the socket is bound to, in
+ * one atom (HOSTCOND then DEV_COND), either of two atoms of a clause */
+TEST(zone_atoms_match_the_interface)
+{
+	struct diag_query q;
+	struct sock_rec r;
+	uint8_t *bc;
+	unsigned lo = if_nametoindex("lo");
+	size_t len;
+
+	memset(&q, 0, sizeof(q));
+	q.nclauses = 1;
+	q.clause[0].n = 2;
+	q.clause[0].atom[0].kind = BC_SADDR;
+	CHECK_INT(cidr_parse_zone("fe80::1%lo", &q.clause[0].atom[0].cidr,
+				  &q.clause[0].atom[0].ifindex), 0);
+	CHECK_INT(q.clause[0].atom[0].ifindex, lo);
+	q.clause[0].atom[1] = (struct bc_atom){ .kind = BC_DPORT, .lo = 9, .hi = 9 };
+	len = bc_compile(&q, &bc);
+	CHECK_INT(len, 4 + sizeof(struct inet_diag_hostcond) + 16 + 8 + 4 + 8);
+	memset(&r, 0, sizeof(r));
+	r.family = AF_INET6;
+	inet_pton(AF_INET6, "fe80::1", r.laddr);
+	r.ifindex = lo;
+	CHECK(bc_run(bc, len, &r));
+	r.ifindex = lo + 1000;		/* the same address on another link */
+	CHECK(!bc_run(bc, len, &r));
+	r.rport = 9;			/* the other atom still holds */
+	CHECK(bc_run(bc, len, &r));
+	free(bc);
+}
+
+TEST(zones_parse)
+{
+	char out[64];
+	unsigned ix;
+	struct cidr c;
+
+	CHECK_INT(addr_zone_split("fe80::1", out, sizeof(out), &ix), 0);
+	CHECK_STR(out, "fe80::1");
+	CHECK_INT(ix, 0);
+	CHECK_INT(addr_zone_split("[fe80::1%lo]:80", out, sizeof(out), &ix), 0);
+	CHECK_STR(out, "[fe80::1]:80");
+	CHECK_INT(ix, if_nametoindex("lo"));
+	CHECK_INT(addr_zone_split("fe80::%1/64", out, sizeof(out), &ix), 0);
+	CHECK_STR(out, "fe80::/64");
+	CHECK_INT(ix, 1);
+	CHECK_INT(addr_zone_split("fe80::1%no-such-if0", out, sizeof(out), &ix), -ENODEV);
+	CHECK_STR(error_msg(), "invalid address 'fe80::1%no-such-if0': no interface 'no-such-if0' here");
+	CHECK_INT(addr_zone_split("fe80::1%", out, sizeof(out), &ix), -EINVAL);
+	CHECK_INT(cidr_parse_zone("198.18.0.1%lo", &c, &ix), -EINVAL);
+	CHECK_STR(error_msg(), "invalid address '198.18.0.1%lo': a zone (%IFACE) goes with an "
+		  "IPv6 address");
+	CHECK_INT(cidr_parse_zone("fe80::%lo/10", &c, &ix), 0);
+	CHECK_INT(c.prefix, 10);
+	CHECK_INT(c.family, AF_INET6);
 }

@@ -10,13 +10,21 @@
 
 static _Thread_local char msg[512];	/* per thread: forward workers report too */
 
+/*
+ * The message is formatted aside and then copied, so that an argument may
+ * be the previous message itself: errorf(r, "--ipfix: %s", error_msg())
+ * wraps it (vsnprintf into the buffer it reads from is undefined, and
+ * glibc's overwrote the start of the text as it read it).
+ */
 int errorf(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(msg, tmp, sizeof(msg));
 	return err < 0 ? err : -EINVAL;
 }
 

@@ -73,6 +73,8 @@ struct bc_atom {
 	enum bc_atom_kind kind;
 	uint16_t lo, hi;	/* port range for BC_SPORT/BC_DPORT */
 	struct cidr cidr;	/* for BC_SADDR/BC_DADDR */
+	uint32_t ifindex;	/* BC_SADDR/BC_DADDR with a zone: and the socket is
+				 * bound to this interface (sock_rec.ifindex); 0: any */
 };
 
 #define BC_MAX_ATOMS 64

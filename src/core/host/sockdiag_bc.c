@@ -20,6 +20,11 @@
 #include "core/base/xalloc.h"
 #include "core/base/banned.h"
 
+static size_t host_size(const struct bc_atom *a)
+{
+	return 4 + sizeof(struct inet_diag_hostcond) + (a->cidr.family == AF_INET ? 4 : 16);
+}
+
 static size_t atom_size(const struct bc_atom *a)
 {
 	switch (a->kind) {
@@ -27,8 +32,7 @@ static size_t atom_size(const struct bc_atom *a)
 	case BC_DPORT:
 		return a->lo == a->hi ? 8 : 16;
 	default:
-		return 4 + sizeof(struct inet_diag_hostcond) +
-		       (a->cidr.family == AF_INET ? 4 : 16);
+		return host_size(a) + (a->ifindex ? 8 : 0);
 	}
 }
 
@@ -80,10 +84,17 @@ static void emit_atom(uint8_t *bc, size_t pos, const struct bc_atom *a, size_t f
 	};
 	size_t alen = a->cidr.family == AF_INET ? 4 : 16;
 
-	put_op(p, src ? INET_DIAG_BC_S_COND : INET_DIAG_BC_D_COND, atom_size(a),
-	       fail_at - pos);
+	size_t hs = host_size(a);
+
+	put_op(p, src ? INET_DIAG_BC_S_COND : INET_DIAG_BC_D_COND, hs, fail_at - pos);
 	memcpy(p + 4, &hc, sizeof(hc));
 	memcpy(p + 4 + sizeof(hc), a->cidr.addr, alen);
+	if (a->ifindex) {
+		/* a zone: the address and the interface the socket is bound to
+		 * (a link-local bind or connect sets it to the scope) */
+		put_op(p + hs, INET_DIAG_BC_DEV_COND, 8, fail_at - pos - hs);
+		memcpy(p + hs + 4, &a->ifindex, 4);
+	}
 }
 
 size_t bc_compile(const struct diag_query *q, uint8_t **out)
@@ -173,6 +184,15 @@ bool bc_run(const uint8_t *bc, size_t blen, const struct sock_rec *r)
 		case INET_DIAG_BC_D_EQ: yes = r->rport == arg.no; break;
 		case INET_DIAG_BC_D_GE: yes = r->rport >= arg.no; break;
 		case INET_DIAG_BC_D_LE: yes = r->rport <= arg.no; break;
+		case INET_DIAG_BC_DEV_COND: {
+			uint32_t ifindex;
+
+			if (len < 8)
+				return false;
+			memcpy(&ifindex, p + 4, 4);
+			yes = r->ifindex == ifindex;
+			break;
+		}
 		case INET_DIAG_BC_S_COND:
 		case INET_DIAG_BC_D_COND:
 			yes = host_cond(p, (size_t)len, r, op.code == INET_DIAG_BC_S_COND);

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
@@ -127,6 +128,63 @@ int cidr_parse(const char *s, struct cidr *c)
 	for (unsigned i = c->prefix; i < max; i++)
 		c->addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
 	return 0;
+}
+
+int addr_zone_split(const char *s, char *out, size_t size, unsigned *ifindex)
+{
+	const char *pct = strchr(s, '%');
+	char zone[IF_NAMESIZE];
+	size_t zlen, head;
+
+	*ifindex = 0;
+	if (strlen(s) >= size)
+		return errorf(-EINVAL, "invalid address '%.60s': too long", s);
+	if (!pct) {
+		snprintf(out, size, "%s", s);
+		return 0;
+	}
+	head = (size_t)(pct - s);
+	zlen = strcspn(pct + 1, "/]");
+	if (!zlen)
+		return errorf(-EINVAL, "invalid address '%s': an empty zone after '%%'", s);
+	if (zlen >= sizeof(zone))
+		return errorf(-EINVAL, "invalid address '%s': zone is not an interface name", s);
+	memcpy(zone, pct + 1, zlen);
+	zone[zlen] = '\0';
+	if (is_number(zone)) {
+		unsigned long long v;
+
+		if (parse_number(zone, 1, 0x7fffffff, "zone", &v))
+			return errorf(-EINVAL, "invalid address '%s': zone index out of range", s);
+		if (!if_indextoname((unsigned)v, zone))
+			return errorf(-ENODEV, "invalid address '%s': no interface %llu here", s, v);
+		*ifindex = (unsigned)v;
+	} else if (!(*ifindex = if_nametoindex(zone))) {
+		return errorf(-ENODEV, "invalid address '%s': no interface '%s' here", s, zone);
+	}
+	snprintf(out, size, "%.*s%s", (int)head, s, pct + 1 + zlen);
+	return 0;
+}
+
+int addr_zone_check(const char *s, unsigned family, unsigned ifindex)
+{
+	if (ifindex && family != AF_INET6)
+		return errorf(-EINVAL, "invalid address '%s': a zone (%%IFACE) goes with an IPv6 "
+			      "address", s);
+	return 0;
+}
+
+int cidr_parse_zone(const char *s, struct cidr *c, unsigned *ifindex)
+{
+	char tmp[INET6_ADDRSTRLEN + 8 + IF_NAMESIZE + 1];
+	int r = addr_zone_split(s, tmp, sizeof(tmp), ifindex);
+
+	if (r)
+		return r;
+	if ((r = cidr_parse(tmp, c)))
+		return *ifindex ? errorf(r, "invalid address '%s': not an IPv6 address with a zone",
+					 s) : r;
+	return addr_zone_check(s, c->family, *ifindex);
 }
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

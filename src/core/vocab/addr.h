@@ -51,6 +51,24 @@ int cidr_parse(const char *s, struct cidr *c);
  * also matches IPv4-mapped IPv6 addresses (::ffff:a.b.c.d). */
 bool cidr_match(const struct cidr *c, unsigned family, const uint8_t *addr);
 
+/*
+ * IPv6 zones (RFC 4007): "fe80::1%eth0", or the interface's index
+ * "fe80::1%2", also inside a CIDR ("fe80::%eth0/64") or an endpoint
+ * ("[fe80::1%eth0]:80"). addr_zone_split() copies s into out (size bytes)
+ * without its "%ZONE" and sets *ifindex to the zone's interface, 0 when s
+ * names none; a zone ends at '/', ']' or the end of s. A zone that names
+ * no interface of this host (in the current network namespace) is an
+ * error: 0, or -EINVAL/-ENODEV with error_msg(). It says nothing of the
+ * address itself: the caller parses out, and refuses a zone its address
+ * cannot have (addr_zone_check()).
+ */
+int addr_zone_split(const char *s, char *out, size_t size, unsigned *ifindex);
+/* A zone goes with IPv6 only: -EINVAL with error_msg() quoting s when
+ * family is not AF_INET6 and ifindex is not 0. */
+int addr_zone_check(const char *s, unsigned family, unsigned ifindex);
+/* cidr_parse() with an optional zone into *ifindex (0: none). */
+int cidr_parse_zone(const char *s, struct cidr *c, unsigned *ifindex);
+
 #define ADDR_STRLEN 46	/* INET6_ADDRSTRLEN */
 /* Format family/addr into buf (ADDR_STRLEN); returns buf. */
 const char *addr_format(unsigned family, const uint8_t *addr, char *buf);
