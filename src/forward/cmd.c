@@ -164,6 +164,10 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		return cmd_usage_error(self, "%s", why);
 	if ((r = build(&o, argc, argv, self, &c)))
 		return r;
+	if (o.ro.check && fwd_check_opts(&o.ro)) {
+		fwd_config_unref(c);
+		return cmd_error("%s", error_msg());
+	}
 	if (o.kernel)
 		return status(fwd_run_kernel(&o.ro, c));
 	/* an unknown user is an error before anything binds, and for --check */

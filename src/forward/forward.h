@@ -208,6 +208,9 @@ struct fwd_run_opts {
 	size_t rcvbuf;			/* --kernel: the conntrack events' receive buffer */
 	struct engine_opts eo;
 };
+/* --check: what --metrics and --log name could be used (nothing opened,
+ * bound or created); 0 or errorf */
+int fwd_check_opts(const struct fwd_run_opts *o);
 /* Run c (the run owns it now) until a stop signal: 0, -errno with
  * error_msg() set for the caller to say, or 2 when the log said it */
 int fwd_run_user(const struct fwd_run_opts *o, struct fwd_config *c);

@@ -558,6 +558,17 @@ void fwd_metrics_kernel(struct fwd_metrics *m, struct klog *k)
 	}
 }
 
+int fwd_metrics_addr(const char *addr, struct endpoint *e)
+{
+	char why[256];
+
+	if (!endpoint_parse(addr, 0, e))
+		return 0;
+	/* error_msg() is the buffer errorf() writes: copied before it is quoted */
+	snprintf(why, sizeof(why), "%s", error_msg());
+	return errorf(-EINVAL, "--metrics: %s", why);
+}
+
 int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out)
 {
 	struct fwd_metrics *m;
@@ -565,8 +576,8 @@ int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics
 	struct timespec now;
 	int fd;
 
-	if (endpoint_parse(addr, 0, &e))
-		return errorf(-EINVAL, "--metrics: %s", error_msg());
+	if (fwd_metrics_addr(addr, &e))
+		return -EINVAL;
 	if ((fd = listen_on(&e, LISTEN_REUSEADDR, 64)) < 0)
 		return errorf(fd, "--metrics: cannot listen on %s: %s", addr, strerror(-fd));
 	m = xcalloc(1, sizeof(*m));

@@ -61,6 +61,45 @@ static int open_log(const struct fwd_run_opts *o, struct slog *log)
 	return 0;
 }
 
+/* Could --log FILE be opened for appending? Asked without creating it:
+ * an existing file must take writes, a new one needs a directory that
+ * does (--check changes nothing) */
+static int check_log(const char *path)
+{
+	struct stat st;
+	char dir[4096];
+	const char *slash;
+	int fd;
+
+	if (!strcmp(path, "none"))
+		return 0;
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return errorf(-EISDIR, "cannot open log '%s': %s", path, strerror(EISDIR));
+		fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return errorf(-errno, "cannot open log '%s': %s", path, strerror(errno));
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return errorf(-errno, "cannot open log '%s': %s", path, strerror(errno));
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (access(dir, W_OK | X_OK))
+		return errorf(-errno, "cannot open log '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int fwd_check_opts(const struct fwd_run_opts *o)
+{
+	struct endpoint e;
+
+	if (o->metrics && fwd_metrics_addr(o->metrics, &e))
+		return -EINVAL;
+	return o->log ? check_log(o->log) : 0;
+}
+
 static void close_log(struct slog *log)
 {
 	if (log->fd > STDERR_FILENO)

@@ -595,3 +595,35 @@ def test_log_none_keeps_events_drops_session_lines(echo_backend):
         err = f.stop()
     assert " listening " in err and " stopped " in err
     assert " session " not in err
+
+
+def one_line_error(args):
+    r = subprocess.run([BIN, "forward", *map(str, args)], capture_output=True, text=True,
+                       timeout=10)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and r.stdout == "", (args, r.returncode, r.stdout, r.stderr)
+    assert len(lines) == 1 and lines[0].startswith("portkit: "), (args, r.stderr)
+    assert len(lines[0].encode()) <= 200, lines[0]
+    return lines[0]
+
+
+def test_bad_metrics_and_log_one_clean_line_also_at_check(tmp_path):
+    """A bad --metrics address is said once, cleanly (it was formatted into
+    the buffer it was read from: "--metrics: --metrics: ort '65536'"), and
+    --check validates --metrics and --log instead of saying "1 rule OK"."""
+    rule = ["127.0.0.1:18080", "127.0.0.1:18081"]
+    for extra in ([], ["--check"]):
+        line = one_line_error([*rule, "--metrics", "127.0.0.1:65536", *extra])
+        assert line == "portkit: --metrics: invalid port '65536': must be 0-65535", line
+        line = one_line_error([*rule, "--metrics", "nonsense", *extra])
+        assert line.count("--metrics") == 1 and "'nonsense'" in line, line
+    line = one_line_error([*rule, "--check", "--log", tmp_path / "no" / "such.log"])
+    assert "cannot open log" in line and "No such file or directory" in line, line
+    line = one_line_error([*rule, "--check", "--log", tmp_path])
+    assert "cannot open log" in line and "Is a directory" in line, line
+    # a good log file is not created by --check
+    r = subprocess.run([BIN, "forward", *rule, "--check", "--log", tmp_path / "new.log",
+                        "--metrics", "127.0.0.1:9464"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout == "1 rule OK\n", r.stderr
+    assert not (tmp_path / "new.log").exists()
+
