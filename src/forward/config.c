@@ -17,14 +17,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
-#include "core/base/textfile.h"
 #include "core/base/xalloc.h"
 #include "forward/forward.h"
 #include "core/base/banned.h"
@@ -287,10 +288,67 @@ int fwd_config_parse(const char *path, const char *text, struct fwd_config *c)
 	return 0;
 }
 
+/*
+ * The file's text: a regular file only (a directory, a device such as
+ * /dev/zero, a FIFO or a socket is refused before a byte is read), at most
+ * MAX_CONFIG bytes, no NUL (a binary file), every read checked.
+ */
+static int config_text(const char *path, char **out)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	size_t n = 0;
+
+	if (fd < 0)
+		return errorf(-errno, "cannot open config '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		int e = errno;
+
+		close(fd);
+		return errorf(-e, "cannot read config '%s': %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return errorf(-EINVAL, "config '%s' is %s, not a file", path,
+			      S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a pipe"
+			      : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	}
+	text = xmalloc(MAX_CONFIG + 1);
+	while (n <= MAX_CONFIG) {	/* one byte past the limit says "too big" */
+		ssize_t k = read(fd, text + n, MAX_CONFIG + 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = errno;
+
+			close(fd);
+			free(text);
+			return errorf(-e, "cannot read config '%s': %s", path, strerror(e));
+		}
+		if (!k)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (n > MAX_CONFIG) {
+		free(text);
+		return errorf(-EFBIG, "config '%s' is larger than %u KiB", path, MAX_CONFIG / 1024);
+	}
+	if (memchr(text, '\0', n)) {
+		free(text);
+		return errorf(-EINVAL, "config '%s' is not a text file", path);
+	}
+	text[n] = '\0';
+	*out = text;
+	return 0;
+}
+
 int fwd_config_load(const char *path, struct fwd_config *c)
 {
-	char *text;
-	int r = text_load(path, MAX_CONFIG, "config", &text);
+	char *text = NULL;
+	int r = config_text(path, &text);
 
 	if (r)
 		return r;

@@ -627,3 +627,16 @@ def test_bad_metrics_and_log_one_clean_line_also_at_check(tmp_path):
     assert r.returncode == 0 and r.stdout == "1 rule OK\n", r.stderr
     assert not (tmp_path / "new.log").exists()
 
+
+@pytest.mark.parametrize("what", ["dir", "/dev/zero", "fifo", "/proc/self/mem"])
+def test_config_that_is_not_a_text_file_is_refused(tmp_path, what):
+    """-c /etc said "no rules"; a directory, a device, a pipe or a file that
+    cannot be read is refused in one line before anything is read from it
+    (a binary file with NUL bytes already was: "not a text file")."""
+    path = {"dir": tmp_path, "fifo": tmp_path / "f.conf"}.get(what, what)
+    if what == "fifo":
+        os.mkfifo(path)    # a read would wait for a writer for ever
+    line = one_line_error(["-c", path, "--check"])
+    assert "no rules" not in line and "config '" in line, line
+    assert any(w in line for w in ("a directory", "a device", "a pipe", "not a text file",
+                                   "cannot read")), line
