@@ -138,7 +138,11 @@ static int remove_dead(int argc, const struct fwd_opts *o, const struct cmd *sel
 				       "rules of forwarders that are gone");
 	if (fwd_kernel_remove_dead(&n))
 		return cmd_error("%s", error_msg());
-	printf("removed the kernel rules of %zu forwarder%s that had ended\n", n, n == 1 ? "" : "s");
+	if (o->cc.json)
+		printf("{\"removed\":%zu}\n", n);
+	else
+		printf("removed the kernel rules of %zu forwarder%s that had ended\n", n,
+		       n == 1 ? "" : "s");
 	return 0;
 }
 

@@ -207,3 +207,22 @@ def test_hairpin_a_lan_client_through_the_public_address(tmp_path):
     # the PC arrives as the router's LAN address; the outside client as itself
     assert sorted(x["client_addr"] for x in seen) == ["198.18.8.1", "198.18.9.1"]
     assert [x["client_port"] for x in seen if x["client_addr"] == "198.18.8.1"] == [int(out[-1])]
+
+
+def test_remove_json_prints_one_json_object():
+    """forward --remove --json printed text; it prints one JSON object."""
+    with Netns() as ns:
+        ns.ip("addr", "add", "198.18.9.1/24", "dev", "lo")     # a route to the target
+        a = Fwd("--kernel", "7070", "198.18.9.2:80", ns=ns)
+        try:
+            a.wait_for(" listening ")
+            a.p.kill()                               # its rules stay behind
+            a.p.wait(timeout=10)
+            r = ns.run(BIN, "forward", "--remove", "--json")
+            assert r.returncode == 0, r.stderr
+            lines = r.stdout.splitlines()
+            assert len(lines) == 1 and json.loads(lines[0]) == {"removed": 1}, r.stdout
+            r = ns.run(BIN, "forward", "--remove", "--json")
+            assert r.returncode == 0 and json.loads(r.stdout) == {"removed": 0}, r.stdout
+        finally:
+            a.stop()
