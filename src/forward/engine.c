@@ -64,7 +64,12 @@ void fwd_counts_free(struct fwd_count *list)
 const char *const fwd_end_names[FWD_END_MAX] = {
 	"closed", "reset", "error", "connect-refused", "connect-error", "connect-timeout",
 	"idle-timeout", "halfclose-timeout", "denied", "rule-limit", "limit", "proxy-error",
-	"evicted", "rule-removed", "shutdown",
+	"evicted", "rule-removed", "shutdown", "cut",
+};
+
+const char *const fwd_drop_names[FWD_DROP_MAX] = {
+	"denied", "loop", "table_full", "no-descriptor", "no-port", "connect-error",
+	"send-error", "reply-error",
 };
 
 struct fwd_stats *fwd_stats_of(const struct fwd_rule *r, unsigned w)
@@ -187,8 +192,10 @@ static void drop_listener(struct worker *w, struct listener *l, const char *reas
 	l->fd = -1;
 	if (l->spare >= 0)
 		close(l->spare);
-	if (l->rule->proto == FWD_UDP)
+	if (l->rule->proto == FWD_UDP) {
 		udp_close_all(l, reason);
+		udp_log_drops(w, l);	/* what the sweep has not said yet */
+	}
 	fwd_config_unref(l->gen);
 	free(l->buckets);
 	free(l);
@@ -317,7 +324,9 @@ static void after_batch(struct ev_loop *loop, void *arg)
 	tcp_reap(w);
 	udp_reap(w);
 	if (w->stopping && (!w->nconns || ev_now_ms() >= w->drain_deadline)) {
-		tcp_close_all(w, "shutdown");
+		/* what is still relaying at the deadline is cut off: a reset to
+		 * both sides, so neither takes the stream for complete */
+		tcp_close_all(w, "cut");
 		udp_reap(w);
 		ev_break(loop);
 	}

@@ -1,5 +1,6 @@
 """portkit forward on loopback and in namespaces."""
 import asyncio
+import errno
 import hashlib
 import json
 import os
@@ -640,3 +641,51 @@ def test_config_that_is_not_a_text_file_is_refused(tmp_path, what):
     assert "no rules" not in line and "config '" in line, line
     assert any(w in line for w in ("a directory", "a device", "a pipe", "not a text file",
                                    "cannot read")), line
+
+
+def test_sessions_cut_at_the_drain_deadline_are_reset_and_logged_cut():
+    """SIGTERM: a transfer still running at --drain-timeout is cut with a
+    reset to both sides (a FIN would pass it off as complete) and its log
+    line says close=cut."""
+    seen = {}
+    stop = threading.Event()
+
+    def slow(c):
+        with c:
+            try:
+                while not stop.is_set():
+                    c.sendall(b"x" * 100)
+                    time.sleep(0.05)         # a slow stream, not a readiness wait
+            except OSError as e:
+                seen["backend"] = e.errno
+    b = Backend(slow)
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{b.port}", "--drain-timeout", "1")
+    c = None
+    try:
+        f.wait_for(" listening ")
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        assert c.recv(100)                   # the transfer runs
+        f.p.send_signal(signal.SIGTERM)
+        f.wait_for(" stopping ")
+        end = time.monotonic() + 20
+        try:
+            while time.monotonic() < end:
+                if not c.recv(65536):
+                    seen["client"] = "eof"
+                    break
+        except OSError as e:
+            seen["client"] = e.errno
+        f.wait_for(" stopped ")
+        end = time.monotonic() + 5
+        while "backend" not in seen and time.monotonic() < end:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        if c:
+            c.close()
+        err = f.stop()
+        b.close()
+    assert seen.get("client") == errno.ECONNRESET, (seen, err)
+    assert seen.get("backend") in (errno.ECONNRESET, errno.EPIPE), (seen, err)
+    assert err.count(" session ") == 1 and "close=cut" in err, err
