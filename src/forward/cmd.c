@@ -146,6 +146,12 @@ static int remove_dead(int argc, const struct fwd_opts *o, const struct cmd *sel
 	return 0;
 }
 
+static void say_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	warnf("warning: %s", msg);
+}
+
 /* Runtime result to exit status: -errno still to be said, 2 said */
 static int status(int r)
 {
@@ -172,6 +178,7 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		fwd_config_unref(c);
 		return cmd_error("%s", error_msg());
 	}
+	fwd_config_warn(c, o.kernel, say_warning, NULL);	/* at --check and at start */
 	if (o.kernel)
 		return status(fwd_run_kernel(&o.ro, c));
 	/* an unknown user is an error before anything binds, and for --check */

@@ -151,6 +151,15 @@ bool fwd_acl_permits(const struct fwd_rule *r, const struct endpoint *client);
 bool fwd_same_listener(const struct fwd_rule *a, const struct fwd_rule *b);
 void fwd_config_ref(struct fwd_config *c);
 void fwd_config_unref(struct fwd_config *c);
+/* What a rule does that its reader may not expect, one message each to
+ * say(): an IPv4-only "everyone" (deny=0.0.0.0/0) on a listener that takes
+ * IPv6 clients; with kernel, a port whose clients of one family the kernel
+ * cannot forward (its target is of the other) */
+void fwd_config_warn(const struct fwd_config *c, bool kernel,
+		     void (*say)(void *arg, const char *msg), void *arg);
+/* --kernel: refuse a rule whose clients are all of the other family than
+ * its target (nothing would be forwarded); 0 or errorf */
+int fwd_config_kernel_families(const struct fwd_config *c);
 /* Check every rule can work before binding: a routable target. */
 int fwd_config_check(const struct fwd_config *c);
 

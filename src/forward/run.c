@@ -130,6 +130,11 @@ static struct fwd_config *reload_config(const struct slog *log, const char *path
 	return c;
 }
 
+static void warn_event(void *arg, const char *msg)
+{
+	slog_event(arg, "warning", NULL, -1, "%s", msg);
+}
+
 /* The new rules in place of the running ones, in the mode's way; c is
  * taken. 0, or -1 with error_msg() set (the running rules stay). */
 static int apply(struct fwd_main *m, struct fwd_config *c)
@@ -160,7 +165,9 @@ static void on_hup(struct ev_loop *l, int signo, void *arg)
 		fwd_metrics_reload(m->metrics, RELOAD_IGNORED);
 		return;
 	}
-	if (!(c = reload_config(&m->log, path)) || (n = c->n, apply(m, c))) {
+	if ((c = reload_config(&m->log, path)))
+		fwd_config_warn(c, !m->eng, warn_event, &m->log);
+	if (!c || (n = c->n, apply(m, c))) {
 		if (c)
 			rejected(&m->log);
 		fwd_metrics_reload(m->metrics, RELOAD_REJECTED);
@@ -293,6 +300,8 @@ static int kernel_once(const struct fwd_run_opts *o, struct fwd_config *c, const
 
 static int kernel_refuses(const struct fwd_config *c)
 {
+	if (fwd_config_kernel_families(c))
+		return -EAFNOSUPPORT;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->rules[i].proxy || c->rules[i].max_conns)
 			return errorf(-EINVAL, "rule '%s': the kernel forward has no PROXY header and no "

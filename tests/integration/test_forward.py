@@ -689,3 +689,31 @@ def test_sessions_cut_at_the_drain_deadline_are_reset_and_logged_cut():
     assert seen.get("client") == errno.ECONNRESET, (seen, err)
     assert seen.get("backend") in (errno.ECONNRESET, errno.EPIPE), (seen, err)
     assert err.count(" session ") == 1 and "close=cut" in err, err
+
+
+def test_deny_everyone_in_ipv4_warns_that_ipv6_clients_pass(echo_backend):
+    """deny=0.0.0.0/0 reads as "deny everyone" but matches IPv4 clients only
+    (HAProxy's 'src 0.0.0.0/0' does not match an IPv6 client either): --check
+    and the start say so; the rule itself is unchanged, so an IPv6 client
+    still gets through."""
+    port = free_port()
+    r = subprocess.run([BIN, "forward", str(port), f"127.0.0.1:{echo_backend.port}", "--deny",
+                        "0.0.0.0/0", "--check"], capture_output=True, text=True, timeout=10)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 0 and r.stdout == "1 rule OK\n", r.stderr
+    assert len(lines) == 1 and lines[0].startswith("portkit: warning: ") \
+        and "0.0.0.0/0 matches IPv4 clients only" in lines[0] and "::/0" in lines[0], r.stderr
+    # with ::/0 beside it the intent is said: no warning
+    r = subprocess.run([BIN, "forward", str(port), f"127.0.0.1:{echo_backend.port}", "--deny",
+                        "0.0.0.0/0,::/0", "--check"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--deny", "0.0.0.0/0")
+    try:
+        f.wait_for(" listening ")
+        c = socket.create_connection(("::1", port), timeout=5)
+        c.sendall(b"v6")
+        assert c.recv(2) == b"v6"
+        c.close()
+    finally:
+        err = f.stop()
+    assert "warning: " in err and "matches IPv4 clients only" in err, err
