@@ -235,7 +235,8 @@ const struct cmd forward_cmd = {
 	.about =
 	"Forwards connections (or UDP datagrams) arriving on LISTEN to TARGET,\n"
 	"with access rules and one log line per session. LISTEN is PORT,\n"
-	"ADDR:PORT or [V6]:PORT; TARGET is ADDR:PORT (a port may be a service\n"
+	"ADDR:PORT or [V6]:PORT ([fe80::1%eth0]:PORT: a link-local address with\n"
+	"its zone); TARGET is ADDR:PORT (a port may be a service\n"
 	"name). With -c FILE, many rules, one a line (format:\n" PORTKIT_DOCDIR "/forward.md);\n"
 	"SIGHUP reloads the file.",
 	.options = options,

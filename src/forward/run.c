@@ -302,10 +302,15 @@ static int kernel_refuses(const struct fwd_config *c)
 {
 	if (fwd_config_kernel_families(c))
 		return -EAFNOSUPPORT;
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		if (c->rules[i].proxy || c->rules[i].max_conns)
 			return errorf(-EINVAL, "rule '%s': the kernel forward has no PROXY header and no "
 				      "session limits; forward it in user space", c->rules[i].name);
+		/* an nftables address match has no zone: it would take every link */
+		if (c->rules[i].listen.scope || c->rules[i].target.scope)
+			return errorf(-EINVAL, "rule '%s': the kernel forward takes no zone ids "
+				      "(%%IFACE); forward it in user space", c->rules[i].name);
+	}
 	return 0;
 }
 

@@ -717,3 +717,67 @@ def test_deny_everyone_in_ipv4_warns_that_ipv6_clients_pass(echo_backend):
     finally:
         err = f.stop()
     assert "warning: " in err and "matches IPv4 clients only" in err, err
+
+
+ZONE_CLIENT = r"""
+import socket, sys
+addr, port, zone = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+where = (addr, port, 0, socket.if_nametoindex(zone)) if fam == socket.AF_INET6 else (addr, port)
+c = socket.socket(fam)
+c.settimeout(5)
+c.connect(where)
+c.sendall(b"zone")
+print(c.recv(4).decode())
+"""
+ZONE_ECHO = r"""
+import socket, sys, threading
+s = socket.socket(socket.AF_INET6)
+s.bind(("fe80::1", 7003, 0, socket.if_nametoindex("pkv0")))
+s.listen()
+t = socket.socket()
+t.bind(("127.0.0.1", 7001))
+t.listen()
+def serve(srv):
+    while True:
+        c, _ = srv.accept()
+        c.sendall(c.recv(100))
+        c.close()
+for srv in (s, t):
+    threading.Thread(target=serve, args=(srv,), daemon=True).start()
+print("up", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_ipv6_zone_ids_in_listen_and_target():
+    """[fe80::1%pkv0]:PORT was refused ("numeric addresses only") though scan
+    takes zone ids; forward listens on and connects to link-local addresses
+    with their zone, and names them so in the rule."""
+    with Netns() as ns:
+        ns.ip("link", "add", "pkv0", "type", "veth", "peer", "name", "pkw0")
+        ns.ip("addr", "add", "fe80::1/64", "dev", "pkv0", "nodad")
+        ns.ip("addr", "add", "fe80::2/64", "dev", "pkw0", "nodad")
+        ns.ip("link", "set", "pkv0", "up")
+        ns.ip("link", "set", "pkw0", "up")
+        srv = ns.spawn("/usr/bin/python3", "-c", ZONE_ECHO)
+        assert srv.stdout.readline().strip() == "up"
+        a = Forwarder("[fe80::1%pkv0]:7000", "127.0.0.1:7001", ns=ns)
+        b = Forwarder("127.0.0.1:7002", "[fe80::1%pkv0]:7003", ns=ns)
+        try:
+            a.wait_for(" listening ")
+            b.wait_for(" listening ")
+            r = ns.run("/usr/bin/python3", "-c", ZONE_CLIENT, "fe80::1", 7000, "pkv0")
+            assert r.stdout == "zone\n", r.stderr
+            r = ns.run("/usr/bin/python3", "-c", ZONE_CLIENT, "127.0.0.1", 7002, "pkv0")
+            assert r.stdout == "zone\n", r.stderr
+        finally:
+            err_a, err_b = a.stop(), b.stop()
+        assert 'rule="[fe80::1%pkv0]:7000/tcp -> 127.0.0.1:7001"' in err_a, err_a
+        assert "client=[fe80::1%pkv0]:" in err_a and "close=closed" in err_a, err_a
+        assert 'rule="127.0.0.1:7002/tcp -> [fe80::1%pkv0]:7003"' in err_b, err_b
+        assert "close=closed" in err_b, err_b
+        r = ns.run(BIN, "forward", "[fe80::1%nosuch0]:7000", "127.0.0.1:7001", "--check")
+        lines = r.stderr.splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "no interface 'nosuch0'" in lines[0], \
+            r.stderr
