@@ -69,7 +69,7 @@ const char *const fwd_end_names[FWD_END_MAX] = {
 
 const char *const fwd_drop_names[FWD_DROP_MAX] = {
 	"denied", "loop", "table_full", "no-descriptor", "no-port", "connect-error",
-	"send-error", "reply-error",
+	"send-error", "reply-error", "rcvbuf-full", "late-reply",
 };
 
 struct fwd_stats *fwd_stats_of(const struct fwd_rule *r, unsigned w)
@@ -261,6 +261,7 @@ static void on_sweep(struct ev_loop *loop, struct ev_timer *t)
 
 	tcp_sweep(w, now);
 	udp_quarantine_sweep(w, now, false);
+	udp_log_orphans(w);
 	for (struct listener *l = w->ls; l; l = l->next) {
 		if (l->paused && now >= l->resume_ms) {
 			l->paused = false;
@@ -466,6 +467,7 @@ void engine_stop(struct engine *eng, unsigned drain_ms)
 			close(w->pool[i][1]);
 		}
 		udp_quarantine_sweep(w, 0, true);
+		udp_log_orphans(w);
 		ev_loop_free(w->loop);
 		if (w->wake >= 0)
 			close(w->wake);

@@ -32,6 +32,7 @@ struct listener {
 	struct list lru;		/* usess.link: the most recent first */
 	uint64_t hseed;		/* the buckets' hash start, random */
 	uint64_t dropped[FWD_DROP_MAX];	/* datagrams dropped, logged by the sweep */
+	uint32_t kdrops;		/* the kernel's drops at this socket counted so far */
 	struct listener *next;
 };
 
@@ -45,7 +46,10 @@ struct conn;
 struct quarantine {
 	int fd[QUARANTINE_MAX];
 	int64_t until[QUARANTINE_MAX];
+	struct fwd_count *count[QUARANTINE_MAX];	/* its listener's counters */
+	uint32_t kdrops[QUARANTINE_MAX];	/* the socket's kernel drops counted so far */
 	size_t head, n;
+	uint64_t late_orphan;	/* late replies of listeners gone: logged by the worker */
 };
 
 struct worker {
@@ -110,6 +114,8 @@ void udp_close_all(struct listener *l, const char *reason);
 void udp_log_drops(struct worker *w, struct listener *l);
 /* Close the oldest quarantined socket now (none: nothing) */
 void udp_quarantine_retire(struct worker *w);
+/* Log the late replies of listeners that are gone (engine_stop) */
+void udp_log_orphans(struct worker *w);
 void udp_reap(struct worker *w);
 /* Close quarantined sockets whose time is up (all of them with all). */
 void udp_quarantine_sweep(struct worker *w, int64_t now, bool all);

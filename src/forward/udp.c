@@ -12,6 +12,7 @@
  * event line at the next sweep.
  */
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,43 +58,121 @@ static uint32_t hash_addr(const struct listener *l, const struct sockaddr_storag
 	return hash_mix(hash_add(l->hseed, sa, len));
 }
 
+/* n datagrams of l not relayed, for reason why */
+static void dropped(struct listener *l, enum fwd_drop why, uint64_t n)
+{
+	l->dropped[why] += n;
+	fwd_stat_add(&fwd_stats_of(l->rule, l->w->id)->dropped[why], n);
+}
+
+/* Datagrams the kernel dropped at fd's full receive buffer since *seen
+ * (SO_MEMINFO's running count, which *seen then takes) */
+static uint32_t kernel_drops(int fd, uint32_t *seen)
+{
+	uint32_t mi[SK_MEMINFO_VARS], d;
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) ||
+	    len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return 0;
+	d = mi[SK_MEMINFO_DROPS] - *seen;
+	*seen = mi[SK_MEMINFO_DROPS];
+	return d;
+}
+
+/* The datagrams waiting, unread, in an ended session's socket (read and
+ * thrown away to count them; bounded: a receive buffer holds few) */
+static uint64_t unread(int fd)
+{
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	char byte;
+	uint64_t n = 0;
+
+	for (int k = 0; k < 64; k++) {
+		int r;
+
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ &byte, 1 };
+			m[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+		}
+		if ((r = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL)) <= 0)
+			break;
+		n += (uint64_t)r;
+	}
+	return n;
+}
+
 /*
  * An ended session's socket is held, unread, for QUARANTINE_MS before it is
  * closed: its source port is not handed to a new session while late replies
  * for the old client may still come (a NAT's port-reuse delay). At most
- * QUARANTINE_MAX a worker; past that the oldest is closed early.
+ * QUARANTINE_MAX a worker; past that the oldest is closed early. The
+ * replies that came to it meanwhile are dropped, and counted as it closes
+ * (late-reply), under its listener's rule.
  */
-static void quarantine(struct worker *w, int fd)
+static void quarantine(struct worker *w, struct listener *l, int fd, uint32_t kdrops)
 {
 	struct quarantine *q = &w->quar;
+	size_t i;
 
 	if (q->n == QUARANTINE_MAX)
 		udp_quarantine_retire(w);
-	q->fd[(q->head + q->n) % QUARANTINE_MAX] = fd;
-	q->until[(q->head + q->n) % QUARANTINE_MAX] = ev_now_ms() + QUARANTINE_MS;
+	i = (q->head + q->n) % QUARANTINE_MAX;
+	q->fd[i] = fd;
+	q->until[i] = ev_now_ms() + QUARANTINE_MS;
+	q->count[i] = l->rule->count;
+	q->kdrops[i] = kdrops;
 	q->n++;
+}
+
+/* Close the oldest quarantined socket, counting what came to it */
+static void quarantine_close(struct worker *w)
+{
+	struct quarantine *q = &w->quar;
+	size_t i = q->head;
+	uint64_t n = unread(q->fd[i]) + kernel_drops(q->fd[i], &q->kdrops[i]);
+	struct listener *l = w->ls;
+
+	close(q->fd[i]);
+	q->head = (q->head + 1) % QUARANTINE_MAX;
+	q->n--;
+	if (!n || !q->count[i])
+		return;
+	while (l && l->rule->count != q->count[i])
+		l = l->next;
+	if (l) {
+		dropped(l, FWD_DROP_LATE_REPLY, n);
+	} else {	/* the rule is gone: its counters (and an event without it) */
+		fwd_stat_add(&q->count[i]->stats[w->id % q->count[i]->nstats]
+				      .dropped[FWD_DROP_LATE_REPLY], n);
+		q->late_orphan += n;
+	}
 }
 
 void udp_quarantine_retire(struct worker *w)
 {
-	struct quarantine *q = &w->quar;
-
-	if (q->n) {
-		close(q->fd[q->head]);
-		q->head = (q->head + 1) % QUARANTINE_MAX;
-		q->n--;
-	}
+	if (w->quar.n)
+		quarantine_close(w);
 }
 
 void udp_quarantine_sweep(struct worker *w, int64_t now, bool all)
 {
 	struct quarantine *q = &w->quar;
 
-	while (q->n && (all || q->until[q->head] <= now)) {
-		close(q->fd[q->head]);
-		q->head = (q->head + 1) % QUARANTINE_MAX;
-		q->n--;
-	}
+	while (q->n && (all || q->until[q->head] <= now))
+		quarantine_close(w);
+}
+
+void udp_log_orphans(struct worker *w)
+{
+	unsigned long long n = w->quar.late_orphan;
+
+	if (n)
+		slog_dropped(w->eng->o.log, "dropped", NULL, (long long)n, "late-reply",
+			     "dropped %llu replies that came after their session had ended (rules "
+			     "since removed)", n);
+	w->quar.late_orphan = 0;
 }
 
 static void end_session(struct listener *l, struct usess *s, const char *reason)
@@ -104,7 +183,12 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 			      .bytes_out = s->out, .start_ms = s->start, .end_ms = ev_now_ms(),
 			      .close_reason = reason };
 
+	uint32_t kdrops = 0;
+
 	endpoint_from_sockaddr(&client, &s->client);
+	/* replies the kernel dropped at this session's full receive buffer */
+	if (kernel_drops(s->fd, &kdrops))
+		dropped(l, FWD_DROP_RCVBUF_FULL, kdrops);
 	while (*pp != s)
 		pp = &(*pp)->hnext;
 	*pp = s->hnext;
@@ -114,7 +198,7 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	fwd_stats_end(l->rule, l->w->id, reason);
 	slog_session(l->w->eng->o.log, &r);
 	ev_io_del(s->w->loop, &s->io);
-	quarantine(s->w, s->fd);
+	quarantine(s->w, l, s->fd, kdrops);
 	fwd_config_unref(s->gen);
 	/* an event for it may still be waiting in this batch */
 	s->dead = true;
@@ -145,13 +229,6 @@ static struct usess *find(struct listener *l, const struct sockaddr_storage *sa,
 }
 
 static void on_session(struct ev_loop *loop, struct ev_io *io, uint32_t events);
-
-/* n datagrams of l not relayed, for reason why */
-static void dropped(struct listener *l, enum fwd_drop why, uint64_t n)
-{
-	l->dropped[why] += n;
-	fwd_stat_add(&fwd_stats_of(l->rule, l->w->id)->dropped[why], n);
-}
 
 /* The errno of a socket() or connect() as a drop reason */
 static enum fwd_drop open_failure(int e)
@@ -374,7 +451,15 @@ void udp_log_drops(struct worker *w, struct listener *l)
 					  "did not take them (buffer full, or the target refused)" },
 		[FWD_DROP_REPLY_ERROR] = { "dropped", "dropped %llu replies: the listening socket "
 					   "did not take them (its send buffer full)" },
+		[FWD_DROP_RCVBUF_FULL] = { "dropped", "the kernel dropped %llu datagrams at a full "
+					   "receive buffer (the listener's or a session's)" },
+		[FWD_DROP_LATE_REPLY] = { "dropped", "dropped %llu replies that came after their "
+					  "session had ended (its port in quarantine)" },
 	};
+	uint32_t k = kernel_drops(l->fd, &l->kdrops);	/* clients' datagrams, at the listener */
+
+	if (k)
+		dropped(l, FWD_DROP_RCVBUF_FULL, k);
 
 	for (unsigned i = 0; i < FWD_DROP_MAX; i++) {
 		unsigned long long n = l->dropped[i];

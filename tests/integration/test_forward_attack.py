@@ -797,3 +797,77 @@ def test_udp_out_of_ports_drops_counted_no_eviction(tmp_path):
     assert res["replies"] + sum(res["dropped"].values()) == res["sent"], res
     assert logged_drops(err, "no-port") == 30, err[-2000:]
     assert "close=evicted" not in err and res["udp_evictions_total"] == 0
+
+
+SO_RCVBUFFORCE = 33     # <asm-generic/socket.h>; Python does not name it
+
+
+def scrape_drops(mport):
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("portkit_forward_udp_dropped_datagrams_total{"):
+            out[line.split('reason="')[1].split('"')[0]] = int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+def test_udp_kernel_drops_at_full_receive_buffers_are_counted(tmp_path):
+    """The forwarder stopped (SIGSTOP) while a client sends 3,000 datagrams:
+    the kernel drops what its receive buffer cannot hold, before portkit
+    reads a byte. Those drops are counted too (rcvbuf-full, from the
+    socket's own drop counter), so replies + drops = datagrams sent."""
+    big = 8 << 20
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, big)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                d, a = srv.recvfrom(200)
+                srv.sendto(d, a)
+            except OSError:
+                pass
+    threading.Thread(target=serve, daemon=True).start()
+    port, mport = free_port(socket.SOCK_DGRAM), free_port()
+    cfg = tmp_path / "r.conf"
+    cfg.write_text(f"127.0.0.1:{port} udp 127.0.0.1:{srv.getsockname()[1]} idle-timeout=1s\n")
+    f = Fwd("-c", cfg, "--workers", "1", "--metrics", f"127.0.0.1:{mport}")
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, big)
+    c.bind(("127.0.0.1", 0))
+    c.settimeout(0.1)
+    sent = replies = 0
+    try:
+        f.wait_for(" metrics ")
+        f.p.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(3000):
+                c.sendto(b"%05d" % i + b"x" * 95, ("127.0.0.1", port))
+                sent += 1
+        finally:
+            f.p.send_signal(signal.SIGCONT)
+        end = time.monotonic() + 30
+        drops = {}
+        while time.monotonic() < end:
+            try:
+                while True:
+                    c.recv(200)
+                    replies += 1
+            except socket.timeout:
+                pass
+            drops = scrape_drops(mport)
+            if replies + sum(drops.values()) >= sent:
+                break
+    finally:
+        err = f.stop()
+        stop.set()
+        srv.close()
+        c.close()
+    assert drops.get("rcvbuf-full", 0) > 0, (drops, replies)
+    assert replies + sum(drops.values()) == sent, (drops, replies, sent)
+    logged = sum(int(n) for n in __import__("re").findall(r" count=(\d+) reason=rcvbuf-full ", err))
+    assert logged == drops["rcvbuf-full"], err[-2000:]
