@@ -367,3 +367,10 @@ TEST(ifaddr_lists_loopback_and_covers_prefixes)
 	l.prefix = 0;
 	CHECK(local_addr_covers(&l, AF_INET, out));
 }
+
+TEST(errorf_may_quote_error_msg)
+{
+	CHECK_INT(errorf(-ERANGE, "invalid port '%s': must be 0-65535", "65536"), -ERANGE);
+	CHECK_INT(errorf(-EINVAL, "--metrics: %s", error_msg()), -EINVAL);
+	CHECK_STR(error_msg(), "--metrics: invalid port '65536': must be 0-65535");
+}

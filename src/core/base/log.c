@@ -12,11 +12,16 @@ static _Thread_local char msg[512];	/* per thread: forward workers report too */
 
 int errorf(int err, const char *fmt, ...)
 {
+	char line[sizeof(msg)];
 	va_list ap;
 
+	/* formatted aside first: an argument may be error_msg() itself, as in
+	 * errorf(e, "--metrics: %s", error_msg()), and vsnprintf into the
+	 * buffer it reads from garbles it ("--metrics: --metrics: ort") */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	memcpy(msg, line, sizeof(msg));
 	return err < 0 ? err : -EINVAL;
 }
 

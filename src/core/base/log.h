@@ -4,7 +4,8 @@
  * Core functions that fail record a one-line message with errorf() and
  * return the negative errno it is given; the command layer prints it as
  * "portkit: <message>" and chooses the exit status. The message lives in a
- * static buffer until the next errorf(); error_msg() borrows it.
+ * static buffer until the next errorf(); error_msg() borrows it, and may be
+ * an argument of errorf() itself (to put a prefix before it).
  *
  * warnf() is for the command layer and for notices that must reach the
  * user without ending anything (owners hidden without root): stderr only.
