@@ -338,6 +338,7 @@ static void *run(void *arg)
 	struct worker *w = arg;
 
 	ev_run(w->loop);
+	udp_thread_done();
 	return NULL;
 }
 

@@ -114,6 +114,8 @@ void udp_close_all(struct listener *l, const char *reason);
 void udp_log_drops(struct worker *w, struct listener *l);
 /* Close the oldest quarantined socket now (none: nothing) */
 void udp_quarantine_retire(struct worker *w);
+/* Free the calling worker thread's datagram buffers, as it ends */
+void udp_thread_done(void);
 /* Log the late replies of listeners that are gone (engine_stop) */
 void udp_log_orphans(struct worker *w);
 void udp_reap(struct worker *w);

@@ -52,6 +52,12 @@ static char (*batch_bufs(void))[DGRAM]
 	return bufs;
 }
 
+void udp_thread_done(void)
+{
+	free(bufs);
+	bufs = NULL;
+}
+
 static uint32_t hash_addr(const struct listener *l, const struct sockaddr_storage *sa,
 			  socklen_t len)
 {
