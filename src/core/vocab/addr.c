@@ -163,8 +163,10 @@ int addr_parse(const char *s, unsigned *family, uint8_t *addr, uint32_t *scope)
 	if (!pct)
 		return 0;
 	zone = pct + 1;
-	if (!*zone || strlen(zone) >= IF_NAMESIZE)
+	if (!*zone)
 		return errorf(-EINVAL, "invalid address '%.60s': expected an interface after '%%'", s);
+	if (strlen(zone) >= IF_NAMESIZE)
+		return errorf(-EINVAL, "invalid address '%.60s': no interface has so long a name", s);
 	if (!zoned(addr))
 		return errorf(-EINVAL, "invalid address '%.60s': a zone (%%IFACE) is for link-local "
 			      "addresses (fe80::/10) only", s);
