@@ -446,9 +446,9 @@ void fwd_config_warn(const struct fwd_config *c, bool kernel,
 		if (kernel && takes(r, r->target.family) && takes(r, other)) {
 			const char *t = other == AF_INET6 ? "IPv4" : "IPv6";
 
-			snprintf(msg, sizeof(msg), "rule '%s': with --kernel only %s clients reach an "
-				 "%s target (no NAT between families); %s clients of this port are not "
-				 "forwarded", r->name, t, t, other == AF_INET6 ? "IPv6" : "IPv4");
+			snprintf(msg, sizeof(msg), "rule '%s': --kernel forwards only its %s clients (no "
+				 "NAT from %s to an %s target)", r->name, t,
+				 other == AF_INET6 ? "IPv6" : "IPv4", t);
 			say(arg, msg);
 		}
 	}

@@ -270,7 +270,7 @@ def test_kernel_says_which_family_it_cannot_forward():
     assert r.returncode == 0, r.stderr
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("portkit: warning: ") \
-        and "IPv6 clients of this port are not forwarded" in lines[0], r.stderr
+        and "forwards only its IPv4 clients (no NAT from IPv6 to an IPv4 target)" in lines[0], r.stderr
     with Netns() as ns:
         ns.ip("addr", "add", "198.18.9.1/24", "dev", "lo")
         f = Fwd("--kernel", "8080", "198.18.9.2:80", ns=ns)
@@ -278,7 +278,7 @@ def test_kernel_says_which_family_it_cannot_forward():
             f.wait_for(" listening ")
         finally:
             err = f.stop()
-        assert "IPv6 clients of this port are not forwarded" in err, err
+        assert "forwards only its IPv4 clients (no NAT from IPv6 to an IPv4 target)" in err, err
     for listen, target in (("[::1]:8080", "127.0.0.1:80"), ("0.0.0.0:8080", "[::1]:80")):
         r = subprocess.run([BIN, "forward", "--kernel", listen, target, "--check"],
                            capture_output=True, text=True, timeout=30)
