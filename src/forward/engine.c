@@ -188,6 +188,8 @@ static void drop_listener(struct worker *w, struct listener *l, const char *reas
 {
 	if (!l->paused)
 		ev_io_del(w->loop, &l->io);
+	if (l->rule->proto == FWD_UDP)
+		udp_log_drops(w, l);	/* its socket's own count, while it is open */
 	close(l->fd);
 	l->fd = -1;
 	if (l->spare >= 0)

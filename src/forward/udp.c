@@ -188,7 +188,6 @@ static void end_session(struct listener *l, struct usess *s, const char *reason)
 	struct slog_rec r = { .rule = l->rule, .client = &client, .bytes_in = s->in,
 			      .bytes_out = s->out, .start_ms = s->start, .end_ms = ev_now_ms(),
 			      .close_reason = reason };
-
 	uint32_t kdrops = 0;
 
 	endpoint_from_sockaddr(&client, &s->client);
@@ -466,7 +465,6 @@ void udp_log_drops(struct worker *w, struct listener *l)
 
 	if (k)
 		dropped(l, FWD_DROP_RCVBUF_FULL, k);
-
 	for (unsigned i = 0; i < FWD_DROP_MAX; i++) {
 		unsigned long long n = l->dropped[i];
 
