@@ -148,6 +148,12 @@ static int remove_dead(int argc, const struct fwd_opts *o, const struct cmd *sel
 	return 0;
 }
 
+static void say_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	warnf("warning: %s", msg);
+}
+
 /* Runtime result to exit status: -errno still to be said, 2 said */
 static int status(int r)
 {
@@ -170,6 +176,11 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		return cmd_usage_error(self, "%s", why);
 	if ((r = build(&o, argc, argv, self, &c)))
 		return r;
+	if (o.ro.check && fwd_check_opts(&o.ro)) {
+		fwd_config_unref(c);
+		return cmd_error("%s", error_msg());
+	}
+	fwd_config_warn(c, o.kernel, say_warning, NULL);	/* at --check and at start */
 	if (o.kernel)
 		return status(fwd_run_kernel(&o.ro, c));
 	/* an unknown user is an error before anything binds, and for --check */
@@ -226,7 +237,8 @@ const struct cmd forward_cmd = {
 	.about =
 	"Forwards connections (or UDP datagrams) arriving on LISTEN to TARGET,\n"
 	"with access rules and one log line per session. LISTEN is PORT,\n"
-	"ADDR:PORT or [V6]:PORT; TARGET is ADDR:PORT (a port may be a service\n"
+	"ADDR:PORT or [V6]:PORT ([fe80::1%eth0]:PORT: a link-local address with\n"
+	"its zone); TARGET is ADDR:PORT (a port may be a service\n"
 	"name). With -c FILE, many rules, one a line (format:\n" PORTKIT_DOCDIR "/forward.md);\n"
 	"SIGHUP reloads the file.",
 	.options = options,

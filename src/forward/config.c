@@ -17,10 +17,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
@@ -289,10 +291,17 @@ int fwd_config_parse(const char *path, const char *text, struct fwd_config *c)
 
 int fwd_config_load(const char *path, struct fwd_config *c)
 {
-	char *text;
-	int r = text_load(path, MAX_CONFIG, "config", &text);
+	char *text = NULL;
+	struct stat st;
+	int r;
 
-	if (r)
+	/* a regular file only: the rules are read again at every SIGHUP, which
+	 * a pipe or a device cannot give (text_load() says what else is wrong) */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode))
+		return errorf(-EINVAL, "config '%s' is %s, not a file", path,
+			      S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a pipe"
+			      : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	if ((r = text_load(path, MAX_CONFIG, "config", &text)))
 		return r;
 	r = fwd_config_parse(path, text, c);
 	free(text);
@@ -338,6 +347,76 @@ void fwd_config_unref(struct fwd_config *c)
 		free(c->rules);
 		free(c);
 	}
+}
+
+/* Does the rule's listener take clients of this family? [::] and a bare
+ * port take both (dual-stack), 0.0.0.0 and an IPv4 address IPv4 only */
+static bool takes(const struct fwd_rule *r, unsigned family)
+{
+	const struct endpoint *l = &r->listen;
+
+	if (family == AF_INET6)
+		return l->family == AF_INET6;
+	return l->family == AF_INET || addr_is_any(l->family, l->addr);
+}
+
+/* An IPv4 "everyone" (x.x.x.x/0) with no IPv6 one (::/0) beside it */
+static const struct acl_entry *v4_everyone_only(const struct fwd_rule *r)
+{
+	const struct acl_entry *v4 = NULL;
+
+	for (size_t i = 0; i < r->nacl; i++) {
+		if (r->acl[i].cidr.prefix)
+			continue;
+		if (r->acl[i].cidr.family == AF_INET6)
+			return NULL;
+		v4 = v4 ? v4 : &r->acl[i];
+	}
+	return v4;
+}
+
+void fwd_config_warn(const struct fwd_config *c, bool kernel,
+		     void (*say)(void *arg, const char *msg), void *arg)
+{
+	char msg[400];
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct fwd_rule *r = &c->rules[i];
+		const struct acl_entry *e = v4_everyone_only(r);
+		unsigned other = r->target.family == AF_INET ? AF_INET6 : AF_INET;
+
+		/* deny=0.0.0.0/0 reads as "everyone" and is not (HAProxy's
+		 * 'src 0.0.0.0/0' does not match an IPv6 client either) */
+		if (e && takes(r, AF_INET6)) {
+			snprintf(msg, sizeof(msg), "rule '%s': %s=0.0.0.0/0 matches IPv4 clients only; "
+				 "add ::/0 to %s IPv6 clients too", r->name,
+				 e->allow ? "allow" : "deny", e->allow ? "allow" : "deny");
+			say(arg, msg);
+		}
+		/* the kernel translates within a family: no NAT from IPv6 to IPv4 */
+		if (kernel && takes(r, r->target.family) && takes(r, other)) {
+			const char *t = other == AF_INET6 ? "IPv4" : "IPv6";
+
+			snprintf(msg, sizeof(msg), "rule '%s': --kernel forwards only its %s clients (no "
+				 "NAT from %s to an %s target)", r->name, t,
+				 other == AF_INET6 ? "IPv6" : "IPv4", t);
+			say(arg, msg);
+		}
+	}
+}
+
+int fwd_config_kernel_families(const struct fwd_config *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct fwd_rule *r = &c->rules[i];
+
+		if (!takes(r, r->target.family))
+			return errorf(-EAFNOSUPPORT, "rule '%s': --kernel cannot forward %s clients to an "
+				      "%s target (no NAT between families); forward it in user space",
+				      r->name, r->target.family == AF_INET ? "IPv6" : "IPv4",
+				      r->target.family == AF_INET ? "IPv4" : "IPv6");
+	}
+	return 0;
 }
 
 int fwd_config_check(const struct fwd_config *c)

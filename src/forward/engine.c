@@ -64,7 +64,12 @@ void fwd_counts_free(struct fwd_count *list)
 const char *const fwd_end_names[FWD_END_MAX] = {
 	"closed", "reset", "error", "connect-refused", "connect-error", "connect-timeout",
 	"idle-timeout", "halfclose-timeout", "denied", "rule-limit", "limit", "proxy-error",
-	"evicted", "rule-removed", "shutdown",
+	"evicted", "rule-removed", "shutdown", "cut",
+};
+
+const char *const fwd_drop_names[FWD_DROP_MAX] = {
+	"denied", "loop", "table_full", "no-descriptor", "no-port", "connect-error",
+	"send-error", "reply-error", "rcvbuf-full", "late-reply",
 };
 
 struct fwd_stats *fwd_stats_of(const struct fwd_rule *r, unsigned w)
@@ -183,12 +188,16 @@ static void drop_listener(struct worker *w, struct listener *l, const char *reas
 {
 	if (!l->paused)
 		ev_io_del(w->loop, &l->io);
+	if (l->rule->proto == FWD_UDP)
+		udp_log_drops(w, l);	/* its socket's own count, while it is open */
 	close(l->fd);
 	l->fd = -1;
 	if (l->spare >= 0)
 		close(l->spare);
-	if (l->rule->proto == FWD_UDP)
+	if (l->rule->proto == FWD_UDP) {
 		udp_close_all(l, reason);
+		udp_log_drops(w, l);	/* what the sweep has not said yet */
+	}
 	fwd_config_unref(l->gen);
 	free(l->buckets);
 	free(l);
@@ -254,6 +263,7 @@ static void on_sweep(struct ev_loop *loop, struct ev_timer *t)
 
 	tcp_sweep(w, now);
 	udp_quarantine_sweep(w, now, false);
+	udp_log_orphans(w);
 	for (struct listener *l = w->ls; l; l = l->next) {
 		if (l->paused && now >= l->resume_ms) {
 			l->paused = false;
@@ -317,7 +327,9 @@ static void after_batch(struct ev_loop *loop, void *arg)
 	tcp_reap(w);
 	udp_reap(w);
 	if (w->stopping && (!w->nconns || ev_now_ms() >= w->drain_deadline)) {
-		tcp_close_all(w, "shutdown");
+		/* what is still relaying at the deadline is cut off: a reset to
+		 * both sides, so neither takes the stream for complete */
+		tcp_close_all(w, "cut");
 		udp_reap(w);
 		ev_break(loop);
 	}
@@ -328,6 +340,7 @@ static void *run(void *arg)
 	struct worker *w = arg;
 
 	ev_run(w->loop);
+	udp_thread_done();
 	return NULL;
 }
 
@@ -457,6 +470,7 @@ void engine_stop(struct engine *eng, unsigned drain_ms)
 			close(w->pool[i][1]);
 		}
 		udp_quarantine_sweep(w, 0, true);
+		udp_log_orphans(w);
 		ev_loop_free(w->loop);
 		if (w->wake >= 0)
 			close(w->wake);

@@ -31,7 +31,8 @@ struct listener {
 	size_t nbuckets, nsess;
 	struct list lru;		/* usess.link: the most recent first */
 	uint64_t hseed;		/* the buckets' hash start, random */
-	uint64_t denied, looped, full;	/* datagrams dropped, logged by the sweep */
+	uint64_t dropped[FWD_DROP_MAX];	/* datagrams dropped, logged by the sweep */
+	uint32_t kdrops;		/* the kernel's drops at this socket counted so far */
 	struct listener *next;
 };
 
@@ -45,7 +46,10 @@ struct conn;
 struct quarantine {
 	int fd[QUARANTINE_MAX];
 	int64_t until[QUARANTINE_MAX];
+	struct fwd_count *count[QUARANTINE_MAX];	/* its listener's counters */
+	uint32_t kdrops[QUARANTINE_MAX];	/* the socket's kernel drops counted so far */
 	size_t head, n;
+	uint64_t late_orphan;	/* late replies of listeners gone: logged by the worker */
 };
 
 struct worker {
@@ -98,6 +102,7 @@ void listener_watch(struct listener *l);
 /* tcp.c */
 void tcp_accept(struct worker *w, struct listener *l);
 void tcp_sweep(struct worker *w, int64_t now);
+/* End every session at once with a reset to both sides (the drain deadline) */
 void tcp_close_all(struct worker *w, const char *reason);
 void tcp_reap(struct worker *w);
 
@@ -105,6 +110,14 @@ void tcp_reap(struct worker *w);
 void udp_listener_event(struct worker *w, struct listener *l);
 void udp_sweep(struct worker *w, struct listener *l, int64_t now);
 void udp_close_all(struct listener *l, const char *reason);
+/* Event lines for the datagrams dropped since the last ones */
+void udp_log_drops(struct worker *w, struct listener *l);
+/* Close the oldest quarantined socket now (none: nothing) */
+void udp_quarantine_retire(struct worker *w);
+/* Free the calling worker thread's datagram buffers, as it ends */
+void udp_thread_done(void);
+/* Log the late replies of listeners that are gone (engine_stop) */
+void udp_log_orphans(struct worker *w);
 void udp_reap(struct worker *w);
 /* Close quarantined sockets whose time is up (all of them with all). */
 void udp_quarantine_sweep(struct worker *w, int64_t now, bool all);

@@ -40,9 +40,18 @@ enum fwd_end {
 	FWD_END_CONNECT_ERROR, FWD_END_CONNECT_TIMEOUT, FWD_END_IDLE_TIMEOUT,
 	FWD_END_HALFCLOSE_TIMEOUT, FWD_END_DENIED, FWD_END_RULE_LIMIT, FWD_END_LIMIT,
 	FWD_END_PROXY_ERROR, FWD_END_EVICTED, FWD_END_RULE_REMOVED, FWD_END_SHUTDOWN,
-	FWD_END_MAX
+	FWD_END_CUT, FWD_END_MAX
 };
 extern const char *const fwd_end_names[FWD_END_MAX];
+
+/* Why a UDP datagram was not relayed: the metric's reason labels, in this
+ * order (the first three spelled as they always were) */
+enum fwd_drop {
+	FWD_DROP_DENIED, FWD_DROP_LOOP, FWD_DROP_TABLE_FULL, FWD_DROP_NO_DESCRIPTOR,
+	FWD_DROP_NO_PORT, FWD_DROP_CONNECT_ERROR, FWD_DROP_SEND_ERROR, FWD_DROP_REPLY_ERROR,
+	FWD_DROP_RCVBUF_FULL, FWD_DROP_LATE_REPLY, FWD_DROP_MAX
+};
+extern const char *const fwd_drop_names[FWD_DROP_MAX];
 
 /*
  * The counters of one listener, one block per worker thread: each worker
@@ -56,7 +65,7 @@ struct fwd_stats {
 	/* of both, moved without a copy and copied: counted apart, so that
 	 * each only grows (a difference read while bytes move could step back) */
 	_Atomic uint64_t spliced, copied;
-	_Atomic uint64_t dgram_denied, dgram_looped, dgram_full;	/* UDP drops */
+	_Atomic uint64_t dropped[FWD_DROP_MAX];	/* UDP datagrams not relayed */
 	_Atomic uint64_t ends[FWD_END_MAX];
 	_Atomic uint64_t kernel_ended;		/* --kernel: ends conntrack reported */
 } __attribute__((aligned(64)));
@@ -142,6 +151,15 @@ bool fwd_acl_permits(const struct fwd_rule *r, const struct endpoint *client);
 bool fwd_same_listener(const struct fwd_rule *a, const struct fwd_rule *b);
 void fwd_config_ref(struct fwd_config *c);
 void fwd_config_unref(struct fwd_config *c);
+/* What a rule does that its reader may not expect, one message each to
+ * say(): an IPv4-only "everyone" (deny=0.0.0.0/0) on a listener that takes
+ * IPv6 clients; with kernel, a port whose clients of one family the kernel
+ * cannot forward (its target is of the other) */
+void fwd_config_warn(const struct fwd_config *c, bool kernel,
+		     void (*say)(void *arg, const char *msg), void *arg);
+/* --kernel: refuse a rule whose clients are all of the other family than
+ * its target (nothing would be forwarded); 0 or errorf */
+int fwd_config_kernel_families(const struct fwd_config *c);
 /* Check every rule can work before binding: a routable target. */
 int fwd_config_check(const struct fwd_config *c);
 
@@ -168,6 +186,12 @@ void slog_session(const struct slog *l, const struct slog_rec *r);
  * or -1, then a message for people. */
 void slog_event(const struct slog *l, const char *event, const struct fwd_rule *rule,
 		long long count, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A drop event ("denied", "dropped-loop", "dropped-full", "dropped") of a
+ * rule: count things not relayed; reason (e.g. "no-descriptor") its
+ * record's `reason`, or NULL for none */
+void slog_dropped(const struct slog *l, const char *event, const struct fwd_rule *rule,
+		  long long count, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 /* A "lost" event: count things that never made it to the log, and why
  * (reason: "buffer-full"), which its record carries as `reason` */
 void slog_lost(const struct slog *l, long long count, const char *reason, const char *msg);
@@ -208,6 +232,9 @@ struct fwd_run_opts {
 	size_t rcvbuf;			/* --kernel: the conntrack events' receive buffer */
 	struct engine_opts eo;
 };
+/* --check: what --metrics and --log name could be used (nothing opened,
+ * bound or created); 0 or errorf */
+int fwd_check_opts(const struct fwd_run_opts *o);
 /* Run c (the run owns it now) until a stop signal: 0, -errno with
  * error_msg() set for the caller to say, or 2 when the log said it */
 int fwd_run_user(const struct fwd_run_opts *o, struct fwd_config *c);

@@ -13,6 +13,9 @@
  *
  *   _acl  filter prerouting, before NAT: the rule's allow/deny CIDRs in
  *         order, first match wins; with any allow, the rest is dropped
+ *   _outacl filter output, the same list for connections from this host
+ *         itself (a local process is a client like any other, as the
+ *         user-space forwarder sees it); a drop there fails its connect()
  *   _pre  nat prerouting: connections from other hosts, DNAT to the target
  *   _out  nat output: connections from this host itself, DNAT too
  *   _post nat postrouting: hairpin only. A client on the target's own
@@ -41,7 +44,8 @@
 
 #define TABLE "inet portkit"
 
-static const char *const suffix[] = { "acl", "pre", "out", "post" };
+/* (not "acl..." for the new one: --remove finds an instance by its _acl) */
+static const char *const suffix[] = { "acl", "pre", "out", "post", "outacl" };
 
 static void cidr_text(const struct cidr *c, char *buf, size_t size)
 {
@@ -132,10 +136,12 @@ static void hairpin(const struct fwd_config *c, const char *name, struct buf *b)
 	free(here);
 }
 
-static void chains(const struct fwd_config *c, const char *name, struct buf *b)
+/* The allow/deny lists, in a filter chain on hook (prerouting: other
+ * hosts' clients; output: this host's own) */
+static void acl_chain(const struct fwd_config *c, const char *name, bool out, struct buf *b)
 {
-	buf_addf(b, "table " TABLE " {\n"
-		    " chain %s_acl { type filter hook prerouting priority -150; policy accept;\n", name);
+	buf_addf(b, " chain %s_%s { type filter hook %s priority -150; policy accept;\n", name,
+		 out ? "outacl" : "acl", out ? "output" : "prerouting");
 	for (size_t i = 0; i < c->n; i++) {
 		const struct fwd_rule *r = &c->rules[i];
 		bool any_allow = false;
@@ -158,6 +164,13 @@ static void chains(const struct fwd_config *c, const char *name, struct buf *b)
 		}
 	}
 	buf_addf(b, " }\n");
+}
+
+static void chains(const struct fwd_config *c, const char *name, struct buf *b)
+{
+	buf_addf(b, "table " TABLE " {\n");
+	acl_chain(c, name, false, b);
+	acl_chain(c, name, true, b);
 	for (int out = 0; out < 2; out++) {
 		buf_addf(b, " chain %s_%s { type nat hook %s priority -100; policy accept;\n", name,
 			 out ? "out" : "pre", out ? "output" : "prerouting");

@@ -85,7 +85,8 @@ static void conn_close(struct mconn *c)
 /* ---- the text ---- */
 
 struct sum {
-	uint64_t started, bytes_in, bytes_out, spliced, copied, denied, looped, full;
+	uint64_t started, bytes_in, bytes_out, spliced, copied;
+	uint64_t dropped[FWD_DROP_MAX];
 	uint64_t ends[FWD_END_MAX];
 	uint64_t kernel_ended;
 };
@@ -103,9 +104,8 @@ static void add_up(const struct fwd_rule *r, struct sum *s)
 		s->bytes_out += atomic_load_explicit(&x->bytes_out, memory_order_relaxed);
 		s->spliced += atomic_load_explicit(&x->spliced, memory_order_relaxed);
 		s->copied += atomic_load_explicit(&x->copied, memory_order_relaxed);
-		s->denied += atomic_load_explicit(&x->dgram_denied, memory_order_relaxed);
-		s->looped += atomic_load_explicit(&x->dgram_looped, memory_order_relaxed);
-		s->full += atomic_load_explicit(&x->dgram_full, memory_order_relaxed);
+		for (unsigned i = 0; i < FWD_DROP_MAX; i++)
+			s->dropped[i] += atomic_load_explicit(&x->dropped[i], memory_order_relaxed);
 		for (unsigned i = 0; i < FWD_END_MAX; i++)
 			s->ends[i] += atomic_load_explicit(&x->ends[i], memory_order_relaxed);
 		s->kernel_ended += atomic_load_explicit(&x->kernel_ended, memory_order_relaxed);
@@ -208,13 +208,13 @@ static uint64_t v_timeouts(const struct fwd_rule *r, const struct sum *s, unsign
 static uint64_t v_denied(const struct fwd_rule *r, const struct sum *s, unsigned k)
 {
 	(void)k;
-	return r->proto == FWD_TCP ? s->ends[FWD_END_DENIED] : s->denied;
+	return r->proto == FWD_TCP ? s->ends[FWD_END_DENIED] : s->dropped[FWD_DROP_DENIED];
 }
 
 static uint64_t v_dropped(const struct fwd_rule *r, const struct sum *s, unsigned k)
 {
 	(void)r;
-	return k == 0 ? s->denied : k == 1 ? s->looped : s->full;
+	return s->dropped[k];
 }
 
 static uint64_t v_evicted(const struct fwd_rule *r, const struct sum *s, unsigned k)
@@ -261,7 +261,6 @@ static void rule_families(struct metrics *mx, const struct rules *rs, const stru
 	static const char *const ways[] = { "spliced", "copied" };
 	static const char *const conn[] = { "refused", "timeout", "error" };
 	static const char *const kinds[] = { "connect", "idle", "halfclose" };
-	static const char *const drops[] = { "denied", "loop", "table_full" };
 	static const char *const ended[] = { "ended" };
 	const struct rules none = { 0 }, *user = kernel ? &none : rs;
 
@@ -293,8 +292,8 @@ static void rule_families(struct metrics *mx, const struct rules *rs, const stru
 		 "UDP sessions ended to make room under max-sessions.", NULL, NULL, 0, true,
 		 v_evicted);
 	per_rule(mx, user, sums, "portkit_forward_udp_dropped_datagrams", METRIC_COUNTER, NULL,
-		 "UDP datagrams from clients not relayed, by reason.", "reason", drops, 3, true,
-		 v_dropped);
+		 "UDP datagrams not relayed, by reason (reply-error: a target's reply).", "reason",
+		 fwd_drop_names, FWD_DROP_MAX, true, v_dropped);
 }
 
 void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b)
@@ -558,6 +557,17 @@ void fwd_metrics_kernel(struct fwd_metrics *m, struct klog *k)
 	}
 }
 
+int fwd_metrics_addr(const char *addr, struct endpoint *e)
+{
+	char why[256];
+
+	if (!endpoint_parse(addr, 0, e))
+		return 0;
+	/* error_msg() is the buffer errorf() writes: copied before it is quoted */
+	snprintf(why, sizeof(why), "%s", error_msg());
+	return errorf(-EINVAL, "--metrics: %s", why);
+}
+
 int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out)
 {
 	struct fwd_metrics *m;
@@ -565,8 +575,8 @@ int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics
 	struct timespec now;
 	int fd;
 
-	if (endpoint_parse(addr, 0, &e))
-		return errorf(-EINVAL, "--metrics: %s", error_msg());
+	if (fwd_metrics_addr(addr, &e))
+		return -EINVAL;
 	if ((fd = listen_on(&e, LISTEN_REUSEADDR, 64)) < 0)
 		return errorf(fd, "--metrics: cannot listen on %s: %s", addr, strerror(-fd));
 	m = xcalloc(1, sizeof(*m));

@@ -14,6 +14,10 @@ struct fwd_metrics;
 
 enum { RELOAD_OK, RELOAD_REJECTED, RELOAD_IGNORED };
 
+/* addr as --metrics takes it (ADDR:PORT), parsed into *e: 0, or -EINVAL
+ * with error_msg() one line naming --metrics (and --check says it) */
+struct endpoint;
+int fwd_metrics_addr(const char *addr, struct endpoint *e);
 /* Listen on addr ("127.0.0.1:9464"); 0 or errorf */
 int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out);
 /* The engine whose counters it shows (none yet: no rules) */

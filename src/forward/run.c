@@ -61,6 +61,45 @@ static int open_log(const struct fwd_run_opts *o, struct slog *log)
 	return 0;
 }
 
+/* Could --log FILE be opened for appending? Asked without creating it:
+ * an existing file must take writes, a new one needs a directory that
+ * does (--check changes nothing) */
+static int check_log(const char *path)
+{
+	struct stat st;
+	char dir[4096];
+	const char *slash;
+	int fd;
+
+	if (!strcmp(path, "none"))
+		return 0;
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return errorf(-EISDIR, "cannot open log '%s': %s", path, strerror(EISDIR));
+		fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return errorf(-errno, "cannot open log '%s': %s", path, strerror(errno));
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return errorf(-errno, "cannot open log '%s': %s", path, strerror(errno));
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (access(dir, W_OK | X_OK))
+		return errorf(-errno, "cannot open log '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int fwd_check_opts(const struct fwd_run_opts *o)
+{
+	struct endpoint e;
+
+	if (o->metrics && fwd_metrics_addr(o->metrics, &e))
+		return -EINVAL;
+	return o->log ? check_log(o->log) : 0;
+}
+
 static void close_log(struct slog *log)
 {
 	if (log->fd > STDERR_FILENO)
@@ -89,6 +128,11 @@ static struct fwd_config *reload_config(const struct slog *log, const char *path
 		return NULL;
 	}
 	return c;
+}
+
+static void warn_event(void *arg, const char *msg)
+{
+	slog_event(arg, "warning", NULL, -1, "%s", msg);
 }
 
 /* The new rules in place of the running ones, in the mode's way; c is
@@ -121,7 +165,9 @@ static void on_hup(struct ev_loop *l, int signo, void *arg)
 		fwd_metrics_reload(m->metrics, RELOAD_IGNORED);
 		return;
 	}
-	if (!(c = reload_config(&m->log, path)) || (n = c->n, apply(m, c))) {
+	if ((c = reload_config(&m->log, path)))
+		fwd_config_warn(c, !m->eng, warn_event, &m->log);
+	if (!c || (n = c->n, apply(m, c))) {
 		if (c)
 			rejected(&m->log);
 		fwd_metrics_reload(m->metrics, RELOAD_REJECTED);
@@ -254,10 +300,17 @@ static int kernel_once(const struct fwd_run_opts *o, struct fwd_config *c, const
 
 static int kernel_refuses(const struct fwd_config *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	if (fwd_config_kernel_families(c))
+		return -EAFNOSUPPORT;
+	for (size_t i = 0; i < c->n; i++) {
 		if (c->rules[i].proxy || c->rules[i].max_conns)
 			return errorf(-EINVAL, "rule '%s': the kernel forward has no PROXY header and no "
 				      "session limits; forward it in user space", c->rules[i].name);
+		/* an nftables address match has no zone: it would take every link */
+		if (c->rules[i].listen.scope || c->rules[i].target.scope)
+			return errorf(-EINVAL, "rule '%s': the kernel forward takes no zone ids "
+				      "(%%IFACE); forward it in user space", c->rules[i].name);
+	}
 	return 0;
 }
 

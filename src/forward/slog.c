@@ -170,6 +170,18 @@ void slog_event(const struct slog *l, const char *event, const struct fwd_rule *
 	event_line(l, event, rule, count, NULL, msg);
 }
 
+void slog_dropped(const struct slog *l, const char *event, const struct fwd_rule *rule,
+		  long long count, const char *reason, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_line(l, event, rule, count, reason, msg);
+}
+
 void slog_lost(const struct slog *l, long long count, const char *reason, const char *msg)
 {
 	event_line(l, "lost", NULL, count, reason, msg);

@@ -638,6 +638,6 @@ void tcp_sweep(struct worker *w, int64_t now)
 void tcp_close_all(struct worker *w, const char *reason)
 {
 	while (!list_empty(&w->conns))
-		finish(w, list_entry(list_first(&w->conns), struct conn, link), reason, 0);
+		finish(w, list_entry(list_first(&w->conns), struct conn, link), reason, 1 | 2);
 	tcp_reap(w);
 }

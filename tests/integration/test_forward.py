@@ -1,5 +1,6 @@
 """portkit forward on loopback and in namespaces."""
 import asyncio
+import errno
 import hashlib
 import json
 import os
@@ -595,3 +596,188 @@ def test_log_none_keeps_events_drops_session_lines(echo_backend):
         err = f.stop()
     assert " listening " in err and " stopped " in err
     assert " session " not in err
+
+
+def one_line_error(args):
+    r = subprocess.run([BIN, "forward", *map(str, args)], capture_output=True, text=True,
+                       timeout=10)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and r.stdout == "", (args, r.returncode, r.stdout, r.stderr)
+    assert len(lines) == 1 and lines[0].startswith("portkit: "), (args, r.stderr)
+    assert len(lines[0].encode()) <= 200, lines[0]
+    return lines[0]
+
+
+def test_bad_metrics_and_log_one_clean_line_also_at_check(tmp_path):
+    """A bad --metrics address is said once, cleanly (it was formatted into
+    the buffer it was read from: "--metrics: --metrics: ort '65536'"), and
+    --check validates --metrics and --log instead of saying "1 rule OK"."""
+    rule = ["127.0.0.1:18080", "127.0.0.1:18081"]
+    for extra in ([], ["--check"]):
+        line = one_line_error([*rule, "--metrics", "127.0.0.1:65536", *extra])
+        assert line == "portkit: --metrics: invalid port '65536': must be 0-65535", line
+        line = one_line_error([*rule, "--metrics", "nonsense", *extra])
+        assert line.count("--metrics") == 1 and "'nonsense'" in line, line
+    line = one_line_error([*rule, "--check", "--log", tmp_path / "no" / "such.log"])
+    assert "cannot open log" in line and "No such file or directory" in line, line
+    line = one_line_error([*rule, "--check", "--log", tmp_path])
+    assert "cannot open log" in line and "Is a directory" in line, line
+    # a good log file is not created by --check
+    r = subprocess.run([BIN, "forward", *rule, "--check", "--log", tmp_path / "new.log",
+                        "--metrics", "127.0.0.1:9464"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout == "1 rule OK\n", r.stderr
+    assert not (tmp_path / "new.log").exists()
+
+
+@pytest.mark.parametrize("what", ["dir", "/dev/zero", "fifo", "/proc/self/mem"])
+def test_config_that_is_not_a_text_file_is_refused(tmp_path, what):
+    """-c /etc said "no rules"; a directory, a device, a pipe or a file that
+    cannot be read is refused in one line before anything is read from it
+    (a binary file with NUL bytes already was: "not a text file")."""
+    path = {"dir": tmp_path, "fifo": tmp_path / "f.conf"}.get(what, what)
+    if what == "fifo":
+        os.mkfifo(path)    # a read would wait for a writer for ever
+    line = one_line_error(["-c", path, "--check"])
+    assert "no rules" not in line and "config '" in line, line
+    assert any(w in line for w in ("a directory", "a device", "a pipe", "not a text file",
+                                   "cannot read")), line
+
+
+def test_sessions_cut_at_the_drain_deadline_are_reset_and_logged_cut():
+    """SIGTERM: a transfer still running at --drain-timeout is cut with a
+    reset to both sides (a FIN would pass it off as complete) and its log
+    line says close=cut."""
+    seen = {}
+    stop = threading.Event()
+
+    def slow(c):
+        with c:
+            try:
+                while not stop.is_set():
+                    c.sendall(b"x" * 100)
+                    time.sleep(0.05)         # a slow stream, not a readiness wait
+            except OSError as e:
+                seen["backend"] = e.errno
+    b = Backend(slow)
+    port = free_port()
+    f = Forwarder(port, f"127.0.0.1:{b.port}", "--drain-timeout", "1")
+    c = None
+    try:
+        f.wait_for(" listening ")
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        assert c.recv(100)                   # the transfer runs
+        f.p.send_signal(signal.SIGTERM)
+        f.wait_for(" stopping ")
+        end = time.monotonic() + 20
+        try:
+            while time.monotonic() < end:
+                if not c.recv(65536):
+                    seen["client"] = "eof"
+                    break
+        except OSError as e:
+            seen["client"] = e.errno
+        f.wait_for(" stopped ")
+        end = time.monotonic() + 5
+        while "backend" not in seen and time.monotonic() < end:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        if c:
+            c.close()
+        err = f.stop()
+        b.close()
+    assert seen.get("client") == errno.ECONNRESET, (seen, err)
+    assert seen.get("backend") in (errno.ECONNRESET, errno.EPIPE), (seen, err)
+    assert err.count(" session ") == 1 and "close=cut" in err, err
+
+
+def test_deny_everyone_in_ipv4_warns_that_ipv6_clients_pass(echo_backend):
+    """deny=0.0.0.0/0 reads as "deny everyone" but matches IPv4 clients only
+    (HAProxy's 'src 0.0.0.0/0' does not match an IPv6 client either): --check
+    and the start say so; the rule itself is unchanged, so an IPv6 client
+    still gets through."""
+    port = free_port()
+    r = subprocess.run([BIN, "forward", str(port), f"127.0.0.1:{echo_backend.port}", "--deny",
+                        "0.0.0.0/0", "--check"], capture_output=True, text=True, timeout=10)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 0 and r.stdout == "1 rule OK\n", r.stderr
+    assert len(lines) == 1 and lines[0].startswith("portkit: warning: ") \
+        and "0.0.0.0/0 matches IPv4 clients only" in lines[0] and "::/0" in lines[0], r.stderr
+    # with ::/0 beside it the intent is said: no warning
+    r = subprocess.run([BIN, "forward", str(port), f"127.0.0.1:{echo_backend.port}", "--deny",
+                        "0.0.0.0/0,::/0", "--check"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--deny", "0.0.0.0/0")
+    try:
+        f.wait_for(" listening ")
+        c = socket.create_connection(("::1", port), timeout=5)
+        c.sendall(b"v6")
+        assert c.recv(2) == b"v6"
+        c.close()
+    finally:
+        err = f.stop()
+    assert "warning: " in err and "matches IPv4 clients only" in err, err
+
+
+ZONE_CLIENT = r"""
+import socket, sys
+addr, port, zone = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+where = (addr, port, 0, socket.if_nametoindex(zone)) if fam == socket.AF_INET6 else (addr, port)
+c = socket.socket(fam)
+c.settimeout(5)
+c.connect(where)
+c.sendall(b"zone")
+print(c.recv(4).decode())
+"""
+ZONE_ECHO = r"""
+import socket, sys, threading
+s = socket.socket(socket.AF_INET6)
+s.bind(("fe80::1", 7003, 0, socket.if_nametoindex("pkv0")))
+s.listen()
+t = socket.socket()
+t.bind(("127.0.0.1", 7001))
+t.listen()
+def serve(srv):
+    while True:
+        c, _ = srv.accept()
+        c.sendall(c.recv(100))
+        c.close()
+for srv in (s, t):
+    threading.Thread(target=serve, args=(srv,), daemon=True).start()
+print("up", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_ipv6_zone_ids_in_listen_and_target():
+    """[fe80::1%pkv0]:PORT was refused ("numeric addresses only") though scan
+    takes zone ids; forward listens on and connects to link-local addresses
+    with their zone, and names them so in the rule."""
+    with Netns() as ns:
+        ns.ip("link", "add", "pkv0", "type", "veth", "peer", "name", "pkw0")
+        ns.ip("addr", "add", "fe80::1/64", "dev", "pkv0", "nodad")
+        ns.ip("addr", "add", "fe80::2/64", "dev", "pkw0", "nodad")
+        ns.ip("link", "set", "pkv0", "up")
+        ns.ip("link", "set", "pkw0", "up")
+        srv = ns.spawn("/usr/bin/python3", "-c", ZONE_ECHO)
+        assert srv.stdout.readline().strip() == "up"
+        a = Forwarder("[fe80::1%pkv0]:7000", "127.0.0.1:7001", ns=ns)
+        b = Forwarder("127.0.0.1:7002", "[fe80::1%pkv0]:7003", ns=ns)
+        try:
+            a.wait_for(" listening ")
+            b.wait_for(" listening ")
+            r = ns.run("/usr/bin/python3", "-c", ZONE_CLIENT, "fe80::1", 7000, "pkv0")
+            assert r.stdout == "zone\n", r.stderr
+            r = ns.run("/usr/bin/python3", "-c", ZONE_CLIENT, "127.0.0.1", 7002, "pkv0")
+            assert r.stdout == "zone\n", r.stderr
+        finally:
+            err_a, err_b = a.stop(), b.stop()
+        assert 'rule="[fe80::1%pkv0]:7000/tcp -> 127.0.0.1:7001"' in err_a, err_a
+        assert "client=[fe80::1%pkv0]:" in err_a and "close=closed" in err_a, err_a
+        assert 'rule="127.0.0.1:7002/tcp -> [fe80::1%pkv0]:7003"' in err_b, err_b
+        assert "close=closed" in err_b, err_b
+        r = ns.run(BIN, "forward", "[fe80::1%nosuch0]:7000", "127.0.0.1:7001", "--check")
+        lines = r.stderr.splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "no interface 'nosuch0'" in lines[0], \
+            r.stderr

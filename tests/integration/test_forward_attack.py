@@ -454,7 +454,11 @@ def test_udp_evicted_port_not_reused_for_late_replies(tmp_path):
         finally:
             err = f.stop()
         assert "re:A" not in r.stdout, (r.stdout, err)
-        assert "close=evicted" in err
+        # B gets no port while A's session holds the only one: B's datagram
+        # is dropped and counted, and A is not evicted for nothing (its
+        # socket would keep the port in quarantine anyway)
+        assert "close=evicted" not in err, err
+        assert " dropped rule=" in err and " count=1 reason=no-port " in err, err
 
 
 LOOP_SCRIPT = r"""
@@ -598,3 +602,272 @@ def test_unknown_user_fails_before_binding():
                             *extra], capture_output=True, text=True, timeout=10)
         assert r.returncode == 2, (extra, r.stdout, r.stderr)
         assert "unknown user 'no-such-user-pk'" in r.stderr and "listening" not in r.stderr
+
+
+# ---- 8. UDP: every datagram that is not relayed is counted, with its reason ----
+
+UDP_COUNT_SCRIPT = r"""
+import json, select, socket, sys, time
+port, mport, n, base, wave_size = map(int, sys.argv[1:6])
+
+def scrape(conn):
+    conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = conn.recv(65536)
+        if not d:
+            raise SystemExit("the metrics connection closed")
+        data += d
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n")
+                  if h.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += conn.recv(65536)
+    out = {"dropped": {}}
+    for line in body.decode().splitlines():
+        if line.startswith("#"):
+            continue
+        name, value = line.rsplit(" ", 1)
+        if name.startswith("portkit_forward_udp_dropped_datagrams_total{"):
+            out["dropped"][name.split('reason="')[1].split('"')[0]] = int(float(value))
+        for key in ("udp_evictions_total", "sessions_open", "sessions_total"):
+            if name.startswith("portkit_forward_" + key + "{"):
+                out[key] = int(float(value))
+    return out
+
+# one keep-alive connection, opened while the forwarder has descriptors:
+# every later scrape goes over it
+m = socket.create_connection(("127.0.0.1", mport), timeout=10)
+scrape(m)
+clients = []
+for i in range(n):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.bind(("127.0.0.1", base + i))    # not an ephemeral port: those may be scarce
+    c.setblocking(False)
+    clients.append(c)
+sent = replies = 0
+timed_out = False
+for w in range(0, n, wave_size):
+    wave = clients[w:w + wave_size]
+    for c in wave:
+        c.sendto(b"d%d" % c.getsockname()[1], ("127.0.0.1", port))
+        sent += 1
+    end = time.monotonic() + 5
+    while True:
+        ready, _, _ = select.select(wave, [], [], 0.05)
+        for c in ready:
+            assert c.recv(100) == b"d%d" % c.getsockname()[1]
+            replies += 1
+        s = scrape(m)
+        if replies + sum(s["dropped"].values()) >= sent:
+            break
+        if time.monotonic() > end:
+            timed_out = True
+            break
+    if timed_out:
+        break
+s = scrape(m)
+s.update(sent=sent, replies=replies, timed_out=timed_out)
+print(json.dumps(s))
+"""
+
+
+class UdpEcho(threading.Thread):
+    """A UDP echo server on loopback (or at the port given)."""
+
+    def __init__(self, port=0):
+        super().__init__(daemon=True)
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", port))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.stopped = False
+        self.start()
+
+    def run(self):
+        while not self.stopped:
+            try:
+                d, a = self.s.recvfrom(100)
+                self.s.sendto(d, a)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stopped = True
+        self.join(timeout=5)
+        self.s.close()
+
+
+def logged_drops(text, reason):
+    """The datagrams the event lines say were dropped for reason."""
+    import re
+    return sum(int(m.group(1)) for m in
+               re.finditer(r" dropped rule=.* count=(\d+) reason=" + re.escape(reason) + " ", text))
+
+
+def udp_count_run(f, port, mport, n, base, runner=None, wave=10):
+    import json
+    f.wait_for(" metrics ")
+    cmd = ["/usr/bin/python3", "-c", UDP_COUNT_SCRIPT, port, mport, n, base, wave]
+    if runner:
+        r = runner(*cmd, timeout=120)
+    else:
+        r = subprocess.run(list(map(str, cmd)), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, (r.stderr, f.text()[-2000:])
+    return json.loads(r.stdout)
+
+
+def test_udp_out_of_descriptors_every_datagram_counted(tmp_path):
+    """64 descriptors, 120 UDP clients: sessions open while descriptors last;
+    every other datagram is counted as dropped (no-descriptor) in the metrics
+    and the log, so replies + drops = datagrams sent, exactly; no live
+    session is evicted for it."""
+    echo = UdpEcho()
+    port, mport = free_port(socket.SOCK_DGRAM), free_port()
+    f = Fwd(f"127.0.0.1:{port}", f"127.0.0.1:{echo.port}", "--udp", "--workers", "1",
+            "--metrics", f"127.0.0.1:{mport}", prefix=("prlimit", "--nofile=64:64"))
+    try:
+        res = udp_count_run(f, port, mport, 120, 21000)
+        dropped = res["dropped"].get("no-descriptor", 0)
+        end = time.monotonic() + 10       # the sweep logs drops every 100 ms
+        while logged_drops(f.text(), "no-descriptor") < dropped and time.monotonic() < end:
+            time.sleep(0.05)
+    finally:
+        err = f.stop()
+        echo.close()
+    assert res["sent"] == 120 and not res["timed_out"], (res, err[-2000:])
+    assert 0 < dropped < 120, res
+    assert res["replies"] + sum(res["dropped"].values()) == res["sent"], res
+    assert res["replies"] + dropped == res["sent"], res
+    assert logged_drops(err, "no-descriptor") == dropped, err[-2000:]
+    assert "close=evicted" not in err and res["udp_evictions_total"] == 0
+
+
+def test_udp_at_the_cap_out_of_descriptors_evicts_only_to_make_room(tmp_path):
+    """max-sessions=5 and 64 descriptors: each new client evicts the least
+    recently used session, whose socket waits in the quarantine; when those
+    use up the descriptors, a quarantined one is closed early, never a live
+    session ended for a new one that then cannot open. Every client is
+    served; every eviction made room for a session that started."""
+    echo = UdpEcho()
+    port, mport = free_port(socket.SOCK_DGRAM), free_port()
+    cfg = tmp_path / "cap.conf"
+    cfg.write_text(f"127.0.0.1:{port} udp 127.0.0.1:{echo.port} max-sessions=5\n")
+    f = Fwd("-c", cfg, "--workers", "1", "--metrics", f"127.0.0.1:{mport}",
+            prefix=("prlimit", "--nofile=64:64"))
+    try:
+        # one client at a time: an evicted session's reply would otherwise
+        # come to its quarantined socket, not to its client
+        res = udp_count_run(f, port, mport, 100, 22000, wave=1)
+    finally:
+        err = f.stop()
+        echo.close()
+    assert res["sent"] == 100 and not res["timed_out"], (res, err[-2000:])
+    assert res["replies"] + sum(res["dropped"].values()) == res["sent"], res
+    assert res["replies"] == 100, res
+    assert res["sessions_open"] == 5, res
+    assert res["udp_evictions_total"] == res["sessions_total"] - 5 == 95, res
+    assert err.count("close=evicted") == 95, err[-2000:]
+
+
+def test_udp_out_of_ports_drops_counted_no_eviction(tmp_path):
+    """Ten ephemeral ports in a namespace: ten sessions get one each; the
+    other clients' datagrams are dropped and counted (no-port), and no live
+    session is ended for a new one that could not get a port anyway."""
+    with Netns() as ns:
+        ns.run("sysctl", "-qw", "net.ipv4.ip_local_port_range=41000 41009")
+        echo_script = ("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                       "s.bind(('127.0.0.1',7001))\nprint('up',flush=True)\n"
+                       "while True:\n d,a=s.recvfrom(100); s.sendto(d,a)\n")
+        srv = ns.spawn("/usr/bin/python3", "-c", echo_script)
+        assert srv.stdout.readline().strip() == "up"
+        cfg = tmp_path / "p.conf"
+        cfg.write_text("127.0.0.1:7000 udp 127.0.0.1:7001 max-sessions=20\n")
+        f = Fwd("-c", cfg, "--workers", "1", "--metrics", "127.0.0.1:7002", ns=ns)
+        try:
+            res = udp_count_run(f, 7000, 7002, 40, 20000, runner=ns.run)
+            end = time.monotonic() + 10
+            while (logged_drops(f.text(), "no-port") < res["dropped"].get("no-port", 0)
+                   and time.monotonic() < end):
+                time.sleep(0.05)
+        finally:
+            err = f.stop()
+    assert res["sent"] == 40 and not res["timed_out"], (res, err[-2000:])
+    assert res["replies"] == 10 and res["dropped"].get("no-port") == 30, res
+    assert res["replies"] + sum(res["dropped"].values()) == res["sent"], res
+    assert logged_drops(err, "no-port") == 30, err[-2000:]
+    assert "close=evicted" not in err and res["udp_evictions_total"] == 0
+
+
+SO_RCVBUFFORCE = 33     # <asm-generic/socket.h>; Python does not name it
+
+
+def scrape_drops(mport):
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("portkit_forward_udp_dropped_datagrams_total{"):
+            out[line.split('reason="')[1].split('"')[0]] = int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+def test_udp_kernel_drops_at_full_receive_buffers_are_counted(tmp_path):
+    """The forwarder stopped (SIGSTOP) while a client sends 3,000 datagrams:
+    the kernel drops what its receive buffer cannot hold, before portkit
+    reads a byte. Those drops are counted too (rcvbuf-full, from the
+    socket's own drop counter), so replies + drops = datagrams sent."""
+    big = 8 << 20
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, big)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                d, a = srv.recvfrom(200)
+                srv.sendto(d, a)
+            except OSError:
+                pass
+    threading.Thread(target=serve, daemon=True).start()
+    port, mport = free_port(socket.SOCK_DGRAM), free_port()
+    cfg = tmp_path / "r.conf"
+    cfg.write_text(f"127.0.0.1:{port} udp 127.0.0.1:{srv.getsockname()[1]} idle-timeout=1s\n")
+    f = Fwd("-c", cfg, "--workers", "1", "--metrics", f"127.0.0.1:{mport}")
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, big)
+    c.bind(("127.0.0.1", 0))
+    c.settimeout(0.1)
+    sent = replies = 0
+    try:
+        f.wait_for(" metrics ")
+        f.p.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(3000):
+                c.sendto(b"%05d" % i + b"x" * 95, ("127.0.0.1", port))
+                sent += 1
+        finally:
+            f.p.send_signal(signal.SIGCONT)
+        end = time.monotonic() + 30
+        drops = {}
+        while time.monotonic() < end:
+            try:
+                while True:
+                    c.recv(200)
+                    replies += 1
+            except socket.timeout:
+                pass
+            drops = scrape_drops(mport)
+            if replies + sum(drops.values()) >= sent:
+                break
+    finally:
+        err = f.stop()
+        stop.set()
+        srv.close()
+        c.close()
+    assert drops.get("rcvbuf-full", 0) > 0, (drops, replies)
+    assert replies + sum(drops.values()) == sent, (drops, replies, sent)
+    logged = sum(int(n) for n in __import__("re").findall(r" count=(\d+) reason=rcvbuf-full ", err))
+    assert logged == drops["rcvbuf-full"], err[-2000:]

@@ -207,3 +207,81 @@ def test_hairpin_a_lan_client_through_the_public_address(tmp_path):
     # the PC arrives as the router's LAN address; the outside client as itself
     assert sorted(x["client_addr"] for x in seen) == ["198.18.8.1", "198.18.9.1"]
     assert [x["client_port"] for x in seen if x["client_addr"] == "198.18.8.1"] == [int(out[-1])]
+
+
+def test_remove_json_prints_one_json_object():
+    """forward --remove --json printed text; it prints one JSON object."""
+    with Netns() as ns:
+        ns.ip("addr", "add", "198.18.9.1/24", "dev", "lo")     # a route to the target
+        a = Fwd("--kernel", "7070", "198.18.9.2:80", ns=ns)
+        try:
+            a.wait_for(" listening ")
+            a.p.kill()                               # its rules stay behind
+            a.p.wait(timeout=10)
+            r = ns.run(BIN, "forward", "--remove", "--json")
+            assert r.returncode == 0, r.stderr
+            lines = r.stdout.splitlines()
+            assert len(lines) == 1 and json.loads(lines[0]) == {"removed": 1}, r.stdout
+            r = ns.run(BIN, "forward", "--remove", "--json")
+            assert r.returncode == 0 and json.loads(r.stdout) == {"removed": 0}, r.stdout
+        finally:
+            a.stop()
+
+
+LOCAL = ("import socket,sys\n"
+         "s=socket.socket(); s.settimeout(3)\n"
+         "try:\n"
+         "  s.connect((sys.argv[1],int(sys.argv[2]))); print('reply', s.recv(100).decode())\n"
+         "except OSError as e: print('fail', type(e).__name__)\n")
+HELLO = ("import socket\n"
+         "s=socket.socket(); s.bind(('198.18.7.1',8081)); s.listen(); print('up',flush=True)\n"
+         "while True:\n"
+         "  c,_=s.accept(); c.sendall(b'hello'); c.close()\n")
+
+
+def test_kernel_acl_covers_this_hosts_own_connections():
+    """--kernel's allow/deny applied to other hosts only: a process on the
+    forwarding host itself got through an allow= that does not name it,
+    which the user-space forwarder refuses. Both modes refuse it now, and
+    both let it through when the list allows it."""
+    with Netns() as ns:
+        ns.ip("addr", "add", "198.18.7.1/24", "dev", "lo")
+        srv = ns.spawn(PY, "-c", HELLO)
+        assert srv.stdout.readline().strip() == "up"
+        port = 7070
+        for allow, want in (("198.18.100.0/24", "fail"), ("198.18.7.0/24", "reply hello")):
+            for mode in (["--kernel"], []):
+                port += 1
+                f = Fwd(*mode, port, "198.18.7.1:8081", "--allow", allow, ns=ns)
+                try:
+                    f.wait_for(" listening ")
+                    r = ns.run(PY, "-c", LOCAL, "198.18.7.1", port)
+                finally:
+                    err = f.stop()
+                assert r.stdout.startswith(want), (mode, allow, r.stdout, err)
+
+
+def test_kernel_says_which_family_it_cannot_forward():
+    """A bare port takes IPv4 and IPv6 clients; with --kernel and an IPv4
+    target the IPv6 ones were silently not forwarded. --check and the start
+    say so; a rule none of whose clients could be forwarded is refused."""
+    r = subprocess.run([BIN, "forward", "--kernel", "8080", "198.18.9.2:80", "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portkit: warning: ") \
+        and "forwards only its IPv4 clients (no NAT from IPv6 to an IPv4 target)" in lines[0], r.stderr
+    with Netns() as ns:
+        ns.ip("addr", "add", "198.18.9.1/24", "dev", "lo")
+        f = Fwd("--kernel", "8080", "198.18.9.2:80", ns=ns)
+        try:
+            f.wait_for(" listening ")
+        finally:
+            err = f.stop()
+        assert "forwards only its IPv4 clients (no NAT from IPv6 to an IPv4 target)" in err, err
+    for listen, target in (("[::1]:8080", "127.0.0.1:80"), ("0.0.0.0:8080", "[::1]:80")):
+        r = subprocess.run([BIN, "forward", "--kernel", listen, target, "--check"],
+                           capture_output=True, text=True, timeout=30)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "no NAT between families" in lines[0], \
+            (listen, target, r.stderr)

@@ -406,3 +406,4 @@ TEST(ifaddr_lists_loopback_and_covers_prefixes)
 	l.prefix = 0;
 	CHECK(local_addr_covers(&l, AF_INET, out));
 }
+

@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <netinet/in.h>
+#include <string.h>
 #include "unit.h"
+#include "core/base/log.h"
 #include "core/vocab/addr.h"
 #include "core/vocab/ephemeral.h"
 #include "core/vocab/port.h"
@@ -135,4 +138,42 @@ TEST(endpoint_parse_format)
 	CHECK(endpoint_unmap(&back));
 	CHECK_STR(endpoint_str(&back, buf), "198.18.0.1:5");
 	CHECK(!endpoint_unmap(&back));
+}
+
+TEST(addr_parse_zone)
+{
+	struct endpoint e, back;
+	struct sockaddr_storage sa;
+	unsigned family;
+	uint8_t a[16];
+	uint32_t scope;
+	char buf[ENDPOINT_STRLEN];
+
+	CHECK_INT(addr_parse("fe80::1%lo", &family, a, &scope), 0);
+	CHECK_INT(family, AF_INET6);
+	CHECK_INT(scope, 1);			/* lo is index 1 */
+	CHECK_INT(addr_parse("fe80::1%1", &family, a, &scope), 0);
+	CHECK_INT(scope, 1);
+	CHECK_INT(addr_parse("fe80::1", &family, a, &scope), 0);
+	CHECK_INT(scope, 0);
+	CHECK_INT(addr_parse("198.18.0.1", &family, a, &scope), 0);
+	CHECK_INT(family, AF_INET);
+	CHECK_INT(addr_parse("198.18.0.1%lo", &family, a, &scope), -EINVAL);
+	CHECK_INT(addr_parse("2001:db8::1%lo", &family, a, &scope), -EINVAL);
+	CHECK(strstr(error_msg(), "link-local"));
+	CHECK_INT(addr_parse("fe80::1%no-such-if0", &family, a, &scope), -ENODEV);
+	CHECK(strstr(error_msg(), "no interface 'no-such-if0'"));
+	CHECK_INT(addr_parse("fe80::1%", &family, a, &scope), -EINVAL);
+	CHECK_INT(addr_parse("fe80::1%999999", &family, a, &scope), -ENODEV);
+	CHECK_INT(endpoint_parse("[fe80::1%lo]:80", 0, &e), 0);
+	CHECK_INT(e.scope, 1);
+	CHECK_STR(endpoint_str(&e, buf), "[fe80::1%lo]:80");
+	endpoint_to_sockaddr(&e, &sa);
+	CHECK_INT(((struct sockaddr_in6 *)&sa)->sin6_scope_id, 1);
+	CHECK_INT(endpoint_from_sockaddr(&back, &sa), 0);
+	CHECK(endpoint_equal(&e, &back));
+	back.scope = 0;
+	CHECK(!endpoint_equal(&e, &back));
+	CHECK_INT(endpoint_parse("[fe80::1%nope0]:80", 0, &e), -EINVAL);
+	CHECK(strstr(error_msg(), "no interface 'nope0'"));
 }

@@ -51,7 +51,9 @@ static ssize_t read_up_to(int fd, char *p, size_t size)
 int text_load(const char *path, size_t max, const char *what, char **out)
 {
 	bool in = !strcmp(path, "-");
-	int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* not blocking in open(): a FIFO with no writer would hold it for ever
+	 * (reads block again below, so a pipe with a writer is read whole) */
+	int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	const char *kind = NULL;
 	struct stat st;
 	char *text = NULL;
@@ -61,6 +63,10 @@ int text_load(const char *path, size_t max, const char *what, char **out)
 	if (fd < 0)
 		return errorf(-errno, "cannot open %s '%s': %s", what, path, strerror(errno));
 	if (fstat(fd, &st)) {
+		r = errorf(-errno, "cannot read %s '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (!in && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
 		r = errorf(-errno, "cannot read %s '%s': %s", what, path, strerror(errno));
 		goto out;
 	}

@@ -189,6 +189,50 @@ int cidr_parse_zone(const char *s, struct cidr *c, unsigned *ifindex)
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
+/* Does an IPv6 address need a zone to say where it is? (RFC 4007) */
+static bool zoned(const uint8_t *a)
+{
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return true;				/* link-local unicast */
+	return a[0] == 0xff && ((a[1] & 0x0f) == 1 || (a[1] & 0x0f) == 2);
+}
+
+int addr_parse(const char *s, unsigned *family, uint8_t *addr, uint32_t *scope)
+{
+	char host[ADDR_STRLEN + IF_NAMESIZE + 1];
+	unsigned ifindex;
+	int r;
+
+	*scope = 0;
+	memset(addr, 0, 16);
+	if ((r = addr_zone_split(s, host, sizeof(host), &ifindex)))
+		return r;
+	if (inet_pton(AF_INET, host, addr) == 1)
+		*family = AF_INET;
+	else if (inet_pton(AF_INET6, host, addr) == 1)
+		*family = AF_INET6;
+	else
+		return errorf(-EINVAL, "invalid address '%.60s': not an IPv4 or IPv6 address", s);
+	if (ifindex && (*family == AF_INET || !zoned(addr)))
+		return errorf(-EINVAL, "invalid address '%.60s': a zone (%%IFACE) is for link-local "
+			      "addresses (fe80::/10) only", s);
+	*scope = ifindex;
+	return 0;
+}
+
+const char *addr_zone_str(uint32_t scope, char *buf)
+{
+	char name[IF_NAMESIZE];
+
+	if (!scope)
+		buf[0] = '\0';
+	else if (if_indextoname(scope, name))
+		snprintf(buf, ADDR_ZONE_STRLEN, "%%%s", name);
+	else
+		snprintf(buf, ADDR_ZONE_STRLEN, "%%%u", scope);
+	return buf;
+}
+
 bool cidr_match(const struct cidr *c, unsigned family, const uint8_t *addr)
 {
 	if (c->family == family)
@@ -359,10 +403,15 @@ void endpoint_set(struct endpoint *e, unsigned family, const void *addr, unsigne
 		memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
 }
 
-/* Split s into host and port text; host may be empty (bare port). */
 const char *endpoint_str(const struct endpoint *e, char *buf)
 {
-	return endpoint_format(e->family, e->addr, e->port, buf);
+	char a[ADDR_STRLEN], z[ADDR_ZONE_STRLEN];
+
+	if (e->family != AF_INET6 || !e->scope)
+		return endpoint_format(e->family, e->addr, e->port, buf);
+	snprintf(buf, ENDPOINT_STRLEN, "[%s%s]:%u", addr_format(e->family, e->addr, a),
+		 addr_zone_str(e->scope, z), e->port);
+	return buf;
 }
 
 socklen_t endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *sa)
@@ -382,6 +431,7 @@ socklen_t endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(e->port);
 		memcpy(&s6->sin6_addr, e->addr, 16);
+		s6->sin6_scope_id = e->scope;
 		return sizeof(*s6);
 	}
 }
@@ -401,6 +451,7 @@ int endpoint_from_sockaddr(struct endpoint *e, const void *sa)
 		const struct sockaddr_in6 *s6 = sa;
 
 		endpoint_set(e, AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port));
+		e->scope = s6->sin6_scope_id;
 		return 0;
 	}
 	return -EAFNOSUPPORT;
@@ -418,6 +469,6 @@ bool endpoint_unmap(struct endpoint *e)
 
 bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
 {
-	return a->family == b->family && a->port == b->port &&
+	return a->family == b->family && a->port == b->port && a->scope == b->scope &&
 	       !memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
 }

@@ -70,10 +70,26 @@ int addr_zone_check(const char *s, unsigned family, unsigned ifindex);
 int cidr_parse_zone(const char *s, struct cidr *c, unsigned *ifindex);
 
 #define ADDR_STRLEN 46	/* INET6_ADDRSTRLEN */
+/*
+ * A numeric IPv4 or IPv6 address, the IPv6 one with an optional zone:
+ * "fe80::1%eth0" or "fe80::1%2" (an interface name or index, as
+ * getaddrinfo and ping take it). The zone becomes *scope (sin6_scope_id),
+ * 0 without one. A zone is taken only on an address it means something
+ * for (link-local unicast fe80::/10, interface- and link-local multicast),
+ * and must name an interface that exists. addr is 16 bytes, IPv4 in the
+ * first 4. 0, or -EINVAL/-ENODEV with error_msg() quoting s and saying
+ * why (the zone is read by addr_zone_split()).
+ */
+int addr_parse(const char *s, unsigned *family, uint8_t *addr, uint32_t *scope);
+/* The zone of an IPv6 address as text: "%" and the interface's name (its
+ * index when it is gone), or "" for scope 0; buf of ADDR_ZONE_STRLEN */
+#define ADDR_ZONE_STRLEN 18
+const char *addr_zone_str(uint32_t scope, char *buf);
 /* Format family/addr into buf (ADDR_STRLEN); returns buf. */
 const char *addr_format(unsigned family, const uint8_t *addr, char *buf);
-/* "1.2.3.4:80", "[::1]:80"; buf of ADDR_STRLEN + 8. */
-#define ENDPOINT_STRLEN (ADDR_STRLEN + 8)
+/* "1.2.3.4:80", "[::1]:80"; buf of ADDR_STRLEN + 8 (endpoint_str, which
+ * may add a zone: ENDPOINT_STRLEN). */
+#define ENDPOINT_STRLEN (ADDR_STRLEN + 8 + ADDR_ZONE_STRLEN)
 const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port, char *buf);
 /* Decimal digits of v into buf (24 bytes); returns buf. */
 char *utoa(unsigned long long v, char *buf);
@@ -90,6 +106,7 @@ struct endpoint {
 	uint8_t family;		/* AF_INET or AF_INET6 */
 	uint16_t port;		/* host order */
 	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+	uint32_t scope;		/* IPv6 zone (sin6_scope_id): an interface index, or 0 */
 };
 
 enum {
@@ -97,12 +114,13 @@ enum {
 	EP_PORT_ZERO = 2,	/* port 0 is allowed (a listener: any port) */
 };
 
-/* "ADDR:PORT", "[V6]:PORT", "localhost:PORT" (127.0.0.1) and, with
- * EP_BARE_PORT, "PORT"; PORT is a number or a service name. Numeric
- * addresses only. 0 or -EINVAL with error_msg(). */
+/* "ADDR:PORT", "[V6]:PORT", "[V6%ZONE]:PORT" (addr_parse), "localhost:PORT"
+ * (127.0.0.1) and, with EP_BARE_PORT, "PORT"; PORT is a number or a
+ * service name. Numeric addresses only. 0 or -EINVAL with error_msg(). */
 int endpoint_parse(const char *s, unsigned flags, struct endpoint *e);
 void endpoint_set(struct endpoint *e, unsigned family, const void *addr, unsigned port);
-/* "1.2.3.4:80", "[::1]:80" into buf (ENDPOINT_STRLEN); returns buf. */
+/* "1.2.3.4:80", "[::1]:80", "[fe80::1%eth0]:80" into buf (ENDPOINT_STRLEN);
+ * returns buf. */
 const char *endpoint_str(const struct endpoint *e, char *buf);
 /* The sockaddr for a system call; returns its length. */
 socklen_t endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *sa);

@@ -161,7 +161,8 @@ static int endpoint_split(const char *s, unsigned flags, char *host, size_t size
 
 int endpoint_parse(const char *s, unsigned flags, struct endpoint *e)
 {
-	char host[INET6_ADDRSTRLEN + 8];
+	char host[INET6_ADDRSTRLEN + 8 + 16];	/* and a zone: "%" and an interface */
+	unsigned family;
 	const char *port = "";
 	uint16_t p = 0;
 	int r;
@@ -178,12 +179,12 @@ int endpoint_parse(const char *s, unsigned flags, struct endpoint *e)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	if (!host[0]) {
 		e->family = AF_INET6;	/* [::]: both families */
-	} else if (inet_pton(AF_INET, host, e->addr) == 1) {
-		e->family = AF_INET;
-	} else if (inet_pton(AF_INET6, host, e->addr) == 1) {
-		e->family = AF_INET6;
-	} else {
+	} else if (!addr_parse(host, &family, e->addr, &e->scope)) {
+		e->family = (uint8_t)family;
+	} else if (!strchr(host, '%')) {
 		return errorf(-EINVAL, "invalid address '%.60s' (numeric addresses only)", s);
+	} else {
+		return -EINVAL;		/* the zone's trouble, as addr_parse said it */
 	}
 	return 0;
 }
