@@ -46,8 +46,10 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 		 * given to an option that takes none, or unknown */
 		size_t len = strcspn(what + 2, "="), nc = 0, used = 0;
 		const char *one = NULL;
-		char cand[256] = "";
+		char cand[120] = "";	/* the line stays short: the first few, then "..." */
 
+		if (!len)	/* "--=x": getopt finds every option "ambiguous" */
+			return cmd_usage_error(c, "option '%s' has no name", what);
 		for (size_t i = 0; lo[i].name; i++) {
 			if (strncmp(lo[i].name, what + 2, len))
 				continue;
@@ -58,9 +60,11 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 			}
 			one = lo[i].name;
 			nc++;
-			if (used + strlen(lo[i].name) + 5 < sizeof(cand))
+			if (used + strlen(lo[i].name) + 10 < sizeof(cand))
 				used += (size_t)snprintf(cand + used, sizeof(cand) - used, "%s--%s",
 							 used ? ", " : "", lo[i].name);
+			else if (!strstr(cand, ", ..."))
+				used += (size_t)snprintf(cand + used, sizeof(cand) - used, ", ...");
 		}
 		if (nc > 1)
 			return cmd_usage_error(c, "ambiguous option '--%.*s': %s", (int)len, what + 2,
