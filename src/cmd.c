@@ -136,8 +136,6 @@ int cmd_output_error(int err)
 
 	__fpurge(stdout);
 	clearerr(stdout);
-	if (e == EPIPE)
-		return 2;
 	return cmd_error("cannot write output: %s", strerror(e));
 }
 

@@ -70,9 +70,9 @@ int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 /* Print "portkit: MSG" to stderr; returns 2. */
 int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writing the output failed with -err (from out_close): one line with the
- * reason, nothing for a reader that went away (EPIPE, SIGPIPE ignored);
- * what is still buffered is dropped so that it is not reported twice.
- * Returns 2. */
+ * reason (a reader that went away with SIGPIPE ignored too: "Broken
+ * pipe"); what is still buffered is dropped so that it is not reported
+ * twice. Returns 2. */
 int cmd_output_error(int err);
 /* main() first: stdout keeps its first write error's reason */
 void cmd_stdout_init(void);

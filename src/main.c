@@ -46,9 +46,9 @@ static int unknown(const char *name)
 
 static int finish(int status)
 {
+	/* a reader that went away (EPIPE with SIGPIPE ignored) is an error
+	 * like any other: exit 2 with its line, as the contract says */
 	if (fflush(stdout) || ferror(stdout)) {
-		if (cmd_stdout_errno() == EPIPE)
-			return 2;
 		cmd_error("cannot write output: %s", strerror(cmd_stdout_errno()));
 		return 2;
 	}

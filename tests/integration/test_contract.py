@@ -121,17 +121,27 @@ def test_full_disk_is_one_line_with_the_reason(args):
     assert lines == ["portkit: cannot write output: No space left on device"], cp.stderr
 
 
-def test_closed_pipe_is_quiet_with_sigpipe_ignored():
+@pytest.mark.parametrize("args", [["port", "0-65535"], ["port", "0-65535", "--json"]])
+def test_closed_pipe_with_sigpipe_ignored_is_exit_2_with_one_line(args):
+    """The contract: exit 2 comes with its one 'portkit:' line. With SIGPIPE
+    ignored a reader that went away is an EPIPE like any write error (with
+    SIGPIPE at its default the process ends by the signal, as every tool)."""
     import subprocess
     from conftest import BIN
     # Python ignores SIGPIPE; restore_signals=False hands that to the child
-    p = subprocess.Popen([BIN, "port", "0-65535"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, restore_signals=False)
-    p.stdout.read(100)
-    p.stdout.close()
-    err = p.stderr.read()
-    p.wait(timeout=30)
-    assert err == b"", err
+    p = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         restore_signals=False)
+    try:
+        p.stdout.read(1)
+        p.stdout.close()
+        err = p.stderr.read()
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert rc == 2 and err.decode().splitlines() == ["portkit: cannot write output: Broken pipe"], \
+        (rc, err)
 
 
 RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
