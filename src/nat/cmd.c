@@ -88,7 +88,7 @@ static int list(struct nat_opts *o)
 	if (r)
 		return cmd_error("%s", error_msg());
 	if (!e && !shown && !o->cc.json)
-		fprintf(stderr, "no tracked session%s\n", seen ? " matches" : "");
+		warnf("no tracked session%s", seen ? " matches" : "");
 	return e ? cmd_output_error(e) : 0;
 }
 

@@ -365,3 +365,55 @@ def test_a_filter_error_repeating_a_long_word_stays_short():
     # libpcap's message repeats the 300-digit number: it is cut
     r = run("capture", "-r", GET, "port " + "9" * 300)
     assert r.rc == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 200, r.err
+
+
+# ---- issue 26: every stderr line is portkit's, one short line each ----
+
+def test_nat_and_serve_notices_start_with_portkit():
+    import signal
+    import subprocess
+    from netns import Netns
+    with Netns() as ns:
+        r = ns.run(BIN, "nat")      # a new namespace tracks nothing yet
+        assert r.returncode == 0 and r.stderr == "portkit: no tracked session\n", r.stderr
+        p = subprocess.Popen(ns.cmd(BIN, "serve", "echo:7007"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        ns.procs.append(p)
+        line = p.stderr.readline()
+        p.send_signal(signal.SIGTERM)
+        rest = p.communicate(timeout=30)[1]
+        assert line == "portkit: serving echo on [::]:7007/tcp+udp\n", line
+        assert all(x.startswith("portkit: ") for x in rest.splitlines()), rest
+
+
+@pytest.mark.parametrize("arg,want", [
+    ("\x01" * 60, None),                        # 60 control bytes: 240 bytes escaped
+    ("\udcff\udcfeabc\u00e9", "'\\xff\\xfeabc\u00e9'"),   # not UTF-8, then UTF-8
+    ("A" * 100 + "\x1b" * 100, None),
+])
+def test_escaped_argument_stays_one_short_line(arg, want):
+    import subprocess
+    cp = subprocess.run([BIN, "port", os.fsencode(arg)], capture_output=True, timeout=30)
+    assert cp.returncode == 2
+    lines = cp.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(b"portkit: "), cp.stderr
+    assert len(lines[0]) <= 200, len(lines[0])
+    assert all(b == 0x09 or 0x20 <= b < 0x7f for b in lines[0].decode().encode("ascii",
+                                                                               "ignore")), lines
+    text = lines[0].decode("utf-8")         # valid UTF-8: raw bytes are escaped
+    assert "\x1b" not in text and "\x01" not in text
+    if want:
+        assert want in text, text
+    else:
+        assert re.search(r"'(\\x(01|1b)|A)+\.\.\.'", text), text
+
+
+@pytest.mark.parametrize("cmd", ["ls", "scan", "forward", "capture", "serve", "nat", "audit"])
+@pytest.mark.parametrize("opt", ["--=", "--=x", "--==="])
+def test_nameless_option_is_one_short_line(cmd, opt):
+    r = run(cmd, opt)
+    assert r.rc == 2, r.err
+    lines = r.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portkit: ") and len(lines[0].encode()) <= 200, \
+        r.err
+    assert "has no name" in lines[0], r.err

@@ -131,7 +131,7 @@ def test_watch_reports_new_and_destroyed_sessions(router):
     timer = threading.Timer(30, w.kill)      # bounded, whatever happens
     timer.start()
     try:
-        assert w.stderr.readline().startswith("following the conntrack table")
+        assert w.stderr.readline().startswith("portkit: following the conntrack table")
         q = run("lab", "--name", router, "exec", "pc1", "--", PY, "-c", QUERY)
         assert q.rc == 0, q.err
         port = int(q.out)
