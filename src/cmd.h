@@ -29,6 +29,15 @@ struct cmd_habit {
 	const char *instead;	/* "--json carries every field it decodes" */
 };
 
+/* A letter another tool gives a meaning portkit has: accepted as if the
+ * option with that key were given (ss's -N NAME is --netns NAME) */
+struct cmd_alias {
+	char letter;
+	int key;		/* what the command's option callback receives */
+	const char *arg;	/* the value's name ("NAME"); NULL: a flag */
+	const char *what;	/* "ss's -N, the same as --netns" (for --help) */
+};
+
 struct cmd {
 	const char *name;
 	const char *summary;	/* one line for the command list */
@@ -39,6 +48,7 @@ struct cmd {
 	int (*run)(int argc, char **argv, const struct cmd *self);
 	unsigned flags;
 	const struct cmd_habit *habits;	/* ends with letter 0; or NULL */
+	const struct cmd_alias *aliases;	/* ends with letter 0; or NULL */
 };
 
 enum { CMD_HIDDEN = 1 };
