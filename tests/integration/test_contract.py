@@ -417,3 +417,143 @@ def test_nameless_option_is_one_short_line(cmd, opt):
     assert len(lines) == 1 and lines[0].startswith("portkit: ") and len(lines[0].encode()) <= 200, \
         r.err
     assert "has no name" in lines[0], r.err
+
+
+# ---- issue 26: other tools' letters mean here what they mean there ----
+
+def test_tcpdump_snaplen_0_is_the_whole_packet():
+    r = run("capture", "-r", GET, "-s", "0", "--json")
+    assert r.rc == 0 and r.out == run("capture", "-r", GET, "--json").out, r.err
+    bad = run("capture", "-r", GET, "-s", "10")
+    assert bad.rc == 2 and "must be 0 (whole packets) or 64-262144" in bad.err, bad.err
+
+
+def test_who_takes_lsof_and_netstat_spellings():
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+        want = run("who", str(port), "--json")
+        assert want.rc == 0 and [x["local_port"] for x in want.json()] == [port], want.err
+        for spelling in ([f":{port}"], [f"{port}/tcp"], ["-i", f":{port}"], ["-i", f"tcp:{port}"],
+                         ["-i", f"4tcp:{port}"]):
+            r = run("who", *spelling, "--json")
+            assert r.rc == 0 and r.out == want.out, (spelling, r.err)
+        # a TCP listener is nobody's on UDP
+        for spelling in ([f"{port}/udp"], ["-i", f"udp:{port}"]):
+            r = run("who", *spelling)
+            assert r.rc == 1, (spelling, r.rc, r.err)
+    r = run("who", "-i", "@198.18.0.1:80")
+    assert r.rc == 2 and "portkit ls --dst HOST" in r.err and len(r.err.splitlines()) == 1, r.err
+
+
+def test_ss_netns_and_events_letters():
+    import signal
+    import subprocess
+    import threading
+    from netns import Netns
+    with Netns() as ns:
+        holder = ns.spawn("python3", "-c", "import socket,sys\n"
+                          "s=socket.create_server(('127.0.0.1',8081));print('ok',flush=True)\n"
+                          "sys.stdin.read()")
+        assert holder.stdout.readline().strip() == "ok"
+        want = run("ls", "--netns", ns.name, "-l", "--json")
+        got = run("ls", "-N", ns.name, "-l", "--json")
+        assert got.rc == 0 and got.out == want.out, got.err
+        assert [x["local_port"] for x in got.json()] == [8081]
+        # -E follows as --watch does: a listener opened after it started
+        w = subprocess.Popen(ns.cmd(BIN, "ls", "-E", "-l"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        ns.procs.append(w)
+        guard = threading.Timer(30, w.kill)     # a bound on the reads below
+        guard.start()
+        try:
+            assert w.stderr.readline().startswith("portkit: watching"), w
+            ns.spawn("python3", "-c", "import socket,sys\n"
+                     "s=socket.create_server(('127.0.0.1',8082));sys.stdin.read()")
+            ev = w.stdout.readline().split()
+        finally:
+            guard.cancel()
+        assert ev[1:4] == ["open", "tcp", "LISTEN"] and ev[4] == "127.0.0.1:8082", ev
+        w.send_signal(signal.SIGTERM)
+        assert w.wait(timeout=30) == 0
+    assert "ss's -N" in run("ls", "--help").out
+
+
+def test_common_options_before_the_command_and_V():
+    assert run("--json", "port", "22").out == run("port", "22", "--json").out != ""
+    r = run("--no-color", "--json", "who", "1")
+    assert r.rc == 1 and r.err == "", r.err
+    v = run("-V")
+    assert v.rc == 0 and v.out == run("--version").out and v.out.startswith("portkit "), v.err
+
+
+@pytest.mark.parametrize("spelling", ["TIME_WAIT", "time-wait", "Time_Wait", "TIME-WAIT",
+                                      "syn_sent", "ESTABLISHED"])
+def test_ls_takes_either_state_spelling(spelling):
+    r = run("ls", "--state", spelling, "--json")
+    assert r.rc == 0, r.err
+
+
+def conntrack_table(ns):
+    import shutil
+    if not shutil.which("conntrack"):
+        pytest.skip("conntrack-tools is not installed")
+    for args in (["-p", "tcp", "--state", "ESTABLISHED", "--sport", "40000", "--dport", "80"],
+                 ["-p", "tcp", "--state", "SYN_SENT", "--sport", "40001", "--dport", "22"],
+                 ["-p", "tcp", "--state", "TIME_WAIT", "--sport", "40002", "--dport", "443"],
+                 ["-p", "udp", "--sport", "40003", "--dport", "53"]):
+        r = ns.run("conntrack", "-I", "-s", "198.18.30.1", "-d", "198.18.30.2", "-t", "600", *args)
+        assert r.returncode == 0, r.stderr
+
+
+def test_nat_states_spelled_as_ls_and_conntrack_letters():
+    from netns import Netns
+    with Netns() as ns:
+        conntrack_table(ns)
+
+        def nat(*args):
+            r = ns.run(BIN, "nat", *args)
+            assert r.returncode == 0, r.stderr
+            if "--json" not in args:
+                return r.stdout
+            # the timeouts count down between two runs
+            return [dict(x, timeout=None) for x in map(__import__("json").loads,
+                                                       r.stdout.splitlines())]
+        recs = nat("--json")
+        assert sorted((x["proto"], x["orig_dst_port"], x["state"]) for x in recs) == [
+            ("tcp", 22, "SYN-SENT"), ("tcp", 80, "ESTAB"), ("tcp", 443, "TIME-WAIT"),
+            ("udp", 53, None)]
+        for s in ("TIME-WAIT", "time_wait", "Time-Wait", "TIME_WAIT"):
+            assert [x["orig_dst_port"] for x in nat("--state", s, "--json")] == [443], s
+        assert nat("--state", "established", "--json") == nat("--state", "ESTAB", "--json")
+        # conntrack's letters: -L lists, -p tcp is -t
+        assert nat("-L", "--json") == nat("--json")
+        assert nat("-p", "tcp", "--json") == nat("-t", "--json")
+        assert nat("-p", "UDP", "--json") == nat("-u", "--json")
+        text = nat()
+        assert " ESTAB " in text and "SYN-SENT" in text and "_" not in text
+        # -n: no SERVICE column (it would be all dashes), as in ls
+        head = nat("-n").splitlines()[0].split()
+        assert head == ["PROTO", "STATE", "ORIGINAL", "TRANSLATION", "TIMEOUT"], head
+        assert "SERVICE" in text.splitlines()[0]
+
+
+def test_nat_events_letter_is_watch():
+    import signal
+    import subprocess
+    from netns import Netns
+    with Netns() as ns:
+        p = subprocess.Popen(ns.cmd(BIN, "nat", "-E", "--json", "--count", "1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ns.procs.append(p)
+        try:
+            assert p.stderr.readline().startswith("portkit: following the conntrack table")
+            conntrack_table(ns)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=10)
+        assert p.returncode == 0, err
+        ev = __import__("json").loads(out.splitlines()[0])
+        assert ev["event"] == "new" and ev["state"] == "ESTAB", ev
