@@ -386,14 +386,14 @@ def test_nat_and_serve_notices_start_with_portkit():
         assert all(x.startswith("portkit: ") for x in rest.splitlines()), rest
 
 
-@pytest.mark.parametrize("arg,want", [
-    ("\x01" * 60, None),                        # 60 control bytes: 240 bytes escaped
-    ("\udcff\udcfeabc\u00e9", "'\\xff\\xfeabc\u00e9'"),   # not UTF-8, then UTF-8
-    ("A" * 100 + "\x1b" * 100, None),
+@pytest.mark.parametrize("cmd,arg,want", [
+    (["port"], "\x01" * 60, None),              # 60 control bytes: 240 bytes escaped
+    (["port"], "\udcff\udcfeabc\u00e9", "'\\xff\\xfeabc\u00e9'"),   # not UTF-8, then UTF-8
+    (["ls", "--state"], "x" + "\u00e9" * 100, "'x\u00e9"),   # cut between characters
 ])
-def test_escaped_argument_stays_one_short_line(arg, want):
+def test_escaped_argument_stays_one_short_line(cmd, arg, want):
     import subprocess
-    cp = subprocess.run([BIN, "port", os.fsencode(arg)], capture_output=True, timeout=30)
+    cp = subprocess.run([BIN, *cmd, os.fsencode(arg)], capture_output=True, timeout=30)
     assert cp.returncode == 2
     lines = cp.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(b"portkit: "), cp.stderr
@@ -405,7 +405,7 @@ def test_escaped_argument_stays_one_short_line(arg, want):
     if want:
         assert want in text, text
     else:
-        assert re.search(r"'(\\x(01|1b)|A)+\.\.\.'", text), text
+        assert re.search(r"'(\\x01)+\.\.\.'", text), text
 
 
 @pytest.mark.parametrize("cmd", ["ls", "scan", "forward", "capture", "serve", "nat", "audit"])
@@ -487,11 +487,11 @@ def test_common_options_before_the_command_and_V():
     assert v.rc == 0 and v.out == run("--version").out and v.out.startswith("portkit "), v.err
 
 
-@pytest.mark.parametrize("spelling", ["TIME_WAIT", "time-wait", "Time_Wait", "TIME-WAIT",
-                                      "syn_sent", "ESTABLISHED"])
-def test_ls_takes_either_state_spelling(spelling):
-    r = run("ls", "--state", spelling, "--json")
-    assert r.rc == 0, r.err
+def test_ls_takes_either_state_spelling():
+    for spelling in ("TIME_WAIT", "time-wait", "Time_Wait", "TIME-WAIT", "syn_sent", "SYN-SENT",
+                     "ESTABLISHED", "close_wait", "fin_wait_1", "time-wait,syn_recv"):
+        r = run("ls", "--state", spelling, "--json")
+        assert r.rc == 0, (spelling, r.err)
 
 
 def conntrack_table(ns):
