@@ -10,6 +10,9 @@
  *      (0, 1 or 2), and `const struct cmd NAME_cmd = { ... }`.
  *   2. Declare NAME_cmd below and add it to the table in src/cmd.c.
  *   3. Put `.\" @OPTIONS NAME@` where its options go in docs/portkit.1.in.
+ *   4. Letters of the tool it stands beside: .aliases for those portkit
+ *      takes with the same meaning (mapped to an option's key), .habits
+ *      for those it refuses, the message naming portkit's spelling.
  * --help, `portkit help NAME`, the command list and the man page follow.
  */
 #ifndef PORTKIT_CMD_H
