@@ -7,7 +7,11 @@
  * static buffer until the next errorf(); error_msg() borrows it.
  *
  * warnf() is for the command layer and for notices that must reach the
- * user without ending anything (owners hidden without root): stderr only.
+ * user without ending anything (owners hidden without root): stderr only,
+ * "portkit: " first like every error. Every line either writes is one
+ * write of at most 200 bytes: control bytes and bytes that are not UTF-8
+ * escaped (\x1b), a quoted piece cut after 60 bytes, the end of a long
+ * message cut with "...". Nothing else in portkit writes to stderr.
  */
 #ifndef PORTKIT_LOG_H
 #define PORTKIT_LOG_H
