@@ -11,7 +11,9 @@
  * "portkit: " first like every error. Every line either writes is one
  * write of at most 200 bytes: control bytes and bytes that are not UTF-8
  * escaped (\x1b), a quoted piece cut after 60 bytes, the end of a long
- * message cut with "...". Nothing else in portkit writes to stderr.
+ * message cut with "...". What else writes to stderr: scan's progress
+ * (a terminal only), forward's session log (its default file), xalloc's
+ * out-of-memory line and capture's two --max-flows notices (fixed text).
  */
 #ifndef PORTKIT_LOG_H
 #define PORTKIT_LOG_H
