@@ -2,7 +2,6 @@
  * who.c - `portkit who PORT`: every socket on the port and every process
  * that holds it, with command line, systemd unit and container.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -181,7 +180,8 @@ int who_target_parse(const char *spec, struct who_target *t)
 	t->protos = PROTO_TCP | PROTO_UDP;
 	t->v4 = t->v6 = true;
 	/* lsof -i [46][PROTO][@HOST][:PORT] */
-	if ((p[0] == '4' || p[0] == '6') && (isalpha((unsigned char)p[1]) || p[1] == ':' ||
+	/* (not "6a44", a service name) */
+	if ((p[0] == '4' || p[0] == '6') && (proto_word(p + 1, &len) || p[1] == ':' ||
 					     p[1] == '@')) {
 		t->v4 = p[0] == '4';
 		t->v6 = p[0] == '6';
