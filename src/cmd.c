@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "core/base/log.h"
+#include "core/base/xalloc.h"
 #include "core/base/banned.h"
 
 const struct cmd *const commands[] = {
@@ -46,8 +47,10 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 		 * given to an option that takes none, or unknown */
 		size_t len = strcspn(what + 2, "="), nc = 0, used = 0;
 		const char *one = NULL;
-		char cand[256] = "";
+		char cand[120] = "";	/* the line stays short: the first few, then "..." */
 
+		if (!len)	/* "--=x": getopt finds every option "ambiguous" */
+			return cmd_usage_error(c, "option '%s' has no name", what);
 		for (size_t i = 0; lo[i].name; i++) {
 			if (strncmp(lo[i].name, what + 2, len))
 				continue;
@@ -58,9 +61,11 @@ static int bad_option(const struct cmd *c, int opt, char **argv, const struct op
 			}
 			one = lo[i].name;
 			nc++;
-			if (used + strlen(lo[i].name) + 5 < sizeof(cand))
+			if (used + strlen(lo[i].name) + 10 < sizeof(cand))
 				used += (size_t)snprintf(cand + used, sizeof(cand) - used, "%s--%s",
 							 used ? ", " : "", lo[i].name);
+			else if (!strstr(cand, ", ..."))
+				used += (size_t)snprintf(cand + used, sizeof(cand) - used, ", ...");
 		}
 		if (nc > 1)
 			return cmd_usage_error(c, "ambiguous option '--%.*s': %s", (int)len, what + 2,
@@ -132,22 +137,52 @@ int cmd_output_error(int err)
 
 	__fpurge(stdout);
 	clearerr(stdout);
-	if (e == EPIPE)
-		return 2;
 	return cmd_error("cannot write output: %s", strerror(e));
+}
+
+/* Other tools' letters with portkit's meaning join the short options
+ * (a letter of portkit's own wins) */
+static void add_aliases(const struct cmd *c, char **so)
+{
+	size_t n = 0, k = strlen(*so);
+
+	for (const struct cmd_alias *a = c->aliases; a && a->letter; a++)
+		n++;
+	*so = xrealloc(*so, k + 2 * n + 1);
+	(*so)[k] = '\0';
+	for (const struct cmd_alias *a = c->aliases; a && a->letter; a++) {
+		if (strchr(*so + 1, a->letter))
+			continue;
+		(*so)[k++] = a->letter;
+		if (a->arg)
+			(*so)[k++] = ':';
+		(*so)[k] = '\0';
+	}
+}
+
+static int alias_key(const struct cmd *c, int key)
+{
+	for (const struct cmd_alias *a = c->aliases; a && a->letter; a++)
+		if (a->letter == key)
+			return a->key;
+	return key;
 }
 
 int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
 	      int (*opt)(void *ctx, int key, const char *value), void *ctx)
 {
 	struct option *lo;
-	char *so;
+	char *so, *own;
 	int key, r = 0;
 
 	cli_getopt_tables(c->options, &lo, &so);
+	own = xstrdup(so);
+	add_aliases(c, &so);
 	opterr = 0;
 	optind = 1;
 	while (!r && (key = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		if (key > 0 && key < 128 && key != ':' && key != '?' && !strchr(own + 1, key))
+			key = alias_key(c, key);
 		if (cli_common_opt(key, cc))
 			continue;
 		if (key == ':' || key == '?')
@@ -157,6 +192,7 @@ int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
 	}
 	free(lo);
 	free(so);
+	free(own);
 	if (!r && cc->help) {
 		cmd_help(c, stdout);
 		return CMD_EXIT_OK;
@@ -172,6 +208,17 @@ void cmd_help(const struct cmd *c, FILE *f)
 	if (c->options && c->options[0].name) {
 		fprintf(f, "options:\n");
 		cli_print_options(c->options, f);
+		fputc('\n', f);
+	}
+	if (c->aliases) {
+		fprintf(f, "other tools' letters:\n");
+		for (const struct cmd_alias *a = c->aliases; a->letter; a++) {
+			char l[32];
+
+			snprintf(l, sizeof(l), "-%c%s%s", a->letter, a->arg ? " " : "",
+				 a->arg ? a->arg : "");
+			fprintf(f, "  %-25s %s\n", l, a->what);
+		}
 		fputc('\n', f);
 	}
 	if (c->examples)

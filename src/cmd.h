@@ -10,6 +10,9 @@
  *      (0, 1 or 2), and `const struct cmd NAME_cmd = { ... }`.
  *   2. Declare NAME_cmd below and add it to the table in src/cmd.c.
  *   3. Put `.\" @OPTIONS NAME@` where its options go in docs/portkit.1.in.
+ *   4. Letters of the tool it stands beside: .aliases for those portkit
+ *      takes with the same meaning (mapped to an option's key), .habits
+ *      for those it refuses, the message naming portkit's spelling.
  * --help, `portkit help NAME`, the command list and the man page follow.
  */
 #ifndef PORTKIT_CMD_H
@@ -29,6 +32,15 @@ struct cmd_habit {
 	const char *instead;	/* "--json carries every field it decodes" */
 };
 
+/* A letter another tool gives a meaning portkit has: accepted as if the
+ * option with that key were given (ss's -N NAME is --netns NAME) */
+struct cmd_alias {
+	char letter;
+	int key;		/* what the command's option callback receives */
+	const char *arg;	/* the value's name ("NAME"); NULL: a flag */
+	const char *what;	/* "ss's -N, the same as --netns" (for --help) */
+};
+
 struct cmd {
 	const char *name;
 	const char *summary;	/* one line for the command list */
@@ -39,6 +51,7 @@ struct cmd {
 	int (*run)(int argc, char **argv, const struct cmd *self);
 	unsigned flags;
 	const struct cmd_habit *habits;	/* ends with letter 0; or NULL */
+	const struct cmd_alias *aliases;	/* ends with letter 0; or NULL */
 };
 
 enum { CMD_HIDDEN = 1 };
@@ -70,9 +83,9 @@ int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 /* Print "portkit: MSG" to stderr; returns 2. */
 int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writing the output failed with -err (from out_close): one line with the
- * reason, nothing for a reader that went away (EPIPE, SIGPIPE ignored);
- * what is still buffered is dropped so that it is not reported twice.
- * Returns 2. */
+ * reason (a reader that went away with SIGPIPE ignored too: "Broken
+ * pipe"); what is still buffered is dropped so that it is not reported
+ * twice. Returns 2. */
 int cmd_output_error(int err);
 /* main() first: stdout keeps its first write error's reason */
 void cmd_stdout_init(void);

@@ -18,7 +18,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: portkit [--version] [--help] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: portkit [-V|--version] [--help] [--json] [-n] [--no-color] COMMAND [ARGS]\n\n"
 		   "portkit answers questions about network ports on this host.\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < ncommands; i++)
@@ -46,9 +46,9 @@ static int unknown(const char *name)
 
 static int finish(int status)
 {
+	/* a reader that went away (EPIPE with SIGPIPE ignored) is an error
+	 * like any other: exit 2 with its line, as the contract says */
 	if (fflush(stdout) || ferror(stdout)) {
-		if (cmd_stdout_errno() == EPIPE)
-			return 2;
 		cmd_error("cannot write output: %s", strerror(cmd_stdout_errno()));
 		return 2;
 	}
@@ -62,16 +62,45 @@ static int run(const struct cmd *c, int argc, char **argv)
 	return finish(r == CMD_EXIT_OK ? 0 : r);
 }
 
+/* The common options (flags all) may come before the command's name:
+ * `portkit --json port 22` is `portkit port --json 22`. Moves the name
+ * to argv[1] and returns its command, or NULL when there is none. */
+static const struct cmd *common_first(int argc, char **argv)
+{
+	static const char *const flags[] = { "--json", "-n", "--numeric", "--no-color",
+					     "--no-colour" };
+	const struct cmd *c;
+	char *name;
+	int i = 1;
+
+	for (; i < argc; i++) {
+		size_t k = 0;
+
+		while (k < sizeof(flags) / sizeof(flags[0]) && strcmp(argv[i], flags[k]))
+			k++;
+		if (k == sizeof(flags) / sizeof(flags[0]))
+			break;
+	}
+	if (i == 1 || i == argc || !(c = cmd_find(argv[i])))
+		return NULL;
+	name = argv[i];
+	memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof(*argv));
+	argv[1] = name;
+	return c;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *c;
 
 	cmd_stdout_init();
+	if (argc >= 2 && (c = common_first(argc, argv)))
+		return run(c, argc - 1, argv + 1);
 	if (argc < 2 || (argv[1][0] == '-' && argv[1][1] &&
-			 strcmp(argv[1], "--version") && strcmp(argv[1], "-h") &&
-			 strcmp(argv[1], "--help")))
+			 strcmp(argv[1], "--version") && strcmp(argv[1], "-V") &&
+			 strcmp(argv[1], "-h") && strcmp(argv[1], "--help")))
 		return run(cmd_find(DEFAULT_COMMAND), argc, argv);
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("portkit %s\n", PORTKIT_VERSION);
 		return finish(0);
 	}

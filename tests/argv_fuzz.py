@@ -4,11 +4,16 @@
     tests/argv_fuzz.py [--runs N] [--seed S] [--jobs J] [BINARY]
 
 Every command, its options (read from its --help), values good and bad
-(numbers out of range, empty, 300 bytes, control bytes, files that are
-full, missing or garbage) and positional arguments, in random order. Each
-run must end with status 0, 1 or 2, no sanitizer report (memory error,
-leak, undefined behaviour), no stderr line over 200 bytes, and status 2
-must come with a "portkit: ..." line.
+(numbers out of range, empty, 300 and 5000 bytes, control bytes, raw bytes
+that are not UTF-8 passed as bytes, option-looking values, files that are
+full, missing or garbage, host:port values for --ipfix, --metrics and
+--log) and positional arguments, in random order; `--=`, `--opt=` with
+nothing after it, the common options before the command's name, and other
+tools' letters (ss, lsof, conntrack, tcpdump, nmap). Each run must end with
+status 0, 1 or 2, no sanitizer report (memory error, leak, undefined
+behaviour), stderr that is UTF-8 with no raw control byte, no stderr line
+over 200 bytes, and status 2 must come with exactly one line, which starts
+"portkit: ".
 
 (lab is left out: it makes namespaces outside this one.)
 
@@ -42,8 +47,28 @@ COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve",
 RUN_TIMEOUT = 60
 
 LONG = "A" * 300
-NASTY = ["", " ", "-", "--", LONG, "\x1b[31m", "a\nb", "\xff\xfe", "%s%n%x", "0x10", "1e3",
-         "-1", "99999999999999999999"]
+# str values go through os.fsencode; bytes are passed as they are (not UTF-8)
+NASTY = ["", " ", "-", "--", LONG, "B" * 5000, "\x1b[31m", "a\nb", "\xff\xfe", "%s%n%x", "0x10",
+         "1e3", "-1", "99999999999999999999", b"\xff\xfe", b"\xc3(", b"\xed\xa0\x80abc",
+         b"\x80" * 100, b"\xe2\x82", "\x01" * 60, "\x1b" * 80 + "x", "\u00e9" * 150, "\x9b31m",
+         "--json", "-n", "--help", "--=", "-", "--port=", "\t", "\r", "'" * 70, "a'b'c" * 30]
+HOSTPORTS = ["127.0.0.1:4739", "127.0.0.1:0", "[::1]:9464", "::1:9464", "127.0.0.1:70000",
+             ":9464", "127.0.0.1:", "localhost:4739", "[::1]", "127.0.0.1:-1", "1.2.3.4.5:80",
+             "nosuch.invalid:80", LONG + ":80", "[" + "1" * 300 + "]:80", "127.0.0.1:9464x",
+             "[::1:80", "0.0.0.0:4739", "127.0.0.1:4739:1", b"127.0.0.1:\xff", "", "\x1b:80"]
+# other tools' letters, with a value where they take one: accepted with the
+# same meaning, or refused naming portkit's spelling
+HABITS = {
+    "ls": [["-N", "pkargv-none"], ["-E"], ["-o"], ["-i"], ["-x"], ["-K"], ["-r"], ["-H"], ["-m"]],
+    "who": [["-i", ":8080"], ["-i", "tcp:8080"], ["-i", "@127.0.0.1:80"], [":8080"],
+            ["8080/tcp"], ["2222/udp"], ["-i", ":"], ["-i", "6udp:5353"]],
+    "nat": [["-L"], ["-E"], ["-p", "tcp"], ["-p", "sctp"], ["-p", ""], ["-n"]],
+    "capture": [["-s", "0"], ["-s", "63"], ["-v"], ["-tttt"], ["-X"], ["-A"], ["-nn"], ["-e"]],
+    "scan": [["-T4"], ["-O"], ["-sS"], ["-sT"], ["-sU"], ["-Pn"], ["-A"], ["-sV"]],
+    "port": [["-s", "ssh"], ["-P", "udp"]],
+}
+COMMON = ["--json", "-n", "--numeric", "--no-color", "--no-colour", "-V", "--version", "-h",
+          "--help", "--bogus", "-Z"]
 
 INTS = ["0", "1", "2", "10", "1000", "65535", "65536", "4294967296", "-5", "abc", "1.5", ""]
 PORTS = ["22", "0", "80,443", "1-100", "100-1", "ssh", "rdp", "http,https", "nosuchsvc",
@@ -102,7 +127,10 @@ class Env:
                                   "/dev/null", "/nonexistent.pcap", "-"]
         self.out_files = [os.path.join(t, "out.file"), "/dev/full", "/nonexistent-dir/x",
                           t, os.path.join(t, LONG[:200])]
-        self.policies = [put("policy.ok", b"allow tcp 8080\nallow udp 5353 loopback\n"),
+        # docs/audit.md's format: allow PROTO/PORT[-PORT] [on BIND] [by PROCESS]
+        self.policies = [put("policy.ok", b"allow tcp/8080\nallow udp/5353 on loopback\n"
+                                          b"allow tcp/2222 on all-interfaces by python3\n"
+                                          b"severity exposed low\nfail-on high\n"),
                          put("policy.bad", b"allow tcp 99999\n\x00\x01garbage here\n"),
                          put("policy.empty", b""), "/nonexistent.policy", "/dev/null"]
         self.baselines = [put("base.bad", b"# portkit baseline\nnot a line\n\xff\n"),
@@ -129,7 +157,9 @@ def options_of(binary, cmd):
     text = subprocess.run([binary, cmd, "--help"], capture_output=True, text=True,
                           timeout=30).stdout
     opts = []
-    for m in re.finditer(r"^\s+(?:-(\w), )?--([\w-]+)(?: (\[?[A-Z][A-Z|/.]*\]?))?", text, re.M):
+    # "  -p, --ports PORTS   help": one blank before a value ("udp|tcp" too),
+    # two or more before the help
+    for m in re.finditer(r"^\s+(?:-(\w), )?--([\w-]+)(?: (\S+))?", text, re.M):
         short, long, val = m.groups()
         opts.append((short, long, val))
     return opts
@@ -138,6 +168,10 @@ def options_of(binary, cmd):
 def value_for(env, cmd, long, meta, rnd):
     if rnd.random() < 0.1:
         return rnd.choice(NASTY)
+    if long in ("ipfix", "metrics") or (long == "log" and rnd.random() < 0.3):
+        return rnd.choice(HOSTPORTS + ["none"])
+    if long == "ipfix-transport":
+        return rnd.choice(["udp", "tcp", "sctp", ""])
     if long in ("ports", "port", "sport", "dport"):
         return rnd.choice(SCAN_PORTS if cmd == "scan" else PORTS)
     if long in ("src", "dst", "exclude", "allow", "deny"):
@@ -217,7 +251,15 @@ def command_line(env, opts, rnd):
     args = []
     for _ in range(rnd.randint(0, 5)):
         r = rnd.random()
-        if r < 0.6:
+        if r < 0.08 and cmd in HABITS:
+            args += rnd.choice(HABITS[cmd])
+        elif r < 0.12:                  # --=, --opt= with nothing, --opt=VALUE glued
+            short, long, meta = rnd.choice(opts[cmd])
+            v = rnd.choice(NASTY)
+            args.append(rnd.choice(["--=", "--=x", f"--{long}=",
+                                    f"--{long}=".encode() + (v if isinstance(v, bytes)
+                                                             else os.fsencode(v))]))
+        elif r < 0.6:
             short, long, meta = rnd.choice(opts[cmd])
             if long == "help" and rnd.random() < 0.8:
                 continue
@@ -242,19 +284,26 @@ def command_line(env, opts, rnd):
     if "--" in args and cmd == "scan":
         i = args.index("--")
         args = args[:i + 1] + [a for a in args[i + 1:] if a in TARGETS]
-    return cmd, args
+    # the common options before the command's name: portkit --json ls ...
+    pre = [rnd.choice(COMMON) for _ in range(rnd.randint(1, 3))] if rnd.random() < 0.1 else []
+    return pre, cmd, args
 
 
-def one(binary, env, cmd, args):
-    # what runs until stopped: ls --watch, a live capture, serve
+def arg_text(a):
+    return a if isinstance(a, str) else a.decode("utf-8", "surrogateescape")
+
+
+def one(binary, env, pre, cmd, args):
+    # what runs until stopped: ls --watch (or ss's -E), a live capture, serve
     # (getopt takes unique abbreviations: --wat is --watch, --r is --read)
-    watch = (cmd in ("ls", "nat") and any(a.startswith("--w") for a in args)) or \
+    targs = [arg_text(a) for a in args]
+    watch = (cmd in ("ls", "nat") and any(a.startswith("--w") or a == "-E" for a in targs)) or \
         (cmd == "capture" and not any(a == "-r" or (a.startswith("--r") and len(a) > 3)
-                                      or a.startswith("-r") for a in args)) or cmd == "serve"
+                                      or a.startswith("-r") for a in targs)) or cmd == "serve"
     envv = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99:abort_on_error=0",
                 LSAN_OPTIONS="exitcode=98", UBSAN_OPTIONS="print_stacktrace=1:exitcode=97",
                 NO_COLOR="1")
-    p = subprocess.Popen(["ip", "netns", "exec", env.ns, binary, cmd, *args],
+    p = subprocess.Popen(["ip", "netns", "exec", env.ns, binary, *pre, cmd, *args],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=envv, start_new_session=True,
                          cwd=env.tmp)   # relative paths among the values land there
@@ -263,28 +312,40 @@ def one(binary, env, cmd, args):
     if timer:
         timer.start()
     try:
-        _, err = p.communicate(timeout=RUN_TIMEOUT)
+        _, raw = p.communicate(timeout=RUN_TIMEOUT)
         hung = False
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
-        _, err = p.communicate()
+        _, raw = p.communicate()
         hung = True
     finally:
         if timer:
             timer.cancel()
-    err = err.decode("utf-8", "replace")
+    err = raw.decode("utf-8", "replace")
     problems = []
+    sanitizer = "Sanitizer" in err or "runtime error:" in err
     if hung:
         problems.append(f"no end after {RUN_TIMEOUT} s")
     elif p.returncode not in (0, 1, 2):
         problems.append(f"exit status {p.returncode}")
-    if "Sanitizer" in err or "runtime error:" in err:
+    if sanitizer:
         problems.append("sanitizer report")
-    long_lines = [l for l in err.splitlines() if len(l.encode()) > 200]
-    if long_lines and "Sanitizer" not in err:
-        problems.append(f"stderr line of {len(long_lines[0].encode())} bytes")
-    if p.returncode == 2 and not hung and not any(l.startswith("portkit: ") for l in err.splitlines()):
-        problems.append("status 2 without a 'portkit: ' line")
+    lines = raw.splitlines()
+    long_lines = [l for l in lines if len(l) > 200]
+    if long_lines and not sanitizer:
+        problems.append(f"stderr line of {len(long_lines[0])} bytes")
+    if not sanitizer:
+        try:
+            raw.decode("utf-8")
+            if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", err):
+                problems.append("a raw control byte on stderr")
+        except UnicodeDecodeError:
+            problems.append("stderr is not UTF-8 (raw bytes passed through)")
+    if p.returncode == 2 and not hung:
+        if not lines or not lines[-1].startswith(b"portkit: "):
+            problems.append("status 2 without a 'portkit: ' line")
+        elif len(lines) != 1:
+            problems.append(f"status 2 with {len(lines)} stderr lines")
     return problems, err
 
 
@@ -294,6 +355,7 @@ def main():
     ap.add_argument("--runs", type=int, default=6500)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--show", type=int, default=20, help="failing runs to print")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("argv_fuzz: needs root (it runs everything in a network namespace of its own)")
@@ -309,11 +371,11 @@ def main():
         lines = [command_line(env, opts, rnd) for _ in range(a.runs)]
 
         def job(item):
-            cmd, args = item
-            problems, err = one(binary, env, cmd, args)
+            pre, cmd, args = item
+            problems, err = one(binary, env, pre, cmd, args)
             with lock:
                 if problems:
-                    failures.append((cmd, args, problems, err))
+                    failures.append((pre, cmd, args, problems, err))
         with ThreadPoolExecutor(a.jobs) as ex:
             for i, _ in enumerate(ex.map(job, lines)):
                 if (i + 1) % 500 == 0:
@@ -323,8 +385,16 @@ def main():
         env.close()
     print(f"argv_fuzz: {a.runs} runs (seed {a.seed}) in {time.monotonic() - t0:.0f} s: "
           f"{len(failures)} failing")
-    for cmd, args, problems, err in failures[:20]:
-        print(f"- portkit {cmd} {' '.join(map(repr, args))}: {'; '.join(problems)}")
+    kinds = {}
+    for *_, problems, _ in failures:
+        for pr in problems:
+            k = re.sub(r"\d+", "N", pr)
+            kinds[k] = kinds.get(k, 0) + 1
+    for k, n in sorted(kinds.items(), key=lambda x: -x[1]):
+        print(f"  {n} x {k}")
+    for pre, cmd, args, problems, err in failures[:a.show]:
+        print(f"- portkit {' '.join(map(repr, pre))} {cmd} {' '.join(map(repr, args))}: "
+              f"{'; '.join(problems)}")
         for line in err.splitlines()[:12]:
             print(f"    {line[:300]}")
     return 1 if failures else 0

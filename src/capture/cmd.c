@@ -37,10 +37,13 @@ static int option(void *ctx, int c, const char *optarg)
 			return -1;
 		o->count = (long)v;
 		return 0;
-	case 's':
-		if (num(optarg, 64, 262144, "snaplen", &v))
+	case 's':	/* tcpdump's -s 0: the whole packet, the default */
+		if (num(optarg, 0, 262144, "snaplen", &v))
 			return -1;
-		o->snaplen = (unsigned)v;
+		if (v && v < 64)
+			return errorf(-EINVAL, "invalid snaplen '%s': must be 0 (whole packets) or "
+				      "64-262144", optarg);
+		o->snaplen = v ? (unsigned)v : 262144;
 		return 0;
 	case OPT_FLOWS: o->flows = true; return 0;
 	case 'X': o->hex = true; return 0;
@@ -156,7 +159,7 @@ static const struct cmd_option options[] = {
 	{ "read", 'r', "FILE", "read a pcap or pcapng file ('-' for stdin)" },
 	{ "write", 'w', "FILE", "save the packets to a pcap file instead of printing" },
 	{ "count", 'c', "N", "stop after N packets" },
-	{ "snaplen", 's', "N", "bytes kept per packet (default 262144)" },
+	{ "snaplen", 's', "N", "bytes kept per packet (default and 0: 262144, whole packets)" },
 	{ "checksums", OPT_CHECKSUMS, NULL, "verify TCP and UDP checksums too" },
 	{ "hex", 'X', NULL, "each packet's bytes (from the IP header) in hex and\n"
 			    "ASCII under its line, as tcpdump -X" },

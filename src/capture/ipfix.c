@@ -494,14 +494,16 @@ int ipfix_close(struct ipfix *x)
 		warn_once(x, "the collector did not take everything before the end");
 		x->drop_msgs++;		/* the rest, counted as one */
 	}
-	fprintf(stderr, "portkit: sent %llu flow records in %llu %s messages to %s%s",
-		(unsigned long long)(x->records - x->drop_records),
-		(unsigned long long)(x->messages - x->drop_msgs), x->v9 ? "NetFlow v9" : "IPFIX",
-		x->to, x->tcp ? " (tcp)" : "");
+	char dropped[96] = "";
+
 	if (x->drop_msgs)
-		fprintf(stderr, "; %llu messages (%llu records) dropped",
-			(unsigned long long)x->drop_msgs, (unsigned long long)x->drop_records);
-	fprintf(stderr, "\n");
+		snprintf(dropped, sizeof(dropped), "; %llu messages (%llu records) dropped",
+			 (unsigned long long)x->drop_msgs, (unsigned long long)x->drop_records);
+	/* through the log: one line, the collector's name cut if long */
+	warnf("sent %llu flow records in %llu %s messages to %s%s%s",
+	      (unsigned long long)(x->records - x->drop_records),
+	      (unsigned long long)(x->messages - x->drop_msgs), x->v9 ? "NetFlow v9" : "IPFIX",
+	      x->to, x->tcp ? " (tcp)" : "", dropped);
 	ipfix_discard(x);
 	return 0;
 }

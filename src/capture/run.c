@@ -366,6 +366,16 @@ static pcap_t *prepare(const struct cap_opts *o, char *rbuf, struct sinks *s, in
 		pcap_close(h);
 		return NULL;
 	}
+	/* the file's header now: a file that cannot be written (/dev/full, a
+	 * full disk) is refused before "listening on", in one line */
+	errno = 0;
+	if (s->dump && (pcap_dump_flush(s->dump) || ferror(pcap_dump_file(s->dump)))) {
+		warnf("cannot write '%s': %s", o->write, strerror(errno ? errno : EIO));
+		pcap_dump_close(s->dump);
+		s->dump = NULL;
+		pcap_close(h);
+		return NULL;
+	}
 	*status = 0;
 	return h;
 }

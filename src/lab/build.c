@@ -250,7 +250,7 @@ static int64_t until(int64_t end)
 }
 
 /*
- * Wait until the responders' log starts with "serving " (all bound), at
+ * Wait until the responders' log starts with "portkit: serving " (all bound), at
  * most 5 s. watch is an inotify descriptor on the log, made before they
  * started: it wakes us at each write, and when the last descriptor of the
  * log is closed, which is their end (their stdout and stderr are the only
@@ -269,7 +269,7 @@ static int wait_serving(const struct lab_node *n, const char *logp, int watch, p
 		int w;
 
 		first_line(logp, line, sizeof(line));
-		if (!strncmp(line, "serving ", 8))
+		if (!strncmp(line, "portkit: serving ", 17) || !strncmp(line, "serving ", 8))
 			return 0;
 		if (ended) {
 			line[strcspn(line, "\n")] = '\0';

@@ -127,7 +127,7 @@ static int sub_down(struct lab_cmd *lc, const struct lab_topo *none, int argc, c
 	if (lab_down(&lc->o, &was))
 		return cmd_error("%s", error_msg());
 	if (!was)
-		fprintf(stderr, "no lab '%s' was up\n", lc->o.name);
+		warnf("no lab '%s' was up", lc->o.name);	/* the name quoted, escaped, cut */
 	return 0;
 }
 

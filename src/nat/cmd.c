@@ -15,7 +15,7 @@
 #include "core/base/banned.h"
 
 enum { OPT_SNAT = OPT_CMD_BASE, OPT_DNAT, OPT_PORT, OPT_STATE, OPT_SUMMARY, OPT_NETNS, OPT_WATCH,
-       OPT_COUNT };
+       OPT_COUNT, OPT_LIST, OPT_PROTO };
 
 struct nat_opts {
 	struct cli_common cc;
@@ -28,6 +28,7 @@ static int option(void *ctx, int key, const char *v)
 	struct nat_opts *o = ctx;
 	struct nat_filter *f = &o->j.f;
 	unsigned long long n;
+	unsigned s;
 
 	switch (key) {
 	case 't': f->tcp = true; return 0;
@@ -37,6 +38,14 @@ static int option(void *ctx, int key, const char *v)
 	case OPT_SUMMARY: o->summary = true; return 0;
 	case OPT_NETNS: o->j.netns = v; return 0;
 	case OPT_WATCH: o->watch = true; return 0;
+	case OPT_LIST: return 0;	/* conntrack -L: the list is what nat shows */
+	case OPT_PROTO:		/* conntrack -p tcp */
+		if (!strcasecmp(v, "tcp") || !strcasecmp(v, "udp")) {
+			*(strcasecmp(v, "tcp") ? &f->udp : &f->tcp) = true;
+			return 0;
+		}
+		return errorf(-EINVAL, "-p '%s': conntrack's -p PROTO is -t (--tcp) or -u (--udp) "
+			      "here; other protocols show unfiltered", v);
 	case OPT_COUNT:
 		o->count_given = true;
 		return parse_number(v, 1, 1ULL << 40, "--count", &o->j.count);
@@ -47,12 +56,10 @@ static int option(void *ctx, int key, const char *v)
 		o->j.rcvbuf = (size_t)n;
 		return 0;
 	case OPT_STATE:
-		for (unsigned s = 0; s < 10; s++)
-			if (!strcasecmp(v, nat_tcp_state(s))) {
-				f->state = nat_tcp_state(s);
-				return 0;
-			}
-		return errorf(-EINVAL, "unknown state '%s' (ESTABLISHED, SYN_SENT, TIME_WAIT, ...)", v);
+		if (nat_tcp_state_parse(v, &s))
+			return -EINVAL;
+		f->state = nat_tcp_state(s);
+		return 0;
 	case OPT_PORT:
 		free(f->ports);
 		f->ports = NULL;
@@ -88,7 +95,7 @@ static int list(struct nat_opts *o)
 	if (r)
 		return cmd_error("%s", error_msg());
 	if (!e && !shown && !o->cc.json)
-		fprintf(stderr, "no tracked session%s\n", seen ? " matches" : "");
+		warnf("no tracked session%s", seen ? " matches" : "");
 	return e ? cmd_output_error(e) : 0;
 }
 
@@ -133,7 +140,8 @@ static const struct cmd_option options[] = {
 	{ "snat", OPT_SNAT, NULL, "sessions whose source is translated (masquerade, SNAT)" },
 	{ "dnat", OPT_DNAT, NULL, "sessions whose destination is translated (port forwards)" },
 	{ "port", OPT_PORT, "P", "a port on either side, before or after translation" },
-	{ "state", OPT_STATE, "S", "TCP state as conntrack names it (ESTABLISHED, TIME_WAIT, ...)" },
+	{ "state", OPT_STATE, "S", "TCP state as ls spells it (ESTAB, SYN-SENT, TIME-WAIT, ...);\n"
+				   "conntrack's spelling (ESTABLISHED, TIME_WAIT) too" },
 	{ "summary", OPT_SUMMARY, NULL, "sessions by state, forwarded ports, table use" },
 	{ "netns", OPT_NETNS, "NAME|PID|all", "the table of another network namespace, or of all" },
 	{ "watch", OPT_WATCH, NULL, "follow the table: sessions as they are made, change\n"
@@ -161,4 +169,10 @@ const struct cmd nat_cmd = {
 	"  portkit nat --summary\n"
 	"  portkit nat --watch --json -b 64M\n",
 	.run = nat_main,
+	.aliases = (const struct cmd_alias[]){
+		{ 'L', OPT_LIST, NULL, "conntrack's -L (list): what nat does" },
+		{ 'E', OPT_WATCH, NULL, "conntrack's -E (events): the same as --watch" },
+		{ 'p', OPT_PROTO, "PROTO", "conntrack's -p tcp|udp: the same as -t or -u" },
+		{ 0, 0, NULL, NULL },
+	},
 };

@@ -152,17 +152,20 @@ static int list_one(const struct nat_entry *x, void *arg)
 
 		if ((x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP) && !l->j->numeric)
 			svc = port_display(server_port(x), proto_from_ip(x->proto));
+		int c = 0;
+
 		nat_translation_text(x, tr, sizeof(tr));
-		out_cell_str(o, 0, nat_l4_name(x->proto));
-		out_cell_str(o, 1, x->proto == IPPROTO_TCP ? nat_tcp_state(x->tcp_state)
+		out_cell_str(o, c++, nat_l4_name(x->proto));
+		out_cell_str(o, c++, x->proto == IPPROTO_TCP ? nat_tcp_state(x->tcp_state)
 			     : x->status & IPS_SEEN_REPLY ? "replied" : "unreplied");
-		out_cell(o, 2, "%s -> %s", nat_endpoint(x, x->orig.src, x->orig.sport, a),
+		out_cell(o, c++, "%s -> %s", nat_endpoint(x, x->orig.src, x->orig.sport, a),
 			 nat_endpoint(x, x->orig.dst, x->orig.dport, b));
-		out_cell_str(o, 3, tr);
-		out_cell_str(o, 4, svc ? svc : "-");
-		out_cell(o, 5, "%us", x->timeout);
+		out_cell_str(o, c++, tr);
+		if (!l->j->numeric)	/* -n: no SERVICE column, as in ls */
+			out_cell_str(o, c++, svc ? svc : "-");
+		out_cell(o, c++, "%us", x->timeout);
 		if (l->all)
-			out_cell_str(o, 6, l->ns ? l->ns : "(this)");
+			out_cell_str(o, c, l->ns ? l->ns : "(this)");
 	}
 	out_record_end(o);
 	return 0;
@@ -204,14 +207,17 @@ static int each(const struct nat_job *j, int (*fn)(const struct nat_entry *e, vo
  * while this one formats) */
 int nat_list(const struct nat_job *j, struct out *o, size_t *seen, size_t *shown)
 {
-	static const struct out_col cols[] = {
+	static const struct out_col all[] = {
 		{ "PROTO", 0 }, { "STATE", 0 }, { "ORIGINAL", 0 }, { "TRANSLATION", 0 },
 		{ "SERVICE", 0 }, { "TIMEOUT", OUT_RIGHT }, { "NETNS", 0 },
+	}, numeric[] = {
+		{ "PROTO", 0 }, { "STATE", 0 }, { "ORIGINAL", 0 }, { "TRANSLATION", 0 },
+		{ "TIMEOUT", OUT_RIGHT }, { "NETNS", 0 },
 	};
 	struct lister l = { j, o, 0, 0, NULL, j->netns && !strcmp(j->netns, "all") };
 	int r;
 
-	out_columns(o, cols, l.all ? 7 : 6);
+	out_columns(o, j->numeric ? numeric : all, (l.all ? 7 : 6) - j->numeric);
 	r = each(j, list_one, &l, &l.ns, NULL, NULL);
 	*seen = l.n;
 	*shown = l.shown;

@@ -142,8 +142,7 @@ static void say_following(const struct nat_job *j, const struct ct_follow *f)
 	if (got < j->rcvbuf)
 		warnf("receive buffer %zu KiB, not the %zu asked for: without CAP_NET_ADMIN "
 		      "net.core.rmem_max caps it", got >> 10, j->rcvbuf >> 10);
-	fprintf(stderr, "following the conntrack table, receive buffer %zu KiB (Ctrl-C stops)\n",
-		got >> 10);
+	warnf("following the conntrack table, receive buffer %zu KiB (Ctrl-C stops)", got >> 10);
 }
 
 int nat_watch(const struct nat_job *j, int *out_err)

@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,26 +23,77 @@
 #define MAX_AT_PORT 64
 #define MAX_NAMED 256
 
+static bool same(const struct port_rec *a, const struct port_rec *b)
+{
+	return a->port == b->port && a->has_port == b->has_port && a->proto == b->proto &&
+	       a->reg == b->reg && a->cur == b->cur;
+}
+
+static size_t hash(const struct port_rec *r)
+{
+	uint64_t h = (uint64_t)r->port << 33 ^ (uint64_t)r->proto << 17 ^ r->has_port ^
+		     (uint64_t)(uintptr_t)r->reg * 0x9e3779b97f4a7c15ULL ^
+		     (uint64_t)(uintptr_t)r->cur * 0xc2b2ae3d27d4eb4fULL;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h ^ h >> 32);
+}
+
+/* The slot of r in the set: where it is, or the empty one it would go in */
+static size_t *slot(const struct port_list *l, const struct port_rec *r)
+{
+	size_t i = hash(r) & (l->nset - 1);
+
+	while (l->set[i] && !same(&l->v[l->set[i] - 1], r))
+		i = (i + 1) & (l->nset - 1);
+	return &l->set[i];
+}
+
+static void note(struct port_list *l, size_t i)
+{
+	const struct port_rec *r = &l->v[i];
+
+	*slot(l, r) = i + 1;
+	if (r->has_port)
+		l->at_port[r->port] |= r->proto ? r->proto : 1;
+}
+
+/* The set and the per-port protocols again from v: after it grew, or
+ * after records left it (a search keeps only the matching ones) */
+static void reindex(struct port_list *l, size_t want)
+{
+	size_t n = 64;
+
+	while (n < 2 * want)
+		n *= 2;
+	free(l->set);
+	l->set = xcalloc(n, sizeof(*l->set));
+	l->nset = n;
+	if (!l->at_port)
+		l->at_port = xcalloc(65536, sizeof(*l->at_port));
+	memset(l->at_port, 0, 65536 * sizeof(*l->at_port));
+	for (size_t i = 0; i < l->n; i++)
+		note(l, i);
+}
+
 /* Add r unless the list has it already (a name and its port can both
  * lead to one registration). */
 static void push(struct port_list *l, struct port_rec r)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].port == r.port && l->v[i].has_port == r.has_port &&
-		    l->v[i].proto == r.proto && l->v[i].reg == r.reg && l->v[i].cur == r.cur)
-			return;
+	if (2 * (l->n + 1) > l->nset)
+		reindex(l, l->n + 1);
+	if (*slot(l, &r))
+		return;
 	l->v = xgrow(l->v, sizeof(*l->v), l->n + 1, &l->cap);
 	l->v[l->n++] = r;
+	note(l, l->n - 1);
 }
 
 /* Does the list hold anything for this port and one of these protocols? */
 static bool listed(const struct port_list *l, uint16_t port, unsigned protos)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].has_port && l->v[i].port == port &&
-		    (!l->v[i].proto || (l->v[i].proto & protos)))
-			return true;
-	return false;
+	return l->at_port && (l->at_port[port] & (protos | 1));
 }
 
 static void add_port(struct port_list *l, uint16_t port, unsigned protos)
@@ -92,8 +144,11 @@ static int rank(const struct port_rec *r)
 	return r->cur ? 0 : r->has_port ? 1 : 2;
 }
 
-static void order_answer(struct port_rec *v, size_t n)
+static void order_answer(struct port_list *l, size_t before)
 {
+	struct port_rec *v = l->v + before;
+	size_t n = l->n - before;
+
 	for (size_t i = 1; i < n; i++) {
 		struct port_rec x = v[i];
 		size_t j = i;
@@ -102,6 +157,7 @@ static void order_answer(struct port_rec *v, size_t n)
 			v[j] = v[j - 1];
 		v[j] = x;
 	}
+	reindex(l, l->n);	/* the set holds indexes: n is small here (one name) */
 }
 
 static int add_name(struct port_list *l, const char *name, unsigned protos)
@@ -144,7 +200,7 @@ static int add_name(struct port_list *l, const char *name, unsigned protos)
 			      name, name);
 	if (l->n == before)
 		return errorf(-ENOENT, "no '%s' registration for the protocols asked", name);
-	order_answer(l->v + before, l->n - before);
+	order_answer(l, before);
 	return 0;
 }
 
@@ -254,6 +310,7 @@ size_t ports_search(struct port_list *l, char **words, size_t nwords, unsigned p
 		    l->v[k - 1].cur != l->v[i].cur)
 			l->v[k++] = l->v[i];
 	l->n = k;
+	reindex(l, l->n);
 	return l->n - before;
 }
 
@@ -293,6 +350,7 @@ int ports_lookup(struct port_list *l, char **args, size_t n, const struct port_o
 void port_list_free(struct port_list *l)
 {
 	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
+	free(l->set);
+	free(l->at_port);
+	*l = (struct port_list){ 0 };
 }

@@ -28,6 +28,13 @@ struct port_list {
 	struct port_rec *v;
 	size_t n;
 	size_t cap;
+	/* what is in v, so that adding is O(1) (`port 0-65535` is 72,000
+	 * records): a hash set of v's records (index + 1, 0 empty, a power
+	 * of two at most half full) and, per port, the protocols v has for
+	 * it (bit 0: a record with no protocol) */
+	size_t *set;
+	size_t nset;
+	unsigned *at_port;
 };
 
 struct port_opts {

@@ -625,7 +625,7 @@ static void ready_line(const struct serve_opts *o, uint16_t all)
 			 o->spec[i].transports == (SV_TCP | SV_UDP) ? "tcp+udp"
 			 : o->spec[i].transports == SV_UDP ? "udp" : "tcp");
 	}
-	fprintf(stderr, "serving %s\n", buf_str(&b));
+	warnf("serving %s", buf_str(&b));	/* a notice: "portkit: serving ..." */
 	buf_free(&b);
 }
 

@@ -18,7 +18,7 @@
 enum {
 	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST,
 	OPT_PID, OPT_USER, OPT_PROCESS, OPT_NETNS, OPT_BY, OPT_WATCH,
-	OPT_COUNT, OPT_METRICS,
+	OPT_COUNT, OPT_METRICS, OPT_LSOF_I,
 };
 
 struct ls_cmd_opts {
@@ -157,14 +157,15 @@ static int ls_main(int argc, char **argv, const struct cmd *self)
 struct who_opts {
 	struct ls_opts o;
 	unsigned protos;
+	const char *lsof;	/* lsof's -i :80 */
 };
 
 static int who_option(void *ctx, int c, const char *optarg)
 {
 	struct who_opts *w = ctx;
 
-	if (c == OPT_NETNS) {
-		w->o.netns = optarg;
+	if (c == OPT_NETNS || c == OPT_LSOF_I) {
+		*(c == OPT_NETNS ? &w->o.netns : &w->lsof) = optarg;
 		return 0;
 	}
 	if (proto_parse(optarg, &w->protos) || (w->protos & ~(PROTO_TCP | PROTO_UDP)))
@@ -177,24 +178,24 @@ static int who_main(int argc, char **argv, const struct cmd *self)
 	struct who_opts w = { .protos = PROTO_TCP | PROTO_UDP };
 	struct ls_opts o;
 	struct session_set s;
-	unsigned protos;
+	struct who_target t;
 	int r = cmd_parse(self, argc, argv, &w.o.cc, who_option, &w);
 
 	if (r)
 		return r;
 	o = w.o;
-	protos = w.protos;
-	if (optind != argc - 1)
+	if (optind != argc - !w.lsof)
 		return cmd_usage_error(self, "which port? give exactly one port or service name");
-	/* a listener's remote end shows as port 0: it would match them all */
-	if (is_number(argv[optind]) && strspn(argv[optind], "0") == strlen(argv[optind]))
-		return cmd_usage_error(self, "port 0 is nobody's: no socket is bound to it or "
-				       "connected from it");
-	if (filter_ports(&o.q, argv[optind], true, true))
+	if (who_target_parse(w.lsof ? w.lsof : argv[optind], &t))
+		return cmd_usage_error(self, "%s", error_msg());
+	if (!(t.protos &= w.protos))
+		return cmd_usage_error(self, "'%s' is not the protocol --proto asks for", t.port);
+	if (filter_ports(&o.q, t.port, true, true))
 		return cmd_error("%s", error_msg());
-	o.q.tcp = protos & PROTO_TCP;
-	o.q.udp = protos & PROTO_UDP;
-	o.q.v4 = o.q.v6 = true;
+	o.q.tcp = t.protos & PROTO_TCP;
+	o.q.udp = t.protos & PROTO_UDP;
+	o.q.v4 = t.v4;
+	o.q.v6 = t.v6;
 	o.q.states = SS_ALL;
 	o.owners = o.all_owners = true;
 	r = sessions_collect(&o, &s);
@@ -267,6 +268,11 @@ const struct cmd ls_cmd = {
 		{ 'K', "ss's -K (kill sockets)", "portkit only reads the table" },
 		{ 0, NULL, NULL },
 	},
+	.aliases = (const struct cmd_alias[]){
+		{ 'N', OPT_NETNS, "NAME", "ss's -N: the same as --netns NAME" },
+		{ 'E', OPT_WATCH, NULL, "ss's -E (events): the same as --watch" },
+		{ 0, 0, NULL, NULL },
+	},
 };
 
 static const struct cmd_option who_options[] = {
@@ -278,11 +284,15 @@ static const struct cmd_option who_options[] = {
 const struct cmd who_cmd = {
 	.name = "who",
 	.summary = "who holds a port: listeners and connections with their processes",
-	.synopsis = "PORT [--proto tcp|udp]",
+	.synopsis = "PORT|:PORT|PORT/PROTO [--proto tcp|udp]",
 	.about =
 	"Everything holding PORT on this host: listeners and connections, with\n"
 	"each process's pid, user, command line, systemd unit and container.\n"
 	"Exit status: 0 someone holds it, 1 nobody does, 2 error.",
 	.options = who_options,
 	.run = who_main,
+	.aliases = (const struct cmd_alias[]){
+		{ 'i', OPT_LSOF_I, ":PORT", "lsof's -i [tcp|udp]:PORT: the same as PORT" },
+		{ 0, 0, NULL, NULL },
+	},
 };

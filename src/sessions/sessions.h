@@ -95,4 +95,15 @@ bool watch_seconds(const char *s, unsigned *ms);
 /* 0 someone holds it, 1 nobody, -EIO with error_msg() */
 int who_show(const struct ls_opts *o, const struct session_set *s);
 
+/* who's PORT as people write it: "80", "ssh", and lsof's and netstat's
+ * ":80", "tcp:80", "4tcp:80", "80/tcp"; port is a copy of the port part,
+ * protos and v4/v6 narrowed as the spelling says. -EINVAL with
+ * error_msg() (no port, port 0, lsof's @HOST). */
+struct who_target {
+	char port[128];
+	unsigned protos;	/* PROTO_ bits */
+	bool v4, v6;
+};
+int who_target_parse(const char *spec, struct who_target *t);
+
 #endif

@@ -11,6 +11,7 @@
 #include "core/base/log.h"
 #include "core/host/procinfo.h"
 #include "core/host/users.h"
+#include "core/vocab/registry.h"
 #include "sessions/sessions.h"
 #include "core/base/banned.h"
 
@@ -156,4 +157,58 @@ int who_show(const struct ls_opts *opt, const struct session_set *s)
 	if ((e = out_close(o)))
 		return e;	/* the command reports it: cmd_output_error() */
 	return s->n ? 0 : 1;
+}
+
+/* "tcp" or "udp" at s, ended by ':', '@' or the end: its PROTO_ bit */
+static unsigned proto_word(const char *s, size_t *len)
+{
+	unsigned bit = !strncasecmp(s, "tcp", 3) ? PROTO_TCP : !strncasecmp(s, "udp", 3) ? PROTO_UDP : 0;
+
+	if (!bit || (s[3] && s[3] != ':' && s[3] != '@'))
+		return 0;
+	*len = 3;
+	return bit;
+}
+
+int who_target_parse(const char *spec, struct who_target *t)
+{
+	const char *p = spec;
+	char *slash;
+	size_t len = 0;
+	unsigned bit;
+
+	t->protos = PROTO_TCP | PROTO_UDP;
+	t->v4 = t->v6 = true;
+	/* lsof -i [46][PROTO][@HOST][:PORT] */
+	/* (not "6a44", a service name) */
+	if ((p[0] == '4' || p[0] == '6') && (proto_word(p + 1, &len) || p[1] == ':' ||
+					     p[1] == '@')) {
+		t->v4 = p[0] == '4';
+		t->v6 = p[0] == '6';
+		p++;
+	}
+	if ((bit = proto_word(p, &len))) {
+		t->protos = bit;
+		p += len;
+	}
+	if (*p == '@')
+		return errorf(-EINVAL, "'%s': lsof's @HOST is not who's: who answers for this "
+			      "host's ports (sessions with a host: portkit ls --dst HOST -p)", spec);
+	if (*p == ':')
+		p++;
+	if (!*p)
+		return errorf(-EINVAL, "which port in '%s'? give a port or service name", spec);
+	snprintf(t->port, sizeof(t->port), "%s", p);
+	/* netstat's and /etc/services' "80/tcp" */
+	if ((slash = strrchr(t->port, '/')) && (bit = proto_word(slash + 1, &len)) && !slash[4]) {
+		if (!(t->protos & bit))
+			return errorf(-EINVAL, "'%s' names two protocols", spec);
+		t->protos = bit;
+		*slash = '\0';
+	}
+	/* a listener's remote end shows as port 0: it would match them all */
+	if (is_number(t->port) && strspn(t->port, "0") == strlen(t->port))
+		return errorf(-EINVAL, "port 0 is nobody's: no socket is bound to it or connected "
+			      "from it");
+	return 0;
 }

@@ -121,17 +121,27 @@ def test_full_disk_is_one_line_with_the_reason(args):
     assert lines == ["portkit: cannot write output: No space left on device"], cp.stderr
 
 
-def test_closed_pipe_is_quiet_with_sigpipe_ignored():
+@pytest.mark.parametrize("args", [["port", "0-65535"], ["port", "0-65535", "--json"]])
+def test_closed_pipe_with_sigpipe_ignored_is_exit_2_with_one_line(args):
+    """The contract: exit 2 comes with its one 'portkit:' line. With SIGPIPE
+    ignored a reader that went away is an EPIPE like any write error (with
+    SIGPIPE at its default the process ends by the signal, as every tool)."""
     import subprocess
     from conftest import BIN
     # Python ignores SIGPIPE; restore_signals=False hands that to the child
-    p = subprocess.Popen([BIN, "port", "0-65535"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, restore_signals=False)
-    p.stdout.read(100)
-    p.stdout.close()
-    err = p.stderr.read()
-    p.wait(timeout=30)
-    assert err == b"", err
+    p = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         restore_signals=False)
+    try:
+        p.stdout.read(1)
+        p.stdout.close()
+        err = p.stderr.read()
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert rc == 2 and err.decode().splitlines() == ["portkit: cannot write output: Broken pipe"], \
+        (rc, err)
 
 
 RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -219,6 +229,19 @@ def test_full_disk_for_output_files(args):
     assert r.rc == 2
     assert r.err.splitlines()[-1:] == ["portkit: cannot write '/dev/full': No space left on device"], \
         r.err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="live capture needs root")
+def test_live_capture_to_a_full_disk_is_refused_before_listening():
+    """The pcap file's header is written before "listening on": a file that
+    cannot take it ends the run at once with one line (it used to say
+    "listening on", wait for a packet, and add the error at the end)."""
+    import subprocess
+    cp = subprocess.run([BIN, "capture", "-i", "lo", "-c", "1", "-w", "/dev/full"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+    assert cp.returncode == 2
+    assert cp.stderr.splitlines() == ["portkit: cannot write '/dev/full': No space left on device"], \
+        cp.stderr
 
 
 def test_unwritable_xml_stops_before_scanning():
@@ -355,3 +378,195 @@ def test_a_filter_error_repeating_a_long_word_stays_short():
     # libpcap's message repeats the 300-digit number: it is cut
     r = run("capture", "-r", GET, "port " + "9" * 300)
     assert r.rc == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 200, r.err
+
+
+# ---- issue 26: every stderr line is portkit's, one short line each ----
+
+def test_nat_and_serve_notices_start_with_portkit():
+    import signal
+    import subprocess
+    from netns import Netns
+    with Netns() as ns:
+        r = ns.run(BIN, "nat")      # a new namespace tracks nothing yet
+        assert r.returncode == 0 and r.stderr == "portkit: no tracked session\n", r.stderr
+        p = subprocess.Popen(ns.cmd(BIN, "serve", "echo:7007"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        ns.procs.append(p)
+        line = p.stderr.readline()
+        p.send_signal(signal.SIGTERM)
+        rest = p.communicate(timeout=30)[1]
+        assert line == "portkit: serving echo on [::]:7007/tcp+udp\n", line
+        assert all(x.startswith("portkit: ") for x in rest.splitlines()), rest
+
+
+@pytest.mark.parametrize("cmd,arg,want", [
+    (["port"], "\x01" * 60, None),              # 60 control bytes: 240 bytes escaped
+    (["port"], "\udcff\udcfeabc\u00e9", "'\\xff\\xfeabc\u00e9'"),   # not UTF-8, then UTF-8
+    (["ls", "--state"], "x" + "\u00e9" * 100, "'x\u00e9"),   # cut between characters
+])
+def test_escaped_argument_stays_one_short_line(cmd, arg, want):
+    import subprocess
+    cp = subprocess.run([BIN, *cmd, os.fsencode(arg)], capture_output=True, timeout=30)
+    assert cp.returncode == 2
+    lines = cp.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(b"portkit: "), cp.stderr
+    assert len(lines[0]) <= 200, len(lines[0])
+    assert all(b == 0x09 or 0x20 <= b < 0x7f for b in lines[0].decode().encode("ascii",
+                                                                               "ignore")), lines
+    text = lines[0].decode("utf-8")         # valid UTF-8: raw bytes are escaped
+    assert "\x1b" not in text and "\x01" not in text
+    if want:
+        assert want in text, text
+    else:
+        assert re.search(r"'(\\x01)+\.\.\.'", text), text
+
+
+@pytest.mark.parametrize("cmd", ["ls", "scan", "forward", "capture", "serve", "nat", "audit"])
+@pytest.mark.parametrize("opt", ["--=", "--=x", "--==="])
+def test_nameless_option_is_one_short_line(cmd, opt):
+    r = run(cmd, opt)
+    assert r.rc == 2, r.err
+    lines = r.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portkit: ") and len(lines[0].encode()) <= 200, \
+        r.err
+    assert "has no name" in lines[0], r.err
+
+
+# ---- issue 26: other tools' letters mean here what they mean there ----
+
+def test_tcpdump_snaplen_0_is_the_whole_packet():
+    r = run("capture", "-r", GET, "-s", "0", "--json")
+    assert r.rc == 0 and r.out == run("capture", "-r", GET, "--json").out, r.err
+    bad = run("capture", "-r", GET, "-s", "10")
+    assert bad.rc == 2 and "must be 0 (whole packets) or 64-262144" in bad.err, bad.err
+
+
+def test_who_takes_lsof_and_netstat_spellings():
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+        want = run("who", str(port), "--json")
+        assert want.rc == 0 and [x["local_port"] for x in want.json()] == [port], want.err
+        for spelling in ([f":{port}"], [f"{port}/tcp"], ["-i", f":{port}"], ["-i", f"tcp:{port}"],
+                         ["-i", f"4tcp:{port}"]):
+            r = run("who", *spelling, "--json")
+            assert r.rc == 0 and r.out == want.out, (spelling, r.err)
+        # a TCP listener is nobody's on UDP
+        for spelling in ([f"{port}/udp"], ["-i", f"udp:{port}"]):
+            r = run("who", *spelling)
+            assert r.rc == 1, (spelling, r.rc, r.err)
+    r = run("who", "-i", "@198.18.0.1:80")
+    assert r.rc == 2 and "portkit ls --dst HOST" in r.err and len(r.err.splitlines()) == 1, r.err
+
+
+def test_ss_netns_and_events_letters():
+    import signal
+    import subprocess
+    import threading
+    from netns import Netns
+    with Netns() as ns:
+        holder = ns.spawn("python3", "-c", "import socket,sys\n"
+                          "s=socket.create_server(('127.0.0.1',8081));print('ok',flush=True)\n"
+                          "sys.stdin.read()")
+        assert holder.stdout.readline().strip() == "ok"
+        want = run("ls", "--netns", ns.name, "-l", "--json")
+        got = run("ls", "-N", ns.name, "-l", "--json")
+        assert got.rc == 0 and got.out == want.out, got.err
+        assert [x["local_port"] for x in got.json()] == [8081]
+        # -E follows as --watch does: a listener opened after it started
+        w = subprocess.Popen(ns.cmd(BIN, "ls", "-E", "-l"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        ns.procs.append(w)
+        guard = threading.Timer(30, w.kill)     # a bound on the reads below
+        guard.start()
+        try:
+            assert w.stderr.readline().startswith("portkit: watching"), w
+            ns.spawn("python3", "-c", "import socket,sys\n"
+                     "s=socket.create_server(('127.0.0.1',8082));sys.stdin.read()")
+            ev = w.stdout.readline().split()
+        finally:
+            guard.cancel()
+        assert ev[1:4] == ["open", "tcp", "LISTEN"] and ev[4] == "127.0.0.1:8082", ev
+        w.send_signal(signal.SIGTERM)
+        assert w.wait(timeout=30) == 0
+    assert "ss's -N" in run("ls", "--help").out
+
+
+def test_common_options_before_the_command_and_V():
+    assert run("--json", "port", "22").out == run("port", "22", "--json").out != ""
+    r = run("--no-color", "--json", "who", "1")
+    assert r.rc == 1 and r.err == "", r.err
+    v = run("-V")
+    assert v.rc == 0 and v.out == run("--version").out and v.out.startswith("portkit "), v.err
+
+
+def test_ls_takes_either_state_spelling():
+    for spelling in ("TIME_WAIT", "time-wait", "Time_Wait", "TIME-WAIT", "syn_sent", "SYN-SENT",
+                     "ESTABLISHED", "close_wait", "fin_wait_1", "time-wait,syn_recv"):
+        r = run("ls", "--state", spelling, "--json")
+        assert r.rc == 0, (spelling, r.err)
+
+
+def conntrack_table(ns):
+    import shutil
+    if not shutil.which("conntrack"):
+        pytest.skip("conntrack-tools is not installed")
+    for args in (["-p", "tcp", "--state", "ESTABLISHED", "--sport", "40000", "--dport", "80"],
+                 ["-p", "tcp", "--state", "SYN_SENT", "--sport", "40001", "--dport", "22"],
+                 ["-p", "tcp", "--state", "TIME_WAIT", "--sport", "40002", "--dport", "443"],
+                 ["-p", "udp", "--sport", "40003", "--dport", "53"]):
+        r = ns.run("conntrack", "-I", "-s", "198.18.30.1", "-d", "198.18.30.2", "-t", "600", *args)
+        assert r.returncode == 0, r.stderr
+
+
+def test_nat_states_spelled_as_ls_and_conntrack_letters():
+    from netns import Netns
+    with Netns() as ns:
+        conntrack_table(ns)
+
+        def nat(*args):
+            r = ns.run(BIN, "nat", *args)
+            assert r.returncode == 0, r.stderr
+            if "--json" not in args:
+                return r.stdout
+            # the timeouts count down between two runs
+            return [dict(x, timeout=None) for x in map(__import__("json").loads,
+                                                       r.stdout.splitlines())]
+        recs = nat("--json")
+        assert sorted((x["proto"], x["orig_dst_port"], x["state"]) for x in recs) == [
+            ("tcp", 22, "SYN-SENT"), ("tcp", 80, "ESTAB"), ("tcp", 443, "TIME-WAIT"),
+            ("udp", 53, None)]
+        for s in ("TIME-WAIT", "time_wait", "Time-Wait", "TIME_WAIT"):
+            assert [x["orig_dst_port"] for x in nat("--state", s, "--json")] == [443], s
+        assert nat("--state", "established", "--json") == nat("--state", "ESTAB", "--json")
+        # conntrack's letters: -L lists, -p tcp is -t
+        assert nat("-L", "--json") == nat("--json")
+        assert nat("-p", "tcp", "--json") == nat("-t", "--json")
+        assert nat("-p", "UDP", "--json") == nat("-u", "--json")
+        text = nat()
+        assert " ESTAB " in text and "SYN-SENT" in text and "_" not in text
+        # -n: no SERVICE column (it would be all dashes), as in ls
+        head = nat("-n").splitlines()[0].split()
+        assert head == ["PROTO", "STATE", "ORIGINAL", "TRANSLATION", "TIMEOUT"], head
+        assert "SERVICE" in text.splitlines()[0]
+
+
+def test_nat_events_letter_is_watch():
+    import signal
+    import subprocess
+    from netns import Netns
+    with Netns() as ns:
+        p = subprocess.Popen(ns.cmd(BIN, "nat", "-E", "--json", "--count", "1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ns.procs.append(p)
+        try:
+            assert p.stderr.readline().startswith("portkit: following the conntrack table")
+            conntrack_table(ns)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=10)
+        assert p.returncode == 0, err
+        ev = __import__("json").loads(out.splitlines()[0])
+        assert ev["event"] == "new" and ev["state"] == "ESTAB", ev

@@ -44,7 +44,7 @@ def net(tmp_path):
                                           "a.lab=1.2.3.4"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         server.procs.append(srv)
-        assert srv.stderr.readline().startswith("serving ")
+        assert srv.stderr.readline().startswith("portkit: serving ")
         conf = tmp_path / "k.conf"
         conf.write_text(CONF)
         yield client, router, server, srv, conf
@@ -188,7 +188,7 @@ def test_hairpin_a_lan_client_through_the_public_address(tmp_path):
         srv = subprocess.Popen(server.cmd(BIN, "serve", "http", "--json"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         server.procs.append(srv)
-        assert srv.stderr.readline().startswith("serving ")
+        assert srv.stderr.readline().startswith("portkit: serving ")
         f = Fwd("--kernel", "8080", "198.18.9.2:80", "--enable-forwarding", prefix=router.cmd())
         try:
             f.wait_for(" listening ")

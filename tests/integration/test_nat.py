@@ -54,6 +54,9 @@ def router():
         run("lab", "--name", name, "down")
 
 
+LS_SPELLING = {"ESTABLISHED": "ESTAB", "FIN_WAIT": "FIN-WAIT"}
+
+
 def conntrack_entries(name):
     out = subprocess.run(["ip", "netns", "exec", f"{name}-router", "conntrack", "-L", "-o",
                           "extended"], capture_output=True, text=True, timeout=30).stdout
@@ -63,7 +66,8 @@ def conntrack_entries(name):
         proto = f[2]
         kv = re.findall(r"(src|dst|sport|dport)=(\S+)", line)
         orig, reply = dict(kv[:4]), dict(kv[4:8])
-        state = f[5] if proto == "tcp" else None
+        # portkit spells TCP states as ls does (CLI.md): ESTAB, TIME-WAIT
+        state = LS_SPELLING.get(f[5], f[5].replace("_", "-")) if proto == "tcp" else None
         nat = ("snat" if orig["src"] != reply["dst"] or orig.get("sport") != reply.get("dport")
                else None)
         if orig["dst"] != reply["src"] or orig.get("dport") != reply.get("sport"):
@@ -97,7 +101,7 @@ def test_text_spells_out_the_translation(router):
     r = run("nat", "--netns", f"{router}-router", "-t")
     assert r.rc == 0, r.err
     fwd = [line for line in r.out.splitlines() if "-> 198.19.0.2:8080" in line][0]
-    assert "forwarded to 198.18.10.10:80 (port forward)" in fwd and "ESTABLISHED" in fwd
+    assert "forwarded to 198.18.10.10:80 (port forward)" in fwd and " ESTAB " in fwd
     out = [line for line in r.out.splitlines() if "-> 198.19.2.10:80" in line][0]
     assert out.split()[2].startswith("198.18.10.12:") and "leaves as 198.19.0.2:" in out
     dn = run("nat", "--netns", f"{router}-router", "--dnat", "--json").json()
@@ -131,7 +135,7 @@ def test_watch_reports_new_and_destroyed_sessions(router):
     timer = threading.Timer(30, w.kill)      # bounded, whatever happens
     timer.start()
     try:
-        assert w.stderr.readline().startswith("following the conntrack table")
+        assert w.stderr.readline().startswith("portkit: following the conntrack table")
         q = run("lab", "--name", router, "exec", "pc1", "--", PY, "-c", QUERY)
         assert q.rc == 0, q.err
         port = int(q.out)

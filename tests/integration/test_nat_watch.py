@@ -45,7 +45,7 @@ def follow(ns, *args, parse=json.loads):
                          stderr=subprocess.PIPE, text=True)
     ns.procs.append(p)
     ready = p.stderr.readline()            # said once the socket is subscribed
-    assert ready.startswith("following the conntrack table"), ready
+    assert ready.startswith("portkit: following the conntrack table"), ready
     recs = []
     t = threading.Thread(target=lambda: recs.extend(parse(x) for x in p.stdout), daemon=True)
     t.start()

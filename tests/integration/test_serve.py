@@ -34,7 +34,7 @@ class Serve:
                                   stderr=subprocess.PIPE, text=True)
         ns.procs.append(self.p)
         line = self.p.stderr.readline()
-        if not line.startswith("serving "):
+        if not line.startswith("portkit: serving "):
             self.p.kill()
             raise AssertionError(f"serve did not start: {line}{self.p.stderr.read()}")
         self.ready = line
@@ -252,7 +252,7 @@ def test_all_ports_answers_everywhere_but_where_something_listens():
                               "c,_=s.accept(); c.sendall(b'the real one'); sys.stdin.read()")
         assert keeper.stdout.readline().strip() == "ok"
         s = Serve(server, "--all-ports", "http:8080")
-        assert s.ready.startswith("serving every TCP port nothing listens on (redirected to port ")
+        assert s.ready.startswith("portkit: serving every TCP port nothing listens on (redirected to port ")
         ports = sorted(random.Random(7).sample(range(1, 65536), 1000))
         ports = [p for p in ports if p not in (9999, 8080)]
         r = client.run(BIN, "scan", "198.18.2.2", "-p", ",".join(map(str, ports)), "--json",

@@ -94,8 +94,8 @@ TEST(nat_filters_on_the_replayed_dump)
 		{ { .snat = true }, 4 },
 		{ { .udp = true }, 2 },
 		{ { .tcp = true, .udp = true }, 4 },
-		{ { .state = "ESTABLISHED" }, 2 },
-		{ { .state = "TIME_WAIT" }, 0 },
+		{ { .state = "ESTAB" }, 2 },
+		{ { .state = "TIME-WAIT" }, 0 },
 	};
 	struct port_range p8080 = { 8080, 8080 }, p53 = { 53, 53 };
 	char *bytes, *got;
@@ -123,9 +123,10 @@ TEST(nat_table_spells_out_the_translation)
 	j.numeric = true;
 	CHECK_INT(list(&j, false, &got), 5);
 	CHECK(!strncmp(got, "PROTO  STATE", 12));
+	CHECK(!strstr(got, "SERVICE"));	/* -n: no column of dashes */
 	CHECK(strstr(got, "198.18.20.1:57920 -> 198.18.20.2:8080 "));
 	CHECK(strstr(got, "  forwarded to 198.18.21.2:80, from 198.18.21.1:57920 (port forward "
-			  "and source NAT)  -"));
+			  "and source NAT)  "));
 	CHECK(strstr(got, "leaves as 198.18.21.1:33166 (source NAT)"));
 	CHECK(strstr(got, "icmp   replied"));
 	CHECK(strstr(got, "[2001:db8:20::1]:48576 -> [2001:db8:21::2]:5353  -"));
@@ -144,7 +145,7 @@ TEST(nat_summary_of_the_replayed_dump)
 	CHECK_INT(nat_summary(&j), 0);
 	/* a recording has no nf_conntrack_count: no "(table: ...)" */
 	CHECK_STR(capture_text(&c), "5 tracked sessions\n"
-				    "TCP: ESTABLISHED 2\n"
+				    "TCP: ESTAB 2\n"
 				    "UDP: replied 2, unreplied 0\n"
 				    "other protocols: 1\n"
 				    "translated: 4 source NAT, 1 port forward\n"
@@ -229,4 +230,21 @@ TEST(nat_watch_replayed_events_and_the_lost_record)
 	free(got);
 	free(want);
 	free(bytes);
+}
+
+TEST(nat_states_are_spelled_as_ls_and_read_either_way)
+{
+	static const struct { const char *in; const char *out; } v[] = {
+		{ "ESTABLISHED", "ESTAB" }, { "estab", "ESTAB" }, { "time_wait", "TIME-WAIT" },
+		{ "TIME-WAIT", "TIME-WAIT" }, { "Syn_Sent", "SYN-SENT" }, { "SYN-RECV", "SYN-RECV" },
+		{ "fin_wait", "FIN-WAIT" }, { "close-wait", "CLOSE-WAIT" }, { "LAST_ACK", "LAST-ACK" },
+	};
+	unsigned s;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		CHECK_INT(nat_tcp_state_parse(v[i].in, &s), 0);
+		CHECK_STR(nat_tcp_state(s), v[i].out);
+	}
+	CHECK(nat_tcp_state_parse("TIME WAIT", &s) < 0);
+	CHECK(nat_tcp_state_parse("", &s) < 0);
 }

@@ -8,7 +8,13 @@
  * an argument of the next errorf() (errorf(r, "--x: %s", error_msg())).
  *
  * warnf() is for the command layer and for notices that must reach the
- * user without ending anything (owners hidden without root): stderr only.
+ * user without ending anything (owners hidden without root): stderr only,
+ * "portkit: " first like every error. Every line either writes is one
+ * write of at most 200 bytes: control bytes and bytes that are not UTF-8
+ * escaped (\x1b), a quoted piece cut after 60 bytes, the end of a long
+ * message cut with "...". What else writes to stderr: scan's progress
+ * (a terminal only), forward's session log (its default file), xalloc's
+ * out-of-memory line and capture's two --max-flows notices (fixed text).
  */
 #ifndef PORTKIT_LOG_H
 #define PORTKIT_LOG_H

@@ -2,6 +2,7 @@
  * conntrack.c - the conntrack table through ctnetlink, read with libmnl.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -490,14 +491,45 @@ int nat_each_bytes(const void *buf, size_t size, int (*fn)(const struct nat_entr
 	return ct_run_batch(buf, size, 0, 0, on_entry, &x) < 0 ? ct_error(errno, "reading") : 0;
 }
 
+static const char *const tcp_states[] = {
+	"NONE", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT", "CLOSE-WAIT",
+	"LAST-ACK", "TIME-WAIT", "CLOSE", "SYN-SENT2",
+};
+
 const char *nat_tcp_state(unsigned s)
 {
-	static const char *const names[] = {
-		"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
-		"LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2",
+	return s < sizeof(tcp_states) / sizeof(tcp_states[0]) ? tcp_states[s] : "UNKNOWN";
+}
+
+/* equal but for case and '-' against '_' */
+static bool same_word(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (tolower((unsigned char)(*a == '_' ? '-' : *a)) !=
+		    tolower((unsigned char)(*b == '_' ? '-' : *b)))
+			return false;
+	return !*a && !*b;
+}
+
+int nat_tcp_state_parse(const char *s, unsigned *state)
+{
+	static const struct { const char *word; unsigned state; } more[] = {
+		{ "established", 3 }, { "syn-received", 2 }, { "fin-wait-1", 4 },
+		{ "fin-wait-2", 4 }, { "closed", 8 },
 	};
 
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "UNKNOWN";
+	for (unsigned i = 0; i < sizeof(tcp_states) / sizeof(tcp_states[0]); i++)
+		if (same_word(s, tcp_states[i])) {
+			*state = i;
+			return 0;
+		}
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		if (same_word(s, more[i].word)) {
+			*state = more[i].state;
+			return 0;
+		}
+	return errorf(-EINVAL, "unknown state '%s' (ESTAB, SYN-SENT, TIME-WAIT, ...; '-' or '_')",
+		      s);
 }
 
 const char *nat_translation(const struct nat_entry *e)

@@ -58,7 +58,14 @@ int nat_parse_msg(const void *msg, size_t size, struct nat_entry *e);
  * message is left; lengths checked. */
 struct nlmsghdr;
 const struct nlmsghdr *nat_ct_next(const void *buf, size_t size, const struct nlmsghdr *prev);
-const char *nat_tcp_state(unsigned s);	/* "ESTABLISHED", ... as conntrack prints */
+/* conntrack's TCP state s spelled as ls spells TCP states ("ESTAB",
+ * "SYN-SENT", "TIME-WAIT"; conntrack's own FIN_WAIT is "FIN-WAIT"), one
+ * vocabulary in every output */
+const char *nat_tcp_state(unsigned s);
+/* A state as people type it, ls's or conntrack's spelling, '-' or '_',
+ * any case ("time_wait", "ESTABLISHED", "estab"): its number; -EINVAL
+ * with error_msg() */
+int nat_tcp_state_parse(const char *s, unsigned *state);
 /* "snat", "dnat", "both" or NULL */
 const char *nat_translation(const struct nat_entry *e);
 

@@ -60,8 +60,17 @@ static const struct {
 	{ "big", SS_ALL & ~(B(SS_SYN_RECV) | B(SS_TIME_WAIT)) },
 };
 
-int state_parse(const char *s, uint32_t *mask)
+int state_parse(const char *arg, uint32_t *mask)
 {
+	char s[32];
+
+	/* conntrack's and the kernel's TIME_WAIT is time-wait too */
+	snprintf(s, sizeof(s), "%s", arg);
+	for (char *p = s; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	if (strlen(arg) >= sizeof(s))
+		s[0] = '\0';	/* too long for any state: no cut-off match */
 	for (size_t i = 0; i < sizeof(state_words) / sizeof(state_words[0]); i++) {
 		if (!strcasecmp(s, state_words[i].name)) {
 			*mask = state_words[i].mask;
@@ -76,7 +85,7 @@ int state_parse(const char *s, uint32_t *mask)
 		}
 	}
 	return errorf(-EINVAL, "unknown state '%s' (try established, listen, time-wait, "
-			       "syn-sent, close-wait, all, connected, ...)", s);
+			       "syn-sent, close-wait, all, connected, ...)", arg);
 }
 
 void sock_table_free(struct sock_table *t)

@@ -114,7 +114,8 @@ void sock_table_free(struct sock_table *t);
 
 /* "ESTAB", "LISTEN", ... as ss prints them; state 7 is "UNCONN". */
 const char *state_name(unsigned state);
-/* A state or group name (ss's: established, listening, connected, ...)
+/* A state or group name (ss's: established, listening, connected, ...;
+ * any case, '-' or '_': TIME_WAIT is time-wait)
  * into a mask; -EINVAL with error_msg() otherwise. */
 int state_parse(const char *s, uint32_t *mask);
 
