@@ -13,6 +13,8 @@ BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 DOCDIR    ?= $(PREFIX)/share/doc/portkit
+LIBEXECDIR ?= $(PREFIX)/lib/portkit
+COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 PYTHON    ?= /usr/bin/python3
@@ -73,7 +75,7 @@ LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libhost.a $(BUILD)/libvoca
 # generated data that belongs to a subsystem's archive
 GEN_SRC_scan := $(BUILD)/gen/services_data.c
 
-all: $(BUILD)/portkit $(BUILD)/portkit.1
+all: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -152,6 +154,15 @@ $(BUILD)/portkit.1: docs/portkit.1.in $(BUILD)/genman
 	@$(if $(Q),echo "  GEN     $@")
 	$(Q)$(BUILD)/genman $< $@
 
+# so does the bash completion: commands, options, their values, operands
+$(BUILD)/gencomp: $(BUILD)/tools/gencomp.o $(filter-out $(BUILD)/src/main.o,$(CMD_OBJ)) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/portkit.bash: $(BUILD)/gencomp
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/gencomp $@
+
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(LIBS) $(LDLIBS)
@@ -228,7 +239,7 @@ bench: $(BUILD)/portkit
 	$(Q)scripts/deps build bench
 	$(Q)for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
 
-install: $(BUILD)/portkit $(BUILD)/portkit.1
+install: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BUILD)/portkit $(DESTDIR)$(BINDIR)/portkit
 	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1

@@ -10,7 +10,9 @@
  *      (0, 1 or 2), and `const struct cmd NAME_cmd = { ... }`.
  *   2. Declare NAME_cmd below and add it to the table in src/cmd.c.
  *   3. Put `.\" @OPTIONS NAME@` where its options go in docs/portkit.1.in.
- * --help, `portkit help NAME`, the command list and the man page follow.
+ * --help, `portkit help NAME`, the command list, the man page and the
+ * shell completion (tools/gencomp.c; an option's values and the operands
+ * complete as the descriptor's .values and .operands say) follow.
  */
 #ifndef PORTKIT_CMD_H
 #define PORTKIT_CMD_H
@@ -39,6 +41,7 @@ struct cmd {
 	int (*run)(int argc, char **argv, const struct cmd *self);
 	unsigned flags;
 	const struct cmd_habit *habits;	/* ends with letter 0; or NULL */
+	const char *operands;	/* what they may be, for completion (core/base/cli.h) */
 };
 
 enum { CMD_HIDDEN = 1 };
