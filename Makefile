@@ -150,9 +150,18 @@ $(BUILD)/genman: $(BUILD)/tools/genman.o $(filter-out $(BUILD)/src/main.o,$(CMD_
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/portkit.1: docs/portkit.1.in $(BUILD)/genman
+# and names the installed files where PREFIX puts them: $(BUILD)/paths
+# changes (and the page is made again) when the paths do
+PATHS_SED := s|@DOCDIR@|$(DOCDIR)|g; s|@BINDIR@|$(BINDIR)|g; s|@UNITDIR@|$(UNITDIR)|g; \
+	s|@LIBEXECDIR@|$(LIBEXECDIR)|g; s|@COMPDIR@|$(COMPDIR)|g
+$(BUILD)/paths: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(PATHS_SED)' | cmp -s - $@ || echo '$(PATHS_SED)' >$@
+
+$(BUILD)/portkit.1: docs/portkit.1.in $(BUILD)/genman $(BUILD)/paths
 	@$(if $(Q),echo "  GEN     $@")
-	$(Q)$(BUILD)/genman $< $@
+	$(Q)$(BUILD)/genman $< $@.tmp
+	$(Q)sed -e '$(PATHS_SED)' $@.tmp >$@ && rm -f $@.tmp
 
 # so does the bash completion: commands, options, their values, operands
 $(BUILD)/gencomp: $(BUILD)/tools/gencomp.o $(filter-out $(BUILD)/src/main.o,$(CMD_OBJ)) $(LIBS)
@@ -245,16 +254,20 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
-	install -d $(DESTDIR)$(PREFIX)/lib/portkit $(DESTDIR)$(UNITDIR)
-	install -m 755 contrib/portkit-textfile $(DESTDIR)$(PREFIX)/lib/portkit/portkit-textfile
-	sed 's|@LIBDIR@|$(PREFIX)/lib/portkit|; s|@BINDIR@|$(BINDIR)|' contrib/portkit-textfile.service \
-		>$(DESTDIR)$(UNITDIR)/portkit-textfile.service
+	install -d $(DESTDIR)$(COMPDIR)
+	install -m 644 $(BUILD)/portkit.bash $(DESTDIR)$(COMPDIR)/portkit
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 contrib/portkit-textfile $(DESTDIR)$(LIBEXECDIR)/portkit-textfile
+	for u in portkit-textfile.service portkit-forward.service; do \
+		sed -e '$(PATHS_SED)' contrib/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 644 contrib/portkit-textfile.timer $(DESTDIR)$(UNITDIR)/portkit-textfile.timer
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install clean
+.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install clean FORCE
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
