@@ -6,6 +6,7 @@
 #   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make bench      side-by-side benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        a Debian package in build/deb/ (dpkg-buildpackage, lintian)
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -25,7 +26,7 @@ SAN_CFLAGS ?=
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\" \
 	-DPORTKIT_DOCDIR=\"$(DOCDIR)\"
-ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
+ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
 	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
@@ -143,7 +144,7 @@ $(foreach s,$(SUBSYSTEMS),$(eval $(call subsystem_lib,$(s))))
 
 $(BUILD)/portkit: $(CMD_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(LIBS) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBS) $(LDLIBS)
 
 # the man page's synopsis and options come from the command descriptors
 $(BUILD)/genman: $(BUILD)/tools/genman.o $(filter-out $(BUILD)/src/main.o,$(CMD_OBJ)) $(LIBS)
@@ -264,10 +265,26 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 	done
 	install -m 644 contrib/portkit-textfile.timer $(DESTDIR)$(UNITDIR)/portkit-textfile.timer
 
+# The Debian package: debian/ in a copy of the tree under build/deb/ (so
+# that dpkg-buildpackage's results, written beside the tree, stay in
+# build/deb/), the source (3.0 native) and the binary package, then lintian
+DEB_DIR := $(BUILD)/deb
+deb:
+	$(Q)scripts/deps build deb
+	$(Q)v=$$(dpkg-parsechangelog -l debian/changelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)tar -c --exclude=./.git --exclude='./build*' . | tar -x -C $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)cd $(DEB_DIR)/portkit-$(VERSION) && dpkg-buildpackage -us -uc >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	$(Q)rm -rf $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)lintian --fail-on error $(DEB_DIR)/portkit_$(VERSION)_*.changes
+	$(Q)ls $(DEB_DIR)/portkit_$(VERSION)_*.deb
+
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install clean FORCE
+.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install deb clean FORCE
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
