@@ -198,10 +198,11 @@ asan:
 	$(Q)$(MAKE) --no-print-directory check BUILD=build-asan CFLAGS="-O1 -g" \
 		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
-# the README's quick start and the whole suite on a bare Debian 12 chroot
-# (debootstrap minbase from this machine's mirror; root; ~15 minutes)
+# the README's quick start and the whole suite on a bare Debian 12 chroot,
+# then the package installed and purged there (debootstrap minbase from
+# this machine's mirror; root; ~25 minutes)
 test-fresh:
-	$(Q)scripts/bare-debian-check --test
+	$(Q)scripts/bare-debian-check --test --deb
 
 # random command lines against the sanitizer build (tests/argv_fuzz.py);
 # ARGV_RUNS=6500 by default, root (it runs in a network namespace of its own)
