@@ -185,7 +185,7 @@ run: deps
 	$(Q)$(BUILD)/portkit ls -a -p
 
 # unit tests first (fast, precise), then the real binary end to end
-check: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/unit-tests
+check: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests tests/data
 	$(Q)PORTKIT=$(abspath $(BUILD)/portkit) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
