@@ -268,14 +268,15 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 
 # The Debian package: debian/ in a copy of the tree under build/deb/ (so
 # that dpkg-buildpackage's results, written beside the tree, stay in
-# build/deb/), the source (3.0 native) and the binary package, then lintian
+# build/deb/; what .gitignore names stays out), the source (3.0 native) and
+# the binary package, then lintian
 DEB_DIR := $(BUILD)/deb
 deb:
 	$(Q)scripts/deps build deb
 	$(Q)v=$$(dpkg-parsechangelog -l debian/changelog -S Version); [ "$$v" = "$(VERSION)" ] || \
 		{ echo "debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; }
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/portkit-$(VERSION)
-	$(Q)tar -c --exclude=./.git --exclude='./build*' . | tar -x -C $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)tar -c --exclude=./.git --exclude-vcs-ignores --exclude='./build*' . | tar -x -C $(DEB_DIR)/portkit-$(VERSION)
 	$(Q)cd $(DEB_DIR)/portkit-$(VERSION) && dpkg-buildpackage -us -uc >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
 	$(Q)rm -rf $(DEB_DIR)/portkit-$(VERSION)
