@@ -84,7 +84,13 @@ def test_services_for_ports_and_lists():
 
 
 def test_lab_subcommands_and_nodes():
-    assert complete("portkit lab ") == ["down", "exec", "status", "tour", "up"]
+    # lab's descriptor spells its subcommands for completion: they are the
+    # ones its synopsis (made from its table of subcommands) shows
+    usage = run("lab", "--help").out.splitlines()[0].removeprefix("usage: portkit lab ")
+    alts = [a.split() for a in usage.split("  [--name")[0].split(" | ")]
+    assert complete("portkit lab ") == sorted(a[0] for a in alts)
+    assert [a[:2] for a in alts if "NODE" in a] == [["exec", "NODE"]]
+    assert [a[:2] for a in alts if "[FILE]" in a] == [["up", "[FILE]"]]
     nodes = complete("portkit lab exec ")
     # the nodes of lab's default topology, and its switch
     out = run("lab", "up", "--print").out
