@@ -6,6 +6,7 @@
 #   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make bench      side-by-side benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        a Debian package in build/deb/ (dpkg-buildpackage, lintian)
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -13,6 +14,8 @@ BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 DOCDIR    ?= $(PREFIX)/share/doc/portkit
+LIBEXECDIR ?= $(PREFIX)/lib/portkit
+COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 PYTHON    ?= /usr/bin/python3
@@ -23,7 +26,7 @@ SAN_CFLAGS ?=
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -Isrc -DPORTKIT_VERSION=\"$(VERSION)\" \
 	-DPORTKIT_DOCDIR=\"$(DOCDIR)\"
-ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
+ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
 	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
@@ -73,7 +76,7 @@ LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libhost.a $(BUILD)/libvoca
 # generated data that belongs to a subsystem's archive
 GEN_SRC_scan := $(BUILD)/gen/services_data.c
 
-all: $(BUILD)/portkit $(BUILD)/portkit.1
+all: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -141,16 +144,34 @@ $(foreach s,$(SUBSYSTEMS),$(eval $(call subsystem_lib,$(s))))
 
 $(BUILD)/portkit: $(CMD_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(LIBS) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBS) $(LDLIBS)
 
 # the man page's synopsis and options come from the command descriptors
 $(BUILD)/genman: $(BUILD)/tools/genman.o $(filter-out $(BUILD)/src/main.o,$(CMD_OBJ)) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/portkit.1: docs/portkit.1.in $(BUILD)/genman
+# and names the installed files where PREFIX puts them: $(BUILD)/paths
+# changes (and the page is made again) when the paths do
+PATHS_SED := s|@DOCDIR@|$(DOCDIR)|g; s|@BINDIR@|$(BINDIR)|g; s|@UNITDIR@|$(UNITDIR)|g; \
+	s|@LIBEXECDIR@|$(LIBEXECDIR)|g; s|@COMPDIR@|$(COMPDIR)|g
+$(BUILD)/paths: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(PATHS_SED)' | cmp -s - $@ || echo '$(PATHS_SED)' >$@
+
+$(BUILD)/portkit.1: docs/portkit.1.in $(BUILD)/genman $(BUILD)/paths
 	@$(if $(Q),echo "  GEN     $@")
-	$(Q)$(BUILD)/genman $< $@
+	$(Q)$(BUILD)/genman $< $@.tmp
+	$(Q)sed -e '$(PATHS_SED)' $@.tmp >$@ && rm -f $@.tmp
+
+# so does the bash completion: commands, options, their values, operands
+$(BUILD)/gencomp: $(BUILD)/tools/gencomp.o $(filter-out $(BUILD)/src/main.o,$(CMD_OBJ)) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/portkit.bash: $(BUILD)/gencomp
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/gencomp $@
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
@@ -164,7 +185,7 @@ run: deps
 	$(Q)$(BUILD)/portkit ls -a -p
 
 # unit tests first (fast, precise), then the real binary end to end
-check: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/unit-tests
+check: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests tests/data
 	$(Q)PORTKIT=$(abspath $(BUILD)/portkit) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
@@ -177,10 +198,11 @@ asan:
 	$(Q)$(MAKE) --no-print-directory check BUILD=build-asan CFLAGS="-O1 -g" \
 		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
-# the README's quick start and the whole suite on a bare Debian 12 chroot
-# (debootstrap minbase from this machine's mirror; root; ~15 minutes)
+# the README's quick start and the whole suite on a bare Debian 12 chroot,
+# then the package installed and purged there (debootstrap minbase from
+# this machine's mirror; root; ~25 minutes)
 test-fresh:
-	$(Q)scripts/bare-debian-check --test
+	$(Q)scripts/bare-debian-check --test --deb
 
 # random command lines against the sanitizer build (tests/argv_fuzz.py);
 # ARGV_RUNS=6500 by default, root (it runs in a network namespace of its own)
@@ -228,22 +250,43 @@ bench: $(BUILD)/portkit
 	$(Q)scripts/deps build bench
 	$(Q)for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
 
-install: $(BUILD)/portkit $(BUILD)/portkit.1
+install: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BUILD)/portkit $(DESTDIR)$(BINDIR)/portkit
 	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
-	install -d $(DESTDIR)$(PREFIX)/lib/portkit $(DESTDIR)$(UNITDIR)
-	install -m 755 contrib/portkit-textfile $(DESTDIR)$(PREFIX)/lib/portkit/portkit-textfile
-	sed 's|@LIBDIR@|$(PREFIX)/lib/portkit|; s|@BINDIR@|$(BINDIR)|' contrib/portkit-textfile.service \
-		>$(DESTDIR)$(UNITDIR)/portkit-textfile.service
+	install -d $(DESTDIR)$(COMPDIR)
+	install -m 644 $(BUILD)/portkit.bash $(DESTDIR)$(COMPDIR)/portkit
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 contrib/portkit-textfile $(DESTDIR)$(LIBEXECDIR)/portkit-textfile
+	for u in portkit-textfile.service portkit-forward.service; do \
+		sed -e '$(PATHS_SED)' contrib/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 644 contrib/portkit-textfile.timer $(DESTDIR)$(UNITDIR)/portkit-textfile.timer
+
+# The Debian package: debian/ in a copy of the tree under build/deb/ (so
+# that dpkg-buildpackage's results, written beside the tree, stay in
+# build/deb/; what .gitignore names stays out), the source (3.0 native) and
+# the binary package, then lintian
+DEB_DIR := $(BUILD)/deb
+deb:
+	$(Q)scripts/deps build deb
+	$(Q)v=$$(dpkg-parsechangelog -l debian/changelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)tar -c --exclude=./.git --exclude-vcs-ignores --exclude='./build*' . | tar -x -C $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)cd $(DEB_DIR)/portkit-$(VERSION) && dpkg-buildpackage -us -uc >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	$(Q)rm -rf $(DEB_DIR)/portkit-$(VERSION)
+	$(Q)lintian --fail-on error $(DEB_DIR)/portkit_$(VERSION)_*.changes
+	$(Q)ls $(DEB_DIR)/portkit_$(VERSION)_*.deb
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install clean
+.PHONY: all deps run check test test-fresh asan fuzz fuzz-argv bench install deb clean FORCE
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,7 +13,9 @@
  *   4. Letters of the tool it stands beside: .aliases for those portkit
  *      takes with the same meaning (mapped to an option's key), .habits
  *      for those it refuses, the message naming portkit's spelling.
- * --help, `portkit help NAME`, the command list and the man page follow.
+ * --help, `portkit help NAME`, the command list, the man page and the
+ * shell completion (tools/gencomp.c; an option's values and the operands
+ * complete as the descriptor's .values and .operands say) follow.
  */
 #ifndef PORTKIT_CMD_H
 #define PORTKIT_CMD_H
@@ -52,6 +54,7 @@ struct cmd {
 	unsigned flags;
 	const struct cmd_habit *habits;	/* ends with letter 0; or NULL */
 	const struct cmd_alias *aliases;	/* ends with letter 0; or NULL */
+	const char *operands;	/* what they may be, for completion (core/base/cli.h) */
 };
 
 enum { CMD_HIDDEN = 1 };

@@ -77,10 +77,12 @@ static const struct cmd_option options[] = {
 	{ "policy", OPT_POLICY, "FILE", "what may listen; anything else is a finding" },
 	{ "save-baseline", OPT_SAVE, "FILE", "record today's listeners" },
 	{ "baseline", OPT_BASELINE, "FILE", "report listeners that appeared or vanished since" },
-	{ "fail-on", OPT_FAIL_ON, "LEVEL", "exit 1 at this severity or above (default medium)" },
+	{ "fail-on", OPT_FAIL_ON, "LEVEL", "exit 1 at this severity or above (default medium)",
+	  "info low medium high" },
 	{ "verify", OPT_VERIFY, NULL, "connect to exposed TCP listeners through this\n"
 				      "host's own addresses to confirm they answer" },
-	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them",
+	  "@netns" },
 	{ "metrics", OPT_METRICS, NULL, "findings as Prometheus text (for node_exporter's\n"
 					"textfile collector); the exit status as without" },
 	{ NULL, 0, NULL, NULL },

@@ -155,7 +155,7 @@ static int capture_main(int argc, char **argv, const struct cmd *self)
 }
 
 static const struct cmd_option options[] = {
-	{ "interface", 'i', "IFACE", "capture live (default: any)" },
+	{ "interface", 'i', "IFACE", "capture live (default: any)", "@iface" },
 	{ "read", 'r', "FILE", "read a pcap or pcapng file ('-' for stdin)" },
 	{ "write", 'w', "FILE", "save the packets to a pcap file instead of printing" },
 	{ "count", 'c', "N", "stop after N packets" },
@@ -173,7 +173,8 @@ static const struct cmd_option options[] = {
 	{ "interval", OPT_INTERVAL, "S", "interim flow records every S seconds (default 300, 0 off)" },
 	{ "ipfix", OPT_IPFIX, "ADDR:PORT", "send the flow records to an IPFIX collector (alone:\n"
 					   "nothing on stdout; with --flows: both)" },
-	{ "ipfix-transport", OPT_IPFIX_TRANSPORT, "udp|tcp", "how --ipfix sends (default udp)" },
+	{ "ipfix-transport", OPT_IPFIX_TRANSPORT, "udp|tcp", "how --ipfix sends (default udp)",
+	  "udp tcp" },
 	{ "netflow9", OPT_NETFLOW9, NULL, "NetFlow v9 instead of IPFIX (UDP)" },
 	{ "observation-domain", OPT_DOMAIN, "N", "IPFIX observation domain, v9 source id "
 						 "(default 0)" },

@@ -215,7 +215,7 @@ static const struct cmd_option options[] = {
 	{ "workers", OPT_WORKERS, "N", "worker threads (default: one per CPU)" },
 	{ "max-conns", OPT_MAX_CONNS, "N", "TCP sessions over all rules" },
 	{ "drain-timeout", OPT_DRAIN, "S", "on SIGTERM, how long sessions may finish (default 10)" },
-	{ "user", OPT_USER, "USER", "drop root after binding" },
+	{ "user", OPT_USER, "USER", "drop root after binding", "@user" },
 	{ "metrics", OPT_METRICS, "ADDR:PORT", "serve Prometheus metrics at http://ADDR:PORT/metrics" },
 	{ "kernel", OPT_KERNEL, NULL, "forward in the kernel: the rules as nftables DNAT\n"
 				      "(table inet portkit), removed at exit" },

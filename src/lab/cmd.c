@@ -277,6 +277,7 @@ const struct cmd lab_cmd = {
 	.name = "lab",
 	.summary = "the article's office network in network namespaces, runnable",
 	.synopsis = synopsis,
+	.operands = "up=@file status exec=@node tour down",	/* subs[]: test_completion */
 	.about =
 	"Builds a small office network in network namespaces in seconds: pc1-pc3\n"
 	"and server1 behind a switch, a router that hides the LAN behind its WAN\n"

@@ -139,11 +139,13 @@ static const struct cmd_option options[] = {
 	{ "udp", 'u', NULL, "UDP only" },
 	{ "snat", OPT_SNAT, NULL, "sessions whose source is translated (masquerade, SNAT)" },
 	{ "dnat", OPT_DNAT, NULL, "sessions whose destination is translated (port forwards)" },
-	{ "port", OPT_PORT, "P", "a port on either side, before or after translation" },
+	{ "port", OPT_PORT, "P", "a port on either side, before or after translation", "@service" },
 	{ "state", OPT_STATE, "S", "TCP state as ls spells it (ESTAB, SYN-SENT, TIME-WAIT, ...);\n"
-				   "conntrack's spelling (ESTABLISHED, TIME_WAIT) too" },
+				   "conntrack's spelling (ESTABLISHED, TIME_WAIT) too",
+	  "ESTAB SYN-SENT SYN-RECV FIN-WAIT CLOSE-WAIT LAST-ACK TIME-WAIT CLOSE SYN-SENT2 NONE" },
 	{ "summary", OPT_SUMMARY, NULL, "sessions by state, forwarded ports, table use" },
-	{ "netns", OPT_NETNS, "NAME|PID|all", "the table of another network namespace, or of all" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "the table of another network namespace, or of all",
+	  "@netns" },
 	{ "watch", OPT_WATCH, NULL, "follow the table: sessions as they are made, change\n"
 				    "state and end (conntrack events)" },
 	{ "count", OPT_COUNT, "N", "with --watch: stop after N events" },

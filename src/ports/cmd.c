@@ -57,7 +57,8 @@ static int port_main(int argc, char **argv, const struct cmd *self)
 }
 
 static const struct cmd_option options[] = {
-	{ "proto", 'P', "P", "only tcp, udp, sctp or dccp (comma list; default all)" },
+	{ "proto", 'P', "P", "only tcp, udp, sctp or dccp (comma list; default all)",
+	  "tcp udp sctp dccp" },
 	{ "search", 's', NULL, "ARGs are words to find in names and descriptions" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -66,6 +67,7 @@ const struct cmd port_cmd = {
 	.name = "port",
 	.summary = "what a port or service is: IANA registry, category, plain-language notes",
 	.synopsis = "ARG... | --search WORDS...",
+	.operands = "@service",
 	.about =
 	"Each ARG is a port (3389), a range (8000-8010), a service name or\n"
 	"common name (ms-wbt-server, rdp, postgres), optionally with /PROTO\n"

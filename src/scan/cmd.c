@@ -192,11 +192,12 @@ static int scan_main(int argc, char **argv, const struct cmd *self)
 
 static const struct cmd_option options[] = {
 	{ "ports", 'p', "PORTS", "ports: 22,80,8000-8100, service names (ssh,http);\n"
-				 "-p- for all 65,536" },
+				 "-p- for all 65,536", "@service" },
 	{ "top", OPT_TOP, "N", "the N most common ports by our ranking (default 1000)" },
 	{ "method", 's', "connect|syn|udp", "TCP connect (default without root), raw SYN\n"
 					    "(default as root), or UDP with service probes;\n"
-					    "nmap's -sT, -sS, -sU and -sV work too" },
+					    "nmap's -sT, -sS, -sU and -sV work too",
+	  "connect syn udp" },
 	{ "seed", OPT_SEED, "S", "the probe order (-s syn); same seed, same order" },
 	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the space (-s syn, same --seed)" },
 	{ "rate", OPT_RATE, "PPS", "at most PPS probes per second" },

@@ -220,22 +220,22 @@ static const struct cmd_option ls_options[] = {
 	{ "processes", 'p', NULL, "the processes holding each socket" },
 	{ "extended", 'e', NULL, "TCP internals: rtt, cwnd, retransmits, bytes, timers" },
 	{ "state", OPT_STATE, "S", "established, listen, time-wait, syn-sent, close-wait,\n"
-				   "... or a group: connected, synchronized, all" },
-	{ "port", OPT_PORT, "P", "local or remote port (list, range or service name)" },
-	{ "sport", OPT_SPORT, "P", "local port" },
-	{ "dport", OPT_DPORT, "P", "remote port" },
+				   "... or a group: connected, synchronized, all", LS_STATE_WORDS },
+	{ "port", OPT_PORT, "P", "local or remote port (list, range or service name)", "@service" },
+	{ "sport", OPT_SPORT, "P", "local port", "@service" },
+	{ "dport", OPT_DPORT, "P", "remote port", "@service" },
 	{ "src", OPT_SRC, "CIDR", "local address; a bare ADDR[/LEN] argument matches\n"
 				  "either side; IPv6 takes a zone (fe80::1%eth0)" },
 	{ "dst", OPT_DST, "CIDR", "remote address" },
 	{ "pid", OPT_PID, "N", "sockets of this process" },
 	{ "process", OPT_PROCESS, "NAME", "sockets of processes with this command name" },
-	{ "user", OPT_USER, "U", "sockets of this user (name or uid)" },
-	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ "user", OPT_USER, "U", "sockets of this user (name or uid)", "@user" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all", "@netns" },
 	{ "summary", 's', NULL, "counts by state, listeners by category, and\n"
 					"ephemeral-port use per destination" },
 	{ "metrics", OPT_METRICS, NULL, "the summary as Prometheus text (for node_exporter's\n"
 					"textfile collector)" },
-	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint" },
+	{ "by", OPT_BY, "remote", "sessions grouped by remote endpoint", "remote" },
 	{ "watch", OPT_WATCH, "[SECONDS]", "stream sessions opened and closed" },
 	{ "count", OPT_COUNT, "N", "with --watch: stop after N events (open, close, state)" },
 	{ NULL, 0, NULL, NULL },
@@ -276,8 +276,8 @@ const struct cmd ls_cmd = {
 };
 
 static const struct cmd_option who_options[] = {
-	{ "proto", 'P', "P", "tcp or udp (default both)" },
-	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them" },
+	{ "proto", 'P', "P", "tcp or udp (default both)", "tcp udp" },
+	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all", "@netns" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -285,6 +285,7 @@ const struct cmd who_cmd = {
 	.name = "who",
 	.summary = "who holds a port: listeners and connections with their processes",
 	.synopsis = "PORT|:PORT|PORT/PROTO [--proto tcp|udp]",
+	.operands = "@service",
 	.about =
 	"Everything holding PORT on this host: listeners and connections, with\n"
 	"each process's pid, user, command line, systemd unit and container.\n"

@@ -106,4 +106,9 @@ struct who_target {
 };
 int who_target_parse(const char *spec, struct who_target *t);
 
+/* What --state takes, for the shell's completion (the filter's parser
+ * takes these, either spelling of each, any case) */
+#define LS_STATE_WORDS "established listen time-wait syn-sent syn-recv fin-wait-1 " \
+	"fin-wait-2 close-wait last-ack closing closed unconn all connected synchronized bucket big"
+
 #endif

@@ -34,7 +34,19 @@ struct cmd_option {
 	int key;		/* a short letter ('p': -p too), or an OPT_ value */
 	const char *arg;	/* value name ("PORTS"); NULL: a flag; "[S]": optional */
 	const char *help;	/* one line; '\n' continues it on the next; NULL: unlisted */
+	const char *values;	/* for shell completion, optional: see below */
 };
+
+/*
+ * What an option's value (cmd_option.values) or a command's operands
+ * (struct cmd.operands) may be, for shell completion (tools/gencomp.c):
+ * words separated by blanks ("connect syn udp"), and @KINDs the shell
+ * finds when it completes: @service (a service name; after a comma, the
+ * next of a list), @file, @node (a lab node), @netns (a named network
+ * namespace, or "all"), @iface, @user, @command (a portkit command). A
+ * word W=@KIND in operands: after the operand W, the next is a KIND (lab's
+ * "exec=@node"). NULL: nothing, but files when the value name is FILE.
+ */
 
 /* --json, -n, --no-color (and its unlisted --no-colour), -h */
 extern const struct cmd_option cli_common_options[];
