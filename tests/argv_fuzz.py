@@ -122,7 +122,9 @@ class Env:
                        if f.endswith(".pcap"))
         with open(pcaps[0], "rb") as f:
             whole = f.read()
+        first = 24 + 16 + int.from_bytes(whole[32:36], "little")  # its first packet whole
         self.pcaps = pcaps[:6] + [put("trunc.pcap", whole[:len(whole) // 2]),
+                                  put("cut1.pcap", whole[:first + 20]),
                                   put("hdr.pcap", whole[:30]), put("junk.pcap", os.urandom(2000)),
                                   "/dev/null", "/nonexistent.pcap", "-"]
         self.out_files = [os.path.join(t, "out.file"), "/dev/full", "/nonexistent-dir/x",
@@ -174,6 +176,8 @@ def value_for(env, cmd, long, meta, rnd):
         return rnd.choice(["udp", "tcp", "sctp", ""])
     if long in ("ports", "port", "sport", "dport"):
         return rnd.choice(SCAN_PORTS if cmd == "scan" else PORTS)
+    if long in ("allow", "deny") and rnd.random() < 0.3:
+        return rnd.choice(["0.0.0.0/0", "::/0", "0.0.0.0/0,::/0", "fe80::1%lo"])
     if long in ("src", "dst", "exclude", "allow", "deny"):
         return rnd.choice(ADDRS)
     if long == "state":
@@ -337,7 +341,7 @@ def one(binary, env, pre, cmd, args):
     if not sanitizer:
         try:
             raw.decode("utf-8")
-            if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", err):
+            if re.search(r"[\x00-\x09\x0b-\x1f\x7f]", err):
                 problems.append("a raw control byte on stderr")
         except UnicodeDecodeError:
             problems.append("stderr is not UTF-8 (raw bytes passed through)")

@@ -136,8 +136,9 @@ struct ipfix *ipfix_new(const struct cap_opts *o);	/* NULL with error_msg() */
 void ipfix_emit(struct flow_rec *f, bool interim, void *arg);
 /* live: send a message that has waited long enough (call when idle) */
 void ipfix_tick(struct ipfix *x);
-/* send what is waiting, close; one line to stderr about what went */
-int ipfix_close(struct ipfix *x);
+/* send what is waiting, close; what went, as one line for stderr, in say
+ * (n bytes; "" for NULL) */
+int ipfix_close(struct ipfix *x, char *say, size_t n);
 /* Frees an exporter that never ran, with no report; NULL is fine. */
 void ipfix_discard(struct ipfix *x);
 int flow_out_close(struct flow_out *fo, const struct flow_table *t);

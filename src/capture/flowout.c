@@ -477,9 +477,6 @@ int flow_out_close(struct flow_out *fo, const struct flow_table *t)
 	} else if (out_close(fo->out)) {
 		r = -EIO;
 	}
-	if (t && flow_table_evicted(t))
-		fprintf(stderr, "portkit: %zu flows were written early to stay within "
-				"--max-flows\n", flow_table_evicted(t));
 	free(fo->svc.v);
 	free(fo->svc.index);
 	free(fo->hosts.v);

@@ -474,10 +474,11 @@ void ipfix_discard(struct ipfix *x)
 	free(x);
 }
 
-int ipfix_close(struct ipfix *x)
+int ipfix_close(struct ipfix *x, char *say, size_t n)
 {
 	int64_t end;
 
+	*say = '\0';
 	if (!x)
 		return 0;
 	finish_msg(x);
@@ -499,8 +500,8 @@ int ipfix_close(struct ipfix *x)
 	if (x->drop_msgs)
 		snprintf(dropped, sizeof(dropped), "; %llu messages (%llu records) dropped",
 			 (unsigned long long)x->drop_msgs, (unsigned long long)x->drop_records);
-	/* through the log: one line, the collector's name cut if long */
-	warnf("sent %llu flow records in %llu %s messages to %s%s%s",
+	/* for the log: one line, the collector's name cut if long */
+	snprintf(say, n, "sent %llu flow records in %llu %s messages to %.80s%s%s",
 	      (unsigned long long)(x->records - x->drop_records),
 	      (unsigned long long)(x->messages - x->drop_msgs), x->v9 ? "NetFlow v9" : "IPFIX",
 	      x->to, x->tcp ? " (tcp)" : "", dropped);

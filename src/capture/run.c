@@ -395,7 +395,8 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	struct sinks *s = &c.s;
 	int r, werr = 0;
 	uint64_t too_deep;
-	char err[PCAP_ERRBUF_SIZE];
+	size_t evicted = 0;
+	char err[PCAP_ERRBUF_SIZE], sent[256] = "";
 	char *rbuf = o->read ? xbig_zalloc(READ_BUF, 1) : NULL;	/* one huge page, not 256 faults */
 
 	*out_err = 0;
@@ -450,10 +451,8 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		flow_table_flush(s->ft);
 		if (s->fo)
 			werr = flow_out_close(s->fo, s->ft);
-		else if (flow_table_evicted(s->ft))
-			fprintf(stderr, "portkit: %zu flows were exported early to stay within "
-					"--max-flows\n", flow_table_evicted(s->ft));
-		ipfix_close(s->ix);
+		evicted = flow_table_evicted(s->ft);
+		ipfix_close(s->ix, sent, sizeof(sent));
 		flow_table_free(s->ft);
 	}
 	if (s->pr)
@@ -467,12 +466,6 @@ int capture_run(const struct cap_opts *o, int *out_err)
 	}
 	if (s->dump)
 		pcap_dump_close(s->dump);
-	if (c.seen >= 0)
-		stats(c.h, o, c.seen);
-	if (too_deep)
-		warnf("%llu packet%s came in more than %d nested tunnels: what the innermost "
-		      "carried was not read", (unsigned long long)too_deep, too_deep == 1 ? "" : "s",
-		      PKT_MAX_TUNNELS);
 	r = 0;
 	if (c.failed || c.loop_err) {
 		warnf("'%s': %s (after %ld packets)", o->read ? o->read : o->iface ? o->iface : "any",
@@ -483,6 +476,20 @@ int capture_run(const struct cap_opts *o, int *out_err)
 		r = 2;
 	} else if (werr) {
 		*out_err = werr;
+	} else {
+		/* the notices of a run that ended well: one that failed says
+		 * one line, the error */
+		if (c.seen >= 0)
+			stats(c.h, o, c.seen);
+		if (evicted)
+			warnf("%zu flows were %s early to stay within --max-flows", evicted,
+			      s->fo ? "written" : "exported");
+		if (*sent)
+			warnf("%s", sent);
+		if (too_deep)
+			warnf("%llu packet%s came in more than %d nested tunnels: what the "
+			      "innermost carried was not read", (unsigned long long)too_deep,
+			      too_deep == 1 ? "" : "s", PKT_MAX_TUNNELS);
 	}
 	pcap_close(c.h);
 	xbig_free(rbuf);

@@ -148,12 +148,6 @@ static int remove_dead(int argc, const struct fwd_opts *o, const struct cmd *sel
 	return 0;
 }
 
-static void say_warning(void *arg, const char *msg)
-{
-	(void)arg;
-	warnf("warning: %s", msg);
-}
-
 /* Runtime result to exit status: -errno still to be said, 2 said */
 static int status(int r)
 {
@@ -180,7 +174,6 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		fwd_config_unref(c);
 		return cmd_error("%s", error_msg());
 	}
-	fwd_config_warn(c, o.kernel, say_warning, NULL);	/* at --check and at start */
 	if (o.kernel)
 		return status(fwd_run_kernel(&o.ro, c));
 	/* an unknown user is an error before anything binds, and for --check */
@@ -189,6 +182,8 @@ static int forward_main(int argc, char **argv, const struct cmd *self)
 		return cmd_error("unknown user '%s'", o.ro.user);
 	}
 	if (o.ro.check) {
+		/* after every check: a run that fails says one line, the error */
+		fwd_config_warn(c, false, fwd_say_warning, NULL);
 		if (o.cc.json)
 			printf("{\"ok\":true,\"rules\":%zu}\n", c->n);
 		else

@@ -102,7 +102,7 @@ void fwd_counts_free(struct fwd_count *list);
 
 struct fwd_rule {
 	unsigned line;			/* 0 for the quick form */
-	char name[128];			/* "0.0.0.0:8080/tcp -> 198.18.0.2:80" */
+	char name[2 * ENDPOINT_STRLEN + 8];	/* "0.0.0.0:8080/tcp -> 198.18.0.2:80" */
 	enum fwd_proto proto;
 	struct endpoint listen;		/* a bare port: [::], both families */
 	struct endpoint target;
@@ -157,6 +157,8 @@ void fwd_config_unref(struct fwd_config *c);
  * cannot forward (its target is of the other) */
 void fwd_config_warn(const struct fwd_config *c, bool kernel,
 		     void (*say)(void *arg, const char *msg), void *arg);
+/* A warning of fwd_config_warn() as --check says it: 'portkit: warning: ...' */
+void fwd_say_warning(void *arg, const char *msg);
 /* --kernel: refuse a rule whose clients are all of the other family than
  * its target (nothing would be forwarded); 0 or errorf */
 int fwd_config_kernel_families(const struct fwd_config *c);

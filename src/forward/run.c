@@ -130,6 +130,12 @@ static struct fwd_config *reload_config(const struct slog *log, const char *path
 	return c;
 }
 
+void fwd_say_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	warnf("warning: %s", msg);
+}
+
 static void warn_event(void *arg, const char *msg)
 {
 	slog_event(arg, "warning", NULL, -1, "%s", msg);
@@ -244,6 +250,8 @@ int fwd_run_user(const struct fwd_run_opts *o, struct fwd_config *c)
 		engine_stop(m.eng, 0);
 		return fail(&m, c, r);
 	}
+	/* said once the rules listen, in the session log as a reload says them */
+	fwd_config_warn(c, false, warn_event, &m.log);
 	fwd_config_unref(c);	/* the workers hold it now */
 	if (o->user && (r = drop_privileges(o->user))) {
 		slog_event(&m.log, "error", NULL, -1, "%s", error_msg());
@@ -285,6 +293,8 @@ static int kernel_once(const struct fwd_run_opts *o, struct fwd_config *c, const
 	if (o->check) {
 		r = fwd_kernel_ruleset(c, name, &text) ?: nft_check(text);
 		free(text);
+		if (!r)
+			fwd_config_warn(c, true, fwd_say_warning, NULL);
 		if (!r)
 			printf(o->json ? "{\"ok\":true,\"rules\":%zu,\"kernel\":true}\n"
 				       : "%zu rule%s OK (kernel, nothing applied)\n", c->n,
@@ -347,6 +357,7 @@ int fwd_run_kernel(const struct fwd_run_opts *o, struct fwd_config *c)
 	}
 	for (size_t i = 0; i < c->n; i++)
 		slog_event(&m.log, "listening", &c->rules[i], -1, "in the kernel (nftables DNAT)");
+	fwd_config_warn(c, true, warn_event, &m.log);
 	if (o->persist) {
 		r = kernel_once(o, c, m.kname);
 		return fail(&m, c, r);

@@ -56,7 +56,7 @@ static void note(struct port_list *l, size_t i)
 
 	*slot(l, r) = i + 1;
 	if (r->has_port)
-		l->at_port[r->port] |= r->proto ? r->proto : 1;
+		l->at_port[r->port] |= r->proto ? r->proto : PROTO_NONE;
 }
 
 /* The set and the per-port protocols again from v: after it grew, or
@@ -93,7 +93,7 @@ static void push(struct port_list *l, struct port_rec r)
 /* Does the list hold anything for this port and one of these protocols? */
 static bool listed(const struct port_list *l, uint16_t port, unsigned protos)
 {
-	return l->at_port && (l->at_port[port] & (protos | 1));
+	return l->at_port && (l->at_port[port] & (protos | PROTO_NONE));
 }
 
 static void add_port(struct port_list *l, uint16_t port, unsigned protos)

@@ -31,7 +31,7 @@ struct port_list {
 	/* what is in v, so that adding is O(1) (`port 0-65535` is 72,000
 	 * records): a hash set of v's records (index + 1, 0 empty, a power
 	 * of two at most half full) and, per port, the protocols v has for
-	 * it (bit 0: a record with no protocol) */
+	 * it (PROTO_NONE: a record with no protocol) */
 	size_t *set;
 	size_t nset;
 	unsigned *at_port;

@@ -146,3 +146,15 @@ def test_bash_completion_loads_it():
     cp = subprocess.run(["bash", "--norc", "-c", f'source {bc}; source "{SCRIPT}"; complete -p portkit'],
                         capture_output=True, text=True, timeout=30)
     assert "-F _portkit portkit" in cp.stdout
+
+
+def test_common_options_before_the_command_and_no_globbing(tmp_path):
+    """main() takes --json before the command: so does Tab. A candidate with
+    a glob character (IANA's sql*net) is offered as it is, never matched
+    against the files of the current directory."""
+    assert complete("portkit --json po") == ["port"]
+    assert complete("portkit -n --json scan -s ") == ["connect", "syn", "udp"]
+    for name in ("sql-foo-net", "sqlXnet"):
+        (tmp_path / name).write_text("")
+    got = complete("portkit port sql", cwd=tmp_path)
+    assert "sql*net" in got and "sqlXnet" not in got and "sql-foo-net" not in got, got

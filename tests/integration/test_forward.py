@@ -716,7 +716,28 @@ def test_deny_everyone_in_ipv4_warns_that_ipv6_clients_pass(echo_backend):
         c.close()
     finally:
         err = f.stop()
-    assert "warning: " in err and "matches IPv4 clients only" in err, err
+    assert " warning msg=" in err and "matches IPv4 clients only" in err, err
+
+
+def test_a_warning_then_an_error_is_one_line_and_json_runs_log_it_as_an_event(echo_backend):
+    """A run that fails says one line, the error, even when a rule would be
+    warned about (the warning came first: two lines on exit 2); a run that
+    starts says the warning in its session log, as an event --json can read."""
+    port = free_port()
+    for extra in (["--check"], []):
+        r = subprocess.run([BIN, "forward", str(port), f"127.0.0.1:{echo_backend.port}", "--deny",
+                            "0.0.0.0/0", "--user", "no-such-user-pk", *extra],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and r.stderr == "portkit: unknown user 'no-such-user-pk'\n", \
+            r.stderr
+    f = Forwarder(port, f"127.0.0.1:{echo_backend.port}", "--deny", "0.0.0.0/0", "--json")
+    try:
+        f.wait_for('"event":"warning"')
+    finally:
+        err = f.stop()
+    events = [json.loads(line) for line in err.splitlines()]     # every line is JSON
+    warn = [e for e in events if e.get("event") == "warning"]
+    assert len(warn) == 1 and "matches IPv4 clients only" in json.dumps(warn[0]), err
 
 
 ZONE_CLIENT = r"""

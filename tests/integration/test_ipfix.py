@@ -238,3 +238,25 @@ def test_interim_records_are_deltas(tmp_path):
         k = x[:5]
         total[k] = (total.get(k, (0, 0))[0] + x[5], total.get(k, (0, 0))[1] + x[6])
     compare([k + v for k, v in total.items()], expected(path))
+
+
+def test_a_broken_file_exported_is_one_line(tmp_path):
+    """A pcap cut inside its second packet, exported: exit 2 and one line,
+    the read error (the export's summary came first: two lines); the same
+    file whole says the summary."""
+    import socket
+    data = open(REAL, "rb").read()
+    first = 24 + 16 + int.from_bytes(data[32:36], "little")
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:first + 20])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as collector:
+        collector.bind(("127.0.0.1", 0))        # takes what is sent: no ICMP, no warning
+        to = f"127.0.0.1:{collector.getsockname()[1]}"
+        for extra in ([], ["--flows"]):
+            r = subprocess.run([BIN, "capture", "-r", str(cut), "--ipfix", to, *extra],
+                               capture_output=True, text=True, timeout=30)
+            lines = r.stderr.splitlines()
+            assert r.returncode == 2 and len(lines) == 1 and "truncated" in lines[0], r.stderr
+        r = subprocess.run([BIN, "capture", "-r", REAL, "--ipfix", to],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and r.stderr.startswith("portkit: sent "), r.stderr

@@ -1,7 +1,10 @@
 """portkit port: the registry, curated names, categories, errors."""
 import csv
+import json
 import os
 import re
+
+import pytest
 
 from conftest import BIN, ROOT, run
 
@@ -213,3 +216,15 @@ def test_every_port_once_and_repeats_cost_nothing():
         == len(recs)
     many = run("port", *["0-65535"] * 40, "--json", timeout=60)
     assert many.rc == 0 and many.out == one.out, many.err
+
+
+@pytest.mark.parametrize("order", [("60001/tcp", "60001/udp"), ("60001/udp", "60001/tcp"),
+                                   ("443/tcp", "443/udp")])
+def test_tcp_and_udp_of_one_port_are_both_answered(order):
+    """A TCP record must not stand for the UDP one of the same port (the
+    per-port index of the list once marked 'no protocol' with TCP's bit)."""
+    r = run("port", *order, "--json")
+    assert r.rc == 0, r.err
+    got = {(j["port"], j["proto"]) for j in map(json.loads, r.out.splitlines())}
+    port = int(order[0].split("/")[0])
+    assert {(port, "tcp"), (port, "udp")} <= got, r.out
