@@ -54,6 +54,7 @@ struct mconn {
 struct fwd_metrics {
 	struct ev_loop *loop;
 	struct ev_io lio;
+	struct ev_timer pause;		/* out of descriptors: accept again later */
 	int lfd;
 	struct engine *eng;
 	bool kernel;			/* --kernel: the counters come from klog */
@@ -512,6 +513,13 @@ static void on_conn(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		c->close_after = true;
 }
 
+static void on_resume(struct ev_loop *l, struct ev_timer *t)
+{
+	struct fwd_metrics *m = container_of(t, struct fwd_metrics, pause);
+
+	ev_io_mod(l, &m->lio, EPOLLIN);
+}
+
 static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
 	struct fwd_metrics *m = container_of(io, struct fwd_metrics, lio);
@@ -521,8 +529,15 @@ static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		int fd = accept_on(m->lfd, NULL), one = 1;
 		struct mconn *c;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* the waiting connection stays queued and the listener
+			 * readable: without a pause the loop would spin on it */
+			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+				ev_io_mod(l, &m->lio, 0);
+				ev_timer_in(l, &m->pause, 100000, on_resume);
+			}
 			return;
+		}
 		if (m->nconns == MAX_CONNS) {
 			struct mconn *old = m->conns;
 
@@ -601,6 +616,7 @@ void fwd_metrics_stop(struct fwd_metrics *m)
 		return;
 	while (m->conns)
 		conn_close(m->conns);
+	ev_timer_stop(m->loop, &m->pause);
 	ev_io_del(m->loop, &m->lio);
 	close(m->lfd);
 	free(m);
