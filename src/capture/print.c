@@ -137,19 +137,6 @@ static char *put_s(char *p, const char *s)
 	return p + n;
 }
 
-static char *put_u(char *p, unsigned long long v)
-{
-	char tmp[24];
-	size_t n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static char *put2(char *p, int v)
 {
 	*p++ = (char)('0' + v / 10);
@@ -215,7 +202,7 @@ static char *put_end(struct printer *pr, char *p, const struct pkt *pk, const ui
 	if (!pk->has_ports)
 		return p;
 	*p++ = ':';
-	p = put_u(p, port);
+	p = utoa_at(p, port);
 	if (server && !pr->o->cc.numeric && (svc = service(pr, pk->proto, port))) {
 		*p++ = '(';
 		p = put_s(p, svc);
@@ -256,7 +243,7 @@ static char *put_encap(char *p, const struct pkt *pk)
 		p = put_s(p, pkt_encap_name(e->kind));
 		if (e->has_id) {
 			*p++ = ' ';
-			p = put_u(p, e->id);
+			p = utoa_at(p, e->id);
 		}
 	}
 	return p;
@@ -267,13 +254,13 @@ static char *put_notes(char *p, const struct pkt *pk)
 	p = put_encap(p, pk);
 	if (pk->nvlan) {
 		p = put_s(p, " vlan ");
-		p = put_u(p, pk->vlan[0]);
+		p = utoa_at(p, pk->vlan[0]);
 	}
 	if (pk->flags & PKT_FRAGMENT) {
 		p = put_s(p, " [fragment id ");
-		p = put_u(p, pk->frag_id);
+		p = utoa_at(p, pk->frag_id);
 		p = put_s(p, " offset ");
-		p = put_u(p, (pk->ipver == 4 ? (pk->frag_off & 0x1fff) * 8u : pk->frag_off & 0xfff8u));
+		p = utoa_at(p, (pk->ipver == 4 ? (pk->frag_off & 0x1fff) * 8u : pk->frag_off & 0xfff8u));
 		*p++ = ']';
 	} else if (pk->flags & PKT_FIRST_FRAGMENT) {
 		p = put_s(p, " [first fragment]");
@@ -314,7 +301,7 @@ static void text(struct printer *pr, const struct pkt *pk, int64_t ts)
 			p = put_s(p, hex);
 		}
 		p = put_s(p, " len ");
-		p = put_u(p, pk->wirelen);
+		p = utoa_at(p, pk->wirelen);
 		p = put_notes(p, pk);
 		*p++ = '\n';
 		pr->len = (size_t)(p - pr->buf);
@@ -324,7 +311,7 @@ static void text(struct printer *pr, const struct pkt *pk, int64_t ts)
 		p = put_s(p, proto);
 	else {
 		p = put_s(p, "ip-proto-");
-		p = put_u(p, pk->proto);
+		p = utoa_at(p, pk->proto);
 	}
 	*p++ = ' ';
 	p = put_end(pr, p, pk, pk->src, pk->sport, side == 'a');
@@ -335,7 +322,7 @@ static void text(struct printer *pr, const struct pkt *pk, int64_t ts)
 		p = put_flags(p, pk->tcp_flags);
 	}
 	p = put_s(p, " len ");
-	p = put_u(p, pk->has_ports ? pk->payload_len : pk->wirelen);
+	p = utoa_at(p, pk->has_ports ? pk->payload_len : pk->wirelen);
 	summary(pr, pk, ts, info, sizeof(info));
 	if (info[0]) {
 		*p++ = ' ';

@@ -263,18 +263,22 @@ def test_watch_sees_open_and_close():
         assert any(k == "close" for k, _ in kinds)
 
 
+# Listens and prints its port; a newline on stdin connects to itself (and
+# prints "connected"), the next one ends it.
+CONNECT_ON_NEWLINE = ("import socket,sys\n"
+                      "s=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n"
+                      "print(s.getsockname()[1],flush=True)\n"
+                      "sys.stdin.readline()\n"
+                      "c=socket.create_connection(s.getsockname());a,_=s.accept()\n"
+                      "print('connected',flush=True)\n"
+                      "sys.stdin.readline()\n")
+
+
 def test_watch_count_counts_events():
     """--count N: N events, as nat --watch --count and capture -c count, then
     the end (not N intervals: while nothing happens, it waits)."""
     with Netns() as ns:
-        code = ("import socket,sys\n"
-                "s=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n"
-                "print(s.getsockname()[1],flush=True)\n"
-                "sys.stdin.readline()\n"
-                "c=socket.create_connection(s.getsockname());a,_=s.accept()\n"
-                "print('connected',flush=True)\n"
-                "sys.stdin.readline()\n")
-        p = ns.spawn(PY, "-c", code)
+        p = ns.spawn(PY, "-c", CONNECT_ON_NEWLINE)
         port = p.stdout.readline().strip()
         w = subprocess.Popen(ns.cmd(BIN, "ls", "-t", "--watch", "0.1", "--count", "1", "--port",
                                     port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -304,14 +308,7 @@ def test_watch_ends_cleanly_on_a_signal(sig, fmt):
     """--watch runs until stopped: SIGTERM or SIGINT ends it with status 0, every event
     seen before written whole, nothing on stderr but the text mode's first line."""
     with Netns() as ns:
-        code = ("import socket,sys\n"
-                "s=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n"
-                "print(s.getsockname()[1],flush=True)\n"
-                "sys.stdin.readline()\n"
-                "c=socket.create_connection(s.getsockname());a,_=s.accept()\n"
-                "print('connected',flush=True)\n"
-                "sys.stdin.readline()\n")
-        p = ns.spawn(PY, "-c", code)
+        p = ns.spawn(PY, "-c", CONNECT_ON_NEWLINE)
         port = p.stdout.readline().strip()
         args = [BIN, "ls", "-t", "--watch", "0.1", "--port", port] + (["--json"] * (fmt == "json"))
         w = subprocess.Popen(ns.cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,

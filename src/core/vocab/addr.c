@@ -242,9 +242,9 @@ bool cidr_match(const struct cidr *c, unsigned family, const uint8_t *addr)
 	return false;
 }
 
-static char *put_uint(char *p, unsigned v)
+char *utoa_at(char *p, unsigned long long v)
 {
-	char tmp[12];
+	char tmp[24];
 	size_t n = 0;
 
 	do
@@ -352,22 +352,13 @@ const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port,
 		*p++ = '?';
 	}
 	*p++ = ':';
-	*put_uint(p, port) = '\0';
+	*utoa_at(p, port) = '\0';
 	return buf;
 }
 
 char *utoa(unsigned long long v, char *buf)
 {
-	char tmp[24];
-	size_t n = 0;
-	char *p = buf;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n)
-		*p++ = tmp[--n];
-	*p = '\0';
+	*utoa_at(buf, v) = '\0';
 	return buf;
 }
 

@@ -91,6 +91,9 @@ const char *addr_format(unsigned family, const uint8_t *addr, char *buf);
  * may add a zone: ENDPOINT_STRLEN). */
 #define ENDPOINT_STRLEN (ADDR_STRLEN + 8 + ADDR_ZONE_STRLEN)
 const char *endpoint_format(unsigned family, const uint8_t *addr, unsigned port, char *buf);
+/* v in decimal at p (up to 20 bytes, no NUL): returns the end, for
+ * writers that build a line by hand on a hot path */
+char *utoa_at(char *p, unsigned long long v);
 /* Decimal digits of v into buf (24 bytes); returns buf. */
 char *utoa(unsigned long long v, char *buf);
 bool addr_is_any(unsigned family, const uint8_t *addr);
