@@ -263,6 +263,21 @@ def test_watch_sees_open_and_close():
         assert any(k == "close" for k, _ in kinds)
 
 
+def waiting_in_its_loop(pid, timeout=20):
+    """Until portkit (after ip netns exec's exec) waits in its event loop:
+    --watch takes its first snapshot before it first waits there."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if (os.readlink(f"/proc/{pid}/exe") == os.path.realpath(BIN)
+                    and open(f"/proc/{pid}/wchan").read() == "do_epoll_wait"):
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise AssertionError("portkit never waited in its event loop")
+
+
 # Listens and prints its port; a newline on stdin connects to itself (and
 # prints "connected"), the next one ends it.
 CONNECT_ON_NEWLINE = ("import socket,sys\n"
@@ -320,7 +335,7 @@ def test_watch_ends_cleanly_on_a_signal(sig, fmt):
                 assert w.stderr.readline() == ("portkit: watching 0 sessions every 100 ms; "
                                                "Ctrl-C stops\n")
             else:
-                time.sleep(1)       # the first snapshot, without the session
+                waiting_in_its_loop(w.pid)  # the first snapshot taken, without the session
             p.stdin.write("\n")
             p.stdin.flush()
             assert p.stdout.readline() == "connected\n"
