@@ -58,7 +58,7 @@ endif
 # (all of it but cmd.c, its command descriptor and option parsing), so the
 # binary, the unit tests and the fuzzers link the same archives.
 LAYERS    := base wire vocab host
-SUBSYSTEMS := ports sessions scan forward capture audit serve lab nat
+SUBSYSTEMS := ports sessions scan forward capture audit serve lab nat top
 CORE_SRC  := $(foreach l,$(LAYERS),$(wildcard src/core/$(l)/*.c))
 CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
