@@ -569,6 +569,9 @@ static int pcap_start(struct udpcount *uc, struct ev_loop *loop)
 	pcap_set_snaplen(uc->h, SNAPLEN);
 	pcap_set_timeout(uc->h, PCAP_TIMEOUT_MS);
 	pcap_set_buffer_size(uc->h, PCAP_BUFFER);
+	/* each packet readable at once (TPACKET_V2), not a block per 100 ms: a read
+	 * drains the ring first, so it counts every datagram sent before it */
+	pcap_set_immediate_mode(uc->h, 1);
 	if ((r = pcap_activate(uc->h)) < 0) {
 		r = r == PCAP_ERROR_PERM_DENIED ? -EPERM : -ENODEV;
 		return errorf(r, "UDP counters: cannot capture on 'any': %.120s%s",
