@@ -33,6 +33,7 @@
  * dump's UDP sockets.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -106,6 +107,7 @@ struct udpcount {
 	struct ev_loop *loop;
 	pcap_t *h;
 	int linktype;
+	uint32_t lo_ifindex;		/* "lo" in this namespace */
 	struct ev_io io;
 	struct flow *flows;		/* UDPCOUNT_MAX_FLOWS * 2 slots once used */
 	size_t nflows;
@@ -356,13 +358,39 @@ static struct flow *flow_get(struct udpcount *uc, const struct flow_key *k)
 	return &uc->flows[i];
 }
 
-void udpcount_feed_frame(struct udpcount *uc, int linktype, const uint8_t *frame,
-			 uint32_t caplen, uint32_t wirelen)
+static void flow_add(struct udpcount *uc, const struct pkt *p, bool out, uint32_t len)
 {
 	struct flow_key k;
 	struct flow *f;
+
+	memset(&k, 0, sizeof(k));
+	k.family = p->ipver == 4 ? AF_INET : AF_INET6;
+	k.lport = out ? p->sport : p->dport;
+	k.rport = out ? p->dport : p->sport;
+	memcpy(k.laddr, out ? p->src : p->dst, 16);
+	memcpy(k.raddr, out ? p->dst : p->src, 16);
+	if (!(f = flow_get(uc, &k))) {
+		uc->flows_lost++;
+		return;
+	}
+	if (out)
+		f->tx_bytes += len, f->tx_pkts++;
+	else
+		f->rx_bytes += len, f->rx_pkts++;
+}
+
+static bool loopback_addr(const struct pkt *p)
+{
+	static const uint8_t one[16] = { [15] = 1 };
+
+	return p->ipver == 4 ? p->src[0] == 127 : !memcmp(p->src, one, 16);
+}
+
+void udpcount_feed_frame(struct udpcount *uc, int linktype, const uint8_t *frame,
+			 uint32_t caplen, uint32_t wirelen)
+{
 	uint32_t len;
-	bool out;
+	bool lo;
 	struct pkt p;
 
 	pkt_decode_outer(linktype, frame, caplen, wirelen, &p);
@@ -373,21 +401,21 @@ void udpcount_feed_frame(struct udpcount *uc, int linktype, const uint8_t *frame
 		return;
 	len = (uint32_t)p.l4[4] << 8 | p.l4[5];
 	len = len > 8 ? len - 8 : 0;
-	out = p.flags & PKT_OUTGOING;
-	memset(&k, 0, sizeof(k));
-	k.family = p.ipver == 4 ? AF_INET : AF_INET6;
-	k.lport = out ? p.sport : p.dport;
-	k.rport = out ? p.dport : p.sport;
-	memcpy(k.laddr, out ? p.src : p.dst, 16);
-	memcpy(k.raddr, out ? p.dst : p.src, 16);
-	if (!(f = flow_get(uc, &k))) {
-		uc->flows_lost++;
-		return;
-	}
-	if (out)
-		f->tx_bytes += len, f->tx_pkts++;
+	/* On loopback libpcap hands on only the incoming copy of a packet: it
+	 * is the sender's datagram as much as the receiver's. SLL2 names the
+	 * interface; SLL only the addresses (127/8, ::1). */
+	if (linktype == LINK_SLL2 && caplen >= 20)
+		lo = uc->lo_ifindex &&
+		     ((uint32_t)frame[4] << 24 | (uint32_t)frame[5] << 16 |
+		      (uint32_t)frame[6] << 8 | frame[7]) == uc->lo_ifindex;
 	else
-		f->rx_bytes += len, f->rx_pkts++;
+		lo = loopback_addr(&p);
+	if (lo && (p.flags & PKT_OUTGOING))
+		return;		/* should a libpcap pass both copies on */
+	if (lo || (p.flags & PKT_OUTGOING))
+		flow_add(uc, &p, true, len);
+	if (!(p.flags & PKT_OUTGOING))
+		flow_add(uc, &p, false, len);
 }
 
 static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *d)
@@ -577,7 +605,10 @@ static int pcap_start(struct udpcount *uc, struct ev_loop *loop)
 		return errorf(r, "UDP counters: cannot capture on 'any': %.120s%s",
 			      pcap_geterr(uc->h), r == -EPERM ? " (capturing needs root)" : "");
 	}
+	/* SLL2 says which interface: loopback is told from the rest by it */
+	pcap_set_datalink(uc->h, LINK_SLL2);
 	uc->linktype = pcap_datalink(uc->h);
+	uc->lo_ifindex = if_nametoindex("lo");
 	if (pcap_compile(uc->h, &prog, "udp", 1, PCAP_NETMASK_UNKNOWN) < 0)
 		return errorf(-EINVAL, "UDP counters: cannot compile the filter: %.120s",
 			      pcap_geterr(uc->h));
