@@ -468,3 +468,28 @@ TEST(udpcount_capture_counts_a_loopback_packet_for_both_ends)
 	udpcount_close(uc);
 	sock_table_free(&t);
 }
+
+TEST(udpcount_capture_flow_table_is_bounded)
+{
+	struct udpcount *uc;
+	struct udp_count *v;
+	char dst[32];
+	size_t n;
+
+	CHECK_INT(udpcount_open(NULL, UDPCOUNT_FEED, &uc), 0);
+	for (unsigned i = 0; i < UDPCOUNT_MAX_FLOWS + 10; i++) {
+		snprintf(dst, sizeof(dst), "10.%u.%u.%u", i >> 16, i >> 8 & 255, i & 255);
+		feed(uc, false, AF_INET, "10.255.0.1", 53, dst, 5000, 1);
+	}
+	CHECK_INT(udpcount_lost(uc), 10);
+	CHECK_STR(udpcount_lost_why(uc), "flow table full (65536 flows between reads)");
+	CHECK_INT(udpcount_read(uc, NULL, &v, &n), 0);
+	CHECK_INT(n, UDPCOUNT_MAX_FLOWS);
+	CHECK(n && !v[0].cookie && v[0].rx_bytes == 1);
+	free(v);
+	feed(uc, false, AF_INET, "10.255.0.1", 53, "10.0.0.1", 5000, 1);
+	CHECK_INT(udpcount_read(uc, NULL, &v, &n), 0);
+	CHECK_INT(n, 1);
+	free(v);
+	udpcount_close(uc);
+}

@@ -53,6 +53,7 @@
 #define SNAPLEN 128
 #define PCAP_TIMEOUT_MS 100
 #define PCAP_BUFFER (4 << 20)
+#define FLOW_SLOTS_MIN 256
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -109,8 +110,8 @@ struct udpcount {
 	int linktype;
 	uint32_t lo_ifindex;		/* "lo" in this namespace */
 	struct ev_io io;
-	struct flow *flows;		/* UDPCOUNT_MAX_FLOWS * 2 slots once used */
-	size_t nflows;
+	struct flow *flows;		/* open addressing, at most half full */
+	size_t nflows, flowmask;
 	uint64_t flows_lost;
 	struct sock_rec *last;		/* the previous read's UDP sockets */
 	size_t nlast;
@@ -341,17 +342,43 @@ size_t udpcount_feed_map_size(const struct udpcount *uc)
 
 /* ---- pcap: flows, then sockets ---- */
 
+static void flows_resize(struct udpcount *uc, size_t slots)
+{
+	struct flow *old = uc->flows;
+	size_t n = uc->flowmask + 1;
+
+	uc->flows = xcalloc(slots, sizeof(*uc->flows));
+	uc->flowmask = slots - 1;
+	for (size_t j = 0; old && j < n; j++) {
+		size_t i;
+
+		if (!old[j].used)
+			continue;
+		for (i = hash_bytes(&old[j].k, sizeof(old[j].k)) & uc->flowmask;
+		     uc->flows[i].used; i = (i + 1) & uc->flowmask)
+			;
+		uc->flows[i] = old[j];
+	}
+	free(old);
+}
+
+/* the flow's slot, made when new; NULL when the table is full */
 static struct flow *flow_get(struct udpcount *uc, const struct flow_key *k)
 {
-	size_t mask = UDPCOUNT_MAX_FLOWS * 2 - 1, i;
+	size_t i;
 
 	if (!uc->flows)
-		uc->flows = xcalloc(mask + 1, sizeof(*uc->flows));
-	for (i = hash_bytes(k, sizeof(*k)) & mask; uc->flows[i].used; i = (i + 1) & mask)
+		flows_resize(uc, FLOW_SLOTS_MIN);
+	for (i = hash_bytes(k, sizeof(*k)) & uc->flowmask; uc->flows[i].used;
+	     i = (i + 1) & uc->flowmask)
 		if (!memcmp(&uc->flows[i].k, k, sizeof(*k)))
 			return &uc->flows[i];
 	if (uc->nflows >= UDPCOUNT_MAX_FLOWS)
 		return NULL;
+	if (2 * (uc->nflows + 1) > uc->flowmask + 1) {	/* at most half full */
+		flows_resize(uc, 2 * (uc->flowmask + 1));
+		return flow_get(uc, k);
+	}
 	uc->nflows++;
 	uc->flows[i].used = true;
 	uc->flows[i].k = *k;
@@ -540,13 +567,16 @@ static const struct sock_slot *index_match(struct index *x, const struct flow_ke
 static void flow_deltas(struct udpcount *uc, const struct sock_table *t, struct out *o)
 {
 	size_t n = (t ? t->n : 0) + uc->nlast, w = 0;
-	struct index x = { xcalloc(pow2_for(n), sizeof(struct sock_slot)), pow2_for(n) - 1 };
+	struct index x = { NULL, pow2_for(n) - 1 };
 
-	for (size_t i = 0; t && i < t->n; i++)
-		index_add(&x, &t->v[i]);
-	for (size_t i = 0; i < uc->nlast; i++)
-		index_add(&x, &uc->last[i]);
-	for (size_t i = 0; uc->nflows && i < UDPCOUNT_MAX_FLOWS * 2; i++) {
+	if (uc->nflows) {		/* an index of the sockets only when there is traffic */
+		x.v = xcalloc(x.mask + 1, sizeof(*x.v));
+		for (size_t i = 0; t && i < t->n; i++)
+			index_add(&x, &t->v[i]);
+		for (size_t i = 0; i < uc->nlast; i++)
+			index_add(&x, &uc->last[i]);
+	}
+	for (size_t i = 0; uc->nflows && i <= uc->flowmask; i++) {
 		struct flow *f = &uc->flows[i];
 		const struct sock_slot *s;
 		struct udp_count c;
@@ -565,6 +595,12 @@ static void flow_deltas(struct udpcount *uc, const struct sock_table *t, struct 
 		memcpy(c.raddr, f->k.raddr, 16);
 		out_add(o, &c);
 		memset(f, 0, sizeof(*f));
+	}
+	/* a burst's table is not kept for the quiet intervals after it */
+	if (uc->flowmask + 1 > FLOW_SLOTS_MIN && uc->flowmask + 1 > 8 * uc->nflows) {
+		free(uc->flows);
+		uc->flows = NULL;
+		uc->flowmask = 0;
 	}
 	uc->nflows = 0;
 	free(x.v);
