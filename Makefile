@@ -40,8 +40,10 @@ HAVE_BPF  := $(shell command -v clang >/dev/null 2>&1 && [ -n "$(BPFTOOL)" ] && 
 ifeq ($(HAVE_BPF),1)
 BASE_CFLAGS += -DPORTKIT_BPF -I$(BUILD)/gen
 BPF_SKEL  := $(BUILD)/gen/owners.lskel.h
+BPF_SKEL_UDP := $(BUILD)/gen/udpcount.lskel.h
 else
 BPF_SKEL  :=
+BPF_SKEL_UDP :=
 $(info portkit: building without the BPF owner source (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc)
 endif
 
@@ -125,6 +127,19 @@ $(BUILD)/gen/owners.lskel.h: $(BUILD)/gen/owners.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton -L $< name owners_bpf >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/core/host/owners_bpf.o: $(BPF_SKEL)
+
+# the UDP counters of portkit top (cgroup_skb programs, core/host/udpcount)
+$(BUILD)/gen/udpcount.bpf.o: bpf/udpcount.bpf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-c $< -o $@
+
+$(BUILD)/gen/udpcount.lskel.h: $(BUILD)/gen/udpcount.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton -L $< name udpcount_bpf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/host/udpcount_bpf.o: $(BPF_SKEL_UDP)
 
 # generated data that belongs to a layer's archive
 GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o
