@@ -30,7 +30,8 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
 	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
-	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
+	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
+	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 # The BPF owner source (bpf/owners.bpf.c, a libbpf skeleton): built when
 # clang, bpftool and libbpf-dev are there; without them portkit walks /proc

@@ -20,7 +20,7 @@
 #include "top/top.h"
 #include "core/base/banned.h"
 
-#define CELL 176
+#define CELL TOP_CELL
 
 static const char *const group_names[G_N] = { "proc", "port", "remote", "session" };
 

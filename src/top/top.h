@@ -157,6 +157,15 @@ void fmt_rate(char *buf, size_t n, double bps);
 void fmt_bytes(char *buf, size_t n, uint64_t b);
 /* One row's name column (process, port, remote, session) */
 void row_label(const struct top_row *r, char *buf, size_t n, bool numeric);
+/* A row's cells in group_columns()' order (at most 10) */
+#define TOP_CELL 176
+void row_cells(const struct top_row *r, double secs, bool numeric, char cell[10][TOP_CELL]);
+struct out_col;
+size_t group_columns(enum top_group g, const struct out_col **c);
+/* The header lines (interval, sources, interfaces, what rows account for,
+ * notes), one call of line() each */
+void header_lines(struct top_sampler *s, const struct top_opts *o, unsigned interval,
+		  void (*line)(const char *text, void *arg), void *arg);
 int top_batch(struct ev_loop *l, struct top_sampler *s, const struct top_opts *o);
 
 /* tui.c: 0, 1 when the terminal cannot take it (then batch), -errno */
