@@ -112,7 +112,9 @@ static void draw(struct tui *t)
 	erase();
 	t->line = 0;
 	if (COLS < MIN_COLS || LINES < MIN_ROWS) {
-		mvaddnstr(0, 0, "portkit top: terminal too small", COLS);
+		snprintf(b, sizeof(b), "too small: %dx%d, top needs %dx%d", COLS, LINES, MIN_COLS,
+			 MIN_ROWS);
+		mvaddnstr(0, 0, b, COLS);
 		refresh();
 		return;
 	}
