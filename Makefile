@@ -42,9 +42,11 @@ ifeq ($(HAVE_BPF),1)
 BASE_CFLAGS += -DPORTKIT_BPF -I$(BUILD)/gen
 BPF_SKEL  := $(BUILD)/gen/owners.lskel.h
 BPF_SKEL_UDP := $(BUILD)/gen/udpcount.lskel.h
+BPF_SKEL_TCP := $(BUILD)/gen/tcpiter.lskel.h
 else
 BPF_SKEL  :=
 BPF_SKEL_UDP :=
+BPF_SKEL_TCP :=
 $(info portkit: building without the BPF owner source (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc)
 endif
 
@@ -141,6 +143,19 @@ $(BUILD)/gen/udpcount.lskel.h: $(BUILD)/gen/udpcount.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton -L $< name udpcount_bpf >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/core/host/udpcount_bpf.o: $(BPF_SKEL_UDP)
+
+# the TCP counters of portkit top (a tcp iterator, core/host/tcpiter)
+$(BUILD)/gen/tcpiter.bpf.o: bpf/tcpiter.bpf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-c $< -o $@
+
+$(BUILD)/gen/tcpiter.lskel.h: $(BUILD)/gen/tcpiter.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton -L $< name tcpiter_bpf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/host/tcpiter.o: $(BPF_SKEL_TCP)
 
 # generated data that belongs to a layer's archive
 GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o
