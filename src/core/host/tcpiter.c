@@ -29,6 +29,7 @@
 #define WINDOW 512		/* records per read: 52 KiB */
 
 static int64_t load_us;
+static size_t last_n;		/* records the last call read: the next one's size */
 
 int64_t tcpiter_load_us(void)
 {
@@ -166,8 +167,13 @@ int tcpiter_dump(const struct diag_query *q, uint16_t ns, struct sock_table *t)
 	/* the namespace is the one current now: the caller may have entered one */
 	if ((fd = sys_bpf(BPF_ITER_CREATE, &a)) < 0)
 		return errorf(-errno, "TCP iterator: cannot start it: %s", strerror(errno));
+	/* room for as many as last time and a little more: growing a table of
+	 * 100,000 records step by step costs more in copies and page faults
+	 * than the kernel's whole walk */
+	t->v = xgrow(t->v, sizeof(*t->v), n0 + last_n + last_n / 8, &t->cap);
 	bclen = bc_compile(q, &bc);
 	r = read_all(fd, q, bclen ? bc : NULL, bclen, ns, t);
+	last_n = t->n - n0;
 	close(fd);
 	free(bc);
 	if (r) {
