@@ -4,6 +4,14 @@
  * between looks; UDP counts from core/host/udpcount; owners for the
  * sockets not seen before; the interfaces' own counters.
  *
+ * TCP's counters come from a BPF tcp iterator (core/host/tcpiter: the
+ * same sockets, cookies and counters for a third of sock_diag's CPU)
+ * while it works, and from the sock_diag dump with tcp_info once it has
+ * failed (not root, no BPF build, the kernel refuses it) or when
+ * PORTKIT_TOP_TCP=sock_diag, or when sock_diag answers are recorded or
+ * replayed (PORTKIT_DIAG_SAVE, PORTKIT_DIAG_FILE); PORTKIT_TOP_TCP=bpf
+ * makes its failure an error.
+ *
  * The namespaces are resolved once, at start (--netns all: those in use
  * then). A look: destroy messages queued so far are read first (the ends
  * the kernel has sent count for this interval), then each namespace is
@@ -24,6 +32,7 @@
 #include "core/host/netns.h"
 #include "core/host/owners.h"
 #include "core/host/sockgone.h"
+#include "core/host/tcpiter.h"
 #include "core/host/udpcount.h"
 #include "core/vocab/port.h"
 #include "top/top.h"
@@ -61,6 +70,7 @@ struct top_sampler {
 	int64_t last_us;
 	double elapsed;
 	bool root;
+	enum { TCP_ITER, TCP_ITER_ONLY, TCP_DIAG } tcp;	/* where TCP comes from */
 };
 
 struct top_flows *sampler_flows(struct top_sampler *s)
@@ -71,6 +81,13 @@ struct top_flows *sampler_flows(struct top_sampler *s)
 const char *sampler_sources(const struct top_sampler *s)
 {
 	return s->sources;
+}
+
+const char *sampler_tcp_source(const struct top_sampler *s)
+{
+	if (!s->q.tcp)
+		return NULL;
+	return s->tcp == TCP_DIAG ? "sock_diag" : "bpf_iter";
 }
 
 const char *sampler_note(const struct top_sampler *s)
@@ -153,9 +170,46 @@ static char side_of(const struct top_sampler *s, const struct sock_rec *r)
 
 static struct sock_table dumped;
 
+/* ---- where TCP comes from (see the top of this file) ---- */
+
+static int tcp_source(void)
+{
+	const char *e = getenv("PORTKIT_TOP_TCP"), *replay = getenv("PORTKIT_DIAG_FILE"),
+		   *save = getenv("PORTKIT_DIAG_SAVE");
+
+	if ((e && !strcmp(e, "sock_diag")) || (replay && *replay) || (save && *save))
+		return TCP_DIAG;
+	return e && !strcmp(e, "bpf") ? TCP_ITER_ONLY : TCP_ITER;
+}
+
+/* The iterator failed: sock_diag for TCP from now on, and the header
+ * says why where that is a surprise (as root) */
+static void tcp_fall_back(struct top_sampler *s)
+{
+	size_t k = strlen(s->note);
+
+	s->tcp = TCP_DIAG;
+	if (s->root)
+		snprintf(s->note + k, sizeof(s->note) - k, "%sTCP from sock_diag (%s)",
+			 k ? "; " : "", error_msg());
+}
+
 static int dump_ns(struct top_sampler *s, size_t i)
 {
-	return sockdiag_dump(&s->q, (uint16_t)i, &dumped);
+	struct diag_query rest = s->q;
+	int r;
+
+	if (s->q.tcp && s->tcp != TCP_DIAG) {
+		if (!(r = tcpiter_dump(&s->q, (uint16_t)i, &dumped)))
+			rest.tcp = false;
+		else if (s->tcp == TCP_ITER_ONLY)
+			return r;
+		else
+			tcp_fall_back(s);
+	}
+	if (!rest.tcp && !rest.udp)
+		return 0;
+	return sockdiag_dump(&rest, (uint16_t)i, &dumped);
 }
 
 static void add_ifc(struct top_sampler *s, const struct if_stat *st, uint16_t ns)
@@ -309,6 +363,7 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 	s->q.states = SS_ALL;
 	s->q.ext = true;
 	s->root = geteuid() == 0;
+	s->tcp = tcp_source();
 	s->flows = flows_new();
 	if (o->netns && !strcmp(o->netns, "all")) {
 		struct netns *v;
@@ -372,6 +427,7 @@ void sampler_close(struct top_sampler *s)
 	}
 	free(s->ns);
 	udpcount_close(s->udp);
+	tcpiter_close();
 	flows_free(s->flows);
 	free(s->ifc);
 	free(s->prev);

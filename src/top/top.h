@@ -140,11 +140,15 @@ struct top_flows *sampler_flows(struct top_sampler *s);
 size_t sampler_ifaces(struct top_sampler *s, struct top_ifc **v);
 /* "tcp_info", "tcp_info+bpf", ... */
 const char *sampler_sources(const struct top_sampler *s);
+/* How TCP's counters (source "tcp_info") are read: "bpf_iter" or
+ * "sock_diag"; NULL when TCP is not shown */
+const char *sampler_tcp_source(const struct top_sampler *s);
 /* What could not be counted, for the header: destroy messages and UDP
  * counts lost, sockets whose owner could not be read */
 uint64_t sampler_lost(struct top_sampler *s);
 bool sampler_own_only(const struct top_sampler *s);	/* not root: own sockets */
-const char *sampler_note(const struct top_sampler *s);	/* why UDP is not counted, or NULL */
+/* why UDP is not counted or TCP comes from sock_diag, or NULL */
+const char *sampler_note(const struct top_sampler *s);
 const char *sampler_netns_name(const struct top_sampler *s, uint16_t ns);
 double sampler_elapsed(const struct top_sampler *s);	/* seconds of the last interval */
 void sampler_close(struct top_sampler *s);
