@@ -75,7 +75,7 @@ struct socket_alloc {
 struct sock {
 	struct sock_common __sk_common;
 	struct socket *sk_socket;
-	unsigned long sk_ino;		/* 6.17 on: sock_i_ino() without a lock */
+	unsigned long sk_ino;		/* newer kernels: sock_i_ino() without a lock */
 } __attribute__((preserve_access_index));
 
 struct tcp_sock {

@@ -5,7 +5,7 @@
  * sockets not seen before; the interfaces' own counters.
  *
  * TCP's counters come from a BPF tcp iterator (core/host/tcpiter: the
- * same sockets, cookies and counters for a third of sock_diag's CPU)
+ * same sockets, cookies and counters for under half of sock_diag's CPU)
  * while it works, and from the sock_diag dump with tcp_info once it has
  * failed (not root, no BPF build, the kernel refuses it) or when
  * PORTKIT_TOP_TCP=sock_diag, or when sock_diag answers are recorded or

@@ -29,7 +29,6 @@
 #define WINDOW 512		/* records per read: 52 KiB */
 
 static int64_t load_us;
-static size_t last_n;		/* records the last call read: the next one's size */
 
 int64_t tcpiter_load_us(void)
 {
@@ -79,6 +78,7 @@ static void add(const struct tcpiter_rec *k, const struct diag_query *q, const u
 
 static struct tcpiter_bpf *skel;
 static char broken[200];	/* why it cannot be used, once known */
+static size_t last_n;		/* records the last call read: the next one's size */
 
 static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *a)
 {
