@@ -111,6 +111,7 @@ struct tcpiter_rec {
 	__u8 full;			/* a tcp_sock: the counters are there */
 	__u8 pad[5];
 };
+_Static_assert(sizeof(struct tcpiter_rec) == 104, "core/host/tcpiter.h reads 104 bytes");
 
 /* sock_i_ino(): the field where the kernel has it, else the socket's inode */
 static __always_inline __u32 inode_of(struct sock *sk)

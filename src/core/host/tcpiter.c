@@ -28,6 +28,9 @@
 
 #define WINDOW 512		/* records per read: 52 KiB */
 
+/* the program writes 104 bytes a record (bpf/tcpiter.bpf.c checks the same) */
+_Static_assert(sizeof(struct tcpiter_rec) == 104, "struct tcpiter_rec is not the program's");
+
 static int64_t load_us;
 
 int64_t tcpiter_load_us(void)
