@@ -145,6 +145,34 @@ static void ours(struct diag_query *q, const struct fam *f, uint32_t states)
 	}
 }
 
+static bool client_port(const struct fam *f, uint16_t port)
+{
+	for (int k = 0; k < PAIRS; k++)
+		if (f->pair[k].cport == port)
+			return true;
+	return f->extra.cport == port;
+}
+
+/* Only this run's sockets: a TIME-WAIT socket of an earlier run may have
+ * the port our listener has now as its remote port */
+static void keep_ours(struct sock_table *t, const struct fam *f)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct sock_rec *r = &t->v[i];
+		const struct fam *o = r->family == AF_INET ? &f[0] : &f[1];
+		bool mine = (r->lport == o->lport && (!r->rport || client_port(o, r->rport))) ||
+			    (r->rport == o->lport && client_port(o, r->lport));
+
+		if (mine)
+			t->v[w++] = *r;
+		else
+			free(r->ext);
+	}
+	t->n = w;
+}
+
 static const struct sock_rec *find(const struct sock_table *t, int family, uint16_t lport,
 				   uint16_t rport)
 {
@@ -179,6 +207,26 @@ static bool settled(const struct sock_table *t, const struct fam *f)
 	       find(t, AF_INET6, f[1].extra.cport, f[1].lport)->state == SS_TIME_WAIT;
 }
 
+/* Nothing moved between two walks (sorted by cookie): a walk is not an
+ * instant, and a segment sent during one shows on one end only */
+static bool still(const struct sock_table *a, const struct sock_table *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct sock_rec *x = &a->v[i], *y = &b->v[i];
+
+		if (x->cookie != y->cookie || x->state != y->state || !x->ext != !y->ext)
+			return false;
+		if (x->ext && (x->ext->segs_out != y->ext->segs_out ||
+			       x->ext->segs_in != y->ext->segs_in ||
+			       x->ext->bytes_acked != y->ext->bytes_acked ||
+			       x->ext->bytes_received != y->ext->bytes_received))
+			return false;
+	}
+	return true;
+}
+
 static void same(const struct sock_rec *a, const struct sock_rec *b)
 {
 	CHECK_INT(a->cookie, b->cookie);
@@ -204,25 +252,21 @@ static void same(const struct sock_rec *a, const struct sock_rec *b)
 	CHECK_INT(a->ext->rtt_us, b->ext->rtt_us);
 }
 
-TEST(tcpiter_gives_what_sock_diag_gives)
+/* Both families' listeners with PAIRS connections and one extra each */
+static void open_all(struct fam *f)
 {
-	struct fam f[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
-	struct sock_table first = { 0 }, it = { 0 }, diag = { 0 };
-	struct diag_query q;
-	int64_t end;
-
-	if (!usable())
-		return;
 	for (int i = 0; i < 2; i++) {
 		CHECK((f[i].lfd = listener(f[i].family, &f[i].lport)) >= 0);
 		for (int k = 0; k < PAIRS; k++)
 			CHECK_INT(dial(&f[i], &f[i].pair[k]), 0);
 		CHECK_INT(dial(&f[i], &f[i].extra), 0);
 	}
-	ours(&q, f, SS_ALL);
-	/* the iterator asks for the cookies first: sock_diag must agree */
-	CHECK_INT(tcpiter_dump(&q, 3, &first), 0);
-	CHECK_INT(first.n, 2 + 2 * 2 * (PAIRS + 1));
+}
+
+/* Known bytes each way on every pair; v4's extra closed by its client
+ * alone (FIN-WAIT-2), v6's by both (TIME-WAIT) */
+static void traffic(struct fam *f)
+{
 	for (int i = 0; i < 2; i++) {
 		for (int k = 0; k < PAIRS; k++) {
 			struct conn *c = &f[i].pair[k];
@@ -236,21 +280,83 @@ TEST(tcpiter_gives_what_sock_diag_gives)
 		if (i == 1)
 			close(f[i].extra.s);
 	}
+}
+
+static void close_all(struct fam *f)
+{
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < PAIRS; k++) {
+			close(f[i].pair[k].c);
+			close(f[i].pair[k].s);
+		}
+		if (i == 0)
+			close(f[i].extra.s);
+		close(f[i].lfd);
+	}
+}
+
+/* States and families select as in sock_diag */
+static void query_selects(struct diag_query q, const struct fam *f)
+{
+	struct sock_table it = { 0 };
+
+	q.states = 1u << SS_LISTEN;
+	CHECK_INT(tcpiter_dump(&q, 0, &it), 0);
+	keep_ours(&it, f);
+	CHECK_INT(it.n, 2);
+	for (size_t i = 0; i < it.n; i++)
+		CHECK_INT(it.v[i].state, SS_LISTEN);
+	sock_table_free(&it);
+	q.states = SS_ALL;
+	q.v6 = false;
+	CHECK_INT(tcpiter_dump(&q, 0, &it), 0);
+	keep_ours(&it, f);
+	CHECK_INT(it.n, 1 + 2 * PAIRS + 2);	/* the v4 extra's two ends */
+	for (size_t i = 0; i < it.n; i++)
+		CHECK_INT(it.v[i].family, AF_INET);
+	sock_table_free(&it);
+}
+
+TEST(tcpiter_gives_what_sock_diag_gives)
+{
+	struct fam f[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
+	struct sock_table first = { 0 }, it = { 0 }, diag = { 0 };
+	struct diag_query q;
+	int64_t end;
+
+	if (!usable())
+		return;
+	open_all(f);
+	ours(&q, f, SS_ALL);
+	/* the iterator asks for the cookies first: sock_diag must agree */
+	CHECK_INT(tcpiter_dump(&q, 3, &first), 0);
+	keep_ours(&first, f);
+	CHECK_INT(first.n, 2 + 2 * 2 * (PAIRS + 1));
+	traffic(f);
 	end = ev_now_us() + 3000000;
-	do {
-		sock_table_free(&it);
+	for (bool done = false; !done && ev_now_us() < end;) {
+		struct sock_table prev = it;
+
+		usleep(10000);
+		memset(&it, 0, sizeof(it));
 		CHECK_INT(tcpiter_dump(&q, 3, &it), 0);
-		if (!settled(&it, f))
-			usleep(10000);
-	} while (!settled(&it, f) && ev_now_us() < end);
+		keep_ours(&it, f);
+		qsort(it.v, it.n, sizeof(*it.v), by_cookie);
+		done = settled(&it, f) && still(&prev, &it);
+		sock_table_free(&prev);
+	}
 	CHECK(settled(&it, f));
 	CHECK_INT(sockdiag_dump(&q, 3, &diag), 0);
+	keep_ours(&diag, f);
 	CHECK_INT(it.n, diag.n);
-	qsort(it.v, it.n, sizeof(*it.v), by_cookie);
 	qsort(diag.v, diag.n, sizeof(*diag.v), by_cookie);
 	for (size_t i = 0; i < it.n && i < diag.n; i++) {
+		bool closed = it.v[i].state == SS_TIME_WAIT || it.v[i].state == SS_FIN_WAIT2;
+
 		same(&it.v[i], &diag.v[i]);
 		CHECK_INT(it.v[i].ns, 3);
+		CHECK_INT(it.v[i].ext == NULL, closed);
+		CHECK_INT(it.v[i].inode == 0, closed);
 	}
 	/* every socket still there has the cookie it had (a TIME-WAIT one
 	 * inherits it); only v6's extra server end has gone */
@@ -265,40 +371,11 @@ TEST(tcpiter_gives_what_sock_diag_gives)
 			CHECK(a->family == AF_INET6 && a->lport == f[1].lport &&
 			      a->rport == f[1].extra.cport);
 	}
-	for (size_t i = 0; i < it.n; i++) {
-		const struct sock_rec *r = &it.v[i];
-		bool closed = r->state == SS_TIME_WAIT || r->state == SS_FIN_WAIT2;
-
-		CHECK_INT(r->ext == NULL, closed);
-		CHECK_INT(r->inode == 0, closed);
-	}
 	sock_table_free(&first);
 	sock_table_free(&it);
 	sock_table_free(&diag);
-
-	/* the query: states and families, as sock_diag */
-	q.states = 1u << SS_LISTEN;
-	CHECK_INT(tcpiter_dump(&q, 0, &it), 0);
-	CHECK_INT(it.n, 2);
-	for (size_t i = 0; i < it.n; i++)
-		CHECK_INT(it.v[i].state, SS_LISTEN);
-	sock_table_free(&it);
-	q.states = SS_ALL;
-	q.v6 = false;
-	CHECK_INT(tcpiter_dump(&q, 0, &it), 0);
-	CHECK_INT(it.n, 1 + 2 * PAIRS + 2);	/* the v4 extra's two ends */
-	for (size_t i = 0; i < it.n; i++)
-		CHECK_INT(it.v[i].family, AF_INET);
-	sock_table_free(&it);
-	for (int i = 0; i < 2; i++) {
-		for (int k = 0; k < PAIRS; k++) {
-			close(f[i].pair[k].c);
-			close(f[i].pair[k].s);
-		}
-		if (i == 0)
-			close(f[i].extra.s);
-		close(f[i].lfd);
-	}
+	query_selects(q, f);
+	close_all(f);
 }
 
 /* In a child in a new network namespace: its one listener, nothing of ours */
