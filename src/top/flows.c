@@ -83,6 +83,7 @@ struct top_flows {
 	uint64_t all_tx, all_rx;	/* what every shown row moved since start */
 	struct top_flow *view;	/* flows_all()'s array */
 	size_t vcap;
+	bool view_out;		/* handed out since the last flows_account() */
 };
 
 static size_t slot_of(const struct top_flows *t, uint64_t cookie)
@@ -387,8 +388,10 @@ void flows_end_dump(struct top_flows *t)
 		f->shown = f->f.gone;
 		t->v[w++] = *f;
 	}
-	t->n = w;
-	index_rebuild(t);
+	if (w != t->n) {
+		t->n = w;
+		index_rebuild(t);
+	}
 	/* UDP counts nobody claimed in time were another namespace's */
 	w = 0;
 	for (size_t i = 0; i < t->npend; i++) {
@@ -411,7 +414,16 @@ struct top_flow *flows_all(struct top_flows *t, size_t *n)
 	for (size_t i = 0; i < t->n; i++)
 		t->view[i] = t->v[i].f;
 	*n = t->n;
+	t->view_out = true;
 	return t->view;
+}
+
+void flows_each_unowned(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
+			void *arg)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->v[i].f.owner_tried && t->v[i].f.inode && !t->v[i].f.gone)
+			fn(&t->v[i].f, arg);
 }
 
 /* flows_all()'s copies back (owners filled in) */
@@ -431,8 +443,9 @@ static bool shown(const struct top_flow *f, const struct top_opts *o);
 
 void flows_account(struct top_flows *t, const struct top_opts *o)
 {
-	if (t->view && t->vcap >= t->n)
+	if (t->view_out && t->vcap >= t->n)
 		sync_back(t);
+	t->view_out = false;
 	for (size_t i = 0; i < t->n; i++) {
 		struct top_flow *f = &t->v[i].f;
 
@@ -478,7 +491,11 @@ static bool is_session(const struct flow *fl)
 {
 	const struct top_flow *f = &fl->f;
 
-	return !f->listener && (f->proto == IPPROTO_TCP || f->rport || fl->itx || fl->irx);
+	if (fl->itx || fl->irx)
+		return !f->listener;
+	if (f->proto == IPPROTO_TCP)	/* not a bound socket that never connected */
+		return !f->listener && (f->state != SS_CLOSE || f->gone);
+	return f->rport != 0;	/* a connected UDP socket */
 }
 
 static bool shown(const struct top_flow *f, const struct top_opts *o)

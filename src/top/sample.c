@@ -61,6 +61,7 @@ struct top_sampler {
 	int64_t last_us;
 	double elapsed;
 	bool root;
+	uint32_t uid;
 };
 
 struct top_flows *sampler_flows(struct top_sampler *s)
@@ -81,6 +82,11 @@ const char *sampler_note(const struct top_sampler *s)
 bool sampler_own_only(const struct top_sampler *s)
 {
 	return !s->root;
+}
+
+int64_t sampler_time_us(const struct top_sampler *s)
+{
+	return s->last_us;
 }
 
 double sampler_elapsed(const struct top_sampler *s)
@@ -106,6 +112,8 @@ static void on_gone(const struct sock_rec *r, void *arg)
 {
 	struct top_sampler *s = arg;
 
+	if (!s->root && r->uid != s->uid)
+		return;	/* a normal user sees their own sockets */
 	if (s->q.nclauses) {
 		uint8_t *bc = NULL;
 		size_t len = bc_compile(&s->q, &bc);
@@ -153,9 +161,17 @@ static char side_of(const struct top_sampler *s, const struct sock_rec *r)
 
 static struct sock_table dumped;
 
+static int read_ifs(struct top_sampler *s, size_t i);
+
+/* the sockets, then at once the interfaces: the two are compared, so
+ * their windows must match */
 static int dump_ns(struct top_sampler *s, size_t i)
 {
-	return sockdiag_dump(&s->q, (uint16_t)i, &dumped);
+	int r = sockdiag_dump(&s->q, (uint16_t)i, &dumped);
+
+	if (!r)
+		(void)read_ifs(s, i);	/* a comparison: go on without */
+	return r;
 }
 
 static void add_ifc(struct top_sampler *s, const struct if_stat *st, uint16_t ns)
@@ -211,33 +227,48 @@ size_t sampler_ifaces(struct top_sampler *s, struct top_ifc **v)
 	return s->nifc;
 }
 
+struct owner_pass {
+	uint32_t *inodes;
+	size_t n, cap;
+	struct owner_map *m;
+};
+
+static void want_owner(struct top_flow *f, void *arg)
+{
+	struct owner_pass *p = arg;
+
+	p->inodes = xgrow(p->inodes, sizeof(*p->inodes), p->n + 1, &p->cap);
+	p->inodes[p->n++] = f->inode;
+}
+
+static void set_owner(struct top_flow *f, void *arg)
+{
+	struct owner_pass *p = arg;
+	const struct proc_owner *o;
+
+	f->owner_tried = true;
+	if (p->m && owners_get(p->m, f->inode, &o, 1)) {
+		f->pid = o->pid;
+		f->owner_uid = o->uid;
+		snprintf(f->comm, sizeof(f->comm), "%s", o->comm);
+	}
+}
+
+/* Owners only for the sockets not seen before: one pass over the
+ * processes (the BPF iterator, else /proc) per refresh that has new ones */
 static void owners_for_new(struct top_sampler *s)
 {
-	size_t n, k = 0;
-	struct top_flow *f = flows_all(s->flows, &n);
-	uint32_t *inodes = xmalloc((n ? n : 1) * sizeof(*inodes));
-	struct owner_map *m;
+	struct owner_pass p = { 0 };
 
-	for (size_t i = 0; i < n; i++)
-		if (!f[i].owner_tried && f[i].inode && !f[i].gone)
-			inodes[k++] = f[i].inode;
-	if (k && (m = owners_new(inodes, k))) {
-		if (!owners_scan(m, proc_root(), true))
-			for (size_t i = 0; i < n; i++) {
-				const struct proc_owner *p;
-
-				if (f[i].owner_tried || !f[i].inode || f[i].gone)
-					continue;
-				f[i].owner_tried = true;
-				if (owners_get(m, f[i].inode, &p, 1)) {
-					f[i].pid = p->pid;
-					f[i].owner_uid = p->uid;
-					snprintf(f[i].comm, sizeof(f[i].comm), "%s", p->comm);
-				}
-			}
-		owners_free(m);
+	flows_each_unowned(s->flows, want_owner, &p);
+	if (p.n && (p.m = owners_new(p.inodes, p.n)) && owners_scan(p.m, proc_root(), true)) {
+		owners_free(p.m);
+		p.m = NULL;
 	}
-	free(inodes);
+	if (p.n)
+		flows_each_unowned(s->flows, set_owner, &p);
+	owners_free(p.m);
+	free(p.inodes);
 	flows_account(s->flows, s->o);
 }
 
@@ -249,6 +280,7 @@ int sampler_take(struct top_sampler *s)
 	for (size_t i = 0; i < s->nns; i++)
 		sockgone_drain(s->ns[i].gone, DRAIN_US);
 	memset(&dumped, 0, sizeof(dumped));
+	s->nifc = 0;
 	for (size_t i = 0; i < s->nns && !r; i++)
 		r = in_ns(s, i, dump_ns);
 	now = ev_now_us();
@@ -266,7 +298,8 @@ int sampler_take(struct top_sampler *s)
 			s->ns[rec->ns].listen[rec->lport >> 3] |= (uint8_t)(1u << (rec->lport & 7));
 	}
 	for (size_t i = 0; i < dumped.n; i++)
-		flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i]));
+		if (s->root || dumped.v[i].uid == s->uid)
+			flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i]));
 	if (s->udp) {
 		struct udp_count *v = NULL;
 		size_t n = 0;
@@ -282,10 +315,6 @@ int sampler_take(struct top_sampler *s)
 	sock_table_free(&dumped);
 	flows_end_dump(s->flows);
 	owners_for_new(s);
-	s->nifc = 0;
-	for (size_t i = 0; i < s->nns; i++)
-		if (in_ns(s, i, read_ifs))
-			break;	/* the counters are a comparison: go on without */
 	s->elapsed = s->last_us ? (double)(now - s->last_us) / 1e6 : 0;
 	s->last_us = now;
 	return 0;
@@ -309,6 +338,7 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 	s->q.states = SS_ALL;
 	s->q.ext = true;
 	s->root = geteuid() == 0;
+	s->uid = geteuid();
 	s->flows = flows_new();
 	if (o->netns && !strcmp(o->netns, "all")) {
 		struct netns *v;
@@ -344,7 +374,11 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 		/* BPF sees every namespace from here; a capture only the one
 		 * it is opened in */
 		if (s->nns == 1 ? in_ns(s, 0, open_udp) : open_udp(s, 0)) {
-			snprintf(s->note, sizeof(s->note), "UDP not counted: %s", error_msg());
+			if (s->root)
+				snprintf(s->note, sizeof(s->note), "UDP not counted: %s", error_msg());
+			else
+				snprintf(s->note, sizeof(s->note), "UDP not counted: its BPF counters "
+					 "and captures need root");
 			s->udp = NULL;
 		} else {
 			size_t k = strlen(s->sources);

@@ -458,7 +458,8 @@ int top_batch(struct ev_loop *l, struct top_sampler *s, const struct top_opts *o
 
 	if ((r = ev_stop_on_signals(l, &stopped)))
 		return errorf(r, "cannot take signals: %s", strerror(-r));
-	b.due = ev_now_us() + (int64_t)o->delay_ms * 1000;
+	/* the first interval is the first -d seconds after the baseline */
+	b.due = sampler_time_us(s) + (int64_t)o->delay_ms * 1000;
 	ev_timer_at(l, &b.t, b.due, on_tick);
 	if ((r = ev_run(l)))
 		return errorf(r, "event loop: %s", strerror(-r));

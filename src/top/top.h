@@ -116,6 +116,10 @@ bool flows_baseline_done(const struct top_flows *t);
 /* The flows, for owners and rows */
 struct top_flow *flows_all(struct top_flows *t, size_t *n);
 struct top_flow *flows_find(struct top_flows *t, uint64_t cookie);
+/* fn on each live flow whose owner was not looked up yet (it may fill
+ * pid, owner_uid, comm and must set owner_tried) */
+void flows_each_unowned(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
+			void *arg);
 /* After owners were filled into flows_all()'s copies: server-side flows
  * with none take their listener's, and the interval is added to the
  * totals since start of every grouping (once per interval) */
@@ -147,6 +151,7 @@ bool sampler_own_only(const struct top_sampler *s);	/* not root: own sockets */
 const char *sampler_note(const struct top_sampler *s);	/* why UDP is not counted, or NULL */
 const char *sampler_netns_name(const struct top_sampler *s, uint16_t ns);
 double sampler_elapsed(const struct top_sampler *s);	/* seconds of the last interval */
+int64_t sampler_time_us(const struct top_sampler *s);	/* when the last look was taken */
 void sampler_close(struct top_sampler *s);
 
 /* show.c */

@@ -336,7 +336,7 @@ int top_tui(struct ev_loop *l, struct top_sampler *s, struct top_opts *o)
 	}
 	t.keys_on = true;
 	draw(&t);
-	ev_timer_in(l, &t.tick, (int64_t)o->delay_ms * 1000, on_tick);
+	ev_timer_at(l, &t.tick, sampler_time_us(s) + (int64_t)o->delay_ms * 1000, on_tick);
 	r = ev_run(l);
 	ev_timer_stop(l, &t.tick);
 	if (t.keys_on)
