@@ -408,6 +408,19 @@ void flows_end_dump(struct top_flows *t)
 	t->baseline = true;
 }
 
+void flows_rebase(struct top_flows *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		t->v[i].itx = t->v[i].irx = 0;
+		t->v[i].f.tot_tx = t->v[i].f.tot_rx = 0;
+	}
+	memset(t->gt, 0, (t->gmask + 1) * sizeof(*t->gt));
+	t->gn = 0;
+	t->all_tx = t->all_rx = 0;
+	t->foreign = 0;
+	t->interval = 0;
+}
+
 struct top_flow *flows_all(struct top_flows *t, size_t *n)
 {
 	t->view = xgrow(t->view, sizeof(*t->view), t->n ? t->n : 1, &t->vcap);

@@ -391,8 +391,12 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 					 s->nns > 1 ? ": this namespace only" : "");
 		}
 	}
-	/* the baseline: the first interval starts now */
-	return sampler_take(s);
+	/* the baseline: the first look finds every socket's owner, which may
+	 * take a while; a second look is the start of the first interval */
+	if ((r = sampler_take(s)) || (r = sampler_take(s)))
+		return r;
+	flows_rebase(s->flows);
+	return 0;
 }
 
 void sampler_close(struct top_sampler *s)

@@ -113,6 +113,9 @@ void flows_udp(struct top_flows *t, uint64_t cookie, uint64_t tx, uint64_t rx, u
  * first call is the baseline (no interval before it). */
 void flows_end_dump(struct top_flows *t);
 bool flows_baseline_done(const struct top_flows *t);
+/* What the intervals so far counted is forgotten: the last dump is the
+ * baseline (after a first look that took long: owners of every socket) */
+void flows_rebase(struct top_flows *t);
 /* The flows, for owners and rows */
 struct top_flow *flows_all(struct top_flows *t, size_t *n);
 struct top_flow *flows_find(struct top_flows *t, uint64_t cookie);
