@@ -239,7 +239,7 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 	f->f.missing |= 0x80;	/* seen in this dump */
 }
 
-void flows_gone(struct top_flows *t, const struct sock_rec *r)
+void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 {
 	struct flow *f = find(t, r->cookie);
 
@@ -249,7 +249,7 @@ void flows_gone(struct top_flows *t, const struct sock_rec *r)
 		if (r->proto == IPPROTO_TCP && !r->ext)
 			return;	/* nothing to count: no flow for it */
 		f = add(t, r);
-		f->f.side = 0;
+		f->f.side = side;
 		if (r->proto == IPPROTO_TCP)
 			take_counters(f, r->ext, true);
 		/* UDP counts held for this cookie: it lived here */

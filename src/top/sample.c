@@ -62,6 +62,8 @@ struct top_sampler {
 	double elapsed;
 	bool root;
 	uint32_t uid;
+	uint8_t *bc;		/* q's clauses, compiled once: destroy messages pass them */
+	size_t bclen;
 };
 
 struct top_flows *sampler_flows(struct top_sampler *s)
@@ -108,25 +110,30 @@ uint64_t sampler_lost(struct top_sampler *s)
 	return n;
 }
 
+static char side_of(const struct top_sampler *s, const struct sock_rec *r)
+{
+	struct side_hints h = { 0 };
+
+	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
+		return 'l';
+	if (r->proto == IPPROTO_TCP)
+		h.a_listens = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7)) ? HINT_YES
+											  : HINT_NO;
+	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
+}
+
 static void on_gone(const struct sock_rec *r, void *arg)
 {
 	struct top_sampler *s = arg;
 
 	if (!s->root && r->uid != s->uid)
 		return;	/* a normal user sees their own sockets */
-	if (s->q.nclauses) {
-		uint8_t *bc = NULL;
-		size_t len = bc_compile(&s->q, &bc);
-		bool ok = bc_run(bc, len, r);
-
-		free(bc);
-		if (!ok)
-			return;
-	}
+	if (s->bclen && !bc_run(s->bc, s->bclen, r))
+		return;
 	if ((r->family == AF_INET && !s->q.v4) || (r->family == AF_INET6 && !s->q.v6) ||
 	    (r->proto == IPPROTO_TCP && !s->q.tcp) || (r->proto == IPPROTO_UDP && !s->q.udp))
 		return;
-	flows_gone(s->flows, r);
+	flows_gone(s->flows, r, r->ns < s->nns ? side_of(s, r) : 0);
 }
 
 /* run fn in namespace i (the current one without entering) */
@@ -145,18 +152,6 @@ static int in_ns(struct top_sampler *s, size_t i, int (*fn)(struct top_sampler *
 static int open_gone(struct top_sampler *s, size_t i)
 {
 	return sockgone_open(s->loop, (uint16_t)i, on_gone, s, &s->ns[i].gone);
-}
-
-static char side_of(const struct top_sampler *s, const struct sock_rec *r)
-{
-	struct side_hints h = { 0 };
-
-	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
-		return 'l';
-	if (r->proto == IPPROTO_TCP)
-		h.a_listens = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7)) ? HINT_YES
-											  : HINT_NO;
-	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
 }
 
 static struct sock_table dumped;
@@ -340,6 +335,7 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 	s->root = geteuid() == 0;
 	s->uid = geteuid();
 	s->flows = flows_new();
+	s->bclen = bc_compile(&s->q, &s->bc);
 	if (o->netns && !strcmp(o->netns, "all")) {
 		struct netns *v;
 
@@ -409,6 +405,7 @@ void sampler_close(struct top_sampler *s)
 		netns_release(&s->ns[i].ns);
 	}
 	free(s->ns);
+	free(s->bc);
 	udpcount_close(s->udp);
 	flows_free(s->flows);
 	free(s->ifc);

@@ -104,8 +104,9 @@ void flows_free(struct top_flows *t);
 void flows_begin(struct top_flows *t);
 /* A record of a dump (every state): its counters when it has them. */
 void flows_seen(struct top_flows *t, const struct sock_rec *r, char side);
-/* A destroyed socket (a destroy message). */
-void flows_gone(struct top_flows *t, const struct sock_rec *r);
+/* A destroyed socket (a destroy message); side as flows_seen's, for a
+ * socket no dump listed (0: unknown) */
+void flows_gone(struct top_flows *t, const struct sock_rec *r, char side);
 /* UDP datagrams counted for a socket since the last call: attributed to
  * its flow, or held until a destroy message says it lived here */
 void flows_udp(struct top_flows *t, uint64_t cookie, uint64_t tx, uint64_t rx, uint8_t src);
