@@ -455,8 +455,11 @@ static int batch_interval(struct top_sampler *s, const struct top_opts *o, unsig
 			out_cell_str(out, k, cell[k]);
 		out_record_end(out);
 	}
-	if (!n)
-		printf("(no sessions)\n");
+	if (!n) {	/* the heads still say what the rows would be */
+		for (size_t k = 0; k < nc; k++)
+			printf("%s%s", k ? "  " : "", c[k].header);
+		printf("\n(no sessions)\n");
+	}
 	int r = out_close(out);
 
 	putchar('\n');
