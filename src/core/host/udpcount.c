@@ -58,13 +58,21 @@
 #define STR(x) STR_(x)
 
 struct prev {			/* what the previous read saw of a cookie */
-	uint64_t cookie;	/* 0: free slot */
+	uint64_t cookie;
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 };
 
-struct prev_table {
+/* The previous read, in the order the map gave it: the kernel walks a hash
+ * map bucket by bucket, the same order each time while the entries stay,
+ * so a cursor finds most of them where it stands and memory is read in
+ * sequence. The index (cookie -> position) is built on the first miss. */
+struct prev_list {
 	struct prev *v;
-	size_t n, mask;		/* mask + 1 slots, a power of two, or none */
+	size_t n, cap;
+	uint32_t *idx;		/* position + 1; mask + 1 slots */
+	size_t mask, idxcap;
+	bool indexed;
+	size_t cursor;
 };
 
 struct flow_key {
@@ -103,7 +111,13 @@ struct udpcount {
 	uint64_t *keys;
 	struct udp_val *vals;
 	size_t nmap, mapcap;
-	struct prev_table prev;
+	struct prev_list prev[2];	/* [cur]: the previous read; the other: the next */
+	int cur;
+	/* scratch kept from read to read: fresh pages cost more than the work */
+	uint64_t *live, *retire;
+	size_t livecap, retcap;
+	struct sock_slot *index;
+	size_t indexcap, lastcap;
 	/* pcap */
 	struct ev_loop *loop;
 	pcap_t *h;
@@ -128,28 +142,60 @@ static size_t pow2_for(size_t n)
 	return c;
 }
 
-static struct prev *prev_slot(struct prev_table *p, uint64_t cookie)
+static void prev_index(struct prev_list *p)
+{
+	size_t m = pow2_for(p->n) - 1;
+
+	if (m + 1 > p->idxcap) {
+		free(p->idx);
+		p->idx = xmalloc((m + 1) * sizeof(*p->idx));
+		p->idxcap = m + 1;
+	}
+	memset(p->idx, 0, (m + 1) * sizeof(*p->idx));
+	p->mask = m;
+	for (size_t j = 0; j < p->n; j++) {
+		size_t i;
+
+		for (i = hash_mix(p->v[j].cookie) & m; p->idx[i]; i = (i + 1) & m)
+			;
+		p->idx[i] = (uint32_t)j + 1;
+	}
+	p->indexed = true;
+}
+
+static const struct prev *prev_find(struct prev_list *p, uint64_t cookie)
 {
 	size_t i;
 
-	if (!p->v)
+	if (p->cursor < p->n && p->v[p->cursor].cookie == cookie)
+		return &p->v[p->cursor++];
+	if (!p->n)
 		return NULL;
-	for (i = hash_mix(cookie) & p->mask; p->v[i].cookie && p->v[i].cookie != cookie;
-	     i = (i + 1) & p->mask)
-		;
-	return &p->v[i];
+	if (!p->indexed)
+		prev_index(p);
+	for (i = hash_mix(cookie) & p->mask; p->idx[i]; i = (i + 1) & p->mask)
+		if (p->v[p->idx[i] - 1].cookie == cookie) {
+			p->cursor = p->idx[i];
+			return &p->v[p->idx[i] - 1];
+		}
+	return NULL;
 }
 
-static const struct prev *prev_find(struct prev_table *p, uint64_t cookie)
+static void prev_append(struct prev_list *p, uint64_t cookie, const struct udp_val *v)
 {
-	struct prev *s = prev_slot(p, cookie);
+	struct prev *e;
 
-	return s && s->cookie == cookie ? s : NULL;
+	p->v = xgrow(p->v, sizeof(*p->v), p->n + 1, &p->cap);
+	e = &p->v[p->n++];
+	e->cookie = cookie;
+	e->tx_bytes = v->tx_bytes, e->rx_bytes = v->rx_bytes;
+	e->tx_pkts = v->tx_pkts, e->rx_pkts = v->rx_pkts;
 }
 
-static void prev_free(struct prev_table *p)
+static void prev_free(struct prev_list *p)
 {
 	free(p->v);
+	free(p->idx);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -162,11 +208,25 @@ struct out {
 	size_t mask;
 };
 
+static bool zero(const struct udp_count *c)
+{
+	return !(c->tx_pkts | c->rx_pkts | c->tx_bytes | c->rx_bytes);
+}
+
+static void out_append(struct out *o, const struct udp_count *c)
+{
+	if (zero(c))
+		return;
+	o->v = xgrow(o->v, sizeof(*o->v), o->n + 1, &o->cap);
+	o->v[o->n++] = *c;
+}
+
+/* Add to the cookie's entry, or append (a flow without a socket: always) */
 static void out_add(struct out *o, const struct udp_count *c)
 {
 	size_t i = 0;
 
-	if (!(c->tx_pkts | c->rx_pkts | c->tx_bytes | c->rx_bytes))
+	if (zero(c))
 		return;
 	if (c->cookie) {
 		if (!o->idx || o->n * 2 >= o->mask) {	/* grow and rehash */
@@ -210,23 +270,28 @@ static bool in_table(const uint64_t *set, size_t mask, uint64_t cookie)
 	return false;
 }
 
-static uint64_t *cookie_set(const struct sock_table *t, size_t *mask)
+/* The UDP cookies of t as a set in *set (*cap slots, grown as needed) */
+static void cookie_set(const struct sock_table *t, uint64_t **set, size_t *cap, size_t *mask)
 {
 	size_t m = pow2_for(t ? t->n : 0) - 1;
-	uint64_t *set = xcalloc(m + 1, sizeof(*set));
 
+	if (m + 1 > *cap) {
+		free(*set);
+		*set = xmalloc((m + 1) * sizeof(**set));
+		*cap = m + 1;
+	}
+	memset(*set, 0, (m + 1) * sizeof(**set));
 	for (size_t j = 0; t && j < t->n; j++) {
 		uint64_t c = t->v[j].cookie;
 		size_t i;
 
 		if (!c || t->v[j].proto != IPPROTO_UDP)
 			continue;
-		for (i = hash_mix(c) & m; set[i] && set[i] != c; i = (i + 1) & m)
+		for (i = hash_mix(c) & m; (*set)[i] && (*set)[i] != c; i = (i + 1) & m)
 			;
-		set[i] = c;
+		(*set)[i] = c;
 	}
 	*mask = m;
-	return set;
 }
 
 static void count_from(struct udp_count *c, uint64_t cookie, const struct udp_val *v,
@@ -272,44 +337,50 @@ static int take(struct udpcount *uc, uint64_t cookie, struct udp_val *v)
  * read: deltas into o, retirements done, the previous read replaced */
 static int map_deltas(struct udpcount *uc, const struct sock_table *t, struct out *o)
 {
-	struct prev_table next = { NULL, 0, pow2_for(uc->nmap) - 1 };
-	size_t n = uc->nmap, mask, nret = 0, retcap = 0;
-	uint64_t *live = cookie_set(t, &mask), *retire = NULL;
+	struct prev_list *prev = &uc->prev[uc->cur], *next = &uc->prev[!uc->cur];
+	size_t n = uc->nmap, mask = 0, nret = 0;
 	struct udp_count c;
+	bool live = false;
 	int r = 0;
 
-	next.v = xcalloc(next.mask + 1, sizeof(*next.v));
+	next->n = 0;
+	prev->cursor = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct prev *p = prev_find(&uc->prev, uc->keys[i]);
-		struct prev *s;
+		const struct prev *p = prev_find(prev, uc->keys[i]);
 
-		if (p && !moved(&uc->vals[i], p) && !in_table(live, mask, uc->keys[i])) {
-			retire = xgrow(retire, sizeof(*retire), nret + 1, &retcap);
-			retire[nret++] = uc->keys[i];
-			continue;
+		if (p && !moved(&uc->vals[i], p)) {
+			if (!live) {		/* built only when an entry is still */
+				cookie_set(t, &uc->live, &uc->livecap, &mask);
+				live = true;
+			}
+			if (!in_table(uc->live, mask, uc->keys[i])) {
+				uc->retire = xgrow(uc->retire, sizeof(*uc->retire), nret + 1,
+						   &uc->retcap);
+				uc->retire[nret++] = uc->keys[i];
+				continue;
+			}
+		} else {
+			/* each cookie once: the map's keys are unique */
+			count_from(&c, uc->keys[i], &uc->vals[i], p);
+			out_append(o, &c);
 		}
-		count_from(&c, uc->keys[i], &uc->vals[i], p);
-		out_add(o, &c);
-		s = prev_slot(&next, uc->keys[i]);
-		s->cookie = uc->keys[i];
-		s->tx_bytes = uc->vals[i].tx_bytes, s->rx_bytes = uc->vals[i].rx_bytes;
-		s->tx_pkts = uc->vals[i].tx_pkts, s->rx_pkts = uc->vals[i].rx_pkts;
-		next.n++;
+		prev_append(next, uc->keys[i], &uc->vals[i]);
 	}
 	for (size_t i = 0; i < nret && r >= 0; i++) {
-		const struct prev *p = prev_find(&uc->prev, retire[i]);
+		const struct prev *p = prev_find(prev, uc->retire[i]);
 		struct udp_val v;
 
-		/* what came between the batch read and the delete */
-		if ((r = take(uc, retire[i], &v)) > 0 && moved(&v, p)) {
-			count_from(&c, retire[i], &v, p);
-			out_add(o, &c);
+		/* what came between the batch read and the delete (not returned
+		 * above: it had not moved) */
+		if ((r = take(uc, uc->retire[i], &v)) > 0 && moved(&v, p)) {
+			count_from(&c, uc->retire[i], &v, p);
+			out_append(o, &c);
 		}
 	}
-	free(retire);
-	free(live);
-	prev_free(&uc->prev);
-	uc->prev = next;
+	prev->n = 0;
+	prev->indexed = false;
+	next->indexed = false;
+	uc->cur = !uc->cur;
 	return r < 0 ? errorf(r, "UDP counters: cannot delete a map entry: %s", strerror(-r)) : 0;
 }
 
@@ -570,7 +641,13 @@ static void flow_deltas(struct udpcount *uc, const struct sock_table *t, struct 
 	struct index x = { NULL, pow2_for(n) - 1 };
 
 	if (uc->nflows) {		/* an index of the sockets only when there is traffic */
-		x.v = xcalloc(x.mask + 1, sizeof(*x.v));
+		if (x.mask + 1 > uc->indexcap) {
+			free(uc->index);
+			uc->index = xmalloc((x.mask + 1) * sizeof(*uc->index));
+			uc->indexcap = x.mask + 1;
+		}
+		x.v = uc->index;
+		memset(x.v, 0, (x.mask + 1) * sizeof(*x.v));
 		for (size_t i = 0; t && i < t->n; i++)
 			index_add(&x, &t->v[i]);
 		for (size_t i = 0; i < uc->nlast; i++)
@@ -603,13 +680,11 @@ static void flow_deltas(struct udpcount *uc, const struct sock_table *t, struct 
 		uc->flowmask = 0;
 	}
 	uc->nflows = 0;
-	free(x.v);
 	/* this dump's sockets are the next read's "previous" ones */
 	for (size_t i = 0; t && i < t->n; i++)
 		if (t->v[i].proto == IPPROTO_UDP)
 			w++;
-	free(uc->last);
-	uc->last = w ? xmalloc(w * sizeof(*uc->last)) : NULL;
+	uc->last = xgrow(uc->last, sizeof(*uc->last), w, &uc->lastcap);
 	uc->nlast = 0;
 	for (size_t i = 0; t && i < t->n; i++)
 		if (t->v[i].proto == IPPROTO_UDP) {
@@ -768,10 +843,14 @@ void udpcount_close(struct udpcount *uc)
 	if (uc->h)
 		pcap_close(uc->h);
 	udpcount_kern_close(uc->kern);
-	prev_free(&uc->prev);
+	prev_free(&uc->prev[0]);
+	prev_free(&uc->prev[1]);
 	free(uc->keys);
 	free(uc->vals);
 	free(uc->flows);
 	free(uc->last);
+	free(uc->live);
+	free(uc->retire);
+	free(uc->index);
 	free(uc);
 }
