@@ -79,7 +79,7 @@ struct top_flows {
 	size_t gmask, gn;
 	struct top_row *rows;
 	struct gkey *rkeys;	/* the rows' keys while they are summed */
-	size_t rcap;
+	size_t rcap, rkcap;
 	uint64_t all_tx, all_rx;	/* what every shown row moved since start */
 	struct top_flow *view;	/* flows_all()'s array */
 	size_t vcap;
@@ -638,11 +638,8 @@ size_t flows_rows(struct top_flows *t, const struct top_opts *o, enum top_group 
 			if (!r) {
 				struct gtot *e;
 
-				size_t cap = t->rcap;
-
 				t->rows = xgrow(t->rows, sizeof(*t->rows), nr + 1, &t->rcap);
-				if (t->rcap != cap || !t->rkeys)
-					t->rkeys = xrealloc(t->rkeys, t->rcap * sizeof(*t->rkeys));
+				t->rkeys = xgrow(t->rkeys, sizeof(*t->rkeys), nr + 1, &t->rkcap);
 				t->rkeys[nr] = k;
 				r = &t->rows[nr++];
 				row_fill(r, f, g);
