@@ -331,7 +331,9 @@ static struct gtot *gtot_slot(struct top_flows *t, const struct gkey *k, bool cr
 }
 
 /* Grow the totals map, or, past GTOT_MAX, forget what has not moved for
- * the longest (half the entries) */
+ * the longest (about half the entries). What moved in this interval is
+ * never forgotten: when it is most of the map, the map grows instead (it
+ * is then bounded by the flows themselves). */
 static void gtot_room(struct top_flows *t)
 {
 	struct gtot *old = t->gt;
@@ -344,6 +346,7 @@ static void gtot_room(struct top_flows *t)
 		want = oldn * 2;
 	else {
 		unsigned lo = t->interval, hi = 0;
+		size_t keep = 0;
 
 		for (size_t i = 0; i < oldn; i++)
 			if (old[i].used) {
@@ -351,6 +354,13 @@ static void gtot_room(struct top_flows *t)
 				hi = old[i].last > hi ? old[i].last : hi;
 			}
 		cut = lo + (hi - lo) / 2 + 1;
+		if (cut > t->interval)
+			cut = t->interval;
+		for (size_t i = 0; i < oldn; i++)
+			keep += old[i].used && old[i].last >= cut;
+		/* room for an eighth of the map before the next scan */
+		if (keep * 8 >= oldn * 3)
+			want = oldn * 2;
 	}
 	t->gt = xcalloc(want, sizeof(*t->gt));
 	t->gmask = want - 1;
