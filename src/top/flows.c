@@ -11,7 +11,9 @@
  *   - UDP counts come as deltas already (udpcount), per cookie. A cookie
  *     no dump listed is held for two intervals until a destroy message of
  *     this namespace claims it (a socket that lived and died between two
- *     dumps); unclaimed, it was another namespace's and is dropped.
+ *     dumps), or a later dump lists it (a socket born after a dump, its
+ *     datagrams read before the next); unclaimed, it was another
+ *     namespace's and is dropped.
  * Records with no tcp_info (TIME-WAIT, SYN-RECV, listeners) never carry
  * counts: a TIME-WAIT socket keeps the cookie of the session it ends, and
  * must not count it twice. Destroy messages arriving between dumps count
@@ -212,6 +214,19 @@ static void take_counters(struct flow *f, const struct tcp_ext *e, bool born_her
 	f->f.src |= SRC_TCPINFO;
 }
 
+/* UDP counts held for a cookie no dump had listed: the socket lived here */
+static void claim_pend(struct top_flows *t, struct flow *f)
+{
+	for (size_t i = 0; i < t->npend; i++)
+		if (t->pend[i].cookie == f->f.cookie) {
+			f->f.tx += t->pend[i].tx;
+			f->f.rx += t->pend[i].rx;
+			f->f.src |= t->pend[i].src;
+			t->pend[i] = t->pend[--t->npend];
+			return;
+		}
+}
+
 void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 {
 	struct flow *f = find(t, r->cookie);
@@ -225,6 +240,8 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 		f = add(t, r);
 		if (counts)
 			take_counters(f, r->ext, t->baseline);
+		else if (r->proto == IPPROTO_UDP)
+			claim_pend(t, f);
 	} else if (f->f.gone) {
 		return;
 	} else if (counts) {
@@ -252,15 +269,7 @@ void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 		f->f.side = side;
 		if (r->proto == IPPROTO_TCP)
 			take_counters(f, r->ext, true);
-		/* UDP counts held for this cookie: it lived here */
-		for (size_t i = 0; i < t->npend; i++)
-			if (t->pend[i].cookie == r->cookie) {
-				f->f.tx += t->pend[i].tx;
-				f->f.rx += t->pend[i].rx;
-				f->f.src |= t->pend[i].src;
-				t->pend[i] = t->pend[--t->npend];
-				break;
-			}
+		claim_pend(t, f);
 	} else if (r->proto == IPPROTO_TCP && r->ext) {
 		take_counters(f, r->ext, false);
 	}
