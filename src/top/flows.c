@@ -589,6 +589,15 @@ static int cmp_rows(const void *a, const void *b)
 		c = (x->port > y->port) - (x->port < y->port);
 	if (!c)
 		c = memcmp(x->raddr, y->raddr, 16);
+	/* the rest of a row's key: rows equal in every count keep one order */
+	if (!c)
+		c = (x->proto > y->proto) - (x->proto < y->proto);
+	if (!c)
+		c = (x->side > y->side) - (x->side < y->side);
+	if (!c)
+		c = (x->family > y->family) - (x->family < y->family);
+	if (!c)
+		c = (x->ns > y->ns) - (x->ns < y->ns);
 	return by_reverse ? -c : c;
 }
 
