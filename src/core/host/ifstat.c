@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,14 @@ static void link_attrs(struct if_stat *s, const uint8_t *p, size_t len)
 		if (a->rta_type == IFLA_IFNAME && pl)
 			snprintf(s->name, sizeof(s->name), "%.*s", (int)strnlen(RTA_DATA(a), pl),
 				 (const char *)RTA_DATA(a));
-		else if (a->rta_type == IFLA_STATS64 && pl >= sizeof(struct rtnl_link_stats64)) {
+		else if (a->rta_type == IFLA_STATS64 &&
+			 pl >= offsetof(struct rtnl_link_stats64, tx_dropped) + sizeof(uint64_t)) {
+			/* the struct grows with kernels (rx_otherhost_dropped in
+			 * 5.19): what this one sent, the rest zero */
 			struct rtnl_link_stats64 st;
 
-			memcpy(&st, RTA_DATA(a), sizeof(st));
+			memset(&st, 0, sizeof(st));
+			memcpy(&st, RTA_DATA(a), pl < sizeof(st) ? pl : sizeof(st));
 			s->rx_bytes = st.rx_bytes;
 			s->tx_bytes = st.tx_bytes;
 			s->rx_packets = st.rx_packets;
