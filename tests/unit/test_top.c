@@ -1165,6 +1165,10 @@ TEST(top_ifstat_parse_malformed)
 		h->nlmsg_type = NLMSG_ERROR;
 		n = 0;
 		CHECK_INT(ifstat_parse(b.b, b.len, &v, &n, &cap), -EPERM);
+		((struct nlmsgerr *)NLMSG_DATA(h))->error = INT32_MIN;
+		CHECK_INT(ifstat_parse(b.b, b.len, &v, &n, &cap), -EIO);
+		((struct nlmsgerr *)NLMSG_DATA(h))->error = 5;
+		CHECK_INT(ifstat_parse(b.b, b.len, &v, &n, &cap), -EIO);
 		h->nlmsg_len = NLMSG_LENGTH(2);
 		CHECK_INT(ifstat_parse(b.b, b.len, &v, &n, &cap), -EBADMSG);
 		h->nlmsg_len = 3;

@@ -67,12 +67,16 @@ int ifstat_parse(const uint8_t *buf, size_t len, struct if_stat **out, size_t *n
 			return 0;
 		if (h.nlmsg_type == NLMSG_ERROR) {
 			struct nlmsgerr e;
+			int err;
 
 			if (h.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
 				return errorf(-EBADMSG, "malformed netlink error");
 			memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
-			return e.error ? errorf(e.error < 0 ? e.error : -EIO, "interface counters: %s",
-						strerror(e.error < 0 ? -e.error : EIO)) : 0;
+			if (!e.error)
+				return 0;
+			/* an errno, or anything else (INT_MIN cannot be negated) */
+			err = e.error < 0 && e.error >= -4095 ? -e.error : EIO;
+			return errorf(-err, "interface counters: %s", strerror(err));
 		}
 		if (h.nlmsg_type == RTM_NEWLINK && h.nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
 			struct ifinfomsg ifi;
