@@ -263,8 +263,12 @@ void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 	if (f && f->f.gone)
 		return;
 	if (!f) {
-		if (r->proto == IPPROTO_TCP && !r->ext)
-			return;	/* nothing to count: no flow for it */
+		/* nothing to count: no flow for it; nor for a TCP socket that
+		 * never had a peer (a listener, or closed before connecting),
+		 * which is no session */
+		if (r->proto == IPPROTO_TCP &&
+		    (!r->ext || (!r->rport && !r->ext->bytes_acked && !r->ext->bytes_received)))
+			return;
 		f = add(t, r);
 		f->f.side = side;
 		if (r->proto == IPPROTO_TCP)

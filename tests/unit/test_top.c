@@ -236,6 +236,25 @@ TEST(top_born_and_died_between_dumps)
 	flows_free(t);
 }
 
+/* The kernel sends a destroy message for every TCP socket freed: one
+ * closed before it connected, a listener opened and closed between two
+ * dumps. Neither is a session. */
+TEST(top_unconnected_tcp_ends_are_no_session)
+{
+	struct top_flows *t = flows_new();
+	struct top_row sum;
+
+	tick(t, &defaults);
+	gone(t, trec(40, SS_CLOSE, "0.0.0.0", 0, "0.0.0.0", 0), 0, 0);
+	gone(t, trec(41, SS_CLOSE, "127.0.0.1", 40409, "0.0.0.0", 0), 0, 0);
+	tick(t, &defaults);
+	CHECK_INT(nrows(t, &defaults, G_SESSION), 0);
+	flows_total(t, &defaults, &sum);
+	CHECK_INT(sum.sessions, 0);
+	CHECK(!flows_find(t, 40) && !flows_find(t, 41));
+	flows_free(t);
+}
+
 TEST(top_died_after_seen_counts_final_minus_last)
 {
 	struct top_flows *t = flows_new();
