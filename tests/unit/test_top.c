@@ -70,7 +70,10 @@ static void seen(struct top_flows *t, struct sock_rec r, uint64_t acked, uint64_
 	flows_seen(t, &r, side);
 }
 
-static void gone(struct top_flows *t, struct sock_rec r, uint64_t acked, uint64_t received)
+/* a destroy message; side as sample.c tells it (used for a socket no
+ * dump listed) */
+static void gone_at(struct top_flows *t, struct sock_rec r, uint64_t acked, uint64_t received,
+		    char side)
 {
 	struct tcp_ext e;
 
@@ -79,7 +82,12 @@ static void gone(struct top_flows *t, struct sock_rec r, uint64_t acked, uint64_
 	e.bytes_received = received;
 	r.ext = &e;
 	r.state = SS_CLOSE;
-	flows_gone(t, &r);
+	flows_gone(t, &r, side);
+}
+
+static void gone(struct top_flows *t, struct sock_rec r, uint64_t acked, uint64_t received)
+{
+	gone_at(t, r, acked, received, 'r');
 }
 
 struct owner {
@@ -383,13 +391,13 @@ TEST(top_udp_held_then_claimed_by_destroy)
 	tick(t, &defaults);
 	/* count first, destroy in the same interval */
 	flows_udp(t, 9, 40, 120, SRC_BPF);
-	flows_gone(t, &u);
+	flows_gone(t, &u, 'r');
 	tick(t, &defaults);
 	CHECK((r = session_row(t, &defaults, 9)) != NULL);
 	CHECK(r && r->tx == 40 && r->rx == 120 && r->f.gone && (r->src & SRC_BPF));
 	/* destroy first, then the count */
 	u.cookie = 10;
-	flows_gone(t, &u);
+	flows_gone(t, &u, 'r');
 	flows_udp(t, 10, 41, 121, SRC_PCAP);
 	tick(t, &defaults);
 	CHECK((r = session_row(t, &defaults, 10)) != NULL);
@@ -399,7 +407,7 @@ TEST(top_udp_held_then_claimed_by_destroy)
 	flows_udp(t, 11, 7, 8, SRC_BPF);
 	tick(t, &defaults);
 	CHECK(!session_row(t, &defaults, 11));
-	flows_gone(t, &u);
+	flows_gone(t, &u, 'r');
 	tick(t, &defaults);
 	CHECK((r = session_row(t, &defaults, 11)) != NULL);
 	CHECK(r && r->tx == 7 && r->rx == 8);
@@ -425,7 +433,7 @@ TEST(top_udp_unclaimed_is_foreign)
 	tick(t, &defaults);
 	CHECK_INT(flows_foreign_udp(t), 100);
 	/* a destroy message after that finds nothing held */
-	flows_gone(t, &u);
+	flows_gone(t, &u, 'r');
 	tick(t, &defaults);
 	CHECK(session_row(t, &defaults, 12) && session_row(t, &defaults, 12)->tx == 0);
 	CHECK_INT(flows_foreign_udp(t), 100);
@@ -580,9 +588,9 @@ TEST(top_server_side_takes_the_listeners_owner)
 }
 
 /* A session to this host's server that began and ended between two
- * dumps (a short request): known from its destroy message alone, it is
- * still the server's: its port row is the server port, its owner the
- * listener's. */
+ * dumps (a short request): known from its destroy message alone (its
+ * side from sample.c), it is still the server's: its port row is the
+ * server port, its owner the listener's. */
 TEST(top_short_session_to_a_listener)
 {
 	struct top_flows *t = flows_new();
@@ -592,7 +600,7 @@ TEST(top_short_session_to_a_listener)
 	flows_seen(t, &l, 'l');
 	close_interval(t, &defaults, scene_owners, 1);
 	flows_seen(t, &l, 'l');
-	gone(t, trec(30, SS_CLOSE, "10.0.0.9", 8080, "10.0.0.1", 50123), 4000, 300);
+	gone_at(t, trec(30, SS_CLOSE, "10.0.0.9", 8080, "10.0.0.1", 50123), 4000, 300, 'l');
 	close_interval(t, &defaults, NULL, 0);
 	CHECK((r = session_row(t, &defaults, 30)) != NULL);
 	CHECK(r && r->f.side == 'l');
@@ -973,7 +981,7 @@ TEST(top_sockgone_feed_into_flows)
 		sockgone_feed(m.b, m.len, 0, on_rec, &g);
 		CHECK_INT(g.n, 1);
 		g.r[0].ext = &g.e[0];
-		flows_gone(t, &g.r[0]);
+		flows_gone(t, &g.r[0], 'r');
 	}
 	tick(t, &defaults);
 	CHECK((r = session_row(t, &defaults, 500)) != NULL);
