@@ -441,6 +441,7 @@ void flows_rebase(struct top_flows *t)
 	t->gn = 0;
 	t->all_tx = t->all_rx = 0;
 	t->foreign = 0;
+	t->npend = 0;	/* UDP counts held from before: not the first interval's */
 	t->interval = 0;
 }
 

@@ -466,6 +466,32 @@ TEST(top_udp_held_then_listed_by_a_dump)
 	flows_free(t);
 }
 
+/* sample.c's start: a first look (every owner), a second (the baseline),
+ * then flows_rebase(): nothing from before the second look counts */
+TEST(top_rebase_forgets_what_came_before)
+{
+	struct top_flows *t = flows_new();
+	struct sock_rec u = urec(50, "10.0.0.1", 53000, "10.0.0.53", 53);
+	const struct top_row *r;
+
+	tick(t, &defaults);
+	flows_udp(t, 50, 1000, 1000, SRC_BPF);	/* before the baseline */
+	seen(t, trec(51, SS_ESTABLISHED, "10.0.0.1", 40000, "10.0.0.2", 443), 500, 500, 'r');
+	tick(t, &defaults);
+	flows_rebase(t);
+	/* the socket of the held count ends in the first interval */
+	flows_gone(t, &u, 'r');
+	flows_udp(t, 50, 7, 8, SRC_BPF);
+	seen(t, trec(51, SS_ESTABLISHED, "10.0.0.1", 40000, "10.0.0.2", 443), 510, 500, 'r');
+	tick(t, &defaults);
+	CHECK((r = session_row(t, &defaults, 50)) != NULL);
+	CHECK(r && r->tx == 7 && r->rx == 8 && r->tot_tx == 7);
+	CHECK((r = session_row(t, &defaults, 51)) != NULL);
+	CHECK(r && r->tx == 10 && r->tot_tx == 10);
+	CHECK_INT(flows_foreign_udp(t), 0);
+	flows_free(t);
+}
+
 /* ---- groups ---- */
 
 /* a server (pid 100) on 8080 with two clients, a client (pid 200) of
