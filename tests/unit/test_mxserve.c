@@ -228,7 +228,7 @@ TEST(mxserve_addresses_are_checked)
 	CHECK_INT(mxserve_start(l, &conf, &m), 0);
 	{
 		struct mxserve *m2 = NULL;
-		char a[64];
+		char a[ENDPOINT_STRLEN];
 
 		mxserve_local(m, &e);
 		endpoint_str(&e, a);
