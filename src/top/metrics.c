@@ -268,6 +268,7 @@ static void on_take(void *arg)
 	struct top_flows *f = sampler_flows(m->s);
 	struct top_row *rows;
 	size_t n = flows_rows(f, m->o, G_PORT, S_TOTAL, false, &rows);
+	uint64_t lost;
 
 	m->sessions[0] = m->sessions[1] = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -292,7 +293,11 @@ static void on_take(void *arg)
 	}
 	topn_settle(m->ports);
 	topn_settle(m->procs);
-	m->lost = sampler_lost(m->s);
+	/* a counter never goes back: the sources' counts are 32-bit in part
+	 * (socket and capture drops) and read as 0 when a read fails */
+	lost = sampler_lost(m->s);
+	if (lost > m->lost)
+		m->lost = lost;
 }
 
 static const char *const dirs[2] = { "tx", "rx" };
