@@ -64,6 +64,8 @@ struct top_sampler {
 	uint32_t uid;
 	uint8_t *bc;		/* q's clauses, compiled once: destroy messages pass them */
 	size_t bclen;
+	void (*on_take)(void *arg);
+	void *on_take_arg;
 };
 
 struct top_flows *sampler_flows(struct top_sampler *s)
@@ -312,7 +314,15 @@ int sampler_take(struct top_sampler *s)
 	owners_for_new(s);
 	s->elapsed = s->last_us ? (double)(now - s->last_us) / 1e6 : 0;
 	s->last_us = now;
+	if (s->on_take)
+		s->on_take(s->on_take_arg);
 	return 0;
+}
+
+void sampler_on_take(struct top_sampler *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_take = fn;
+	s->on_take_arg = arg;
 }
 
 static int open_udp(struct top_sampler *s, size_t i)
