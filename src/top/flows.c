@@ -478,28 +478,55 @@ static void sync_back(struct top_flows *t)
 
 static bool shown(const struct top_flow *f, const struct top_opts *o);
 
+static int cmp_listener(const void *a, const void *b)
+{
+	const struct top_flow *x = *(const struct top_flow *const *)a;
+	const struct top_flow *y = *(const struct top_flow *const *)b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (x->lport > y->lport) - (x->lport < y->lport);
+}
+
+/* A server-side session with no owner of its own (it ended before it was
+ * looked up) is its listener's: the listeners with owners, sorted, each
+ * such session found by a binary search */
+static void lend_listener_owners(struct top_flows *t)
+{
+	const struct top_flow **l = NULL;
+	size_t nl = 0, cap = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].f.listener && t->v[i].f.pid) {
+			l = xgrow(l, sizeof(*l), nl + 1, &cap);
+			l[nl++] = &t->v[i].f;
+		}
+	if (nl)
+		qsort(l, nl, sizeof(*l), cmp_listener);
+	for (size_t i = 0; i < t->n && nl; i++) {
+		struct top_flow *f = &t->v[i].f;
+		const struct top_flow *key = f, **hit;
+
+		if (f->pid || f->side != 'l' || f->listener)
+			continue;
+		hit = bsearch(&key, l, nl, sizeof(*l), cmp_listener);
+		if (hit) {
+			f->pid = (*hit)->pid;
+			f->owner_uid = (*hit)->owner_uid;
+			memcpy(f->comm, (*hit)->comm, sizeof(f->comm));
+		}
+	}
+	free(l);
+}
+
 void flows_account(struct top_flows *t, const struct top_opts *o)
 {
 	if (t->view_out && t->vcap >= t->n)
 		sync_back(t);
 	t->view_out = false;
-	for (size_t i = 0; i < t->n; i++) {
-		struct top_flow *f = &t->v[i].f;
-
-		if (f->pid || f->side != 'l' || f->listener)
-			continue;
-		for (size_t j = 0; j < t->n; j++) {
-			const struct top_flow *l = &t->v[j].f;
-
-			if (l->listener && l->pid && l->lport == f->lport && l->ns == f->ns &&
-			    l->proto == f->proto) {
-				f->pid = l->pid;
-				f->owner_uid = l->owner_uid;
-				memcpy(f->comm, l->comm, sizeof(f->comm));
-				break;
-			}
-		}
-	}
+	lend_listener_owners(t);
 	/* totals since start, every grouping, once per interval */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct flow *f = &t->v[i];

@@ -112,15 +112,21 @@ uint64_t sampler_lost(struct top_sampler *s)
 	return n;
 }
 
-static char side_of(const struct top_sampler *s, const struct sock_rec *r)
+/* Which end is the server: a listener's port is; a session of a dump
+ * whose port no listener has is the client end. A session known only
+ * from its end (listed false) may belong to a server started since the
+ * last dump: no listener there proves nothing, the port rules decide */
+static char side_of(const struct top_sampler *s, const struct sock_rec *r, bool listed)
 {
 	struct side_hints h = { 0 };
 
 	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
 		return 'l';
-	if (r->proto == IPPROTO_TCP)
-		h.a_listens = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7)) ? HINT_YES
-											  : HINT_NO;
+	if (r->proto == IPPROTO_TCP) {
+		bool l = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7));
+
+		h.a_listens = l ? HINT_YES : listed ? HINT_NO : 0;
+	}
 	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
 }
 
@@ -135,7 +141,7 @@ static void on_gone(const struct sock_rec *r, void *arg)
 	if ((r->family == AF_INET && !s->q.v4) || (r->family == AF_INET6 && !s->q.v6) ||
 	    (r->proto == IPPROTO_TCP && !s->q.tcp) || (r->proto == IPPROTO_UDP && !s->q.udp))
 		return;
-	flows_gone(s->flows, r, r->ns < s->nns ? side_of(s, r) : 0);
+	flows_gone(s->flows, r, r->ns < s->nns ? side_of(s, r, false) : 0);
 }
 
 /* run fn in namespace i (the current one without entering) */
@@ -296,7 +302,7 @@ int sampler_take(struct top_sampler *s)
 	}
 	for (size_t i = 0; i < dumped.n; i++)
 		if (s->root || dumped.v[i].uid == s->uid)
-			flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i]));
+			flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i], true));
 	if (s->udp) {
 		struct udp_count *v = NULL;
 		size_t n = 0;
@@ -402,6 +408,8 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 	if ((r = sampler_take(s)) || (r = sampler_take(s)))
 		return r;
 	flows_rebase(s->flows);
+	for (size_t i = 0; i < s->nprev; i++)	/* the interfaces start with it */
+		s->prev[i].tot_rx = s->prev[i].tot_tx = 0;
 	return 0;
 }
 

@@ -129,16 +129,18 @@ static double bps(uint64_t bytes, double secs)
 
 struct proc_where {
 	int pid;
+	char comm[32];		/* a pid used again is another process */
 	char unit[128], container[72];
 };
 
-static const struct proc_where *where_of(int pid)
+static const struct proc_where *where_of(int pid, const char *comm)
 {
 	static struct proc_where cache[PROC_CACHE];
 	struct proc_where *w = &cache[(unsigned)pid % PROC_CACHE];
 
-	if (w->pid != pid) {
+	if (w->pid != pid || strcmp(w->comm, comm)) {
 		w->pid = pid;
+		snprintf(w->comm, sizeof(w->comm), "%s", comm);
 		w->unit[0] = w->container[0] = '\0';
 		(void)proc_cgroup(proc_root(), pid, w->unit, sizeof(w->unit), w->container,
 				  sizeof(w->container));
@@ -206,7 +208,7 @@ static void row_json(struct out *o, struct top_sampler *s, const struct top_row 
 	out_kv_str(o, "group", group_name(r->g));
 	switch (r->g) {
 	case G_PROC: {
-		const struct proc_where *w = r->pid ? where_of(r->pid) : NULL;
+		const struct proc_where *w = r->pid ? where_of(r->pid, r->comm) : NULL;
 
 		owner_json(o, r->pid, r->comm, r->uid);
 		out_kv_str(o, "unit", w && w->unit[0] ? w->unit : NULL);
@@ -318,7 +320,7 @@ void row_cells(const struct top_row *r, double secs, bool numeric, char cell[10]
 		snprintf(cell[c++], CELL, "%s", r->uid == UINT32_MAX ? "-" : user_name(r->uid));
 		snprintf(cell[c++], CELL, "%s", lab);
 		if (r->pid) {
-			const struct proc_where *w = where_of(r->pid);
+			const struct proc_where *w = where_of(r->pid, r->comm);
 
 			/* a container's id as docker ps shortens it */
 			snprintf(cell[c++], CELL, "%.*s", w->unit[0] ? (int)sizeof(w->unit) : 12,
