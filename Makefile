@@ -33,8 +33,10 @@ LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpc
 	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
 	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
-# The BPF owner source (bpf/owners.bpf.c, a libbpf skeleton): built when
-# clang, bpftool and libbpf-dev are there; without them portkit walks /proc
+# The BPF programs (bpf/owners.bpf.c, the owner source; bpf/udpcount.bpf.c,
+# top's UDP counters; light skeletons): built when clang, bpftool and
+# libbpf-dev are there; without them portkit walks /proc and counts UDP
+# from a capture
 BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
 HAVE_BPF  := $(shell command -v clang >/dev/null 2>&1 && [ -n "$(BPFTOOL)" ] && \
 	pkg-config --exists libbpf 2>/dev/null && echo 1)
@@ -47,7 +49,7 @@ else
 BPF_SKEL  :=
 BPF_SKEL_UDP :=
 BPF_SKEL_TCP :=
-$(info portkit: building without the BPF owner source (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc)
+$(info portkit: building without BPF (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc, UDP counters from a capture, TCP counters from sock_diag)
 endif
 
 ifeq ($(V),1)

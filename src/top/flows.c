@@ -11,7 +11,9 @@
  *   - UDP counts come as deltas already (udpcount), per cookie. A cookie
  *     no dump listed is held for two intervals until a destroy message of
  *     this namespace claims it (a socket that lived and died between two
- *     dumps); unclaimed, it was another namespace's and is dropped.
+ *     dumps), or a later dump lists it (a socket born after a dump, its
+ *     datagrams read before the next); unclaimed, it was another
+ *     namespace's and is dropped.
  * Records with no tcp_info (TIME-WAIT, SYN-RECV, listeners) never carry
  * counts: a TIME-WAIT socket keeps the cookie of the session it ends, and
  * must not count it twice. Destroy messages arriving between dumps count
@@ -79,10 +81,11 @@ struct top_flows {
 	size_t gmask, gn;
 	struct top_row *rows;
 	struct gkey *rkeys;	/* the rows' keys while they are summed */
-	size_t rcap;
+	size_t rcap, rkcap;
 	uint64_t all_tx, all_rx;	/* what every shown row moved since start */
 	struct top_flow *view;	/* flows_all()'s array */
 	size_t vcap;
+	bool view_out;		/* handed out since the last flows_account() */
 };
 
 static size_t slot_of(const struct top_flows *t, uint64_t cookie)
@@ -211,6 +214,19 @@ static void take_counters(struct flow *f, const struct tcp_ext *e, bool born_her
 	f->f.src |= SRC_TCPINFO;
 }
 
+/* UDP counts held for a cookie no dump had listed: the socket lived here */
+static void claim_pend(struct top_flows *t, struct flow *f)
+{
+	for (size_t i = 0; i < t->npend; i++)
+		if (t->pend[i].cookie == f->f.cookie) {
+			f->f.tx += t->pend[i].tx;
+			f->f.rx += t->pend[i].rx;
+			f->f.src |= t->pend[i].src;
+			t->pend[i] = t->pend[--t->npend];
+			return;
+		}
+}
+
 void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 {
 	struct flow *f = find(t, r->cookie);
@@ -224,6 +240,8 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 		f = add(t, r);
 		if (counts)
 			take_counters(f, r->ext, t->baseline);
+		else if (r->proto == IPPROTO_UDP)
+			claim_pend(t, f);
 	} else if (f->f.gone) {
 		return;
 	} else if (counts) {
@@ -238,28 +256,24 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 	f->f.missing |= 0x80;	/* seen in this dump */
 }
 
-void flows_gone(struct top_flows *t, const struct sock_rec *r)
+void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 {
 	struct flow *f = find(t, r->cookie);
 
 	if (f && f->f.gone)
 		return;
 	if (!f) {
-		if (r->proto == IPPROTO_TCP && !r->ext)
-			return;	/* nothing to count: no flow for it */
+		/* nothing to count: no flow for it; nor for a TCP socket that
+		 * never had a peer (a listener, or closed before connecting),
+		 * which is no session */
+		if (r->proto == IPPROTO_TCP &&
+		    (!r->ext || (!r->rport && !r->ext->bytes_acked && !r->ext->bytes_received)))
+			return;
 		f = add(t, r);
-		f->f.side = 0;
+		f->f.side = side;
 		if (r->proto == IPPROTO_TCP)
 			take_counters(f, r->ext, true);
-		/* UDP counts held for this cookie: it lived here */
-		for (size_t i = 0; i < t->npend; i++)
-			if (t->pend[i].cookie == r->cookie) {
-				f->f.tx += t->pend[i].tx;
-				f->f.rx += t->pend[i].rx;
-				f->f.src |= t->pend[i].src;
-				t->pend[i] = t->pend[--t->npend];
-				break;
-			}
+		claim_pend(t, f);
 	} else if (r->proto == IPPROTO_TCP && r->ext) {
 		take_counters(f, r->ext, false);
 	}
@@ -330,7 +344,9 @@ static struct gtot *gtot_slot(struct top_flows *t, const struct gkey *k, bool cr
 }
 
 /* Grow the totals map, or, past GTOT_MAX, forget what has not moved for
- * the longest (half the entries) */
+ * the longest (about half the entries). What moved in this interval is
+ * never forgotten: when it is most of the map, the map grows instead (it
+ * is then bounded by the flows themselves). */
 static void gtot_room(struct top_flows *t)
 {
 	struct gtot *old = t->gt;
@@ -343,6 +359,7 @@ static void gtot_room(struct top_flows *t)
 		want = oldn * 2;
 	else {
 		unsigned lo = t->interval, hi = 0;
+		size_t keep = 0;
 
 		for (size_t i = 0; i < oldn; i++)
 			if (old[i].used) {
@@ -350,6 +367,13 @@ static void gtot_room(struct top_flows *t)
 				hi = old[i].last > hi ? old[i].last : hi;
 			}
 		cut = lo + (hi - lo) / 2 + 1;
+		if (cut > t->interval)
+			cut = t->interval;
+		for (size_t i = 0; i < oldn; i++)
+			keep += old[i].used && old[i].last >= cut;
+		/* room for an eighth of the map before the next scan */
+		if (keep * 8 >= oldn * 3)
+			want = oldn * 2;
 	}
 	t->gt = xcalloc(want, sizeof(*t->gt));
 	t->gmask = want - 1;
@@ -387,8 +411,10 @@ void flows_end_dump(struct top_flows *t)
 		f->shown = f->f.gone;
 		t->v[w++] = *f;
 	}
-	t->n = w;
-	index_rebuild(t);
+	if (w != t->n) {
+		t->n = w;
+		index_rebuild(t);
+	}
 	/* UDP counts nobody claimed in time were another namespace's */
 	w = 0;
 	for (size_t i = 0; i < t->npend; i++) {
@@ -405,13 +431,36 @@ void flows_end_dump(struct top_flows *t)
 	t->baseline = true;
 }
 
+void flows_rebase(struct top_flows *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		t->v[i].itx = t->v[i].irx = 0;
+		t->v[i].f.tot_tx = t->v[i].f.tot_rx = 0;
+	}
+	memset(t->gt, 0, (t->gmask + 1) * sizeof(*t->gt));
+	t->gn = 0;
+	t->all_tx = t->all_rx = 0;
+	t->foreign = 0;
+	t->npend = 0;	/* UDP counts held from before: not the first interval's */
+	t->interval = 0;
+}
+
 struct top_flow *flows_all(struct top_flows *t, size_t *n)
 {
 	t->view = xgrow(t->view, sizeof(*t->view), t->n ? t->n : 1, &t->vcap);
 	for (size_t i = 0; i < t->n; i++)
 		t->view[i] = t->v[i].f;
 	*n = t->n;
+	t->view_out = true;
 	return t->view;
+}
+
+void flows_each_unowned(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
+			void *arg)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->v[i].f.owner_tried && t->v[i].f.inode && !t->v[i].f.gone)
+			fn(&t->v[i].f, arg);
 }
 
 /* flows_all()'s copies back (owners filled in) */
@@ -429,27 +478,55 @@ static void sync_back(struct top_flows *t)
 
 static bool shown(const struct top_flow *f, const struct top_opts *o);
 
-void flows_account(struct top_flows *t, const struct top_opts *o)
+static int cmp_listener(const void *a, const void *b)
 {
-	if (t->view && t->vcap >= t->n)
-		sync_back(t);
-	for (size_t i = 0; i < t->n; i++) {
+	const struct top_flow *x = *(const struct top_flow *const *)a;
+	const struct top_flow *y = *(const struct top_flow *const *)b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (x->lport > y->lport) - (x->lport < y->lport);
+}
+
+/* A server-side session with no owner of its own (it ended before it was
+ * looked up) is its listener's: the listeners with owners, sorted, each
+ * such session found by a binary search */
+static void lend_listener_owners(struct top_flows *t)
+{
+	const struct top_flow **l = NULL;
+	size_t nl = 0, cap = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].f.listener && t->v[i].f.pid) {
+			l = xgrow(l, sizeof(*l), nl + 1, &cap);
+			l[nl++] = &t->v[i].f;
+		}
+	if (nl)
+		qsort(l, nl, sizeof(*l), cmp_listener);
+	for (size_t i = 0; i < t->n && nl; i++) {
 		struct top_flow *f = &t->v[i].f;
+		const struct top_flow *key = f, **hit;
 
 		if (f->pid || f->side != 'l' || f->listener)
 			continue;
-		for (size_t j = 0; j < t->n; j++) {
-			const struct top_flow *l = &t->v[j].f;
-
-			if (l->listener && l->pid && l->lport == f->lport && l->ns == f->ns &&
-			    l->proto == f->proto) {
-				f->pid = l->pid;
-				f->owner_uid = l->owner_uid;
-				memcpy(f->comm, l->comm, sizeof(f->comm));
-				break;
-			}
+		hit = bsearch(&key, l, nl, sizeof(*l), cmp_listener);
+		if (hit) {
+			f->pid = (*hit)->pid;
+			f->owner_uid = (*hit)->owner_uid;
+			memcpy(f->comm, (*hit)->comm, sizeof(f->comm));
 		}
 	}
+	free(l);
+}
+
+void flows_account(struct top_flows *t, const struct top_opts *o)
+{
+	if (t->view_out && t->vcap >= t->n)
+		sync_back(t);
+	t->view_out = false;
+	lend_listener_owners(t);
 	/* totals since start, every grouping, once per interval */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct flow *f = &t->v[i];
@@ -478,7 +555,11 @@ static bool is_session(const struct flow *fl)
 {
 	const struct top_flow *f = &fl->f;
 
-	return !f->listener && (f->proto == IPPROTO_TCP || f->rport || fl->itx || fl->irx);
+	if (fl->itx || fl->irx)
+		return !f->listener;
+	if (f->proto == IPPROTO_TCP)	/* not a bound socket that never connected */
+		return !f->listener && (f->state != SS_CLOSE || f->gone);
+	return f->rport != 0;	/* a connected UDP socket */
 }
 
 static bool shown(const struct top_flow *f, const struct top_opts *o)
@@ -540,6 +621,15 @@ static int cmp_rows(const void *a, const void *b)
 		c = (x->port > y->port) - (x->port < y->port);
 	if (!c)
 		c = memcmp(x->raddr, y->raddr, 16);
+	/* the rest of a row's key: rows equal in every count keep one order */
+	if (!c)
+		c = (x->proto > y->proto) - (x->proto < y->proto);
+	if (!c)
+		c = (x->side > y->side) - (x->side < y->side);
+	if (!c)
+		c = (x->family > y->family) - (x->family < y->family);
+	if (!c)
+		c = (x->ns > y->ns) - (x->ns < y->ns);
 	return by_reverse ? -c : c;
 }
 
@@ -608,11 +698,8 @@ size_t flows_rows(struct top_flows *t, const struct top_opts *o, enum top_group 
 			if (!r) {
 				struct gtot *e;
 
-				size_t cap = t->rcap;
-
 				t->rows = xgrow(t->rows, sizeof(*t->rows), nr + 1, &t->rcap);
-				if (t->rcap != cap || !t->rkeys)
-					t->rkeys = xrealloc(t->rkeys, t->rcap * sizeof(*t->rkeys));
+				t->rkeys = xgrow(t->rkeys, sizeof(*t->rkeys), nr + 1, &t->rkcap);
 				t->rkeys[nr] = k;
 				r = &t->rows[nr++];
 				row_fill(r, f, g);

@@ -71,6 +71,11 @@ struct top_sampler {
 	double elapsed;
 	bool root;
 	enum { TCP_ITER, TCP_ITER_ONLY, TCP_DIAG } tcp;	/* where TCP comes from */
+	uint32_t uid;
+	uint8_t *bc;		/* q's clauses, compiled once: destroy messages pass them */
+	size_t bclen;
+	void (*on_take)(void *arg);
+	void *on_take_arg;
 };
 
 struct top_flows *sampler_flows(struct top_sampler *s)
@@ -100,6 +105,11 @@ bool sampler_own_only(const struct top_sampler *s)
 	return !s->root;
 }
 
+int64_t sampler_time_us(const struct top_sampler *s)
+{
+	return s->last_us;
+}
+
 double sampler_elapsed(const struct top_sampler *s)
 {
 	return s->elapsed;
@@ -119,23 +129,36 @@ uint64_t sampler_lost(struct top_sampler *s)
 	return n;
 }
 
+/* Which end is the server: a listener's port is; a session of a dump
+ * whose port no listener has is the client end. A session known only
+ * from its end (listed false) may belong to a server started since the
+ * last dump: no listener there proves nothing, the port rules decide */
+static char side_of(const struct top_sampler *s, const struct sock_rec *r, bool listed)
+{
+	struct side_hints h = { 0 };
+
+	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
+		return 'l';
+	if (r->proto == IPPROTO_TCP) {
+		bool l = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7));
+
+		h.a_listens = l ? HINT_YES : listed ? HINT_NO : 0;
+	}
+	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
+}
+
 static void on_gone(const struct sock_rec *r, void *arg)
 {
 	struct top_sampler *s = arg;
 
-	if (s->q.nclauses) {
-		uint8_t *bc = NULL;
-		size_t len = bc_compile(&s->q, &bc);
-		bool ok = bc_run(bc, len, r);
-
-		free(bc);
-		if (!ok)
-			return;
-	}
+	if (!s->root && r->uid != s->uid)
+		return;	/* a normal user sees their own sockets */
+	if (s->bclen && !bc_run(s->bc, s->bclen, r))
+		return;
 	if ((r->family == AF_INET && !s->q.v4) || (r->family == AF_INET6 && !s->q.v6) ||
 	    (r->proto == IPPROTO_TCP && !s->q.tcp) || (r->proto == IPPROTO_UDP && !s->q.udp))
 		return;
-	flows_gone(s->flows, r);
+	flows_gone(s->flows, r, r->ns < s->nns ? side_of(s, r, false) : 0);
 }
 
 /* run fn in namespace i (the current one without entering) */
@@ -154,18 +177,6 @@ static int in_ns(struct top_sampler *s, size_t i, int (*fn)(struct top_sampler *
 static int open_gone(struct top_sampler *s, size_t i)
 {
 	return sockgone_open(s->loop, (uint16_t)i, on_gone, s, &s->ns[i].gone);
-}
-
-static char side_of(const struct top_sampler *s, const struct sock_rec *r)
-{
-	struct side_hints h = { 0 };
-
-	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
-		return 'l';
-	if (r->proto == IPPROTO_TCP)
-		h.a_listens = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7)) ? HINT_YES
-											  : HINT_NO;
-	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
 }
 
 static struct sock_table dumped;
@@ -194,6 +205,11 @@ static void tcp_fall_back(struct top_sampler *s)
 			 k ? "; " : "", error_msg());
 }
 
+static int read_ifs(struct top_sampler *s, size_t i);
+
+/* the sockets (TCP from the iterator while it works, the rest and the
+ * fallback from sock_diag), then at once the interfaces: the two are
+ * compared, so their windows must match */
 static int dump_ns(struct top_sampler *s, size_t i)
 {
 	struct diag_query rest = s->q;
@@ -207,9 +223,10 @@ static int dump_ns(struct top_sampler *s, size_t i)
 		else
 			tcp_fall_back(s);
 	}
-	if (!rest.tcp && !rest.udp)
-		return 0;
-	return sockdiag_dump(&rest, (uint16_t)i, &dumped);
+	r = rest.tcp || rest.udp ? sockdiag_dump(&rest, (uint16_t)i, &dumped) : 0;
+	if (!r)
+		(void)read_ifs(s, i);	/* a comparison: go on without */
+	return r;
 }
 
 static void add_ifc(struct top_sampler *s, const struct if_stat *st, uint16_t ns)
@@ -265,33 +282,48 @@ size_t sampler_ifaces(struct top_sampler *s, struct top_ifc **v)
 	return s->nifc;
 }
 
+struct owner_pass {
+	uint32_t *inodes;
+	size_t n, cap;
+	struct owner_map *m;
+};
+
+static void want_owner(struct top_flow *f, void *arg)
+{
+	struct owner_pass *p = arg;
+
+	p->inodes = xgrow(p->inodes, sizeof(*p->inodes), p->n + 1, &p->cap);
+	p->inodes[p->n++] = f->inode;
+}
+
+static void set_owner(struct top_flow *f, void *arg)
+{
+	struct owner_pass *p = arg;
+	const struct proc_owner *o;
+
+	f->owner_tried = true;
+	if (p->m && owners_get(p->m, f->inode, &o, 1)) {
+		f->pid = o->pid;
+		f->owner_uid = o->uid;
+		snprintf(f->comm, sizeof(f->comm), "%s", o->comm);
+	}
+}
+
+/* Owners only for the sockets not seen before: one pass over the
+ * processes (the BPF iterator, else /proc) per refresh that has new ones */
 static void owners_for_new(struct top_sampler *s)
 {
-	size_t n, k = 0;
-	struct top_flow *f = flows_all(s->flows, &n);
-	uint32_t *inodes = xmalloc((n ? n : 1) * sizeof(*inodes));
-	struct owner_map *m;
+	struct owner_pass p = { 0 };
 
-	for (size_t i = 0; i < n; i++)
-		if (!f[i].owner_tried && f[i].inode && !f[i].gone)
-			inodes[k++] = f[i].inode;
-	if (k && (m = owners_new(inodes, k))) {
-		if (!owners_scan(m, proc_root(), true))
-			for (size_t i = 0; i < n; i++) {
-				const struct proc_owner *p;
-
-				if (f[i].owner_tried || !f[i].inode || f[i].gone)
-					continue;
-				f[i].owner_tried = true;
-				if (owners_get(m, f[i].inode, &p, 1)) {
-					f[i].pid = p->pid;
-					f[i].owner_uid = p->uid;
-					snprintf(f[i].comm, sizeof(f[i].comm), "%s", p->comm);
-				}
-			}
-		owners_free(m);
+	flows_each_unowned(s->flows, want_owner, &p);
+	if (p.n && (p.m = owners_new(p.inodes, p.n)) && owners_scan(p.m, proc_root(), true)) {
+		owners_free(p.m);
+		p.m = NULL;
 	}
-	free(inodes);
+	if (p.n)
+		flows_each_unowned(s->flows, set_owner, &p);
+	owners_free(p.m);
+	free(p.inodes);
 	flows_account(s->flows, s->o);
 }
 
@@ -303,6 +335,7 @@ int sampler_take(struct top_sampler *s)
 	for (size_t i = 0; i < s->nns; i++)
 		sockgone_drain(s->ns[i].gone, DRAIN_US);
 	memset(&dumped, 0, sizeof(dumped));
+	s->nifc = 0;
 	for (size_t i = 0; i < s->nns && !r; i++)
 		r = in_ns(s, i, dump_ns);
 	now = ev_now_us();
@@ -320,7 +353,8 @@ int sampler_take(struct top_sampler *s)
 			s->ns[rec->ns].listen[rec->lport >> 3] |= (uint8_t)(1u << (rec->lport & 7));
 	}
 	for (size_t i = 0; i < dumped.n; i++)
-		flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i]));
+		if (s->root || dumped.v[i].uid == s->uid)
+			flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i], true));
 	if (s->udp) {
 		struct udp_count *v = NULL;
 		size_t n = 0;
@@ -336,13 +370,17 @@ int sampler_take(struct top_sampler *s)
 	sock_table_free(&dumped);
 	flows_end_dump(s->flows);
 	owners_for_new(s);
-	s->nifc = 0;
-	for (size_t i = 0; i < s->nns; i++)
-		if (in_ns(s, i, read_ifs))
-			break;	/* the counters are a comparison: go on without */
 	s->elapsed = s->last_us ? (double)(now - s->last_us) / 1e6 : 0;
 	s->last_us = now;
+	if (s->on_take)
+		s->on_take(s->on_take_arg);
 	return 0;
+}
+
+void sampler_on_take(struct top_sampler *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_take = fn;
+	s->on_take_arg = arg;
 }
 
 static int open_udp(struct top_sampler *s, size_t i)
@@ -364,7 +402,9 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 	s->q.ext = true;
 	s->root = geteuid() == 0;
 	s->tcp = tcp_source();
+	s->uid = geteuid();
 	s->flows = flows_new();
+	s->bclen = bc_compile(&s->q, &s->bc);
 	if (o->netns && !strcmp(o->netns, "all")) {
 		struct netns *v;
 
@@ -399,7 +439,11 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 		/* BPF sees every namespace from here; a capture only the one
 		 * it is opened in */
 		if (s->nns == 1 ? in_ns(s, 0, open_udp) : open_udp(s, 0)) {
-			snprintf(s->note, sizeof(s->note), "UDP not counted: %s", error_msg());
+			if (s->root)
+				snprintf(s->note, sizeof(s->note), "UDP not counted: %s", error_msg());
+			else
+				snprintf(s->note, sizeof(s->note), "UDP not counted: its BPF counters "
+					 "and captures need root");
 			s->udp = NULL;
 		} else {
 			size_t k = strlen(s->sources);
@@ -412,8 +456,14 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 					 s->nns > 1 ? ": this namespace only" : "");
 		}
 	}
-	/* the baseline: the first interval starts now */
-	return sampler_take(s);
+	/* the baseline: the first look finds every socket's owner, which may
+	 * take a while; a second look is the start of the first interval */
+	if ((r = sampler_take(s)) || (r = sampler_take(s)))
+		return r;
+	flows_rebase(s->flows);
+	for (size_t i = 0; i < s->nprev; i++)	/* the interfaces start with it */
+		s->prev[i].tot_rx = s->prev[i].tot_tx = 0;
+	return 0;
 }
 
 void sampler_close(struct top_sampler *s)
@@ -426,6 +476,7 @@ void sampler_close(struct top_sampler *s)
 		netns_release(&s->ns[i].ns);
 	}
 	free(s->ns);
+	free(s->bc);
 	udpcount_close(s->udp);
 	tcpiter_close();
 	flows_free(s->flows);
