@@ -46,6 +46,12 @@ struct flow {
 	bool shown;		/* gone, and its last interval closed */
 };
 
+/* the cookie is kept in the index: a probe touches no flow */
+struct slot {
+	uint64_t cookie;
+	uint32_t at;		/* index + 1; 0: empty */
+};
+
 struct pend {
 	uint64_t cookie, tx, rx;
 	uint8_t src, age;
@@ -70,7 +76,10 @@ struct gtot {
 struct top_flows {
 	struct flow *v;
 	size_t n, cap;
-	uint32_t *idx;		/* cookie -> index + 1, open addressing */
+	struct slot *idx;	/* cookie -> index + 1, open addressing */
+	size_t next;		/* the flow after the last found: dumps come in
+				 * the same order each time, so it is most often
+				 * the next one asked for */
 	size_t mask;
 	struct pend *pend;
 	size_t npend, pcap;
@@ -109,17 +118,21 @@ static void index_rebuild(struct top_flows *t)
 	for (size_t i = 0; i < t->n; i++) {
 		size_t s = slot_of(t, t->v[i].f.cookie);
 
-		while (t->idx[s])
+		while (t->idx[s].at)
 			s = (s + 1) & t->mask;
-		t->idx[s] = (uint32_t)i + 1;
+		t->idx[s] = (struct slot){ t->v[i].f.cookie, (uint32_t)i + 1 };
 	}
 }
 
 static struct flow *find(struct top_flows *t, uint64_t cookie)
 {
-	for (size_t s = slot_of(t, cookie); t->idx[s]; s = (s + 1) & t->mask)
-		if (t->v[t->idx[s] - 1].f.cookie == cookie)
-			return &t->v[t->idx[s] - 1];
+	if (t->next < t->n && t->v[t->next].f.cookie == cookie)
+		return &t->v[t->next++];
+	for (size_t s = slot_of(t, cookie); t->idx[s].at; s = (s + 1) & t->mask)
+		if (t->idx[s].cookie == cookie) {
+			t->next = t->idx[s].at;
+			return &t->v[t->idx[s].at - 1];
+		}
 	return NULL;
 }
 
@@ -154,9 +167,9 @@ static struct flow *add(struct top_flows *t, const struct sock_rec *r)
 		index_rebuild(t);
 		return f;
 	}
-	for (s = slot_of(t, r->cookie); t->idx[s]; s = (s + 1) & t->mask)
+	for (s = slot_of(t, r->cookie); t->idx[s].at; s = (s + 1) & t->mask)
 		;
-	t->idx[s] = (uint32_t)t->n;
+	t->idx[s] = (struct slot){ r->cookie, (uint32_t)t->n };
 	return f;
 }
 
