@@ -4,7 +4,7 @@
  * Everything runs on the command's ev loop: the refresh timer, the
  * keyboard (stdin readable: every key queued is taken at once), SIGWINCH
  * (the new size is read from the terminal and the screen redrawn), and
- * SIGINT/SIGTERM, which end the loop like q does. Every way out passes
+ * SIGINT/SIGTERM/SIGHUP, which end the loop like q does. Every way out passes
  * through endwin(), which gives the terminal its modes back; ncurses'
  * own SIGTSTP handling (Ctrl-Z) stays in place.
  *
@@ -301,6 +301,17 @@ static void on_keys(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		}
 }
 
+/* SIGHUP: the terminal is gone (whatever its disposition was: a blocked
+ * signal comes through the loop even when it was ignored) */
+static void on_hup(struct ev_loop *l, int signo, void *arg)
+{
+	struct tui *t = arg;
+
+	(void)signo;
+	t->stopped = true;
+	ev_break(l);
+}
+
 static void on_winch(struct ev_loop *l, int signo, void *arg)
 {
 	struct tui *t = arg;
@@ -339,6 +350,7 @@ int top_tui(struct ev_loop *l, struct top_sampler *s, struct top_opts *o)
 	curs_set(0);
 	if ((r = ev_stop_on_signals(l, &t.stopped)) ||
 	    (r = ev_signal_add(l, SIGWINCH, on_winch, &t)) ||
+	    (r = ev_signal_add(l, SIGHUP, on_hup, &t)) ||
 	    (r = ev_io_add(l, &t.keys, STDIN_FILENO, EPOLLIN, on_keys))) {
 		endwin();
 		delscreen(t.scr);

@@ -275,7 +275,16 @@ def test_non_utf8_locale_and_unprintable_command_names(tty):
 
 
 def test_terminal_hangup_ends_it(tty):
-    t = tty("-d", "0.2")
-    t.wait_text("q quit")
-    os.kill(t.pid, signal.SIGHUP)
-    t.wait_exit()   # SIGHUP's default action: it ends, whatever the status
+    """SIGHUP ends the view and gives the terminal its modes back, also
+    when it was started with SIGHUP ignored (nohup)"""
+    for ignored in (False, True):
+        old = signal.signal(signal.SIGHUP, signal.SIG_IGN) if ignored else None
+        try:
+            t = tty("-d", "0.2")
+        finally:
+            if ignored:
+                signal.signal(signal.SIGHUP, old)
+        t.wait_text("q quit")
+        os.kill(t.pid, signal.SIGHUP)
+        assert t.wait_exit() == 0
+        assert t.modes_restored()
