@@ -86,6 +86,7 @@ struct tcp_sock {
 	__u64 bytes_received;
 	__u64 bytes_acked;
 	__u64 bytes_retrans;
+	__u64 bytes_sent;
 } __attribute__((preserve_access_index));
 
 struct inet_timewait_sock {
@@ -101,7 +102,7 @@ struct bpf_iter__tcp {
 /* what portkit reads: keep in step with core/host/tcpiter.h */
 struct tcpiter_rec {
 	__u64 cookie;
-	__u64 bytes_acked, bytes_received, bytes_retrans;
+	__u64 bytes_acked, bytes_received, bytes_retrans, bytes_sent;
 	__u8 laddr[16], raddr[16];
 	__u32 srtt_us;			/* tcp_sock's: tcp_info's rtt << 3 */
 	__u32 total_retrans, segs_out, segs_in;
@@ -111,7 +112,7 @@ struct tcpiter_rec {
 	__u8 full;			/* a tcp_sock: the counters are there */
 	__u8 pad[5];
 };
-_Static_assert(sizeof(struct tcpiter_rec) == 104, "core/host/tcpiter.h reads 104 bytes");
+_Static_assert(sizeof(struct tcpiter_rec) == 112, "core/host/tcpiter.h reads 112 bytes");
 
 /* sock_i_ino(): the field where the kernel has it, else the socket's inode */
 static __always_inline __u32 inode_of(struct sock *sk)
@@ -168,6 +169,7 @@ int tcpiter(struct bpf_iter__tcp *ctx)
 		r.bytes_acked = tp->bytes_acked;
 		r.bytes_received = tp->bytes_received;
 		r.bytes_retrans = tp->bytes_retrans;
+		r.bytes_sent = tp->bytes_sent;
 	} else {
 		return 0;		/* not TCP: cannot be in this table */
 	}

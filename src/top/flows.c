@@ -207,10 +207,15 @@ uint64_t flows_foreign_udp(const struct top_flows *t)
 	return t->foreign;
 }
 
-/* A record's counters into its flow: the bytes since the last look */
+/* A record's counters into its flow: the bytes since the last look. TX
+ * is the data sent once (bytes_sent less bytes_retrans): counted when it
+ * leaves, as an interface counts it, and without the SYN and FIN that
+ * bytes_acked counts as a byte each. RX is bytes_received (the peer's FIN
+ * is one byte of it). */
 static void take_counters(struct flow *f, const struct tcp_ext *e, bool born_here)
 {
-	uint64_t tx = e->bytes_acked, rx = e->bytes_received;
+	uint64_t tx = e->bytes_sent >= e->bytes_retrans ? e->bytes_sent - e->bytes_retrans : 0;
+	uint64_t rx = e->bytes_received;
 
 	if (born_here) {
 		f->f.tx += tx;
@@ -280,7 +285,7 @@ void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 		 * never had a peer (a listener, or closed before connecting),
 		 * which is no session */
 		if (r->proto == IPPROTO_TCP &&
-		    (!r->ext || (!r->rport && !r->ext->bytes_acked && !r->ext->bytes_received)))
+		    (!r->ext || (!r->rport && !r->ext->bytes_sent && !r->ext->bytes_received)))
 			return;
 		f = add(t, r);
 		f->f.side = side;

@@ -140,9 +140,14 @@ static char side_of(const struct top_sampler *s, const struct sock_rec *r, bool 
 	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
 		return 'l';
 	if (r->proto == IPPROTO_TCP) {
-		bool l = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7));
+		const uint8_t *map = s->ns[r->ns].listen;
+		bool l = map[r->lport >> 3] & (1u << (r->lport & 7));
 
 		h.a_listens = l ? HINT_YES : listed ? HINT_NO : 0;
+		/* a client of a server of this namespace (loopback, the host's
+		 * own address) */
+		if (!l && map[r->rport >> 3] & (1u << (r->rport & 7)))
+			h.b_listens = HINT_YES;
 	}
 	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
 }

@@ -246,6 +246,7 @@ static void same(const struct sock_rec *a, const struct sock_rec *b)
 	CHECK_INT(a->ext->bytes_acked, b->ext->bytes_acked);
 	CHECK_INT(a->ext->bytes_received, b->ext->bytes_received);
 	CHECK_INT(a->ext->bytes_retrans, b->ext->bytes_retrans);
+	CHECK_INT(a->ext->bytes_sent, b->ext->bytes_sent);
 	CHECK_INT(a->ext->total_retrans, b->ext->total_retrans);
 	CHECK_INT(a->ext->segs_out, b->ext->segs_out);
 	CHECK_INT(a->ext->segs_in, b->ext->segs_in);

@@ -64,6 +64,7 @@ static void seen(struct top_flows *t, struct sock_rec r, uint64_t acked, uint64_
 
 	memset(&e, 0, sizeof(e));
 	e.bytes_acked = acked;
+	e.bytes_sent = acked;	/* TX is bytes_sent - bytes_retrans */
 	e.bytes_received = received;
 	e.rtt_us = 1500;
 	r.ext = &e;
@@ -79,6 +80,7 @@ static void gone_at(struct top_flows *t, struct sock_rec r, uint64_t acked, uint
 
 	memset(&e, 0, sizeof(e));
 	e.bytes_acked = acked;
+	e.bytes_sent = acked;	/* TX is bytes_sent - bytes_retrans */
 	e.bytes_received = received;
 	r.ext = &e;
 	r.state = SS_CLOSE;
@@ -934,6 +936,7 @@ static size_t destroy_msg(struct nlb *m, uint8_t family, uint8_t proto, uint64_t
 	if (with_info) {
 		memset(&ti, 0, sizeof(ti));
 		ti.tcpi_bytes_acked = acked;
+		ti.tcpi_bytes_sent = acked;
 		ti.tcpi_bytes_received = received;
 		ti.tcpi_rtt = 250;
 		nl_attr(m, INET_DIAG_INFO, &ti, sizeof(ti));

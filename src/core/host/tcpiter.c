@@ -28,8 +28,8 @@
 
 #define WINDOW 512		/* records per read: 52 KiB */
 
-/* the program writes 104 bytes a record (bpf/tcpiter.bpf.c checks the same) */
-_Static_assert(sizeof(struct tcpiter_rec) == 104, "struct tcpiter_rec is not the program's");
+/* the program writes 112 bytes a record (bpf/tcpiter.bpf.c checks the same) */
+_Static_assert(sizeof(struct tcpiter_rec) == 112, "struct tcpiter_rec is not the program's");
 
 static int64_t load_us;
 
@@ -72,6 +72,7 @@ static void add(const struct tcpiter_rec *k, const struct diag_query *q, const u
 		r.ext->bytes_acked = k->bytes_acked;
 		r.ext->bytes_received = k->bytes_received;
 		r.ext->bytes_retrans = k->bytes_retrans;
+		r.ext->bytes_sent = k->bytes_sent;
 		r.ext->segs_out = k->segs_out;
 		r.ext->segs_in = k->segs_in;
 	}

@@ -3,7 +3,7 @@
  * from a BPF tcp iterator (bpf/tcpiter.bpf.c) instead of a sock_diag dump
  * with tcp_info: what portkit top asks each refresh.
  *
- * The kernel writes one 104-byte record per socket (cookie, addresses,
+ * The kernel writes one 112-byte record per socket (cookie, addresses,
  * state, uid, inode and the seven tcp_info counters top reads) where
  * sock_diag builds a ~500-byte netlink message with a full tcp_info. At
  * 100,000 established loopback sockets: about 75 ms of CPU per call, 86 %
@@ -31,7 +31,7 @@
 /* One socket as the iterator writes it (bpf/tcpiter.bpf.c) */
 struct tcpiter_rec {
 	uint64_t cookie;		/* sock_diag's idiag_cookie */
-	uint64_t bytes_acked, bytes_received, bytes_retrans;
+	uint64_t bytes_acked, bytes_received, bytes_retrans, bytes_sent;
 	uint8_t laddr[16], raddr[16];	/* IPv4 in the first 4 bytes */
 	uint32_t srtt_us;		/* tcp_sock's, in 1/8 us: tcp_info's rtt << 3 */
 	uint32_t total_retrans, segs_out, segs_in;
@@ -47,7 +47,7 @@ struct tcpiter_rec {
  * (q->tcp, q->v4/q->v6, q->states and q's clauses, the last run in user
  * space by bc_run) to t, tagged ns, as sockdiag_dump() with q->ext would:
  * full sockets (LISTEN included) with ext holding rtt_us, total_retrans,
- * bytes_acked, bytes_received, bytes_retrans, segs_out and segs_in (the
+ * bytes_acked, bytes_received, bytes_retrans, bytes_sent, segs_out and segs_in (the
  * rest of ext 0, cong empty), TIME-WAIT and SYN-RECV ones with ext NULL,
  * uid 0 and inode 0. Not filled, unlike sock_diag: timer, retrans,
  * expires_ms, rqueue, wqueue (0) and v6only (-1). UDP (q->udp) is not
