@@ -30,7 +30,8 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP
 LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
 	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
 	$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) \
-	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
+	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
+	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 # The BPF owner source (bpf/owners.bpf.c, a libbpf skeleton): built when
 # clang, bpftool and libbpf-dev are there; without them portkit walks /proc
@@ -40,8 +41,10 @@ HAVE_BPF  := $(shell command -v clang >/dev/null 2>&1 && [ -n "$(BPFTOOL)" ] && 
 ifeq ($(HAVE_BPF),1)
 BASE_CFLAGS += -DPORTKIT_BPF -I$(BUILD)/gen
 BPF_SKEL  := $(BUILD)/gen/owners.lskel.h
+BPF_SKEL_UDP := $(BUILD)/gen/udpcount.lskel.h
 else
 BPF_SKEL  :=
+BPF_SKEL_UDP :=
 $(info portkit: building without the BPF owner source (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc)
 endif
 
@@ -58,7 +61,7 @@ endif
 # (all of it but cmd.c, its command descriptor and option parsing), so the
 # binary, the unit tests and the fuzzers link the same archives.
 LAYERS    := base wire vocab host
-SUBSYSTEMS := ports sessions scan forward capture audit serve lab nat
+SUBSYSTEMS := ports sessions scan forward capture audit serve lab nat top
 CORE_SRC  := $(foreach l,$(LAYERS),$(wildcard src/core/$(l)/*.c))
 CMD_SRC   := src/main.c src/cmd.c $(foreach s,$(SUBSYSTEMS),src/$(s)/cmd.c)
 lib_src    = $(filter-out src/$(1)/cmd.c,$(wildcard src/$(1)/*.c))
@@ -125,6 +128,19 @@ $(BUILD)/gen/owners.lskel.h: $(BUILD)/gen/owners.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton -L $< name owners_bpf >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/core/host/owners_bpf.o: $(BPF_SKEL)
+
+# the UDP counters of portkit top (cgroup_skb programs, core/host/udpcount)
+$(BUILD)/gen/udpcount.bpf.o: bpf/udpcount.bpf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-c $< -o $@
+
+$(BUILD)/gen/udpcount.lskel.h: $(BUILD)/gen/udpcount.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton -L $< name udpcount_bpf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/host/udpcount_bpf.o: $(BPF_SKEL_UDP)
 
 # generated data that belongs to a layer's archive
 GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o

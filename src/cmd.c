@@ -22,7 +22,7 @@
 
 const struct cmd *const commands[] = {
 	&ls_cmd, &who_cmd, &scan_cmd, &forward_cmd, &capture_cmd, &audit_cmd, &port_cmd,
-	&nat_cmd, &serve_cmd, &lab_cmd,
+	&nat_cmd, &serve_cmd, &lab_cmd, &top_cmd,
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
 
@@ -183,7 +183,9 @@ int cmd_parse(const struct cmd *c, int argc, char **argv, struct cli_common *cc,
 	while (!r && (key = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		if (key > 0 && key < 128 && key != ':' && key != '?' && !strchr(own + 1, key))
 			key = alias_key(c, key);
-		if (cli_common_opt(key, cc))
+		/* a command's own letter wins over a common one (top's -n
+		 * COUNT, as top's; its --numeric keeps the long name) */
+		if (!(key == 'n' && optarg && strchr(own + 1, 'n')) && cli_common_opt(key, cc))
 			continue;
 		if (key == ':' || key == '?')
 			r = bad_option(c, key, argv, lo);

@@ -95,6 +95,6 @@ void cmd_stdout_init(void);
 int cmd_stdout_errno(void);
 
 extern const struct cmd ls_cmd, who_cmd, scan_cmd, forward_cmd, capture_cmd, audit_cmd,
-	port_cmd, serve_cmd, lab_cmd, nat_cmd;
+	port_cmd, serve_cmd, lab_cmd, nat_cmd, top_cmd;
 
 #endif

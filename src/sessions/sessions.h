@@ -20,6 +20,7 @@
 #include "core/host/owners.h"
 #include "core/host/snapshot.h"
 #include "core/host/sockdiag.h"
+#include "core/host/sockfilter.h"
 
 enum ls_view { VIEW_LIST, VIEW_SUMMARY, VIEW_BY_REMOTE };
 
@@ -48,12 +49,7 @@ struct session_set {
 };
 
 /* filter.c: 0, or -errno with error_msg() (one line naming the word at
- * fault); after a failure the query is half-filled and the caller stops.
- * A port list (numbers, ranges, service names) or an address list
- * (ADDR[/LEN], comma-separated) on the local side, the remote side or
- * either: one clause of the query each. */
-int filter_ports(struct diag_query *q, const char *spec, bool local, bool remote);
-int filter_addrs(struct diag_query *q, const char *spec, bool local, bool remote);
+ * fault); ports and addresses: core/host/sockfilter.h */
 /* --state: a comma list of states and groups, added to those given */
 int filter_states(struct ls_opts *o, const char *spec);
 /* The operands of ls: ss's filter words (state, exclude, sport, dport,

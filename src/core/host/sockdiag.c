@@ -121,11 +121,40 @@ static void fill_ext(struct sock_rec *r, const struct rtattr *a)
 	r->ext->bytes_acked = ti.tcpi_bytes_acked;
 	r->ext->bytes_received = ti.tcpi_bytes_received;
 	r->ext->bytes_sent = ti.tcpi_bytes_sent;
+	r->ext->bytes_retrans = ti.tcpi_bytes_retrans;
+	r->ext->segs_out = ti.tcpi_segs_out;
+	r->ext->segs_in = ti.tcpi_segs_in;
 	r->ext->delivery_rate = ti.tcpi_delivery_rate;
+}
+
+/* INET_DIAG_PROTOCOL: a destroy message names its protocol (a dump's
+ * request did); first, as the attributes after it depend on it */
+static void parse_proto(struct sock_rec *r, const uint8_t *p, size_t len)
+{
+	while (len >= sizeof(struct rtattr)) {
+		const struct rtattr *a = (const struct rtattr *)p;
+		size_t step;
+
+		if (a->rta_len < sizeof(*a) || a->rta_len > len)
+			return;
+		if (a->rta_type == INET_DIAG_PROTOCOL && RTA_PAYLOAD(a) >= 1) {
+			uint8_t v = *(const uint8_t *)RTA_DATA(a);
+
+			if (v == IPPROTO_TCP || v == IPPROTO_UDP)
+				r->proto = v;
+			return;
+		}
+		step = RTA_ALIGN(a->rta_len);
+		if (step >= len)
+			return;
+		p += step;
+		len -= step;
+	}
 }
 
 static void parse_attrs(struct sock_rec *r, const uint8_t *p, size_t len, bool want_ext)
 {
+	parse_proto(r, p, len);
 	while (len >= sizeof(struct rtattr)) {
 		const struct rtattr *a = (const struct rtattr *)p;
 		size_t step;
@@ -215,7 +244,9 @@ int sockdiag_parse(const uint8_t *buf, size_t len, unsigned family, unsigned pro
 
 			memcpy(&m, buf + NLMSG_HDRLEN, sizeof(m));
 			off = NLMSG_ALIGN(off);
-			if (m.idiag_family == family)
+			if (m.idiag_family == family ||
+			    (family == AF_UNSPEC &&
+			     (m.idiag_family == AF_INET || m.idiag_family == AF_INET6)))
 				add_record(&m, buf + off, h.nlmsg_len > off ? h.nlmsg_len - off : 0,
 					   proto, q, bc, bclen, ns, t);
 		}

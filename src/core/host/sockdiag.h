@@ -38,7 +38,8 @@ enum {
 struct tcp_ext {
 	uint32_t rtt_us, rttvar_us, min_rtt_us, rto_us;
 	uint32_t cwnd, ssthresh, unacked, retrans, total_retrans, lost;
-	uint64_t bytes_acked, bytes_received, bytes_sent, delivery_rate;
+	uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans, delivery_rate;
+	uint32_t segs_out, segs_in;
 	char cong[16];
 };
 
@@ -103,7 +104,8 @@ bool bc_run(const uint8_t *bc, size_t len, const struct sock_rec *r);
 /* Append every matching socket of the current network namespace to t,
  * tagged with ns. 0, or -errno with error_msg(). */
 int sockdiag_dump(const struct diag_query *q, uint16_t ns, struct sock_table *t);
-/* Parse the netlink bytes of one dump (family/protocol as requested) and
+/* Parse the netlink bytes of one dump (family/protocol as requested;
+ * family AF_UNSPEC takes each message's own, as the destroy groups send) and
  * append the records that pass q; used by the live path, the replay and
  * the fuzz harness. 0 at NLMSG_DONE, 1 when more messages are needed,
  * -errno on an error message or malformed input. */
