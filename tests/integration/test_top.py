@@ -9,7 +9,8 @@ portkit top runs in the test's own namespace and reads the client's with
     against top, and the test says so);
   - the bytes a short-connection client actually moved;
   - the client veth's own counters, as top reports them (the "interface"
-    records) and as `ip -s -j link` reads them before and after the run.
+    records) and as `ip -s -j link` reads them when top's first interval
+    comes out and when top has ended.
 Bytes in top are payload; the interface counts frames. On a veth TCP
 segments leave as GSO packets of up to 64 KB, so the headers are well under
 1 % here (measured: 0.6 % for this traffic); the 5 % is for top.
@@ -129,11 +130,26 @@ def top_cmd(ns, group, count, *extra):
             "-g", group, *extra]
 
 
-def run_top(ns, group, count):
-    cp = subprocess.run(top_cmd(ns, group, count), capture_output=True, text=True,
-                        timeout=count + 30)
-    assert cp.returncode == 0, cp.stderr
-    return parse(cp.stdout, count)
+def run_top(ns, group, count, dev):
+    """Records by interval, and dev's counters read when interval 1's records came (top has
+    just sampled) and when top is gone (just after its last sample)."""
+    p = subprocess.Popen(top_cmd(ns, group, count), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        lines = Lines(p)
+        first = lines.get(15)
+        assert first, "top printed nothing in its first interval: " + p.stderr.read()
+        before = link_stats(ns, dev)
+        out = lines.rest(count + 30)
+        p.wait(timeout=10)
+        after = link_stats(ns, dev)
+        err = p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+    assert p.returncode == 0, err
+    return parse(first + out, count), before, after
 
 
 def parse(out, count):
@@ -169,6 +185,7 @@ def mean_rate(by, keep, field, **match):
 def close_to(got, want, what):
     assert want > 0, f"{what}: nothing to compare with"
     err = got / want - 1
+    print(f"{what}: {got:.6g} against {want:.6g} ({err:+.2%})")     # shown when a test fails
     assert abs(err) <= TOL, f"{what}: {got:.4g} against {want:.4g} ({err:+.1%}, over {TOL:.0%})"
 
 
@@ -223,10 +240,7 @@ def test_rates_per_process_and_port(pair, tmp_path):
 
     runs = {}
     for group in ("proc", "port"):
-        before = link_stats(client, CLIENT_DEV)
-        by = run_top(client, group, COUNT)
-        after = link_stats(client, CLIENT_DEV)
-        runs[group] = (by, before, after)
+        runs[group] = run_top(client, group, COUNT, CLIENT_DEV)
 
     for port, (p, _) in clients.items():
         p.wait(timeout=secs + 30)
@@ -262,10 +276,12 @@ def test_rates_per_process_and_port(pair, tmp_path):
         iface = sum(one(by[i], group="interface", interface=CLIENT_DEV)["tx_bps"] +
                     one(by[i], group="interface", interface=CLIENT_DEV)["rx_bps"] for i in KEEP)
         close_to(total, iface, f"-g {group}: total tx+rx against {CLIENT_DEV}'s")
-        last = one(by[COUNT], group="total")
+        # from interval 1's sample to the last: top's running count since start, and
+        # ip -s link read as interval 1's records came out and once top had gone
+        t = [one(by[i], group="total") for i in (1, COUNT)]
         moved = (after[0] - before[0]) + (after[1] - before[1])
-        close_to(last["tx_bytes"] + last["rx_bytes"], moved,
-                 f"-g {group}: total bytes of the run against ip -s link around it")
+        close_to(t[1]["tx_bytes"] + t[1]["rx_bytes"] - t[0]["tx_bytes"] - t[0]["rx_bytes"],
+                 moved, f"-g {group}: total bytes, intervals 2-{COUNT}, against ip -s link")
         # a row's rates and its running byte count tell the same story
         t = [one(by[i], group="total") for i in (KEEP[0] - 1, KEEP[-1])]
         span = when(t[1]) - when(t[0])
