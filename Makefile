@@ -33,8 +33,10 @@ LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpc
 	$(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
 	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
-# The BPF owner source (bpf/owners.bpf.c, a libbpf skeleton): built when
-# clang, bpftool and libbpf-dev are there; without them portkit walks /proc
+# The BPF programs (bpf/owners.bpf.c, the owner source; bpf/udpcount.bpf.c,
+# top's UDP counters; light skeletons): built when clang, bpftool and
+# libbpf-dev are there; without them portkit walks /proc and counts UDP
+# from a capture
 BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
 HAVE_BPF  := $(shell command -v clang >/dev/null 2>&1 && [ -n "$(BPFTOOL)" ] && \
 	pkg-config --exists libbpf 2>/dev/null && echo 1)
@@ -42,10 +44,12 @@ ifeq ($(HAVE_BPF),1)
 BASE_CFLAGS += -DPORTKIT_BPF -I$(BUILD)/gen
 BPF_SKEL  := $(BUILD)/gen/owners.lskel.h
 BPF_SKEL_UDP := $(BUILD)/gen/udpcount.lskel.h
+BPF_SKEL_TCP := $(BUILD)/gen/tcpiter.lskel.h
 else
 BPF_SKEL  :=
 BPF_SKEL_UDP :=
-$(info portkit: building without the BPF owner source (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc)
+BPF_SKEL_TCP :=
+$(info portkit: building without BPF (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc, UDP counters from a capture, TCP counters from sock_diag)
 endif
 
 ifeq ($(V),1)
@@ -141,6 +145,19 @@ $(BUILD)/gen/udpcount.lskel.h: $(BUILD)/gen/udpcount.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton -L $< name udpcount_bpf >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/core/host/udpcount_bpf.o: $(BPF_SKEL_UDP)
+
+# the TCP counters of portkit top (a tcp iterator, core/host/tcpiter)
+$(BUILD)/gen/tcpiter.bpf.o: bpf/tcpiter.bpf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-c $< -o $@
+
+$(BUILD)/gen/tcpiter.lskel.h: $(BUILD)/gen/tcpiter.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton -L $< name tcpiter_bpf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/host/tcpiter.o: $(BPF_SKEL_TCP)
 
 # generated data that belongs to a layer's archive
 GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o

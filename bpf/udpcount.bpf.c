@@ -65,36 +65,52 @@ struct hdrs {
 	__u8 src[16], dst[16];
 };
 
-/* The IP and UDP headers of skb; 0 when it is not UDP we can read */
+/* The IP and UDP headers of skb; 0 when it is not UDP we can read. The
+ * headers are read in place when they are in the linear part (they are,
+ * for datagrams of local sockets), else copied by bpf_skb_load_bytes. */
 static __always_inline int parse(struct __sk_buff *skb, struct hdrs *h)
 {
-	__u8 ip[40];
-	__u16 udp[4];
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u8 copy[48], *ip = copy;
+	__u16 *udp;
 	__u32 off;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, ip, 20) || ip[9] != IPPROTO_UDP)
+		if (data + 28 <= end)
+			ip = data;
+		else if (bpf_skb_load_bytes(skb, 0, copy, 28))
 			return 0;
-		if ((ip[6] & 0x1f) || ip[7])		/* a fragment: no UDP header here */
+		if (ip[9] != IPPROTO_UDP || (ip[6] & 0x1f) || ip[7])	/* a later fragment */
 			return 0;
 		off = (ip[0] & 0xf) * 4;
-		if (off < 20)
+		if (off < 20 || off > 60)
 			return 0;
+		if (off != 20) {			/* IP options: the UDP header moves */
+			if (bpf_skb_load_bytes(skb, off, copy + 20, 8))
+				return 0;
+			if (ip != copy)
+				__builtin_memcpy(copy, ip, 20);
+			ip = copy;
+		}
 		h->family = AF_INET;
 		__builtin_memcpy(h->src, ip + 12, 4);
 		__builtin_memcpy(h->dst, ip + 16, 4);
+		udp = (__u16 *)(ip + 20);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 0, ip, 40) || ip[6] != IPPROTO_UDP)
+		if (data + 48 <= end)
+			ip = data;
+		else if (bpf_skb_load_bytes(skb, 0, copy, 48))
+			return 0;
+		if (ip[6] != IPPROTO_UDP)
 			return 0;
 		off = 40;
 		h->family = AF_INET6;
 		__builtin_memcpy(h->src, ip + 8, 16);
 		__builtin_memcpy(h->dst, ip + 24, 16);
+		udp = (__u16 *)(ip + 40);
 	} else {
 		return 0;
 	}
-	if (bpf_skb_load_bytes(skb, off, udp, 8))
-		return 0;
 	h->sport = udp[0];
 	h->dport = udp[1];
 	if (skb->gso_segs > 1)		/* one header for all the segments */

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
-COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve", "nat"]
+COMMANDS = ["ls", "who", "scan", "capture", "audit", "port", "forward", "serve", "nat", "top"]
 RUN_TIMEOUT = 60
 
 LONG = "A" * 300
@@ -222,6 +222,14 @@ def value_for(env, cmd, long, meta, rnd):
         return rnd.choice(["1", "100", "0", "-1", "abc", "5000"])
     if long == "watch":
         return rnd.choice(["1", "0.5", "0.01", "abc"])
+    if long == "delay":
+        return rnd.choice(["0.2", "1", "0.01", "0", "-1", "abc", "3601", "1e3"])
+    if long == "group":
+        return rnd.choice(["proc", "port", "remote", "session", "bogus", ""])
+    if long == "sort":
+        return rnd.choice(["rate", "tx", "rx", "total", "name", "bogus"])
+    if long == "udp-source":
+        return rnd.choice(["auto", "bpf", "pcap", "none", "x"])
     if long == "workers":
         return rnd.choice(["1", "2", "0", "1000", "abc"])
     return rnd.choice(INTS)
@@ -303,7 +311,8 @@ def one(binary, env, pre, cmd, args):
     targs = [arg_text(a) for a in args]
     watch = (cmd in ("ls", "nat") and any(a.startswith("--w") or a == "-E" for a in targs)) or \
         (cmd == "capture" and not any(a == "-r" or (a.startswith("--r") and len(a) > 3)
-                                      or a.startswith("-r") for a in targs)) or cmd == "serve"
+                                      or a.startswith("-r") for a in targs)) or \
+        cmd in ("serve", "top")
     envv = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99:abort_on_error=0",
                 LSAN_OPTIONS="exitcode=98", UBSAN_OPTIONS="print_stacktrace=1:exitcode=97",
                 NO_COLOR="1")

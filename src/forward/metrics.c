@@ -5,83 +5,34 @@
  * It runs on the main thread's event loop, beside the signals, never on a
  * worker: a scrape adds up the workers' counter blocks (each worker writes
  * only its own, so nothing on the data path waits for a scrape) and writes
- * the text from one buffer. Connections are few and bounded (MAX_CONNS,
- * the oldest idle one makes room), requests are read by core/httpreq
- * (strict, no bodies, 8 KiB heads), and a connection that sends nothing
- * for IDLE_MS is closed. Keep-alive as scrapers use it.
+ * the text from one buffer. The HTTP side (bounded connections, strict
+ * request heads, keep-alive, the pause when descriptors run out) is
+ * core/host/mxserve's; this file is the families.
  */
 #include <errno.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/base/buf.h"
 #include "core/base/ev.h"
-#include "core/wire/httpreq.h"
 #include "core/base/log.h"
-#include "core/host/listen.h"
+#include "core/host/mxserve.h"
 #include "core/wire/metrics.h"
 #include "core/base/xalloc.h"
 #include "forward/forward.h"
 #include "forward/metrics.h"
 #include "core/base/banned.h"
 
-#define MAX_CONNS 16
-#define IDLE_MS 30000
-#define OUT_MAX (64 << 20)
-
-struct mconn {
-	struct ev_io io;
-	struct ev_timer idle;
-	struct fwd_metrics *m;
-	int fd;
-	char in[HTTPREQ_MAX];
-	size_t inlen;
-	struct buf out;
-	size_t outoff;
-	bool close_after;
-	bool draining;		/* answered and shut for writing: reading to the end */
-	struct mconn *next;
-};
-
 struct fwd_metrics {
-	struct ev_loop *loop;
-	struct ev_io lio;
-	struct ev_timer pause;		/* out of descriptors: accept again later */
-	int lfd;
+	struct mxserve *srv;
 	struct engine *eng;
 	bool kernel;			/* --kernel: the counters come from klog */
 	struct klog *klog;
-	struct mconn *conns;
-	unsigned nconns;
 	uint64_t reloads[3];		/* ok, rejected, ignored */
-	uint64_t scrapes;
 	double start_time;
 };
-
-static void conn_close(struct mconn *c)
-{
-	struct fwd_metrics *m = c->m;
-
-	for (struct mconn **pp = &m->conns; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	m->nconns--;
-	ev_io_del(m->loop, &c->io);
-	ev_timer_stop(m->loop, &c->idle);
-	close(c->fd);
-	buf_free(&c->out);
-	free(c);
-}
 
 /* ---- the text ---- */
 
@@ -224,20 +175,6 @@ static uint64_t v_evicted(const struct fwd_rule *r, const struct sum *s, unsigne
 	return s->ends[FWD_END_EVICTED];
 }
 
-static size_t open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n ? n - 1 : 0;	/* not the one opendir holds */
-}
-
 /* --kernel: conntrack accounting on, so session ends carry bytes */
 static bool kernel_bytes(void)
 {
@@ -297,13 +234,12 @@ static void rule_families(struct metrics *mx, const struct rules *rs, const stru
 		 fwd_drop_names, FWD_DROP_MAX, true, v_dropped);
 }
 
-void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b)
+static void fill(struct metrics *mx, void *arg)
 {
+	struct fwd_metrics *m = arg;
 	struct rules rs = { 0 };
 	struct sum *sums;
 	static const char *const results[] = { "ok", "rejected", "ignored" };
-	struct metrics mx;
-	struct rlimit rl;
 
 	if (m->eng)
 		engine_each_rule(m->eng, collect, &rs);
@@ -312,250 +248,39 @@ void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf
 	sums = xcalloc(rs.n ? rs.n : 1, sizeof(*sums));
 	for (size_t i = 0; i < rs.n; i++)
 		add_up(rs.v[i], &sums[i]);
-	metrics_init(&mx, b, fmt);
-	rule_families(&mx, &rs, sums, m->kernel);
-	metrics_family(&mx, "portkit_forward_reloads", METRIC_COUNTER, NULL,
+	rule_families(mx, &rs, sums, m->kernel);
+	metrics_family(mx, "portkit_forward_reloads", METRIC_COUNTER, NULL,
 		       "Configuration reloads (SIGHUP), by result.");
 	for (unsigned i = 0; i < 3; i++) {
 		const char *l[] = { "result", results[i] };
 
-		metrics_sample_u(&mx, m->reloads[i], 1, l);
+		metrics_sample_u(mx, m->reloads[i], 1, l);
 	}
-	metrics_family(&mx, "portkit_forward_rules", METRIC_GAUGE, NULL,
+	metrics_family(mx, "portkit_forward_rules", METRIC_GAUGE, NULL,
 		       "Rules in the running configuration.");
-	metrics_sample_u(&mx, rs.n, 0, NULL);
+	metrics_sample_u(mx, rs.n, 0, NULL);
 	if (m->kernel) {
 		uint64_t lost[2];
 		static const char *const evs[] = { "new", "destroy" };
 
 		klog_lost(m->klog, &lost[0], &lost[1]);
-		metrics_family(&mx, "portkit_forward_conntrack_events_lost", METRIC_COUNTER, NULL,
+		metrics_family(mx, "portkit_forward_conntrack_events_lost", METRIC_COUNTER, NULL,
 			       "Conntrack events the kernel dropped (receive buffer full): new "
 			       "(a session's start), destroy (a session with no log line).");
 		for (unsigned i = 0; i < 2; i++) {
 			const char *l[] = { "event", evs[i] };
 
-			metrics_sample_u(&mx, lost[i], 1, l);
+			metrics_sample_u(mx, lost[i], 1, l);
 		}
 	}
-	metrics_family(&mx, "process_open_fds", METRIC_GAUGE, NULL, "Open file descriptors.");
-	metrics_sample_u(&mx, open_fds(), 0, NULL);
-	metrics_family(&mx, "process_max_fds", METRIC_GAUGE, NULL,
-		       "The limit on open file descriptors (RLIMIT_NOFILE, soft).");
-	metrics_sample_u(&mx, getrlimit(RLIMIT_NOFILE, &rl) ? 0 : (uint64_t)rl.rlim_cur, 0, NULL);
-	metrics_family(&mx, "process_start_time_seconds", METRIC_GAUGE, "seconds",
-		       "Start time of the process since the Unix epoch.");
-	metrics_sample(&mx, m->start_time, 0, NULL);
-	metrics_end(&mx);
+	mxserve_process(mx, m->start_time);
 	free(sums);
 	free(rs.v);
 }
 
-/* ---- the HTTP side ---- */
-
-static void respond(struct mconn *c, int status, const char *reason, const char *type,
-		    const char *body, size_t n, bool head_only)
+void fwd_metrics_text(struct fwd_metrics *m, enum metrics_format fmt, struct buf *b)
 {
-	buf_addf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
-		 status, reason, type, n, c->close_after ? "Connection: close\r\n" : "");
-	if (!head_only)
-		buf_add(&c->out, body, n);
-}
-
-static void error_status(struct mconn *c, int status)
-{
-	const char *reason = status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
-			     : status == 414 ? "URI Too Long" : status == 431
-			     ? "Request Header Fields Too Large" : status == 501 ? "Not Implemented"
-			     : status == 505 ? "HTTP Version Not Supported" : "Bad Request";
-	char body[96];
-	int n = snprintf(body, sizeof(body), "%d %s\n", status, reason);
-
-	c->close_after = true;	/* nothing more is read from a client that erred */
-	respond(c, status, reason, "text/plain; charset=utf-8", body, (size_t)n, false);
-}
-
-static void on_conn(struct ev_loop *l, struct ev_io *io, uint32_t events);
-static void on_idle(struct ev_loop *l, struct ev_timer *t);
-
-/* Write what is waiting; false when the connection is gone */
-static bool flush_out(struct mconn *c)
-{
-	while (c->outoff < c->out.len) {
-		ssize_t n = send(c->fd, c->out.data + c->outoff, c->out.len - c->outoff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			conn_close(c);
-			return false;
-		}
-		c->outoff += (size_t)n;
-	}
-	if (c->outoff == c->out.len) {
-		buf_reset(&c->out);
-		c->outoff = 0;
-		if (c->close_after) {
-			/* not close() with the client's bytes unread: that would send
-			 * a reset that can destroy the answer before it is read */
-			shutdown(c->fd, SHUT_WR);
-			c->draining = true;
-			ev_timer_in(c->m->loop, &c->idle, 2000 * 1000, on_idle);
-			ev_io_mod(c->m->loop, &c->io, EPOLLIN);
-			return false;
-		}
-	}
-	ev_io_mod(c->m->loop, &c->io, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
-	return true;
-}
-
-/* Answer every whole request in the input (pipelined ones in order) */
-static void serve_requests(struct mconn *c)
-{
-	while (c->inlen && !c->close_after && !c->out.len) {
-		struct http_req q;
-		int n = http_req_parse(c->in, c->inlen, &q);
-
-		if (n == 0)
-			return;
-		if (n < 0) {
-			c->close_after = true;
-			error_status(c, -n);
-			return;
-		}
-		c->close_after = !q.keep_alive;
-		if (strcmp(q.method, "GET") && strcmp(q.method, "HEAD")) {
-			error_status(c, 405);
-		} else if (strcmp(q.path, "/metrics") && strcmp(q.path, "/")) {
-			error_status(c, 404);
-		} else if (!strcmp(q.path, "/")) {
-			static const char page[] = "portkit forward: metrics at /metrics\n";
-
-			respond(c, 200, "OK", "text/plain; charset=utf-8", page, sizeof(page) - 1,
-				!strcmp(q.method, "HEAD"));
-		} else {
-			struct buf body = BUF_INIT(OUT_MAX);
-			enum metrics_format f = q.openmetrics ? METRICS_OPENMETRICS : METRICS_TEXT;
-
-			fwd_metrics_text(c->m, f, &body);
-			c->m->scrapes++;
-			respond(c, 200, "OK", metrics_content_type(f), body.data ? body.data : "",
-				body.len, !strcmp(q.method, "HEAD"));
-			buf_free(&body);
-		}
-		memmove(c->in, c->in + n, c->inlen - (size_t)n);
-		c->inlen -= (size_t)n;
-	}
-}
-
-static void on_idle(struct ev_loop *l, struct ev_timer *t)
-{
-	(void)l;
-	conn_close(container_of(t, struct mconn, idle));
-}
-
-static void on_conn(struct ev_loop *l, struct ev_io *io, uint32_t events)
-{
-	struct mconn *c = container_of(io, struct mconn, io);
-	bool eof = false;
-
-	if (c->draining) {
-		char junk[4096];
-
-		for (int i = 0; i < 16; i++) {	/* bounded; the timer ends it anyway */
-			ssize_t n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
-
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				conn_close(c);
-				return;
-			}
-			if (n < 0)
-				return;
-		}
-		return;
-	}
-	if (events & EPOLLOUT && !flush_out(c))
-		return;
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		/* bounded: at most the room left in the input buffer */
-		while (c->inlen < sizeof(c->in)) {
-			ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen,
-					 MSG_DONTWAIT);
-
-			if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				conn_close(c);
-				return;
-			}
-			if (n <= 0) {
-				eof = n == 0;
-				break;
-			}
-			c->inlen += (size_t)n;
-		}
-		ev_timer_in(l, &c->idle, (int64_t)IDLE_MS * 1000, on_idle);
-	}
-	/* answer whole requests while the answers go out at once */
-	for (int i = 0; i < 64; i++) {
-		size_t before = c->inlen;
-
-		serve_requests(c);
-		if (!c->out.len)
-			break;
-		if (!flush_out(c))
-			return;
-		if (c->out.len || c->inlen == before)
-			break;	/* the socket is full, or nothing more to answer */
-	}
-	if (eof && !c->out.len)
-		conn_close(c);	/* the client is done and so are we */
-	else if (eof)
-		c->close_after = true;
-}
-
-static void on_resume(struct ev_loop *l, struct ev_timer *t)
-{
-	struct fwd_metrics *m = container_of(t, struct fwd_metrics, pause);
-
-	ev_io_mod(l, &m->lio, EPOLLIN);
-}
-
-static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
-{
-	struct fwd_metrics *m = container_of(io, struct fwd_metrics, lio);
-
-	(void)events;
-	for (int i = 0; i < 64; i++) {	/* bounded per wake-up */
-		int fd = accept_on(m->lfd, NULL), one = 1;
-		struct mconn *c;
-
-		if (fd < 0) {
-			/* the waiting connection stays queued and the listener
-			 * readable: without a pause the loop would spin on it */
-			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
-				ev_io_mod(l, &m->lio, 0);
-				ev_timer_in(l, &m->pause, 100000, on_resume);
-			}
-			return;
-		}
-		if (m->nconns == MAX_CONNS) {
-			struct mconn *old = m->conns;
-
-			while (old->next)	/* the oldest: new ones go in front */
-				old = old->next;
-			conn_close(old);
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = xcalloc(1, sizeof(*c));
-		c->fd = fd;
-		c->m = m;
-		buf_init(&c->out, OUT_MAX);
-		c->next = m->conns;
-		m->conns = c;
-		m->nconns++;
-		ev_io_add(l, &c->io, fd, EPOLLIN | EPOLLRDHUP, on_conn);
-		ev_timer_in(l, &c->idle, (int64_t)IDLE_MS * 1000, on_idle);
-	}
+	mxserve_text(fill, m, fmt, b);
 }
 
 void fwd_metrics_engine(struct fwd_metrics *m, struct engine *eng)
@@ -574,32 +299,22 @@ void fwd_metrics_kernel(struct fwd_metrics *m, struct klog *k)
 
 int fwd_metrics_addr(const char *addr, struct endpoint *e)
 {
-	char why[256];
-
-	if (!endpoint_parse(addr, 0, e))
-		return 0;
-	/* error_msg() is the buffer errorf() writes: copied before it is quoted */
-	snprintf(why, sizeof(why), "%s", error_msg());
-	return errorf(-EINVAL, "--metrics: %s", why);
+	return mxserve_addr(addr, 0, e);
 }
 
 int fwd_metrics_start(struct ev_loop *loop, const char *addr, struct fwd_metrics **out)
 {
-	struct fwd_metrics *m;
-	struct endpoint e;
+	struct fwd_metrics *m = xcalloc(1, sizeof(*m));
+	struct mxserve_conf c = { .addr = addr, .name = "forward", .fill = fill, .arg = m };
 	struct timespec now;
-	int fd;
+	int r;
 
-	if (fwd_metrics_addr(addr, &e))
-		return -EINVAL;
-	if ((fd = listen_on(&e, LISTEN_REUSEADDR, 64)) < 0)
-		return errorf(fd, "--metrics: cannot listen on %s: %s", addr, strerror(-fd));
-	m = xcalloc(1, sizeof(*m));
-	m->loop = loop;
-	m->lfd = fd;
+	if ((r = mxserve_start(loop, &c, &m->srv))) {
+		free(m);
+		return r;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-	ev_io_add(loop, &m->lio, fd, EPOLLIN, on_accept);
 	*out = m;
 	return 0;
 }
@@ -614,10 +329,6 @@ void fwd_metrics_stop(struct fwd_metrics *m)
 {
 	if (!m)
 		return;
-	while (m->conns)
-		conn_close(m->conns);
-	ev_timer_stop(m->loop, &m->pause);
-	ev_io_del(m->loop, &m->lio);
-	close(m->lfd);
+	mxserve_stop(m->srv);
 	free(m);
 }

@@ -21,7 +21,7 @@
 
 enum {
 	OPT_STATE = OPT_CMD_BASE, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID,
-	OPT_USER, OPT_NETNS, OPT_SORT, OPT_METRICS, OPT_UDP_SOURCE,
+	OPT_USER, OPT_NETNS, OPT_SORT, OPT_METRICS, OPT_METRICS_TOP, OPT_UDP_SOURCE,
 };
 
 /* seconds as 0.1-3600, at most 3 decimals, into milliseconds */
@@ -90,6 +90,11 @@ static int top_option(void *ctx, int c, const char *arg)
 		return user_parse(arg, &o->uid);
 	case OPT_NETNS: o->netns = arg; return 0;
 	case OPT_METRICS: o->metrics = arg; return 0;
+	case OPT_METRICS_TOP:
+		if (parse_number(arg, 1, 1000, "--metrics-top", &v))
+			return -EINVAL;
+		o->metrics_top = (unsigned)v;
+		return 0;
 	case OPT_UDP_SOURCE:
 		if (!strcmp(arg, "pcap"))
 			o->udp_flags = UDPCOUNT_NO_BPF;
@@ -108,6 +113,7 @@ static int top_main(int argc, char **argv, const struct cmd *self)
 {
 	struct top_opts o = { .delay_ms = 1000 };
 	struct top_sampler *s = NULL;
+	struct top_metrics *mx = NULL;
 	struct ev_loop *l;
 	const char *term = getenv("TERM");
 	int r = cmd_parse(self, argc, argv, &o.cc, top_option, &o);
@@ -121,6 +127,10 @@ static int top_main(int argc, char **argv, const struct cmd *self)
 		o.q.tcp = o.q.udp = true;
 	if (!o.q.v4 && !o.q.v6)
 		o.q.v4 = o.q.v6 = true;
+	if (o.metrics_top && !o.metrics)
+		return cmd_usage_error(self, "--metrics-top needs --metrics");
+	if (!o.metrics_top)
+		o.metrics_top = 20;
 	if (o.cc.json)
 		o.batch = true;
 	if (!o.batch && (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))) {
@@ -133,6 +143,10 @@ static int top_main(int argc, char **argv, const struct cmd *self)
 	if (!(l = ev_loop_new()))
 		return cmd_error("cannot start the event loop: %s", strerror(errno));
 	if ((r = sampler_open(l, &o, &s))) {
+		r = cmd_error("%s", error_msg());
+		goto out;
+	}
+	if (o.metrics && top_metrics_start(l, s, &o, &mx)) {
 		r = cmd_error("%s", error_msg());
 		goto out;
 	}
@@ -153,6 +167,7 @@ static int top_main(int argc, char **argv, const struct cmd *self)
 	else if (r)
 		r = cmd_error("%s", error_msg());
 out:
+	top_metrics_stop(mx);
 	sampler_close(s);
 	ev_loop_free(l);
 	return r;
@@ -182,7 +197,10 @@ static const struct cmd_option top_options[] = {
 	{ "user", OPT_USER, "U", "sockets of this user (name or uid)", "@user" },
 	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all", "@netns" },
 	{ "metrics", OPT_METRICS, "ADDR:PORT", "serve per-port and per-process byte counters\n"
-					       "for Prometheus (the top rows of each)" },
+					       "for Prometheus (the top rows of each; port 0:\n"
+					       "any free port, named on stderr)" },
+	{ "metrics-top", OPT_METRICS_TOP, "N", "ports and processes with a series of their own\n"
+					      "(default 20; 1-1000; the rest is 'other')" },
 	{ "udp-source", OPT_UDP_SOURCE, "S", "how UDP is counted: auto (bpf, else pcap),\n"
 					    "bpf, pcap or none", "auto bpf pcap none" },
 	{ NULL, 0, NULL, NULL },

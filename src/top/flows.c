@@ -11,7 +11,9 @@
  *   - UDP counts come as deltas already (udpcount), per cookie. A cookie
  *     no dump listed is held for two intervals until a destroy message of
  *     this namespace claims it (a socket that lived and died between two
- *     dumps); unclaimed, it was another namespace's and is dropped.
+ *     dumps), or a later dump lists it (a socket born after a dump, its
+ *     datagrams read before the next); unclaimed, it was another
+ *     namespace's and is dropped.
  * Records with no tcp_info (TIME-WAIT, SYN-RECV, listeners) never carry
  * counts: a TIME-WAIT socket keeps the cookie of the session it ends, and
  * must not count it twice. Destroy messages arriving between dumps count
@@ -44,6 +46,12 @@ struct flow {
 	bool shown;		/* gone, and its last interval closed */
 };
 
+/* the cookie is kept in the index: a probe touches no flow */
+struct slot {
+	uint64_t cookie;
+	uint32_t at;		/* index + 1; 0: empty */
+};
+
 struct pend {
 	uint64_t cookie, tx, rx;
 	uint8_t src, age;
@@ -68,7 +76,10 @@ struct gtot {
 struct top_flows {
 	struct flow *v;
 	size_t n, cap;
-	uint32_t *idx;		/* cookie -> index + 1, open addressing */
+	struct slot *idx;	/* cookie -> index + 1, open addressing */
+	size_t next;		/* the flow after the last found: dumps come in
+				 * the same order each time, so it is most often
+				 * the next one asked for */
 	size_t mask;
 	struct pend *pend;
 	size_t npend, pcap;
@@ -79,7 +90,7 @@ struct top_flows {
 	size_t gmask, gn;
 	struct top_row *rows;
 	struct gkey *rkeys;	/* the rows' keys while they are summed */
-	size_t rcap;
+	size_t rcap, rkcap;
 	uint64_t all_tx, all_rx;	/* what every shown row moved since start */
 	struct top_flow *view;	/* flows_all()'s array */
 	size_t vcap;
@@ -107,17 +118,21 @@ static void index_rebuild(struct top_flows *t)
 	for (size_t i = 0; i < t->n; i++) {
 		size_t s = slot_of(t, t->v[i].f.cookie);
 
-		while (t->idx[s])
+		while (t->idx[s].at)
 			s = (s + 1) & t->mask;
-		t->idx[s] = (uint32_t)i + 1;
+		t->idx[s] = (struct slot){ t->v[i].f.cookie, (uint32_t)i + 1 };
 	}
 }
 
 static struct flow *find(struct top_flows *t, uint64_t cookie)
 {
-	for (size_t s = slot_of(t, cookie); t->idx[s]; s = (s + 1) & t->mask)
-		if (t->v[t->idx[s] - 1].f.cookie == cookie)
-			return &t->v[t->idx[s] - 1];
+	if (t->next < t->n && t->v[t->next].f.cookie == cookie)
+		return &t->v[t->next++];
+	for (size_t s = slot_of(t, cookie); t->idx[s].at; s = (s + 1) & t->mask)
+		if (t->idx[s].cookie == cookie) {
+			t->next = t->idx[s].at;
+			return &t->v[t->idx[s].at - 1];
+		}
 	return NULL;
 }
 
@@ -152,9 +167,9 @@ static struct flow *add(struct top_flows *t, const struct sock_rec *r)
 		index_rebuild(t);
 		return f;
 	}
-	for (s = slot_of(t, r->cookie); t->idx[s]; s = (s + 1) & t->mask)
+	for (s = slot_of(t, r->cookie); t->idx[s].at; s = (s + 1) & t->mask)
 		;
-	t->idx[s] = (uint32_t)t->n;
+	t->idx[s] = (struct slot){ r->cookie, (uint32_t)t->n };
 	return f;
 }
 
@@ -212,6 +227,19 @@ static void take_counters(struct flow *f, const struct tcp_ext *e, bool born_her
 	f->f.src |= SRC_TCPINFO;
 }
 
+/* UDP counts held for a cookie no dump had listed: the socket lived here */
+static void claim_pend(struct top_flows *t, struct flow *f)
+{
+	for (size_t i = 0; i < t->npend; i++)
+		if (t->pend[i].cookie == f->f.cookie) {
+			f->f.tx += t->pend[i].tx;
+			f->f.rx += t->pend[i].rx;
+			f->f.src |= t->pend[i].src;
+			t->pend[i] = t->pend[--t->npend];
+			return;
+		}
+}
+
 void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 {
 	struct flow *f = find(t, r->cookie);
@@ -225,6 +253,8 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 		f = add(t, r);
 		if (counts)
 			take_counters(f, r->ext, t->baseline);
+		else if (r->proto == IPPROTO_UDP)
+			claim_pend(t, f);
 	} else if (f->f.gone) {
 		return;
 	} else if (counts) {
@@ -239,28 +269,24 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 	f->f.missing |= 0x80;	/* seen in this dump */
 }
 
-void flows_gone(struct top_flows *t, const struct sock_rec *r)
+void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 {
 	struct flow *f = find(t, r->cookie);
 
 	if (f && f->f.gone)
 		return;
 	if (!f) {
-		if (r->proto == IPPROTO_TCP && !r->ext)
-			return;	/* nothing to count: no flow for it */
+		/* nothing to count: no flow for it; nor for a TCP socket that
+		 * never had a peer (a listener, or closed before connecting),
+		 * which is no session */
+		if (r->proto == IPPROTO_TCP &&
+		    (!r->ext || (!r->rport && !r->ext->bytes_acked && !r->ext->bytes_received)))
+			return;
 		f = add(t, r);
-		f->f.side = 0;
+		f->f.side = side;
 		if (r->proto == IPPROTO_TCP)
 			take_counters(f, r->ext, true);
-		/* UDP counts held for this cookie: it lived here */
-		for (size_t i = 0; i < t->npend; i++)
-			if (t->pend[i].cookie == r->cookie) {
-				f->f.tx += t->pend[i].tx;
-				f->f.rx += t->pend[i].rx;
-				f->f.src |= t->pend[i].src;
-				t->pend[i] = t->pend[--t->npend];
-				break;
-			}
+		claim_pend(t, f);
 	} else if (r->proto == IPPROTO_TCP && r->ext) {
 		take_counters(f, r->ext, false);
 	}
@@ -331,7 +357,9 @@ static struct gtot *gtot_slot(struct top_flows *t, const struct gkey *k, bool cr
 }
 
 /* Grow the totals map, or, past GTOT_MAX, forget what has not moved for
- * the longest (half the entries) */
+ * the longest (about half the entries). What moved in this interval is
+ * never forgotten: when it is most of the map, the map grows instead (it
+ * is then bounded by the flows themselves). */
 static void gtot_room(struct top_flows *t)
 {
 	struct gtot *old = t->gt;
@@ -344,6 +372,7 @@ static void gtot_room(struct top_flows *t)
 		want = oldn * 2;
 	else {
 		unsigned lo = t->interval, hi = 0;
+		size_t keep = 0;
 
 		for (size_t i = 0; i < oldn; i++)
 			if (old[i].used) {
@@ -351,6 +380,13 @@ static void gtot_room(struct top_flows *t)
 				hi = old[i].last > hi ? old[i].last : hi;
 			}
 		cut = lo + (hi - lo) / 2 + 1;
+		if (cut > t->interval)
+			cut = t->interval;
+		for (size_t i = 0; i < oldn; i++)
+			keep += old[i].used && old[i].last >= cut;
+		/* room for an eighth of the map before the next scan */
+		if (keep * 8 >= oldn * 3)
+			want = oldn * 2;
 	}
 	t->gt = xcalloc(want, sizeof(*t->gt));
 	t->gmask = want - 1;
@@ -408,6 +444,20 @@ void flows_end_dump(struct top_flows *t)
 	t->baseline = true;
 }
 
+void flows_rebase(struct top_flows *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		t->v[i].itx = t->v[i].irx = 0;
+		t->v[i].f.tot_tx = t->v[i].f.tot_rx = 0;
+	}
+	memset(t->gt, 0, (t->gmask + 1) * sizeof(*t->gt));
+	t->gn = 0;
+	t->all_tx = t->all_rx = 0;
+	t->foreign = 0;
+	t->npend = 0;	/* UDP counts held from before: not the first interval's */
+	t->interval = 0;
+}
+
 struct top_flow *flows_all(struct top_flows *t, size_t *n)
 {
 	t->view = xgrow(t->view, sizeof(*t->view), t->n ? t->n : 1, &t->vcap);
@@ -441,28 +491,55 @@ static void sync_back(struct top_flows *t)
 
 static bool shown(const struct top_flow *f, const struct top_opts *o);
 
+static int cmp_listener(const void *a, const void *b)
+{
+	const struct top_flow *x = *(const struct top_flow *const *)a;
+	const struct top_flow *y = *(const struct top_flow *const *)b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (x->lport > y->lport) - (x->lport < y->lport);
+}
+
+/* A server-side session with no owner of its own (it ended before it was
+ * looked up) is its listener's: the listeners with owners, sorted, each
+ * such session found by a binary search */
+static void lend_listener_owners(struct top_flows *t)
+{
+	const struct top_flow **l = NULL;
+	size_t nl = 0, cap = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].f.listener && t->v[i].f.pid) {
+			l = xgrow(l, sizeof(*l), nl + 1, &cap);
+			l[nl++] = &t->v[i].f;
+		}
+	if (nl)
+		qsort(l, nl, sizeof(*l), cmp_listener);
+	for (size_t i = 0; i < t->n && nl; i++) {
+		struct top_flow *f = &t->v[i].f;
+		const struct top_flow *key = f, **hit;
+
+		if (f->pid || f->side != 'l' || f->listener)
+			continue;
+		hit = bsearch(&key, l, nl, sizeof(*l), cmp_listener);
+		if (hit) {
+			f->pid = (*hit)->pid;
+			f->owner_uid = (*hit)->owner_uid;
+			memcpy(f->comm, (*hit)->comm, sizeof(f->comm));
+		}
+	}
+	free(l);
+}
+
 void flows_account(struct top_flows *t, const struct top_opts *o)
 {
 	if (t->view_out && t->vcap >= t->n)
 		sync_back(t);
 	t->view_out = false;
-	for (size_t i = 0; i < t->n; i++) {
-		struct top_flow *f = &t->v[i].f;
-
-		if (f->pid || f->side != 'l' || f->listener)
-			continue;
-		for (size_t j = 0; j < t->n; j++) {
-			const struct top_flow *l = &t->v[j].f;
-
-			if (l->listener && l->pid && l->lport == f->lport && l->ns == f->ns &&
-			    l->proto == f->proto) {
-				f->pid = l->pid;
-				f->owner_uid = l->owner_uid;
-				memcpy(f->comm, l->comm, sizeof(f->comm));
-				break;
-			}
-		}
-	}
+	lend_listener_owners(t);
 	/* totals since start, every grouping, once per interval */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct flow *f = &t->v[i];
@@ -557,6 +634,15 @@ static int cmp_rows(const void *a, const void *b)
 		c = (x->port > y->port) - (x->port < y->port);
 	if (!c)
 		c = memcmp(x->raddr, y->raddr, 16);
+	/* the rest of a row's key: rows equal in every count keep one order */
+	if (!c)
+		c = (x->proto > y->proto) - (x->proto < y->proto);
+	if (!c)
+		c = (x->side > y->side) - (x->side < y->side);
+	if (!c)
+		c = (x->family > y->family) - (x->family < y->family);
+	if (!c)
+		c = (x->ns > y->ns) - (x->ns < y->ns);
 	return by_reverse ? -c : c;
 }
 
@@ -625,11 +711,8 @@ size_t flows_rows(struct top_flows *t, const struct top_opts *o, enum top_group 
 			if (!r) {
 				struct gtot *e;
 
-				size_t cap = t->rcap;
-
 				t->rows = xgrow(t->rows, sizeof(*t->rows), nr + 1, &t->rcap);
-				if (t->rcap != cap || !t->rkeys)
-					t->rkeys = xrealloc(t->rkeys, t->rcap * sizeof(*t->rkeys));
+				t->rkeys = xgrow(t->rkeys, sizeof(*t->rkeys), nr + 1, &t->rkcap);
 				t->rkeys[nr] = k;
 				r = &t->rows[nr++];
 				row_fill(r, f, g);

@@ -4,6 +4,14 @@
  * between looks; UDP counts from core/host/udpcount; owners for the
  * sockets not seen before; the interfaces' own counters.
  *
+ * TCP's counters come from a BPF tcp iterator (core/host/tcpiter: the
+ * same sockets, cookies and counters for under half of sock_diag's CPU)
+ * while it works, and from the sock_diag dump with tcp_info once it has
+ * failed (not root, no BPF build, the kernel refuses it) or when
+ * PORTKIT_TOP_TCP=sock_diag, or when sock_diag answers are recorded or
+ * replayed (PORTKIT_DIAG_SAVE, PORTKIT_DIAG_FILE); PORTKIT_TOP_TCP=bpf
+ * makes its failure an error.
+ *
  * The namespaces are resolved once, at start (--netns all: those in use
  * then). A look: destroy messages queued so far are read first (the ends
  * the kernel has sent count for this interval), then each namespace is
@@ -24,6 +32,7 @@
 #include "core/host/netns.h"
 #include "core/host/owners.h"
 #include "core/host/sockgone.h"
+#include "core/host/tcpiter.h"
 #include "core/host/udpcount.h"
 #include "core/vocab/port.h"
 #include "top/top.h"
@@ -61,7 +70,12 @@ struct top_sampler {
 	int64_t last_us;
 	double elapsed;
 	bool root;
+	enum { TCP_ITER, TCP_ITER_ONLY, TCP_DIAG } tcp;	/* where TCP comes from */
 	uint32_t uid;
+	uint8_t *bc;		/* q's clauses, compiled once: destroy messages pass them */
+	size_t bclen;
+	void (*on_take)(void *arg);
+	void *on_take_arg;
 };
 
 struct top_flows *sampler_flows(struct top_sampler *s)
@@ -72,6 +86,13 @@ struct top_flows *sampler_flows(struct top_sampler *s)
 const char *sampler_sources(const struct top_sampler *s)
 {
 	return s->sources;
+}
+
+const char *sampler_tcp_source(const struct top_sampler *s)
+{
+	if (!s->q.tcp)
+		return NULL;
+	return s->tcp == TCP_DIAG ? "sock_diag" : "bpf_iter";
 }
 
 const char *sampler_note(const struct top_sampler *s)
@@ -108,25 +129,36 @@ uint64_t sampler_lost(struct top_sampler *s)
 	return n;
 }
 
+/* Which end is the server: a listener's port is; a session of a dump
+ * whose port no listener has is the client end. A session known only
+ * from its end (listed false) may belong to a server started since the
+ * last dump: no listener there proves nothing, the port rules decide */
+static char side_of(const struct top_sampler *s, const struct sock_rec *r, bool listed)
+{
+	struct side_hints h = { 0 };
+
+	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
+		return 'l';
+	if (r->proto == IPPROTO_TCP) {
+		bool l = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7));
+
+		h.a_listens = l ? HINT_YES : listed ? HINT_NO : 0;
+	}
+	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
+}
+
 static void on_gone(const struct sock_rec *r, void *arg)
 {
 	struct top_sampler *s = arg;
 
 	if (!s->root && r->uid != s->uid)
 		return;	/* a normal user sees their own sockets */
-	if (s->q.nclauses) {
-		uint8_t *bc = NULL;
-		size_t len = bc_compile(&s->q, &bc);
-		bool ok = bc_run(bc, len, r);
-
-		free(bc);
-		if (!ok)
-			return;
-	}
+	if (s->bclen && !bc_run(s->bc, s->bclen, r))
+		return;
 	if ((r->family == AF_INET && !s->q.v4) || (r->family == AF_INET6 && !s->q.v6) ||
 	    (r->proto == IPPROTO_TCP && !s->q.tcp) || (r->proto == IPPROTO_UDP && !s->q.udp))
 		return;
-	flows_gone(s->flows, r);
+	flows_gone(s->flows, r, r->ns < s->nns ? side_of(s, r, false) : 0);
 }
 
 /* run fn in namespace i (the current one without entering) */
@@ -147,28 +179,51 @@ static int open_gone(struct top_sampler *s, size_t i)
 	return sockgone_open(s->loop, (uint16_t)i, on_gone, s, &s->ns[i].gone);
 }
 
-static char side_of(const struct top_sampler *s, const struct sock_rec *r)
-{
-	struct side_hints h = { 0 };
+static struct sock_table dumped;
 
-	if (r->state == SS_LISTEN || (r->proto == IPPROTO_UDP && !r->rport))
-		return 'l';
-	if (r->proto == IPPROTO_TCP)
-		h.a_listens = s->ns[r->ns].listen[r->lport >> 3] & (1u << (r->lport & 7)) ? HINT_YES
-											  : HINT_NO;
-	return port_server_side(proto_from_ip(r->proto), r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
+/* ---- where TCP comes from (see the top of this file) ---- */
+
+static int tcp_source(void)
+{
+	const char *e = getenv("PORTKIT_TOP_TCP"), *replay = getenv("PORTKIT_DIAG_FILE"),
+		   *save = getenv("PORTKIT_DIAG_SAVE");
+
+	if ((e && !strcmp(e, "sock_diag")) || (replay && *replay) || (save && *save))
+		return TCP_DIAG;
+	return e && !strcmp(e, "bpf") ? TCP_ITER_ONLY : TCP_ITER;
 }
 
-static struct sock_table dumped;
+/* The iterator failed: sock_diag for TCP from now on, and the header
+ * says why where that is a surprise (as root) */
+static void tcp_fall_back(struct top_sampler *s)
+{
+	size_t k = strlen(s->note);
+
+	s->tcp = TCP_DIAG;
+	if (s->root)
+		snprintf(s->note + k, sizeof(s->note) - k, "%sTCP from sock_diag (%s)",
+			 k ? "; " : "", error_msg());
+}
 
 static int read_ifs(struct top_sampler *s, size_t i);
 
-/* the sockets, then at once the interfaces: the two are compared, so
- * their windows must match */
+/* the sockets (TCP from the iterator while it works, the rest and the
+ * fallback from sock_diag), then at once the interfaces: the two are
+ * compared, so their windows must match */
 static int dump_ns(struct top_sampler *s, size_t i)
 {
-	int r = sockdiag_dump(&s->q, (uint16_t)i, &dumped);
+	struct diag_query rest = s->q;
+	int r;
 
+	if (s->q.tcp && s->tcp != TCP_DIAG) {
+		if (!(r = tcpiter_dump(&s->q, (uint16_t)i, &dumped)))
+			rest.tcp = false;
+		else if (s->tcp == TCP_ITER_ONLY)
+			return r;
+		else
+			tcp_fall_back(s);
+	}
+	r = rest.tcp || rest.udp ? sockdiag_dump(&rest, (uint16_t)i, &dumped) : 0;
 	if (!r)
 		(void)read_ifs(s, i);	/* a comparison: go on without */
 	return r;
@@ -299,7 +354,7 @@ int sampler_take(struct top_sampler *s)
 	}
 	for (size_t i = 0; i < dumped.n; i++)
 		if (s->root || dumped.v[i].uid == s->uid)
-			flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i]));
+			flows_seen(s->flows, &dumped.v[i], side_of(s, &dumped.v[i], true));
 	if (s->udp) {
 		struct udp_count *v = NULL;
 		size_t n = 0;
@@ -317,7 +372,15 @@ int sampler_take(struct top_sampler *s)
 	owners_for_new(s);
 	s->elapsed = s->last_us ? (double)(now - s->last_us) / 1e6 : 0;
 	s->last_us = now;
+	if (s->on_take)
+		s->on_take(s->on_take_arg);
 	return 0;
+}
+
+void sampler_on_take(struct top_sampler *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_take = fn;
+	s->on_take_arg = arg;
 }
 
 static int open_udp(struct top_sampler *s, size_t i)
@@ -338,8 +401,10 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 	s->q.states = SS_ALL;
 	s->q.ext = true;
 	s->root = geteuid() == 0;
+	s->tcp = tcp_source();
 	s->uid = geteuid();
 	s->flows = flows_new();
+	s->bclen = bc_compile(&s->q, &s->bc);
 	if (o->netns && !strcmp(o->netns, "all")) {
 		struct netns *v;
 
@@ -391,8 +456,14 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 					 s->nns > 1 ? ": this namespace only" : "");
 		}
 	}
-	/* the baseline: the first interval starts now */
-	return sampler_take(s);
+	/* the baseline: the first look finds every socket's owner, which may
+	 * take a while; a second look is the start of the first interval */
+	if ((r = sampler_take(s)) || (r = sampler_take(s)))
+		return r;
+	flows_rebase(s->flows);
+	for (size_t i = 0; i < s->nprev; i++)	/* the interfaces start with it */
+		s->prev[i].tot_rx = s->prev[i].tot_tx = 0;
+	return 0;
 }
 
 void sampler_close(struct top_sampler *s)
@@ -405,7 +476,9 @@ void sampler_close(struct top_sampler *s)
 		netns_release(&s->ns[i].ns);
 	}
 	free(s->ns);
+	free(s->bc);
 	udpcount_close(s->udp);
+	tcpiter_close();
 	flows_free(s->flows);
 	free(s->ifc);
 	free(s->prev);

@@ -13,6 +13,8 @@
 #include "cmd.h"
 #include "core/base/log.h"
 #include "core/base/out.h"
+#include "core/host/owners.h"
+#include "core/host/procinfo.h"
 #include "core/host/users.h"
 #include "core/vocab/addr.h"
 #include "core/vocab/port.h"
@@ -121,6 +123,31 @@ static double bps(uint64_t bytes, double secs)
 	return secs > 0 ? (double)bytes * 8 / secs : 0;
 }
 
+/* A process's systemd unit and container (empty: none or unknown), read
+ * once per pid and kept: a small table, replaced slot by slot */
+#define PROC_CACHE 1024
+
+struct proc_where {
+	int pid;
+	char comm[32];		/* a pid used again is another process */
+	char unit[128], container[72];
+};
+
+static const struct proc_where *where_of(int pid, const char *comm)
+{
+	static struct proc_where cache[PROC_CACHE];
+	struct proc_where *w = &cache[(unsigned)pid % PROC_CACHE];
+
+	if (w->pid != pid || strcmp(w->comm, comm)) {
+		w->pid = pid;
+		snprintf(w->comm, sizeof(w->comm), "%s", comm);
+		w->unit[0] = w->container[0] = '\0';
+		(void)proc_cgroup(proc_root(), pid, w->unit, sizeof(w->unit), w->container,
+				  sizeof(w->container));
+	}
+	return w;
+}
+
 /* ---- NDJSON ---- */
 
 static void service_json(struct out *o, unsigned port, unsigned ipproto)
@@ -180,9 +207,14 @@ static void row_json(struct out *o, struct top_sampler *s, const struct top_row 
 	out_kv_time(o, "time", now);
 	out_kv_str(o, "group", group_name(r->g));
 	switch (r->g) {
-	case G_PROC:
+	case G_PROC: {
+		const struct proc_where *w = r->pid ? where_of(r->pid, r->comm) : NULL;
+
 		owner_json(o, r->pid, r->comm, r->uid);
+		out_kv_str(o, "unit", w && w->unit[0] ? w->unit : NULL);
+		out_kv_str(o, "container", w && w->container[0] ? w->container : NULL);
 		break;
+	}
 	case G_PORT:
 		out_kv_str(o, "proto", r->proto == IPPROTO_TCP ? "tcp" : "udp");
 		if (r->side == 'l') {
@@ -262,9 +294,9 @@ static void extra_json(struct out *o, struct top_sampler *s, const struct top_op
 /* ---- the batch table ---- */
 
 static const struct out_col cols[G_N][10] = {
-	[G_PROC] = { { "PID", OUT_RIGHT }, { "USER", 0 }, { "PROGRAM", 0 }, { "SESS", OUT_RIGHT },
-		     { "TX/s", OUT_RIGHT }, { "RX/s", OUT_RIGHT }, { "TX", OUT_RIGHT },
-		     { "RX", OUT_RIGHT } },
+	[G_PROC] = { { "PID", OUT_RIGHT }, { "USER", 0 }, { "PROGRAM", 0 }, { "UNIT", 0 },
+		     { "SESS", OUT_RIGHT }, { "TX/s", OUT_RIGHT }, { "RX/s", OUT_RIGHT },
+		     { "TX", OUT_RIGHT }, { "RX", OUT_RIGHT } },
 	[G_PORT] = { { "PORT", 0 }, { "CATEGORY", 0 }, { "SESS", OUT_RIGHT },
 		     { "TX/s", OUT_RIGHT }, { "RX/s", OUT_RIGHT }, { "TX", OUT_RIGHT },
 		     { "RX", OUT_RIGHT } },
@@ -274,7 +306,7 @@ static const struct out_col cols[G_N][10] = {
 			{ "RETR", OUT_RIGHT }, { "PROGRAM", 0 }, { "TX/s", OUT_RIGHT },
 			{ "RX/s", OUT_RIGHT }, { "TX", OUT_RIGHT }, { "RX", OUT_RIGHT } },
 };
-static const size_t ncols[G_N] = { 8, 7, 6, 9 };
+static const size_t ncols[G_N] = { 9, 7, 6, 9 };
 
 void row_cells(const struct top_row *r, double secs, bool numeric, char cell[10][CELL])
 {
@@ -287,6 +319,15 @@ void row_cells(const struct top_row *r, double secs, bool numeric, char cell[10]
 		snprintf(cell[c++], CELL, r->pid ? "%d" : "-", r->pid);
 		snprintf(cell[c++], CELL, "%s", r->uid == UINT32_MAX ? "-" : user_name(r->uid));
 		snprintf(cell[c++], CELL, "%s", lab);
+		if (r->pid) {
+			const struct proc_where *w = where_of(r->pid, r->comm);
+
+			/* a container's id as docker ps shortens it */
+			snprintf(cell[c++], CELL, "%.*s", w->unit[0] ? (int)sizeof(w->unit) : 12,
+				 w->unit[0] ? w->unit : w->container[0] ? w->container : "-");
+		} else {
+			snprintf(cell[c++], CELL, "-");
+		}
 		break;
 	case G_PORT: {
 		struct port_info pi;
@@ -416,8 +457,11 @@ static int batch_interval(struct top_sampler *s, const struct top_opts *o, unsig
 			out_cell_str(out, k, cell[k]);
 		out_record_end(out);
 	}
-	if (!n)
-		printf("(no sessions)\n");
+	if (!n) {	/* the heads still say what the rows would be */
+		for (size_t k = 0; k < nc; k++)
+			printf("%s%s", k ? "  " : "", c[k].header);
+		printf("\n(no sessions)\n");
+	}
 	int r = out_close(out);
 
 	putchar('\n');

@@ -8,8 +8,8 @@
  * the destroy groups, UDP counts from core/host/udpcount; then rows by
  * group, with totals since start. It is pure logic, fed by sample.c (the
  * kernel side: dumps, destroy followers, UDP counters, owners, interface
- * counters, per namespace), shown by show.c (batch text, NDJSON, metrics)
- * and tui.c (the full-screen view).
+ * counters, per namespace), shown by show.c (batch text, NDJSON) and
+ * tui.c (the full-screen view), and served by metrics.c (--metrics).
  */
 #ifndef PORTKIT_TOP_H
 #define PORTKIT_TOP_H
@@ -104,8 +104,9 @@ void flows_free(struct top_flows *t);
 void flows_begin(struct top_flows *t);
 /* A record of a dump (every state): its counters when it has them. */
 void flows_seen(struct top_flows *t, const struct sock_rec *r, char side);
-/* A destroyed socket (a destroy message). */
-void flows_gone(struct top_flows *t, const struct sock_rec *r);
+/* A destroyed socket (a destroy message); side as flows_seen's, for a
+ * socket no dump listed (0: unknown) */
+void flows_gone(struct top_flows *t, const struct sock_rec *r, char side);
 /* UDP datagrams counted for a socket since the last call: attributed to
  * its flow, or held until a destroy message says it lived here */
 void flows_udp(struct top_flows *t, uint64_t cookie, uint64_t tx, uint64_t rx, uint8_t src);
@@ -113,6 +114,9 @@ void flows_udp(struct top_flows *t, uint64_t cookie, uint64_t tx, uint64_t rx, u
  * first call is the baseline (no interval before it). */
 void flows_end_dump(struct top_flows *t);
 bool flows_baseline_done(const struct top_flows *t);
+/* What the intervals so far counted is forgotten: the last dump is the
+ * baseline (after a first look that took long: owners of every socket) */
+void flows_rebase(struct top_flows *t);
 /* The flows, for owners and rows */
 struct top_flow *flows_all(struct top_flows *t, size_t *n);
 struct top_flow *flows_find(struct top_flows *t, uint64_t cookie);
@@ -144,14 +148,21 @@ struct top_flows *sampler_flows(struct top_sampler *s);
 size_t sampler_ifaces(struct top_sampler *s, struct top_ifc **v);
 /* "tcp_info", "tcp_info+bpf", ... */
 const char *sampler_sources(const struct top_sampler *s);
+/* How TCP's counters (source "tcp_info") are read: "bpf_iter" or
+ * "sock_diag"; NULL when TCP is not shown */
+const char *sampler_tcp_source(const struct top_sampler *s);
 /* What could not be counted, for the header: destroy messages and UDP
  * counts lost, sockets whose owner could not be read */
 uint64_t sampler_lost(struct top_sampler *s);
 bool sampler_own_only(const struct top_sampler *s);	/* not root: own sockets */
-const char *sampler_note(const struct top_sampler *s);	/* why UDP is not counted, or NULL */
+/* why UDP is not counted or TCP comes from sock_diag, or NULL */
+const char *sampler_note(const struct top_sampler *s);
 const char *sampler_netns_name(const struct top_sampler *s, uint16_t ns);
 double sampler_elapsed(const struct top_sampler *s);	/* seconds of the last interval */
 int64_t sampler_time_us(const struct top_sampler *s);	/* when the last look was taken */
+/* fn(arg) after every look from now on, whichever view takes it (one
+ * hook; NULL removes it): --metrics keeps its counters with it */
+void sampler_on_take(struct top_sampler *s, void (*fn)(void *arg), void *arg);
 void sampler_close(struct top_sampler *s);
 
 /* show.c */
@@ -172,6 +183,33 @@ size_t group_columns(enum top_group g, const struct out_col **c);
 void header_lines(struct top_sampler *s, const struct top_opts *o, unsigned interval,
 		  void (*line)(const char *text, void *arg), void *arg);
 int top_batch(struct ev_loop *l, struct top_sampler *s, const struct top_opts *o);
+
+/* metrics.c: --metrics. The top N keys of a group with the rest in
+ * "other", every count only growing (the rule is metrics.c's header). */
+struct topn_key {		/* hashed and compared whole: zero what is unused */
+	uint8_t proto;		/* port: IPPROTO_, side 'l'/'r', port */
+	char side;
+	uint16_t port;
+	int32_t pid;		/* process: pid (0: no owner), comm */
+	char comm[32];
+};
+struct topn;
+struct topn *topn_new(unsigned max);
+void topn_free(struct topn *t);
+/* Bytes a key moved in the interval being closed */
+void topn_add(struct topn *t, const struct topn_key *k, uint64_t tx, uint64_t rx);
+/* Close the interval: rank, choose the shown keys, move the rest to other */
+void topn_settle(struct topn *t);
+/* The shown keys by rank (i < topn_count()) with their series' counts */
+size_t topn_count(const struct topn *t);
+void topn_get(const struct topn *t, size_t i, struct topn_key *k, uint64_t *tx, uint64_t *rx);
+void topn_other(const struct topn *t, uint64_t *tx, uint64_t *rx);
+/* Serve o->metrics on l (the bound address on stderr, one line) and keep
+ * the counters after every look of s: 0, or -errno with error_msg() */
+struct top_metrics;
+int top_metrics_start(struct ev_loop *l, struct top_sampler *s, const struct top_opts *o,
+		      struct top_metrics **out);
+void top_metrics_stop(struct top_metrics *m);	/* accepts NULL */
 
 /* tui.c: 0, 1 when the terminal cannot take it (then batch), -errno */
 int top_tui(struct ev_loop *l, struct top_sampler *s, struct top_opts *o);

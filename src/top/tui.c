@@ -118,6 +118,17 @@ static void draw(struct tui *t)
 		refresh();
 		return;
 	}
+	if (!t->interval) {	/* the baseline is taken: rates need one interval */
+		snprintf(b, sizeof(b), "portkit top: the first figures come in %.1f s (by %s)",
+			 t->o->delay_ms / 1000.0, group_name(t->o->group));
+		put_line(b, t);
+		attron(A_REVERSE);
+		mvhline(LINES - 1, 0, ' ', COLS);
+		mvaddnstr(LINES - 1, 0, "q quit", COLS);
+		attroff(A_REVERSE);
+		refresh();
+		return;
+	}
 	header_lines(t->s, t->o, t->interval, put_line, t);
 	n = flows_rows(sampler_flows(t->s), t->o, t->o->group, t->o->sort, t->reverse, &rows);
 	cells = xmalloc((n ? n : 1) * sizeof(*cells));

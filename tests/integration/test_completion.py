@@ -45,7 +45,7 @@ def test_commands():
     assert complete("portkit sc") == ["scan"]
     assert complete("portkit s") == ["scan", "serve"]
     assert set(complete("portkit ")) == {"ls", "who", "scan", "forward", "capture", "audit",
-                                         "port", "nat", "serve", "lab", "help"}
+                                         "port", "nat", "serve", "lab", "top", "help"}
     assert complete("portkit help ca") == ["capture"]
 
 

@@ -39,6 +39,21 @@ static int parse(const char *s, struct http_req *r)
 	return http_req_parse(s, strlen(s), r);
 }
 
+TEST(metrics_label_values_are_utf8)
+{
+	struct buf b = BUF_INIT(1 << 12);
+	struct metrics m;
+	/* a process named with bytes that are not UTF-8, and one in it */
+	const char *l[] = { "comm", "ev\xe9l\xc3\xa9\xed\xa0\x80" };
+
+	metrics_init(&m, &b, METRICS_TEXT);
+	metrics_family(&m, "pk_x", METRIC_GAUGE, NULL, "X.");
+	metrics_sample_u(&m, 1, 1, l);
+	CHECK_STR(buf_str(&b), "# HELP pk_x X.\n# TYPE pk_x gauge\n"
+		  "pk_x{comm=\"ev\xef\xbf\xbdl\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"} 1\n");
+	buf_free(&b);
+}
+
 TEST(httpreq_reads_a_scrape)
 {
 	struct http_req r;

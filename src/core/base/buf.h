@@ -22,6 +22,9 @@ struct buf {
 #define BUF_INIT(limit) { NULL, 0, 0, (limit) }
 
 void buf_init(struct buf *b, size_t max);
+/* The length of the well-formed UTF-8 sequence at s (of at most n bytes):
+ * 1-4, or 0 when it is not one (overlong, a surrogate, past U+10FFFF) */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_addch(struct buf *b, char c);
 int buf_adds(struct buf *b, const char *s);

@@ -92,33 +92,6 @@ void out_set_width(struct out *o, unsigned width)
 
 /* ---- JSON ---- */
 
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
 
 static bool plain(unsigned char c)
 {
@@ -172,7 +145,7 @@ static void json_escape(struct out *o, const char *str, size_t n)
 
 			jput(o, e, 6);
 			i++;
-		} else if ((k = utf8_len(s + i, n - i)) != 0) {
+		} else if ((k = utf8_seq_len(s + i, n - i)) != 0) {
 			jput(o, str + i, k);
 			i += k;
 		} else {

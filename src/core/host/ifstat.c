@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,14 @@ static void link_attrs(struct if_stat *s, const uint8_t *p, size_t len)
 		if (a->rta_type == IFLA_IFNAME && pl)
 			snprintf(s->name, sizeof(s->name), "%.*s", (int)strnlen(RTA_DATA(a), pl),
 				 (const char *)RTA_DATA(a));
-		else if (a->rta_type == IFLA_STATS64 && pl >= sizeof(struct rtnl_link_stats64)) {
+		else if (a->rta_type == IFLA_STATS64 &&
+			 pl >= offsetof(struct rtnl_link_stats64, tx_dropped) + sizeof(uint64_t)) {
+			/* the struct grows with kernels (rx_otherhost_dropped in
+			 * 5.19): what this one sent, the rest zero */
 			struct rtnl_link_stats64 st;
 
-			memcpy(&st, RTA_DATA(a), sizeof(st));
+			memset(&st, 0, sizeof(st));
+			memcpy(&st, RTA_DATA(a), pl < sizeof(st) ? pl : sizeof(st));
 			s->rx_bytes = st.rx_bytes;
 			s->tx_bytes = st.tx_bytes;
 			s->rx_packets = st.rx_packets;
@@ -62,12 +67,16 @@ int ifstat_parse(const uint8_t *buf, size_t len, struct if_stat **out, size_t *n
 			return 0;
 		if (h.nlmsg_type == NLMSG_ERROR) {
 			struct nlmsgerr e;
+			int err;
 
 			if (h.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
 				return errorf(-EBADMSG, "malformed netlink error");
 			memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
-			return e.error ? errorf(e.error < 0 ? e.error : -EIO, "interface counters: %s",
-						strerror(e.error < 0 ? -e.error : EIO)) : 0;
+			if (!e.error)
+				return 0;
+			/* an errno, or anything else (INT_MIN cannot be negated) */
+			err = e.error < 0 && e.error >= -4095 ? -e.error : EIO;
+			return errorf(-err, "interface counters: %s", strerror(err));
 		}
 		if (h.nlmsg_type == RTM_NEWLINK && h.nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
 			struct ifinfomsg ifi;

@@ -234,8 +234,10 @@ int sockdiag_parse(const uint8_t *buf, size_t len, unsigned family, unsigned pro
 			memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
 			if (e.error == 0)
 				return 0;
-			return errorf(e.error < 0 ? e.error : -EIO, "sock_diag: %s",
-				      strerror(e.error < 0 ? -e.error : EIO));
+			/* a kernel errno is 1-4095; anything else is -EIO (and
+			 * INT_MIN has no negation) */
+			e.error = e.error < 0 && e.error >= -4095 ? e.error : -EIO;
+			return errorf(e.error, "sock_diag: %s", strerror(-e.error));
 		}
 		if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
 		    h.nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {

@@ -15,9 +15,19 @@
  * Ownership: udpcount_open() gives a struct the caller frees with
  * udpcount_close() (accepts NULL), which detaches the programs (they are
  * BPF links: the kernel detaches them too when the process ends) or closes
- * the capture. Cost: bpf mode, a few map operations per datagram in the
- * kernel and one batched map read per interval (~5 ms for 100,000
- * sockets); pcap mode, a copy of 128 bytes of each UDP packet.
+ * the capture. Cost, bpf mode: per datagram a hash lookup and two atomic
+ * adds in the kernel (150-250 ns a program run by the kernel's bpf_stats,
+ * on a 2-core VM); per read one batched map read, 28 ms of CPU for 100,000
+ * sockets, most of it the kernel's copy, and about 3 us for each socket
+ * retired. pcap mode: a copy of 128 bytes of every UDP packet, a wake-up
+ * of the loop per batch of them.
+ *
+ * Limits: IPv6 datagrams with extension headers before UDP are not
+ * counted in bpf mode; sockets whose cgroup v2 matching the kernel turned
+ * off (net_cls or net_prio of cgroup v1 in use) are not seen by the
+ * programs; rx counts what reached the socket, before a full receive
+ * buffer drops it. pcap mode sees this network namespace only, and
+ * matches a flow to the first socket of several on one port (SO_REUSEPORT).
  */
 #ifndef PORTKIT_UDPCOUNT_H
 #define PORTKIT_UDPCOUNT_H

@@ -28,18 +28,25 @@ static void help_text(struct buf *b, const char *s)
 	}
 }
 
-/* a label value: backslash, double quote and newline escaped */
+/* a label value: backslash, double quote and newline escaped; bytes that
+ * are not UTF-8 (a process's name is any bytes) become U+FFFD, as both
+ * formats are UTF-8 and a scraper refuses the whole page otherwise */
 static void label_value(struct buf *b, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
+	size_t n = strlen(s), k;
+
+	for (size_t i = 0; i < n; i += k ? k : 1) {
+		k = utf8_seq_len((const unsigned char *)s + i, n - i);
+		if (s[i] == '\\')
 			buf_adds(b, "\\\\");
-		else if (*s == '"')
+		else if (s[i] == '"')
 			buf_adds(b, "\\\"");
-		else if (*s == '\n')
+		else if (s[i] == '\n')
 			buf_adds(b, "\\n");
+		else if (k)
+			buf_add(b, s + i, k);
 		else
-			buf_addch(b, *s);
+			buf_adds(b, "\xef\xbf\xbd");
 	}
 }
 
