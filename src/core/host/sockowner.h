@@ -1,0 +1,49 @@
+/*
+ * sockowner.h - who connected a TCP socket, kept by the kernel from the
+ * moment of connect() (bpf/sockowner.bpf.c), asked by socket cookie.
+ *
+ * For what no dump can answer: a client connection that opened and closed
+ * between two looks of portkit top is known only from its destroy
+ * message, when no process holds it any more. A tracepoint on the TCP
+ * state change to SYN-SENT records the caller of connect() (tgid, real
+ * uid, comm) in a 65,536-entry LRU map under the socket's cookie, the same
+ * cookie sock_diag gives (idiag_cookie). Cost: one map update per outgoing
+ * TCP connection on the whole host while loaded (not per packet); one
+ * bpf(2) lookup per sockowner_get(); the map's memory, about 5 MiB,
+ * allocated at load.
+ *
+ * What it does not know: connections made before sockowner_open(); the
+ * accepting side (no SYN-SENT: a server's sessions are their listener's);
+ * a socket handed on to another process after connect() (the one that
+ * connected is named); more than 65,536 connections back (the least
+ * recently used are forgotten). The pid is the tgid as the initial PID
+ * namespace numbers it: the same as portkit's own numbers when portkit
+ * runs in that namespace (the host), other numbers when it runs in a
+ * container's.
+ *
+ * Needs root (CAP_BPF and CAP_PERFMON), a kernel with BTF (tp_btf
+ * programs, 5.5 on; the light skeleton's CO-RE, 5.17 on) and a build with
+ * BPF. Loaded once; process-wide state, not thread-safe.
+ */
+#ifndef PORTKIT_SOCKOWNER_H
+#define PORTKIT_SOCKOWNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/host/owners.h"
+
+#define SOCKOWNER_MAX 65536	/* connections remembered (the map's size) */
+
+/* Load and attach the program (once; again after sockowner_close()).
+ * 0, or -ENOTSUP with error_msg() saying why it cannot be used here
+ * (built without BPF, not root, the kernel refuses it). */
+int sockowner_open(void);
+/* The process that connected the socket with this cookie: true and *out
+ * filled (pid, uid, comm), or false when it is not known (not open, not
+ * recorded, forgotten). */
+bool sockowner_get(uint64_t cookie, struct proc_owner *out);
+/* Detach and unload; harmless when not open */
+void sockowner_close(void);
+
+#endif
