@@ -124,6 +124,11 @@ struct top_flow *flows_find(struct top_flows *t, uint64_t cookie);
  * pid, owner_uid, comm and must set owner_tried) */
 void flows_each_unowned(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
 			void *arg);
+/* fn on each TCP flow that is not a listener and has no owner yet (a
+ * session known only from its end, or whose holder was not found): it may
+ * fill pid, owner_uid, comm (core/host/sockowner: who connected it) */
+void flows_each_ownerless(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
+			  void *arg);
 /* After owners were filled into flows_all()'s copies: server-side flows
  * with none take their listener's, and the interval is added to the
  * totals since start of every grouping (once per interval) */
