@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
@@ -43,6 +44,15 @@ static const char *why(int err)
 	return strerror(err);
 }
 
+/* The inode of this process's PID namespace (the number the kernel's
+ * ns_common.inum holds), 0 without /proc: then the initial one's pids */
+static uint32_t own_pidns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
 int sockowner_open(void)
 {
 	char msg[160] = "";
@@ -51,8 +61,9 @@ int sockowner_open(void)
 	if (skel)
 		return 0;
 	if (!(skel = sockowner_bpf__open()))
-		snprintf(msg, sizeof(msg), "cannot open the BPF program");
-	else if ((r = sockowner_bpf__load(skel)))
+		return errorf(-ENOTSUP, "connect-time owners: cannot open the BPF program");
+	skel->rodata->pidns = own_pidns();
+	if ((r = sockowner_bpf__load(skel)))
 		snprintf(msg, sizeof(msg), "the kernel refused the BPF program: %s",
 			 why(r < 0 ? -r : EINVAL));
 	else if ((r = sockowner_bpf__attach(skel)) < 0)
