@@ -34,7 +34,8 @@ LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpc
 	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 # The BPF programs (bpf/owners.bpf.c, the owner source; bpf/udpcount.bpf.c,
-# top's UDP counters; light skeletons): built when clang, bpftool and
+# top's UDP counters; bpf/tcpiter.bpf.c, its TCP counters; bpf/sockowner.bpf.c,
+# who connected each TCP socket; light skeletons): built when clang, bpftool and
 # libbpf-dev are there; without them portkit walks /proc and counts UDP
 # from a capture
 BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)

@@ -16,10 +16,10 @@
  * accepting side (no SYN-SENT: a server's sessions are their listener's);
  * a socket handed on to another process after connect() (the one that
  * connected is named); more than 65,536 connections back (the least
- * recently used are forgotten). The pid is the tgid as the initial PID
- * namespace numbers it: the same as portkit's own numbers when portkit
- * runs in that namespace (the host), other numbers when it runs in a
- * container's.
+ * recently used are forgotten); a process that has no pid in the PID
+ * namespace of the caller of sockowner_open() (a sibling container's), as
+ * the owners iterator (core/host/owners_bpf) does not list it either. The
+ * pid is the connecting process's as that namespace numbers it.
  *
  * Needs root (CAP_BPF and CAP_PERFMON), a kernel with BTF (tp_btf
  * programs, 5.5 on; the light skeleton's CO-RE, 5.17 on) and a build with
