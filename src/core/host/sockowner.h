@@ -7,10 +7,11 @@
  * message, when no process holds it any more. A tracepoint on the TCP
  * state change to SYN-SENT records the caller of connect() (tgid, real
  * uid, comm) in a 65,536-entry LRU map under the socket's cookie, the same
- * cookie sock_diag gives (idiag_cookie). Cost: one map update per outgoing
- * TCP connection on the whole host while loaded (not per packet); one
- * bpf(2) lookup per sockowner_get(); the map's memory, about 5 MiB,
- * allocated at load.
+ * cookie sock_diag gives (idiag_cookie). Cost, measured on 6.18: about
+ * 13 ms to load; one map update per outgoing TCP connection on the whole
+ * host while loaded (not per packet), under the noise of a 30 us loopback
+ * connect-accept-close; 1.6 us per sockowner_get() (one bpf(2) lookup);
+ * the map's memory, 6 MiB (memlock), allocated at load.
  *
  * What it does not know: connections made before sockowner_open(); the
  * accepting side (no SYN-SENT: a server's sessions are their listener's);
