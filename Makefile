@@ -34,7 +34,8 @@ LDLIBS    := -pthread $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpc
 	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 # The BPF programs (bpf/owners.bpf.c, the owner source; bpf/udpcount.bpf.c,
-# top's UDP counters; light skeletons): built when clang, bpftool and
+# top's UDP counters; bpf/tcpiter.bpf.c, its TCP counters; bpf/sockowner.bpf.c,
+# who connected each TCP socket; light skeletons): built when clang, bpftool and
 # libbpf-dev are there; without them portkit walks /proc and counts UDP
 # from a capture
 BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
@@ -45,10 +46,12 @@ BASE_CFLAGS += -DPORTKIT_BPF -I$(BUILD)/gen
 BPF_SKEL  := $(BUILD)/gen/owners.lskel.h
 BPF_SKEL_UDP := $(BUILD)/gen/udpcount.lskel.h
 BPF_SKEL_TCP := $(BUILD)/gen/tcpiter.lskel.h
+BPF_SKEL_OWN := $(BUILD)/gen/sockowner.lskel.h
 else
 BPF_SKEL  :=
 BPF_SKEL_UDP :=
 BPF_SKEL_TCP :=
+BPF_SKEL_OWN :=
 $(info portkit: building without BPF (clang, bpftool or libbpf-dev missing: scripts/deps build); owners come from /proc, UDP counters from a capture, TCP counters from sock_diag)
 endif
 
@@ -158,6 +161,19 @@ $(BUILD)/gen/tcpiter.lskel.h: $(BUILD)/gen/tcpiter.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton -L $< name tcpiter_bpf >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/core/host/tcpiter.o: $(BPF_SKEL_TCP)
+
+# who connected each TCP socket, for portkit top (core/host/sockowner)
+$(BUILD)/gen/sockowner.bpf.o: bpf/sockowner.bpf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-c $< -o $@
+
+$(BUILD)/gen/sockowner.lskel.h: $(BUILD)/gen/sockowner.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton -L $< name sockowner_bpf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/host/sockowner.o: $(BPF_SKEL_OWN)
 
 # generated data that belongs to a layer's archive
 GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o

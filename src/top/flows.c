@@ -481,6 +481,19 @@ void flows_each_unowned(struct top_flows *t, void (*fn)(struct top_flow *f, void
 			fn(&t->v[i].f, arg);
 }
 
+void flows_each_ownerless(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
+			  void *arg)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct top_flow *f = &t->v[i].f;
+
+		if (!f->pid && !f->connect_tried && !f->listener && f->proto == IPPROTO_TCP) {
+			f->connect_tried = true;
+			fn(f, arg);
+		}
+	}
+}
+
 /* flows_all()'s copies back (owners filled in) */
 static void sync_back(struct top_flows *t)
 {

@@ -32,6 +32,7 @@
 #include "core/host/netns.h"
 #include "core/host/owners.h"
 #include "core/host/sockgone.h"
+#include "core/host/sockowner.h"
 #include "core/host/tcpiter.h"
 #include "core/host/udpcount.h"
 #include "core/vocab/port.h"
@@ -70,6 +71,7 @@ struct top_sampler {
 	int64_t last_us;
 	double elapsed;
 	bool root;
+	bool sockowner;		/* core/host/sockowner is open: connect-time owners */
 	enum { TCP_ITER, TCP_ITER_ONLY, TCP_DIAG } tcp;	/* where TCP comes from */
 	uint32_t uid;
 	uint8_t *bc;		/* q's clauses, compiled once: destroy messages pass them */
@@ -314,6 +316,23 @@ static void set_owner(struct top_flow *f, void *arg)
 	}
 }
 
+/* A flow with no owner after the inode pass: the process that connected
+ * it, when core/host/sockowner recorded one (client sessions that ended
+ * before any look) */
+static void set_connect_owner(struct top_flow *f, void *arg)
+{
+	struct proc_owner o;
+
+	(void)arg;
+	if (f->side == 'l')	/* the accepting end: its listener's (flows_account) */
+		return;
+	if (sockowner_get(f->cookie, &o)) {
+		f->pid = o.pid;
+		f->owner_uid = o.uid;
+		snprintf(f->comm, sizeof(f->comm), "%s", o.comm);
+	}
+}
+
 /* Owners only for the sockets not seen before: one pass over the
  * processes (the BPF iterator, else /proc) per refresh that has new ones */
 static void owners_for_new(struct top_sampler *s)
@@ -329,6 +348,8 @@ static void owners_for_new(struct top_sampler *s)
 		flows_each_unowned(s->flows, set_owner, &p);
 	owners_free(p.m);
 	free(p.inodes);
+	if (s->sockowner)
+		flows_each_ownerless(s->flows, set_connect_owner, NULL);
 	flows_account(s->flows, s->o);
 }
 
@@ -461,6 +482,9 @@ int sampler_open(struct ev_loop *l, const struct top_opts *o, struct top_sampler
 					 s->nns > 1 ? ": this namespace only" : "");
 		}
 	}
+	/* who connected each TCP socket from now on, for the sessions that
+	 * end between two looks; without it (no BPF) they have no owner */
+	s->sockowner = s->root && !sockowner_open();
 	/* the baseline: the first look finds every socket's owner, which may
 	 * take a while; a second look is the start of the first interval */
 	if ((r = sampler_take(s)) || (r = sampler_take(s)))
@@ -484,6 +508,8 @@ void sampler_close(struct top_sampler *s)
 	free(s->bc);
 	udpcount_close(s->udp);
 	tcpiter_close();
+	if (s->sockowner)
+		sockowner_close();
 	flows_free(s->flows);
 	free(s->ifc);
 	free(s->prev);

@@ -53,6 +53,7 @@ struct top_flow {
 	bool listener;		/* a listening socket: never a session */
 	bool gone;		/* destroyed: shown this interval, then dropped */
 	bool owner_tried;
+	bool connect_tried;	/* flows_each_ownerless has offered it */
 	uint8_t missing;	/* dumps it was absent from without a destroy */
 	uint8_t src;		/* SRC_ bits */
 	uint16_t lport, rport;
@@ -124,6 +125,13 @@ struct top_flow *flows_find(struct top_flows *t, uint64_t cookie);
  * pid, owner_uid, comm and must set owner_tried) */
 void flows_each_unowned(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
 			void *arg);
+/* fn once on each TCP flow that is not a listener and has no owner yet (a
+ * session known only from its end, or whose holder was not found): it may
+ * fill pid, owner_uid, comm (core/host/sockowner: who connected it, known
+ * before any dump or destroy message can name the socket, so asking once
+ * is enough) */
+void flows_each_ownerless(struct top_flows *t, void (*fn)(struct top_flow *f, void *arg),
+			  void *arg);
 /* After owners were filled into flows_all()'s copies: server-side flows
  * with none take their listener's, and the interval is added to the
  * totals since start of every grouping (once per interval) */

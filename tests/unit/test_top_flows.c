@@ -640,6 +640,59 @@ TEST(top_short_session_to_a_listener)
 	flows_free(t);
 }
 
+struct offered {
+	uint64_t cookies[8];
+	size_t n;
+};
+
+/* as sample.c's connect-time owners: cookie 31 was connected by "cli" */
+static void connect_owner(struct top_flow *f, void *arg)
+{
+	struct offered *o = arg;
+
+	if (o->n < 8)
+		o->cookies[o->n++] = f->cookie;
+	if (f->cookie == 31) {
+		f->pid = 200;
+		f->owner_uid = 1000;
+		snprintf(f->comm, sizeof(f->comm), "cli");
+	}
+}
+
+/* A client session that began and ended between two dumps has no owner
+ * from any dump: flows_each_ownerless offers it (and every other TCP
+ * session without one, never a listener nor UDP), once; the owner it is
+ * given is its row's */
+TEST(top_short_client_session_takes_its_connect_owner)
+{
+	struct top_flows *t = flows_new();
+	struct sock_rec l = trec(1, SS_LISTEN, "0.0.0.0", 8080, "0.0.0.0", 0);
+	struct sock_rec u = urec(40, "10.0.0.9", 5353, "10.0.0.3", 53);
+	struct offered o = { .n = 0 };
+	const struct top_row *r;
+
+	flows_seen(t, &l, 'l');
+	tick(t, &defaults);
+	flows_seen(t, &l, 'l');
+	gone_at(t, trec(31, SS_CLOSE, "10.0.0.9", 41000, "10.0.0.2", 443), 700, 9000, 'r');
+	gone_at(t, trec(32, SS_CLOSE, "10.0.0.9", 41001, "10.0.0.2", 443), 10, 10, 'r');
+	flows_seen(t, &u, 'r');
+	flows_end_dump(t);
+	flows_each_ownerless(t, connect_owner, &o);
+	flows_account(t, &defaults);
+	CHECK_INT(o.n, 2);
+	CHECK(o.n == 2 && ((o.cookies[0] == 31 && o.cookies[1] == 32) ||
+			   (o.cookies[0] == 32 && o.cookies[1] == 31)));
+	CHECK((r = label_row(t, &defaults, G_PROC, "cli")) != NULL);
+	CHECK(r && r->pid == 200 && r->tx == 700 && r->rx == 9000 && r->sessions == 1);
+	CHECK((r = session_row(t, &defaults, 32)) != NULL);
+	CHECK(r && r->pid == 0);	/* not known: still nobody's */
+	o.n = 0;
+	flows_each_ownerless(t, connect_owner, &o);	/* asked once: 32 not again */
+	CHECK_INT(o.n, 0);
+	flows_free(t);
+}
+
 TEST(top_port_group_side)
 {
 	struct top_flows *t = flows_new();
