@@ -210,12 +210,21 @@ uint64_t flows_foreign_udp(const struct top_flows *t)
 /* A record's counters into its flow: the bytes since the last look. TX
  * is the data sent once (bytes_sent less bytes_retrans): counted when it
  * leaves, as an interface counts it, and without the SYN and FIN that
- * bytes_acked counts as a byte each. RX is bytes_received (the peer's FIN
- * is one byte of it). */
-static void take_counters(struct flow *f, const struct tcp_ext *e, bool born_here)
+ * bytes_acked counts as a byte each. RX is bytes_received, which counts
+ * the peer's FIN as a byte: once the FIN is in (fin_in: a socket in
+ * CLOSE-WAIT, LAST-ACK, CLOSING or CLOSE, and every destroyed one, as
+ * sessions end with a FIN from each side far more often than with a
+ * reset) that byte is taken off. */
+static bool fin_in(unsigned state)
+{
+	return state == SS_CLOSE_WAIT || state == SS_LAST_ACK || state == SS_CLOSING ||
+	       state == SS_CLOSE;
+}
+
+static void take_counters(struct flow *f, const struct tcp_ext *e, bool born_here, bool fin)
 {
 	uint64_t tx = e->bytes_sent >= e->bytes_retrans ? e->bytes_sent - e->bytes_retrans : 0;
-	uint64_t rx = e->bytes_received;
+	uint64_t rx = e->bytes_received - (fin && e->bytes_received);
 
 	if (born_here) {
 		f->f.tx += tx;
@@ -257,13 +266,13 @@ void flows_seen(struct top_flows *t, const struct sock_rec *r, char side)
 			return;
 		f = add(t, r);
 		if (counts)
-			take_counters(f, r->ext, t->baseline);
+			take_counters(f, r->ext, t->baseline, fin_in(r->state));
 		else if (r->proto == IPPROTO_UDP)
 			claim_pend(t, f);
 	} else if (f->f.gone) {
 		return;
 	} else if (counts) {
-		take_counters(f, r->ext, false);
+		take_counters(f, r->ext, false, fin_in(r->state));
 	}
 	f->f.state = r->state;
 	f->f.rport = r->rport;
@@ -290,10 +299,10 @@ void flows_gone(struct top_flows *t, const struct sock_rec *r, char side)
 		f = add(t, r);
 		f->f.side = side;
 		if (r->proto == IPPROTO_TCP)
-			take_counters(f, r->ext, true);
+			take_counters(f, r->ext, true, true);
 		claim_pend(t, f);
 	} else if (r->proto == IPPROTO_TCP && r->ext) {
-		take_counters(f, r->ext, false);
+		take_counters(f, r->ext, false, true);
 	}
 	f->f.gone = true;
 }

@@ -81,7 +81,8 @@ static void gone_at(struct top_flows *t, struct sock_rec r, uint64_t acked, uint
 	memset(&e, 0, sizeof(e));
 	e.bytes_acked = acked;
 	e.bytes_sent = acked;	/* TX is bytes_sent - bytes_retrans */
-	e.bytes_received = received;
+	/* and the peer's FIN, as the kernel counts it (none without a peer) */
+	e.bytes_received = r.rport ? received + 1 : received;
 	r.ext = &e;
 	r.state = SS_CLOSE;
 	flows_gone(t, &r, side);
@@ -990,7 +991,7 @@ static size_t destroy_msg(struct nlb *m, uint8_t family, uint8_t proto, uint64_t
 		memset(&ti, 0, sizeof(ti));
 		ti.tcpi_bytes_acked = acked;
 		ti.tcpi_bytes_sent = acked;
-		ti.tcpi_bytes_received = received;
+		ti.tcpi_bytes_received = received + 1;	/* the peer's FIN */
 		ti.tcpi_rtt = 250;
 		nl_attr(m, INET_DIAG_INFO, &ti, sizeof(ti));
 	}
@@ -1041,7 +1042,7 @@ TEST(top_sockgone_feed)
 	CHECK_INT(g.r[0].uid, 1000);
 	CHECK_INT(g.r[0].inode, 77);
 	CHECK_STR(inet_ntop(AF_INET, g.r[0].raddr, a, sizeof(a)), "127.0.0.2");
-	CHECK(g.has_ext[0] && g.e[0].bytes_acked == 12345 && g.e[0].bytes_received == 678 &&
+	CHECK(g.has_ext[0] && g.e[0].bytes_acked == 12345 && g.e[0].bytes_received == 679 &&
 	      g.e[0].rtt_us == 250);
 	CHECK_INT(g.r[1].proto, IPPROTO_UDP);
 	CHECK_INT(g.r[1].family, AF_INET6);
