@@ -18,6 +18,7 @@
  */
 #include <ctype.h>
 #include <curses.h>
+#include <term.h>
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
@@ -330,6 +331,11 @@ int top_tui(struct ev_loop *l, struct top_sampler *s, struct top_opts *o)
 	int r, fd;
 
 	setlocale(LC_CTYPE, "");
+	/* a terminal ncurses does not know: said before newterm(), whose
+	 * failure leaves memory behind in the library */
+	if (setupterm(NULL, STDOUT_FILENO, &r) != OK)
+		return 1;
+	del_curterm(cur_term);
 	/* the terminal's own descriptors: portkit's stdout is a stream that
 	 * keeps its write errors (cmd_stdout_init) and has no descriptor */
 	if ((fd = dup(STDOUT_FILENO)) < 0 || !(out = fdopen(fd, "w"))) {
