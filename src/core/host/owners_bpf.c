@@ -48,11 +48,6 @@ size_t owner_recs_check(struct owner_rec *buf, size_t n)
 }
 
 #ifdef PORTKIT_BPF
-static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *a)
-{
-	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
-}
-
 /* The wanted inodes into the map: one system call, or one each where the
  * kernel does not take batches; 0 or -errno */
 static int fill(int mfd, const uint32_t *inodes, size_t n)
@@ -66,14 +61,14 @@ static int fill(int mfd, const uint32_t *inodes, size_t n)
 	a.batch.keys = (uint64_t)(uintptr_t)inodes;
 	a.batch.values = (uint64_t)(uintptr_t)one;
 	a.batch.count = (uint32_t)n;
-	if (sys_bpf(BPF_MAP_UPDATE_BATCH, &a))
+	if (skel_sys_bpf(BPF_MAP_UPDATE_BATCH, &a, sizeof(a)))
 		for (size_t i = 0; i < n && !r; i++) {
 			memset(&a, 0, sizeof(a));
 			a.map_fd = (uint32_t)mfd;
 			a.key = (uint64_t)(uintptr_t)&inodes[i];
 			a.value = (uint64_t)(uintptr_t)one;
 			a.flags = BPF_ANY;
-			if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+			if (skel_sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)))
 				r = -errno;
 		}
 	free(one);
@@ -115,7 +110,7 @@ int owners_bpf_each(const uint32_t *inodes, size_t n, uint16_t port_lo, uint16_t
 	r = 0;
 	memset(&a, 0, sizeof(a));
 	a.iter_create.link_fd = (uint32_t)s->links.owners_fd;
-	if ((fd = sys_bpf(BPF_ITER_CREATE, &a)) < 0) {
+	if ((fd = skel_sys_bpf(BPF_ITER_CREATE, &a, sizeof(a))) < 0) {
 		r = errorf(-errno, "BPF owners: cannot start the iterator: %s", strerror(errno));
 		goto done;
 	}

@@ -32,11 +32,6 @@ struct sockowner_val {
 
 static struct sockowner_bpf *skel;
 
-static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *a)
-{
-	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
-}
-
 static const char *why(int err)
 {
 	if (err == EPERM || err == EACCES)
@@ -86,7 +81,7 @@ bool sockowner_get(uint64_t cookie, struct proc_owner *out)
 	a.map_fd = (uint32_t)skel->maps.owners.map_fd;
 	a.key = (uint64_t)(uintptr_t)&cookie;
 	a.value = (uint64_t)(uintptr_t)&v;
-	if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) || !v.tgid)
+	if (skel_sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)) || !v.tgid)
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->pid = (int)v.tgid;

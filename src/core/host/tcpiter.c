@@ -84,11 +84,6 @@ static struct tcpiter_bpf *skel;
 static char broken[200];	/* why it cannot be used, once known */
 static size_t last_n;		/* records the last call read: the next one's size */
 
-static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *a)
-{
-	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
-}
-
 static const char *why(int err)
 {
 	if (err == EPERM || err == EACCES)
@@ -169,7 +164,7 @@ int tcpiter_dump(const struct diag_query *q, uint16_t ns, struct sock_table *t)
 	memset(&a, 0, sizeof(a));
 	a.iter_create.link_fd = (uint32_t)skel->links.tcpiter_fd;
 	/* the namespace is the one current now: the caller may have entered one */
-	if ((fd = sys_bpf(BPF_ITER_CREATE, &a)) < 0)
+	if ((fd = skel_sys_bpf(BPF_ITER_CREATE, &a, sizeof(a))) < 0)
 		return errorf(-errno, "TCP iterator: cannot start it: %s", strerror(errno));
 	/* room for as many as last time and a little more: growing a table of
 	 * 100,000 records step by step costs more in copies and page faults

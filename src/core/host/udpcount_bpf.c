@@ -38,11 +38,6 @@ struct udpcount_kern {
 	int no_batch;		/* the kernel refused batches once */
 };
 
-static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *a)
-{
-	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
-}
-
 /* Where cgroup v2 is mounted, from /proc/self/mountinfo; /sys/fs/cgroup
  * when it does not say */
 static void cgroup2_root(char *dir, size_t len)
@@ -89,7 +84,7 @@ static int link_create(int prog_fd, int cg_fd, enum bpf_attach_type type)
 	a.link_create.prog_fd = (uint32_t)prog_fd;
 	a.link_create.target_fd = (uint32_t)cg_fd;
 	a.link_create.attach_type = type;
-	return sys_bpf(BPF_LINK_CREATE, &a);
+	return skel_sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
 }
 
 static const char *why(int err)
@@ -156,7 +151,7 @@ static int dump_slow(struct udpcount_kern *k, uint64_t **keys, struct udp_val **
 		a.map_fd = (uint32_t)k->skel->maps.counts.map_fd;
 		a.key = first ? 0 : (uint64_t)(uintptr_t)&key;
 		a.next_key = (uint64_t)(uintptr_t)&next;
-		if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &a))
+		if (skel_sys_bpf(BPF_MAP_GET_NEXT_KEY, &a, sizeof(a)))
 			return errno == ENOENT ? 0 : -errno;
 		first = 0;
 		key = next;
@@ -170,7 +165,7 @@ static int dump_slow(struct udpcount_kern *k, uint64_t **keys, struct udp_val **
 		a.map_fd = (uint32_t)k->skel->maps.counts.map_fd;
 		a.key = (uint64_t)(uintptr_t)&key;
 		a.value = (uint64_t)(uintptr_t)&(*vals)[*n];
-		if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a))
+		if (skel_sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)))
 			continue;	/* deleted in between */
 		(*keys)[(*n)++] = key;
 	}
@@ -203,7 +198,7 @@ int udpcount_kern_dump(struct udpcount_kern *k, uint64_t **keys, struct udp_val 
 		a.batch.keys = (uint64_t)(uintptr_t)(*keys + *n);
 		a.batch.values = (uint64_t)(uintptr_t)(*vals + *n);
 		a.batch.count = (uint32_t)chunk;
-		r = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a);
+		r = skel_sys_bpf(BPF_MAP_LOOKUP_BATCH, &a, sizeof(a));
 		err = errno;
 		if (r && err == ENOSPC && chunk < MAX_CHUNK) {
 			chunk *= 2;	/* one bucket holds more than a chunk */
@@ -229,19 +224,19 @@ int udpcount_kern_take(struct udpcount_kern *k, uint64_t cookie, struct udp_val 
 	a.map_fd = (uint32_t)k->skel->maps.counts.map_fd;
 	a.key = (uint64_t)(uintptr_t)&cookie;
 	a.value = (uint64_t)(uintptr_t)v;
-	if (!sys_bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM, &a))
+	if (!skel_sys_bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM, &a, sizeof(a)))
 		return 1;
 	if (errno == ENOENT)
 		return 0;
 	if (errno != EINVAL && errno != ENOTSUPP_ && errno != EOPNOTSUPP)
 		return -errno;
 	/* before 5.14 hash maps had no lookup-and-delete: two calls */
-	if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a))
+	if (skel_sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)))
 		return errno == ENOENT ? 0 : -errno;
 	memset(&a, 0, sizeof(a));
 	a.map_fd = (uint32_t)k->skel->maps.counts.map_fd;
 	a.key = (uint64_t)(uintptr_t)&cookie;
-	if (sys_bpf(BPF_MAP_DELETE_ELEM, &a) && errno != ENOENT)
+	if (skel_sys_bpf(BPF_MAP_DELETE_ELEM, &a, sizeof(a)) && errno != ENOENT)
 		return -errno;
 	return 1;
 }
@@ -256,7 +251,7 @@ uint64_t udpcount_kern_lost(const struct udpcount_kern *k)
 	a.map_fd = (uint32_t)k->skel->maps.lost.map_fd;
 	a.key = (uint64_t)(uintptr_t)&zero;
 	a.value = (uint64_t)(uintptr_t)per;
-	if (!sys_bpf(BPF_MAP_LOOKUP_ELEM, &a))
+	if (!skel_sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)))
 		for (int i = 0; i < k->ncpus; i++)
 			sum += per[i];
 	free(per);
