@@ -89,6 +89,37 @@ void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_I
  * NAT segment, its forwards as DNAT, the rest that comes in there dropped. */
 void lab_ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b);
 
+/* draw.c: the topology as a picture (`lab draw`, and the page `lab web`
+ * serves). Coordinates are SVG user units, origin top left. */
+struct lab_point {
+	int x, y;
+};
+
+struct lab_layout {
+	int width, height;
+	struct lab_point node[LAB_MAX_NODES];	/* a node box's centre */
+	struct lab_point node_size[LAB_MAX_NODES];	/* its width (x) and height (y) */
+	struct lab_point seg_a[LAB_MAX_SEGS], seg_b[LAB_MAX_SEGS];	/* a segment's bar (its
+							 * bridge on the switch): from a to b */
+	struct lab_point att[LAB_MAX_NODES][LAB_MAX_IFS];	/* where interface j of node i
+							 * meets its segment's bar */
+};
+
+/* Lay t out: every node and segment bar placed without overlaps; the
+ * default topology reads top to bottom as docs/lab.md draws it (internet,
+ * its segments and hosts; router; lan switch; server1 and the PCs). */
+void lab_layout(const struct lab_topo *t, struct lab_layout *L);
+/* The listening ports a node's box lists: "80/tcp http" lines. NULL
+ * listens: from the topology's serve words; else listens[i] is node i's
+ * text (lines joined by '\n'), from the live lab. */
+enum { LAB_SVG_INLINE = 1 };	/* no XML declaration: to put inside a page */
+void lab_draw_svg(const struct lab_topo *t, const struct lab_layout *L,
+		  const char *const *listens, unsigned flags, struct buf *b);
+void lab_draw_dot(const struct lab_topo *t, const char *const *listens, struct buf *b);
+/* The "port/proto service" lines the topology's serve words promise for
+ * node n, joined by '\n', into b */
+void lab_serve_ports(const struct lab_node *n, struct buf *b);
+
 struct lab_opts {
 	const char *name;		/* the lab's name: namespaces are NAME-NODE */
 	const char *self;		/* this binary, for the responders */
