@@ -155,6 +155,13 @@ int lab_exec(const struct lab_opts *o, const char *node, char **cmd);
 
 /* tour.c: the article's steps in the lab that is up (only: one step, 1-based) */
 size_t lab_tour_steps(void);
+/* What step n (1-based) is about, for the page's buttons: its title, and
+ * what to look at, node names and ports ("pc2 server1 80/tcp") */
+struct lab_tour_info {
+	const char *title;
+	const char *focus;
+};
+const struct lab_tour_info *lab_tour_info(unsigned n);
 int lab_tour(const struct lab_opts *o, const struct lab_topo *t, unsigned only, bool pause);
 
 #endif
