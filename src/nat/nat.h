@@ -22,6 +22,7 @@
 #include "core/vocab/addr.h"
 #include "core/host/conntrack.h"
 #include "core/host/ctfollow.h"
+#include "core/host/records.h"
 #include "core/base/out.h"
 
 struct nat_filter {
@@ -50,10 +51,7 @@ bool nat_wanted(const struct nat_filter *f, const struct nat_entry *e);
 int nat_list(const struct nat_job *j, struct out *o, size_t *seen, size_t *shown);
 /* Sessions by state, translations, forwarded ports, the table's use */
 int nat_summary(const struct nat_job *j);
-/* One entry's fields as the JSON records carry them */
-void nat_json_entry(struct out *o, const struct nat_entry *e, const char *netns);
-/* "tcp", "udp", "icmp", ... */
-const char *nat_l4_name(unsigned proto);
+/* An entry's JSON record and nat_l4_name(): core/host/records.h */
 /* "1.2.3.4:80", or the address alone for protocols without ports */
 const char *nat_endpoint(const struct nat_entry *e, const uint8_t *a, uint16_t port,
 			 char buf[ENDPOINT_STRLEN]);

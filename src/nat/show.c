@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/host/netns.h"
+#include "core/host/records.h"
 #include "core/vocab/port.h"
 #include "core/vocab/registry.h"
 #include "nat/nat.h"
@@ -39,21 +40,9 @@ bool nat_wanted(const struct nat_filter *f, const struct nat_entry *e)
 	return true;
 }
 
-/* The server's port: where the session really goes (after DNAT) */
-static uint16_t server_port(const struct nat_entry *e)
-{
-	return e->status & IPS_DST_NAT ? e->reply.sport : e->orig.dport;
-}
-
 static bool has_ports(const struct nat_entry *e)
 {
 	return e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP || e->proto == IPPROTO_SCTP;
-}
-
-const char *nat_l4_name(unsigned p)
-{
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == IPPROTO_ICMP ? "icmp"
-	       : p == IPPROTO_ICMPV6 ? "icmpv6" : p == IPPROTO_SCTP ? "sctp" : "other";
 }
 
 const char *nat_endpoint(const struct nat_entry *e, const uint8_t *a, uint16_t port,
@@ -81,51 +70,6 @@ void nat_translation_text(const struct nat_entry *e, char *out, size_t size)
 		snprintf(out, size, "-");
 }
 
-static void kv_count(struct out *o, const char *key, bool known, uint64_t v)
-{
-	if (known)
-		out_kv_uint(o, key, v);
-	else
-		out_kv_null(o, key);
-}
-
-void nat_json_entry(struct out *o, const struct nat_entry *e, const char *netns)
-{
-	char a[ADDR_STRLEN];
-	bool ports = has_ports(e);
-	const struct nat_tuple *t[2] = { &e->orig, &e->reply };
-	static const char *const keys[2][4] = {
-		{ "orig_src_addr", "orig_src_port", "orig_dst_addr", "orig_dst_port" },
-		{ "reply_src_addr", "reply_src_port", "reply_dst_addr", "reply_dst_port" },
-	};
-	const struct curated *c = ports ? curated_at(server_port(e), proto_from_ip(e->proto)) : NULL;
-
-	out_kv_str(o, "proto", nat_l4_name(e->proto));
-	out_kv_str(o, "family", e->family == AF_INET ? "inet" : "inet6");
-	out_kv_str(o, "state", e->proto == IPPROTO_TCP ? nat_tcp_state(e->tcp_state) : NULL);
-	out_kv_bool(o, "assured", e->status & IPS_ASSURED);
-	out_kv_bool(o, "unreplied", !(e->status & IPS_SEEN_REPLY));
-	for (int i = 0; i < 2; i++) {
-		out_kv_str(o, keys[i][0], addr_format(e->family, t[i]->src, a));
-		kv_count(o, keys[i][1], ports, t[i]->sport);
-		out_kv_str(o, keys[i][2], addr_format(e->family, t[i]->dst, a));
-		kv_count(o, keys[i][3], ports, t[i]->dport);
-	}
-	out_kv_str(o, "translation", nat_translation(e));
-	out_kv_str(o, "service", ports ? registry_service(server_port(e), proto_from_ip(e->proto))
-				       : NULL);
-	out_kv_str(o, "common_name", c ? c->name : NULL);
-	out_kv_uint(o, "timeout", e->timeout);
-	out_kv_uint(o, "mark", e->mark);
-	out_kv_uint(o, "zone", e->zone);
-	kv_count(o, "orig_packets", e->counters, e->orig_packets);
-	kv_count(o, "orig_bytes", e->counters, e->orig_bytes);
-	kv_count(o, "reply_packets", e->counters, e->reply_packets);
-	kv_count(o, "reply_bytes", e->counters, e->reply_bytes);
-	out_kv_uint(o, "id", e->id);
-	out_kv_str(o, "netns", netns);
-}
-
 struct lister {
 	const struct nat_job *j;
 	struct out *o;
@@ -145,13 +89,13 @@ static int list_one(const struct nat_entry *x, void *arg)
 	l->shown++;
 	out_record_begin(o);
 	if (out_is_json(o)) {
-		nat_json_entry(o, x, l->ns);
+		nat_record_json(o, x, l->ns);
 	} else {
 		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];
 		const char *svc = NULL;
 
 		if ((x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP) && !l->j->numeric)
-			svc = port_display(server_port(x), proto_from_ip(x->proto));
+			svc = port_display(nat_server_port(x), proto_from_ip(x->proto));
 		int c = 0;
 
 		nat_translation_text(x, tr, sizeof(tr));

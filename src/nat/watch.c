@@ -16,6 +16,7 @@
 #include "core/base/ev.h"
 #include "core/base/log.h"
 #include "core/base/xalloc.h"
+#include "core/host/records.h"
 #include "nat/nat.h"
 #include "core/base/banned.h"
 
@@ -60,7 +61,7 @@ static int on_event(const struct nat_entry *x, enum ct_event ev, void *arg)
 		out_record_begin(w->out);
 		out_kv_str(w->out, "event", ct_event_name(ev));
 		out_kv_str(w->out, "time", t);
-		nat_json_entry(w->out, x, w->j->netns);
+		nat_record_json(w->out, x, w->j->netns);
 		out_record_end(w->out);
 	} else {
 		char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN], tr[200];

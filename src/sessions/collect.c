@@ -10,6 +10,7 @@
 
 #include "core/vocab/ephemeral.h"
 #include "core/base/log.h"
+#include "core/host/records.h"
 #include "core/vocab/registry.h"
 #include "core/vocab/port.h"
 #include "core/base/xalloc.h"
@@ -122,17 +123,13 @@ void session_set_free(struct session_set *s)
 
 char server_side(const struct session_set *s, const struct sock_rec *r)
 {
-	struct side_hints h = { 0 };
-	unsigned proto = proto_from_ip(r->proto);
+	int listens = -1;
 
-	/* a listening or unconnected socket is the server end itself */
-	if (r->state == SS_LISTEN || r->state == SS_CLOSE)
-		h.a_listens = HINT_YES;
-	else if (r->proto == IPPROTO_TCP && snapshot_listens(&s->snap, r->ns, r->lport))
-		h.a_listens = HINT_YES;
+	if (r->proto == IPPROTO_TCP && snapshot_listens(&s->snap, r->ns, r->lport))
+		listens = 1;
 	else if (r->proto == IPPROTO_TCP && s->snap.listen_tcp)
-		h.a_listens = HINT_NO;	/* no listener here: we are the client */
-	return port_server_side(proto, r->lport, r->rport, &h) == 'a' ? 'l' : 'r';
+		listens = 0;
+	return sock_server_side(r, listens);
 }
 
 void server_service(const struct session_set *s, const struct sock_rec *r,

@@ -13,6 +13,7 @@
 #include "core/base/buf.h"
 #include "core/base/log.h"
 #include "core/vocab/registry.h"
+#include "core/host/records.h"
 #include "core/host/users.h"
 #include "sessions/sessions.h"
 #include "core/base/banned.h"
@@ -77,45 +78,10 @@ static void ext_json(struct out *o, const struct sock_rec *r)
 void session_json(struct out *o, const struct session_set *s, const struct sock_rec *r,
 		  bool with_owners, bool extended)
 {
-	char la[ADDR_STRLEN], ra[ADDR_STRLEN];
-	const char *iana, *common, *ns = netns_name(s, r);
-	char side = server_side(s, r);
-
-	server_service(s, r, &iana, &common);
-	out_kv_str(o, "proto", r->proto == IPPROTO_TCP ? "tcp" : "udp");
-	out_kv_str(o, "family", r->family == AF_INET ? "inet" : "inet6");
-	out_kv_str(o, "local_addr", addr_format(r->family, r->laddr, la));
-	out_kv_uint(o, "local_port", r->lport);
-	/* a listener or an unconnected UDP socket has no remote end: null */
-	if (remote_any(r)) {
-		out_kv_null(o, "remote_addr");
-		out_kv_null(o, "remote_port");
-	} else {
-		out_kv_str(o, "remote_addr", addr_format(r->family, r->raddr, ra));
-		out_kv_uint(o, "remote_port", r->rport);
-	}
-	out_kv_str(o, "state", state_name(r->state));
-	out_kv_uint(o, "recv_q", r->rqueue);
-	out_kv_uint(o, "send_q", r->wqueue);
-	out_kv_str(o, "service", iana);
-	out_kv_str(o, "common_name", common);
-	out_kv_str(o, "server_side", side == 'l' ? "local" : side == 'r' ? "remote" : NULL);
-	out_kv_str(o, "local_category", category_name(port_category(r->lport)));
-	if (remote_any(r))
-		out_kv_null(o, "remote_category");
-	else
-		out_kv_str(o, "remote_category", category_name(port_category(r->rport)));
-	out_kv_uint(o, "uid", r->uid);
-	out_kv_uint(o, "inode", r->inode);
-	/* every record has every key; null where it does not apply */
-	out_kv_str(o, "interface", r->ifindex ? ifname(r->ifindex) : NULL);
-	if (r->v6only >= 0 && r->family == AF_INET6)
-		out_kv_bool(o, "v6only", r->v6only);
-	else
-		out_kv_null(o, "v6only");
+	sock_record_json(o, r, server_side(s, r), r->ifindex ? ifname(r->ifindex) : NULL);
 	if (with_owners)
 		owners_json(o, s, r);
-	out_kv_str(o, "netns", ns);
+	out_kv_str(o, "netns", netns_name(s, r));
 	if (extended)
 		ext_json(o, r);
 }
