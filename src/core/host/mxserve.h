@@ -2,7 +2,8 @@
  * mxserve.h - a Prometheus endpoint on an event loop: `--metrics
  * ADDR:PORT` for any long-running command (forward, top).
  *
- * It listens on one address (IPv4 or IPv6; port 0 takes a free port, which
+ * The HTTP side is core/host/webserve. It listens on one address (IPv4 or
+ * IPv6; port 0 takes a free port, which
  * mxserve_local() tells) and answers HTTP/1.x: GET or HEAD /metrics with
  * the exposition the caller's fill() writes, in the format the Accept
  * header asks for (core/wire/metrics.h: text 0.0.4, or OpenMetrics with

@@ -5,6 +5,7 @@
  * line ends, no obsolete line folding, no body.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -70,8 +71,13 @@ static int request_line(const char *s, size_t n, struct http_req *r)
 		r->path[p++] = (char)c;
 	}
 	r->path[p] = '\0';
-	if (strchr(r->path, '?'))
-		*strchr(r->path, '?') = '\0';
+	r->query[0] = '\0';
+	if (strchr(r->path, '?')) {
+		char *q = strchr(r->path, '?');
+
+		snprintf(r->query, sizeof(r->query), "%s", q + 1);	/* as long as path: fits */
+		*q = '\0';
+	}
 	if (i >= n || s[i] != ' ')
 		return -400;
 	i++;

@@ -15,6 +15,7 @@
 struct http_req {
 	char method[8];
 	char path[256];		/* without the query string */
+	char query[256];	/* what followed '?' in the target, or "" */
 	int minor;		/* HTTP/1.<minor> */
 	bool keep_alive;	/* the connection may carry another request */
 	bool openmetrics;	/* Accept names application/openmetrics-text */
