@@ -681,6 +681,7 @@ static void svg_style(struct buf *b)
 		 ".portkit-lab .name{font-size:13px;font-weight:bold}\n"
 		 ".portkit-lab .role{font-size:11px;fill:#52606d}\n"
 		 ".portkit-lab .addr,.portkit-lab .port{font-size:12px}\n"
+		 ".portkit-lab .seg-name{fill:#52606d}\n"
 		 ".portkit-lab .port{fill:#243b53}\n"
 		 ".portkit-lab .nat{font-size:12px;fill:#8a3c00}\n"
 		 ".portkit-lab .more{font-size:11px;fill:#52606d;font-style:italic}\n"
@@ -706,7 +707,15 @@ static void svg_text(struct buf *b, const char *class, int x, int y, const char 
 		snprintf(cut, sizeof(cut), "%.*s...", (int)n, s);
 	}
 	buf_addf(b, "<text class=\"%s\" x=\"%d\" y=\"%d\">", class, x, y);
-	esc(b, cut);
+	if (!strcmp(class, "addr") && strchr(cut, ' ')) {	/* the segment's name, quieter */
+		*strchr(cut, ' ') = '\0';
+		buf_adds(b, "<tspan class=\"seg-name\">");
+		esc(b, cut);
+		buf_adds(b, "</tspan> ");
+		esc(b, cut + strlen(cut) + 1);
+	} else {
+		esc(b, cut);
+	}
 	buf_adds(b, "</text>\n");
 }
 

@@ -290,7 +290,7 @@ TEST(lab_svg_names_every_node_segment_and_link)
 	}
 	CHECK(strstr(s, ">lan 198.18.10.0/24</text>") != NULL);
 	CHECK(strstr(s, ">switch br-lan</text>") != NULL);
-	CHECK(strstr(s, ">lan 198.18.10.1</text>") != NULL);
+	CHECK(strstr(s, "><tspan class=\"seg-name\">lan</tspan> 198.18.10.1</text>") != NULL);
 	CHECK(strstr(s, ">NAT out of wan</text>") != NULL);
 	CHECK(strstr(s, ">8080/tcp -&gt; 198.18.10.10:80</text>") != NULL);
 	CHECK(strstr(s, ">3389/tcp ms-wbt-server</text>") != NULL);
