@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import BIN, run
+from conftest import BIN, ROOT, run
 from netns import need_root
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -163,3 +163,10 @@ def test_draw_draws_the_lab_that_is_up(tmp_path):
         run("lab", "--name", name, "down", timeout=60)
     r = run("lab", "--name", name, "draw")
     assert r.rc == 0 and 'id="node-server1"' in r.out
+
+
+def test_the_docs_picture_is_what_draw_writes():
+    # docs/lab.md shows docs/lab.svg: after a change to the drawing, make it
+    # again with `portkit lab draw > docs/lab.svg`
+    with open(os.path.join(ROOT, "docs", "lab.svg")) as f:
+        assert run("lab", "--name", "dwnone", "draw").out == f.read()
