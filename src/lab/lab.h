@@ -90,8 +90,9 @@ void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_I
  * NAT segment, its forwards as DNAT, the rest that comes in there dropped. */
 void lab_ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b);
 
-/* draw.c: the topology as a picture (`lab draw`, and the page `lab web`
- * serves). Coordinates are SVG user units, origin top left. */
+/* draw.c (with layout.c and box.c): the topology as a picture (`lab draw`,
+ * and the page `lab web` serves). Coordinates are SVG user units, origin
+ * top left. */
 struct lab_point {
 	int x, y;
 };
