@@ -120,7 +120,13 @@ void lab_layout_listens(const struct lab_topo *t, const char *const *listens,
 			struct lab_layout *L);
 /* The listening ports a node's box lists: "80/tcp http" lines. NULL
  * listens: from the topology's serve words; else listens[i] is node i's
- * text (lines joined by '\n'), from the live lab. */
+ * text (lines joined by '\n'; NULL: none), from the live lab; at most 16
+ * lines, then "+N more", and what does not fit L's box is counted so.
+ * Ids to script against: <g id="node-NAME" class="node role-ROLE"
+ * data-x data-y data-w data-h> (centre and size), <g id="seg-NAME"
+ * class="seg" data-x1 data-x2 data-y>, <g id="link-NODE-SEG"
+ * class="link"> (a line and its dot); the <svg> is class "portkit-lab",
+ * and its stylesheet applies only inside that class. */
 enum { LAB_SVG_INLINE = 1 };	/* no XML declaration: to put inside a page */
 void lab_draw_svg(const struct lab_topo *t, const struct lab_layout *L,
 		  const char *const *listens, unsigned flags, struct buf *b);
