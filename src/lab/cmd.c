@@ -1,5 +1,5 @@
 /*
- * cmd.c - portkit lab up [FILE] | status | exec NODE -- CMD... | tour | down
+ * cmd.c - portkit lab up [FILE] | status | exec NODE -- CMD... | tour | draw | down
  *
  * The subcommands are the rows of subs[]: a name, a handler, the arguments
  * the synopsis shows, and the options that go with it. The synopsis and
@@ -10,18 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "core/vocab/addr.h"
 #include "core/base/cli.h"
 #include "core/base/log.h"
 #include "core/base/out.h"
-#include "core/base/xalloc.h"
 #include "lab/lab.h"
 #include "core/base/banned.h"
 
-enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE };
+enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE, OPT_FORMAT };
 #define OPT_BIT(key) (1u << ((key) - OPT_CMD_BASE))
 
 static const struct cmd_option options[] = {
@@ -30,6 +28,7 @@ static const struct cmd_option options[] = {
 				    "print it (--json: its nodes) and make nothing" },
 	{ "step", OPT_STEP, "N", "with tour: only step N" },
 	{ "pause", OPT_PAUSE, NULL, "with tour: wait for Enter between steps" },
+	{ "format", OPT_FORMAT, "svg|dot", "with draw: SVG (the default) or Graphviz dot", "svg dot" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -39,6 +38,7 @@ struct lab_cmd {
 	struct lab_opts o;
 	unsigned given;		/* OPT_BIT of every option given */
 	unsigned step;
+	bool dot;		/* draw --format dot */
 };
 
 static int option(void *ctx, int key, const char *v)
@@ -56,6 +56,10 @@ static int option(void *ctx, int key, const char *v)
 		    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(v))
 			return errorf(-EINVAL, "invalid --name '%s' (a-z and 0-9, at most 8)", v);
 		lc->o.name = v;
+	} else if (key == OPT_FORMAT) {
+		if (strcmp(v, "svg") && strcmp(v, "dot"))
+			return errorf(-EINVAL, "invalid --format '%s' (svg or dot)", v);
+		lc->dot = v[0] == 'd';
 	}
 	return 0;
 }
@@ -94,24 +98,26 @@ static int sub_up(struct lab_cmd *lc, const struct lab_topo *none, int argc, cha
 	return r;
 }
 
-/* up --print: the topology checked and shown, nothing made. Text: the
- * file itself (the default one to start a new file from); --json: the
- * records `lab status --json` will show once it is up. */
-static int print_plan(struct lab_cmd *lc, int argc, char **argv)
+/* up --print and draw make nothing (no root needed). up --print: FILE or
+ * the default topology checked, as text (to start a new file from) or with
+ * --json the records `lab status --json` will show; draw: FILE, else the
+ * lab that is up, else the default one, as a picture (lab_load). */
+static int show(struct lab_cmd *lc, const struct lab_topo *none, int argc, char **argv)
 {
-	const char *src = argc ? argv[0] : "default topology";
-	char *text = NULL;
-	struct lab_topo *t = xcalloc(1, sizeof(*t));
-	int r;
+	bool draw = !(lc->given & OPT_BIT(OPT_PRINT));
+	char *text;
+	struct lab_topo *t = lab_load(draw ? &lc->o : NULL, argc ? argv[0] : NULL, &text);
+	int r = 0;
 
-	if (argc && !(text = lab_read_text(src)))
-		r = cmd_error("%s", error_msg());
-	else if (lab_parse(src, text ? text : lab_default_topology, t))
-		r = cmd_error("%s", error_msg());
+	(void)none;
+	if (!t)
+		return cmd_error("%s", error_msg());
+	if (draw)
+		lab_draw(t, lc->dot, stdout);	/* main() checks the writes */
 	else if (lc->cc.json)
 		r = sub_status(lc, t, 0, NULL);
 	else
-		r = 0 * fputs(text ? text : lab_default_topology, stdout);	/* main() checks */
+		fputs(text, stdout);
 	free(text);
 	free(t);
 	return r;
@@ -177,6 +183,8 @@ static const struct lab_sub subs[] = {
 	{ "tour", sub_tour, "[--step N]", OPT_BIT(OPT_STEP) | OPT_BIT(OPT_PAUSE), 0, 0,
 	  "tour takes no arguments (--step N, --pause)", true, false,
 	  "tour is a walk-through to read: it has no --json" },
+	{ "draw", show, "[FILE] [--format svg|dot]", OPT_BIT(OPT_FORMAT), 0, 1,
+	  "draw takes one topology file", false, false, "draw writes a picture: it has no --json" },
 	{ "down", sub_down, NULL, 0, 0, 0, "down takes no arguments", false, true, NULL },
 };
 #define NSUBS (sizeof(subs) / sizeof(subs[0]))
@@ -198,7 +206,7 @@ static size_t join(char *buf, size_t size, const char *sep, const char *last, bo
 
 /* The synopsis, made from subs[] before main() runs: --help, `portkit
  * help lab` and the man page read it from the descriptor. */
-static char synopsis[128];
+static char synopsis[160];
 
 __attribute__((constructor)) static void make_synopsis(void)
 {
@@ -232,8 +240,7 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 	struct lab_cmd lc = { .o = { .name = "pkl" } };
 	const struct lab_sub *sub = NULL;
 	struct lab_topo *t = NULL;
-	char self_path[4096], names[64];
-	ssize_t n;
+	char names[64];
 	int r;
 
 	if ((r = cmd_parse(self, argc, argv, &lc.cc, option, &lc)))
@@ -257,16 +264,9 @@ static int lab_main(int argc, char **argv, const struct cmd *self)
 		return cmd_usage_error(self, "%s", sub->wrong);
 	if (lc.cc.json && !sub->json)
 		return cmd_usage_error(self, "%s", sub->json_no);
-	if (lc.given & OPT_BIT(OPT_PRINT))	/* makes nothing: no root needed */
-		return print_plan(&lc, argc, argv);
-	if (geteuid())
-		return cmd_error("lab needs root: it makes network namespaces");
-	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
-	if (n <= 0)
-		return cmd_error("cannot find this program: %s", strerror(errno));
-	self_path[n] = '\0';
-	lc.o.self = self_path;
-	if (sub->up && !(t = lab_state_load(&lc.o)))
+	if (lc.given & OPT_BIT(OPT_PRINT) || sub->run == show)	/* no root needed */
+		return show(&lc, NULL, argc, argv);
+	if (lab_root(&lc.o) || (sub->up && !(t = lab_state_load(&lc.o))))
 		return cmd_error("%s", error_msg());
 	r = sub->run(&lc, t, argc, argv);
 	free(t);
@@ -277,7 +277,7 @@ const struct cmd lab_cmd = {
 	.name = "lab",
 	.summary = "the article's office network in network namespaces, runnable",
 	.synopsis = synopsis,
-	.operands = "up=@file status exec=@node tour down",	/* subs[]: test_completion */
+	.operands = "up=@file status exec=@node tour draw=@file down",	/* subs[]: test_completion */
 	.about =
 	"Builds a small office network in network namespaces in seconds: pc1-pc3\n"
 	"and server1 behind a switch, a router that hides the LAN behind its WAN\n"
@@ -286,12 +286,14 @@ const struct cmd lab_cmd = {
 	"server1 answers on web 80 and 83, FTP, DNS, RDP 3389 and 3350 and SMB\n"
 	"(portkit serve). 'exec' runs a command in a node; 'tour' walks through\n"
 	"the article's sessions with the commands that show them; 'down' removes\n"
-	"everything the lab made, also after a crash. Needs root.",
+	"everything the lab made, also after a crash. Needs root, but for 'draw'\n"
+	"(the network as an SVG picture, or Graphviz dot) and 'up --print'.",
 	.options = options,
 	.examples =
 	"  portkit lab up\n"
 	"  portkit lab exec pc2 -- portkit scan server1 --sv\n"
 	"  portkit lab exec remote -- portkit scan router-wan -p-\n"
-	"  portkit lab down\n",
+	"  portkit lab down\n"
+	"  portkit lab draw > lab.svg\n",
 	.run = lab_main,
 };

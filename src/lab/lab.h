@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define LAB_MAX_SEGS 8
 #define LAB_MAX_NODES 24
@@ -89,8 +90,9 @@ void lab_port_name(const struct lab_topo *t, size_t i, size_t j, char name[LAB_I
  * NAT segment, its forwards as DNAT, the rest that comes in there dropped. */
 void lab_ruleset(const struct lab_topo *t, const struct lab_node *n, struct buf *b);
 
-/* draw.c: the topology as a picture (`lab draw`, and the page `lab web`
- * serves). Coordinates are SVG user units, origin top left. */
+/* draw.c (with layout.c and box.c): the topology as a picture (`lab draw`,
+ * and the page `lab web` serves). Coordinates are SVG user units, origin
+ * top left. */
 struct lab_point {
 	int x, y;
 };
@@ -105,17 +107,33 @@ struct lab_layout {
 							 * meets its segment's bar */
 };
 
+#define LAB_BAR_H 20	/* a bar's thickness, around the line seg_a-seg_b; att[i][j]
+			 * is on its edge that faces the node */
+
 /* Lay t out: every node and segment bar placed without overlaps; the
  * default topology reads top to bottom as docs/lab.md draws it (internet,
  * its segments and hosts; router; lan switch; server1 and the PCs). */
 void lab_layout(const struct lab_topo *t, struct lab_layout *L);
+/* ... with each box as tall as listens (as lab_draw_svg's) needs; with
+ * lab_layout's, lab_draw_svg cuts what does not fit to "+N more". */
+void lab_layout_listens(const struct lab_topo *t, const char *const *listens,
+			struct lab_layout *L);
 /* The listening ports a node's box lists: "80/tcp http" lines. NULL
  * listens: from the topology's serve words; else listens[i] is node i's
- * text (lines joined by '\n'), from the live lab. */
+ * text (lines joined by '\n'; NULL: none), from the live lab; at most 16
+ * lines, then "+N more", and what does not fit L's box is counted so.
+ * Ids to script against: <g id="node-NAME" class="node role-ROLE"
+ * data-x data-y data-w data-h> (centre and size), <g id="seg-NAME"
+ * class="seg" data-x1 data-x2 data-y>, <g id="link-NODE-SEG"
+ * class="link"> (a line and its dot); the <svg> is class "portkit-lab",
+ * and its stylesheet applies only inside that class. */
 enum { LAB_SVG_INLINE = 1 };	/* no XML declaration: to put inside a page */
 void lab_draw_svg(const struct lab_topo *t, const struct lab_layout *L,
 		  const char *const *listens, unsigned flags, struct buf *b);
 void lab_draw_dot(const struct lab_topo *t, const char *const *listens, struct buf *b);
+/* `lab draw`: t laid out and drawn as a standalone SVG document (or as
+ * dot) on f; the caller checks f for write errors. */
+void lab_draw(const struct lab_topo *t, bool dot, FILE *f);
 /* The "port/proto service" lines the topology's serve words promise for
  * node n, joined by '\n', into b */
 void lab_serve_ports(const struct lab_node *n, struct buf *b);
@@ -125,6 +143,17 @@ struct lab_opts {
 	const char *self;		/* this binary, for the responders */
 	bool quiet;
 };
+
+/* load.c: what a subcommand starts from */
+/* The topology `up --print` checks and `draw` draws: FILE (path "-":
+ * stdin); with no path, when o is given and its lab is up, that lab's (as
+ * lab_state_load); else the default one. *text (when text is not NULL) is
+ * its text; the caller frees both. NULL with errorf: the parser's
+ * "FILE:LINE: ..." message, or why it could not be read. */
+struct lab_topo *lab_load(const struct lab_opts *o, const char *path, char **text);
+/* The lab's commands but draw and up --print need root; and o->self, this
+ * program (for the responders): 0, or -errno with errorf. */
+int lab_root(struct lab_opts *o);
 
 /* build.c: make the lab (the record first), take it down */
 int lab_up(const struct lab_opts *o, const char *source, const char *text);

@@ -71,6 +71,7 @@ def test_option_values():
     assert complete("portkit audit --fail-on ") == ["high", "info", "low", "medium"]
     assert complete("portkit capture --ipfix-transport ") == ["tcp", "udp"]
     assert complete("portkit port -P s") == ["sctp"]
+    assert complete("portkit lab draw --format ") == ["dot", "svg"]
     # a value that is not enumerable gets no options offered
     assert complete("portkit scan --rate ") == []
 
@@ -90,7 +91,7 @@ def test_lab_subcommands_and_nodes():
     alts = [a.split() for a in usage.split("  [--name")[0].split(" | ")]
     assert complete("portkit lab ") == sorted(a[0] for a in alts)
     assert [a[:2] for a in alts if "NODE" in a] == [["exec", "NODE"]]
-    assert [a[:2] for a in alts if "[FILE]" in a] == [["up", "[FILE]"]]
+    assert [a[:2] for a in alts if "[FILE]" in a] == [["up", "[FILE]"], ["draw", "[FILE]"]]
     nodes = complete("portkit lab exec ")
     # the nodes of lab's default topology, and its switch
     out = run("lab", "up", "--print").out
@@ -107,6 +108,7 @@ def test_files_where_an_option_takes_one(tmp_path):
     assert complete("portkit forward -c ru", cwd=tmp_path) == ["rules.conf"]
     assert complete("portkit capture -r tr", cwd=tmp_path) == ["trace.pcap"]
     assert complete("portkit lab up ru", cwd=tmp_path) == ["rules.conf"]
+    assert complete("portkit lab draw ru", cwd=tmp_path) == ["rules.conf"]
     assert complete("portkit audit --policy=ru", cwd=tmp_path) == ["rules.conf"]
 
 

@@ -51,6 +51,7 @@ READERS = {
     "serve --hosts": lambda f: ["serve", "--bind", "127.0.0.1", "--count", "1", "--hosts", f,
                                 "echo:0"],
     "lab up FILE --print": lambda f: ["lab", "up", f, "--print"],
+    "lab draw FILE": lambda f: ["lab", "draw", f],
     "forward -c": lambda f: ["forward", "-c", f, "--check"],
 }
 
@@ -76,6 +77,7 @@ def test_dev_null_and_stdin_still_read():
 @pytest.mark.parametrize("args,want", [
     (["audit", "--metrics", "--json"], "--metrics is its own format"),
     (["lab", "tour", "--json"], "no --json"),
+    (["lab", "draw", "--json"], "no --json"),
     (["lab", "exec", "pc1", "--json", "--", "true"], "--json goes after '--'"),
     (["forward", "--kernel", "--persist", "127.0.0.1:1", "127.0.0.1:2", "--json"],
      "not with --json"),

@@ -14,6 +14,7 @@
 #include "core/base/log.h"
 #include "core/base/out.h"
 #include "lab/lab.h"
+#include "lab_test.h"
 
 static const uint8_t *ip4(const char *s)
 {
@@ -29,18 +30,6 @@ static char *ip4_str(const uint8_t *a)
 	static char s[INET_ADDRSTRLEN];
 
 	return (char *)inet_ntop(AF_INET, a, s, sizeof(s));
-}
-
-static struct lab_topo *parse_ok(const char *text)
-{
-	struct lab_topo *t = calloc(1, sizeof(*t));
-
-	if (lab_parse("t.conf", text, t)) {
-		unit_fail(__FILE__, __LINE__, "refused (%s): %s", error_msg(), text);
-		free(t);
-		return NULL;
-	}
-	return t;
 }
 
 TEST(lab_default_topology_is_the_articles_office)
