@@ -85,6 +85,8 @@ LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libhost.a $(BUILD)/libvoca
 	$(BUILD)/libwire.a $(BUILD)/libbase.a
 # generated data that belongs to a subsystem's archive
 GEN_SRC_scan := $(BUILD)/gen/services_data.c
+# lab web's page: HTML, CSS and JavaScript in the binary, nothing fetched
+GEN_SRC_lab := $(BUILD)/gen/lab_page_html.c $(BUILD)/gen/lab_page_css.c $(BUILD)/gen/lab_page_js.c
 
 all: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 
@@ -120,6 +122,15 @@ $(BUILD)/gen/services_data.c: data/services.txt $(BUILD)/embed
 	$(Q)$(BUILD)/embed services_db $< $@
 
 $(BUILD)/gen/services_data.o: $(BUILD)/gen/services_data.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/gen/lab_page_%.c: src/lab/page/page.% $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/embed lab_page_$* $< $@
+
+$(BUILD)/gen/lab_page_%.o: $(BUILD)/gen/lab_page_%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
@@ -275,6 +286,7 @@ FUZZ_LIBS_fuzz_scan_reply := scan
 FUZZ_LIBS_fuzz_serve := serve
 FUZZ_LIBS_fuzz_ls_filter := sessions
 FUZZ_LIBS_fuzz_lab_topology := lab
+FUZZ_LIBS_fuzz_lab_ladder := lab
 fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 
 .SECONDEXPANSION:

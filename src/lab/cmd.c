@@ -1,10 +1,9 @@
 /*
- * cmd.c - portkit lab up [FILE] | status | exec NODE -- CMD... | tour | draw | down
+ * cmd.c - portkit lab up | status | exec | tour | web | draw | down
  *
- * The subcommands are the rows of subs[]: a name, a handler, the arguments
- * the synopsis shows, and the options that go with it. The synopsis and
- * the messages that name the subcommands are made from the table. A
- * handler checks its operands and calls the library (lab.h).
+ * The subcommands are the rows of subs[] (name, handler, arguments, options),
+ * from which the synopsis and the messages naming them are made. A handler
+ * checks its operands and calls the library (lab.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +18,7 @@
 #include "lab/lab.h"
 #include "core/base/banned.h"
 
-enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE, OPT_FORMAT };
+enum { OPT_NAME = OPT_CMD_BASE, OPT_PRINT, OPT_STEP, OPT_PAUSE, OPT_FORMAT, OPT_LISTEN };
 #define OPT_BIT(key) (1u << ((key) - OPT_CMD_BASE))
 
 static const struct cmd_option options[] = {
@@ -29,6 +28,7 @@ static const struct cmd_option options[] = {
 	{ "step", OPT_STEP, "N", "with tour: only step N" },
 	{ "pause", OPT_PAUSE, NULL, "with tour: wait for Enter between steps" },
 	{ "format", OPT_FORMAT, "svg|dot", "with draw: SVG (the default) or Graphviz dot", "svg dot" },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", "with web: where to serve (default 127.0.0.1, a free port)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -39,6 +39,7 @@ struct lab_cmd {
 	unsigned given;		/* OPT_BIT of every option given */
 	unsigned step;
 	bool dot;		/* draw --format dot */
+	const char *listen;	/* web --listen */
 };
 
 static int option(void *ctx, int key, const char *v)
@@ -52,10 +53,11 @@ static int option(void *ctx, int key, const char *v)
 			return -EINVAL;
 		lc->step = (unsigned)n;
 	} else if (key == OPT_NAME) {
-		if (strlen(v) > 8 || !v[0] ||
-		    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(v))
-			return errorf(-EINVAL, "invalid --name '%s' (a-z and 0-9, at most 8)", v);
+		if (lab_name_check(v))
+			return -EINVAL;
 		lc->o.name = v;
+	} else if (key == OPT_LISTEN) {
+		lc->listen = v;
 	} else if (key == OPT_FORMAT) {
 		if (strcmp(v, "svg") && strcmp(v, "dot"))
 			return errorf(-EINVAL, "invalid --format '%s' (svg or dot)", v);
@@ -72,8 +74,7 @@ static int sub_status(struct lab_cmd *lc, const struct lab_topo *t, int argc, ch
 	struct out *o = cli_out(&lc->cc);
 	int e;
 
-	(void)argc;
-	(void)argv;
+	(void)argc, (void)argv;
 	lab_status(&lc->o, t, o);
 	e = out_close(o);
 	return e ? cmd_output_error(e) : 0;
@@ -81,17 +82,11 @@ static int sub_status(struct lab_cmd *lc, const struct lab_topo *t, int argc, ch
 
 static int sub_up(struct lab_cmd *lc, const struct lab_topo *none, int argc, char **argv)
 {
-	const char *src = argc ? argv[0] : "default topology";
-	char *text = NULL;
-	struct lab_topo *t;
+	struct lab_topo *t = lab_up_from(&lc->o, argc ? argv[0] : NULL);
 	int r;
 
 	(void)none;
-	if (argc && !(text = lab_read_text(src)))
-		return cmd_error("%s", error_msg());
-	r = lab_up(&lc->o, src, text ? text : lab_default_topology);
-	free(text);
-	if (r || !(t = lab_state_load(&lc->o)))
+	if (!t)
 		return cmd_error("%s", error_msg());
 	r = sub_status(lc, t, 0, NULL);
 	free(t);
@@ -127,9 +122,7 @@ static int sub_down(struct lab_cmd *lc, const struct lab_topo *none, int argc, c
 {
 	bool was;
 
-	(void)none;
-	(void)argc;
-	(void)argv;
+	(void)none, (void)argc, (void)argv;
 	if (lab_down(&lc->o, &was))
 		return cmd_error("%s", error_msg());
 	if (!was)
@@ -139,11 +132,16 @@ static int sub_down(struct lab_cmd *lc, const struct lab_topo *none, int argc, c
 
 static int sub_tour(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	if (lab_tour(&lc->o, t, lc->step, lc->given & OPT_BIT(OPT_PAUSE)))
-		return cmd_error("%s", error_msg());
-	return 0;
+	(void)argc, (void)argv;
+	return lab_tour(&lc->o, t, lc->step, lc->given & OPT_BIT(OPT_PAUSE))
+	       ? cmd_error("%s", error_msg()) : 0;
+}
+
+/* web: until SIGINT or SIGTERM */
+static int sub_web(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return lab_web(&lc->o, t, lc->listen) ? cmd_error("%s", error_msg()) : 0;
 }
 
 /* exec NODE [--] COMMAND...: NODE is one of the lab's, or its switch */
@@ -151,8 +149,7 @@ static int sub_exec(struct lab_cmd *lc, const struct lab_topo *t, int argc, char
 {
 	int k = 1;
 
-	if (lab_node_find(t, argv[0]) < 0 && strcmp(argv[0], "switch"))
-		/* one hint: where the nodes are listed */
+	if (lab_node_find(t, argv[0]) < 0 && strcmp(argv[0], "switch"))	/* hint: the list */
 		return cmd_error("no node '%s' in the lab (see 'portkit lab status')", argv[0]);
 	if (!strcmp(argv[k], "--"))
 		k++;
@@ -183,6 +180,9 @@ static const struct lab_sub subs[] = {
 	{ "tour", sub_tour, "[--step N]", OPT_BIT(OPT_STEP) | OPT_BIT(OPT_PAUSE), 0, 0,
 	  "tour takes no arguments (--step N, --pause)", true, false,
 	  "tour is a walk-through to read: it has no --json" },
+	{ "web", sub_web, "[--listen ADDR:PORT]", OPT_BIT(OPT_LISTEN), 0, 0,
+	  "web takes no arguments (--listen ADDR:PORT)", true, false,
+	  "web serves a page; its feed is JSON records, at /events" },
 	{ "draw", show, "[FILE] [--format svg|dot]", OPT_BIT(OPT_FORMAT), 0, 1,
 	  "draw takes one topology file", false, false, "draw writes a picture: it has no --json" },
 	{ "down", sub_down, NULL, 0, 0, 0, "down takes no arguments", false, true, NULL },
@@ -277,7 +277,7 @@ const struct cmd lab_cmd = {
 	.name = "lab",
 	.summary = "the article's office network in network namespaces, runnable",
 	.synopsis = synopsis,
-	.operands = "up=@file status exec=@node tour draw=@file down",	/* subs[]: test_completion */
+	.operands = "up=@file status exec=@node tour web draw=@file down",	/* subs[]: test_completion */
 	.about =
 	"Builds a small office network in network namespaces in seconds: pc1-pc3\n"
 	"and server1 behind a switch, a router that hides the LAN behind its WAN\n"
@@ -285,7 +285,8 @@ const struct cmd lab_cmd = {
 	"a remote user and a public web and DNS server (198.18.0.0/15 only).\n"
 	"server1 answers on web 80 and 83, FTP, DNS, RDP 3389 and 3350 and SMB\n"
 	"(portkit serve). 'exec' runs a command in a node; 'tour' walks through\n"
-	"the article's sessions with the commands that show them; 'down' removes\n"
+	"the article's sessions with the commands that show them; 'web' serves a\n"
+	"live page of it (its sessions drawn as they open and close); 'down' removes\n"
 	"everything the lab made, also after a crash. Needs root, but for 'draw'\n"
 	"(the network as an SVG picture, or Graphviz dot) and 'up --print'.",
 	.options = options,

@@ -154,6 +154,11 @@ struct lab_topo *lab_load(const struct lab_opts *o, const char *path, char **tex
 /* The lab's commands but draw and up --print need root; and o->self, this
  * program (for the responders): 0, or -errno with errorf. */
 int lab_root(struct lab_opts *o);
+/* `lab up [FILE]`: FILE (NULL: the default topology) made, and then read
+ * back from the lab's record (the caller frees it); NULL with errorf */
+struct lab_topo *lab_up_from(const struct lab_opts *o, const char *path);
+/* --name's value: 0, or -EINVAL with errorf (a-z and 0-9, at most 8) */
+int lab_name_check(const char *v);
 
 /* build.c: make the lab (the record first), take it down */
 int lab_up(const struct lab_opts *o, const char *source, const char *text);
@@ -181,6 +186,49 @@ void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out 
 /* Run cmd (NULL-terminated) in node's namespace: returns only when it
  * cannot, -errno with errorf. stdout is flushed first. */
 int lab_exec(const struct lab_opts *o, const char *node, char **cmd);
+
+/* live.c: the lab's session tables and its NAT routers' conntrack tables,
+ * as changes since the last look (lab web's feed; see live.c) */
+struct lab_live;
+/* One change or record: a JSON object, n bytes, no newline */
+typedef void (*lab_live_fn)(const char *json, size_t n, void *arg);
+struct ev_loop;
+/* fn(arg) gets each change; with a loop, also sessions that end between
+ * two looks, as the kernel reports them (sock_diag destroy groups) */
+int lab_live_open(struct ev_loop *l, const struct lab_opts *o, const struct lab_topo *t,
+		  lab_live_fn fn, void *arg, struct lab_live **out);
+/* Look again: fn for each change; 0 or errorf (a namespace gone) */
+int lab_live_poll(struct lab_live *v);
+/* Every record of the last look */
+void lab_live_each(const struct lab_live *v, lab_live_fn fn, void *arg);
+/* Records the last look did not follow (past the bound) */
+uint64_t lab_live_left_out(const struct lab_live *v);
+void lab_live_free(struct lab_live *v);
+
+/* ladder.c: the packets of the lab's sessions as they cross the switch
+ * (one capture in the switch's namespace), for ladder diagrams */
+struct lab_ladder;
+struct ev_loop;
+int lab_ladder_open(struct ev_loop *l, const struct lab_opts *o, const struct lab_topo *t,
+		    struct lab_ladder **out);
+/* Without a capture (tests): ports added by hand, frames fed by hand */
+struct lab_ladder *lab_ladder_new(const struct lab_topo *t);
+void lab_ladder_port(struct lab_ladder *c, uint32_t ifindex, size_t node, size_t seg);
+/* One SLL2 frame as captured */
+void lab_ladder_feed(struct lab_ladder *c, int64_t ts_us, const uint8_t *frame,
+		     uint32_t caplen, uint32_t wirelen);
+/* The packets of one session, named in query by up to four
+ * "t=tcp,ADDR,PORT,ADDR,PORT" (both directions; the sides of a
+ * translation are tuples of their own), as a JSON object into b: 0, or
+ * -EINVAL for a query that names none or is malformed */
+int lab_ladder_json(const struct lab_ladder *c, const char *query, struct buf *b);
+uint64_t lab_ladder_packets(const struct lab_ladder *c);
+void lab_ladder_free(struct lab_ladder *c);
+
+/* web.c: `lab web`: serve the live page of the lab that is up on listen
+ * (ADDR:PORT; NULL: 127.0.0.1 and a free port), printing where, until
+ * SIGINT or SIGTERM; 0 or errorf */
+int lab_web(const struct lab_opts *o, const struct lab_topo *t, const char *listen);
 
 /* tour.c: the article's steps in the lab that is up (only: one step, 1-based) */
 size_t lab_tour_steps(void);

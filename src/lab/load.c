@@ -1,7 +1,8 @@
 /*
  * load.c - what a lab subcommand starts from: the topology it works on
  * (a file, the lab that is up, or the default one), and for those that
- * make or enter the lab, root and the path of this program.
+ * make or enter the lab, root and the path of this program; `lab up`
+ * from a file; the check of a lab's name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +49,25 @@ struct lab_topo *lab_load(const struct lab_opts *o, const char *path, char **tex
 	else
 		free(s);
 	return t;
+}
+
+struct lab_topo *lab_up_from(const struct lab_opts *o, const char *path)
+{
+	char *text = NULL;
+	int r;
+
+	if (path && !(text = lab_read_text(path)))
+		return NULL;
+	r = lab_up(o, path ? path : "default topology", text ? text : lab_default_topology);
+	free(text);
+	return r ? NULL : lab_state_load(o);
+}
+
+int lab_name_check(const char *v)
+{
+	if (strlen(v) > 8 || !v[0] || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(v))
+		return errorf(-EINVAL, "invalid --name '%s' (a-z and 0-9, at most 8)", v);
+	return 0;
 }
 
 int lab_root(struct lab_opts *o)

@@ -336,6 +336,20 @@ size_t lab_tour_steps(void)
 	return sizeof(steps) / sizeof(steps[0]);
 }
 
+const struct lab_tour_info *lab_tour_info(unsigned n)
+{
+	static const struct lab_tour_info info[] = {
+		{ "pc2 browses server1", "pc2 server1 80/tcp" },
+		{ "pc1 resolves www.lab", "pc1 server1 53/udp" },
+		{ "the admin opens RDP from pc2", "pc2 server1 3389/tcp 3350/tcp" },
+		{ "a remote user comes in through the forward", "remote router server1 8080/tcp 80/tcp" },
+		{ "what the internet sees", "remote router www pc2 80/tcp" },
+		{ "audit on server1", "server1" },
+	};
+
+	return n >= 1 && n <= sizeof(info) / sizeof(info[0]) ? &info[n - 1] : NULL;
+}
+
 int lab_tour(const struct lab_opts *o, const struct lab_topo *t, unsigned only, bool pause)
 {
 	static const char *const need[] = { "pc1", "pc2", "server1", "router", "remote", "www" };
