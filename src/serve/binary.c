@@ -303,9 +303,15 @@ size_t smb_input(struct conn *c, const uint8_t *d, size_t n)
 
 /* ---- mysql (client/server protocol 10) ---- */
 
+/* A MySQL 8.0 version first, as a server's own suffix (Debian's
+ * "-0+deb12u1", "-log") follows it: clients and nmap read the leading
+ * number as the server's generation (nmap takes a 0 first for Sphinx
+ * Search), and portkit's own after. */
+#define MYSQL_VERSION "8.0.36-portkit-" PORTKIT_VERSION
+
 void mysql_greet(struct conn *c)
 {
-	static const char ver[] = PORTKIT_VERSION "-portkit";
+	static const char ver[] = MYSQL_VERSION;
 	uint8_t p[128];
 	size_t k = 4;
 

@@ -19,7 +19,8 @@
  *   rdp     X.224 Connection Confirm to a Connection Request
  *   smb     SMB2 NEGOTIATE response (to SMB2, or SMB1 offering SMB2)
  *   redis   PING, ECHO, INFO, QUIT (RESP and inline commands)
- *   mysql   protocol 10 handshake; every login refused (error 1045)
+ *   mysql   protocol 10 handshake as MySQL 8.0 (8.0.36-portkit-VERSION);
+ *           every login refused (error 1045)
  *   dns     see dns.c (TCP: two-byte length before each message)
  *   echo    everything back
  */
@@ -602,7 +603,7 @@ const struct responder *responder_at(size_t i)
 const struct responder *responder_find(const char *name)
 {
 	static const struct { const char *alias, *name; } aliases[] = {
-		{ "www", "http" }, { "domain", "dns" }, { "ms-wbt-server", "rdp" },
+		{ "www", "http" }, { "http-alt", "http" }, { "domain", "dns" }, { "ms-wbt-server", "rdp" },
 		{ "microsoft-ds", "smb" }, { "cifs", "smb" }, { "samba", "smb" },
 	};
 
@@ -617,10 +618,19 @@ const struct responder *responder_find(const char *name)
 
 const struct responder *responder_for_port(uint16_t port)
 {
+	/* where HTTP servers are run though the registry names another
+	 * service (8008 and 8080 are http-alt, an alias) */
+	static const struct { uint16_t port; const char *name; } usual[] = {
+		{ 8000, "http" },	/* irdmi */
+		{ 8888, "http" },	/* ddi-tcp-1 */
+	};
 	const char *svc = registry_service(port, PROTO_TCP);
 
 	for (size_t i = 0; i < responder_count(); i++)
 		if (responders[i].port == port)
 			return &responders[i];
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
+		if (usual[i].port == port)
+			return responder_find(usual[i].name);
 	return svc ? responder_find(svc) : NULL;
 }

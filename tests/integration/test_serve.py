@@ -22,6 +22,7 @@ from netns import Netns
 
 HELPER = os.path.join(os.path.dirname(__file__), "helpers", "serveclient.py")
 PY = sys.executable
+VERSION = run("--version").out.split()[-1]      # "portkit 0.1.0"
 SPECS = ["http", "http:83", "ftp", "ssh", "smtp", "dns", "telnet", "rdp", "rdp:3350", "smb",
          "redis", "mysql", "echo"]
 
@@ -98,7 +99,8 @@ def test_every_responder_answers_a_real_client(lab):
                               "structure": 65, "dialect": 0x0302}
     assert got["redis:6379"]["reply"] == "+PONG\r\n+PONG\r\n$5\r\nhello\r\n+OK\r\n"
     m = got["mysql:3306"]
-    assert m["protocol"] == 10 and m["version"].endswith("-portkit") and m["seq"] == 0
+    assert m["protocol"] == 10 and m["version"].startswith("8.0.") and m["seq"] == 0
+    assert m["version"].endswith("-portkit-" + VERSION)
     assert m["plugin"] == "mysql_native_password" and m["thread"] == 1
     assert (m["err"], m["code"], m["state"], m["seq2"]) == (0xff, 1045, "28000", 2)
     assert got["telnet:23"]["iac"] == "fffb01" and got["telnet:23"]["prompt"]
@@ -139,6 +141,9 @@ def test_nmap_names_them_too(lab):
     assert {p: named[p][0] for p in want} == want, named
     # probed, not guessed from the port number
     assert all(named[p][1] == "probed" for p in want), named
+    # a MySQL 8.0 version string: nmap read the old "0.1.0-portkit" as Sphinx Search
+    assert (svc[3306].get("product"), svc[3306].get("version")) == ("MySQL",
+                                                                   "8.0.36-portkit-" + VERSION)
 
 
 def test_one_record_per_connection_and_datagram():
@@ -251,22 +256,27 @@ def test_all_ports_answers_everywhere_but_where_something_listens():
                               "print('ok',flush=True)\n"
                               "c,_=s.accept(); c.sendall(b'the real one'); sys.stdin.read()")
         assert keeper.stdout.readline().strip() == "ok"
-        s = Serve(server, "--all-ports", "http:8080")
+        s = Serve(server, "--all-ports", "echo:7007")
         assert s.ready.startswith("portkit: serving every TCP port nothing listens on (redirected to port ")
         ports = sorted(random.Random(7).sample(range(1, 65536), 1000))
-        ports = [p for p in ports if p not in (9999, 8080)]
+        ports = [p for p in ports if p not in (9999, 7007)]
         r = client.run(BIN, "scan", "198.18.2.2", "-p", ",".join(map(str, ports)), "--json",
                        timeout=120)
         opened = sorted(x["port"] for x in map(json.loads, r.stdout.splitlines())
                         if x.get("state") == "open")
         assert opened == ports
-        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080", "ftp:21")
+        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080", "http:8000",
+                  "http:8888", "ftp:21", "echo:7007")
         assert got["ssh:22"]["ident"].startswith("SSH-2.0-portkit_")
         # FTP's data ports are new listeners: not redirected, from outside or inside
         assert got["ftp:21"].get("nlst") == ["README.txt"], got["ftp:21"]
         assert ask(server, "127.0.0.1", "ftp:21")["ftp:21"].get("nlst") == ["README.txt"]
         assert "You reached port 80 " in got["http_client_port:80"]["reply"]
-        assert got["http:8080"]["status"] == 200
+        # the http-alt ports speak HTTP too, not the one-line banner
+        for port in (8080, 8000, 8888):
+            assert got[f"http:{port}"].get("status") == 200, got[f"http:{port}"]
+            assert f"You reached port {port} " in got[f"http:{port}"]["body"]
+        assert got["echo:7007"] == {"tcp": "ping\n", "udp": "dgram"}    # named beside
         r = client.run(PY, "-c", "import socket\n"
                        "for p in (40123, 9999):\n"
                        "  s=socket.create_connection(('198.18.2.2',p),timeout=10)\n"
