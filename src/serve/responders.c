@@ -21,7 +21,8 @@
  *   redis   PING, ECHO, INFO, QUIT (RESP and inline commands)
  *   mysql   protocol 10 handshake as MySQL 8.0 (8.0.36-portkit-VERSION);
  *           every login refused (error 1045)
- *   dns     see dns.c (TCP: two-byte length before each message)
+ *   dns     A, AAAA and PTR of the names given, SOA-backed NXDOMAIN and
+ *           NODATA: see dns.c (TCP: two-byte length before each message)
  *   echo    everything back
  */
 #include <stdarg.h>

@@ -9,6 +9,7 @@ ended by its handle; the namespaces go whatever happens.
 """
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -53,7 +54,8 @@ def lab():
     try:
         client.link(server, "198.18.1", 1)
         s = Serve(server, *SPECS, "--json", "--hostname", "server1", "--dns",
-                  "server1.lab=198.18.1.2", "--dns", "server1.lab=2001:db8::2")
+                  "server1.lab=198.18.1.2", "--dns", "server1.lab=2001:db8::2", "--dns",
+                  "www.lab=198.18.1.3")
         yield client, server, s
         s.stop()
     finally:
@@ -144,6 +146,34 @@ def test_nmap_names_them_too(lab):
     # a MySQL 8.0 version string: nmap read the old "0.1.0-portkit" as Sphinx Search
     assert (svc[3306].get("product"), svc[3306].get("version")) == ("MySQL",
                                                                    "8.0.36-portkit-" + VERSION)
+
+
+@pytest.mark.skipif(not shutil.which("dig"), reason="dig (dnsutils) is not installed")
+def test_dig_sees_an_authoritative_zone(lab):
+    """dig's view: A and AAAA of the names given, PTR for their addresses,
+    and negative answers a resolver can cache (RFC 2308): NODATA for a
+    name without that type and NXDOMAIN for no name, each with the zone's
+    SOA in the authority section."""
+    client, _, _ = lab
+    soa = "lab. 60 IN SOA server1.lab. hostmaster.lab. 1 3600 600 86400 60"
+
+    def dig(*q):
+        r = client.run("dig", "@198.18.1.2", "+norec", "+tries=1", "+time=5", "+noall",
+                       "+comments", "+answer", "+authority", *q, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        status = re.search(r"status: (\w+),", r.stdout).group(1)
+        records = [" ".join(x.split()) for x in r.stdout.splitlines()
+                   if x and not x.startswith(";")]
+        return status, records
+
+    assert dig("server1.lab", "A") == ("NOERROR", ["server1.lab. 60 IN A 198.18.1.2"])
+    assert dig("www.lab", "AAAA") == ("NOERROR", [soa])            # NODATA
+    assert dig("nobody.lab", "A") == ("NXDOMAIN", [soa])
+    assert dig("-x", "198.18.1.2") == ("NOERROR", ["2.1.18.198.in-addr.arpa. 60 IN PTR server1.lab."])
+    status, records = dig("-x", "2001:db8::2")
+    assert status == "NOERROR" and records[0].endswith(".ip6.arpa. 60 IN PTR server1.lab.")
+    status, records = dig("-x", "198.18.1.99")                     # not a record's address
+    assert status == "NXDOMAIN" and records[0].startswith("1.18.198.in-addr.arpa. 60 IN SOA ")
 
 
 def test_one_record_per_connection_and_datagram():

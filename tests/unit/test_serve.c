@@ -389,6 +389,14 @@ static struct serve_opts dns_opts(void)
 
 #define RCODE(a) ((a)[3] & 15)
 #define ANCOUNT(a) ((a)[6] << 8 | (a)[7])
+#define NSCOUNT(a) ((a)[8] << 8 | (a)[9])
+
+/* The SOA of "lab" after a question for NAME.lab with NAME 6 bytes long:
+ * owner, MNAME's zone and RNAME's point at "lab" in the question (19) */
+static const char SOA_LAB[] =
+	"\xc0\x13\x00\x06\x00\x01\x00\x00\x00\x3c\x00\x2b"
+	"\x07portkit\xc0\x13\x0ahostmaster\xc0\x13"
+	"\x00\x00\x00\x01\x00\x00\x0e\x10\x00\x00\x02\x58\x00\x01\x51\x80\x00\x00\x00\x3c";
 
 TEST(serve_dns_answers)
 {
@@ -410,13 +418,44 @@ TEST(serve_dns_answers)
 	CHECK_INT(m, n + 28);
 	CHECK_INT(ANCOUNT(a), 1);
 	CHECK(!memcmp(a + n + 12, "\x20\x01\x0d\xb8", 4));
-	/* a known name's other type: NODATA; an unknown name: NXDOMAIN */
-	n = query(q, "v4only.lab", 28, 1);
-	m = dns_answer(&o, q, n, a, sizeof(a));
-	CHECK(m == n && RCODE(a) == 0 && ANCOUNT(a) == 0);
+	/* a known name's other type: NODATA; an unknown name: NXDOMAIN; both
+	 * with the zone's SOA in the authority section (RFC 2308), its owner
+	 * and names pointing at "lab" in the question (offset 19 here) */
 	n = query(q, "nobody.lab", 1, 1);
 	m = dns_answer(&o, q, n, a, sizeof(a));
-	CHECK(m == n && RCODE(a) == 3 && ANCOUNT(a) == 0);
+	CHECK(RCODE(a) == 3 && ANCOUNT(a) == 0 && NSCOUNT(a) == 1);
+	CHECK_INT(m, n + sizeof(SOA_LAB) - 1);
+	CHECK(m == n + sizeof(SOA_LAB) - 1 && !memcmp(a + n, SOA_LAB, sizeof(SOA_LAB) - 1));
+	n = query(q, "v4only.lab", 28, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 0 && NSCOUNT(a) == 1);
+	CHECK(m == n + 55 && !memcmp(a + n, "\xc0\x13\x00\x06", 4));	/* "lab" at 19 too */
+	/* the apex has the SOA; a name outside every zone is in the root's */
+	n = query(q, "LAB", 6, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 1 && NSCOUNT(a) == 0 && m == n + 55);
+	n = query(q, "www.example.com", 1, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 3 && NSCOUNT(a) == 1);
+	CHECK(m > n + 4 && !memcmp(a + n, "\x00\x00\x06\x00\x01", 5));	/* owner: the root */
+	/* PTR for the records' addresses, IPv4 and IPv6 */
+	n = query(q, "10.0.18.198.in-addr.arpa", 12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 1 && NSCOUNT(a) == 0);
+	CHECK(m == n + 12 + 13 && !memcmp(a + n, "\xc0\x0c\x00\x0c\x00\x01\x00\x00\x00\x3c"
+					   "\x00\x0d\x07server1\x03lab\x00", 25));
+	n = query(q, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+		  12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 1 && m == n + 25);
+	/* another address in the reverse zone: NXDOMAIN with that zone's SOA */
+	n = query(q, "99.0.18.198.in-addr.arpa", 12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 3 && NSCOUNT(a) == 1 && m > n + 2 && !memcmp(a + n, "\xc0\x0f", 2));
+	/* a forward name asked for PTR: NODATA */
+	n = query(q, "v4only.lab", 12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 0 && NSCOUNT(a) == 1);
 	/* version.bind CH TXT says what answers */
 	n = query(q, "version.bind", 16, 3);
 	m = dns_answer(&o, q, n, a, sizeof(a));
@@ -496,8 +535,8 @@ TEST(serve_dns_over_tcp)
 	CHECK_INT(c.out.len, 0);
 	feed(&c, p + 1, n1 + 4 + n2 - 1);	/* the rest: two messages */
 	p = (uint8_t *)c.out.data;
-	CHECK_INT(c.out.len, 2 + n1 + 16 + 2 + n2);
-	if (c.out.len == 2 + n1 + 16 + 2 + n2) {
+	CHECK_INT(c.out.len, 2 + n1 + 16 + 2 + n2 + 55);	/* NXDOMAIN has the SOA */
+	if (c.out.len == 2 + n1 + 16 + 2 + n2 + 55) {
 		CHECK((p[0] << 8 | p[1]) == (int)(n1 + 16) && RCODE(p + 2) == 0);
 		CHECK(RCODE(p + 2 + n1 + 16 + 2) == 3);
 	}
