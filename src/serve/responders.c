@@ -1,6 +1,6 @@
 /*
  * responders.c - what portkit serve says on each protocol (the binary ones,
- * ssh, rdp, smb and mysql, are in binary.c), and the table. Enough of each
+ * ssh, rdp and mysql, are in binary.c, smb in smb.c), and the table. Enough of each
  * for a real client to get a real answer and for nmap -sV and portkit scan
  * --sv to name the service; nothing that keeps state beyond a connection.
  *
@@ -17,7 +17,9 @@
  *           told key exchange is not offered (DISCONNECT)
  *   telnet  option negotiation, login prompt, every login refused
  *   rdp     X.224 Connection Confirm to a Connection Request
- *   smb     SMB2 NEGOTIATE response (to SMB2, or SMB1 offering SMB2)
+ *   smb     SMB2 NEGOTIATE response (to SMB2, or SMB1 offering SMB2), then
+ *           SESSION_SETUP: the NTLMSSP challenge, every logon refused
+ *           (STATUS_LOGON_FAILURE, anonymous too): see smb.c
  *   redis   PING, ECHO, INFO, QUIT (RESP and inline commands)
  *   mysql   protocol 10 handshake as MySQL 8.0 (8.0.36-portkit-VERSION);
  *           every login refused (error 1045)

@@ -1,7 +1,7 @@
 /*
  * wire.h - what the responders share inside src/serve: reading a line
  * (integers in either byte order come from core/wire/wire.h), and the binary
- * protocols' entry points (binary.c) for the table in responders.c.
+ * protocols' entry points (binary.c, smb.c) for the table in responders.c.
  */
 #ifndef PORTKIT_SERVE_WIRE_H
 #define PORTKIT_SERVE_WIRE_H
@@ -30,7 +30,13 @@ static inline size_t line_of(const uint8_t *d, size_t n, size_t *len)
 void ssh_greet(struct conn *c);
 size_t ssh_input(struct conn *c, const uint8_t *d, size_t n);
 size_t rdp_input(struct conn *c, const uint8_t *d, size_t n);
+
+/* smb.c */
 size_t smb_input(struct conn *c, const uint8_t *d, size_t n);
+/* The NTLMSSP message in a SESSION_SETUP security buffer p[0, n): bare, or
+ * the mechanism token of SPNEGO's negTokenInit or negTokenResp; NULL when
+ * there is none. The result points into p (*len bytes, at least 12). */
+const uint8_t *smb_security_token(const uint8_t *p, size_t n, size_t *len);
 void mysql_greet(struct conn *c);
 size_t mysql_input(struct conn *c, const uint8_t *d, size_t n);
 

@@ -176,6 +176,20 @@ def test_dig_sees_an_authoritative_zone(lab):
     assert status == "NXDOMAIN" and records[0].startswith("1.18.198.in-addr.arpa. 60 IN SOA ")
 
 
+@pytest.mark.skipif(not shutil.which("smbclient"), reason="smbclient is not installed")
+@pytest.mark.parametrize("login", [["-N"], ["-U", "user%pass"]], ids=["anonymous", "user"])
+def test_smbclient_logon_refused_after_the_challenge(lab, login):
+    """smbclient -L gets what a server with no guest account answers every
+    logon: the NTLMSSP challenge, then STATUS_LOGON_FAILURE."""
+    client, _, _ = lab
+    r = client.run("smbclient", "-s", "/dev/null", "-L", "//198.18.1.2", *login, "-d", "3",
+                   timeout=60)
+    out = r.stdout + r.stderr
+    assert "Got challenge flags:" in out, out         # the CHALLENGE was read
+    assert "session setup failed: NT_STATUS_LOGON_FAILURE" in out, out
+    assert r.returncode == 1, out
+
+
 def test_one_record_per_connection_and_datagram():
     with Netns() as ns:
         s = Serve(ns, "echo:7007", "--json", "--count", "2")

@@ -15,6 +15,7 @@
 #include "unit.h"
 #include "core/base/log.h"
 #include "serve/serve.h"
+#include "serve/wire.h"
 
 #define VER "portkit/" PORTKIT_VERSION
 
@@ -268,6 +269,14 @@ TEST(serve_smtp_telnet_redis)
 
 /* ---- binary protocols ---- */
 
+/* SPNEGO's negTokenInit naming NTLMSSP, as the NEGOTIATE response has it */
+static const uint8_t NEG_TOKEN_INIT[] = {
+	0x60, 0x1c, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02, 0xa0, 0x12, 0x30, 0x10,
+	0xa0, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02,
+	0x02, 0x0a,
+};
+
+
 TEST(serve_ssh_rdp_smb_mysql)
 {
 	/* X.224 Connection Request with a cookie and an RDP Negotiation Request */
@@ -325,12 +334,17 @@ TEST(serve_ssh_rdp_smb_mysql)
 	conn_open(&c, "smb");
 	feed(&c, smb, sizeof(smb));
 	o = (const uint8_t *)c.out.data;
-	CHECK_INT(c.out.len, 4 + 64 + 65);
-	if (c.out.len == 4 + 64 + 65) {
+	CHECK_INT(c.out.len, 4 + 64 + 64 + sizeof(NEG_TOKEN_INIT));
+	if (c.out.len == 4 + 64 + 64 + sizeof(NEG_TOKEN_INIT)) {
 		CHECK(!memcmp(o + 4, "\xfeSMB", 4));
 		CHECK_INT(o[4 + 24], 7);		/* MessageId as asked */
 		CHECK_INT(o[4 + 64 + 4] | o[4 + 64 + 5] << 8, 0x0210);
+		/* the security buffer: SPNEGO offering NTLMSSP */
+		CHECK_INT(o[4 + 64 + 56] | o[4 + 64 + 57] << 8, 128);
+		CHECK_INT(o[4 + 64 + 58] | o[4 + 64 + 59] << 8, sizeof(NEG_TOKEN_INIT));
+		CHECK(!memcmp(o + 4 + 128, NEG_TOKEN_INIT, sizeof(NEG_TOKEN_INIT)));
 	}
+	CHECK(!c.closing);	/* a session setup comes next */
 	conn_done(&c);
 
 	conn_open(&c, "mysql");
@@ -347,6 +361,177 @@ TEST(serve_ssh_rdp_smb_mysql)
 	CHECK(memmem(c.out.data, c.out.len, "#28000Access denied", 19) != NULL);
 	CHECK(c.closing);
 	conn_done(&c);
+}
+
+/* ---- smb: SESSION_SETUP, SPNEGO, NTLMSSP ---- */
+
+/* A client's first token: negTokenInit with NTLMSSP NEGOTIATE inside */
+static const uint8_t spnego_init[] = {
+	0x60, 0x40, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02, 0xa0, 0x36,
+	0x30, 0x34, 0xa0, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
+	0x01, 0x82, 0x37, 0x02, 0x02, 0x0a, 0xa2, 0x22, 0x04, 0x20, 0x4e, 0x54,
+	0x4c, 0x4d, 0x53, 0x53, 0x50, 0x00, 0x01, 0x00, 0x00, 0x00, 0x15, 0x82,
+	0x08, 0x62, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+/* and its second: negTokenResp with NTLMSSP AUTHENTICATE */
+static const uint8_t spnego_auth[] = {
+	0xa1, 0x46, 0x30, 0x44, 0xa2, 0x42, 0x04, 0x40, 0x4e, 0x54, 0x4c, 0x4d,
+	0x53, 0x53, 0x50, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* An SMB2 request over direct TCP: NetBIOS length, header, body */
+static size_t smb2_msg(uint8_t *out, uint16_t cmd, uint8_t mid, const uint8_t *body, size_t n)
+{
+	memset(out, 0, 4 + 64);
+	out[1] = (uint8_t)((64 + n) >> 16);
+	out[2] = (uint8_t)((64 + n) >> 8);
+	out[3] = (uint8_t)(64 + n);
+	memcpy(out + 4, "\xfeSMB\x40", 5);
+	out[4 + 12] = (uint8_t)cmd;
+	out[4 + 14] = 31;		/* credits asked */
+	out[4 + 24] = mid;
+	memcpy(out + 4 + 64, body, n);
+	return 4 + 64 + n;
+}
+
+/* SESSION_SETUP with this security buffer */
+static size_t smb2_setup(uint8_t *out, uint8_t mid, const uint8_t *tok, size_t n)
+{
+	uint8_t b[24 + 128] = { 25 };
+
+	b[12] = 64 + 24;		/* SecurityBufferOffset */
+	b[14] = (uint8_t)n;
+	memcpy(b + 24, tok, n);
+	return smb2_msg(out, 1, mid, b, 24 + n);
+}
+
+#define SMB_STATUS(o) ((uint32_t)(o)[4 + 8] | (uint32_t)(o)[4 + 9] << 8 | \
+		       (uint32_t)(o)[4 + 10] << 16 | (uint32_t)(o)[4 + 11] << 24)
+
+TEST(serve_smb_logon_refused)
+{
+	static const uint8_t dialects[36 + 4] = { 36, 0, 2, [36] = 0x02, 0x02, 0x02, 0x03 };
+	uint8_t m[512];
+	struct conn c;
+	const uint8_t *o, *tok;
+	size_t n, len = 0;
+
+	conn_open(&c, "smb");
+	n = smb2_msg(m, 0, 0, dialects, sizeof(dialects));
+	feed(&c, m, n);
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len > 4 + 64 + 6 && (o[4 + 64 + 4] | o[4 + 64 + 5] << 8) == 0x0302);
+	said(&c);
+	/* NTLMSSP NEGOTIATE: more processing, a session id, the CHALLENGE */
+	n = smb2_setup(m, 1, spnego_init, sizeof(spnego_init));
+	feed(&c, m, n - 10);	/* in two pieces */
+	CHECK_INT(c.out.len, 0);
+	feed(&c, m + n - 10, 10);
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len > 4 + 64 + 8 + 20);
+	if (c.out.len <= 4 + 64 + 8 + 20)
+		return;
+	CHECK_INT(SMB_STATUS(o), 0xc0000016);
+	CHECK_INT(o[4 + 12], 1);			/* SESSION_SETUP */
+	CHECK_INT(o[4 + 14], 31);			/* the credits asked */
+	CHECK_INT(o[4 + 24], 1);			/* MessageId */
+	CHECK(!memcmp(o + 4 + 40, "\x01\0\0\0\0\x10\0\0", 8));	/* SessionId */
+	CHECK_INT(o[4 + 64], 9);
+	CHECK_INT(o[4 + 64 + 4], 72);			/* SecurityBufferOffset */
+	CHECK_INT((size_t)(o[4 + 64 + 6] | o[4 + 64 + 7] << 8), c.out.len - 4 - 72);
+	/* negTokenResp: accept-incomplete, NTLMSSP, the challenge as its token */
+	CHECK(!memcmp(o + 4 + 72, "\xa1\x81", 2) && !memcmp(o + 4 + 72 + 3, "\x30\x81", 2));
+	CHECK(!memcmp(o + 4 + 72 + 6, "\xa0\x03\x0a\x01\x01\xa1\x0c\x06\x0a\x2b", 10));
+	tok = smb_security_token(o + 4 + 72, c.out.len - 4 - 72, &len);
+	CHECK(tok && len > 56 && !memcmp(tok, "NTLMSSP\0\x02\0\0\0", 12));
+	if (tok && len > 56) {
+		/* flags: what the client asked that a server grants (not
+		 * VERSION), NTLM, a server as the target, its target info */
+		CHECK_INT(tok[20] | tok[21] << 8 | tok[22] << 16 | (uint32_t)tok[23] << 24,
+			  0x608a8215);
+		CHECK(!memcmp(tok + 12, "\x08\0\x08\0\x38\0\0\0", 8));	/* TargetName */
+		CHECK(!memcmp(tok + 56, "T\0E\0S\0T\0", 8));		/* --hostname test */
+		CHECK(memmem(tok, len, "\x01\0\x08\0T\0E\0S\0T\0\x04\0\x08\0t\0e\0s\0t\0",
+			     24) != NULL);	/* NetBIOS and DNS names as AV pairs */
+	}
+	CHECK(!c.closing);
+	said(&c);
+	/* NTLMSSP AUTHENTICATE: refused, with the ERROR body */
+	n = smb2_setup(m, 2, spnego_auth, sizeof(spnego_auth));
+	feed(&c, m, n);
+	o = (const uint8_t *)c.out.data;
+	CHECK_INT(c.out.len, 4 + 64 + 9);
+	CHECK(c.out.len == 4 + 64 + 9 && SMB_STATUS(o) == 0xc000006d && o[4 + 64] == 9);
+	said(&c);
+	/* a tree connect without a session; a second try, the third ends it */
+	n = smb2_msg(m, 3, 3, (const uint8_t *)"\x09\0\0\0\0\0\0\0\0", 9);
+	feed(&c, m, n);
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len == 4 + 64 + 9 && SMB_STATUS(o) == 0xc0000203);
+	said(&c);
+	n = smb2_setup(m, 4, spnego_init, sizeof(spnego_init));
+	feed(&c, m, n);
+	CHECK(c.out.len > 12 && SMB_STATUS((const uint8_t *)c.out.data) == 0xc0000016);
+	said(&c);
+	n = smb2_setup(m, 5, spnego_auth + 8, sizeof(spnego_auth) - 8);	/* bare NTLMSSP */
+	feed(&c, m, n);
+	CHECK(c.out.len > 12 && SMB_STATUS((const uint8_t *)c.out.data) == 0xc000006d);
+	CHECK(!c.closing);
+	said(&c);
+	n = smb2_setup(m, 6, (const uint8_t *)"junk", 4);
+	feed(&c, m, n);
+	CHECK(c.out.len > 12 && SMB_STATUS((const uint8_t *)c.out.data) == 0xc000006d);
+	CHECK(c.closing);
+	conn_done(&c);
+}
+
+/* The security buffer's reader on what it must refuse */
+TEST(serve_spnego_reading)
+{
+	uint8_t t[sizeof(spnego_init) + 8];
+	size_t len = 0;
+	const uint8_t *tok = smb_security_token(spnego_init, sizeof(spnego_init), &len);
+
+	CHECK(tok == spnego_init + 34 && len == 32);
+	tok = smb_security_token(spnego_auth, sizeof(spnego_auth), &len);
+	CHECK(tok == spnego_auth + 8 && len == 64);
+	/* cut anywhere: nothing */
+	for (size_t n = 0; n < sizeof(spnego_init); n++)
+		if (smb_security_token(spnego_init, n, &len))
+			unit_fail(__FILE__, __LINE__, "a token cut at %zu was read", n);
+	/* a length past the end, an indefinite length, a high tag number, a
+	 * length in 4 bytes, another OID, no mechToken, not NTLMSSP inside */
+	memcpy(t, spnego_init, sizeof(spnego_init));
+	t[33] = 0x21;
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	t[33] = 0x20;
+	t[1] = 0x80;
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	t[1] = 0x40;
+	t[12] = 0x3f;
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	t[12] = 0x30;
+	memcpy(t, "\x60\x84\0\0\0\x40", 6);
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	memcpy(t, spnego_init, sizeof(spnego_init));
+	t[9] = 0x03;
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	t[9] = 0x02;
+	t[30] = 0xa3;
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	t[30] = 0xa2;
+	t[34] = 'X';
+	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	/* the long form, two bytes, is read */
+	memcpy(t, "\x60\x82\x00\x40", 4);
+	memcpy(t + 4, spnego_init + 2, sizeof(spnego_init) - 2);
+	tok = smb_security_token(t, sizeof(spnego_init) + 2, &len);
+	CHECK(tok == t + 36 && len == 32);
 }
 
 /* ---- dns ---- */
