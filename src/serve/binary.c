@@ -1,6 +1,7 @@
 /*
  * binary.c - the responders of binary protocols: SSH (identification and
- * KEXINIT, RFC 4253), RDP (X.224 Connection Confirm, MS-RDPBCGR), MySQL
+ * KEXINIT, RFC 4253), RDP (X.224 Connection Confirm and the security
+ * layer it negotiates, MS-RDPBCGR; TLS itself is tls.c's), MySQL
  * (protocol 10 handshake); SMB has smb.c. Each reads by the protocol's
  * length fields and only appends to c->out.
  */
@@ -104,7 +105,31 @@ size_t ssh_input(struct conn *c, const uint8_t *d, size_t n)
 	return c->state == SSH_DONE ? n : 0;
 }
 
-/* ---- rdp (X.224 over TPKT, MS-RDPBCGR 2.2.1.1 and 2.2.1.2) ---- */
+/* ---- rdp (X.224 over TPKT, MS-RDPBCGR 2.2.1.1, 2.2.1.2, 5.4.5.1) ---- */
+
+/* The offer is xrdp's default one: TLS, and standard RDP security for a
+ * client that asks for nothing else. After TLS the client's first PDU (MCS
+ * Connect Initial) ends the connection, with close_notify; a client on
+ * standard RDP security is closed after the Connection Confirm: its next
+ * step would need the server's RSA key exchange. */
+enum { RDP_CR, RDP_TLS };	/* c->state: waiting for the request, in TLS */
+
+enum {
+	PROTOCOL_RDP = 0, PROTOCOL_SSL = 1,
+	SSL_REQUIRED_BY_SERVER = 1, SSL_CERT_NOT_ON_SERVER = 3,
+};
+
+int rdp_select(uint32_t requested)
+{
+	if (requested & PROTOCOL_SSL)
+		return PROTOCOL_SSL;
+	if (!requested)
+		return PROTOCOL_RDP;
+	/* CredSSP, CredSSP with early user authorization, RDSTLS, Azure AD
+	 * only: "if only CredSSP was requested then the server only supports
+	 * TLS" (2.2.1.2.2) says what this server does */
+	return -SSL_REQUIRED_BY_SERVER;
+}
 
 /* Where the RDP Negotiation Request starts in a Connection Request (after
  * the optional cookie or routing token line), or 0 when there is none. */
@@ -122,36 +147,71 @@ static size_t rdp_neg_req(const uint8_t *d, size_t len)
 	return at + 8 <= len && d[at] == 1 ? at : 0;
 }
 
+/* The Connection Confirm to a Connection Request of len bytes */
+static void rdp_confirm(struct conn *c, const uint8_t *d, size_t len)
+{
+	/* TPKT, X.224 CC (source reference 0x1234), RDP_NEG_RSP or _FAILURE */
+	uint8_t cc[19] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0 };
+	size_t at = rdp_neg_req(d, len);
+	int sel;
+
+	if (!at) {	/* a client that did not negotiate: standard RDP security */
+		cc[3] = 11;
+		cc[4] = 6;
+		conn_put(c, cc, 11);
+		return;
+	}
+	sel = rdp_select(get_le32(d + at + 4));
+	if (sel == PROTOCOL_SSL && !(c->tls = serve_tls_new(c->o && c->o->hostname ?
+							    c->o->hostname : "portkit")))
+		sel = -SSL_CERT_NOT_ON_SERVER;
+	if (sel < 0)
+		cc[11] = 3;	/* TYPE_RDP_NEG_FAILURE, then close (3.3.5.3.2) */
+	put_le32(cc + 15, (uint32_t)(sel < 0 ? -sel : sel));
+	conn_put(c, cc, sizeof(cc));
+	if (sel == PROTOCOL_SSL)
+		c->state = RDP_TLS;
+}
+
 size_t rdp_input(struct conn *c, const uint8_t *d, size_t n)
 {
 	size_t len;
 
+	if (c->state == RDP_TLS) {
+		switch (serve_tls_input(c->tls, c, d, n)) {
+		case TLS_DATA:
+			serve_tls_close(c->tls, c);
+			/* fall through */
+		case TLS_FAIL:
+			c->closing = true;
+		}
+		return n;
+	}
 	if (n < 4)
 		return 0;
-	len = (size_t)d[2] << 8 | d[3];
+	len = get_be16(d + 2);
 	if (d[0] != 3 || len < 11) {
 		c->closing = true;
 		return n;
 	}
 	if (n < len)
 		return 0;
-	c->closing = true;
-	if ((d[5] & 0xf0) != 0xe0)	/* not a Connection Request */
+	if ((d[5] & 0xf0) != 0xe0) {	/* not a Connection Request */
+		c->closing = true;
 		return n;
-	if (rdp_neg_req(d, len)) {
-		/* Connection Confirm with an RDP Negotiation Response selecting
-		 * standard RDP security (0): the client's next step would be MCS */
-		static const uint8_t cc[] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0,
-					      2, 0x00, 8, 0, 0, 0, 0, 0 };
-
-		conn_put(c, cc, sizeof(cc));
-	} else {
-		/* a client that did not negotiate gets the plain confirm */
-		static const uint8_t cc[] = { 3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0 };
-
-		conn_put(c, cc, sizeof(cc));
 	}
-	return n;
+	rdp_confirm(c, d, len);
+	if (c->state != RDP_TLS) {
+		c->closing = true;
+		return n;
+	}
+	return len + (n > len ? rdp_input(c, d + len, n - len) : 0);
+}
+
+void rdp_end(struct conn *c)
+{
+	serve_tls_free(c->tls);
+	c->tls = NULL;
 }
 
 /* ---- mysql (client/server protocol 10) ---- */

@@ -1,8 +1,9 @@
 /*
  * responders.c - what portkit serve says on each protocol (the binary ones,
- * ssh, rdp and mysql, are in binary.c, smb in smb.c), and the table. Enough of each
- * for a real client to get a real answer and for nmap -sV and portkit scan
- * --sv to name the service; nothing that keeps state beyond a connection.
+ * ssh, rdp and mysql, are in binary.c, smb in smb.c), and the table.
+ * Enough of each for a real client to get a real answer and for nmap -sV
+ * and portkit scan --sv to name the service; nothing that keeps state
+ * beyond a connection.
  *
  * Text protocols are read a line at a time (CRLF or LF, at most IN_MAX
  * bytes: a longer line is an error and ends the connection); binary ones by
@@ -16,7 +17,9 @@
  *   ssh     identification line, then KEXINIT; a client that goes on is
  *           told key exchange is not offered (DISCONNECT)
  *   telnet  option negotiation, login prompt, every login refused
- *   rdp     X.224 Connection Confirm to a Connection Request
+ *   rdp     X.224 Connection Confirm to a Connection Request: TLS when
+ *           offered, then the handshake (tls.c); standard RDP security
+ *           when nothing else is; CredSSP or RDSTLS alone refused
  *   smb     SMB2 NEGOTIATE response (to SMB2, or SMB1 offering SMB2), then
  *           SESSION_SETUP: the NTLMSSP challenge, every logon refused
  *           (STATUS_LOGON_FAILURE, anonymous too): see smb.c
@@ -588,7 +591,7 @@ static const struct responder responders[] = {
 	{ "dns", 53, SV_TCP | SV_UDP, NULL, dns_tcp_input, dns_datagram },
 	{ "smb", 445, SV_TCP, NULL, smb_input, NULL },
 	{ "mysql", 3306, SV_TCP, mysql_greet, mysql_input, NULL },
-	{ "rdp", 3389, SV_TCP, NULL, rdp_input, NULL },
+	{ "rdp", 3389, SV_TCP, NULL, rdp_input, NULL, rdp_end },
 	{ "redis", 6379, SV_TCP, NULL, redis_input, NULL },
 	{ "echo", 7, SV_TCP | SV_UDP, NULL, echo_input, echo_datagram },
 };

@@ -78,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (tok && (tok < data + 1 || len < 12 || len > (size_t)(data + size - tok)))
 			abort();	/* the token lies inside the buffer */
 	}
+	if (c.r->end)
+		c.r->end(&c);
 	buf_free(&c.in);
 	buf_free(&c.out);
 	return 0;

@@ -109,6 +109,31 @@ def test_every_responder_answers_a_real_client(lab):
     assert got["echo:7"] == {"tcp": "ping\n", "udp": "dgram"}
 
 
+def test_rdp_tls_is_real(lab):
+    """PROTOCOL_SSL selected means a TLS handshake follows, with a certificate."""
+    client, _, _ = lab
+    got = ask(client, "198.18.1.2", "rdp_tls:3389")["rdp_tls:3389"]
+    assert got == {"neg": "0200080001000000", "tls": got.get("tls"), "cert": True}, got
+    assert got["tls"] in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.skipif(not shutil.which("nmap"), reason="nmap is not installed")
+def test_nmap_rdp_enum_encryption_sees_what_is_offered(lab):
+    """TLS and standard RDP security, nothing else: nmap's CredSSP probe
+    offers TLS too (3), so TLS is chosen for it; CredSSP with early user
+    authorization and RDSTLS alone get RDP_NEG_FAILURE (shown with -d)."""
+    client, _, _ = lab
+    r = client.run("nmap", "-d", "-n", "-Pn", "-p", "3389", "--script", "rdp-enum-encryption",
+                   "198.18.1.2", timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [x.strip("|_ ") for x in r.stdout.splitlines()]
+    layer = lines[lines.index("Security layer") + 1:][:5]
+    assert layer == ["CredSSP (NLA): SUCCESS",
+                     "CredSSP with Early User Auth: FAILED (SSL_REQUIRED_BY_SERVER)",
+                     "Native RDP: SUCCESS", "RDSTLS: FAILED (SSL_REQUIRED_BY_SERVER)",
+                     "SSL: SUCCESS"], r.stdout
+
+
 def test_scan_sv_names_what_serve_runs(lab):
     client, _, _ = lab
     ports = "7,21,22,23,25,53,80,83,445,3306,3350,3389,6379"

@@ -12,6 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "unit.h"
 #include "core/base/log.h"
 #include "serve/serve.h"
@@ -91,6 +94,8 @@ static const char *said(struct conn *c)
 
 static void conn_done(struct conn *c)
 {
+	if (c->r && c->r->end)
+		c->r->end(c);
 	buf_free(&c->in);
 	buf_free(&c->out);
 }
@@ -285,7 +290,7 @@ TEST(serve_ssh_rdp_smb_mysql)
 		'C', 'o', 'o', 'k', 'i', 'e', ':', ' ', 'm', 's', 't', 's', 'h', 'a', 's', 'h',
 		'=', 'a', '\r', '\n', 1, 0, 8, 0, 3, 0, 0, 0 };
 	static const uint8_t rdp_cc[] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0,
-					  2, 0, 8, 0, 0, 0, 0, 0 };
+					  2, 0, 8, 0, 1, 0, 0, 0 };	/* TLS chosen */
 	static const uint8_t rdp_plain[] = { 3, 0, 0, 11, 6, 0xe0, 0, 0, 0, 0, 0 };
 	uint8_t smb[4 + 64 + 36 + 6];
 	struct conn c;
@@ -317,8 +322,13 @@ TEST(serve_ssh_rdp_smb_mysql)
 	CHECK_INT(c.out.len, 0);
 	feed(&c, rdp_neg + 20, sizeof(rdp_neg) - 20);
 	CHECK(c.out.len == sizeof(rdp_cc) && !memcmp(c.out.data, rdp_cc, sizeof(rdp_cc)));
-	CHECK(c.closing);
+	CHECK(!c.closing && c.tls);	/* the TLS handshake comes next */
+	said(&c);
+	feed(&c, "\x16\x03\x01\x00\x05hello", 10);	/* a broken ClientHello: an alert, close */
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len >= 7 && o[0] == 21 && c.closing);
 	conn_done(&c);
+	CHECK(c.tls == NULL);
 	conn_open(&c, "rdp");
 	feed(&c, rdp_plain, sizeof(rdp_plain));
 	CHECK(c.out.len == 11 && !memcmp(c.out.data, "\x03\x00\x00\x0b\x06\xd0", 6));
@@ -361,6 +371,104 @@ TEST(serve_ssh_rdp_smb_mysql)
 	CHECK(memmem(c.out.data, c.out.len, "#28000Access denied", 19) != NULL);
 	CHECK(c.closing);
 	conn_done(&c);
+}
+
+/* ---- rdp: the negotiation, then TLS ---- */
+
+TEST(serve_rdp_negotiation)
+{
+	/* a Connection Request with only requestedProtocols (no cookie) */
+	uint8_t cr[19] = { 3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0 };
+	static const struct { uint32_t asked; int got; } offer[] = {
+		{ 0, 0 }, { 1, 1 }, { 3, 1 }, { 0xb, 1 }, { 0x1f, 1 },
+		{ 2, -1 }, { 4, -1 }, { 8, -1 }, { 0xa, -1 }, { 0x10, -1 },
+	};
+	struct conn c;
+
+	/* TLS whenever it is offered, standard RDP security when nothing is,
+	 * SSL_REQUIRED_BY_SERVER for CredSSP or RDSTLS alone */
+	for (size_t i = 0; i < sizeof(offer) / sizeof(offer[0]); i++)
+		if (rdp_select(offer[i].asked) != offer[i].got)
+			unit_fail(__FILE__, __LINE__, "requestedProtocols %#x: %d", offer[i].asked,
+				  rdp_select(offer[i].asked));
+	conn_open(&c, "rdp");
+	cr[15] = 2;			/* CredSSP only */
+	feed(&c, cr, sizeof(cr));
+	CHECK(c.out.len == 19 && !memcmp(c.out.data, "\x03\0\0\x13\x0e\xd0\0\0\x12\x34\0"
+					  "\x03\0\x08\0\x01\0\0\0", 19));
+	CHECK(c.closing && !c.tls);
+	conn_done(&c);
+	conn_open(&c, "rdp");
+	cr[15] = 0;			/* standard RDP security: confirmed, then closed */
+	feed(&c, cr, sizeof(cr));
+	CHECK(c.out.len == 19 && ((const uint8_t *)c.out.data)[11] == 2 &&
+	      ((const uint8_t *)c.out.data)[15] == 0 && c.closing);
+	conn_done(&c);
+}
+
+/* Bytes from one side to the other: an OpenSSL client's BIO and the responder */
+static void tls_to_server(struct conn *c, BIO *from)
+{
+	uint8_t b[8192];
+	int k;
+
+	while ((k = BIO_read(from, b, sizeof(b))) > 0)
+		feed(c, b, (size_t)k);
+}
+
+TEST(serve_rdp_tls_handshake)
+{
+	static const uint8_t cr[19] = { 3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0, 1 };
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *cl = ctx ? SSL_new(ctx) : NULL;
+	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+	struct conn c;
+	int r = -1;
+
+	CHECK(cl != NULL);
+	if (!cl)
+		return;
+	SSL_set_bio(cl, in, out);
+	SSL_set_connect_state(cl);
+	conn_open(&c, "rdp");
+	feed(&c, cr, sizeof(cr));
+	CHECK(c.out.len == 19 && ((const uint8_t *)c.out.data)[15] == 1);
+	said(&c);
+	/* the handshake, in as many round trips as it takes */
+	for (int i = 0; i < 8 && r != 1; i++) {
+		r = SSL_do_handshake(cl);
+		tls_to_server(&c, out);
+		BIO_write(in, c.out.data ? c.out.data : "", (int)c.out.len);
+		said(&c);
+	}
+	CHECK_INT(r, 1);
+	CHECK(SSL_get_peer_certificate(cl) != NULL);
+	{
+		X509 *x = SSL_get_peer_certificate(cl);
+		char cn[64] = "";
+
+		if (x) {
+			X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+						  sizeof(cn));
+			X509_free(x);
+		}
+		CHECK_STR(cn, "test");		/* --hostname */
+	}
+	CHECK(!c.closing);
+	/* the client's first PDU (its MCS Connect Initial): close_notify, close */
+	CHECK_INT(SSL_write(cl, "\x03\0\0\x08\x02\xf0\x80\x7f", 8), 8);
+	tls_to_server(&c, out);
+	CHECK(c.closing && c.out.len > 0);
+	BIO_write(in, c.out.data ? c.out.data : "", (int)c.out.len);
+	{
+		char b[16];
+
+		CHECK(SSL_read(cl, b, sizeof(b)) <= 0 &&
+		      SSL_get_error(cl, 0) == SSL_ERROR_ZERO_RETURN);
+	}
+	conn_done(&c);
+	SSL_free(cl);
+	SSL_CTX_free(ctx);
 }
 
 /* ---- smb: SESSION_SETUP, SPNEGO, NTLMSSP ---- */
