@@ -482,15 +482,10 @@ static const uint8_t spnego_init[] = {
 	0x08, 0x62, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
-/* and its second: negTokenResp with NTLMSSP AUTHENTICATE */
-static const uint8_t spnego_auth[] = {
-	0xa1, 0x46, 0x30, 0x44, 0xa2, 0x42, 0x04, 0x40, 0x4e, 0x54, 0x4c, 0x4d,
-	0x53, 0x53, 0x50, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-};
+/* and its second: negTokenResp with an NTLMSSP AUTHENTICATE (64 bytes,
+ * all zero after the message type: no user, as anonymous) inside */
+static const uint8_t spnego_auth[8 + 64] =
+	"\xa1\x46\x30\x44\xa2\x42\x04\x40NTLMSSP\0\x03";
 
 /* An SMB2 request over direct TCP: NetBIOS length, header, body */
 static size_t smb2_msg(uint8_t *out, uint16_t cmd, uint8_t mid, const uint8_t *body, size_t n)
@@ -601,6 +596,10 @@ TEST(serve_smb_logon_refused)
 /* The security buffer's reader on what it must refuse */
 TEST(serve_spnego_reading)
 {
+	static const struct { size_t at; uint8_t to; } bad[] = {
+		{ 33, 0x21 }, { 1, 0x80 }, { 12, 0x3f }, { 1, 0x84 }, { 9, 0x03 }, { 30, 0xa3 },
+		{ 34, 'X' },
+	};
 	uint8_t t[sizeof(spnego_init) + 8];
 	size_t len = 0;
 	const uint8_t *tok = smb_security_token(spnego_init, sizeof(spnego_init), &len);
@@ -612,29 +611,15 @@ TEST(serve_spnego_reading)
 	for (size_t n = 0; n < sizeof(spnego_init); n++)
 		if (smb_security_token(spnego_init, n, &len))
 			unit_fail(__FILE__, __LINE__, "a token cut at %zu was read", n);
-	/* a length past the end, an indefinite length, a high tag number, a
-	 * length in 4 bytes, another OID, no mechToken, not NTLMSSP inside */
-	memcpy(t, spnego_init, sizeof(spnego_init));
-	t[33] = 0x21;
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
-	t[33] = 0x20;
-	t[1] = 0x80;
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
-	t[1] = 0x40;
-	t[12] = 0x3f;
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
-	t[12] = 0x30;
-	memcpy(t, "\x60\x84\0\0\0\x40", 6);
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
-	memcpy(t, spnego_init, sizeof(spnego_init));
-	t[9] = 0x03;
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
-	t[9] = 0x02;
-	t[30] = 0xa3;
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
-	t[30] = 0xa2;
-	t[34] = 'X';
-	CHECK(!smb_security_token(t, sizeof(spnego_init), &len));
+	/* one byte changed: a length past the end, an indefinite length, a
+	 * high tag number, a length in 4 bytes, another OID, no mechToken (the
+	 * MIC's tag instead), not NTLMSSP inside */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(t, spnego_init, sizeof(spnego_init));
+		t[bad[i].at] = bad[i].to;
+		if (smb_security_token(t, sizeof(spnego_init), &len))
+			unit_fail(__FILE__, __LINE__, "byte %zu as %#x was read", bad[i].at, bad[i].to);
+	}
 	/* the long form, two bytes, is read */
 	memcpy(t, "\x60\x82\x00\x40", 4);
 	memcpy(t + 4, spnego_init + 2, sizeof(spnego_init) - 2);
