@@ -167,13 +167,13 @@ static uint64_t filetime_now(void)
 	return ((uint64_t)now.tv_sec + 11644473600ULL) * 10000000ULL + (uint64_t)now.tv_nsec / 100;
 }
 
-/* An ASCII name as UTF-16LE; NetBIOS style (upper case, up to the first
- * dot, 15 characters) when nb */
+/* An ASCII name as UTF-16LE, at most 63 characters; NetBIOS style (upper
+ * case, up to the first dot, 15 characters) when nb */
 static size_t utf16(uint8_t *out, const char *s, bool nb)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; s[i] && !(nb && (s[i] == '.' || i == 15)); i++) {
+	for (size_t i = 0; s[i] && i < (nb ? 15 : 63) && !(nb && s[i] == '.'); i++) {
 		char ch = s[i];
 
 		out[k++] = (uint8_t)(nb && ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
@@ -187,17 +187,20 @@ static size_t av_pair(uint8_t *p, uint16_t id, const uint8_t *v, size_t n)
 {
 	put_le16(p, id);
 	put_le16(p + 2, (uint16_t)n);
-	memcpy(p + 4, v, n);
+	if (n)
+		memcpy(p + 4, v, n);
 	return 4 + n;
 }
 
-/* The CHALLENGE to a NEGOTIATE with these flags: the server's names (its
- * --hostname) in the target info; the challenge is random though nothing
- * will ever be checked against it */
+/* The CHALLENGE to a NEGOTIATE with these flags, into m (NTLM_MAX bytes):
+ * the server's names (its --hostname) in the target info; the challenge
+ * is random though nothing will ever be checked against it */
+#define NTLM_MAX (56 + 30 + 4 + 30 + 4 + 30 + 2 * (4 + 126) + 4 + 8 + 4)
+
 static size_t ntlm_challenge(const struct conn *c, uint32_t asked, uint8_t *m)
 {
 	const char *host = c->o && c->o->hostname ? c->o->hostname : "portkit";
-	uint8_t nb[32], dns[128], ts[8];
+	uint8_t nb[30], dns[126], ts[8];
 	size_t nbn = utf16(nb, host, true), dnsn = utf16(dns, host, false), k = 56, info;
 	uint32_t flags = (asked & (NTLM_UNICODE | NTLM_SIGN | NTLM_SEAL | NTLM_ALWAYS_SIGN |
 				   NTLM_ESS | NTLM_128 | NTLM_KEY_EXCH | NTLM_56)) |
@@ -297,6 +300,10 @@ static void smb2_negotiate(struct conn *c, const uint8_t *m, uint16_t dialect)
 	pre_tag(&d, 0xa0, end);
 	pre_bytes(&d, OID_SPNEGO, sizeof(OID_SPNEGO));
 	pre_tag(&d, 0x60, end);				/* the GSS-API initial token */
+	if (d.full || d.at < 64) {	/* as in smb2_session_setup */
+		c->closing = true;
+		return;
+	}
 	tok = end - d.at;
 	memmove(b + 64, b + d.at, tok);
 	memset(b, 0, 64);
@@ -317,7 +324,7 @@ static void smb2_negotiate(struct conn *c, const uint8_t *m, uint16_t dialect)
  * else (its AUTHENTICATE above all) */
 static void smb2_session_setup(struct conn *c, const uint8_t *m, size_t n)
 {
-	uint8_t b[8 + 512], ntlm[400];
+	uint8_t b[8 + 64 + NTLM_MAX], ntlm[NTLM_MAX];	/* 64: DER's headers, the OIDs */
 	struct der_out d = { b, sizeof(b), false };
 	size_t off, len, tlen = 0, end = d.at, mech;
 	const uint8_t *tok = NULL;
@@ -347,6 +354,10 @@ static void smb2_session_setup(struct conn *c, const uint8_t *m, size_t n)
 	pre_bytes(&d, "\xa0\x03\x0a\x01\x01", 5);
 	pre_tag(&d, 0x30, end);
 	pre_tag(&d, 0xa1, end);
+	if (d.full || d.at < 8) {	/* b is sized for the longest: cannot be */
+		c->closing = true;
+		return;
+	}
 	len = end - d.at;
 	memmove(b + 8, b + d.at, len);
 	put_le16(b, 9);					/* StructureSize */
