@@ -1,8 +1,9 @@
 /*
  * binary.c - the responders of binary protocols: SSH (identification and
- * KEXINIT, RFC 4253), RDP (X.224 Connection Confirm, MS-RDPBCGR), SMB
- * (NEGOTIATE, MS-SMB2 and MS-CIFS), MySQL (protocol 10 handshake). Each
- * reads by the protocol's length fields and only appends to c->out.
+ * KEXINIT, RFC 4253), RDP (X.224 Connection Confirm and the security
+ * layer it negotiates, MS-RDPBCGR; TLS itself is tls.c's), MySQL
+ * (protocol 10 handshake); SMB has smb.c. Each reads by the protocol's
+ * length fields and only appends to c->out.
  */
 #include <stdio.h>
 #include <string.h>
@@ -104,7 +105,31 @@ size_t ssh_input(struct conn *c, const uint8_t *d, size_t n)
 	return c->state == SSH_DONE ? n : 0;
 }
 
-/* ---- rdp (X.224 over TPKT, MS-RDPBCGR 2.2.1.1 and 2.2.1.2) ---- */
+/* ---- rdp (X.224 over TPKT, MS-RDPBCGR 2.2.1.1, 2.2.1.2, 5.4.5.1) ---- */
+
+/* The offer is xrdp's default one: TLS, and standard RDP security for a
+ * client that asks for nothing else. After TLS the client's first PDU (MCS
+ * Connect Initial) ends the connection, with close_notify; a client on
+ * standard RDP security is closed after the Connection Confirm: its next
+ * step would need the server's RSA key exchange. */
+enum { RDP_CR, RDP_TLS };	/* c->state: waiting for the request, in TLS */
+
+enum {
+	PROTOCOL_RDP = 0, PROTOCOL_SSL = 1,
+	SSL_REQUIRED_BY_SERVER = 1, SSL_CERT_NOT_ON_SERVER = 3,
+};
+
+int rdp_select(uint32_t requested)
+{
+	if (requested & PROTOCOL_SSL)
+		return PROTOCOL_SSL;
+	if (!requested)
+		return PROTOCOL_RDP;
+	/* CredSSP, CredSSP with early user authorization, RDSTLS, Azure AD
+	 * only: "if only CredSSP was requested then the server only supports
+	 * TLS" (2.2.1.2.2) says what this server does */
+	return -SSL_REQUIRED_BY_SERVER;
+}
 
 /* Where the RDP Negotiation Request starts in a Connection Request (after
  * the optional cookie or routing token line), or 0 when there is none. */
@@ -122,190 +147,84 @@ static size_t rdp_neg_req(const uint8_t *d, size_t len)
 	return at + 8 <= len && d[at] == 1 ? at : 0;
 }
 
+/* The Connection Confirm to a Connection Request of len bytes */
+static void rdp_confirm(struct conn *c, const uint8_t *d, size_t len)
+{
+	/* TPKT, X.224 CC (source reference 0x1234), RDP_NEG_RSP or _FAILURE */
+	uint8_t cc[19] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0 };
+	size_t at = rdp_neg_req(d, len);
+	int sel;
+
+	if (!at) {	/* a client that did not negotiate: standard RDP security */
+		cc[3] = 11;
+		cc[4] = 6;
+		conn_put(c, cc, 11);
+		return;
+	}
+	sel = rdp_select(get_le32(d + at + 4));
+	if (sel == PROTOCOL_SSL && !(c->tls = serve_tls_new(c->o && c->o->hostname ?
+							    c->o->hostname : "portkit")))
+		sel = -SSL_CERT_NOT_ON_SERVER;
+	if (sel < 0)
+		cc[11] = 3;	/* TYPE_RDP_NEG_FAILURE, then close (3.3.5.3.2) */
+	put_le32(cc + 15, (uint32_t)(sel < 0 ? -sel : sel));
+	conn_put(c, cc, sizeof(cc));
+	if (sel == PROTOCOL_SSL)
+		c->state = RDP_TLS;
+}
+
 size_t rdp_input(struct conn *c, const uint8_t *d, size_t n)
 {
 	size_t len;
 
+	if (c->state == RDP_TLS) {
+		switch (serve_tls_input(c->tls, c, d, n)) {
+		case TLS_DATA:
+			serve_tls_close(c->tls, c);
+			/* fall through */
+		case TLS_FAIL:
+			c->closing = true;
+		}
+		return n;
+	}
 	if (n < 4)
 		return 0;
-	len = (size_t)d[2] << 8 | d[3];
+	len = get_be16(d + 2);
 	if (d[0] != 3 || len < 11) {
 		c->closing = true;
 		return n;
 	}
 	if (n < len)
 		return 0;
-	c->closing = true;
-	if ((d[5] & 0xf0) != 0xe0)	/* not a Connection Request */
-		return n;
-	if (rdp_neg_req(d, len)) {
-		/* Connection Confirm with an RDP Negotiation Response selecting
-		 * standard RDP security (0): the client's next step would be MCS */
-		static const uint8_t cc[] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0,
-					      2, 0x00, 8, 0, 0, 0, 0, 0 };
-
-		conn_put(c, cc, sizeof(cc));
-	} else {
-		/* a client that did not negotiate gets the plain confirm */
-		static const uint8_t cc[] = { 3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0 };
-
-		conn_put(c, cc, sizeof(cc));
-	}
-	return n;
-}
-
-/* ---- smb (MS-SMB2 2.2.3, 2.2.4) ---- */
-
-/* The SMB1 dialect strings of a NEGOTIATE request: the index of "NT LM
- * 0.12" (or -1), and whether one names SMB 2 ("SMB 2.002", "SMB 2.???") */
-static int smb1_dialects(const uint8_t *m, size_t n, bool *smb2)
-{
-	size_t at = 32 + 1 + 2;	/* header, WordCount 0, ByteCount */
-	int idx = -1;
-
-	*smb2 = false;
-	if (n < at || m[32] != 0)
-		return -1;
-	for (int i = 0; at < n && m[at] == 2 && i < 64; i++) {
-		const uint8_t *s = m + at + 1, *z = memchr(s, 0, n - at - 1);
-
-		if (!z)
-			break;
-		if ((size_t)(z - s) == 10 && !memcmp(s, "NT LM 0.12", 10))
-			idx = i;
-		if ((size_t)(z - s) >= 6 && !memcmp(s, "SMB 2.", 6))
-			*smb2 = true;
-		at = (size_t)(z - m) + 1;
-	}
-	return idx;
-}
-
-/* The highest SMB2 dialect both know (0 when none). */
-static uint16_t smb2_dialect(const uint8_t *m, size_t n)
-{
-	uint16_t best = 0;
-	size_t count;
-
-	if (n < 64 + 36)
-		return 0;
-	count = (size_t)m[64 + 2] | (size_t)m[64 + 3] << 8;
-	for (size_t i = 0; i < count && 64 + 36 + 2 * i + 2 <= n; i++) {
-		uint16_t v = (uint16_t)(m[64 + 36 + 2 * i] | m[64 + 36 + 2 * i + 1] << 8);
-
-		if ((v == 0x0202 || v == 0x0210 || v == 0x0300 || v == 0x0302) && v > best)
-			best = v;
-	}
-	return best;
-}
-
-static uint64_t filetime_now(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return ((uint64_t)now.tv_sec + 11644473600ULL) * 10000000ULL + (uint64_t)now.tv_nsec / 100;
-}
-
-/* SMB1 NEGOTIATE response ([MS-CIFS] 2.2.4.52.2, NT LM 0.12 with extended
- * security), for a client that offers no SMB 2 dialect */
-static void smb1_negotiate(struct conn *c, const uint8_t *m, int idx)
-{
-	uint8_t r[4 + 32 + 1 + 34 + 2 + 16];
-	size_t k;
-
-	memset(r, 0, sizeof(r));
-	memcpy(r + 4, "\xffSMBr", 5);
-	r[4 + 9] = 0x88;			/* reply, case-insensitive paths */
-	put_le16(r + 4 + 10, 0xc801);		/* unicode, NT status, ext. security, long names */
-	memcpy(r + 4 + 24, m + 24, 8);		/* TID, PID, UID, MID as asked */
-	k = 4 + 32;
-	if (idx < 0) {
-		r[k++] = 1;			/* WordCount 1: DialectIndex 0xffff, none */
-		put_le16(r + k, 0xffff);
-		k += 2 + 2;			/* and ByteCount 0 */
-	} else {
-		r[k++] = 17;
-		put_le16(r + k, (uint16_t)idx);
-		r[k + 2] = 3;			/* user security, challenge/response */
-		put_le16(r + k + 3, 50);		/* MaxMpxCount */
-		put_le16(r + k + 5, 1);		/* MaxNumberVcs */
-		put_be32(r + k + 7, 0x04410000);	/* MaxBufferSize 16644, little-endian */
-		put_be32(r + k + 11, 0x00000100);	/* MaxRawSize 65536 */
-		put_be32(r + k + 19, 0x5c020080);	/* Capabilities: ext. security, NT */
-		put_le64(r + k + 23, filetime_now());
-		k += 34;
-		put_le16(r + k, 16);		/* ByteCount: the ServerGUID */
-		memcpy(r + k + 2, "portkit-serve-gd", 16);
-		k += 2 + 16;
-	}
-	r[1] = (uint8_t)((k - 4) >> 16);
-	r[2] = (uint8_t)((k - 4) >> 8);
-	r[3] = (uint8_t)(k - 4);
-	conn_put(c, r, k);
-}
-
-size_t smb_input(struct conn *c, const uint8_t *d, size_t n)
-{
-	uint8_t r[4 + 64 + 65];
-	const uint8_t *m = d + 4;
-	size_t len;
-	uint16_t dialect;
-	bool smb2 = false;
-
-	if (n < 4)
-		return 0;
-	len = (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3];
-	if (d[0] != 0 || len > IN_MAX - 8 || len < 4) {
+	if ((d[5] & 0xf0) != 0xe0) {	/* not a Connection Request */
 		c->closing = true;
 		return n;
 	}
-	if (n < 4 + len)
-		return 0;
-	c->closing = true;	/* after NEGOTIATE a client would set up a session */
-	if (len >= 32 && !memcmp(m, "\xffSMB\x72", 5)) {
-		int idx = smb1_dialects(m, len, &smb2);
-
-		if (!smb2) {
-			smb1_negotiate(c, m, idx);
-			return n;
-		}
-		dialect = 0x02ff;	/* "go on in SMB2", as Windows answers */
-	} else if (len >= 64 && !memcmp(m, "\xfeSMB", 4)) {
-		if (!(dialect = smb2_dialect(m, len)))
-			return n;
-	} else {
+	rdp_confirm(c, d, len);
+	if (c->state != RDP_TLS) {
+		c->closing = true;
 		return n;
 	}
-	memset(r, 0, sizeof(r));
-	r[3] = 64 + 65;
-	memcpy(r + 4, "\xfeSMB", 4);
-	put_le16(r + 4 + 4, 64);			/* StructureSize */
-	put_le16(r + 4 + 14, 1);			/* credits granted */
-	r[4 + 16] = 1;				/* SMB2_FLAGS_SERVER_TO_REDIR */
-	if (m[0] == 0xfe)
-		memcpy(r + 4 + 24, m + 24, 8);	/* MessageId */
-	{
-		uint8_t *b = r + 4 + 64;
+	return len + (n > len ? rdp_input(c, d + len, n - len) : 0);
+}
 
-		put_le16(b, 65);			/* StructureSize */
-		put_le16(b + 2, 1);		/* SecurityMode: signing enabled */
-		put_le16(b + 4, dialect);
-		memcpy(b + 8, "portkit-serve-gd", 16);	/* ServerGuid; Capabilities 0 */
-		b[30] = 1;			/* MaxTransactSize 65536 */
-		b[34] = 1;			/* MaxReadSize 65536 */
-		b[38] = 1;			/* MaxWriteSize 65536 */
-		put_le64(b + 40, filetime_now());	/* SystemTime */
-		put_le16(b + 56, 64 + 64);	/* SecurityBufferOffset, length 0 */
-	}
-	conn_put(c, r, sizeof(r));
-	return n;
+void rdp_end(struct conn *c)
+{
+	serve_tls_free(c->tls);
+	c->tls = NULL;
 }
 
 /* ---- mysql (client/server protocol 10) ---- */
 
+/* A MySQL 8.0 version first, as a server's own suffix (Debian's
+ * "-0+deb12u1", "-log") follows it: clients and nmap read the leading
+ * number as the server's generation (nmap takes a 0 first for Sphinx
+ * Search), and portkit's own after. */
+#define MYSQL_VERSION "8.0.36-portkit-" PORTKIT_VERSION
+
 void mysql_greet(struct conn *c)
 {
-	static const char ver[] = PORTKIT_VERSION "-portkit";
+	static const char ver[] = MYSQL_VERSION;
 	uint8_t p[128];
 	size_t k = 4;
 

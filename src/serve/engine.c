@@ -250,6 +250,8 @@ static void conn_close(struct conn *c)
 
 	log_record(e, "tcp", c->r->name, &c->peer, &c->local, c->bytes_in, c->bytes_out,
 		   c->start_ms);
+	if (c->r->end)
+		c->r->end(c);
 	data_free(c);
 	list_del(&c->link);
 	ev_timer_stop(e->loop, &c->idle);

@@ -1,8 +1,9 @@
 /*
  * responders.c - what portkit serve says on each protocol (the binary ones,
- * ssh, rdp, smb and mysql, are in binary.c), and the table. Enough of each
- * for a real client to get a real answer and for nmap -sV and portkit scan
- * --sv to name the service; nothing that keeps state beyond a connection.
+ * ssh, rdp and mysql, are in binary.c, smb in smb.c), and the table.
+ * Enough of each for a real client to get a real answer and for nmap -sV
+ * and portkit scan --sv to name the service; nothing that keeps state
+ * beyond a connection.
  *
  * Text protocols are read a line at a time (CRLF or LF, at most IN_MAX
  * bytes: a longer line is an error and ends the connection); binary ones by
@@ -16,11 +17,17 @@
  *   ssh     identification line, then KEXINIT; a client that goes on is
  *           told key exchange is not offered (DISCONNECT)
  *   telnet  option negotiation, login prompt, every login refused
- *   rdp     X.224 Connection Confirm to a Connection Request
- *   smb     SMB2 NEGOTIATE response (to SMB2, or SMB1 offering SMB2)
+ *   rdp     X.224 Connection Confirm to a Connection Request: TLS when
+ *           offered, then the handshake (tls.c); standard RDP security
+ *           when nothing else is; CredSSP or RDSTLS alone refused
+ *   smb     SMB2 NEGOTIATE response (to SMB2, or SMB1 offering SMB2), then
+ *           SESSION_SETUP: the NTLMSSP challenge, every logon refused
+ *           (STATUS_LOGON_FAILURE, anonymous too): see smb.c
  *   redis   PING, ECHO, INFO, QUIT (RESP and inline commands)
- *   mysql   protocol 10 handshake; every login refused (error 1045)
- *   dns     see dns.c (TCP: two-byte length before each message)
+ *   mysql   protocol 10 handshake as MySQL 8.0 (8.0.36-portkit-VERSION);
+ *           every login refused (error 1045)
+ *   dns     A, AAAA and PTR of the names given, SOA-backed NXDOMAIN and
+ *           NODATA: see dns.c (TCP: two-byte length before each message)
  *   echo    everything back
  */
 #include <stdarg.h>
@@ -584,7 +591,7 @@ static const struct responder responders[] = {
 	{ "dns", 53, SV_TCP | SV_UDP, NULL, dns_tcp_input, dns_datagram },
 	{ "smb", 445, SV_TCP, NULL, smb_input, NULL },
 	{ "mysql", 3306, SV_TCP, mysql_greet, mysql_input, NULL },
-	{ "rdp", 3389, SV_TCP, NULL, rdp_input, NULL },
+	{ "rdp", 3389, SV_TCP, NULL, rdp_input, NULL, rdp_end },
 	{ "redis", 6379, SV_TCP, NULL, redis_input, NULL },
 	{ "echo", 7, SV_TCP | SV_UDP, NULL, echo_input, echo_datagram },
 };
@@ -602,7 +609,7 @@ const struct responder *responder_at(size_t i)
 const struct responder *responder_find(const char *name)
 {
 	static const struct { const char *alias, *name; } aliases[] = {
-		{ "www", "http" }, { "domain", "dns" }, { "ms-wbt-server", "rdp" },
+		{ "www", "http" }, { "http-alt", "http" }, { "domain", "dns" }, { "ms-wbt-server", "rdp" },
 		{ "microsoft-ds", "smb" }, { "cifs", "smb" }, { "samba", "smb" },
 	};
 
@@ -617,10 +624,19 @@ const struct responder *responder_find(const char *name)
 
 const struct responder *responder_for_port(uint16_t port)
 {
+	/* where HTTP servers are run though the registry names another
+	 * service (8008 and 8080 are http-alt, an alias) */
+	static const struct { uint16_t port; const char *name; } usual[] = {
+		{ 8000, "http" },	/* irdmi */
+		{ 8888, "http" },	/* ddi-tcp-1 */
+	};
 	const char *svc = registry_service(port, PROTO_TCP);
 
 	for (size_t i = 0; i < responder_count(); i++)
 		if (responders[i].port == port)
 			return &responders[i];
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
+		if (usual[i].port == port)
+			return responder_find(usual[i].name);
 	return svc ? responder_find(svc) : NULL;
 }

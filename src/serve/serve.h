@@ -4,9 +4,10 @@
  *
  * The engine (engine.c) owns the sockets and the one event loop: listeners,
  * connections, idle timers, FTP data channels, the connection log. A
- * responder (responders.c, dns.c) owns no socket: it sees a connection's
- * bytes through respond_input() and answers by appending to c->out, so the
- * same code runs under the fuzzer with no network at all. What a responder
+ * responder (responders.c, binary.c, smb.c, dns.c; tls.c for RDP's TLS)
+ * owns no socket: it sees a connection's bytes through its input() and
+ * answers by appending to c->out, so the same code runs under the fuzzer
+ * with no network at all. What a responder
  * needs from the engine (a passive FTP data port) goes through struct
  * serve_ops, which the fuzzer stubs.
  *
@@ -58,6 +59,9 @@ struct responder {
 	/* One UDP datagram in, at most one out (into out, *outlen). */
 	void (*datagram)(const struct conn *c, const uint8_t *d, size_t n, uint8_t *out,
 			 size_t *outlen, size_t outmax);
+	/* The connection ends: free what the responder hung on it (c->tls);
+	 * may be NULL. */
+	void (*end)(struct conn *c);
 };
 
 /* Names and addresses the DNS responder answers for ("server1" A ...). */
@@ -100,6 +104,7 @@ struct conn {
 	uint8_t state;			/* the responder's own */
 	uint8_t tries;
 	struct ftp_data *data;		/* FTP passive channel, or NULL */
+	struct serve_tls *tls;		/* RDP after it chose TLS, or NULL */
 	struct list link;		/* the engine's list, to end them all */
 };
 

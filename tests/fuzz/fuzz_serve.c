@@ -3,13 +3,16 @@
  * first byte picks a responder, the rest arrives in pieces whose sizes the
  * next bytes choose, as the engine hands it over (what a responder leaves
  * unconsumed is kept and offered again with more). The DNS answerer also
- * gets the whole input as one datagram.
+ * gets the whole input as one datagram, and SMB's reader of SPNEGO and
+ * NTLMSSP (which a SESSION_SETUP reaches only after a NEGOTIATE) as one
+ * security buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "serve/serve.h"
+#include "serve/wire.h"
 
 static uint16_t data_open(struct conn *c)
 {
@@ -68,6 +71,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.r->datagram(&c, data + 1, size - 1, out, &outlen, sizeof(out));
 	if (outlen > sizeof(out))
 		abort();
+	{
+		size_t len = 0;
+		const uint8_t *tok = smb_security_token(data + 1, size - 1, &len);
+
+		if (tok && (tok < data + 1 || len < 12 || len > (size_t)(data + size - tok)))
+			abort();	/* the token lies inside the buffer */
+	}
+	if (c.r->end)
+		c.r->end(&c);
 	buf_free(&c.in);
 	buf_free(&c.out);
 	return 0;

@@ -9,6 +9,7 @@ ended by its handle; the namespaces go whatever happens.
 """
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -22,6 +23,7 @@ from netns import Netns
 
 HELPER = os.path.join(os.path.dirname(__file__), "helpers", "serveclient.py")
 PY = sys.executable
+VERSION = run("--version").out.split()[-1]      # "portkit 0.1.0"
 SPECS = ["http", "http:83", "ftp", "ssh", "smtp", "dns", "telnet", "rdp", "rdp:3350", "smb",
          "redis", "mysql", "echo"]
 
@@ -52,7 +54,8 @@ def lab():
     try:
         client.link(server, "198.18.1", 1)
         s = Serve(server, *SPECS, "--json", "--hostname", "server1", "--dns",
-                  "server1.lab=198.18.1.2", "--dns", "server1.lab=2001:db8::2")
+                  "server1.lab=198.18.1.2", "--dns", "server1.lab=2001:db8::2", "--dns",
+                  "www.lab=198.18.1.3")
         yield client, server, s
         s.stop()
     finally:
@@ -98,11 +101,37 @@ def test_every_responder_answers_a_real_client(lab):
                               "structure": 65, "dialect": 0x0302}
     assert got["redis:6379"]["reply"] == "+PONG\r\n+PONG\r\n$5\r\nhello\r\n+OK\r\n"
     m = got["mysql:3306"]
-    assert m["protocol"] == 10 and m["version"].endswith("-portkit") and m["seq"] == 0
+    assert m["protocol"] == 10 and m["version"].startswith("8.0.") and m["seq"] == 0
+    assert m["version"].endswith("-portkit-" + VERSION)
     assert m["plugin"] == "mysql_native_password" and m["thread"] == 1
     assert (m["err"], m["code"], m["state"], m["seq2"]) == (0xff, 1045, "28000", 2)
     assert got["telnet:23"]["iac"] == "fffb01" and got["telnet:23"]["prompt"]
     assert got["echo:7"] == {"tcp": "ping\n", "udp": "dgram"}
+
+
+def test_rdp_tls_is_real(lab):
+    """PROTOCOL_SSL selected means a TLS handshake follows, with a certificate."""
+    client, _, _ = lab
+    got = ask(client, "198.18.1.2", "rdp_tls:3389")["rdp_tls:3389"]
+    assert got == {"neg": "0200080001000000", "tls": got.get("tls"), "cert": True}, got
+    assert got["tls"] in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.skipif(not shutil.which("nmap"), reason="nmap is not installed")
+def test_nmap_rdp_enum_encryption_sees_what_is_offered(lab):
+    """TLS and standard RDP security, nothing else: nmap's CredSSP probe
+    offers TLS too (3), so TLS is chosen for it; CredSSP with early user
+    authorization and RDSTLS alone get RDP_NEG_FAILURE (shown with -d)."""
+    client, _, _ = lab
+    r = client.run("nmap", "-d", "-n", "-Pn", "-p", "3389", "--script", "rdp-enum-encryption",
+                   "198.18.1.2", timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [x.strip("|_ ") for x in r.stdout.splitlines()]
+    layer = lines[lines.index("Security layer") + 1:][:5]
+    assert layer == ["CredSSP (NLA): SUCCESS",
+                     "CredSSP with Early User Auth: FAILED (SSL_REQUIRED_BY_SERVER)",
+                     "Native RDP: SUCCESS", "RDSTLS: FAILED (SSL_REQUIRED_BY_SERVER)",
+                     "SSL: SUCCESS"], r.stdout
 
 
 def test_scan_sv_names_what_serve_runs(lab):
@@ -139,6 +168,51 @@ def test_nmap_names_them_too(lab):
     assert {p: named[p][0] for p in want} == want, named
     # probed, not guessed from the port number
     assert all(named[p][1] == "probed" for p in want), named
+    # a MySQL 8.0 version string: nmap read the old "0.1.0-portkit" as Sphinx Search
+    assert (svc[3306].get("product"), svc[3306].get("version")) == ("MySQL",
+                                                                   "8.0.36-portkit-" + VERSION)
+
+
+@pytest.mark.skipif(not shutil.which("dig"), reason="dig (dnsutils) is not installed")
+def test_dig_sees_an_authoritative_zone(lab):
+    """dig's view: A and AAAA of the names given, PTR for their addresses,
+    and negative answers a resolver can cache (RFC 2308): NODATA for a
+    name without that type and NXDOMAIN for no name, each with the zone's
+    SOA in the authority section."""
+    client, _, _ = lab
+    soa = "lab. 60 IN SOA server1.lab. hostmaster.lab. 1 3600 600 86400 60"
+
+    def dig(*q):
+        r = client.run("dig", "@198.18.1.2", "+norec", "+tries=1", "+time=5", "+noall",
+                       "+comments", "+answer", "+authority", *q, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        status = re.search(r"status: (\w+),", r.stdout).group(1)
+        records = [" ".join(x.split()) for x in r.stdout.splitlines()
+                   if x and not x.startswith(";")]
+        return status, records
+
+    assert dig("server1.lab", "A") == ("NOERROR", ["server1.lab. 60 IN A 198.18.1.2"])
+    assert dig("www.lab", "AAAA") == ("NOERROR", [soa])            # NODATA
+    assert dig("nobody.lab", "A") == ("NXDOMAIN", [soa])
+    assert dig("-x", "198.18.1.2") == ("NOERROR", ["2.1.18.198.in-addr.arpa. 60 IN PTR server1.lab."])
+    status, records = dig("-x", "2001:db8::2")
+    assert status == "NOERROR" and records[0].endswith(".ip6.arpa. 60 IN PTR server1.lab.")
+    status, records = dig("-x", "198.18.1.99")                     # not a record's address
+    assert status == "NXDOMAIN" and records[0].startswith("1.18.198.in-addr.arpa. 60 IN SOA ")
+
+
+@pytest.mark.skipif(not shutil.which("smbclient"), reason="smbclient is not installed")
+@pytest.mark.parametrize("login", [["-N"], ["-U", "user%pass"]], ids=["anonymous", "user"])
+def test_smbclient_logon_refused_after_the_challenge(lab, login):
+    """smbclient -L gets what a server with no guest account answers every
+    logon: the NTLMSSP challenge, then STATUS_LOGON_FAILURE."""
+    client, _, _ = lab
+    r = client.run("smbclient", "-s", "/dev/null", "-L", "//198.18.1.2", *login, "-d", "3",
+                   timeout=60)
+    out = r.stdout + r.stderr
+    assert "Got challenge flags:" in out, out         # the CHALLENGE was read
+    assert "session setup failed: NT_STATUS_LOGON_FAILURE" in out, out
+    assert r.returncode == 1, out
 
 
 def test_one_record_per_connection_and_datagram():
@@ -251,22 +325,27 @@ def test_all_ports_answers_everywhere_but_where_something_listens():
                               "print('ok',flush=True)\n"
                               "c,_=s.accept(); c.sendall(b'the real one'); sys.stdin.read()")
         assert keeper.stdout.readline().strip() == "ok"
-        s = Serve(server, "--all-ports", "http:8080")
+        s = Serve(server, "--all-ports", "echo:7007")
         assert s.ready.startswith("portkit: serving every TCP port nothing listens on (redirected to port ")
         ports = sorted(random.Random(7).sample(range(1, 65536), 1000))
-        ports = [p for p in ports if p not in (9999, 8080)]
+        ports = [p for p in ports if p not in (9999, 7007)]
         r = client.run(BIN, "scan", "198.18.2.2", "-p", ",".join(map(str, ports)), "--json",
                        timeout=120)
         opened = sorted(x["port"] for x in map(json.loads, r.stdout.splitlines())
                         if x.get("state") == "open")
         assert opened == ports
-        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080", "ftp:21")
+        got = ask(client, "198.18.2.2", "ssh:22", "http_client_port:80", "http:8080", "http:8000",
+                  "http:8888", "ftp:21", "echo:7007")
         assert got["ssh:22"]["ident"].startswith("SSH-2.0-portkit_")
         # FTP's data ports are new listeners: not redirected, from outside or inside
         assert got["ftp:21"].get("nlst") == ["README.txt"], got["ftp:21"]
         assert ask(server, "127.0.0.1", "ftp:21")["ftp:21"].get("nlst") == ["README.txt"]
         assert "You reached port 80 " in got["http_client_port:80"]["reply"]
-        assert got["http:8080"]["status"] == 200
+        # the http-alt ports speak HTTP too, not the one-line banner
+        for port in (8080, 8000, 8888):
+            assert got[f"http:{port}"].get("status") == 200, got[f"http:{port}"]
+            assert f"You reached port {port} " in got[f"http:{port}"]["body"]
+        assert got["echo:7007"] == {"tcp": "ping\n", "udp": "dgram"}    # named beside
         r = client.run(PY, "-c", "import socket\n"
                        "for p in (40123, 9999):\n"
                        "  s=socket.create_connection(('198.18.2.2',p),timeout=10)\n"

@@ -12,9 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "unit.h"
 #include "core/base/log.h"
 #include "serve/serve.h"
+#include "serve/wire.h"
 
 #define VER "portkit/" PORTKIT_VERSION
 
@@ -90,6 +94,8 @@ static const char *said(struct conn *c)
 
 static void conn_done(struct conn *c)
 {
+	if (c->r && c->r->end)
+		c->r->end(c);
 	buf_free(&c->in);
 	buf_free(&c->out);
 }
@@ -268,6 +274,14 @@ TEST(serve_smtp_telnet_redis)
 
 /* ---- binary protocols ---- */
 
+/* SPNEGO's negTokenInit naming NTLMSSP, as the NEGOTIATE response has it */
+static const uint8_t NEG_TOKEN_INIT[] = {
+	0x60, 0x1c, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02, 0xa0, 0x12, 0x30, 0x10,
+	0xa0, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02,
+	0x02, 0x0a,
+};
+
+
 TEST(serve_ssh_rdp_smb_mysql)
 {
 	/* X.224 Connection Request with a cookie and an RDP Negotiation Request */
@@ -276,7 +290,7 @@ TEST(serve_ssh_rdp_smb_mysql)
 		'C', 'o', 'o', 'k', 'i', 'e', ':', ' ', 'm', 's', 't', 's', 'h', 'a', 's', 'h',
 		'=', 'a', '\r', '\n', 1, 0, 8, 0, 3, 0, 0, 0 };
 	static const uint8_t rdp_cc[] = { 3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0,
-					  2, 0, 8, 0, 0, 0, 0, 0 };
+					  2, 0, 8, 0, 1, 0, 0, 0 };	/* TLS chosen */
 	static const uint8_t rdp_plain[] = { 3, 0, 0, 11, 6, 0xe0, 0, 0, 0, 0, 0 };
 	uint8_t smb[4 + 64 + 36 + 6];
 	struct conn c;
@@ -308,8 +322,13 @@ TEST(serve_ssh_rdp_smb_mysql)
 	CHECK_INT(c.out.len, 0);
 	feed(&c, rdp_neg + 20, sizeof(rdp_neg) - 20);
 	CHECK(c.out.len == sizeof(rdp_cc) && !memcmp(c.out.data, rdp_cc, sizeof(rdp_cc)));
-	CHECK(c.closing);
+	CHECK(!c.closing && c.tls);	/* the TLS handshake comes next */
+	said(&c);
+	feed(&c, "\x16\x03\x01\x00\x05hello", 10);	/* a broken ClientHello: an alert, close */
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len >= 7 && o[0] == 21 && c.closing);
 	conn_done(&c);
+	CHECK(c.tls == NULL);
 	conn_open(&c, "rdp");
 	feed(&c, rdp_plain, sizeof(rdp_plain));
 	CHECK(c.out.len == 11 && !memcmp(c.out.data, "\x03\x00\x00\x0b\x06\xd0", 6));
@@ -325,17 +344,25 @@ TEST(serve_ssh_rdp_smb_mysql)
 	conn_open(&c, "smb");
 	feed(&c, smb, sizeof(smb));
 	o = (const uint8_t *)c.out.data;
-	CHECK_INT(c.out.len, 4 + 64 + 65);
-	if (c.out.len == 4 + 64 + 65) {
+	CHECK_INT(c.out.len, 4 + 64 + 64 + sizeof(NEG_TOKEN_INIT));
+	if (c.out.len == 4 + 64 + 64 + sizeof(NEG_TOKEN_INIT)) {
 		CHECK(!memcmp(o + 4, "\xfeSMB", 4));
 		CHECK_INT(o[4 + 24], 7);		/* MessageId as asked */
 		CHECK_INT(o[4 + 64 + 4] | o[4 + 64 + 5] << 8, 0x0210);
+		/* the security buffer: SPNEGO offering NTLMSSP */
+		CHECK_INT(o[4 + 64 + 56] | o[4 + 64 + 57] << 8, 128);
+		CHECK_INT(o[4 + 64 + 58] | o[4 + 64 + 59] << 8, sizeof(NEG_TOKEN_INIT));
+		CHECK(!memcmp(o + 4 + 128, NEG_TOKEN_INIT, sizeof(NEG_TOKEN_INIT)));
 	}
+	CHECK(!c.closing);	/* a session setup comes next */
 	conn_done(&c);
 
 	conn_open(&c, "mysql");
 	o = (const uint8_t *)c.out.data;
 	CHECK(c.out.len > 5 && o[3] == 0 && o[4] == 10);	/* protocol 10 */
+	/* a MySQL 8.0 version first: nmap takes a leading 0 for Sphinx Search */
+	CHECK(c.out.len > 20 && !memcmp(o + 5, "8.0.36-portkit-" PORTKIT_VERSION "\0",
+					 sizeof("8.0.36-portkit-" PORTKIT_VERSION)));
 	CHECK_INT(o[0] + 4, c.out.len);
 	said(&c);
 	feed(&c, "\x05\x00\x00\x01hello", 9);
@@ -344,6 +371,259 @@ TEST(serve_ssh_rdp_smb_mysql)
 	CHECK(memmem(c.out.data, c.out.len, "#28000Access denied", 19) != NULL);
 	CHECK(c.closing);
 	conn_done(&c);
+}
+
+/* ---- rdp: the negotiation, then TLS ---- */
+
+TEST(serve_rdp_negotiation)
+{
+	/* a Connection Request with only requestedProtocols (no cookie) */
+	uint8_t cr[19] = { 3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0 };
+	static const struct { uint32_t asked; int got; } offer[] = {
+		{ 0, 0 }, { 1, 1 }, { 3, 1 }, { 0xb, 1 }, { 0x1f, 1 },
+		{ 2, -1 }, { 4, -1 }, { 8, -1 }, { 0xa, -1 }, { 0x10, -1 },
+	};
+	struct conn c;
+
+	/* TLS whenever it is offered, standard RDP security when nothing is,
+	 * SSL_REQUIRED_BY_SERVER for CredSSP or RDSTLS alone */
+	for (size_t i = 0; i < sizeof(offer) / sizeof(offer[0]); i++)
+		if (rdp_select(offer[i].asked) != offer[i].got)
+			unit_fail(__FILE__, __LINE__, "requestedProtocols %#x: %d", offer[i].asked,
+				  rdp_select(offer[i].asked));
+	conn_open(&c, "rdp");
+	cr[15] = 2;			/* CredSSP only */
+	feed(&c, cr, sizeof(cr));
+	CHECK(c.out.len == 19 && !memcmp(c.out.data, "\x03\0\0\x13\x0e\xd0\0\0\x12\x34\0"
+					  "\x03\0\x08\0\x01\0\0\0", 19));
+	CHECK(c.closing && !c.tls);
+	conn_done(&c);
+	conn_open(&c, "rdp");
+	cr[15] = 0;			/* standard RDP security: confirmed, then closed */
+	feed(&c, cr, sizeof(cr));
+	CHECK(c.out.len == 19 && ((const uint8_t *)c.out.data)[11] == 2 &&
+	      ((const uint8_t *)c.out.data)[15] == 0 && c.closing);
+	conn_done(&c);
+}
+
+/* Bytes from one side to the other: an OpenSSL client's BIO and the responder */
+static void tls_to_server(struct conn *c, BIO *from)
+{
+	uint8_t b[8192];
+	int k;
+
+	while ((k = BIO_read(from, b, sizeof(b))) > 0)
+		feed(c, b, (size_t)k);
+}
+
+TEST(serve_rdp_tls_handshake)
+{
+	static const uint8_t cr[19] = { 3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0, 1 };
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *cl = ctx ? SSL_new(ctx) : NULL;
+	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+	struct conn c;
+	int r = -1;
+
+	CHECK(cl != NULL);
+	if (!cl)
+		return;
+	SSL_set_bio(cl, in, out);
+	SSL_set_connect_state(cl);
+	conn_open(&c, "rdp");
+	feed(&c, cr, sizeof(cr));
+	CHECK(c.out.len == 19 && ((const uint8_t *)c.out.data)[15] == 1);
+	said(&c);
+	/* the handshake, in as many round trips as it takes */
+	for (int i = 0; i < 8 && r != 1; i++) {
+		r = SSL_do_handshake(cl);
+		tls_to_server(&c, out);
+		BIO_write(in, c.out.data ? c.out.data : "", (int)c.out.len);
+		said(&c);
+	}
+	CHECK_INT(r, 1);
+	{
+		X509 *x = SSL_get_peer_certificate(cl);	/* a reference of our own */
+		char cn[64] = "";
+
+		if (x) {
+			X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+						  sizeof(cn));
+			X509_free(x);
+		}
+		CHECK_STR(cn, "test");		/* --hostname */
+	}
+	CHECK(!c.closing);
+	/* the client's first PDU (its MCS Connect Initial): close_notify, close */
+	CHECK_INT(SSL_write(cl, "\x03\0\0\x08\x02\xf0\x80\x7f", 8), 8);
+	tls_to_server(&c, out);
+	CHECK(c.closing && c.out.len > 0);
+	BIO_write(in, c.out.data ? c.out.data : "", (int)c.out.len);
+	{
+		char b[16];
+
+		CHECK(SSL_read(cl, b, sizeof(b)) <= 0 &&
+		      SSL_get_error(cl, 0) == SSL_ERROR_ZERO_RETURN);
+	}
+	conn_done(&c);
+	SSL_free(cl);
+	SSL_CTX_free(ctx);
+}
+
+/* ---- smb: SESSION_SETUP, SPNEGO, NTLMSSP ---- */
+
+/* A client's first token: negTokenInit with NTLMSSP NEGOTIATE inside */
+static const uint8_t spnego_init[] = {
+	0x60, 0x40, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02, 0xa0, 0x36,
+	0x30, 0x34, 0xa0, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
+	0x01, 0x82, 0x37, 0x02, 0x02, 0x0a, 0xa2, 0x22, 0x04, 0x20, 0x4e, 0x54,
+	0x4c, 0x4d, 0x53, 0x53, 0x50, 0x00, 0x01, 0x00, 0x00, 0x00, 0x15, 0x82,
+	0x08, 0x62, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+/* and its second: negTokenResp with an NTLMSSP AUTHENTICATE (64 bytes,
+ * all zero after the message type: no user, as anonymous) inside */
+static const uint8_t spnego_auth[8 + 64] =
+	"\xa1\x46\x30\x44\xa2\x42\x04\x40NTLMSSP\0\x03";
+
+/* An SMB2 request over direct TCP: NetBIOS length, header, body */
+static size_t smb2_msg(uint8_t *out, uint16_t cmd, uint8_t mid, const uint8_t *body, size_t n)
+{
+	memset(out, 0, 4 + 64);
+	out[1] = (uint8_t)((64 + n) >> 16);
+	out[2] = (uint8_t)((64 + n) >> 8);
+	out[3] = (uint8_t)(64 + n);
+	memcpy(out + 4, "\xfeSMB\x40", 5);
+	out[4 + 12] = (uint8_t)cmd;
+	out[4 + 14] = 31;		/* credits asked */
+	out[4 + 24] = mid;
+	memcpy(out + 4 + 64, body, n);
+	return 4 + 64 + n;
+}
+
+/* SESSION_SETUP with this security buffer */
+static size_t smb2_setup(uint8_t *out, uint8_t mid, const uint8_t *tok, size_t n)
+{
+	uint8_t b[24 + 128] = { 25 };
+
+	b[12] = 64 + 24;		/* SecurityBufferOffset */
+	b[14] = (uint8_t)n;
+	memcpy(b + 24, tok, n);
+	return smb2_msg(out, 1, mid, b, 24 + n);
+}
+
+#define SMB_STATUS(o) ((uint32_t)(o)[4 + 8] | (uint32_t)(o)[4 + 9] << 8 | \
+		       (uint32_t)(o)[4 + 10] << 16 | (uint32_t)(o)[4 + 11] << 24)
+
+TEST(serve_smb_logon_refused)
+{
+	static const uint8_t dialects[36 + 4] = { 36, 0, 2, [36] = 0x02, 0x02, 0x02, 0x03 };
+	uint8_t m[512];
+	struct conn c;
+	const uint8_t *o, *tok;
+	size_t n, len = 0;
+
+	conn_open(&c, "smb");
+	n = smb2_msg(m, 0, 0, dialects, sizeof(dialects));
+	feed(&c, m, n);
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len > 4 + 64 + 6 && (o[4 + 64 + 4] | o[4 + 64 + 5] << 8) == 0x0302);
+	said(&c);
+	/* NTLMSSP NEGOTIATE: more processing, a session id, the CHALLENGE */
+	n = smb2_setup(m, 1, spnego_init, sizeof(spnego_init));
+	feed(&c, m, n - 10);	/* in two pieces */
+	CHECK_INT(c.out.len, 0);
+	feed(&c, m + n - 10, 10);
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len > 4 + 64 + 8 + 20);
+	if (c.out.len <= 4 + 64 + 8 + 20)
+		return;
+	CHECK_INT(SMB_STATUS(o), 0xc0000016);
+	CHECK_INT(o[4 + 12], 1);			/* SESSION_SETUP */
+	CHECK_INT(o[4 + 14], 31);			/* the credits asked */
+	CHECK_INT(o[4 + 24], 1);			/* MessageId */
+	CHECK(!memcmp(o + 4 + 40, "\x01\0\0\0\0\x10\0\0", 8));	/* SessionId */
+	CHECK_INT(o[4 + 64], 9);
+	CHECK_INT(o[4 + 64 + 4], 72);			/* SecurityBufferOffset */
+	CHECK_INT((size_t)(o[4 + 64 + 6] | o[4 + 64 + 7] << 8), c.out.len - 4 - 72);
+	/* negTokenResp: accept-incomplete, NTLMSSP, the challenge as its token */
+	CHECK(!memcmp(o + 4 + 72, "\xa1\x81", 2) && !memcmp(o + 4 + 72 + 3, "\x30\x81", 2));
+	CHECK(!memcmp(o + 4 + 72 + 6, "\xa0\x03\x0a\x01\x01\xa1\x0c\x06\x0a\x2b", 10));
+	tok = smb_security_token(o + 4 + 72, c.out.len - 4 - 72, &len);
+	CHECK(tok && len > 56 && !memcmp(tok, "NTLMSSP\0\x02\0\0\0", 12));
+	if (tok && len > 56) {
+		/* flags: what the client asked that a server grants (not
+		 * VERSION), NTLM, a server as the target, its target info */
+		CHECK_INT(tok[20] | tok[21] << 8 | tok[22] << 16 | (uint32_t)tok[23] << 24,
+			  0x608a8215);
+		CHECK(!memcmp(tok + 12, "\x08\0\x08\0\x38\0\0\0", 8));	/* TargetName */
+		CHECK(!memcmp(tok + 56, "T\0E\0S\0T\0", 8));		/* --hostname test */
+		CHECK(memmem(tok, len, "\x01\0\x08\0T\0E\0S\0T\0\x04\0\x08\0t\0e\0s\0t\0",
+			     24) != NULL);	/* NetBIOS and DNS names as AV pairs */
+	}
+	CHECK(!c.closing);
+	said(&c);
+	/* NTLMSSP AUTHENTICATE: refused, with the ERROR body */
+	n = smb2_setup(m, 2, spnego_auth, sizeof(spnego_auth));
+	feed(&c, m, n);
+	o = (const uint8_t *)c.out.data;
+	CHECK_INT(c.out.len, 4 + 64 + 9);
+	CHECK(c.out.len == 4 + 64 + 9 && SMB_STATUS(o) == 0xc000006d && o[4 + 64] == 9);
+	said(&c);
+	/* a tree connect without a session; a second try, the third ends it */
+	n = smb2_msg(m, 3, 3, (const uint8_t *)"\x09\0\0\0\0\0\0\0\0", 9);
+	feed(&c, m, n);
+	o = (const uint8_t *)c.out.data;
+	CHECK(c.out.len == 4 + 64 + 9 && SMB_STATUS(o) == 0xc0000203);
+	said(&c);
+	n = smb2_setup(m, 4, spnego_init, sizeof(spnego_init));
+	feed(&c, m, n);
+	CHECK(c.out.len > 12 && SMB_STATUS((const uint8_t *)c.out.data) == 0xc0000016);
+	said(&c);
+	n = smb2_setup(m, 5, spnego_auth + 8, sizeof(spnego_auth) - 8);	/* bare NTLMSSP */
+	feed(&c, m, n);
+	CHECK(c.out.len > 12 && SMB_STATUS((const uint8_t *)c.out.data) == 0xc000006d);
+	CHECK(!c.closing);
+	said(&c);
+	n = smb2_setup(m, 6, (const uint8_t *)"junk", 4);
+	feed(&c, m, n);
+	CHECK(c.out.len > 12 && SMB_STATUS((const uint8_t *)c.out.data) == 0xc000006d);
+	CHECK(c.closing);
+	conn_done(&c);
+}
+
+/* The security buffer's reader on what it must refuse */
+TEST(serve_spnego_reading)
+{
+	static const struct { size_t at; uint8_t to; } bad[] = {
+		{ 33, 0x21 }, { 1, 0x80 }, { 12, 0x3f }, { 1, 0x84 }, { 9, 0x03 }, { 30, 0xa3 },
+		{ 34, 'X' },
+	};
+	uint8_t t[sizeof(spnego_init) + 8];
+	size_t len = 0;
+	const uint8_t *tok = smb_security_token(spnego_init, sizeof(spnego_init), &len);
+
+	CHECK(tok == spnego_init + 34 && len == 32);
+	tok = smb_security_token(spnego_auth, sizeof(spnego_auth), &len);
+	CHECK(tok == spnego_auth + 8 && len == 64);
+	/* cut anywhere: nothing */
+	for (size_t n = 0; n < sizeof(spnego_init); n++)
+		if (smb_security_token(spnego_init, n, &len))
+			unit_fail(__FILE__, __LINE__, "a token cut at %zu was read", n);
+	/* one byte changed: a length past the end, an indefinite length, a
+	 * high tag number, a length in 4 bytes, another OID, no mechToken (the
+	 * MIC's tag instead), not NTLMSSP inside */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(t, spnego_init, sizeof(spnego_init));
+		t[bad[i].at] = bad[i].to;
+		if (smb_security_token(t, sizeof(spnego_init), &len))
+			unit_fail(__FILE__, __LINE__, "byte %zu as %#x was read", bad[i].at, bad[i].to);
+	}
+	/* the long form, two bytes, is read */
+	memcpy(t, "\x60\x82\x00\x40", 4);
+	memcpy(t + 4, spnego_init + 2, sizeof(spnego_init) - 2);
+	tok = smb_security_token(t, sizeof(spnego_init) + 2, &len);
+	CHECK(tok == t + 36 && len == 32);
 }
 
 /* ---- dns ---- */
@@ -386,6 +666,14 @@ static struct serve_opts dns_opts(void)
 
 #define RCODE(a) ((a)[3] & 15)
 #define ANCOUNT(a) ((a)[6] << 8 | (a)[7])
+#define NSCOUNT(a) ((a)[8] << 8 | (a)[9])
+
+/* The SOA of "lab" after a question for NAME.lab with NAME 6 bytes long:
+ * owner, MNAME's zone and RNAME's point at "lab" in the question (19) */
+static const char SOA_LAB[] =
+	"\xc0\x13\x00\x06\x00\x01\x00\x00\x00\x3c\x00\x2b"
+	"\x07portkit\xc0\x13\x0ahostmaster\xc0\x13"
+	"\x00\x00\x00\x01\x00\x00\x0e\x10\x00\x00\x02\x58\x00\x01\x51\x80\x00\x00\x00\x3c";
 
 TEST(serve_dns_answers)
 {
@@ -407,19 +695,61 @@ TEST(serve_dns_answers)
 	CHECK_INT(m, n + 28);
 	CHECK_INT(ANCOUNT(a), 1);
 	CHECK(!memcmp(a + n + 12, "\x20\x01\x0d\xb8", 4));
-	/* a known name's other type: NODATA; an unknown name: NXDOMAIN */
-	n = query(q, "v4only.lab", 28, 1);
-	m = dns_answer(&o, q, n, a, sizeof(a));
-	CHECK(m == n && RCODE(a) == 0 && ANCOUNT(a) == 0);
+	/* a known name's other type: NODATA; an unknown name: NXDOMAIN; both
+	 * with the zone's SOA in the authority section (RFC 2308), its owner
+	 * and names pointing at "lab" in the question (offset 19 here) */
 	n = query(q, "nobody.lab", 1, 1);
 	m = dns_answer(&o, q, n, a, sizeof(a));
-	CHECK(m == n && RCODE(a) == 3 && ANCOUNT(a) == 0);
+	CHECK(RCODE(a) == 3 && ANCOUNT(a) == 0 && NSCOUNT(a) == 1);
+	CHECK_INT(m, n + sizeof(SOA_LAB) - 1);
+	CHECK(m == n + sizeof(SOA_LAB) - 1 && !memcmp(a + n, SOA_LAB, sizeof(SOA_LAB) - 1));
+	n = query(q, "v4only.lab", 28, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 0 && NSCOUNT(a) == 1);
+	CHECK(m == n + 55 && !memcmp(a + n, "\xc0\x13\x00\x06", 4));	/* "lab" at 19 too */
+	/* the apex has the SOA; a name outside every zone is in the root's */
+	n = query(q, "LAB", 6, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 1 && NSCOUNT(a) == 0 && m == n + 55);
+	n = query(q, "www.example.com", 1, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 3 && NSCOUNT(a) == 1);
+	CHECK(m > n + 4 && !memcmp(a + n, "\x00\x00\x06\x00\x01", 5));	/* owner: the root */
+	/* PTR for the records' addresses, IPv4 and IPv6 */
+	n = query(q, "10.0.18.198.in-addr.arpa", 12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 1 && NSCOUNT(a) == 0);
+	CHECK(m == n + 12 + 13 && !memcmp(a + n, "\xc0\x0c\x00\x0c\x00\x01\x00\x00\x00\x3c"
+					   "\x00\x0d\x07server1\x03lab\x00", 25));
+	n = query(q, "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+		  12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 1 && m == n + 25);
+	/* another address in the reverse zone: NXDOMAIN with that zone's SOA */
+	n = query(q, "99.0.18.198.in-addr.arpa", 12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 3 && NSCOUNT(a) == 1 && m > n + 2 && !memcmp(a + n, "\xc0\x0f", 2));
+	/* a forward name asked for PTR: NODATA */
+	n = query(q, "v4only.lab", 12, 1);
+	m = dns_answer(&o, q, n, a, sizeof(a));
+	CHECK(RCODE(a) == 0 && ANCOUNT(a) == 0 && NSCOUNT(a) == 1);
 	/* version.bind CH TXT says what answers */
 	n = query(q, "version.bind", 16, 3);
 	m = dns_answer(&o, q, n, a, sizeof(a));
 	CHECK_INT(ANCOUNT(a), 1);
 	CHECK(m > n + 13 && a[n + 12] == m - n - 13 &&
 	      !memcmp(a + n + 13, "portkit " PORTKIT_VERSION, m - n - 13));
+	/* answers that do not fit are left out whole, and TC says so */
+	{
+		struct serve_opts many = { .ndns = 0 };
+
+		for (int i = 0; i < 40; i++)
+			CHECK_INT(serve_dns_add(&many, "many.lab=198.18.0.1"), 0);
+		n = query(q, "many.lab", 1, 1);
+		m = dns_answer(&many, q, n, a, 512);
+		CHECK((size_t)ANCOUNT(a) == (512 - n) / 16 && m == n + 16 * (size_t)ANCOUNT(a));
+		CHECK(a[2] & 0x02);
+	}
 	/* another opcode (a NOTIFY): NOTIMP, the header only */
 	n = query(q, "server1.lab", 1, 1);
 	q[2] = 4 << 3;
@@ -493,8 +823,8 @@ TEST(serve_dns_over_tcp)
 	CHECK_INT(c.out.len, 0);
 	feed(&c, p + 1, n1 + 4 + n2 - 1);	/* the rest: two messages */
 	p = (uint8_t *)c.out.data;
-	CHECK_INT(c.out.len, 2 + n1 + 16 + 2 + n2);
-	if (c.out.len == 2 + n1 + 16 + 2 + n2) {
+	CHECK_INT(c.out.len, 2 + n1 + 16 + 2 + n2 + 55);	/* NXDOMAIN has the SOA */
+	if (c.out.len == 2 + n1 + 16 + 2 + n2 + 55) {
 		CHECK((p[0] << 8 | p[1]) == (int)(n1 + 16) && RCODE(p + 2) == 0);
 		CHECK(RCODE(p + 2 + n1 + 16 + 2) == 3);
 	}
@@ -557,6 +887,10 @@ TEST(serve_specs)
 	CHECK(responder_for_port(80) == responder_find("http"));
 	CHECK(responder_find("domain") == responder_find("dns"));
 	CHECK(responder_for_port(9999) == NULL);
+	/* the http-alt ports (--all-ports, a bare "serve 8080") speak HTTP */
+	CHECK(responder_for_port(8080) == responder_find("http"));
+	CHECK(responder_for_port(8000) == responder_find("http"));
+	CHECK(responder_for_port(8888) == responder_find("http"));
 }
 
 TEST(serve_dns_records_and_hosts_file)

@@ -134,6 +134,23 @@ def rdp(port):
             "neg_type": r[11] if len(r) > 11 else None}
 
 
+def rdp_tls(port):
+    """A Connection Request offering TLS (and CredSSP), then the TLS
+    handshake the Connection Confirm promises."""
+    import ssl
+    s = socket.create_connection((HOST, int(port)), timeout=T)
+    neg = struct.pack("<BBHI", 1, 0, 8, 3)
+    x224 = bytes([6 + len(neg), 0xe0, 0, 0, 0, 0, 0]) + neg
+    s.sendall(struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224)
+    r = s.recv(19, socket.MSG_WAITALL)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s)
+    cert = ssl.DER_cert_to_PEM_cert(t.getpeercert(True))
+    return {"neg": r[11:19].hex(), "tls": t.version(), "cert": cert.startswith("-----BEGIN")}
+
+
 def smb(port):
     s = socket.create_connection((HOST, int(port)), timeout=T)
     hdr = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 7, 0, 0, 0, b"\0" * 16)
