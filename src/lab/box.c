@@ -41,8 +41,9 @@ static const struct responder_port {
 static const struct responder_port *responder(const char *name)
 {
 	static const char *const aliases[][2] = {
-		{ "www", "http" }, { "domain", "dns" }, { "ms-wbt-server", "rdp" },
-		{ "microsoft-ds", "smb" }, { "cifs", "smb" }, { "samba", "smb" },
+		{ "www", "http" }, { "http-alt", "http" }, { "domain", "dns" },
+		{ "ms-wbt-server", "rdp" }, { "microsoft-ds", "smb" }, { "cifs", "smb" },
+		{ "samba", "smb" },
 	};
 
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
@@ -62,6 +63,8 @@ static const struct responder_port *responder_at(uint16_t port)
 	for (size_t i = 0; i < sizeof(responders) / sizeof(responders[0]); i++)
 		if (responders[i].port == port)
 			return &responders[i];
+	if (port == 8000 || port == 8888)	/* where HTTP servers are run, as serve knows */
+		return responder("http");
 	return svc ? responder(svc) : NULL;
 }
 

@@ -428,7 +428,7 @@ TEST(lab_serve_ports_agree_with_portkit_serve)
 		"http", "http:83", "ftp", "ssh", "telnet", "smtp", "dns", "dns/udp", "dns/tcp",
 		"dns:5353", "smb", "mysql", "rdp", "rdp:3350", "redis", "echo", "echo/udp", "www",
 		"domain", "ms-wbt-server", "microsoft-ds", "cifs", "samba", "80", "445", "3389", "53",
-		"8080", "7", "bogus", "http:0", "http/udp", "x:1",
+		"8080", "8000", "8888", "8008", "7", "bogus", "http:0", "http/udp", "x:1",
 	};
 
 	CHECK_INT(responder_count(), 11);	/* a new responder: add it to draw.c too */
