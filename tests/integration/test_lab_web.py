@@ -193,7 +193,7 @@ def test_sessions_appear_with_their_ports_and_the_translation(web, browser):
         wait(d, seen, what=f"pc2:{pa} and remote:{pb} in {session_rows(d)}")
         # and on the map: the router's translation next to it, the ports at the ends
         labels = text_of(d, "labels")
-        assert str(pa) in labels and str(pb) in labels and forward in labels
+        assert str(pa) in labels and str(pb) in labels and ":8080 -> server1:80" in labels
         a.close()
 
         def marked():

@@ -220,9 +220,24 @@ function clear(g) {
   return g;
 }
 
+/* the map's words: at each end node the ports its sessions use there
+ * (clients' ports, then "-> 80" for what it serves), at each router what
+ * it translates, short ("pc1:40712 -> :40712", ":8080 -> server1:80");
+ * the table and each line's tooltip say it in full */
+function natShort(n) {
+  const out = [];
+  if (n.translation === "snat" || n.translation === "both")
+    out.push(nodeOf(n.orig_src_addr) + ":" + n.orig_src_port + " -> :" + n.reply_dst_port);
+  if (n.translation === "dnat" || n.translation === "both")
+    out.push(":" + n.orig_dst_port + " -> " + nodeOf(n.reply_src_addr) + ":" + n.reply_src_port);
+  return out;
+}
+
 function drawSessions(list) {
   const g = clear($("overlay")), lg = clear($("labels"));
   const labels = list.filter((x) => x.cls !== "closed").length <= 24;
+  const ends = new Map(), nat = new Map();
+  const add = (m, k, v) => { if (!m.has(k)) m.set(k, []); if (!m.get(k).includes(v)) m.get(k).push(v); };
   list.forEach((x, i) => {
     const hops = sessionHops(x);
     if (!hops || hops.length < 2) return;
@@ -234,17 +249,29 @@ function drawSessions(list) {
     line.addEventListener("click", () => select(x));
     g.appendChild(line);
     if (selected !== x.key && (!labels || x.cls === "closed")) return;
-    const first = pts[0], last = pts[pts.length - 1];
-    const cport = clientEnd(x)[1];
-    lg.appendChild(el("text", { x: first[0] + 6, y: first[1] - 6 - (i % 4) * 11, class: "plabel" }, String(cport)));
-    lg.appendChild(el("text", { x: last[0] + 6, y: last[1] - 6 - (i % 4) * 11, class: "plabel" }, String(x.srvPort)));
-    if (x.nat) {
-      const r = nodeByName.get(x.nat.node).at;
-      lg.appendChild(el("text", { x: r.x + 70, y: r.y + 24 + (i % 6) * 12, class: "plabel nat" },
-        x.nat.translation === "dnat" ? ep(x.nat.orig_dst_addr, x.nat.orig_dst_port) + " -> " + ep(x.nat.reply_src_addr, x.nat.reply_src_port)
-                                     : x.nat.orig_src_port + " -> " + x.nat.reply_dst_port));
-    }
+    add(ends, hops[0].node, String(clientEnd(x)[1]));
+    add(ends, hops[hops.length - 1].node, "-> " + x.srvPort);
+    if (x.nat) for (const t of natShort(x.nat)) add(nat, x.nat.node, t);
   });
+  for (const [name, words] of ends) {
+    const n = nodeByName.get(name);
+    const mine = words.filter((w) => !w.startsWith("->")), served = words.filter((w) => w.startsWith("->"));
+    const text = mine.slice(0, 4).join(" ") + (mine.length > 4 ? " +" + (mine.length - 4) : "") +
+                 (mine.length && served.length ? "  " : "") + served.slice(0, 3).join(" ");
+    const t = el("text", { x: n.at.x - n.size.x / 2 + 2, y: n.at.y - n.size.y / 2 - 4, class: "plabel" }, text);
+    t.appendChild(el("title", {}, name + ": " + words.join(", ")));
+    lg.appendChild(t);
+  }
+  for (const [name, lines] of nat) {
+    const r = nodeByName.get(name);
+    lines.slice(0, 8).forEach((l, k) => {
+      lg.appendChild(el("text", { x: r.at.x + r.size.x / 2 + 6, y: r.at.y - r.size.y / 2 + 12 + k * 12,
+                                  class: "plabel nat" }, l));
+    });
+    if (lines.length > 8)
+      lg.appendChild(el("text", { x: r.at.x + r.size.x / 2 + 6, y: r.at.y - r.size.y / 2 + 12 + 8 * 12,
+                                  class: "plabel nat" }, "+" + (lines.length - 8) + " more"));
+  }
 }
 
 function describe(x) {
@@ -364,7 +391,7 @@ function drawLadder(x, d) {
   const colX = new Map(cols.map((n, i) => [n, 70 + i * 170]));
   const W = 140 + (cols.length - 1) * 170, rowH = 28, top = 40;
   const H = top + pk.length * rowH + 20;
-  const svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img" });
+  const svg = el("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img" });
   const defs = el("defs", {});
   const m = el("marker", { id: "arrowhead", viewBox: "0 0 10 10", refX: "10", refY: "5",
                            markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" });
