@@ -14,7 +14,7 @@
 
 enum { OPT_TOP = OPT_CMD_BASE, OPT_NO_PING, OPT_OPEN, OPT_GREP, OPT_RATE, OPT_RETRIES,
        OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
-       OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD };
+       OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD, OPT_RESUME, OPT_MERGE };
 
 static int number(const char *s, unsigned long long lo, unsigned long long hi, const char *what,
 		  unsigned *out)
@@ -59,6 +59,8 @@ static int option(void *ctx, int c, const char *arg)
 	case OPT_ALL: o->all = true; return 0;
 	case OPT_XML: o->xml = arg; return 0;
 	case OPT_SV: o->sv = true; return 0;
+	case OPT_RESUME: o->resume = arg; return 0;
+	case OPT_MERGE: o->merge = true; return 0;
 	case OPT_SEED: {
 		unsigned long long v;
 
@@ -108,6 +110,7 @@ static void rewrite_nmap(int argc, char **argv)
 static int prepare(const struct cmd *self, struct scan_opts *o, struct target_list *t, int argc,
 		   char **argv)
 {
+	static char spec[480];	/* a scan record's line stays under the merge reader's limit */
 	uint64_t nports;
 
 	if (optind >= argc)
@@ -117,9 +120,16 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	    o->cc.json > 1)
 		return cmd_usage_error(self, "one format on stdout: -oX -, -oG - and --json "
 				       "exclude each other");
-	for (int i = optind; i < argc; i++)
+	for (int i = optind, k = 0; i < argc; i++) {
 		if (targets_add(t, argv[i]))
 			return cmd_error("%s", error_msg());
+		/* as given, for the scan record (--merge rebuilds the list from it) */
+		if (k >= 0 && (size_t)k + strlen(argv[i]) + 2 < sizeof(spec))
+			k += snprintf(spec + k, sizeof(spec) - (size_t)k, "%s%s", k ? " " : "", argv[i]);
+		else
+			k = -1;
+		o->target_spec = k >= 0 ? spec : NULL;
+	}
 	targets_dedup(t);
 	if (o->exclude && targets_exclude(t, o->exclude))
 		return cmd_error("%s", error_msg());
@@ -132,11 +142,6 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 		warnf("-s syn needs root (raw sockets): scanning with -s connect instead");
 		o->method = M_CONNECT;
 	}
-	if (o->shards && o->method != M_SYN)
-		return cmd_usage_error(self, "--shard works with -s syn");
-	if (o->seed && o->method_set && o->method != M_SYN)
-		return cmd_usage_error(self, "--seed orders -s syn probes; -s %s has no use for it",
-				       o->method == M_UDP ? "udp" : "connect");
 	if (o->sv && o->method == M_UDP)
 		return cmd_usage_error(self, "--sv asks TCP services what they are; it does not "
 				       "work with -s udp");
@@ -175,6 +180,41 @@ static int run(const struct scan_opts *o, const struct target_list *t, int argc,
 	return r;
 }
 
+/* --merge FILE...: the shards' --json outputs, printed as one scan */
+static int merge(const struct cmd *self, struct scan_opts *o, int argc, char **argv)
+{
+	struct scan_merged mg;
+	struct target_list t = { 0 };
+	struct scan_job j = { .o = o, .t = &t, .argc = argc, .argv = argv, .merged = &mg };
+	int r, out_err, file_err;
+
+	if (optind >= argc)
+		return cmd_usage_error(self, "--merge what? give the --json outputs of the shards");
+	if (o->shards || o->resume || o->sv)
+		return cmd_usage_error(self, "--merge reads finished shards: --shard, --resume and "
+				       "--sv do not go with it");
+	if (scan_merge(o, argc - optind, argv + optind, &t, &mg)) {
+		r = cmd_error("%s", error_msg());
+		goto out;
+	}
+	o->method = mg.method;
+	o->all = true;	/* show what the shards showed */
+	if (scan_job_open(&j)) {
+		r = cmd_error("%s", error_msg());
+		goto out;
+	}
+	r = scan_job_run(&j) ? cmd_error("%s", error_msg()) : 0;
+	file_err = scan_job_close(&j, &out_err);
+	if (file_err && !r)
+		r = cmd_error("%s", error_msg());
+	if (out_err && !r)
+		r = cmd_output_error(out_err);
+out:
+	scan_merged_free(&mg);
+	targets_free(&t);
+	return r;
+}
+
 static int scan_main(int argc, char **argv, const struct cmd *self)
 {
 	struct scan_opts o = { .retries = 1 };
@@ -182,8 +222,9 @@ static int scan_main(int argc, char **argv, const struct cmd *self)
 	int r;
 
 	rewrite_nmap(argc, argv);
-	if (!(r = cmd_parse(self, argc, argv, &o.cc, option, &o)) &&
-	    !(r = prepare(self, &o, &t, argc, argv)))
+	if (!(r = cmd_parse(self, argc, argv, &o.cc, option, &o)) && o.merge)
+		r = merge(self, &o, argc, argv);
+	else if (!r && !(r = prepare(self, &o, &t, argc, argv)))
 		r = run(&o, &t, argc, argv);
 	free(o.ports);
 	targets_free(&t);
@@ -198,8 +239,14 @@ static const struct cmd_option options[] = {
 					    "(default as root), or UDP with service probes;\n"
 					    "nmap's -sT, -sS, -sU and -sV work too",
 	  "connect syn udp" },
-	{ "seed", OPT_SEED, "S", "the probe order (-s syn); same seed, same order" },
-	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the space (-s syn, same --seed)" },
+	{ "seed", OPT_SEED, "S", "the probe order; same seed, same order (default: random;\n"
+				 "with --shard or --resume, derived from the scan)" },
+	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the pairs: N scanners with\n"
+				     "the same targets, ports and --seed split them" },
+	{ "resume", OPT_RESUME, "FILE", "keep the scan's state in FILE as it goes; run the\n"
+					"same command again to finish an interrupted scan" },
+	{ "merge", OPT_MERGE, NULL, "the arguments are shards' --json outputs: print them\n"
+				    "as one scan (text, --json, -oX, -oG)" },
 	{ "rate", OPT_RATE, "PPS", "at most PPS probes per second" },
 	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1)" },
 	{ "timeout", OPT_TIMEOUT, "MS", "fixed per-probe timeout (default: from measured "

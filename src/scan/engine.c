@@ -1,8 +1,9 @@
 /*
  * engine.c - `-s connect` and `-s udp`: scan's probes on core/probe.
  *
- * Probe number i is (target i mod T, port i div T), so targets are
- * interleaved and no host gets all its probes at once. UDP sends every
+ * Probe number i is pair c->order[i] (target k mod T, port k div T), the
+ * job's order: targets interleaved, so no host gets all its probes at
+ * once, and only this shard's pairs. UDP sends every
  * service payload of udp.c to every port. A target without a route is
  * reported down once, not as a list of filtered ports.
  *
@@ -41,7 +42,7 @@ struct run {
 	uint64_t *wait;		/* UDP pairs left silent by the first pass */
 	size_t nwait, capwait;
 	bool hold;		/* first UDP pass: keep silent pairs for later */
-	const uint64_t *order;	/* second pass: probe i is order[i] */
+	const uint64_t *order;	/* probe i is order[i]: c->order, then the second pass's */
 };
 
 static uint64_t pair_of(const struct run *r, uint64_t i)
@@ -186,17 +187,17 @@ static int slow_pass(struct run *r, const struct probe_set *first)
 
 static int run(const struct scan_ctx *c, unsigned proto)
 {
-	struct run r = { .c = c, .proto = proto };
+	struct run r = { .c = c, .proto = proto, .order = c->order };
 	struct probe_payload pl[32];
 	struct probe_set ps = {
-		.proto = proto, .count = (uint64_t)c->t->n * c->nports,
+		.proto = proto, .count = c->norder,
 		.endpoint = endpoint_of, .result = result_of, .arg = &r,
 		.rate = c->o->rate, .retries = c->o->retries, .timeout_ms = c->o->timeout_ms,
 		.parallel = c->o->parallel, .group = host_of, .ngroups = (uint32_t)c->t->n,
 	};
 	int e;
 
-	if (!c->t->n || !c->nports)
+	if (!c->t->n || !c->nports || !c->norder)
 		return 0;
 	r.down = xcalloc(c->t->n, 1);
 	r.icmp = xcalloc(c->t->n, sizeof(*r.icmp));

@@ -25,7 +25,7 @@
 #include "scan/scan.h"
 #include "core/base/banned.h"
 
-static size_t port_list(const struct scan_opts *o, uint16_t **out)
+size_t scan_port_list(const struct scan_opts *o, uint16_t **out)
 {
 	uint16_t *v = xmalloc(65536 * sizeof(*v));
 	bool *seen = xcalloc(65536, sizeof(*seen));
@@ -90,6 +90,8 @@ static void release(struct scan_job *j)
 	scan_store_release(&j->store);
 	ev_loop_free(j->loop);
 	free(j->ports);
+	scan_state_free(j->state);
+	free(j->all);
 }
 
 int scan_job_open(struct scan_job *j)
@@ -101,7 +103,13 @@ int scan_job_open(struct scan_job *j)
 	j->t0 = ev_now_us();
 	if (!(j->loop = ev_loop_new()))
 		return errorf(-errno, "cannot create an event loop: %s", strerror(errno));
-	j->nports = port_list(o, &j->ports);
+	if (j->merged) {	/* the shards' own list */
+		j->ports = xmalloc((j->merged->nports + 1) * sizeof(*j->ports));
+		memcpy(j->ports, j->merged->ports, j->merged->nports * sizeof(*j->ports));
+		j->nports = j->merged->nports;
+	} else {
+		j->nports = scan_port_list(o, &j->ports);
+	}
 	j->start = time(NULL);
 	scan_store_init(&j->store, j->t, o->all && !o->open_only);
 	for (int i = 0; i < j->argc && k + 2 < sizeof(j->args); i++)
@@ -112,8 +120,35 @@ int scan_job_open(struct scan_job *j)
 		out_set_stream(j->json, true);
 	}
 	j->progress = isatty(STDERR_FILENO) && !o->cc.json;
-	if ((e = open_file(&j->xml, o->xml)) || (e = open_file(&j->grepable, o->grepable)))
+	scan_ident_make(&j->id, o, j->t, j->ports, j->nports);
+	if (j->merged)
+		j->progress = false;
+	if ((e = open_file(&j->xml, o->xml)) || (e = open_file(&j->grepable, o->grepable)) ||
+	    (o->resume && (e = scan_state_load(o->resume, &j->id, j->t, j->ports, j->nports,
+					       &j->state)))) {
 		release(j);
+		return e;
+	}
+	if (j->json && (o->shards || o->resume) && !j->merged)
+		scan_print_json_scan(j->json, &j->id, o, j->ports, j->nports);
+	return 0;
+}
+
+/* --resume: the state as it is now, at most once a second, and less often
+ * when writing it takes long (never more than a tenth of the time). */
+static int save_state(struct scan_job *j, bool done, bool force)
+{
+	int64_t now = ev_now_us(), took;
+	int e;
+
+	if (!j->o->resume || (!force && now - j->t_saved < 1000000 + 10 * j->save_us))
+		return 0;
+	e = scan_state_save(j->o->resume, &j->id, &j->store, j->all, j->nall, j->discovered, done);
+	took = ev_now_us() - now;
+	j->save_us = took;
+	j->t_saved = ev_now_us();
+	if (e)
+		warnf("%s", error_msg());
 	return e;
 }
 
@@ -201,6 +236,12 @@ static void on_result(const struct result *r, void *arg)
 	struct scan_job *j = arg;
 	const struct result *x = scan_store_add(&j->store, r);
 
+	if (j->o->resume) {
+		j->all = xgrow(j->all, sizeof(*j->all), j->nall + 1, &j->capall);
+		j->all[j->nall] = *r;
+		j->all[j->nall++].target = j->map ? j->map[r->target] : r->target;
+		save_state(j, false, false);
+	}
 	j->done++;
 	if (!j->engine_counts)
 		show_progress(j, j->done);
@@ -223,43 +264,122 @@ static void up_list(const struct target_list *t, const uint8_t *up, struct targe
 	}
 }
 
-/* Discovery (unless -Pn), then the engine over the hosts found up. */
+/* Which targets are up: a resumed scan's state once its discovery was
+ * over, else discovery (unless -Pn: all of them). */
+static int hosts_up(struct scan_job *j, struct scan_ctx *sc, uint8_t *isup)
+{
+	int r = 0;
+
+	if (scan_state_discovered(j->state)) {
+		for (size_t i = 0; i < j->t->n; i++) {
+			const char *why;
+			int st = scan_state_host(j->state, i, &why);
+
+			isup[i] = st == 1;
+			if (st && (st == 2 || !j->o->no_ping))
+				on_host(j, (uint32_t)i, st == 1, why);
+			else if (st == 1)
+				scan_store_host(&j->store, (uint32_t)i, true, NULL);
+		}
+	} else if (j->o->no_ping) {
+		memset(isup, 1, j->t->n);
+	} else {
+		r = scan_discover(sc, isup);
+	}
+	j->discovered = !r;
+	if (j->o->no_ping)	/* -Pn: every target up, "user-set" */
+		for (size_t i = 0; i < j->t->n; i++)
+			if (j->store.host[i].status == HOST_UNKNOWN)
+				scan_store_host(&j->store, (uint32_t)i, true, NULL);
+	return r;
+}
+
+/* What a resumed scan had found: into the store and the output as if it
+ * had just come, and off the list of pairs to probe. */
+static void replay_state(struct scan_job *j)
+{
+	size_t n;
+	const struct result *v = scan_state_results(j->state, &n);
+
+	for (size_t i = 0; i < n; i++)
+		on_result(&v[i], j);
+}
+
+/* Discovery (unless -Pn), then the engine over this shard's pairs of the
+ * hosts found up. */
 static int probe_ports(struct scan_job *j)
 {
 	const struct scan_opts *o = j->o;
 	struct scan_ctx sc = { .loop = j->loop, .t = j->t, .ports = j->ports,
 			       .nports = j->nports, .o = o, .emit = on_result, .host = on_host,
-			       .arg = j };
+			       .arg = j, .seed = j->id.seed };
 	struct target_list up = { 0 };
 	uint8_t *isup = xcalloc(j->t->n ? j->t->n : 1, 1);
+	int64_t *upidx = xmalloc((j->t->n ? j->t->n : 1) * sizeof(*upidx));
+	struct scan_order_in in = { .o = o, .seed = j->id.seed, .ntargets = j->t->n,
+				    .nports = j->nports, .upidx = upidx,
+				    .done = j->state ? scan_state_done : NULL, .arg = j->state,
+				    /* connect and UDP keep their plain order unless told */
+				    .permute = o->method == M_SYN || o->seed || o->shards || o->resume };
+	uint64_t *order = NULL;
 	uint32_t *map = NULL;
-	int r = 0;
+	int r;
 
-	if (o->no_ping)
-		memset(isup, 1, j->t->n);
-	else
-		r = scan_discover(&sc, isup);
+	r = hosts_up(j, &sc, isup);
+	replay_state(j);
+	save_state(j, false, true);
 	up_list(j->t, isup, &up, &map);
+	for (size_t i = 0, u = 0; i < j->t->n; i++)
+		upidx[i] = isup[i] ? (int64_t)u++ : -1;
+	in.nup = up.n;
+	if (!r)
+		order = scan_order(&in, &sc.norder);
+	sc.order = order;
 	scan_store_map(&j->store, map);
+	j->map = map;
 	sc.t = &up;
 	/* the count starts here: what discovery took is not the probes' rate */
-	j->total = (uint64_t)up.n * j->nports;
+	j->total = sc.norder;
 	j->t_probe = ev_now_us();
 	j->engine_counts = o->method == M_SYN;
 	sc.progress = j->progress ? on_sent : NULL;
-	if (!r && up.n)
+	if (!r && sc.norder)
 		r = o->method == M_UDP ? scan_udp(&sc) : o->method == M_SYN ? scan_syn(&sc)
 									: scan_connect(&sc);
 	scan_store_map(&j->store, NULL);
+	j->map = NULL;
+	if (!r)
+		save_state(j, true, true);
 	free(up.v);
 	free(map);
 	free(isup);
+	free(upidx);
+	free(order);
 	return r;
+}
+
+/* --merge: the shards' findings, as one scan finds them (hosts, then
+ * ports in the order the printers keep) */
+static void replay_merged(struct scan_job *j)
+{
+	const struct scan_merged *mg = j->merged;
+
+	for (size_t i = 0; i < j->t->n; i++)
+		if (mg->host_up[i])
+			on_host(j, (uint32_t)i, mg->host_up[i] == 1, mg->host_why[i]);
+	for (size_t i = 0; i < mg->n; i++)
+		on_result(&mg->v[i], j);
 }
 
 int scan_job_run(struct scan_job *j)
 {
-	int r = probe_ports(j);
+	int r;
+
+	if (j->merged) {
+		replay_merged(j);
+		return 0;
+	}
+	r = probe_ports(j);
 
 	if (r || !j->o->sv)
 		return r;

@@ -6,7 +6,11 @@
  * Four balanced Feistel rounds make a bijection on [0, 4^half) >= n;
  * cycle-walking (apply it again while the result is >= n) turns that into
  * a bijection on [0, n), at most ~4 steps on average since 4^half < 4n.
+ * scan_order() walks it for every method: the pairs one scanner probes.
  */
+#include <stdlib.h>
+
+#include "core/base/xalloc.h"
 #include "scan/scan.h"
 #include "core/base/banned.h"
 
@@ -46,4 +50,43 @@ uint64_t perm_at(const struct perm *p, uint64_t pos)
 bool shard_has(const struct scan_opts *o, uint64_t pos)
 {
 	return o->shards <= 1 || pos % o->shards == o->shard - 1;
+}
+
+/*
+ * The pairs this scanner probes, in order. Positions run over every
+ * target given (before discovery) times every port, so N shards split the
+ * same space whatever each one's discovery found: position pos is this
+ * shard's when pos mod N = I-1, and names pair k = perm(pos) (k itself
+ * when the order is not permuted: connect and UDP without --seed or
+ * --shard). Targets that are down, and pairs done() says a resumed scan
+ * already has, are left out; the rest are renumbered over the up list.
+ * Cost: one permutation step per position; memory: 8 bytes per pair kept.
+ */
+uint64_t *scan_order(const struct scan_order_in *in, uint64_t *n)
+{
+	const struct scan_opts *o = in->o;
+	uint64_t total = in->ntargets * in->nports, cap = 0, k = 0;
+	uint64_t *v = NULL;
+	struct perm p;
+
+	perm_init(&p, in->seed, total ? total : 1);
+	for (uint64_t pos = 0; pos < total; pos++) {
+		uint64_t pair, t, port;
+		int64_t u;
+
+		if (!shard_has(o, pos))
+			continue;
+		pair = in->permute ? perm_at(&p, pos) : pos;
+		t = pair % in->ntargets;
+		port = pair / in->ntargets;
+		if ((u = in->upidx[t]) < 0 || (in->done && in->done(in->arg, t, port)))
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 1024;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[k++] = (uint64_t)u + port * in->nup;
+	}
+	*n = k;
+	return v;
 }

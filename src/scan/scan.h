@@ -76,8 +76,11 @@ struct scan_opts {
 	bool method_set;
 	bool no_ping;		/* -Pn: every target is up */
 	bool open_only;		/* --open: only open (and open|filtered) ports */
-	uint64_t seed;		/* 0: random */
+	uint64_t seed;		/* 0: random (derived from the scan with --shard/--resume) */
 	unsigned shard, shards;	/* --shard I/N */
+	const char *resume;	/* --resume FILE: the state, written as the scan goes */
+	bool merge;		/* --merge: the arguments are --json outputs to join */
+	const char *target_spec;	/* the targets as given, for the scan record */
 	const char *xml;
 	const char *grepable;	/* -oG FILE */
 	const char *exclude;
@@ -101,6 +104,20 @@ void perm_init(struct perm *p, uint64_t seed, uint64_t n);
 uint64_t perm_at(const struct perm *p, uint64_t pos);
 /* Is position pos this scanner's under --shard I/N? */
 bool shard_has(const struct scan_opts *o, uint64_t pos);
+/* The pairs one scanner probes (scan_ctx.order); perm.c says how. */
+struct scan_order_in {
+	const struct scan_opts *o;	/* --shard */
+	uint64_t seed;
+	bool permute;			/* false: position k is pair k */
+	uint64_t ntargets, nports;	/* every target given */
+	const int64_t *upidx;		/* per target: its index in the up list, -1 down */
+	uint64_t nup;
+	/* optional: is (target, port index) done already (--resume)? */
+	bool (*done)(void *arg, uint64_t target, uint64_t port);
+	void *arg;
+};
+/* The caller frees the array; *n its length. */
+uint64_t *scan_order(const struct scan_order_in *in, uint64_t *n);
 
 /* raw.c: what the raw-socket scanners share */
 struct tindex {			/* targets by address, open addressing */
@@ -150,6 +167,14 @@ struct scan_ctx {
 	/* the SYN engine's probes sent of total (results come later there):
 	 * the job's one progress line; NULL for none */
 	void (*progress)(void *arg, uint64_t sent, uint64_t total);
+	/* The pairs to probe, in this order: pair k is target k mod T, port
+	 * k div T (T = t->n). job.c makes it: this shard's positions of the
+	 * seeded order over every target given (before discovery, so shards
+	 * split the same space), less the targets found down and the pairs a
+	 * resumed scan already has. */
+	const uint64_t *order;
+	uint64_t norder;
+	uint64_t seed;		/* the key of SYN cookies and the order, never 0 */
 };
 /* discover.c: which targets are up (up[i] 1 or 0), each reported through
  * c->host; 0 or -errno. */
@@ -251,6 +276,62 @@ void scan_print_xml(FILE *f, const struct scan_store *s, const struct scan_meta 
 void scan_print_grepable(FILE *f, const struct scan_store *s, const struct scan_meta *m);
 typedef void (*scan_printer)(FILE *f, const struct scan_store *s, const struct scan_meta *m);
 
+/* state.c: what one scan is, for --shard's scan record, --resume and
+ * --merge: hashes of its targets, ports and options, its method and seed
+ * (resolved: never 0), and which shard. */
+struct scan_ident {
+	uint64_t targets, ports, options, seed;
+	enum scan_method method;
+	unsigned shard, shards;	/* 1/1 without --shard */
+};
+void scan_ident_make(struct scan_ident *id, const struct scan_opts *o, const struct target_list *t,
+		     const uint16_t *ports, size_t nports);
+/* What differs, as the user would name it ("ports"), or NULL for shards of
+ * one scan (same_shard: and the same shard). */
+const char *scan_ident_differs(const struct scan_ident *a, const struct scan_ident *b,
+			       bool same_shard);
+const char *scan_method_name(enum scan_method m);
+/* The static string for a reason read back ("syn-ack"), or NULL. */
+const char *scan_reason_intern(const char *s);
+/* --resume FILE: load it (*out NULL when there is none yet; a state of
+ * another scan is -EINVAL with one line), and save it atomically. */
+struct scan_state;
+int scan_state_load(const char *path, const struct scan_ident *id, const struct target_list *t,
+		    const uint16_t *ports, size_t nports, struct scan_state **out);
+void scan_state_free(struct scan_state *st);
+bool scan_state_discovered(const struct scan_state *st);
+/* A target's status then: 0 unknown, 1 up, 2 down; *why its reason. */
+int scan_state_host(const struct scan_state *st, size_t target, const char **why);
+/* Every result it holds, by target index in t. */
+const struct result *scan_state_results(const struct scan_state *st, size_t *n);
+/* scan_order_in.done: is (target, port index) in the state? arg: the state */
+bool scan_state_done(void *arg, uint64_t target, uint64_t port_index);
+/* Write FILE.tmp, then rename it over FILE. v: every result so far. */
+int scan_state_save(const char *path, const struct scan_ident *id, const struct scan_store *s,
+		    const struct result *v, size_t n, bool discovered, bool done);
+/* The scan record that opens --json output under --shard or --resume. */
+void scan_print_json_scan(struct out *o, const struct scan_ident *id, const struct scan_opts *o_,
+			  const uint16_t *ports, size_t nports);
+
+/* merge.c: `scan --merge FILE...`: the --json outputs of one scan's
+ * shards, read back as one scan's findings; the target list (into t) and
+ * port list are rebuilt from their scan record. 0 or -errno with
+ * error_msg(). scan_merged_free() frees what it holds. */
+struct scan_merged {
+	enum scan_method method;
+	uint16_t *ports;
+	size_t nports;
+	uint8_t *host_up;		/* per target: 0 unknown, 1 up, 2 down */
+	const char **host_why;
+	struct result *v;		/* by target, proto and port; a pair once */
+	size_t n, cap;
+};
+int scan_merge(const struct scan_opts *o, int nfiles, char **files, struct target_list *t,
+	       struct scan_merged *out);
+void scan_merged_free(struct scan_merged *m);
+/* job.c: the ports to scan, in order, from -p or --top (the caller frees) */
+size_t scan_port_list(const struct scan_opts *o, uint16_t **out);
+
 /* job.c: one scan, one way through: discovery and an engine -> the store
  * (JSON records streamed as they come) -> --sv -> the printers. The caller
  * fills the first four fields; the rest is the job's. */
@@ -273,6 +354,14 @@ struct scan_job {
 	int64_t t0;
 	time_t start;
 	char args[1024];
+	struct scan_ident id;
+	struct scan_state *state;	/* --resume: what the file held */
+	struct result *all;		/* --resume: every result so far, by target in t */
+	size_t nall, capall;
+	bool discovered;		/* --resume: the hosts are known */
+	int64_t t_saved, save_us;	/* the state was last written; how long it took */
+	const uint32_t *map;		/* the engine's target -> t's */
+	const struct scan_merged *merged;	/* --merge: what to print instead of scanning */
 };
 /* The loop, the store and the -oX/-oG files (so that a path that cannot
  * be written stops the scan before the first probe): 0, or -errno with

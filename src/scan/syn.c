@@ -1,10 +1,10 @@
 /*
  * syn.c - `-s syn`: stateless SYN scanning through raw sockets (root).
  *
- * Every (address, port) pair has an index; a seeded Feistel permutation
- * with cycle-walking orders them, so the probes spread over hosts and
- * ports, and `--shard I/N` takes the positions p with p mod N = I-1: N
- * scanners with the same --seed cover the space exactly once. The SYN's
+ * Every (address, port) pair has an index; the job hands over the pairs
+ * to probe in order (c->order: its seeded permutation, this shard's part
+ * of it, the hosts that are up), so the probes spread over hosts and
+ * ports and N scanners with the same --seed cover the space once. The SYN's
  * sequence number is a keyed hash of the 4-tuple (a cookie): a SYN-ACK
  * or RST is ours when its ack is cookie + 1, so no per-probe state is
  * kept but a bitmap of what answered. The kernel, which owns no socket on
@@ -67,7 +67,7 @@ struct syn {
 	struct ev_timer tick;
 	struct pacer pc;
 	unsigned pass;
-	uint64_t pos;		/* next position of the permutation */
+	uint64_t pos;		/* next position in c.order */
 	int64_t t_start;
 	struct scan_ctx c;	/* the loop, targets, ports, options, where results go */
 	uint16_t sport;
@@ -84,7 +84,6 @@ struct syn {
 	int64_t srtt;
 	uint64_t replies;	/* answers counted, for pacing and progress */
 	uint64_t found;
-	struct perm perm;	/* the probe order */
 };
 
 static uint32_t cookie(const struct syn *s, const uint8_t *dst, unsigned family, uint16_t dport)
@@ -165,7 +164,9 @@ static void tcp_reply(struct syn *s, const struct pkt *p)
 	if (!p->has_ports || (p->flags & (PKT_TRUNCATED | PKT_MALFORMED)) ||
 	    p->dport != s->sport || p->ack != cookie(s, p->src, family, p->sport) + 1)
 		return;
-	if (!find_pair(s, family, p->src, p->sport, &idx) || get_bit(s->answered, idx))
+	/* a pair never sent is another shard's (same seed, same port here) */
+	if (!find_pair(s, family, p->src, p->sport, &idx) || get_bit(s->answered, idx) ||
+	    !s->sent_us[idx])
 		return;
 	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
 		answer(s, idx, ST_OPEN, "syn-ack");
@@ -185,7 +186,8 @@ static void icmp_reply(struct syn *s, const struct pkt *p)
 	if (!why || !p->has_inner || in->proto != 6 || !in->has_ports || !in->has_seq ||
 	    in->sport != s->sport || in->seq != cookie(s, in->dst, family, in->dport))
 		return;
-	if (find_pair(s, family, in->dst, in->dport, &idx) && !get_bit(s->answered, idx))
+	if (find_pair(s, family, in->dst, in->dport, &idx) && !get_bit(s->answered, idx) &&
+	    s->sent_us[idx])
 		answer(s, idx, ST_FILTERED, why);
 }
 
@@ -318,11 +320,7 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t);
 /* How many pairs this scanner probes (its shard of them). */
 static uint64_t mine(const struct syn *s)
 {
-	const struct scan_opts *o = s->c.o;
-
-	if (o->shards <= 1)
-		return s->n;
-	return s->n / o->shards + (s->n % o->shards >= o->shard);
+	return s->c.norder;
 }
 
 /* After a pass: wait a few round trips (at least 100 ms, at most 2 s)
@@ -364,16 +362,14 @@ static void target_down(struct syn *s, uint32_t ti, int err)
 static void on_tick(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
-	const struct scan_opts *o = s->c.o;
 	unsigned batch = 0;
 	int64_t now = ev_now_us();
 
-	while (s->pos < s->n && batch < 64) {
-		uint64_t idx;
+	while (s->pos < s->c.norder && batch < 64) {
+		uint64_t idx = s->c.order[s->pos];
 		int e;
 
-		if (!shard_has(o, s->pos) || get_bit(s->answered, idx = perm_at(&s->perm, s->pos)) ||
-		    s->down[idx % s->c.t->n]) {
+		if (get_bit(s->answered, idx) || s->down[idx % s->c.t->n]) {
 			s->pos++;
 			continue;
 		}
@@ -399,7 +395,7 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 				s->c.progress(s->c.arg, s->pc.sent, mine(s));
 		}
 	}
-	if (s->pos >= s->n)
+	if (s->pos >= s->c.norder)
 		ev_timer_in(l, t, s->ndown == s->c.t->n ? 0 : settle_us(s), on_pass_end);
 	else
 		ev_timer_at(l, t, rate_next(&s->pc.rl, 1), on_tick);
@@ -407,13 +403,10 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 
 static void emit_silent(struct syn *s)
 {
-	for (uint64_t p = 0; p < s->n; p++) {
-		uint64_t idx;
+	for (uint64_t p = 0; p < s->c.norder; p++) {
+		uint64_t idx = s->c.order[p];
 		struct result res = { 0 };
 
-		if (!shard_has(s->c.o, p))
-			continue;
-		idx = perm_at(&s->perm, p);
 		if (get_bit(s->answered, idx) || s->down[idx % s->c.t->n])
 			continue;
 		res.target = (uint32_t)(idx % s->c.t->n);
@@ -430,14 +423,13 @@ static int setup(struct syn *s)
 	const struct scan_opts *o = s->c.o;
 	int r;
 
-	s->key = o->seed ? o->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+	s->key = s->c.seed;
 	s->sport = (uint16_t)(40000 + hash_mix(s->key ^ 0x5157) % 20000);
 	if ((r = open_raws(s))) {
 		close_raws(s);
 		return r;
 	}
 	s->n = (uint64_t)s->c.t->n * s->c.nports;
-	perm_init(&s->perm, s->key, s->n);
 	s->answered = xcalloc((size_t)(s->n / 8 + 1), 1);
 	s->sent_us = xcalloc((size_t)s->n, sizeof(*s->sent_us));
 	s->src = xcalloc(s->c.t->n, sizeof(*s->src));
