@@ -206,8 +206,19 @@ static int parse_result(struct scan_state *st, const char *s)
 	return 0;
 }
 
-static int parse_state(struct scan_state *st, const char *path, char *text)
+static int other_scan(const char *path, const char *diff)
 {
+	return errorf(-EINVAL, "'%s' is the state of another scan (not the same %s); not resuming",
+		      path, diff);
+}
+
+/* The identity line comes first: a state of another scan is refused
+ * before its lines are read with this scan's meaning. */
+static int parse_state(struct scan_state *st, const struct scan_ident *id, const char *path,
+		       char *text)
+{
+	const char *diff;
+
 	unsigned line = 0;
 	char *save = NULL;
 
@@ -219,20 +230,24 @@ static int parse_state(struct scan_state *st, const char *path, char *text)
 				return errorf(-EINVAL, "'%s' is not a portkit scan state file", path);
 			continue;
 		}
-		if (line == 2)
-			bad = parse_ident(s, &st->id);
-		else if (!strcmp(s, "phase discovered"))
+		if (line == 2) {
+			if (parse_ident(s, &st->id))
+				return bad_line(path, line, "not a scan line");
+			if ((diff = scan_ident_differs(&st->id, id, true)))
+				return other_scan(path, diff);
+		} else if (!strcmp(s, "phase discovered")) {
 			st->discovered = true;
-		else if (!strcmp(s, "phase done"))
+		} else if (!strcmp(s, "phase done")) {
 			st->done = st->discovered = true;
-		else if (s[0] == 'h')
+		} else if (s[0] == 'h') {
 			bad = parse_host(st, s);
-		else if (s[0] == 'p')
+		} else if (s[0] == 'p') {
 			bad = parse_result(st, s);
-		else
+		} else {
 			bad = -1;
+		}
 		if (bad)
-			return bad_line(path, line, line == 2 ? "not a scan line" : "unreadable");
+			return bad_line(path, line, "unreadable");
 	}
 	return line < 2 ? errorf(-EINVAL, "'%s' is not a portkit scan state file", path) : 0;
 }
@@ -242,7 +257,6 @@ int scan_state_load(const char *path, const struct scan_ident *id, const struct 
 {
 	struct scan_state *st;
 	char *text = NULL;
-	const char *diff;
 	int r;
 
 	*out = NULL;
@@ -260,11 +274,8 @@ int scan_state_load(const char *path, const struct scan_ident *id, const struct 
 		st->port_index[p] = -1;
 	for (size_t i = 0; i < nports; i++)
 		st->port_index[ports[i]] = (int32_t)i;
-	r = parse_state(st, path, text);
+	r = parse_state(st, id, path, text);
 	free(text);
-	if (!r && (diff = scan_ident_differs(&st->id, id, true)))
-		r = errorf(-EINVAL, "'%s' is the state of another scan (not the same %s); not "
-			   "resuming", path, diff);
 	if (r) {
 		scan_state_free(st);
 		return r;
