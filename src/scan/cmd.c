@@ -159,25 +159,31 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	return 0;
 }
 
-static int run(const struct scan_opts *o, const struct target_list *t, int argc, char **argv)
+static int run_job(struct scan_job *j)
 {
-	struct scan_job j = { .o = o, .t = t, .argc = argc, .argv = argv };
 	int r, out_err, file_err;
 
-	if (scan_job_open(&j))
+	if (scan_job_open(j))
 		return cmd_error("%s", error_msg());
-	if (scan_job_run(&j))
+	if (scan_job_run(j))
 		r = cmd_error("%s", error_msg());
-	else if (scan_store_none_routable(&j.store))
+	else if (scan_store_none_routable(&j->store))
 		r = 2;	/* nothing could be scanned; the reason is on stderr */
 	else
 		r = 0;
-	file_err = scan_job_close(&j, &out_err);
+	file_err = scan_job_close(j, &out_err);
 	if (file_err && !r)
 		r = cmd_error("%s", error_msg());
 	if (out_err && !r)
 		r = cmd_output_error(out_err);
 	return r;
+}
+
+static int run(const struct scan_opts *o, const struct target_list *t, int argc, char **argv)
+{
+	struct scan_job j = { .o = o, .t = t, .argc = argc, .argv = argv };
+
+	return run_job(&j);
 }
 
 /* --merge FILE...: the shards' --json outputs, printed as one scan */
@@ -186,7 +192,7 @@ static int merge(const struct cmd *self, struct scan_opts *o, int argc, char **a
 	struct scan_merged mg;
 	struct target_list t = { 0 };
 	struct scan_job j = { .o = o, .t = &t, .argc = argc, .argv = argv, .merged = &mg };
-	int r, out_err, file_err;
+	int r;
 
 	if (optind >= argc)
 		return cmd_usage_error(self, "--merge what? give the --json outputs of the shards");
@@ -199,16 +205,7 @@ static int merge(const struct cmd *self, struct scan_opts *o, int argc, char **a
 	}
 	o->method = mg.method;
 	o->all = true;	/* show what the shards showed */
-	if (scan_job_open(&j)) {
-		r = cmd_error("%s", error_msg());
-		goto out;
-	}
-	r = scan_job_run(&j) ? cmd_error("%s", error_msg()) : 0;
-	file_err = scan_job_close(&j, &out_err);
-	if (file_err && !r)
-		r = cmd_error("%s", error_msg());
-	if (out_err && !r)
-		r = cmd_output_error(out_err);
+	r = run_job(&j);
 out:
 	scan_merged_free(&mg);
 	targets_free(&t);

@@ -257,6 +257,7 @@ static int port_record(struct merge *mg, const struct rec *r)
 	const char *state = get(r, "state"), *why = get(r, "reason"), *proto = get(r, "proto");
 	const char *src = get(r, "service_source");
 	struct result x;
+	int st;
 
 	memset(&x, 0, sizeof(x));
 	if (t < 0 || !state || !proto || !why || !(x.reason = scan_reason_intern(why)))
@@ -264,12 +265,9 @@ static int port_record(struct merge *mg, const struct rec *r)
 	x.target = (uint32_t)t;
 	x.port = (uint16_t)hex_or_num(get(r, "port"), 10);
 	x.proto = !strcmp(proto, "udp") ? PROTO_UDP : PROTO_TCP;
-	x.state = 255;
-	for (unsigned k = ST_OPEN; k <= ST_OPEN_FILTERED; k++)
-		if (!strcmp(state, port_state_name((enum port_state)k)))
-			x.state = (uint8_t)k;
-	if (x.state == 255)
+	if ((st = scan_port_state_parse(state)) < 0)
 		return -1;
+	x.state = (uint8_t)st;
 	x.rtt_us = (uint32_t)hex_or_num(get(r, "rtt_us"), 10);
 	x.probed = src && !strcmp(src, "probe");
 	if (x.probed)
@@ -363,17 +361,6 @@ static int merge_file(struct merge *mg, const char *path, const struct scan_opts
 	return e;
 }
 
-static int cmp_result(const void *pa, const void *pb)
-{
-	const struct result *a = pa, *b = pb;
-
-	if (a->target != b->target)
-		return a->target < b->target ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	return a->port < b->port ? -1 : a->port > b->port;
-}
-
 int scan_merge(const struct scan_opts *o, int nfiles, char **files, struct target_list *t,
 	       struct scan_merged *out)
 {
@@ -387,9 +374,9 @@ int scan_merge(const struct scan_opts *o, int nfiles, char **files, struct targe
 	if (!e) {
 		size_t k = 0;
 
-		qsort(out->v, out->n, sizeof(*out->v), cmp_result);
+		qsort(out->v, out->n, sizeof(*out->v), scan_result_cmp);
 		for (size_t i = 0; i < out->n; i++)	/* a pair once, whatever the files say */
-			if (!k || cmp_result(&out->v[k - 1], &out->v[i]))
+			if (!k || scan_result_cmp(&out->v[k - 1], &out->v[i]))
 				out->v[k++] = out->v[i];
 		out->n = k;
 		for (unsigned s = mg.id.shards; s >= 1; s--)

@@ -247,6 +247,8 @@ size_t scan_store_hosts_up(const struct scan_store *s);
 bool scan_store_none_routable(const struct scan_store *s);
 /* Order the results by target, proto and port, as the printers want them. */
 void scan_store_sort(struct scan_store *s);
+/* That order, for qsort() of struct result. */
+int scan_result_cmp(const void *a, const void *b);
 
 /* sv.c: ask the store's open TCP ports what they are and write the
  * answers into their results; 0 or -errno. */
@@ -291,6 +293,8 @@ void scan_ident_make(struct scan_ident *id, const struct scan_opts *o, const str
 const char *scan_ident_differs(const struct scan_ident *a, const struct scan_ident *b,
 			       bool same_shard);
 const char *scan_method_name(enum scan_method m);
+/* A port state by its name ("open|filtered"), or -1. */
+int scan_port_state_parse(const char *s);
 /* The static string for a reason read back ("syn-ack"), or NULL. */
 const char *scan_reason_intern(const char *s);
 /* --resume FILE: load it (*out NULL when there is none yet; a state of

@@ -66,6 +66,14 @@ const char *scan_reason_intern(const char *s)
 	return NULL;
 }
 
+int scan_port_state_parse(const char *s)
+{
+	for (unsigned k = ST_OPEN; k <= ST_OPEN_FILTERED; k++)
+		if (!strcmp(s, port_state_name((enum port_state)k)))
+			return (int)k;
+	return -1;
+}
+
 static uint64_t hash_u64(uint64_t h, uint64_t v)
 {
 	return hash_add(h, &v, sizeof(v));
@@ -181,6 +189,7 @@ static int parse_result(struct scan_state *st, const char *s)
 	struct result r;
 	int32_t pi;
 	uint64_t bit;
+	int state_k;
 
 	memset(&r, 0, sizeof(r));
 	if (sscanf(s, "p %llu %llu %3s %15s %31s %llu", &t, &port, proto, state, why, &rtt) != 6 ||
@@ -191,12 +200,9 @@ static int parse_result(struct scan_state *st, const char *s)
 	r.port = (uint16_t)port;
 	r.proto = !strcmp(proto, "udp") ? PROTO_UDP : PROTO_TCP;
 	r.rtt_us = (uint32_t)rtt;
-	r.state = 255;
-	for (unsigned k = ST_OPEN; k <= ST_OPEN_FILTERED; k++)
-		if (!strcmp(state, port_state_name((enum port_state)k)))
-			r.state = (uint8_t)k;
-	if (r.state == 255)
+	if ((state_k = scan_port_state_parse(state)) < 0)
 		return -1;
+	r.state = (uint8_t)state_k;
 	bit = (uint64_t)pi * st->ntargets + t;
 	if (st->pairs[bit / 8] >> (bit % 8) & 1)
 		return 0;	/* a pair once */

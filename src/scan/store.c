@@ -75,7 +75,7 @@ bool scan_store_none_routable(const struct scan_store *s)
 	return s->t->n && s->unroutable == s->t->n;
 }
 
-static int cmp(const void *pa, const void *pb)
+int scan_result_cmp(const void *pa, const void *pb)
 {
 	const struct result *a = pa, *b = pb;
 
@@ -89,5 +89,5 @@ static int cmp(const void *pa, const void *pb)
 void scan_store_sort(struct scan_store *s)
 {
 	if (s->n)
-		qsort(s->v, s->n, sizeof(*s->v), cmp);
+		qsort(s->v, s->n, sizeof(*s->v), scan_result_cmp);
 }

@@ -19,7 +19,7 @@ PCAP = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "../data/tcpdump
     (["ls", "--watch", "--summary"], "--watch follows the session list"),
     (["ls", "--summary", "--by", "remote"], "two views"),
     (["ls", "--by", "remote", "--summary"], "two views"),
-    (["scan", "127.0.0.1", "-s", "connect", "--seed", "5"], "--seed orders -s syn probes"),
+    (["scan", "--merge", "a.json", "--shard", "1/2"], "--merge reads finished shards"),
     (["scan", "127.0.0.1", "-s", "udp", "--sv"], "--sv asks TCP services"),
     (["who", "0"], "port 0 is nobody's"),
     (["ls", "--s"], "ambiguous option '--s': --state, --sport, --src, --summary"),

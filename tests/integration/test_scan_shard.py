@@ -271,14 +271,16 @@ def shards_over_ssh(tmp_path, net, hosts, ports, open_ports, n=4, rate=2000):
         args = [BIN, "scan", net, "-p", ports, "-s", "syn", "--seed", "23", "--all", "--rate", str(rate)]
 
         def capture(name):
-            p = subprocess.Popen(target.cmd("tcpdump", "--immediate-mode", "-B", "16384", "-U", "-n", "-i", "pkbr41", "-w",
+            # not --immediate-mode: tcpdump keeps up with 4 shards at once
+            # when it reads whole blocks (each retired within 1 s, waited for)
+            p = subprocess.Popen(target.cmd("tcpdump", "-B", "65536", "-U", "-n", "-i", "pkbr41", "-w",
                                             str(tmp_path / name), SYN_ONLY),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             assert "listening" in p.stderr.readline()
             return p
 
         def stop(p, name):
-            time.sleep(0.3)
+            time.sleep(1.5)
             p.send_signal(signal.SIGINT)
             p.wait(timeout=10)
             stats = p.stderr.read()
