@@ -275,7 +275,9 @@ const struct cmd scan_cmd = {
 	"  portkit scan 127.0.0.1 -p-\n"
 	"  portkit scan 127.0.0.1 -p ssh,http,8000-8100\n"
 	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
-	"  portkit scan 198.18.0.2 -s udp --top 100\n",
+	"  portkit scan 198.18.0.2 -s udp --top 100\n"
+	"  portkit scan 198.18.0.0/24 --shard 2/4 --json > shard-2.json   # one of 4 machines\n"
+	"  portkit scan --merge shard-*.json\n",
 	.run = scan_main,
 	.habits = (const struct cmd_habit[]){
 		{ 'T', "nmap's -T0..-T5 (timing)", "--rate PPS, --parallel N and --timeout MS" },

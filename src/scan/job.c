@@ -238,8 +238,9 @@ static void on_result(const struct result *r, void *arg)
 
 	if (j->o->resume) {
 		j->all = xgrow(j->all, sizeof(*j->all), j->nall + 1, &j->capall);
-		j->all[j->nall] = *r;
-		j->all[j->nall++].target = j->map ? j->map[r->target] : r->target;
+		j->all[j->nall++] = (struct scan_done){
+			.target = j->map ? j->map[r->target] : r->target, .port = r->port,
+			.proto = r->proto, .state = r->state, .rtt_us = r->rtt_us, .reason = r->reason };
 		save_state(j, false, false);
 	}
 	j->done++;
@@ -299,10 +300,14 @@ static int hosts_up(struct scan_job *j, struct scan_ctx *sc, uint8_t *isup)
 static void replay_state(struct scan_job *j)
 {
 	size_t n;
-	const struct result *v = scan_state_results(j->state, &n);
+	const struct scan_done *v = scan_state_results(j->state, &n);
 
-	for (size_t i = 0; i < n; i++)
-		on_result(&v[i], j);
+	for (size_t i = 0; i < n; i++) {
+		struct result r = { .target = v[i].target, .port = v[i].port, .proto = v[i].proto,
+				    .state = v[i].state, .reason = v[i].reason, .rtt_us = v[i].rtt_us };
+
+		on_result(&r, j);
+	}
 }
 
 /* Discovery (unless -Pn), then the engine over this shard's pairs of the

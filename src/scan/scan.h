@@ -298,7 +298,15 @@ int scan_port_state_parse(const char *s);
 /* The static string for a reason read back ("syn-ack"), or NULL. */
 const char *scan_reason_intern(const char *s);
 /* --resume FILE: load it (*out NULL when there is none yet; a state of
- * another scan is -EINVAL with one line), and save it atomically. */
+ * another scan is -EINVAL with one line), and save it atomically. What it
+ * keeps of a result (24 bytes, not a struct result's 400): */
+struct scan_done {
+	uint32_t target;	/* index in the target list */
+	uint16_t port;
+	uint8_t proto, state;
+	uint32_t rtt_us;
+	const char *reason;	/* static */
+};
 struct scan_state;
 int scan_state_load(const char *path, const struct scan_ident *id, const struct target_list *t,
 		    const uint16_t *ports, size_t nports, struct scan_state **out);
@@ -307,12 +315,12 @@ bool scan_state_discovered(const struct scan_state *st);
 /* A target's status then: 0 unknown, 1 up, 2 down; *why its reason. */
 int scan_state_host(const struct scan_state *st, size_t target, const char **why);
 /* Every result it holds, by target index in t. */
-const struct result *scan_state_results(const struct scan_state *st, size_t *n);
+const struct scan_done *scan_state_results(const struct scan_state *st, size_t *n);
 /* scan_order_in.done: is (target, port index) in the state? arg: the state */
 bool scan_state_done(void *arg, uint64_t target, uint64_t port_index);
 /* Write FILE.tmp, then rename it over FILE. v: every result so far. */
 int scan_state_save(const char *path, const struct scan_ident *id, const struct scan_store *s,
-		    const struct result *v, size_t n, bool discovered, bool done);
+		    const struct scan_done *v, size_t n, bool discovered, bool done);
 /* The scan record that opens --json output under --shard or --resume. */
 void scan_print_json_scan(struct out *o, const struct scan_ident *id, const struct scan_opts *o_,
 			  const uint16_t *ports, size_t nports);
@@ -360,7 +368,7 @@ struct scan_job {
 	char args[1024];
 	struct scan_ident id;
 	struct scan_state *state;	/* --resume: what the file held */
-	struct result *all;		/* --resume: every result so far, by target in t */
+	struct scan_done *all;		/* --resume: every result so far, by target in t */
 	size_t nall, capall;
 	bool discovered;		/* --resume: the hosts are known */
 	int64_t t_saved, save_us;	/* the state was last written; how long it took */

@@ -20,7 +20,8 @@
  *
  * Costs: the file holds every result (closed ones too), about 30 bytes
  * each, and the scan rewrites it at most once a second (less often when a
- * write takes long); loading it keeps a bit per (target, port) pair.
+ * write takes long); the scan keeps 24 bytes a result for it (struct
+ * scan_done), and loading it a bit per (target, port) pair besides.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,7 +135,7 @@ struct scan_state {
 	bool discovered, done;
 	uint8_t *host_up;		/* per target: 0 unknown, 1 up, 2 down */
 	const char **host_why;
-	struct result *v;		/* every result so far */
+	struct scan_done *v;		/* every result so far */
 	size_t n, cap;
 	uint8_t *pairs;			/* bit (port index * T + target): done */
 	int32_t *port_index;		/* port -> index in the port list, -1 */
@@ -186,7 +187,7 @@ static int parse_result(struct scan_state *st, const char *s)
 {
 	unsigned long long t, port, rtt;
 	char proto[4], state[16], why[32];
-	struct result r;
+	struct scan_done r;
 	int32_t pi;
 	uint64_t bit;
 	int state_k;
@@ -313,7 +314,7 @@ int scan_state_host(const struct scan_state *st, size_t target, const char **why
 	return st->host_up[target];
 }
 
-const struct result *scan_state_results(const struct scan_state *st, size_t *n)
+const struct scan_done *scan_state_results(const struct scan_state *st, size_t *n)
 {
 	*n = st ? st->n : 0;
 	return st ? st->v : NULL;
@@ -328,7 +329,7 @@ bool scan_state_done(void *arg, uint64_t target, uint64_t port_index)
 }
 
 static void write_state(FILE *f, const struct scan_ident *id, const struct scan_store *s,
-			const struct result *v, size_t n, bool discovered, bool done)
+			const struct scan_done *v, size_t n, bool discovered, bool done)
 {
 	fprintf(f, "%s\nscan %s %llx %llx %llx %llu %u %u\n", STATE_HEADER,
 		method_names[id->method], (unsigned long long)id->targets,
@@ -347,7 +348,7 @@ static void write_state(FILE *f, const struct scan_ident *id, const struct scan_
 }
 
 int scan_state_save(const char *path, const struct scan_ident *id, const struct scan_store *s,
-		    const struct result *v, size_t n, bool discovered, bool done)
+		    const struct scan_done *v, size_t n, bool discovered, bool done)
 {
 	char tmp[4096];
 	FILE *f;

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import BIN
 from netns import Netns
+from shardlab import ACCEPTOR
 
 HERE = os.path.dirname(__file__)
 PY = "/usr/bin/python3"
@@ -24,28 +25,6 @@ NET = "198.18.30.16/28"
 UP = [f"198.18.30.{h}" for h in range(17, 25)]
 OPEN = [22, 80, 111, 199]
 DROP = [50, 150]
-
-
-# Listeners that accept and close (a connect scan run many times never
-# fills their queues); they end with stdin, or after 600 s at most.
-ACCEPTOR = r"""
-import select, socket, sys, time
-ls = []
-for port in sys.argv[1:]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(port)))
-    s.listen(1024)
-    ls.append(s)
-print("ready", flush=True)
-end = time.time() + 600
-while time.time() < end:
-    r = select.select(ls + [sys.stdin], [], [], 1)[0]
-    if sys.stdin in r:
-        break
-    for s in r:
-        s.accept()[0].close()
-"""
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +276,9 @@ def shards_over_ssh(tmp_path, net, hosts, ports, open_ports, n=4, rate=2000):
         wire = stop(p, "shards.pcap")
         shards = [[json.loads(l) for l in o.splitlines()] for o in outs]
         ports_single, hosts_single = findings(single)
-        assert sorted(p for s in shards for p in findings(s)[0]) == ports_single
+        got = sorted(p for s in shards for p in findings(s)[0])
+        assert got == ports_single, ("shards only:", sorted(set(got) - set(ports_single))[:6],
+                                     "single only:", sorted(set(ports_single) - set(got))[:6])
         assert {h for s in shards for h in findings(s)[1]} == set(hosts_single)
         assert wire == wire1, "the shards' probes are the single scan's, pair by pair"
         files = []
