@@ -104,9 +104,11 @@ static int print_plan(struct lab_cmd *lc, int argc, char **argv)
 	struct lab_topo *t = xcalloc(1, sizeof(*t));
 	int r;
 
+	lc->o.plan = true;
 	if (argc && !(text = lab_read_text(src)))
 		r = cmd_error("%s", error_msg());
-	else if (lab_parse(src, text ? text : lab_default_topology, t))
+	else if (lab_parse(src, text ? text : lab_default_topology, t) ||
+		 lab_check_serve(&lc->o, src, t))
 		r = cmd_error("%s", error_msg());
 	else if (lc->cc.json)
 		r = sub_status(lc, t, 0, NULL);
@@ -143,11 +145,12 @@ static int sub_tour(struct lab_cmd *lc, const struct lab_topo *t, int argc, char
 /* exec NODE [--] COMMAND...: NODE is one of the lab's, or its switch */
 static int sub_exec(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
 {
+	char cli[32];
 	int k = 1;
 
-	if (lab_node_find(t, argv[0]) < 0 && strcmp(argv[0], "switch"))
-		/* one hint: where the nodes are listed */
-		return cmd_error("no node '%s' in the lab (see 'portkit lab status')", argv[0]);
+	if (lab_node_find(t, argv[0]) < 0 && strcmp(argv[0], "switch"))	/* hint: the list */
+		return cmd_error("no node '%s' in the lab (see '%s status')", argv[0],
+				 lab_cli(&lc->o, cli));
 	if (!strcmp(argv[k], "--"))
 		k++;
 	if (k >= argc)
@@ -229,7 +232,7 @@ static int stray_options(unsigned stray)
 
 static int lab_main(int argc, char **argv, const struct cmd *self)
 {
-	struct lab_cmd lc = { .o = { .name = "pkl" } };
+	struct lab_cmd lc = { .o = { .name = LAB_DEFAULT_NAME } };
 	const struct lab_sub *sub = NULL;
 	struct lab_topo *t = NULL;
 	char self_path[4096], names[64];
