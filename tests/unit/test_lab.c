@@ -561,11 +561,42 @@ TEST(lab_tour_needs_the_default_nodes)
 	struct lab_opts o = { .name = "pkl" };
 	struct lab_topo *t = parse_ok("segment lan 198.18.1.0/24\nnode pc2 pc lan=198.18.1.2\n");
 
-	CHECK_INT(lab_tour_steps(), 6);
+	struct lab_opts other = { .name = "t1" };
+
+	CHECK_INT(lab_tour_steps(), 10);
 	if (!t)
 		return;
 	CHECK_INT(lab_tour(&o, t, 0, false), -EINVAL);
 	CHECK_STR(error_msg(), "the tour walks the default lab; this one has no 'pc1' "
 		  "(portkit lab down, then portkit lab up)");
+	/* a lab of another name: the hint names it */
+	CHECK_INT(lab_tour(&other, t, 0, false), -EINVAL);
+	CHECK_STR(error_msg(), "the tour walks the default lab; this one has no 'pc1' "
+		  "(portkit lab --name t1 down, then portkit lab --name t1 up)");
 	free(t);
+}
+
+TEST(lab_tour_info_names_each_steps_title_and_focus)
+{
+	/* the page's buttons: every step has a title and the nodes and ports it is about */
+	static const char *const focus[] = {
+		"pc2 server1 80/tcp", "pc2 server1 80/tcp", "pc1 pc3 445/tcp",
+		"pc1 80/tcp 445/tcp 3389/tcp 50000/tcp", "pc1 server1 switch 53/udp",
+		"pc2 server1 pc1 3389/tcp 3350/tcp", "pc2 server1 83/tcp 8083/tcp",
+		"remote router server1 8080/tcp 80/tcp",
+		"remote router pc1 pc2 www 80/tcp 3390/tcp 8080/tcp",
+		"server1 21/tcp 53/udp 445/tcp 3389/tcp 3350/tcp",
+	};
+
+	CHECK_INT(lab_tour_steps(), sizeof(focus) / sizeof(focus[0]));
+	CHECK(lab_tour_info(0) == NULL);
+	CHECK(lab_tour_info((unsigned)lab_tour_steps() + 1) == NULL);
+	for (unsigned i = 1; i <= lab_tour_steps() && i <= sizeof(focus) / sizeof(focus[0]); i++) {
+		const struct lab_tour_info *x = lab_tour_info(i);
+
+		CHECK(x && x->title && x->title[0]);
+		if (x)
+			CHECK_STR(x->focus, focus[i - 1]);
+	}
+	CHECK_STR(lab_tour_info(3)->title, "PC1 opens PC3's shared folder");
 }
