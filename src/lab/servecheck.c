@@ -111,7 +111,6 @@ static int check_node(const struct lab_opts *o, const char *source, const struct
 
 		if (usage)	/* a usage error's hint: the words came from a file */
 			*usage = '\0';
-
 		return errorf(-EINVAL, "%s:%u: %s", source, n->line, why[0] ? why : "serve failed");
 	}
 	waitpid(pid, NULL, 0);
