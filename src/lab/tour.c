@@ -470,7 +470,8 @@ static int find_snat(const struct nat_entry *e, void *arg)
 
 	inet_pton(AF_INET, WWW, www);
 	if (e->family == AF_INET && e->proto == IPPROTO_TCP && !memcmp(e->orig.src, x->src, 4) &&
-	    e->orig.sport == SAME_PORT && !memcmp(e->orig.dst, www, 4) && e->orig.dport == 80)
+	    e->orig.sport == SAME_PORT && !memcmp(e->orig.dst, www, 4) && e->orig.dport == 80 &&
+	    !strcmp(nat_tcp_state(e->tcp_state), "ESTAB"))	/* not a closed one of a past run */
 		x->port = e->reply.dport;
 	return 0;
 }
