@@ -315,7 +315,7 @@ install: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 	install -m 755 $(BUILD)/portkit $(DESTDIR)$(BINDIR)/portkit
 	install -m 644 $(BUILD)/portkit.1 $(DESTDIR)$(MANDIR)/man1/portkit.1
 	install -d $(DESTDIR)$(DOCDIR)
-	install -m 644 README.md docs/*.md docs/*.svg $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md docs/*.md docs/*.svg docs/*.png $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(COMPDIR)
 	install -m 644 $(BUILD)/portkit.bash $(DESTDIR)$(COMPDIR)/portkit
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
