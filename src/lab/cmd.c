@@ -293,6 +293,7 @@ const struct cmd lab_cmd = {
 	"  portkit lab up\n"
 	"  portkit lab exec pc2 -- portkit scan server1 --sv\n"
 	"  portkit lab exec remote -- portkit scan router-wan -p-\n"
+	"  portkit lab web\n"
 	"  portkit lab down\n"
 	"  portkit lab draw > lab.svg\n",
 	.run = lab_main,
