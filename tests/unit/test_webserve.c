@@ -135,3 +135,48 @@ TEST(webserve_query_and_stream)
 	CHECK_INT(t.closed, 1);
 	ev_loop_free(l);
 }
+
+/* A handler that begins a stream and writes more than the queue holds at
+ * once: the write closes the connection inside the handler, and the server
+ * must not touch it after the handler returns (ASan: heap-use-after-free) */
+static void handle_big(struct web_conn *c, const struct http_req *q, void *arg)
+{
+	static char big[4096];
+	struct ws_test *t = arg;
+
+	(void)q;
+	web_stream_begin(c, "text/event-stream", NULL);
+	t->stream = c;
+	CHECK_INT(web_stream_write(c, big, sizeof(big)), -ENOBUFS);
+}
+
+TEST(webserve_stream_closed_inside_the_handler)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ws_test t = { 0 };
+	struct webserve_conf c = { .addr = "127.0.0.1:0", .ep_flags = EP_PORT_ZERO,
+				   .option = "--listen", .max_queue = 1024, .handle = handle_big,
+				   .closed = on_closed, .arg = &t };
+	struct webserve *w;
+	struct endpoint e;
+	struct reader r = { 0 };
+	/* two pipelined requests: the second must not be read from a freed one */
+	const char *s = "GET /s HTTP/1.1\r\nHost: x\r\n\r\nGET /s HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd;
+
+	CHECK_INT(webserve_start(l, &c, &w), 0);
+	webserve_local(w, &e);
+	fd = dial(&e);
+	ev_io_add(l, &r.io, fd, EPOLLIN, on_read);
+	CHECK_INT(send(fd, s, strlen(s), 0), (long long)strlen(s));
+	r.want = "never sent";	/* the client's end: k == 0 ends the run */
+	ev_timer_in(l, &r.bound, 3000000, on_bound);
+	ev_run(l);
+	ev_timer_stop(l, &r.bound);
+	CHECK_INT(t.closed, 1);
+	CHECK_INT(webserve_streams(w), 0);
+	ev_io_del(l, &r.io);
+	close(fd);
+	webserve_stop(w);
+	ev_loop_free(l);
+}

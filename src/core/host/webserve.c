@@ -47,6 +47,8 @@ struct web_conn {
 	bool head_only;		/* the request being answered is a HEAD */
 	bool streaming;
 	bool draining;		/* answered and shut for writing: reading to the end */
+	bool in_handler;	/* the handler runs: a close waits for its return */
+	bool dead;		/* closed while in_handler: conn_close() once it returns */
 	void *data;
 	struct web_conn *next;
 };
@@ -65,6 +67,10 @@ static void conn_close(struct web_conn *c)
 {
 	struct webserve *w = c->w;
 
+	if (c->in_handler) {	/* serve_requests() still holds c: it closes it */
+		c->dead = true;
+		return;
+	}
 	for (struct web_conn **pp = &w->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -138,6 +144,8 @@ static bool flush_out(struct web_conn *c);
 
 int web_stream_write(struct web_conn *c, const void *p, size_t n)
 {
+	if (c->dead)
+		return -EPIPE;
 	if (c->out.len - c->outoff + n > c->w->c.max_queue || buf_add(&c->out, p, n)) {
 		conn_close(c);
 		return -ENOBUFS;
@@ -196,26 +204,34 @@ static bool flush_out(struct web_conn *c)
 	return true;
 }
 
-/* Answer every whole request in the input (pipelined ones in order) */
-static void serve_requests(struct web_conn *c)
+/* Answer every whole request in the input (pipelined ones in order);
+ * false when the handler closed the connection (c is gone) */
+static bool serve_requests(struct web_conn *c)
 {
 	while (c->inlen && !c->close_after && !c->out.len && !c->streaming) {
 		struct http_req q;
 		int n = http_req_parse(c->in, c->inlen, &q);
 
 		if (n == 0)
-			return;
+			return true;
 		if (n < 0) {
 			web_error(c, -n);
-			return;
+			return true;
 		}
 		c->close_after = !q.keep_alive;
 		c->head_only = !strcmp(q.method, "HEAD");
 		memmove(c->in, c->in + n, c->inlen - (size_t)n);
 		c->inlen -= (size_t)n;
+		c->in_handler = true;
 		c->w->c.handle(c, &q, c->w->c.arg);
+		c->in_handler = false;
+		if (c->dead) {	/* a stream write in the handler closed it */
+			conn_close(c);
+			return false;
+		}
 		c->head_only = false;
 	}
+	return true;
 }
 
 static void on_idle(struct ev_loop *l, struct ev_timer *t)
@@ -280,7 +296,8 @@ static void on_conn(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	for (int i = 0; i < 64; i++) {
 		size_t before = c->inlen;
 
-		serve_requests(c);
+		if (!serve_requests(c))
+			return;
 		if (!c->out.len)
 			break;
 		if (!flush_out(c))

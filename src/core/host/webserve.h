@@ -76,7 +76,9 @@ void web_error(struct web_conn *c, int status);
  * body as web_stream_write() adds it, until either side closes */
 void web_stream_begin(struct web_conn *c, const char *type, const char *headers);
 /* Queue bytes on a stream: 0, or -ENOBUFS when the stream is over
- * max_queue behind (then it is closed and closed() called: c is invalid) */
+ * max_queue behind, -EPIPE when the client is gone; either way it is
+ * closed and closed() called, and c is invalid (called from the handler,
+ * the close waits for the handler's return: c stays valid until then) */
 int web_stream_write(struct web_conn *c, const void *p, size_t n);
 /* The caller's pointer on a connection (NULL until set) */
 void web_conn_set_data(struct web_conn *c, void *data);
