@@ -200,7 +200,12 @@ static bool flush_out(struct web_conn *c)
 		c->out.len -= c->outoff;
 		c->outoff = 0;
 	}
-	ev_io_mod(c->w->loop, &c->io, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
+	/* an answer waiting: until it is sent, read no more of the next
+	 * requests (a client that sends and never reads would wake the loop
+	 * for ever once in[] is full or it half-closed); a stream still reads
+	 * what the client sends, to see it go */
+	ev_io_mod(c->w->loop, &c->io,
+		  !c->out.len ? EPOLLIN : c->streaming ? EPOLLIN | EPOLLOUT : EPOLLOUT);
 	return true;
 }
 
