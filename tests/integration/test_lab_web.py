@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -252,6 +253,49 @@ def test_a_tour_button_runs_its_step(web, browser):
          what="the step's end")
     assert "server1" in out() and "80" in out()
     assert "ended with status" not in out()
+
+
+def tour_children(pid):
+    """lab web's children running `lab tour`: pid -> /proc status lines"""
+    found = {}
+    for f in os.listdir(f"/proc/{pid}/task"):
+        try:
+            kids = open(f"/proc/{pid}/task/{f}/children").read().split()
+        except OSError:
+            continue
+        for c in kids:
+            try:
+                cmd = open(f"/proc/{c}/cmdline").read().split("\0")
+                status = open(f"/proc/{c}/status").read()
+            except OSError:
+                continue
+            if cmd[1:3] == ["lab", "tour"]:
+                found[c] = dict(x.split(":\t", 1) for x in status.splitlines() if ":\t" in x)
+    return found
+
+
+def test_a_tour_step_can_be_stopped(web):
+    """the step runs with SIGTERM deliverable: the loop's blocked signals
+    must not be inherited, or the step's bound and lab web's exit cannot end it"""
+    url, p = web[1], web[2]
+    for _ in range(50):	# bounded: another step may still be ending
+        try:
+            req = urllib.request.Request(url + "tour?step=1", method="POST")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 202
+            break
+        except urllib.error.HTTPError as e:
+            assert e.code == 409, e
+            time.sleep(0.1)
+    found = {}
+    end = time.monotonic() + 10
+    while not found and time.monotonic() < end:	# the step lives a second or so
+        found = tour_children(p.pid)
+    assert found, "never saw the step's process"
+    for c, st in found.items():
+        blocked = int(st["SigBlk"], 16)
+        assert not blocked & (1 << (signal.SIGTERM - 1)), (c, st["SigBlk"])
+        assert not blocked & (1 << (signal.SIGINT - 1)), (c, st["SigBlk"])
 
 
 def test_500_sessions_the_page_stays_usable(web, browser):
