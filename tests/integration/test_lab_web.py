@@ -369,3 +369,31 @@ def test_sigterm_ends_it_cleanly(web):
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=10) == 0
     assert p.stderr.read() == ""
+
+
+def test_lab_down_ends_it_without_a_nat_router(tmp_path):
+    """lab down ends lab web with an error however the lab is made: the
+    namespaces it holds open live on, empty, once their names are gone"""
+    need_root()
+    name = f"n{os.getpid() % 10000000}"
+    topo = tmp_path / "t.conf"
+    topo.write_text("segment lan 198.18.40.0/24\n"
+                    "node a pc lan=198.18.40.1\n"
+                    "node b server lan=198.18.40.2 serve http\n")
+    p = None
+    try:
+        r = lab(name, "up", str(topo))
+        assert r.rc == 0, r.err
+        p, _ = start_web(name)
+        r = lab(name, "down")
+        assert r.rc == 0, r.err
+        try:
+            rc = p.wait(timeout=10)	# a look every 500 ms
+        except subprocess.TimeoutExpired:
+            pytest.fail("lab web still runs 10 s after lab down")
+        err = p.stderr.read()
+        assert rc == 2 and err.count("\n") == 1 and "taken down" in err, (rc, err)
+    finally:
+        if p:
+            stop(p)
+        lab(name, "down")
