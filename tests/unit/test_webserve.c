@@ -255,3 +255,42 @@ TEST(webserve_a_client_that_never_reads_is_not_a_busy_loop)
 	webserve_stop(w);
 	ev_loop_free(l);
 }
+
+/* Connections that send nothing (slowloris) past max_conns close each
+ * other, not the stream that was there first */
+TEST(webserve_idle_connections_do_not_close_a_stream)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ws_test t = { 0 };
+	struct webserve_conf c = { .addr = "127.0.0.1:0", .ep_flags = EP_PORT_ZERO,
+				   .option = "--listen", .max_conns = 4, .handle = handle,
+				   .closed = on_closed, .arg = &t };
+	struct webserve *w;
+	struct endpoint e;
+	struct reader r = { 0 };
+	const char *s = "GET /s HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd, slow[8];
+
+	CHECK_INT(webserve_start(l, &c, &w), 0);
+	webserve_local(w, &e);
+	fd = dial(&e);
+	ev_io_add(l, &r.io, fd, EPOLLIN, on_read);
+	CHECK_INT(send(fd, s, strlen(s), 0), (long long)strlen(s));
+	read_until(l, &r, "text/event-stream\r\n");
+	CHECK_INT(webserve_streams(w), 1);
+	for (int i = 0; i < 8; i++) {
+		slow[i] = dial(&e);
+		CHECK_INT(send(slow[i], "G", 1, 0), 1);
+		ev_timer_in(l, &r.bound, 20000, on_bound);	/* let it accept */
+		ev_run(l);
+	}
+	CHECK_INT(t.closed, 0);
+	CHECK_INT(webserve_streams(w), 1);
+	for (int i = 0; i < 8; i++)
+		close(slow[i]);
+	ev_io_del(l, &r.io);
+	close(fd);
+	webserve_stop(w);
+	CHECK_INT(t.closed, 1);
+	ev_loop_free(l);
+}

@@ -327,6 +327,21 @@ static void on_resume(struct ev_loop *l, struct ev_timer *t)
 	ev_io_mod(l, &w->lio, EPOLLIN);
 }
 
+/* The connection a new one replaces: the oldest that is not a stream (a
+ * client that opens connections and sends nothing, or a byte a second,
+ * must not close the pages' streams), else the oldest stream */
+static struct web_conn *oldest(struct webserve *w)
+{
+	struct web_conn *old = NULL, *any = NULL;
+
+	for (struct web_conn *c = w->conns; c; c = c->next) {	/* newest first */
+		any = c;
+		if (!c->streaming)
+			old = c;
+	}
+	return old ? old : any;
+}
+
 static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
 	struct webserve *w = container_of(io, struct webserve, lio);
@@ -345,13 +360,8 @@ static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 			}
 			return;
 		}
-		if (w->nconns == w->c.max_conns) {
-			struct web_conn *old = w->conns;
-
-			while (old->next)	/* the oldest: new ones go in front */
-				old = old->next;
-			conn_close(old);
-		}
+		if (w->nconns == w->c.max_conns)
+			conn_close(oldest(w));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;

@@ -14,8 +14,8 @@
  * Contract:
  *   - It runs on the caller's loop and thread, never its own; handlers are
  *     called from the loop and must not block.
- *   - Connections are bounded (conf.max_conns: a new one closes the oldest,
- *     streams included, whose closed() is called), request heads too
+ *   - Connections are bounded (conf.max_conns: a new one closes the oldest
+ *     that is not a stream, else the oldest stream, whose closed() is called), request heads too
  *     (8 KiB), and one silent for 30 s is closed (a stream is never idle).
  *     What waits to be sent to one connection is bounded (conf.max_queue):
  *     a stream that falls that far behind is closed rather than let grow
