@@ -271,12 +271,29 @@ def tour_children(pid):
                 continue
             if cmd[1:3] == ["lab", "tour"]:
                 found[c] = dict(x.split(":\t", 1) for x in status.splitlines() if ":\t" in x)
+                found[c]["sockets"] = sockets_of(c)
     return found
+
+
+def sockets_of(pid):
+    out = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                t = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if t.startswith("socket:"):
+                out.add(t)
+    except OSError:
+        pass
+    return out
 
 
 def test_a_tour_step_can_be_stopped(web):
     """the step runs with SIGTERM deliverable: the loop's blocked signals
-    must not be inherited, or the step's bound and lab web's exit cannot end it"""
+    must not be inherited, or the step's bound and lab web's exit cannot end
+    it; nor does it hold lab web's sockets"""
     url, p = web[1], web[2]
     for _ in range(50):	# bounded: another step may still be ending
         try:
@@ -292,10 +309,13 @@ def test_a_tour_step_can_be_stopped(web):
     while not found and time.monotonic() < end:	# the step lives a second or so
         found = tour_children(p.pid)
     assert found, "never saw the step's process"
+    ours = sockets_of(p.pid)
     for c, st in found.items():
         blocked = int(st["SigBlk"], 16)
         assert not blocked & (1 << (signal.SIGTERM - 1)), (c, st["SigBlk"])
         assert not blocked & (1 << (signal.SIGINT - 1)), (c, st["SigBlk"])
+        # and none of lab web's sockets (the capture, the listener, the pages')
+        assert not st["sockets"] & ours, (c, st["sockets"] & ours)
 
 
 def test_500_sessions_the_page_stays_usable(web, browser):
