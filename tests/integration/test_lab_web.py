@@ -316,6 +316,9 @@ def test_a_tour_step_can_be_stopped(web):
         assert not blocked & (1 << (signal.SIGINT - 1)), (c, st["SigBlk"])
         # and none of lab web's sockets (the capture, the listener, the pages')
         assert not st["sockets"] & ours, (c, st["sockets"] & ours)
+    end = time.monotonic() + 60
+    while tour_children(p.pid) and time.monotonic() < end:	# leave no step running
+        time.sleep(0.1)
 
 
 def test_500_sessions_the_page_stays_usable(web, browser):
