@@ -314,6 +314,10 @@ int lab_live_poll(struct lab_live *v)
 
 	v->left_out = 0;
 	for (size_t i = 0; i < v->nnodes; i++) {
+		/* lab down deletes the names; what we hold would live on empty */
+		if (netns_still_named(&v->node[i].net))
+			return errorf(-ENOENT, "network namespace '%s' is gone (the lab was taken down)",
+				      v->node[i].ns);
 		if ((r = look_socks(v, i, fn, arg)))
 			return errorf(r, "cannot read the sessions of node '%s': %s",
 				      v->t->nodes[i].name, strerror(-r));

@@ -235,22 +235,21 @@ static void tour_flush_line(struct web *w)
 	w->tour_len = 0;
 }
 
-static void on_tour_out(struct ev_loop *l, struct ev_io *io, uint32_t events)
+/* Read what the step wrote: true when there may be more now */
+static bool tour_read(struct web *w)
 {
-	struct web *w = container_of(io, struct web, tour_io);
 	char b[4096];
 	ssize_t n = read(w->tour_out, b, sizeof(b));
 
-	(void)events;
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			return false;
 		if (w->tour_len)
 			tour_flush_line(w);
-		ev_io_del(l, &w->tour_io);
+		ev_io_del(w->loop, &w->tour_io);
 		close(w->tour_out);
 		w->tour_out = -1;
-		return;
+		return false;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		if (b[i] == '\n' || w->tour_len == sizeof(w->tour_line)) {
@@ -260,6 +259,13 @@ static void on_tour_out(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		}
 		w->tour_line[w->tour_len++] = b[i];
 	}
+	return true;
+}
+
+static void on_tour_out(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	(void)l, (void)events;
+	tour_read(container_of(io, struct web, tour_io));
 }
 
 static void on_tour_exit(struct ev_loop *l, struct ev_io *io, uint32_t events)
@@ -270,9 +276,13 @@ static void on_tour_exit(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	(void)l, (void)events;
 	if (waitpid(w->tour_pid, &status, WNOHANG) <= 0)
 		return;
-	/* what it wrote last is still in the pipe: read it before the end */
-	while (w->tour_out >= 0)
-		on_tour_out(l, &w->tour_io, EPOLLIN);
+	/* what it wrote last is still in the pipe: read it before the end;
+	 * bounded, and only what is there: a process the step left behind
+	 * may hold the pipe open (reading until EOF spun the loop for ever) */
+	for (int i = 0; i < 256 && tour_read(w); i++)
+		;
+	if (w->tour_len)
+		tour_flush_line(w);
 	w->tour_pid = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	event_json(w, "tour", tour_done_fields, w);
 	tour_reset(w);
@@ -306,7 +316,14 @@ static int tour_start(struct web *w, unsigned step)
 		char *argv[] = { (char *)w->o->self, "lab", "tour", "--step", num, "--name",
 				 (char *)w->o->name, NULL };
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		sigset_t none;
 
+		/* the loop blocks SIGINT and SIGTERM (its signalfd) and ignores
+		 * SIGPIPE; both survive execv(): unblocked and defaulted, or the
+		 * step's bound and our exit could not end it */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(null, STDIN_FILENO);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
