@@ -385,13 +385,47 @@ def test_bad_listen_and_no_lab_are_one_line_errors(web):
     assert r.rc == 2 and r.err.count("\n") == 1, r.err
 
 
-def test_sigterm_ends_it_cleanly(web):
+def test_sigterm_ends_it_cleanly_and_tells_the_pages(web):
     p, url = start_web(web[0])
     with urllib.request.urlopen(url + "lab.json", timeout=10) as r:
         assert json.loads(r.read())["name"] == web[0]
-    p.send_signal(signal.SIGTERM)
+    with urllib.request.urlopen(url + "events", timeout=10) as feed:
+        for line in feed:	# bounded: the snapshot ends with "synced"
+            if line.startswith(b"event: synced"):
+                break
+        p.send_signal(signal.SIGTERM)
+        rest = feed.read().decode()	# until lab web closes it
+    assert 'event: end\ndata: {"reason":"lab web was stopped"}' in rest, rest[-300:]
     assert p.wait(timeout=10) == 0
     assert p.stderr.read() == ""
+
+
+def request(url, method="GET", headers=None):
+    req = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def test_only_its_own_pages_may_ask(web):
+    """a page elsewhere can neither read the feed through a rebound name nor
+    start a tour step (they run as root)"""
+    url = web[1]
+    port = url.rsplit(":", 1)[1].strip("/")
+    assert request(url, headers={"Host": f"localhost:{port}"})[0] == 200
+    assert request(url, headers={"Host": f"127.0.0.1:{port}"})[0] == 200
+    assert request(url + "lab.json", headers={"Host": f"evil.example:{port}"})[0] == 403
+    assert request(url + "tour?step=1", "POST",
+                   {"Origin": "http://evil.example", "Host": f"127.0.0.1:{port}"})[0] == 403
+    status, h = request(url + "events", "HEAD")
+    assert status == 405 and h["Allow"] == "GET"
+    status, h = request(url + "lab.json", "POST")
+    assert status == 405 and h["Allow"] == "GET, HEAD"
+    assert request(url + "tour")[0] == 405
+    assert request(url + "nothing")[0] == 404
+    assert request(url + "tour?step=99", "POST")[0] == 400
 
 
 def test_lab_down_ends_it_without_a_nat_router(tmp_path):
