@@ -85,6 +85,7 @@ LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libhost.a $(BUILD)/libvoca
 	$(BUILD)/libwire.a $(BUILD)/libbase.a
 # lab web's page: HTML, CSS and JavaScript in the binary, nothing fetched
 GEN_SRC_lab := $(BUILD)/gen/lab_page_html.c $(BUILD)/gen/lab_page_css.c $(BUILD)/gen/lab_page_js.c
+.SECONDARY: $(GEN_SRC_lab)
 
 all: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash
 
