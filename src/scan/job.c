@@ -127,8 +127,8 @@ static void on_host(void *arg, uint32_t target, bool up, const char *why)
 		scan_print_json_host(j->json, &j->t->v[t], up, why);
 	/* no route is an error the user must hear about, not a filtered port */
 	if (!up && strcmp(why, "no-response"))
-		warnf("%s: %s", target_text(&j->t->v[t], a), !strcmp(why, "net-unreach")
-		      ? "network is unreachable (no route to it)" : "host is unreachable");
+		warnf("failed to determine route to %s: %s", target_text(&j->t->v[t], a),
+		      !strcmp(why, "net-unreach") ? "network is unreachable" : "host is unreachable");
 }
 
 /* Does --sv ask this port (and its record wait for the answer)? */
@@ -293,6 +293,8 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	scan_store_sort(&j->store);
 	if (j->xml == stdout || j->grepable == stdout) {
 		/* that format is what stdout holds */
+	} else if (scan_store_none_routable(&j->store) && !j->json) {
+		/* no route anywhere: the error on stderr is the whole answer */
 	} else if (!j->json) {
 		scan_print_text(stdout, &j->store, &m);
 	} else {
