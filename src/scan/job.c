@@ -87,6 +87,8 @@ static void release(struct scan_job *j)
 		fclose(j->xml);
 	if (j->grepable && j->grepable != stdout)
 		fclose(j->grepable);
+	if (j->normal)
+		fclose(j->normal);
 	scan_store_release(&j->store);
 	ev_loop_free(j->loop);
 	free(j->ports);
@@ -112,7 +114,9 @@ int scan_job_open(struct scan_job *j)
 		out_set_stream(j->json, true);
 	}
 	j->progress = isatty(STDERR_FILENO) && !o->cc.json;
-	if ((e = open_file(&j->xml, o->xml)) || (e = open_file(&j->grepable, o->grepable)))
+	/* -oN -: stdout holds the table anyway */
+	if ((e = open_file(&j->xml, o->xml)) || (e = open_file(&j->grepable, o->grepable)) ||
+	    (o->normal && strcmp(o->normal, "-") && (e = open_file(&j->normal, o->normal))))
 		release(j);
 	return e;
 }
@@ -235,8 +239,11 @@ static int probe_ports(struct scan_job *j)
 	uint32_t *map = NULL;
 	int r = 0;
 
-	if (o->no_ping)
+	if (o->no_ping) {
 		memset(isup, 1, j->t->n);
+		for (size_t i = 0; o->discover_only && i < j->t->n; i++)
+			on_host(j, (uint32_t)i, true, "user-set");	/* -sn -Pn: all up */
+	}
 	else
 		r = scan_discover(&sc, isup);
 	up_list(j->t, isup, &up, &map);
@@ -247,7 +254,7 @@ static int probe_ports(struct scan_job *j)
 	j->t_probe = ev_now_us();
 	j->engine_counts = o->method == M_SYN;
 	sc.progress = j->progress ? on_sent : NULL;
-	if (!r && up.n)
+	if (!r && up.n && !o->discover_only)	/* -sn: the hosts are the answer */
 		r = o->method == M_UDP ? scan_udp(&sc) : o->method == M_SYN ? scan_syn(&sc)
 									: scan_connect(&sc);
 	scan_store_map(&j->store, NULL);
@@ -259,7 +266,14 @@ static int probe_ports(struct scan_job *j)
 
 int scan_job_run(struct scan_job *j)
 {
-	int r = probe_ports(j);
+	int r;
+
+	if (j->o->list_only) {	/* -sL: the targets, nothing sent */
+		for (size_t i = 0; j->json && i < j->t->n; i++)
+			scan_print_json_listed(j->json, &j->t->v[i]);
+		return 0;
+	}
+	r = probe_ports(j);
 
 	if (r || !j->o->sv)
 		return r;
@@ -283,8 +297,11 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	const struct scan_opts *o = j->o;
 	struct scan_meta m = { .method = o->method, .all = o->all, .sv = o->sv,
 			       .numeric = o->cc.numeric, .color = cli_color(&o->cc),
-			       .args = j->args, .start = j->start,
-			       .seconds = (double)(ev_now_us() - j->t0) / 1e6 };
+			       .args = j->args, .version = PORTKIT_VERSION, .start = j->start,
+			       .seconds = (double)(ev_now_us() - j->t0) / 1e6,
+			       .discover_only = o->discover_only, .list_only = o->list_only,
+			       .ports = j->ports, .nports = j->nports };
+	struct scan_meta plain = m;
 	int err, e;
 
 	*stdout_err = 0;
@@ -304,6 +321,10 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	/* the files are written even when stdout went away */
 	err = write_file(&j->xml, o->xml, scan_print_xml, j, &m);
 	if ((e = write_file(&j->grepable, o->grepable, scan_print_grepable, j, &m)) && !err)
+		err = e;
+	plain.end = m.end;
+	plain.color = false;	/* -oN: the table as stdout shows it, without colours */
+	if ((e = write_file(&j->normal, o->normal, scan_print_text, j, &plain)) && !err)
 		err = e;
 	release(j);
 	return err;
