@@ -106,9 +106,10 @@ int scan_job_open(struct scan_job *j)
 	j->nports = port_list(o, &j->ports);
 	j->start = time(NULL);
 	scan_store_init(&j->store, j->t, o->all && !o->open_only);
+	/* argv[0] is the command's name: "portkit scan ...", as nmap's "nmap ..." */
+	k = (size_t)snprintf(j->args, sizeof(j->args), "portkit");
 	for (int i = 0; i < j->argc && k + 2 < sizeof(j->args); i++)
-		k += (size_t)snprintf(j->args + k, sizeof(j->args) - k, "%s%s", i ? " " : "",
-				      j->argv[i]);
+		k += (size_t)snprintf(j->args + k, sizeof(j->args) - k, " %s", j->argv[i]);
 	if (o->cc.json) {
 		j->json = out_new(stdout, OUT_JSON, false);
 		out_set_stream(j->json, true);
