@@ -203,7 +203,7 @@ static const struct cmd_option options[] = {
 	{ "top", OPT_TOP, "N", "the N most common ports by our ranking (default 1000)" },
 	{ "method", 's', "connect|syn|udp", "TCP connect (default without root), raw SYN\n"
 					    "(default as root), or UDP with service probes;\n"
-					    "nmap's -sT, -sS, -sU and -sV work too",
+					    "nmap's -sT, -sS, -sU, -sV and -sSV work too",
 	  "connect syn udp" },
 	{ "seed", OPT_SEED, "S", "the probe order (-s syn); same seed, same order" },
 	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the space (-s syn, same --seed)" },
@@ -219,7 +219,7 @@ static const struct cmd_option options[] = {
 	{ "targets-from", OPT_TARGETS, "FILE", "targets from FILE too: words on lines, # comments\n"
 					       "('-': stdin; also -iL FILE)" },
 	{ "ipv6", '6', NULL, "IPv6 only: names resolve to their IPv6 addresses,\n"
-			     "IPv4 targets are refused (-6)" },
+			     "IPv4 targets are refused" },
 	{ "discover", OPT_DISCOVER, NULL, "only find which hosts are up: no port scan (-sn)" },
 	{ "list", OPT_LIST, NULL, "list the targets; send nothing (-sL)" },
 	{ "all", OPT_ALL, NULL, "also report closed and filtered ports" },
@@ -252,7 +252,8 @@ const struct cmd scan_cmd = {
 	"  portkit scan 127.0.0.1 -p-\n"
 	"  portkit scan 127.0.0.1 -p ssh,http,8000-8100\n"
 	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
-	"  portkit scan 198.18.0.2 -s udp --top 100\n",
+	"  portkit scan 198.18.0.2 -s udp --top 100\n"
+	"  portkit scan -sSV -p 22,80 -iL hosts.txt -oA run   # nmap's spellings\n",
 	.run = scan_main,
 	.habits = (const struct cmd_habit[]){
 		{ 'T', "nmap's -T0..-T5 (timing)", "--rate PPS, --parallel N and --timeout MS" },
