@@ -21,20 +21,24 @@ PY = "/usr/bin/python3"
 DTD = "/usr/share/nmap/nmap.dtd"
 TARGET = "198.18.72.2"
 OPEN = [22, 80, 443]
-# a Server: header with slashes, as Apache sends it: nmap 7.93 -sV -oG writes
-# its extra info as "(Debian) OpenSSL|3.0.11"
+# Server: headers with slashes: nmap 7.93 -sV -oG writes Apache's extra info
+# as "(Debian) OpenSSL|3.0.11"; portkit takes MiniDLNA's whole as the product
+# (issue 29: the record split at its slashes)
 APACHE = "Apache/2.4.57 (Debian) OpenSSL/3.0.11"
+MINIDLNA = "Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/1.3.0"
 
 
 @pytest.fixture(scope="module")
 def lab():
     """'scanner' 198.18.72.1 <-> 'target' 198.18.72.2, with an HTTP server
-    on 22, 80 and 443; .target is the other namespace."""
+    on 22, 80 and 443 and another on 8200; .target is the other namespace."""
     scanner, target = Netns(), Netns()
     try:
         scanner.link(target, "198.18.72", 72)
         h = target.spawn(PY, os.path.join(HERE, "helpers/httpserver.py"), "22,80,443", APACHE)
         h.stdout.readline()
+        m = target.spawn(PY, os.path.join(HERE, "helpers/httpserver.py"), "8200", MINIDLNA)
+        m.stdout.readline()
         scanner.target = target
         yield scanner
     finally:
@@ -188,12 +192,12 @@ def test_grepable_fields_hold_no_slash(lab):
     """Every port entry is port/state/proto/owner/service/rpc/version/: a '/'
     inside a field is '|', as nmap writes it; 'Ignored State:' counts the
     ports not listed, filtered ones too."""
-    r = scan(lab, TARGET, "-sSV", "-p", "22,80,81,443", "-oG", "-")
+    r = scan(lab, TARGET, "-sS", "-sV", "-p", "22,80,81,443,8200", "-oG", "-")
     ports = [l for l in r.stdout.splitlines() if "\tPorts: " in l]
     assert len(ports) == 1
     fields = ports[0].split("\t")
     entries = fields[1][len("Ports: "):].split(", ")
-    assert [e.split("/")[0] for e in entries] == ["22", "80", "443"]
+    assert [e.split("/")[0] for e in entries] == ["22", "80", "443", "8200"]
     assert all(e.count("/") == 7 and e.endswith("/") for e in entries), entries
     assert fields[2:] == ["Ignored State: closed (1)"]
     nft(lab.target, "pknmapcli2", "tcp dport { 81, 82 } drop")
