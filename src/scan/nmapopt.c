@@ -41,7 +41,6 @@ static const struct {
 	{ "-oS", "script kiddie output", "-oN FILE writes the table" },
 	{ "-oM", "machine output", "-oG FILE" },
 	{ "-iR", "random targets", "give the targets (or -iL FILE)" },
-	{ "-sC", "scripts", "--sv names services and versions" },
 };
 
 /* -s and letters: what each one is in portkit, or why not */
@@ -95,13 +94,6 @@ static int scan_letters(const char *word, char **out, int *n)
 	return 0;
 }
 
-/* "-PE", "-PS443": nmap's discovery probes */
-static int ping_letters(const char *word)
-{
-	return errorf(-EINVAL, "'%s': nmap's discovery probes are not portkit's; it picks ARP, "
-		      "ICMP echo, SYN 443 and ACK 80 itself, -Pn skips discovery", word);
-}
-
 char **scan_nmap_argv(int argc, char **argv, int *argc_out)
 {
 	/* a word becomes at most 4 options (-sSV) */
@@ -139,8 +131,9 @@ char **scan_nmap_argv(int argc, char **argv, int *argc_out)
 				goto fail;
 			continue;
 		}
-		if (w[1] == 'P' && w[2] >= 'A' && w[2] <= 'Z') {
-			ping_letters(w);
+		if (w[1] == 'P' && w[2] >= 'A' && w[2] <= 'Z') {	/* -PE, -PS443 */
+			errorf(-EINVAL, "'%s': nmap's discovery probes are not portkit's; it picks "
+			       "ARP, ICMP echo, SYN 443 and ACK 80 itself, -Pn skips discovery", w);
 			goto fail;
 		}
 		v[n++] = argv[i];
