@@ -82,6 +82,15 @@ struct scan_opts {
 	const char *xml;
 	const char *grepable;	/* -oG FILE */
 	const char *exclude;
+	/* nmap's spellings (nmapopt.c rewrites them into these options) */
+	const char *normal;	/* -oN FILE: the table into FILE too */
+	char *formats[3];	/* -oA BASE: BASE.xml, BASE.gnmap, BASE.nmap (owned) */
+	const char *targets_from;	/* -iL FILE */
+	const char *exclude_file;	/* --excludefile FILE */
+	unsigned min_rate;	/* --min-rate: the SYN pacer's floor */
+	bool discover_only;	/* -sn: which hosts are up, no port */
+	bool list_only;		/* -sL: the targets, nothing sent */
+	bool ipv6;		/* -6: IPv6 targets only */
 };
 
 /* targets.c: 0 or -errno with error_msg() */
@@ -91,6 +100,29 @@ int targets_exclude(struct target_list *t, const char *spec);
 void targets_dedup(struct target_list *t);
 void targets_free(struct target_list *t);
 const char *target_text(const struct target *t, char *buf);
+
+/* nmapopt.c: argv with nmap's spellings (-sSV, -sn, -oN FILE, -iL FILE,
+ * ...) rewritten as portkit's options: a new vector, the caller's to
+ * free() (its strings are argv's or static), *argc_out long; NULL with
+ * error_msg() for a spelling portkit refuses (-sA, -sC, -oS, -iR, -PE). */
+char **scan_nmap_argv(int argc, char **argv, int *argc_out);
+/* The words of a target file (-iL, --excludefile; "-": stdin), through
+ * text_load(): separated by blanks or lines, '#' starts a comment; each
+ * handed to each(arg, word), which returns 0 or -errno with error_msg().
+ * 0, or -errno with error_msg() naming the file and line. */
+int scan_file_words(const char *path, const char *what,
+		    int (*each)(void *arg, const char *word), void *arg);
+/* -6: of t's targets from position `from` on (what spec gave), keep the
+ * IPv6 ones; an IPv4 address given as such is an error, a name's IPv4
+ * addresses are dropped (none left: an error). 0 or -errno. */
+int targets_only_ipv6(struct target_list *t, size_t from, const char *spec);
+/* Every target: -iL's file, then the n specs of the command line (each
+ * through -6 when it is set), each address once, less --exclude's and
+ * --excludefile's. 0, or -errno with error_msg(). */
+int scan_targets(const struct scan_opts *o, struct target_list *t, int n, char **specs);
+/* -oA BASE: o's -oX, -oG and -oN files are BASE.xml, BASE.gnmap and
+ * BASE.nmap (in o->formats, freed by the caller); 0 or -EINVAL. */
+int scan_formats(struct scan_opts *o, const char *base);
 
 /* perm.c: a seeded bijection on [0, n) (position -> probe number) */
 struct perm {
@@ -218,13 +250,20 @@ struct scan_meta {
 	bool numeric;		/* -n: no service names from the registry */
 	bool color;		/* the tables' colours */
 	const char *args;	/* the command line, for -oX and -oG */
+	const char *version;	/* portkit's, for -oX and -oG */
 	time_t start, end;	/* of the scan, for -oX */
 	double seconds;		/* how long it took */
+	bool discover_only;	/* -sn: hosts only, no port was probed */
+	bool list_only;		/* -sL: the targets, nothing was sent */
+	const uint16_t *ports;	/* the ports probed, for <scaninfo> */
+	size_t nports;
 };
 /* A table per host that is up, then the summary line. */
 void scan_print_text(FILE *f, const struct scan_store *s, const struct scan_meta *m);
 /* One record: a target found up or down; a port. */
 void scan_print_json_host(struct out *o, const struct target *t, bool up, const char *why);
+/* -sL: a target listed, status "unknown" (nothing was sent) */
+void scan_print_json_listed(struct out *o, const struct target *t);
 void scan_print_json_result(struct out *o, const struct target_list *t, const struct result *x);
 /* nmap's XML (-oX) and grepable (-oG) formats. */
 void scan_print_xml(FILE *f, const struct scan_store *s, const struct scan_meta *m);
@@ -246,6 +285,7 @@ struct scan_job {
 	struct scan_store store;
 	struct out *json;	/* --json: the records as they come */
 	FILE *xml, *grepable;	/* -oX, -oG: opened before the first probe */
+	FILE *normal;		/* -oN: the table (stdout's without colours) */
 	bool progress;		/* a progress line on stderr (a terminal) */
 	bool engine_counts;	/* the engine says what it sent (SYN), not on_result */
 	uint64_t total;		/* probes the engine will send: hosts up x ports */

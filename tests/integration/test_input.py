@@ -53,6 +53,8 @@ READERS = {
     "lab up FILE --print": lambda f: ["lab", "up", f, "--print"],
     "lab draw FILE": lambda f: ["lab", "draw", f],
     "forward -c": lambda f: ["forward", "-c", f, "--check"],
+    "scan -iL": lambda f: ["scan", "-sL", "-iL", f],
+    "scan --excludefile": lambda f: ["scan", "-sL", "198.18.0.1", "--excludefile", f],
 }
 
 
