@@ -17,6 +17,7 @@
  * Cost: one decode per packet crossing the switch, 48 bytes kept.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -343,6 +344,8 @@ int lab_ladder_open(struct ev_loop *l, const struct lab_opts *o, const struct la
 		r = errorf(-EOPNOTSUPP, "the lab's capture has no descriptor");
 		goto fail;
 	}
+	/* libpcap opens it without O_CLOEXEC: the tour's steps would hold it */
+	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	if ((r = ev_io_add(l, &c->io, fd, EPOLLIN, on_readable))) {
 		r = errorf(r, "cannot watch the lab's capture: %s", strerror(-r));
 		goto fail;

@@ -210,6 +210,21 @@ static void merge(struct live_set *old, struct live_rec *cur, size_t n,
 	old->n = n;
 }
 
+/* Sorted by key, each key once (a dump may meet a socket twice), the
+ * LIVE_MAX_RECORDS lowest kept: past the bound the same ones are followed
+ * look after look (the oldest sockets), so none seems to open and close.
+ * Returns how many are kept. */
+static size_t keep_first(struct live_rec *v, size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, sizeof(*v), by_key);
+	for (size_t i = 0; i < n && k < LIVE_MAX_RECORDS; i++)
+		if (!k || v[i].key != v[k - 1].key)
+			v[k++] = v[i];
+	return k;
+}
+
 struct sock_ctx {
 	const struct live_node *ln;
 	const char *node;
@@ -243,14 +258,14 @@ static int look_socks(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 		sock_table_free(&t);
 		return r;
 	}
-	n = t.n < LIVE_MAX_RECORDS ? t.n : LIVE_MAX_RECORDS;
-	v->left_out += t.n - n;
-	cur = xcalloc(n ? n : 1, sizeof(*cur));
-	for (size_t k = 0; k < n; k++) {
+	cur = xcalloc(t.n ? t.n : 1, sizeof(*cur));
+	for (size_t k = 0; k < t.n; k++) {
 		cur[k].key = t.v[k].cookie;
 		cur[k].state = t.v[k].state;
 		cur[k].idx = k;
 	}
+	n = keep_first(cur, t.n);
+	v->left_out += t.n - n;
 	merge(&ln->socks, cur, n, make_sock, &c, fn, arg);
 	sock_table_free(&t);
 	return 0;
@@ -260,15 +275,19 @@ struct ct_ctx {
 	const struct live_node *ln;
 	const char *node;
 	struct nat_entry *e;
-	size_t n, cap;
+	size_t n, cap, over;	/* over: entries past what one look reads */
 };
+
+#define LIVE_MAX_READ (LIVE_MAX_RECORDS * 64)	/* 262,144 entries, 40 MB at most */
 
 static int collect_ct(const struct nat_entry *e, void *arg)
 {
 	struct ct_ctx *c = arg;
 
-	if (c->n == LIVE_MAX_RECORDS)
+	if (c->n == LIVE_MAX_READ) {
+		c->over++;
 		return 0;
+	}
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 64;
 		c->e = xrealloc(c->e, c->cap * sizeof(*c->e));
@@ -287,8 +306,9 @@ static char *make_ct(void *ctx, size_t i, const char *op)
 static int look_cts(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 {
 	struct live_node *ln = &v->node[i];
-	struct ct_ctx c = { ln, v->t->nodes[i].name, NULL, 0, 0 };
+	struct ct_ctx c = { ln, v->t->nodes[i].name, NULL, 0, 0, 0 };
 	struct live_rec *cur;
+	size_t n;
 	int r = nat_each(ln->ns, collect_ct, &c, NULL, NULL);
 
 	if (r) {
@@ -301,7 +321,9 @@ static int look_cts(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 		cur[k].state = c.e[k].tcp_state;
 		cur[k].idx = k;
 	}
-	merge(&ln->cts, cur, c.n, make_ct, &c, fn, arg);
+	n = keep_first(cur, c.n);
+	v->left_out += c.n - n + c.over;
+	merge(&ln->cts, cur, n, make_ct, &c, fn, arg);
 	free(c.e);
 	return 0;
 }
@@ -314,6 +336,10 @@ int lab_live_poll(struct lab_live *v)
 
 	v->left_out = 0;
 	for (size_t i = 0; i < v->nnodes; i++) {
+		/* lab down deletes the names; what we hold would live on empty */
+		if (netns_still_named(&v->node[i].net))
+			return errorf(-ENOENT, "network namespace '%s' is gone (the lab was taken down)",
+				      v->node[i].ns);
 		if ((r = look_socks(v, i, fn, arg)))
 			return errorf(r, "cannot read the sessions of node '%s': %s",
 				      v->t->nodes[i].name, strerror(-r));

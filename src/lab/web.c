@@ -42,6 +42,7 @@
 
 #define LOOK_MS 500
 #define MAX_CLIENTS 32		/* connections: pages, their streams and fetches */
+#define MAX_STREAMS 24		/* of which streams: room is kept for the pages' fetches */
 #define STREAM_QUEUE (64u << 20)
 #define TOUR_MAX_S 120		/* a tour step that runs longer is stopped */
 #define PAGE_SESSIONS 200	/* sessions a page draws; the rest are counted */
@@ -66,6 +67,7 @@ struct web {
 	uint64_t lost;		/* changes past the batch's bound, never sent */
 	char *lab_json;		/* /lab.json, made once */
 	bool failed;		/* the lab went away: error_msg() says how */
+	bool loopback;		/* listening on loopback: Host must name it */
 	/* the tour step running, if any */
 	pid_t tour_pid;
 	unsigned tour_step;
@@ -152,9 +154,14 @@ static void stats_fields(struct out *o, void *arg)
 	out_kv_uint(o, "tour_step", w->tour_pid > 0 ? w->tour_step : 0);
 }
 
+static void on_tour_exit(struct ev_loop *l, struct ev_io *io, uint32_t events);
+
 static void on_look(struct ev_loop *l, struct ev_timer *t)
 {
 	struct web *w = container_of(t, struct web, look);
+
+	if (w->tour_pid > 0 && w->tour_pidfd < 0)	/* no pidfd: reaped here */
+		on_tour_exit(l, &w->tour_exit, 0);
 
 	/* the batch holds the ends seen since the last look, then the look's */
 	if (lab_live_poll(w->live)) {
@@ -235,22 +242,21 @@ static void tour_flush_line(struct web *w)
 	w->tour_len = 0;
 }
 
-static void on_tour_out(struct ev_loop *l, struct ev_io *io, uint32_t events)
+/* Read what the step wrote: true when there may be more now */
+static bool tour_read(struct web *w)
 {
-	struct web *w = container_of(io, struct web, tour_io);
 	char b[4096];
 	ssize_t n = read(w->tour_out, b, sizeof(b));
 
-	(void)events;
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			return false;
 		if (w->tour_len)
 			tour_flush_line(w);
-		ev_io_del(l, &w->tour_io);
+		ev_io_del(w->loop, &w->tour_io);
 		close(w->tour_out);
 		w->tour_out = -1;
-		return;
+		return false;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		if (b[i] == '\n' || w->tour_len == sizeof(w->tour_line)) {
@@ -260,6 +266,13 @@ static void on_tour_out(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		}
 		w->tour_line[w->tour_len++] = b[i];
 	}
+	return true;
+}
+
+static void on_tour_out(struct ev_loop *l, struct ev_io *io, uint32_t events)
+{
+	(void)l, (void)events;
+	tour_read(container_of(io, struct web, tour_io));
 }
 
 static void on_tour_exit(struct ev_loop *l, struct ev_io *io, uint32_t events)
@@ -270,9 +283,13 @@ static void on_tour_exit(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	(void)l, (void)events;
 	if (waitpid(w->tour_pid, &status, WNOHANG) <= 0)
 		return;
-	/* what it wrote last is still in the pipe: read it before the end */
-	while (w->tour_out >= 0)
-		on_tour_out(l, &w->tour_io, EPOLLIN);
+	/* what it wrote last is still in the pipe: read it before the end;
+	 * bounded, and only what is there: a process the step left behind
+	 * may hold the pipe open (reading until EOF spun the loop for ever) */
+	for (int i = 0; i < 256 && tour_read(w); i++)
+		;
+	if (w->tour_len)
+		tour_flush_line(w);
 	w->tour_pid = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	event_json(w, "tour", tour_done_fields, w);
 	tour_reset(w);
@@ -306,7 +323,14 @@ static int tour_start(struct web *w, unsigned step)
 		char *argv[] = { (char *)w->o->self, "lab", "tour", "--step", num, "--name",
 				 (char *)w->o->name, NULL };
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		sigset_t none;
 
+		/* the loop blocks SIGINT and SIGTERM (its signalfd) and ignores
+		 * SIGPIPE; both survive execv(): unblocked and defaulted, or the
+		 * step's bound and our exit could not end it */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(null, STDIN_FILENO);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
@@ -347,42 +371,126 @@ static void tour_request(struct web *w, struct web_conn *c, const char *query)
 		web_respond(c, 202, "application/json", headers, "{}", 2, false);
 }
 
+static void get_page(struct web *w, struct web_conn *c, const struct http_req *q, bool head)
+{
+	(void)w;
+	if (!strcmp(q->path, "/page.js"))
+		page(c, "text/javascript; charset=utf-8", lab_page_js, head);
+	else if (!strcmp(q->path, "/page.css"))
+		page(c, "text/css; charset=utf-8", lab_page_css, head);
+	else
+		page(c, "text/html; charset=utf-8", lab_page_html, head);
+}
+
+static void get_lab(struct web *w, struct web_conn *c, const struct http_req *q, bool head)
+{
+	(void)q;
+	page(c, "application/json", w->lab_json, head);
+}
+
+static void get_events(struct web *w, struct web_conn *c, const struct http_req *q, bool head)
+{
+	(void)q, (void)head;
+	if (w->nstreams < MAX_STREAMS)
+		start_stream(w, c);
+	else	/* the page tries again by itself */
+		web_respond(c, 503, "text/plain; charset=utf-8", "Retry-After: 5\r\n",
+			    "503 too many pages open\n", 24, false);
+}
+
+static void get_ladder(struct web *w, struct web_conn *c, const struct http_req *q, bool head)
+{
+	struct buf b = BUF_INIT(16u << 20);
+
+	if (!w->ladder)
+		web_error(c, 503);
+	else if (lab_ladder_json(w->ladder, q->query, &b))
+		web_error(c, 400);
+	else
+		web_respond(c, 200, "application/json", headers, b.data, b.len, head);
+	buf_free(&b);
+}
+
+static void post_tour(struct web *w, struct web_conn *c, const struct http_req *q, bool head)
+{
+	(void)head;
+	tour_request(w, c, q->query);
+}
+
+static const struct route {
+	const char *path;
+	const char *allow;	/* the methods, as an Allow header says them */
+	void (*fn)(struct web *w, struct web_conn *c, const struct http_req *q, bool head);
+} routes[] = {
+	{ "/", "GET, HEAD", get_page }, { "/index.html", "GET, HEAD", get_page },
+	{ "/page.js", "GET, HEAD", get_page }, { "/page.css", "GET, HEAD", get_page },
+	{ "/lab.json", "GET, HEAD", get_lab }, { "/events", "GET", get_events },
+	{ "/ladder", "GET, HEAD", get_ladder }, { "/tour", "POST", post_tour },
+};
+
+/* Is host (a Host header: NAME[:PORT], [V6][:PORT]) a name of loopback? */
+static bool loopback_host(const char *host)
+{
+	char name[256];
+	const char *end = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+	size_t n = host[0] == '[' ? (end ? (size_t)(end - host) + 1 : 0)
+		   : end ? (size_t)(end - host) : strlen(host);
+
+	if (!n || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	return !strcasecmp(name, "localhost") || !strcmp(name, "[::1]") ||
+	       (!strncmp(name, "127.", 4) && strspn(name, "0123456789.") == n);
+}
+
+/* Who may ask. On loopback the Host must name loopback: a page elsewhere
+ * that rebinds its own name to 127.0.0.1 still says its name. A POST that
+ * a browser sends says where the page that sent it came from: it must be
+ * this server (no page elsewhere starts tour steps, which run as root). */
+static bool allowed(const struct web *w, const struct http_req *q)
+{
+	char self[sizeof(q->host) + 8];
+
+	if (w->loopback && q->host[0] && !loopback_host(q->host))
+		return false;
+	if (strcmp(q->method, "POST") || !q->origin[0])
+		return true;
+	snprintf(self, sizeof(self), "http://%s", q->host);
+	return !strcmp(q->origin, self);
+}
+
+/* Is method one of list's ("GET, HEAD")? */
+static bool method_in(const char *list, const char *method)
+{
+	size_t n = strlen(method);
+
+	for (const char *p = list; (p = strstr(p, method)); p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ','))
+			return true;
+	return false;
+}
+
 static void handle(struct web_conn *c, const struct http_req *q, void *arg)
 {
 	struct web *w = arg;
 	bool head = !strcmp(q->method, "HEAD");
+	const struct route *r = NULL;
+	char allow[64];
 
-	if (!strcmp(q->method, "POST")) {
-		if (!strcmp(q->path, "/tour"))
-			tour_request(w, c, q->query);
-		else
-			web_error(c, strcmp(q->path, "/") ? 404 : 405);
-		return;
-	}
-	if (strcmp(q->method, "GET") && !head)
-		web_error(c, 405);
-	else if (!strcmp(q->path, "/") || !strcmp(q->path, "/index.html"))
-		page(c, "text/html; charset=utf-8", lab_page_html, head);
-	else if (!strcmp(q->path, "/page.js"))
-		page(c, "text/javascript; charset=utf-8", lab_page_js, head);
-	else if (!strcmp(q->path, "/page.css"))
-		page(c, "text/css; charset=utf-8", lab_page_css, head);
-	else if (!strcmp(q->path, "/lab.json"))
-		page(c, "application/json", w->lab_json, head);
-	else if (!strcmp(q->path, "/events") && !head && w->nstreams < MAX_CLIENTS)
-		start_stream(w, c);
-	else if (!strcmp(q->path, "/ladder")) {
-		struct buf b = BUF_INIT(16u << 20);
-
-		if (!w->ladder)
-			web_error(c, 503);
-		else if (lab_ladder_json(w->ladder, q->query, &b))
-			web_error(c, 400);
-		else
-			web_respond(c, 200, "application/json", headers, b.data, b.len, head);
-		buf_free(&b);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !r; i++)
+		if (!strcmp(routes[i].path, q->path))
+			r = &routes[i];
+	if (!allowed(w, q))
+		web_error(c, 403);
+	else if (!r)
+		web_error(c, 404);
+	else if (!method_in(r->allow, q->method)) {
+		snprintf(allow, sizeof(allow), "Allow: %s\r\n", r->allow);
+		web_respond(c, 405, "text/plain; charset=utf-8", allow, "405 Method Not Allowed\n",
+			    23, false);
 	} else
-		web_error(c, !strcmp(q->path, "/events") ? 503 : 404);
+		r->fn(w, c, q, head);
 }
 
 /* ---- /lab.json ---- */
@@ -519,6 +627,26 @@ static char *make_lab_json(const struct web *w)
 
 /* ---- the run ---- */
 
+static void on_hangup(struct ev_loop *l, int signo, void *arg)
+{
+	(void)signo, (void)arg;
+	ev_break(l);	/* the terminal (an ssh session) is gone: end as on SIGTERM */
+}
+
+static void end_fields(struct out *o, void *arg)
+{
+	out_kv_str(o, "reason", arg);
+}
+
+/* Tell the pages why the feed ends, so they say so rather than retry */
+static void end_streams(struct web *w, const char *why)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "%s", why);
+	event_json(w, "end", end_fields, reason);
+}
+
 int lab_web(const struct lab_opts *o, const struct lab_topo *t, const char *listen)
 {
 	struct web w = { .o = o, .t = t, .tour_out = -1, .tour_pidfd = -1 };
@@ -545,9 +673,12 @@ int lab_web(const struct lab_opts *o, const struct lab_topo *t, const char *list
 		w.ladder = NULL;
 	}
 	w.lab_json = make_lab_json(&w);
-	if ((r = webserve_start(w.loop, &wc, &w.srv)) || (r = ev_stop_on_signals(w.loop, &stopped)))
+	if ((r = webserve_start(w.loop, &wc, &w.srv)) || (r = ev_stop_on_signals(w.loop, &stopped)) ||
+	    (r = ev_signal_add(w.loop, SIGHUP, on_hangup, NULL)))
 		goto out;
 	webserve_local(w.srv, &e);
+	w.loopback = e.family == AF_INET ? e.addr[0] == 127
+		     : !memcmp(e.addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
 	printf("lab web: http://%s/  (lab '%s'; Ctrl-C ends)\n",
 	       endpoint_format(e.family, e.addr, e.port, where), o->name);
 	fflush(stdout);
@@ -555,10 +686,14 @@ int lab_web(const struct lab_opts *o, const struct lab_topo *t, const char *list
 	r = ev_run(w.loop);
 	if (w.failed)
 		r = errorf(-EIO, "lab '%s': %s", o->name, error_msg());
+	end_streams(&w, w.failed ? error_msg() : "lab web was stopped");
 out:
 	if (w.tour_pid > 0) {
 		kill(w.tour_pid, SIGTERM);	/* ours, by pid */
-		ev_wait_child(w.tour_pid, NULL, 5000000);
+		if (ev_wait_child(w.tour_pid, NULL, 5000000) == 0) {
+			kill(w.tour_pid, SIGKILL);
+			ev_wait_child(w.tour_pid, NULL, 5000000);
+		}
 	}
 	tour_reset(&w);
 	webserve_stop(w.srv);

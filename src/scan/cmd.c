@@ -14,7 +14,9 @@
 
 enum { OPT_TOP = OPT_CMD_BASE, OPT_NO_PING, OPT_OPEN, OPT_GREP, OPT_RATE, OPT_RETRIES,
        OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
-       OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD, OPT_RESUME, OPT_MERGE };
+       OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD, OPT_RESUME, OPT_MERGE,
+       OPT_DISCOVER, OPT_LIST, OPT_NORMAL, OPT_FORMATS, OPT_TARGETS, OPT_EXCLFILE, OPT_MIN_RATE,
+       OPT_REASON };
 
 static int number(const char *s, unsigned long long lo, unsigned long long hi, const char *what,
 		  unsigned *out)
@@ -52,7 +54,16 @@ static int option(void *ctx, int c, const char *arg)
 	case OPT_RETRIES: return number(arg, 0, 20, "--retries", &o->retries);
 	case OPT_TIMEOUT: return number(arg, 1, 600000, "--timeout", &o->timeout_ms);
 	case OPT_PARALLEL: return number(arg, 1, 1000000, "--parallel", &o->parallel);
+	case OPT_MIN_RATE: return number(arg, 1, 100000000, "--min-rate", &o->min_rate);
 	case OPT_EXCLUDE: o->exclude = arg; return 0;
+	case OPT_EXCLFILE: o->exclude_file = arg; return 0;
+	case OPT_TARGETS: o->targets_from = arg; return 0;
+	case OPT_NORMAL: o->normal = arg; return 0;
+	case OPT_FORMATS: return scan_formats(o, arg);
+	case OPT_DISCOVER: o->discover_only = true; return 0;
+	case OPT_LIST: o->list_only = true; return 0;
+	case '6': o->ipv6 = true; return 0;
+	case OPT_REASON: return 0;	/* nmap's --reason: reasons are always shown */
 	case OPT_NO_PING: o->no_ping = true; return 0;
 	case OPT_OPEN: o->open_only = true; return 0;
 	case OPT_GREP: o->grepable = arg; return 0;
@@ -86,24 +97,9 @@ static int option(void *ctx, int c, const char *arg)
 	return 1;
 }
 
-/* "-oX FILE" is one word in nmap's spelling: accept it as such */
-/* nmap's spellings, where they mean the same, as our own options. */
-static void rewrite_nmap(int argc, char **argv)
+static int dash(const char *path)
 {
-	static const struct {
-		const char *nmap, *ours;
-	} alias[] = {
-		{ "-sS", "--method=syn" }, { "-sT", "--method=connect" }, { "-sU", "--method=udp" },
-		{ "-sV", "--sv" }, { "-Pn", "--no-ping" }, { "-oX", "--xml" }, { "-oG", "--grepable" },
-	};
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			return;
-		for (size_t k = 0; k < sizeof(alias) / sizeof(alias[0]); k++)
-			if (!strcmp(argv[i], alias[k].nmap))
-				argv[i] = (char *)alias[k].ours;
-	}
+	return path && !strcmp(path, "-");
 }
 
 /* Targets and method, checked before anything is sent. */
@@ -113,35 +109,41 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	static char spec[480];	/* a scan record's line stays under the merge reader's limit */
 	uint64_t nports;
 
-	if (optind >= argc)
-		return cmd_usage_error(self, "what to scan? give addresses, CIDRs or names");
+	if (optind >= argc && !o->targets_from)
+		return cmd_usage_error(self, "what to scan? give addresses, CIDRs or names (or "
+				       "-iL FILE)");
 	/* "-" is stdout, as in nmap: one format there */
-	if ((o->xml && !strcmp(o->xml, "-")) + (o->grepable && !strcmp(o->grepable, "-")) +
-	    o->cc.json > 1)
-		return cmd_usage_error(self, "one format on stdout: -oX -, -oG - and --json "
+	if (dash(o->xml) + dash(o->grepable) + dash(o->normal) + o->cc.json > 1)
+		return cmd_usage_error(self, "one format on stdout: -oX -, -oG -, -oN - and --json "
 				       "exclude each other");
-	for (int i = optind, k = 0; i < argc; i++) {
-		if (targets_add(t, argv[i]))
-			return cmd_error("%s", error_msg());
-		/* as given, for the scan record (--merge rebuilds the list from it) */
-		if (k >= 0 && (size_t)k + strlen(argv[i]) + 2 < sizeof(spec))
-			k += snprintf(spec + k, sizeof(spec) - (size_t)k, "%s%s", k ? " " : "", argv[i]);
+	/* as given, for the scan record (--merge rebuilds the list from it) */
+	o->target_spec = o->targets_from ? NULL : spec;
+	for (int i = optind, k = 0; i < argc && o->target_spec; i++) {
+		if ((size_t)k + strlen(argv[i]) + 2 >= sizeof(spec))
+			o->target_spec = NULL;
 		else
-			k = -1;
-		o->target_spec = k >= 0 ? spec : NULL;
+			k += snprintf(spec + k, sizeof(spec) - (size_t)k, "%s%s", k ? " " : "", argv[i]);
 	}
-	targets_dedup(t);
-	if (o->exclude && targets_exclude(t, o->exclude))
+	if (scan_targets(o, t, argc - optind, argv + optind))
 		return cmd_error("%s", error_msg());
 	if (!t->n)
-		return cmd_usage_error(self, "nothing to scan: --exclude '%s' covers every target",
-				       o->exclude);
+		return cmd_usage_error(self, "nothing to scan: --exclude%s covers every target",
+				       o->exclude_file ? "file" : "");
+	if (o->discover_only + o->list_only > 1 ||
+	    ((o->discover_only || o->list_only) && (o->ports || o->top || o->sv)))
+		return cmd_usage_error(self, "%s probes no port: -p, --top and --sv have nothing to do "
+				       "there", o->list_only ? "-sL" : "-sn");
 	if (!o->method_set && geteuid() == 0)
 		o->method = M_SYN;
 	if (o->method == M_SYN && geteuid() != 0) {
 		warnf("-s syn needs root (raw sockets): scanning with -s connect instead");
 		o->method = M_CONNECT;
 	}
+	if (o->min_rate && o->method != M_SYN)
+		return cmd_usage_error(self, "--min-rate paces -s syn; -s %s keeps --parallel N probes "
+				       "in flight", o->method == M_UDP ? "udp" : "connect");
+	if (o->min_rate && o->rate && o->min_rate > o->rate)
+		return cmd_usage_error(self, "--min-rate %u is above --rate %u", o->min_rate, o->rate);
 	if (o->sv && o->method == M_UDP)
 		return cmd_usage_error(self, "--sv asks TCP services what they are; it does not "
 				       "work with -s udp");
@@ -187,19 +189,20 @@ static int run(const struct scan_opts *o, const struct target_list *t, int argc,
 }
 
 /* --merge FILE...: the shards' --json outputs, printed as one scan */
-static int merge(const struct cmd *self, struct scan_opts *o, int argc, char **argv)
+static int merge(const struct cmd *self, struct scan_opts *o, int n, char **v, int argc,
+		 char **argv)
 {
 	struct scan_merged mg;
 	struct target_list t = { 0 };
 	struct scan_job j = { .o = o, .t = &t, .argc = argc, .argv = argv, .merged = &mg };
 	int r;
 
-	if (optind >= argc)
+	if (optind >= n)
 		return cmd_usage_error(self, "--merge what? give the --json outputs of the shards");
 	if (o->shards || o->resume || o->sv)
 		return cmd_usage_error(self, "--merge reads finished shards: --shard, --resume and "
 				       "--sv do not go with it");
-	if (scan_merge(o, argc - optind, argv + optind, &t, &mg)) {
+	if (scan_merge(o, n - optind, v + optind, &t, &mg)) {
 		r = cmd_error("%s", error_msg());
 		goto out;
 	}
@@ -216,13 +219,19 @@ static int scan_main(int argc, char **argv, const struct cmd *self)
 {
 	struct scan_opts o = { .retries = 1 };
 	struct target_list t = { 0 };
-	int r;
+	int r, n;
+	/* nmap's spellings as ours; argv itself stays, for -oX's args="" */
+	char **v = scan_nmap_argv(argc, argv, &n);
 
-	rewrite_nmap(argc, argv);
-	if (!(r = cmd_parse(self, argc, argv, &o.cc, option, &o)) && o.merge)
-		r = merge(self, &o, argc, argv);
-	else if (!r && !(r = prepare(self, &o, &t, argc, argv)))
+	if (!v)
+		return cmd_usage_error(self, "%s", error_msg());
+	if (!(r = cmd_parse(self, n, v, &o.cc, option, &o)) && o.merge)
+		r = merge(self, &o, n, v, argc, argv);
+	else if (!r && !(r = prepare(self, &o, &t, n, v)))
 		r = run(&o, &t, argc, argv);
+	free(v);
+	for (int i = 0; i < 3; i++)
+		free(o.formats[i]);
 	free(o.ports);
 	targets_free(&t);
 	return r;
@@ -234,7 +243,7 @@ static const struct cmd_option options[] = {
 	{ "top", OPT_TOP, "N", "the N most common ports by our ranking (default 1000)" },
 	{ "method", 's', "connect|syn|udp", "TCP connect (default without root), raw SYN\n"
 					    "(default as root), or UDP with service probes;\n"
-					    "nmap's -sT, -sS, -sU and -sV work too",
+					    "nmap's -sT, -sS, -sU, -sV and -sSV work too",
 	  "connect syn udp" },
 	{ "seed", OPT_SEED, "S", "the probe order; same seed, same order (default: random;\n"
 				 "with --shard or --resume, derived from the scan)" },
@@ -244,12 +253,21 @@ static const struct cmd_option options[] = {
 					"same command again to finish an interrupted scan" },
 	{ "merge", OPT_MERGE, NULL, "the arguments are shards' --json outputs: print them\n"
 				    "as one scan (text, --json, -oX, -oG)" },
-	{ "rate", OPT_RATE, "PPS", "at most PPS probes per second" },
-	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1)" },
+	{ "rate", OPT_RATE, "PPS", "at most PPS packets per second (also --max-rate)" },
+	{ "min-rate", OPT_MIN_RATE, "PPS", "-s syn: never pace below PPS probes per second" },
+	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1;\n"
+				       "also --max-retries)" },
 	{ "timeout", OPT_TIMEOUT, "MS", "fixed per-probe timeout (default: from measured "
 					"round trips)" },
 	{ "parallel", OPT_PARALLEL, "N", "probes in flight (default 2048, bounded by the fd limit)" },
-	{ "exclude", OPT_EXCLUDE, "LIST", "addresses or CIDRs not to scan" },
+	{ "exclude", OPT_EXCLUDE, "LIST", "addresses, CIDRs, ranges or names not to scan" },
+	{ "excludefile", OPT_EXCLFILE, "FILE", "the same from FILE (as -iL reads it)" },
+	{ "targets-from", OPT_TARGETS, "FILE", "targets from FILE too: words on lines, # comments\n"
+					       "('-': stdin; also -iL FILE)" },
+	{ "ipv6", '6', NULL, "IPv6 only: names resolve to their IPv6 addresses,\n"
+			     "IPv4 targets are refused" },
+	{ "discover", OPT_DISCOVER, NULL, "only find which hosts are up: no port scan (-sn)" },
+	{ "list", OPT_LIST, NULL, "list the targets; send nothing (-sL)" },
 	{ "all", OPT_ALL, NULL, "also report closed and filtered ports" },
 	{ "sv", OPT_SV, NULL, "ask each open TCP port what it is (banners and probes\n"
 			      "built in: SSH, FTP, SMTP, HTTP, TLS with\n"
@@ -258,7 +276,12 @@ static const struct cmd_option options[] = {
 	{ "open", OPT_OPEN, NULL, "show only open (and open|filtered) ports" },
 	{ "xml", OPT_XML, "FILE", "nmap-compatible XML (also -oX FILE; '-': stdout)" },
 	{ "grepable", OPT_GREP, "FILE", "nmap's grepable format (also -oG FILE; '-': stdout)" },
-	{ "top-ports", OPT_TOP, "N", NULL },	/* nmap's spelling of --top */
+	{ "normal", OPT_NORMAL, "FILE", "the table into FILE too (also -oN FILE; '-': stdout)" },
+	{ "all-formats", OPT_FORMATS, "BASE", "BASE.xml, BASE.gnmap and BASE.nmap (also -oA BASE)" },
+	{ "reason", OPT_REASON, NULL, "nmap's --reason: accepted; reasons are always shown" },
+	/* nmap's spellings of ours */
+	{ "top-ports", OPT_TOP, "N", NULL }, { "max-rate", OPT_RATE, "PPS", NULL },
+	{ "max-retries", OPT_RETRIES, "N", NULL },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -277,7 +300,8 @@ const struct cmd scan_cmd = {
 	"  portkit scan 198.18.0.0/24 --top 100 --json\n"
 	"  portkit scan 198.18.0.2 -s udp --top 100\n"
 	"  portkit scan 198.18.0.0/24 --shard 2/4 --json > shard-2.json   # one of 4 machines\n"
-	"  portkit scan --merge shard-*.json\n",
+	"  portkit scan --merge shard-*.json\n"
+	"  portkit scan -sSV -p 22,80 -iL hosts.txt -oA run   # nmap's spellings\n",
 	.run = scan_main,
 	.habits = (const struct cmd_habit[]){
 		{ 'T', "nmap's -T0..-T5 (timing)", "--rate PPS, --parallel N and --timeout MS" },

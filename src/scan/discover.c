@@ -40,7 +40,7 @@
 #define WAIT_MIN_US 300000
 #define DISC_RATE 20000		/* packets per second without --rate */
 
-enum how { H_LOCAL, H_ARP, H_PING };
+enum how { H_LOCAL, H_ARP, H_PING, H_NOROUTE };	/* H_NOROUTE: nothing sent */
 enum { S_ARP, S_ICMP4, S_ICMP6, S_TCP4, S_TCP6, NSOCK };
 
 struct disc;
@@ -106,13 +106,18 @@ static void classify(struct disc *d)
 	for (size_t i = 0; i < d->c->t->n; i++) {
 		const struct target *t = &d->c->t->v[i];
 		struct host *h = &d->h[i];
+		int e;
 
 		h->how = H_PING;
 		if (is_local(t, here, nhere)) {
 			h->how = H_LOCAL;
 			continue;
 		}
-		source_for(t, h->src);
+		e = source_for(t, h->src);
+		if (e == -ENETUNREACH || e == -EHOSTUNREACH) {
+			h->how = H_NOROUTE;	/* the routing table has no way there */
+			continue;
+		}
 		/* on an Ethernet segment of ours: ARP finds it */
 		for (size_t k = 0; t->family == AF_INET && k < nhere; k++) {
 			const struct local_addr *a = &here[k];
@@ -294,7 +299,7 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 		const struct target *tg = &d->c->t->v[ti];
 		int e;
 
-		if (h->up || h->how == H_LOCAL) {
+		if (h->up || h->how == H_LOCAL || h->how == H_NOROUTE) {
 			d->pos++;
 			continue;
 		}
@@ -360,7 +365,7 @@ int scan_discover(const struct scan_ctx *c, uint8_t *up)
 	tindex_build(&d.tix, c->t);
 	classify(&d);
 	for (size_t i = 0; i < c->t->n; i++) {
-		d.left++;
+		d.left += d.h[i].how != H_NOROUTE;
 		if (d.h[i].how == H_LOCAL)
 			found(&d, (int64_t)i, "localhost-response");
 	}
@@ -380,7 +385,8 @@ int scan_discover(const struct scan_ctx *c, uint8_t *up)
 	for (size_t i = 0; i < c->t->n; i++) {
 		up[i] = d.h[i].up;
 		if (!up[i] && c->host)
-			c->host(c->arg, (uint32_t)i, false, "no-response");
+			c->host(c->arg, (uint32_t)i, false, d.h[i].how == H_NOROUTE ? "net-unreach"
+											 : "no-response");
 	}
 	tindex_free(&d.tix);
 	free(d.h);

@@ -87,6 +87,8 @@ static void release(struct scan_job *j)
 		fclose(j->xml);
 	if (j->grepable && j->grepable != stdout)
 		fclose(j->grepable);
+	if (j->normal)
+		fclose(j->normal);
 	scan_store_release(&j->store);
 	ev_loop_free(j->loop);
 	free(j->ports);
@@ -112,9 +114,10 @@ int scan_job_open(struct scan_job *j)
 	}
 	j->start = time(NULL);
 	scan_store_init(&j->store, j->t, o->all && !o->open_only);
+	/* argv[0] is the command's name: "portkit scan ...", as nmap's "nmap ..." */
+	k = (size_t)snprintf(j->args, sizeof(j->args), "portkit");
 	for (int i = 0; i < j->argc && k + 2 < sizeof(j->args); i++)
-		k += (size_t)snprintf(j->args + k, sizeof(j->args) - k, "%s%s", i ? " " : "",
-				      j->argv[i]);
+		k += (size_t)snprintf(j->args + k, sizeof(j->args) - k, " %s", j->argv[i]);
 	if (o->cc.json) {
 		j->json = out_new(stdout, OUT_JSON, false);
 		out_set_stream(j->json, true);
@@ -123,7 +126,9 @@ int scan_job_open(struct scan_job *j)
 	scan_ident_make(&j->id, o, j->t, j->ports, j->nports);
 	if (j->merged)
 		j->progress = false;
+	/* -oN -: stdout holds the table anyway */
 	if ((e = open_file(&j->xml, o->xml)) || (e = open_file(&j->grepable, o->grepable)) ||
+	    (o->normal && strcmp(o->normal, "-") && (e = open_file(&j->normal, o->normal))) ||
 	    (o->resume && (e = scan_state_load(o->resume, &j->id, j->t, j->ports, j->nports,
 					       &j->state)))) {
 		release(j);
@@ -162,8 +167,8 @@ static void on_host(void *arg, uint32_t target, bool up, const char *why)
 		scan_print_json_host(j->json, &j->t->v[t], up, why);
 	/* no route is an error the user must hear about, not a filtered port */
 	if (!up && strcmp(why, "no-response"))
-		warnf("%s: %s", target_text(&j->t->v[t], a), !strcmp(why, "net-unreach")
-		      ? "network is unreachable (no route to it)" : "host is unreachable");
+		warnf("failed to determine route to %s: %s", target_text(&j->t->v[t], a),
+		      !strcmp(why, "net-unreach") ? "network is unreachable" : "host is unreachable");
 }
 
 /* Does --sv ask this port (and its record wait for the answer)? */
@@ -284,6 +289,8 @@ static int hosts_up(struct scan_job *j, struct scan_ctx *sc, uint8_t *isup)
 		}
 	} else if (j->o->no_ping) {
 		memset(isup, 1, j->t->n);
+		for (size_t i = 0; j->o->discover_only && i < j->t->n; i++)
+			on_host(j, (uint32_t)i, true, "user-set");	/* -sn -Pn: all up */
 	} else {
 		r = scan_discover(sc, isup);
 	}
@@ -348,7 +355,7 @@ static int probe_ports(struct scan_job *j)
 	j->t_probe = ev_now_us();
 	j->engine_counts = o->method == M_SYN;
 	sc.progress = j->progress ? on_sent : NULL;
-	if (!r && sc.norder)
+	if (!r && sc.norder && !o->discover_only)	/* -sn: the hosts are the answer */
 		r = o->method == M_UDP ? scan_udp(&sc) : o->method == M_SYN ? scan_syn(&sc)
 									: scan_connect(&sc);
 	scan_store_map(&j->store, NULL);
@@ -384,6 +391,11 @@ int scan_job_run(struct scan_job *j)
 		replay_merged(j);
 		return 0;
 	}
+	if (j->o->list_only) {	/* -sL: the targets, nothing sent */
+		for (size_t i = 0; j->json && i < j->t->n; i++)
+			scan_print_json_listed(j->json, &j->t->v[i]);
+		return 0;
+	}
 	r = probe_ports(j);
 
 	if (r || !j->o->sv)
@@ -408,8 +420,11 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	const struct scan_opts *o = j->o;
 	struct scan_meta m = { .method = o->method, .all = o->all, .sv = o->sv,
 			       .numeric = o->cc.numeric, .color = cli_color(&o->cc),
-			       .args = j->args, .start = j->start,
-			       .seconds = (double)(ev_now_us() - j->t0) / 1e6 };
+			       .args = j->args, .version = PORTKIT_VERSION, .start = j->start,
+			       .seconds = (double)(ev_now_us() - j->t0) / 1e6,
+			       .discover_only = o->discover_only, .list_only = o->list_only,
+			       .ports = j->ports, .nports = j->nports };
+	struct scan_meta plain = m;
 	int err, e;
 
 	*stdout_err = 0;
@@ -418,6 +433,8 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	scan_store_sort(&j->store);
 	if (j->xml == stdout || j->grepable == stdout) {
 		/* that format is what stdout holds */
+	} else if (scan_store_none_routable(&j->store) && !j->json) {
+		/* no route anywhere: the error on stderr is the whole answer */
 	} else if (!j->json) {
 		scan_print_text(stdout, &j->store, &m);
 	} else {
@@ -427,6 +444,10 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	/* the files are written even when stdout went away */
 	err = write_file(&j->xml, o->xml, scan_print_xml, j, &m);
 	if ((e = write_file(&j->grepable, o->grepable, scan_print_grepable, j, &m)) && !err)
+		err = e;
+	plain.end = m.end;
+	plain.color = false;	/* -oN: the table as stdout shows it, without colours */
+	if ((e = write_file(&j->normal, o->normal, scan_print_text, j, &plain)) && !err)
 		err = e;
 	release(j);
 	return err;

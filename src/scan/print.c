@@ -46,16 +46,26 @@ static const char *common_name(const struct result *x)
 	return curated_by_alias(x->svc, c, 1) ? c[0]->name : NULL;
 }
 
-void scan_print_json_host(struct out *o, const struct target *t, bool up, const char *why)
+static void json_host(struct out *o, const struct target *t, const char *status, const char *why)
 {
 	char a[ADDR_STRLEN];
 
 	out_record_begin(o);
 	out_kv_str(o, "addr", target_text(t, a));
-	out_kv_str(o, "status", up ? "up" : "down");
+	out_kv_str(o, "status", status);
 	out_kv_str(o, "reason", why);
 	out_kv_str(o, "hostname", t->name[0] ? t->name : NULL);
 	out_record_end(o);
+}
+
+void scan_print_json_host(struct out *o, const struct target *t, bool up, const char *why)
+{
+	json_host(o, t, up ? "up" : "down", why);
+}
+
+void scan_print_json_listed(struct out *o, const struct target *t)
+{
+	json_host(o, t, "unknown", "user-set");	/* nmap -sL's status and reason */
 }
 
 void scan_print_json_result(struct out *o, const struct target_list *t, const struct result *x)
@@ -156,11 +166,40 @@ static void tables(FILE *f, const struct scan_store *s, const struct scan_meta *
 	}
 }
 
+/* -sL: the targets; -sn: the hosts that are up, with the reason */
+static void host_lines(FILE *f, const struct scan_store *s, const struct scan_meta *m)
+{
+	const struct target_list *tl = s->t;
+	size_t up = scan_store_hosts_up(s);
+
+	for (uint32_t t = 0; t < tl->n; t++) {
+		const struct scan_host *h = &s->host[t];
+		char a[ADDR_STRLEN];
+
+		if (!m->list_only && h->status == HOST_DOWN)
+			continue;	/* never heard of: up, as -Pn says */
+		fprintf(f, "%s%s%s", target_text(&tl->v[t], a), tl->v[t].name[0] ? " " : "",
+			tl->v[t].name);
+		if (!m->list_only)
+			fprintf(f, " (up: %s)", h->why ? h->why : "user-set");
+		fputc('\n', f);
+	}
+	if (m->list_only)
+		fprintf(f, "%zu target%s listed; nothing sent\n", tl->n, tl->n == 1 ? "" : "s");
+	else
+		fprintf(f, "%zu host%s up, %zu down (no port scanned) in %.2f s\n", up,
+			up == 1 ? "" : "s", tl->n - up, m->seconds);
+}
+
 void scan_print_text(FILE *f, const struct scan_store *s, const struct scan_meta *m)
 {
 	const size_t *c = s->count;
 	size_t up = scan_store_hosts_up(s), n = s->t->n;
 
+	if (m->list_only || m->discover_only) {
+		host_lines(f, s, m);
+		return;
+	}
 	tables(f, s, m);
 	fprintf(f, "%s%zu host%s up, %zu down; %zu open, %zu closed, %zu filtered, %zu "
 		   "open|filtered (not shown: %zu) in %.2f s\n", up ? "\n" : "", up,

@@ -6,7 +6,7 @@
  * target list, top.c ranks common ports; discover.c finds the hosts that
  * are up, then one engine probes them (engine.c: connect and UDP on
  * core/probe; syn.c: raw SYN), all on the caller's core/ev loop, each
- * result into the store (store.c); --sv (sv.c, with sv_db.c's probes)
+ * result into the store (store.c); --sv (sv.c, with core/vocab/svdb.c's probes)
  * reads the open TCP ports from the store and writes what answered back;
  * the printers (print.c: text and JSON; nmap.c: -oX and -oG) read the
  * store and only print.
@@ -26,6 +26,7 @@
 #include "core/base/ev.h"
 #include "core/base/hash.h"
 #include "core/host/probe.h"
+#include "core/vocab/svdb.h"
 
 #define MAX_TARGETS (1u << 20)
 /* The progress line's width on a terminal (job.c draws it): a notice
@@ -84,6 +85,15 @@ struct scan_opts {
 	const char *xml;
 	const char *grepable;	/* -oG FILE */
 	const char *exclude;
+	/* nmap's spellings (nmapopt.c rewrites them into these options) */
+	const char *normal;	/* -oN FILE: the table into FILE too */
+	char *formats[3];	/* -oA BASE: BASE.xml, BASE.gnmap, BASE.nmap (owned) */
+	const char *targets_from;	/* -iL FILE */
+	const char *exclude_file;	/* --excludefile FILE */
+	unsigned min_rate;	/* --min-rate: the SYN pacer's floor */
+	bool discover_only;	/* -sn: which hosts are up, no port */
+	bool list_only;		/* -sL: the targets, nothing sent */
+	bool ipv6;		/* -6: IPv6 targets only */
 };
 
 /* targets.c: 0 or -errno with error_msg() */
@@ -93,6 +103,29 @@ int targets_exclude(struct target_list *t, const char *spec);
 void targets_dedup(struct target_list *t);
 void targets_free(struct target_list *t);
 const char *target_text(const struct target *t, char *buf);
+
+/* nmapopt.c: argv with nmap's spellings (-sSV, -sn, -oN FILE, -iL FILE,
+ * ...) rewritten as portkit's options: a new vector, the caller's to
+ * free() (its strings are argv's or static), *argc_out long; NULL with
+ * error_msg() for a spelling portkit refuses (-sA, -sC, -oS, -iR, -PE). */
+char **scan_nmap_argv(int argc, char **argv, int *argc_out);
+/* The words of a target file (-iL, --excludefile; "-": stdin), through
+ * text_load(): separated by blanks or lines, '#' starts a comment; each
+ * handed to each(arg, word), which returns 0 or -errno with error_msg().
+ * 0, or -errno with error_msg() naming the file and line. */
+int scan_file_words(const char *path, const char *what,
+		    int (*each)(void *arg, const char *word), void *arg);
+/* -6: of t's targets from position `from` on (what spec gave), keep the
+ * IPv6 ones; an IPv4 address given as such is an error, a name's IPv4
+ * addresses are dropped (none left: an error). 0 or -errno. */
+int targets_only_ipv6(struct target_list *t, size_t from, const char *spec);
+/* Every target: -iL's file, then the n specs of the command line (each
+ * through -6 when it is set), each address once, less --exclude's and
+ * --excludefile's. 0, or -errno with error_msg(). */
+int scan_targets(const struct scan_opts *o, struct target_list *t, int n, char **specs);
+/* -oA BASE: o's -oX, -oG and -oN files are BASE.xml, BASE.gnmap and
+ * BASE.nmap (in o->formats, freed by the caller); 0 or -EINVAL. */
+int scan_formats(struct scan_opts *o, const char *base);
 
 /* perm.c: a seeded bijection on [0, n) (position -> probe number) */
 struct perm {
@@ -189,27 +222,6 @@ const uint8_t *udp_probe(size_t i, size_t *len);
  * version, banner); false when nothing is recognised. (fuzzed) */
 bool udp_identify(const uint8_t *b, size_t n, struct result *r);
 
-/* sv_db.c: the probe database, parsed from data/services.txt (compiled
- * in); the caller owns it. 0 or -EINVAL with error_msg(). */
-struct sv_db;
-int sv_db_load(struct sv_db **out);
-void sv_db_free(struct sv_db *db);
-int sv_db_probes(const struct sv_db *db);
-/* The bytes of probe number probe into out (256 bytes); returns the
- * length, 0 for "just listen". */
-size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
-unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
-bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
-const char *sv_probe_name(const struct sv_db *db, int probe);
-/* The probe called name, or -1. */
-int sv_db_find(const struct sv_db *db, const char *name);
-/* Is port one the probe is meant for (tried before the others)? */
-bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
-/* The reply parser itself: does what answered probe number `probe` match
- * a service? (fuzzed) */
-bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
-		 struct result *res);
-
 /* store.c: the results of one scan, for --sv and the printers. Engines
  * report targets by their own list's index; the store keeps t's. */
 enum host_status { HOST_UNKNOWN, HOST_UP, HOST_DOWN };
@@ -265,13 +277,20 @@ struct scan_meta {
 	bool numeric;		/* -n: no service names from the registry */
 	bool color;		/* the tables' colours */
 	const char *args;	/* the command line, for -oX and -oG */
+	const char *version;	/* portkit's, for -oX and -oG */
 	time_t start, end;	/* of the scan, for -oX */
 	double seconds;		/* how long it took */
+	bool discover_only;	/* -sn: hosts only, no port was probed */
+	bool list_only;		/* -sL: the targets, nothing was sent */
+	const uint16_t *ports;	/* the ports probed, for <scaninfo> */
+	size_t nports;
 };
 /* A table per host that is up, then the summary line. */
 void scan_print_text(FILE *f, const struct scan_store *s, const struct scan_meta *m);
 /* One record: a target found up or down; a port. */
 void scan_print_json_host(struct out *o, const struct target *t, bool up, const char *why);
+/* -sL: a target listed, status "unknown" (nothing was sent) */
+void scan_print_json_listed(struct out *o, const struct target *t);
 void scan_print_json_result(struct out *o, const struct target_list *t, const struct result *x);
 /* nmap's XML (-oX) and grepable (-oG) formats. */
 void scan_print_xml(FILE *f, const struct scan_store *s, const struct scan_meta *m);
@@ -359,6 +378,7 @@ struct scan_job {
 	struct scan_store store;
 	struct out *json;	/* --json: the records as they come */
 	FILE *xml, *grepable;	/* -oX, -oG: opened before the first probe */
+	FILE *normal;		/* -oN: the table (stdout's without colours) */
 	bool progress;		/* a progress line on stderr (a terminal) */
 	bool engine_counts;	/* the engine says what it sent (SYN), not on_result */
 	uint64_t total;		/* probes the engine will send: hosts up x ports */

@@ -45,6 +45,7 @@
 struct pacer {
 	struct rate_limit rl;	/* the ceiling actually enforced, packet by packet */
 	double rate, max;	/* current rate; --rate (or 2 M/s) */
+	double min;		/* the floor: --min-rate, or 1000 */
 	uint64_t sent0;		/* probes sent before this window */
 	uint64_t sent, replies0, drops0;
 	double best;		/* best answered share seen */
@@ -305,8 +306,8 @@ static void pacer_adjust(struct pacer *pc, const struct syn *s)
 		pc->rate /= 2;
 	else if (pc->best > 0.05 && share >= 0.9 * pc->best)
 		pc->rate *= 1.25;
-	if (pc->rate < 1000)
-		pc->rate = 1000;
+	if (pc->rate < pc->min)
+		pc->rate = pc->min;	/* 1000, or --min-rate's floor */
 	if (pc->rate > pc->max)
 		pc->rate = pc->max;	/* --rate is the ceiling, whatever the pacer thinks */
 	rate_set(&pc->rl, pc->rate);
@@ -443,6 +444,11 @@ static int setup(struct syn *s)
 	}
 	s->pc.max = o->rate ? o->rate : 2000000;
 	s->pc.rate = s->pc.max < 100000 ? s->pc.max : 100000;
+	s->pc.min = o->min_rate > 1000 ? o->min_rate : 1000;
+	if (s->pc.min > s->pc.max)
+		s->pc.min = s->pc.max;	/* --rate under 1000 (cmd.c: --min-rate <= --rate) */
+	if (s->pc.rate < s->pc.min)
+		s->pc.rate = s->pc.min;
 	s->t_start = ev_now_us();
 	rate_init(&s->pc.rl, s->pc.rate, s->t_start);
 	return 0;

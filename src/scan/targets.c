@@ -181,24 +181,47 @@ int targets_add(struct target_list *t, const char *spec)
 	return add_name(t, spec);
 }
 
+/* Drop from t every target that x holds. */
+static void drop_listed(struct target_list *t, const struct target_list *x)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		bool hit = false;
+
+		for (size_t j = 0; j < x->n && !hit; j++)
+			hit = x->v[j].family == t->v[i].family && !memcmp(x->v[j].addr, t->v[i].addr, 16);
+		if (!hit)
+			t->v[k++] = t->v[i];
+	}
+	t->n = k;
+}
+
+/* nmap's --exclude: CIDRs and addresses, and ranges and names as targets
+ * are spelled; a comma-separated list */
 int targets_exclude(struct target_list *t, const char *spec)
 {
-	char tmp[1024];
-	char *save = NULL;
+	char *tmp = xstrdup(spec), *save = NULL;
+	int r = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s", spec);
-	for (char *s = strtok_r(tmp, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+	for (char *s = strtok_r(tmp, ",", &save); s && !r; s = strtok_r(NULL, ",", &save)) {
+		struct target_list x = { 0 };
 		struct cidr c;
 		size_t k = 0;
 
-		if (cidr_parse(s, &c))
-			return -EINVAL;
+		if (strchr(s, '-') || !strpbrk(s, ":/0123456789") || cidr_parse(s, &c)) {
+			if (!(r = targets_add(&x, s)))
+				drop_listed(t, &x);
+			targets_free(&x);
+			continue;
+		}
 		for (size_t i = 0; i < t->n; i++)
 			if (!cidr_match(&c, t->v[i].family, t->v[i].addr))
 				t->v[k++] = t->v[i];
 		t->n = k;
 	}
-	return 0;
+	free(tmp);
+	return r;
 }
 
 static int cmp_index(const void *a, const void *b, void *arg)

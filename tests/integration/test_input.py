@@ -53,6 +53,8 @@ READERS = {
     "lab up FILE --print": lambda f: ["lab", "up", f, "--print"],
     "lab draw FILE": lambda f: ["lab", "draw", f],
     "forward -c": lambda f: ["forward", "-c", f, "--check"],
+    "scan -iL": lambda f: ["scan", "-sL", "-iL", f],
+    "scan --excludefile": lambda f: ["scan", "-sL", "198.18.0.1", "--excludefile", f],
 }
 
 
@@ -89,8 +91,10 @@ def test_json_or_a_refusal(args, want):
 def check_plan(out, nodes):
     recs = [json.loads(line) for line in out.splitlines()]
     assert [r["node"] for r in recs] == nodes
-    keys = {"node", "role", "netns", "addrs", "services", "lan_addr", "wan_addr", "forwards"}
+    keys = {"node", "role", "netns", "addrs", "services", "responder", "lan_addr", "wan_addr",
+            "forwards"}
     assert all(set(r) == keys for r in recs), recs
+    assert all(r["responder"] is None for r in recs)    # planned: nothing runs yet
     return {r["node"]: r for r in recs}
 
 

@@ -55,7 +55,8 @@ def test_make_install(tmp_path):
             f"{p}/lib/systemd/system/portkit-textfile.service",
             f"{p}/lib/systemd/system/portkit-textfile.timer",
             f"{p}/share/doc/portkit/README.md", f"{p}/share/doc/portkit/forward.md",
-            f"{p}/share/doc/portkit/lab.md", f"{p}/share/doc/portkit/lab.svg"}
+            f"{p}/share/doc/portkit/lab.md", f"{p}/share/doc/portkit/lab.svg",
+            f"{p}/share/doc/portkit/lab-web.png"}
     assert want <= got, want - got
     unit = (tmp_path / p / "lib/systemd/system/portkit-forward.service").read_text()
     assert f"ExecStart={PREFIX}/bin/portkit forward" in unit and "@" not in unit

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -254,6 +255,72 @@ def test_a_tour_button_runs_its_step(web, browser):
     assert "ended with status" not in out()
 
 
+def tour_children(pid):
+    """lab web's children running `lab tour`: pid -> /proc status lines"""
+    found = {}
+    for f in os.listdir(f"/proc/{pid}/task"):
+        try:
+            kids = open(f"/proc/{pid}/task/{f}/children").read().split()
+        except OSError:
+            continue
+        for c in kids:
+            try:
+                cmd = open(f"/proc/{c}/cmdline").read().split("\0")
+                status = open(f"/proc/{c}/status").read()
+            except OSError:
+                continue
+            if cmd[1:3] == ["lab", "tour"]:
+                found[c] = dict(x.split(":\t", 1) for x in status.splitlines() if ":\t" in x)
+                found[c]["sockets"] = sockets_of(c)
+    return found
+
+
+def sockets_of(pid):
+    out = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                t = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if t.startswith("socket:"):
+                out.add(t)
+    except OSError:
+        pass
+    return out
+
+
+def test_a_tour_step_can_be_stopped(web):
+    """the step runs with SIGTERM deliverable: the loop's blocked signals
+    must not be inherited, or the step's bound and lab web's exit cannot end
+    it; nor does it hold lab web's sockets"""
+    url, p = web[1], web[2]
+    for _ in range(50):	# bounded: another step may still be ending
+        try:
+            req = urllib.request.Request(url + "tour?step=1", method="POST")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 202
+            break
+        except urllib.error.HTTPError as e:
+            assert e.code == 409, e
+            time.sleep(0.1)
+    found = {}
+    end = time.monotonic() + 10
+    while not found and time.monotonic() < end:	# the step lives a second or so
+        found = tour_children(p.pid)
+    assert found, "never saw the step's process"
+    ours = sockets_of(p.pid)
+    for c, st in found.items():
+        blocked = int(st["SigBlk"], 16)
+        assert not blocked & (1 << (signal.SIGTERM - 1)), (c, st["SigBlk"])
+        assert not blocked & (1 << (signal.SIGINT - 1)), (c, st["SigBlk"])
+        # and none of lab web's sockets (the capture, the listener, the pages')
+        assert not st["sockets"] & ours, (c, st["sockets"] & ours)
+    end = time.monotonic() + 60
+    while tour_children(p.pid) and time.monotonic() < end:	# leave no step running
+        time.sleep(0.1)
+
+
 def test_500_sessions_the_page_stays_usable(web, browser):
     name, d = web[0], browser
     hold = ("import socket, sys\n"
@@ -318,10 +385,72 @@ def test_bad_listen_and_no_lab_are_one_line_errors(web):
     assert r.rc == 2 and r.err.count("\n") == 1, r.err
 
 
-def test_sigterm_ends_it_cleanly(web):
+def test_sigterm_ends_it_cleanly_and_tells_the_pages(web):
     p, url = start_web(web[0])
     with urllib.request.urlopen(url + "lab.json", timeout=10) as r:
         assert json.loads(r.read())["name"] == web[0]
-    p.send_signal(signal.SIGTERM)
+    with urllib.request.urlopen(url + "events", timeout=10) as feed:
+        for line in feed:	# bounded: the snapshot ends with "synced"
+            if line.startswith(b"event: synced"):
+                break
+        p.send_signal(signal.SIGTERM)
+        rest = feed.read().decode()	# until lab web closes it
+    assert 'event: end\ndata: {"reason":"lab web was stopped"}' in rest, rest[-300:]
     assert p.wait(timeout=10) == 0
     assert p.stderr.read() == ""
+
+
+def request(url, method="GET", headers=None):
+    req = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def test_only_its_own_pages_may_ask(web):
+    """a page elsewhere can neither read the feed through a rebound name nor
+    start a tour step (they run as root)"""
+    url = web[1]
+    port = url.rsplit(":", 1)[1].strip("/")
+    assert request(url, headers={"Host": f"localhost:{port}"})[0] == 200
+    assert request(url, headers={"Host": f"127.0.0.1:{port}"})[0] == 200
+    assert request(url + "lab.json", headers={"Host": f"evil.example:{port}"})[0] == 403
+    assert request(url + "tour?step=1", "POST",
+                   {"Origin": "http://evil.example", "Host": f"127.0.0.1:{port}"})[0] == 403
+    status, h = request(url + "events", "HEAD")
+    assert status == 405 and h["Allow"] == "GET"
+    status, h = request(url + "lab.json", "POST")
+    assert status == 405 and h["Allow"] == "GET, HEAD"
+    assert request(url + "tour")[0] == 405
+    assert request(url + "nothing")[0] == 404
+    assert request(url + "tour?step=99", "POST")[0] == 400
+
+
+def test_lab_down_ends_it_without_a_nat_router(tmp_path):
+    """lab down ends lab web with an error however the lab is made: the
+    namespaces it holds open live on, empty, once their names are gone"""
+    need_root()
+    name = f"n{os.getpid() % 10000000}"
+    topo = tmp_path / "t.conf"
+    topo.write_text("segment lan 198.18.40.0/24\n"
+                    "node a pc lan=198.18.40.1\n"
+                    "node b server lan=198.18.40.2 serve http\n")
+    p = None
+    try:
+        r = lab(name, "up", str(topo))
+        assert r.rc == 0, r.err
+        p, _ = start_web(name)
+        r = lab(name, "down")
+        assert r.rc == 0, r.err
+        try:
+            rc = p.wait(timeout=10)	# a look every 500 ms
+        except subprocess.TimeoutExpired:
+            pytest.fail("lab web still runs 10 s after lab down")
+        err = p.stderr.read()
+        assert rc == 2 and err.count("\n") == 1 and "taken down" in err, (rc, err)
+    finally:
+        if p:
+            stop(p)
+        lab(name, "down")

@@ -64,7 +64,15 @@ TEST(httpreq_reads_a_scrape)
 	CHECK_INT(parse(scrape, &r), (long long)(strstr(scrape, "\r\n\r\n") + 4 - scrape));
 	CHECK_STR(r.method, "GET");
 	CHECK_STR(r.path, "/metrics");
+	CHECK_STR(r.query, "x=1");
+	CHECK_STR(r.host, "127.0.0.1:9");
+	CHECK_STR(r.origin, "");
 	CHECK(r.keep_alive && r.openmetrics && r.minor == 1);
+	/* Origin as a browser sends it on a POST; a header said twice is refused */
+	CHECK_INT(parse("POST /tour?step=1 HTTP/1.1\r\nHost: a:1\r\nOrigin:  http://a:1 \r\n\r\n",
+			&r), 63);
+	CHECK_STR(r.origin, "http://a:1");
+	CHECK_INT(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &r), -400);
 	CHECK_INT(parse("GET /metrics HTTP/1.0\n\n", &r), 23);
 	CHECK(!r.keep_alive && !r.openmetrics);
 	CHECK_INT(parse("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n", &r), 44);

@@ -38,7 +38,7 @@ static const struct canned_event {
 		 .banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" } },
 	{ .r = { .target = 0, .port = 23, .proto = PROTO_TCP, .state = ST_CLOSED,
 		 .reason = "reset", .rtt_us = 300 } },
-	{ .r = { TCP_OPEN(0, 3389, 2500), NAMED("http", "Acme <Web> & \"Co\"", "") } },
+	{ .r = { TCP_OPEN(0, 3389, 2500), NAMED("http", "Acme <Web> & \"Co\"", "2.4/beta") } },
 	{ .r = { TCP_OPEN(0, 8080, 410) } },
 	{ .r = { .target = 0, .port = 135, .proto = PROTO_TCP, .state = ST_FILTERED,
 		 .reason = "no-response" } },
@@ -76,11 +76,14 @@ static const struct canned_set {
 	const char *name;
 	enum scan_method method;
 	bool sv, all, open_only, numeric, json;	/* json: NAME.json exists */
+	bool discover_only, list_only;	/* -sn: the host events only; -sL: none */
 } canned_sets[] = {
 	{ "default", M_SYN, .sv = true },
 	{ "all", M_UDP, .all = true, .json = true },
 	{ "numeric", M_CONNECT, .all = true, .open_only = true, .numeric = true, .json = true },
 	{ "plain", M_CONNECT, .json = true },
+	{ "discover", M_SYN, .json = true, .discover_only = true },
+	{ "list", M_SYN, .json = true, .list_only = true },
 };
 
 /* The command line and times the -oX and -oG headers are given. */
@@ -106,10 +109,14 @@ static void canned_scan(struct target_list *t, struct scan_store *s, const struc
 		CHECK_INT(targets_add(t, canned_targets[i]), 0);
 	snprintf(t->v[CANNED_NAMED].name, sizeof(t->v[0].name), "%s", CANNED_NAME);
 	scan_store_init(s, t, c->all && !c->open_only);
-	for (size_t i = 0; i < COUNT(canned_events); i++) {
+	for (size_t i = 0; c->list_only && json && i < t->n; i++)
+		scan_print_json_listed(json, &t->v[i]);
+	for (size_t i = 0; i < COUNT(canned_events) && !c->list_only; i++) {
 		const struct canned_event *e = &canned_events[i];
 		const struct result *x;
 
+		if (!e->host && c->discover_only)
+			continue;
 		if (e->host) {
 			uint32_t k = scan_store_host(s, e->r.target, e->up, e->why);
 
@@ -202,16 +209,22 @@ static void expect_printer(scan_printer print, const struct scan_store *s, const
 
 TEST(scan_print_goldens)
 {
+	static uint16_t canned_ports[65535];	/* -p 1-65535, as canned_argv says */
 	char args[512];
 	size_t k = 0;
 
+	for (size_t i = 0; i < COUNT(canned_ports); i++)
+		canned_ports[i] = (uint16_t)(i + 1);
 	for (size_t i = 0; i < COUNT(canned_argv); i++)
 		k += (size_t)snprintf(args + k, sizeof(args) - k, "%s%s", i ? " " : "", canned_argv[i]);
 	for (size_t i = 0; i < COUNT(canned_sets); i++) {
 		const struct canned_set *c = &canned_sets[i];
 		struct scan_meta m = { .method = c->method, .all = c->all, .sv = c->sv,
-				       .numeric = c->numeric, .args = args, .start = CANNED_START,
-				       .end = CANNED_END, .seconds = CANNED_SECONDS };
+				       .numeric = c->numeric, .args = args, .version = "0.1.0",
+				       .discover_only = c->discover_only, .list_only = c->list_only,
+				       .start = CANNED_START, .end = CANNED_END,
+				       .seconds = CANNED_SECONDS, .ports = canned_ports,
+				       .nports = COUNT(canned_ports) };
 		struct target_list t;
 		struct scan_store s;
 

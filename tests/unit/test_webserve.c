@@ -135,3 +135,162 @@ TEST(webserve_query_and_stream)
 	CHECK_INT(t.closed, 1);
 	ev_loop_free(l);
 }
+
+/* A handler that begins a stream and writes more than the queue holds at
+ * once: the write closes the connection inside the handler, and the server
+ * must not touch it after the handler returns (ASan: heap-use-after-free) */
+static void handle_big(struct web_conn *c, const struct http_req *q, void *arg)
+{
+	static char big[4096];
+	struct ws_test *t = arg;
+
+	(void)q;
+	web_stream_begin(c, "text/event-stream", NULL);
+	t->stream = c;
+	CHECK_INT(web_stream_write(c, big, sizeof(big)), -ENOBUFS);
+}
+
+TEST(webserve_stream_closed_inside_the_handler)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ws_test t = { 0 };
+	struct webserve_conf c = { .addr = "127.0.0.1:0", .ep_flags = EP_PORT_ZERO,
+				   .option = "--listen", .max_queue = 1024, .handle = handle_big,
+				   .closed = on_closed, .arg = &t };
+	struct webserve *w;
+	struct endpoint e;
+	struct reader r = { 0 };
+	/* two pipelined requests: the second must not be read from a freed one */
+	const char *s = "GET /s HTTP/1.1\r\nHost: x\r\n\r\nGET /s HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd;
+
+	CHECK_INT(webserve_start(l, &c, &w), 0);
+	webserve_local(w, &e);
+	fd = dial(&e);
+	ev_io_add(l, &r.io, fd, EPOLLIN, on_read);
+	CHECK_INT(send(fd, s, strlen(s), 0), (long long)strlen(s));
+	r.want = "never sent";	/* the client's end: k == 0 ends the run */
+	ev_timer_in(l, &r.bound, 3000000, on_bound);
+	ev_run(l);
+	ev_timer_stop(l, &r.bound);
+	CHECK_INT(t.closed, 1);
+	CHECK_INT(webserve_streams(w), 0);
+	ev_io_del(l, &r.io);
+	close(fd);
+	webserve_stop(w);
+	ev_loop_free(l);
+}
+
+static void handle_page(struct web_conn *c, const struct http_req *q, void *arg)
+{
+	static char page[65536];
+
+	(void)q, (void)arg;
+	web_respond(c, 200, "text/plain", NULL, page, sizeof(page), false);
+}
+
+struct spin {
+	struct ev_timer end;
+	unsigned turns;
+};
+
+static void count_turn(struct ev_loop *l, void *arg)
+{
+	(void)l;
+	((struct spin *)arg)->turns++;
+}
+
+static void on_end(struct ev_loop *l, struct ev_timer *t)
+{
+	(void)t;
+	ev_break(l);
+}
+
+/* A client that pipelines requests and never reads the answers: once its
+ * input buffer is full and the answer waits, the server must wait for the
+ * socket to drain, not wake up again and again (a busy loop at 100% CPU
+ * whose every wake-up re-armed the idle timer, so it never ended) */
+TEST(webserve_a_client_that_never_reads_is_not_a_busy_loop)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ws_test t = { 0 };
+	struct webserve_conf c = { .addr = "127.0.0.1:0", .ep_flags = EP_PORT_ZERO,
+				   .option = "--listen", .handle = handle_page, .arg = &t };
+	struct webserve *w;
+	struct endpoint e;
+	struct spin sp = { 0 };
+	char q[256];
+	int fd, small = 4096, n = snprintf(q, sizeof(q), "GET /p?%0200d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+	size_t sent = 0;
+
+	CHECK_INT(webserve_start(l, &c, &w), 0);
+	webserve_local(w, &e);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	{
+		struct sockaddr_storage sa;
+		socklen_t len = endpoint_to_sockaddr(&e, &sa);
+
+		CHECK_INT(connect(fd, (struct sockaddr *)&sa, len), 0);
+	}
+	/* let the server fill its socket and its input buffer, bounded */
+	for (int i = 0; i < 400; i++) {
+		ssize_t k = send(fd, q, (size_t)n, MSG_DONTWAIT);
+
+		if (k > 0)
+			sent += (size_t)k;
+		ev_timer_in(l, &sp.end, 2000, on_end);
+		ev_run(l);
+	}
+	CHECK(sent > 2 * HTTPREQ_MAX);
+	/* now 200 ms of nothing to do: a handful of turns, not thousands */
+	ev_set_hooks(l, count_turn, NULL, &sp);
+	ev_timer_in(l, &sp.end, 200000, on_end);
+	ev_run(l);
+	ev_set_hooks(l, NULL, NULL, NULL);
+	if (sp.turns >= 20)
+		fprintf(stderr, "  %u loop turns in 200 ms\n", sp.turns);
+	CHECK(sp.turns < 20);
+	close(fd);
+	webserve_stop(w);
+	ev_loop_free(l);
+}
+
+/* Connections that send nothing (slowloris) past max_conns close each
+ * other, not the stream that was there first */
+TEST(webserve_idle_connections_do_not_close_a_stream)
+{
+	struct ev_loop *l = ev_loop_new();
+	struct ws_test t = { 0 };
+	struct webserve_conf c = { .addr = "127.0.0.1:0", .ep_flags = EP_PORT_ZERO,
+				   .option = "--listen", .max_conns = 4, .handle = handle,
+				   .closed = on_closed, .arg = &t };
+	struct webserve *w;
+	struct endpoint e;
+	struct reader r = { 0 };
+	const char *s = "GET /s HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd, slow[8];
+
+	CHECK_INT(webserve_start(l, &c, &w), 0);
+	webserve_local(w, &e);
+	fd = dial(&e);
+	ev_io_add(l, &r.io, fd, EPOLLIN, on_read);
+	CHECK_INT(send(fd, s, strlen(s), 0), (long long)strlen(s));
+	read_until(l, &r, "text/event-stream\r\n");
+	CHECK_INT(webserve_streams(w), 1);
+	for (int i = 0; i < 8; i++) {
+		slow[i] = dial(&e);
+		CHECK_INT(send(slow[i], "G", 1, 0), 1);
+		ev_timer_in(l, &r.bound, 20000, on_bound);	/* let it accept */
+		ev_run(l);
+	}
+	CHECK_INT(t.closed, 0);
+	CHECK_INT(webserve_streams(w), 1);
+	for (int i = 0; i < 8; i++)
+		close(slow[i]);
+	ev_io_del(l, &r.io);
+	close(fd);
+	webserve_stop(w);
+	CHECK_INT(t.closed, 1);
+	ev_loop_free(l);
+}

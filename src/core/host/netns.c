@@ -162,6 +162,17 @@ int netns_restore(int saved)
 	return r;
 }
 
+int netns_still_named(const struct netns *ns)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!ns->name[0] || strchr(ns->name, ':'))
+		return 0;	/* current or a pid's: no name to lose */
+	snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", ns->name);
+	return !stat(path, &st) && (uint64_t)st.st_ino == ns->ino ? 0 : -ENOENT;
+}
+
 void netns_release(struct netns *ns)
 {
 	if (ns && ns->fd >= 0) {

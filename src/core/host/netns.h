@@ -28,5 +28,9 @@ int netns_all(struct netns **out, size_t *n);
 int netns_enter(const struct netns *ns, int *saved);
 int netns_restore(int saved);
 void netns_release(struct netns *ns);
+/* 0 while the name ns was resolved from (netns_resolve() of a name) still
+ * names the namespace ns holds, -ENOENT once it was deleted or now names
+ * another (a held descriptor keeps a deleted namespace alive, empty) */
+int netns_still_named(const struct netns *ns);
 
 #endif

@@ -47,6 +47,8 @@ struct web_conn {
 	bool head_only;		/* the request being answered is a HEAD */
 	bool streaming;
 	bool draining;		/* answered and shut for writing: reading to the end */
+	bool in_handler;	/* the handler runs: a close waits for its return */
+	bool dead;		/* closed while in_handler: conn_close() once it returns */
 	void *data;
 	struct web_conn *next;
 };
@@ -65,6 +67,10 @@ static void conn_close(struct web_conn *c)
 {
 	struct webserve *w = c->w;
 
+	if (c->in_handler) {	/* serve_requests() still holds c: it closes it */
+		c->dead = true;
+		return;
+	}
 	for (struct web_conn **pp = &w->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -138,6 +144,8 @@ static bool flush_out(struct web_conn *c);
 
 int web_stream_write(struct web_conn *c, const void *p, size_t n)
 {
+	if (c->dead)
+		return -EPIPE;
 	if (c->out.len - c->outoff + n > c->w->c.max_queue || buf_add(&c->out, p, n)) {
 		conn_close(c);
 		return -ENOBUFS;
@@ -192,30 +200,43 @@ static bool flush_out(struct web_conn *c)
 		c->out.len -= c->outoff;
 		c->outoff = 0;
 	}
-	ev_io_mod(c->w->loop, &c->io, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
+	/* an answer waiting: until it is sent, read no more of the next
+	 * requests (a client that sends and never reads would wake the loop
+	 * for ever once in[] is full or it half-closed); a stream still reads
+	 * what the client sends, to see it go */
+	ev_io_mod(c->w->loop, &c->io,
+		  !c->out.len ? EPOLLIN : c->streaming ? EPOLLIN | EPOLLOUT : EPOLLOUT);
 	return true;
 }
 
-/* Answer every whole request in the input (pipelined ones in order) */
-static void serve_requests(struct web_conn *c)
+/* Answer every whole request in the input (pipelined ones in order);
+ * false when the handler closed the connection (c is gone) */
+static bool serve_requests(struct web_conn *c)
 {
 	while (c->inlen && !c->close_after && !c->out.len && !c->streaming) {
 		struct http_req q;
 		int n = http_req_parse(c->in, c->inlen, &q);
 
 		if (n == 0)
-			return;
+			return true;
 		if (n < 0) {
 			web_error(c, -n);
-			return;
+			return true;
 		}
 		c->close_after = !q.keep_alive;
 		c->head_only = !strcmp(q.method, "HEAD");
 		memmove(c->in, c->in + n, c->inlen - (size_t)n);
 		c->inlen -= (size_t)n;
+		c->in_handler = true;
 		c->w->c.handle(c, &q, c->w->c.arg);
+		c->in_handler = false;
+		if (c->dead) {	/* a stream write in the handler closed it */
+			conn_close(c);
+			return false;
+		}
 		c->head_only = false;
 	}
+	return true;
 }
 
 static void on_idle(struct ev_loop *l, struct ev_timer *t)
@@ -280,7 +301,8 @@ static void on_conn(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	for (int i = 0; i < 64; i++) {
 		size_t before = c->inlen;
 
-		serve_requests(c);
+		if (!serve_requests(c))
+			return;
 		if (!c->out.len)
 			break;
 		if (!flush_out(c))
@@ -305,6 +327,21 @@ static void on_resume(struct ev_loop *l, struct ev_timer *t)
 	ev_io_mod(l, &w->lio, EPOLLIN);
 }
 
+/* The connection a new one replaces: the oldest that is not a stream (a
+ * client that opens connections and sends nothing, or a byte a second,
+ * must not close the pages' streams), else the oldest stream */
+static struct web_conn *oldest(struct webserve *w)
+{
+	struct web_conn *old = NULL, *any = NULL;
+
+	for (struct web_conn *c = w->conns; c; c = c->next) {	/* newest first */
+		any = c;
+		if (!c->streaming)
+			old = c;
+	}
+	return old ? old : any;
+}
+
 static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 {
 	struct webserve *w = container_of(io, struct webserve, lio);
@@ -323,13 +360,8 @@ static void on_accept(struct ev_loop *l, struct ev_io *io, uint32_t events)
 			}
 			return;
 		}
-		if (w->nconns == w->c.max_conns) {
-			struct web_conn *old = w->conns;
-
-			while (old->next)	/* the oldest: new ones go in front */
-				old = old->next;
-			conn_close(old);
-		}
+		if (w->nconns == w->c.max_conns)
+			conn_close(oldest(w));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;

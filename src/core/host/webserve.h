@@ -14,8 +14,8 @@
  * Contract:
  *   - It runs on the caller's loop and thread, never its own; handlers are
  *     called from the loop and must not block.
- *   - Connections are bounded (conf.max_conns: a new one closes the oldest,
- *     streams included, whose closed() is called), request heads too
+ *   - Connections are bounded (conf.max_conns: a new one closes the oldest
+ *     that is not a stream, else the oldest stream, whose closed() is called), request heads too
  *     (8 KiB), and one silent for 30 s is closed (a stream is never idle).
  *     What waits to be sent to one connection is bounded (conf.max_queue):
  *     a stream that falls that far behind is closed rather than let grow
@@ -76,7 +76,9 @@ void web_error(struct web_conn *c, int status);
  * body as web_stream_write() adds it, until either side closes */
 void web_stream_begin(struct web_conn *c, const char *type, const char *headers);
 /* Queue bytes on a stream: 0, or -ENOBUFS when the stream is over
- * max_queue behind (then it is closed and closed() called: c is invalid) */
+ * max_queue behind, -EPIPE when the client is gone; either way it is
+ * closed and closed() called, and c is invalid (called from the handler,
+ * the close waits for the handler's return: c stays valid until then) */
 int web_stream_write(struct web_conn *c, const void *p, size_t n);
 /* The caller's pointer on a connection (NULL until set) */
 void web_conn_set_data(struct web_conn *c, void *data);

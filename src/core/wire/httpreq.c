@@ -136,6 +136,19 @@ int http_req_parse(const char *buf, size_t n, struct http_req *r)
 				r->keep_alive = true;
 		} else if (k == 6 && !strncasecmp(s, "Accept", 6)) {
 			r->openmetrics = has_token(v, vn, "application/openmetrics-text");
+		} else if ((k == 4 && !strncasecmp(s, "Host", 4)) ||
+			   (k == 6 && !strncasecmp(s, "Origin", 6))) {
+			char *to = k == 4 ? r->host : r->origin;
+			size_t size = k == 4 ? sizeof(r->host) : sizeof(r->origin);
+
+			while (vn && (*v == ' ' || *v == '\t'))
+				v++, vn--;
+			while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+				vn--;
+			if (vn >= size || to[0])
+				return -400;	/* too long, or said twice */
+			memcpy(to, v, vn);
+			to[vn] = '\0';
 		}
 	}
 	return (int)(end - buf);

@@ -19,6 +19,8 @@ struct http_req {
 	int minor;		/* HTTP/1.<minor> */
 	bool keep_alive;	/* the connection may carry another request */
 	bool openmetrics;	/* Accept names application/openmetrics-text */
+	char host[256];		/* the Host header's value, or "" */
+	char origin[256];	/* the Origin header's value, or "" (a browser's, on a POST) */
 };
 
 /*

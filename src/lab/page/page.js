@@ -344,7 +344,8 @@ function render() {
   let note = list.length + " session" + (list.length === 1 ? "" : "s") + " (" + open + " open)";
   if (left > 0) note += "; " + left + " more not shown (the page shows at most " + max + ")";
   if (lastStats && lastStats.left_out > 0) note += "; " + lastStats.left_out + " sockets past the server's bound not followed";
-  if (lastStats && lastStats.changes_lost > 0) note += "; " + lastStats.changes_lost + " changes lost (reload for the whole table)";
+  const lost = lastStats && lostAtStart !== null ? lastStats.changes_lost - lostAtStart : 0;
+  if (lost > 0) note += "; " + lost + " changes lost (reload for the whole table)";
   $("sessnote").textContent = note;
   $("counts").textContent = socks.size + " sockets, " + nats.size + " conntrack entries";
 }
@@ -482,17 +483,24 @@ function onTour(d) {
 
 /* ---- the feed ---- */
 
+let ended = false;
+let lostAtStart = null;   /* the server's count of lost changes when this feed began */
+
 function connect() {
   const es = new EventSource("events");
   es.onopen = () => {
     socks = new Map();
     nats = new Map();
+    lostAtStart = null;
     $("status").textContent = "live";
     $("status").className = "status on";
   };
   es.onerror = () => {
+    if (ended) return;
     $("status").textContent = "reconnecting";
     $("status").className = "status off";
+    /* a refusal (503: too many pages open) ends an EventSource for good */
+    if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
   };
   es.onmessage = (ev) => {
     const r = JSON.parse(ev.data);
@@ -508,8 +516,17 @@ function connect() {
     queueRender();
   };
   es.addEventListener("synced", queueRender);
-  es.addEventListener("stats", (ev) => { lastStats = JSON.parse(ev.data); });
+  es.addEventListener("stats", (ev) => {
+    lastStats = JSON.parse(ev.data);
+    if (lostAtStart === null) lostAtStart = lastStats.changes_lost;
+  });
   es.addEventListener("tour", (ev) => onTour(JSON.parse(ev.data)));
+  es.addEventListener("end", (ev) => {
+    ended = true;
+    es.close();
+    $("status").textContent = "ended: " + JSON.parse(ev.data).reason;
+    $("status").className = "status off";
+  });
 }
 
 function start() {
