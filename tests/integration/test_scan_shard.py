@@ -121,7 +121,8 @@ def test_four_syn_shards_are_the_single_scan_with_no_probe_twice(lab, tmp_path):
     give exactly the single scan's result; every pair gets the same probes
     on the wire as in the single scan (dropped ports their retry too: a
     shard must not take another's answers for its own and stop early)."""
-    base = [NET, "-p", "1-200", "-s", "syn", "--seed", "11", "--all", "--retries", "1"]
+    base = [NET, "-p", "1-200", "-s", "syn", "--seed", "11", "--all", "--retries", "1",
+            "--rate", "10000"]
     single, wire1 = wire_scan(lab, tmp_path, "single", base, SYN_ONLY)
     ports, hosts = findings(single)
     assert len(ports) == len(UP) * 200 and len(hosts) == 16
