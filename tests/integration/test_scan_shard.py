@@ -56,18 +56,45 @@ class Wire:
 
     def __init__(self, ns, path, filt):
         self.path = path
-        self.p = subprocess.Popen(ns.cmd("tcpdump", "--immediate-mode", "-B", "16384", "-U", "-n", "-i", "pkt30", "-w", path, filt),
+        self.ns = ns
+        self.p = subprocess.Popen(ns.cmd("tcpdump", "--immediate-mode", "-B", "16384", "-U", "-n", "-i", "pkt30", "-w", path,
+                                         with_mark(filt)),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = self.p.stderr.readline()     # "listening on pkt30, ..." once it is ready
         assert "listening" in line, line
 
     def stop(self):
-        time.sleep(0.3)     # what is on the wire now reaches the file
+        flush_capture(self.ns, "198.18.30.1", self.path)   # out of pkt30, to the scanner
         self.p.send_signal(signal.SIGINT)   # the process this test started, by its handle
         self.p.wait(timeout=10)
         stats = self.p.stderr.read()
         assert "\n0 packets dropped by kernel" in stats, stats
         return probes(self.path)
+
+
+MARK = b"portkit-test-capture-flush"
+
+
+def with_mark(filt):
+    """a capture filter that also takes flush_capture()'s datagram"""
+    return f"({filt}) or (udp and dst port 9)"
+
+
+def flush_capture(ns, to, path, timeout=20):
+    """Send a marked datagram from ns to `to` through the captured link and
+    wait (bounded) until tcpdump has written it to path: whatever crossed the
+    link before it is in the file then. A wait on a condition, not on time."""
+    send = ("import socket\n"
+            f"socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto({MARK!r}, ({to!r}, 9))\n")
+    r = ns.run(PY, "-c", send)
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, "rb") as f:
+            if MARK in f.read():
+                return
+        time.sleep(0.05)    # polling the file, bounded by the deadline
+    pytest.fail(f"tcpdump did not write the flush marker within {timeout} s")
 
 
 def probes(path, by_source=False):
@@ -88,6 +115,8 @@ def probes(path, by_source=False):
         dst = ".".join(map(str, ip[16:20]))
         key = (".".join(map(str, ip[12:16])), dst) if by_source else (dst,)
         l4 = ip[ihl:]
+        if ip[9] == 17 and l4[8:8 + len(MARK)] == MARK:
+            continue                                # flush_capture()'s, not a probe
         if (ip[9] == 6 and len(l4) >= 14 and l4[13] & 0x12 == 0x02) or \
                 (ip[9] == 17 and len(l4) >= 8):     # a SYN (not a SYN-ACK), a datagram
             out[key + (struct.unpack_from(">H", l4, 2)[0],)] += 1
@@ -255,13 +284,13 @@ def shards_over_ssh(tmp_path, net, hosts, ports, open_ports, n=4, rate=2000):
             # not --immediate-mode: tcpdump keeps up with 4 shards at once
             # when it reads whole blocks (each retired within 1 s, waited for)
             p = subprocess.Popen(target.cmd("tcpdump", "-B", "65536", "-U", "-n", "-i", "pkbr41", "-w",
-                                            str(tmp_path / name), SYN_ONLY),
+                                            str(tmp_path / name), with_mark(SYN_ONLY)),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             assert "listening" in p.stderr.readline()
             return p
 
         def stop(p, name):
-            time.sleep(1.5)
+            flush_capture(target, "198.18.43.11", str(tmp_path / name))    # to m1, out of pkbr41
             p.send_signal(signal.SIGINT)
             p.wait(timeout=10)
             stats = p.stderr.read()
