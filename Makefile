@@ -246,7 +246,7 @@ run: deps
 # unit tests first (fast, precise), then the real binary end to end
 check: $(BUILD)/portkit $(BUILD)/portkit.1 $(BUILD)/portkit.bash $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests tests/data
-	$(Q)PORTKIT=$(abspath $(BUILD)/portkit) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(Q)PORTKIT=$(abspath $(BUILD)/portkit) $(PYTHON) -m pytest -q -p no:cacheprovider --durations=12 tests/integration
 
 test:
 	$(Q)scripts/deps build test
