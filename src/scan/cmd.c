@@ -14,7 +14,7 @@
 
 enum { OPT_TOP = OPT_CMD_BASE, OPT_NO_PING, OPT_OPEN, OPT_GREP, OPT_RATE, OPT_RETRIES,
        OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
-       OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD };
+       OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD, OPT_MAX_RETRIES };
 
 static int number(const char *s, unsigned long long lo, unsigned long long hi, const char *what,
 		  unsigned *out)
@@ -50,6 +50,9 @@ static int option(void *ctx, int c, const char *arg)
 	case OPT_TOP: return number(arg, 1, 65535, "--top", &o->top);
 	case OPT_RATE: return number(arg, 1, 100000000, "--rate", &o->rate);
 	case OPT_RETRIES: return number(arg, 0, 20, "--retries", &o->retries);
+	case OPT_MAX_RETRIES:
+		o->max_retries_set = true;
+		return number(arg, 0, 50, "--max-retries", &o->max_retries);
 	case OPT_TIMEOUT: return number(arg, 1, 600000, "--timeout", &o->timeout_ms);
 	case OPT_PARALLEL: return number(arg, 1, 1000000, "--parallel", &o->parallel);
 	case OPT_EXCLUDE: o->exclude = arg; return 0;
@@ -140,6 +143,10 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	if (o->sv && o->method == M_UDP)
 		return cmd_usage_error(self, "--sv asks TCP services what they are; it does not "
 				       "work with -s udp");
+	if (o->retries > o->max_retries && o->max_retries_set)
+		o->retries = o->max_retries;	/* nmap's --max-retries 0: one try, whatever */
+	else if (o->retries > o->max_retries)
+		o->max_retries = o->retries;
 	nports = 0;
 	for (size_t i = 0; i < o->nports; i++)
 		nports += (uint64_t)o->ports[i].hi - o->ports[i].lo + 1;
@@ -177,7 +184,7 @@ static int run(const struct scan_opts *o, const struct target_list *t, int argc,
 
 static int scan_main(int argc, char **argv, const struct cmd *self)
 {
-	struct scan_opts o = { .retries = 1 };
+	struct scan_opts o = { .retries = 1, .max_retries = 10 };	/* nmap's cap */
 	struct target_list t = { 0 };
 	int r;
 
@@ -202,6 +209,8 @@ static const struct cmd_option options[] = {
 	{ "shard", OPT_SHARD, "I/N", "this scanner's share of the space (-s syn, same --seed)" },
 	{ "rate", OPT_RATE, "PPS", "at most PPS probes per second" },
 	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1)" },
+	{ "max-retries", OPT_MAX_RETRIES, "N", "at most N when loss is seen, which adds tries\n"
+					       "(default 10; nmap's spelling)" },
 	{ "timeout", OPT_TIMEOUT, "MS", "fixed per-probe timeout (default: from measured "
 					"round trips)" },
 	{ "parallel", OPT_PARALLEL, "N", "probes in flight (default 2048, bounded by the fd limit)" },

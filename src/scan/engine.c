@@ -200,6 +200,8 @@ static int run(const struct scan_ctx *c, unsigned proto)
 		return 0;
 	r.down = xcalloc(c->t->n, 1);
 	r.icmp = xcalloc(c->t->n, sizeof(*r.icmp));
+	if (proto == PROTO_TCP)
+		ps.max_retries = c->o->max_retries;	/* UDP's silence is its answer */
 	if (proto == PROTO_UDP) {
 		for (size_t k = 0; k < udp_probe_count() && k < 32; k++)
 			pl[k].data = udp_probe(k, &pl[k].len);

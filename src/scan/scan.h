@@ -68,7 +68,9 @@ struct scan_opts {
 	size_t nports;
 	unsigned top;
 	unsigned rate;		/* packets per second on the wire, 0 = unlimited */
-	unsigned retries;
+	unsigned retries;	/* tries after the first every silent probe gets */
+	unsigned max_retries;	/* what seen loss may raise them to (--max-retries) */
+	bool max_retries_set;	/* given: it caps --retries too, as nmap's does */
 	unsigned timeout_ms;	/* per probe, 0 = adaptive */
 	unsigned parallel;
 	bool all;		/* report closed and filtered too */

@@ -2,6 +2,7 @@
 #include <time.h>	/* before linux/errqueue.h, which uses struct timespec */
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,9 +16,14 @@
 #include "core/base/banned.h"
 
 #define SWEEP_US 5000	/* how often silent probes are looked at */
-/* Linux's TCP_TIMEOUT_INIT, and time for the retransmitted SYN's answer */
-#define CONNECT_RETRANSMIT_US 1250000
-#define CONGESTED_TRIES 3	/* extra tries for silent probes once drops are seen */
+/* Linux resends an unanswered SYN after its initial RTO (TCP_TIMEOUT_INIT,
+ * 1 s); a connect probe is closed before that (CONNECT_WAIT_MAX_US), so
+ * the kernel never sends a SYN that --rate did not allow. */
+#define KERNEL_SYN_RTO_US 1000000
+#define CONNECT_WAIT_MAX_US 900000
+/* Loss on a path is not a full queue at the target: the window is halved
+ * once per round of probes, never below this; --rate stays the ceiling. */
+#define MIN_CWND 32
 
 struct slot {
 	struct ev_io io;	/* io.fd -1: free */
@@ -25,8 +31,15 @@ struct slot {
 	uint8_t tries;
 	uint32_t group;
 	uint64_t idx;
-	int64_t sent_us;
+	int64_t sent_us;	/* this try */
+	int64_t first_us;	/* the probe's first try */
 	struct endpoint ep;
+};
+
+struct retry {			/* a silent probe queued for another try */
+	uint64_t idx;
+	int64_t first_us;
+	uint8_t tries;
 };
 
 struct prober {
@@ -37,15 +50,16 @@ struct prober {
 	struct slot *slots;
 	size_t nslots, busy;
 	uint64_t next;			/* next fresh probe */
-	uint64_t *retry;		/* probes queued for another try */
-	uint8_t *retry_tries;
-	size_t nretry, capretry, capretry2;
+	struct retry *retry;		/* probes queued for another try */
+	size_t nretry, capretry;
 	struct rtt {
 		int64_t srtt, rttvar;	/* microseconds, 0: no sample yet */
 	} all, *host;			/* everyone's, and per host (ps->group) */
 	struct rate_limit rl;		/* --rate, in packets on the wire */
 	double cwnd, ssthresh;		/* probes in flight, as TCP's congestion window */
-	bool congested;			/* drops were seen: retry silent probes more */
+	int64_t last_cut;		/* when the window was last halved */
+	unsigned retries;		/* tries after the first a silent probe gets now */
+	unsigned tokens;		/* --rate packets one TCP probe may put on the wire */
 };
 
 const char *port_state_name(enum port_state s)
@@ -56,20 +70,25 @@ const char *port_state_name(enum port_state s)
 }
 
 /* The host's own round trips (a host that has not answered yet gets the
- * cautious first guess, not a faster neighbour's). */
-static int64_t timeout_us(const struct prober *p, uint32_t group)
+ * cautious first guess, not a faster neighbour's). A connect probe's
+ * later tries at a host that never answered wait as long as everyone's
+ * round trips say (a host behind a drop rule would otherwise cost the
+ * cautious guess on every try), and no connect waits past the kernel's
+ * own resend: the prober sends the next try itself, through --rate. */
+static int64_t timeout_us(const struct prober *p, uint32_t group, uint8_t tries)
 {
 	const struct rtt *r = p->host ? &p->host[group] : &p->all;
+	bool tcp = p->ps->proto == PROTO_TCP;
 	int64_t t;
 
 	if (p->ps->timeout_ms)
 		return (int64_t)p->ps->timeout_ms * 1000;
+	if (tcp && !r->srtt && tries && p->all.srtt)
+		r = &p->all;
 	t = r->srtt ? r->srtt + 4 * r->rttvar : 1000000;
-	if (p->ps->proto == PROTO_TCP)
-		/* a SYN the target dropped (full backlog, loss) is sent again by
-		 * the kernel after its initial RTO of 1 s: wait for that answer */
-		t += CONNECT_RETRANSMIT_US;
-	return t < 50000 ? 50000 : t > 3000000 ? 3000000 : t;
+	if (t > (tcp ? CONNECT_WAIT_MAX_US : 3000000))
+		t = tcp ? CONNECT_WAIT_MAX_US : 3000000;
+	return t < 50000 ? 50000 : t;
 }
 
 static void estimate(struct rtt *r, int64_t rtt)
@@ -92,22 +111,34 @@ static void sample(struct prober *p, uint32_t group, int64_t rtt)
 
 /*
  * Congestion control, as nmap's: the window grows with every answer (by
- * one below ssthresh, by 1/cwnd above), and halves for every answer that
- * came only on a retry - the earlier try was dropped (a full accept
- * queue, a congested link), not refused. A port that never answers (a
+ * one below ssthresh, by 1/cwnd above). An answer that came only on a
+ * retry means an earlier try was dropped (a full accept queue, a lossy
+ * link), not refused: the silent probes get more tries (PROBE_LOSS_MARGIN past
+ * that try, within max_retries), and the window halves - once per
+ * round of probes, as TCP's does per window of data (only a probe first
+ * sent after the last cut cuts again), and not below MIN_CWND, or 5 %
+ * loss would leave one probe in flight. A port that never answers (a
  * firewall's drop) is no evidence, so filtered hosts keep their pace.
  */
-static void window(struct prober *p, bool was_dropped)
+static void window(struct prober *p, const struct slot *s)
 {
-	if (was_dropped) {
-		p->cwnd = p->cwnd / 2 < 1 ? 1 : p->cwnd / 2;
-		p->ssthresh = p->cwnd;
-		p->congested = true;
-	} else {
+	double floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
+	unsigned cap = p->ps->max_retries > p->ps->retries ? p->ps->max_retries : p->ps->retries;
+	unsigned want = s->tries + (unsigned)PROBE_LOSS_MARGIN;
+
+	if (!s->tries) {
 		p->cwnd += p->cwnd < p->ssthresh ? 1 : 1 / p->cwnd;
 		if (p->cwnd > (double)p->nslots)
 			p->cwnd = (double)p->nslots;
+		return;
 	}
+	if (p->retries < want)
+		p->retries = want < cap ? want : cap;
+	if (s->first_us <= p->last_cut)
+		return;
+	p->last_cut = ev_now_us();
+	p->cwnd = p->cwnd / 2 < floor ? floor : p->cwnd / 2;
+	p->ssthresh = p->cwnd;
 }
 
 static void release(struct prober *p, struct slot *s)
@@ -128,7 +159,7 @@ static void done(struct prober *p, struct slot *s, enum port_state st, const cha
 	r.rtt_us = st == ST_OPEN_FILTERED || st == ST_FILTERED ? 0 : (uint32_t)rtt;
 	if (st == ST_OPEN || st == ST_CLOSED) {
 		sample(p, s->group, rtt);
-		window(p, s->tries > 0);
+		window(p, s);
 	}
 	release(p, s);
 	p->ps->result(p->ps->arg, &r);
@@ -142,6 +173,8 @@ static void done_local(struct prober *p, struct slot *s, const char *reason)
 	release(p, s);
 	p->ps->result(p->ps->arg, &r);
 }
+
+static void silent(struct prober *p, struct slot *s);
 
 /* A connect from port P to this host's own port P "succeeds" with nobody
  * listening: TCP's simultaneous open with itself. That port is closed. */
@@ -168,6 +201,8 @@ static void on_tcp(struct slot *s)
 		done(p, s, ST_OPEN, "syn-ack", NULL, 0);
 	else if (err == ECONNREFUSED)
 		done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
+	else if (err == ETIMEDOUT)
+		silent(p, s);	/* the kernel gave up on its SYNs (a --timeout past them) */
 	else if (err != EINPROGRESS)
 		done(p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach"
 				       : err == EHOSTUNREACH ? "host-unreach" : "error", NULL, 0);
@@ -266,8 +301,9 @@ static void send_payloads(struct prober *p, struct slot *s)
 }
 
 /* Start probe idx in slot s; false when no descriptor was free. */
-static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries)
+static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 {
+	uint64_t idx = q->idx;
 	struct sockaddr_storage sa;
 	socklen_t len;
 	int type = p->ps->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
@@ -283,13 +319,21 @@ static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries
 		/* ICMP errors with their type and code, not just an errno */
 		setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
 			   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
+	} else {
+		int one = 1;
+
+		/* one resend at most (the least Linux takes), and only when a
+		 * --timeout past the kernel's RTO asked for it: then the probe
+		 * took a token for it (p->tokens) */
+		setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one));
 	}
 	len = endpoint_to_sockaddr(&s->ep, &sa);
 	s->p = p;
-	s->tries = tries;
+	s->tries = q->tries;
 	s->idx = idx;
 	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
 	s->sent_us = ev_now_us();
+	s->first_us = q->tries ? q->first_us : s->sent_us;
 	p->busy++;
 	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
 	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
@@ -307,13 +351,17 @@ static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries
 	return true;
 }
 
-static void requeue(struct prober *p, struct slot *s)
+/* A try drew no answer: queue another, or say so. */
+static void silent(struct prober *p, struct slot *s)
 {
-	p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
-	p->retry_tries = xgrow(p->retry_tries, 1, p->nretry + 1, &p->capretry2);
-	p->retry[p->nretry] = s->idx;
-	p->retry_tries[p->nretry++] = (uint8_t)(s->tries + 1);
-	release(p, s);
+	if (s->tries < p->retries) {
+		p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
+		p->retry[p->nretry++] = (struct retry){ s->idx, s->first_us, (uint8_t)(s->tries + 1) };
+		release(p, s);
+	} else {
+		done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED, "no-response",
+		     NULL, 0);
+	}
 }
 
 static void on_sweep(struct ev_loop *l, struct ev_timer *t)
@@ -324,13 +372,8 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 	for (size_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
 
-		if (s->io.fd < 0 || now - s->sent_us < timeout_us(p, s->group))
-			continue;
-		if (s->tries < p->ps->retries + (p->congested ? CONGESTED_TRIES : 0))
-			requeue(p, s);	/* silent: again later */
-		else
-			done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED,
-			     "no-response", NULL, 0);
+		if (s->io.fd >= 0 && now - s->sent_us >= timeout_us(p, s->group, s->tries))
+			silent(p, s);
 	}
 	ev_timer_in(l, t, SWEEP_US, on_sweep);
 }
@@ -338,7 +381,8 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 /* May another probe go out now? UDP counts every datagram it sends. */
 static bool rate_ok(struct prober *p)
 {
-	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads : 1;
+	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads
+		     : p->tokens;
 
 	return rate_take(&p->rl, ev_now_us(), n);
 }
@@ -368,9 +412,9 @@ static void refill(struct ev_loop *l, void *arg)
 		}
 		if (p->nretry) {
 			p->nretry--;
-			if (!launch(p, s, p->retry[p->nretry], p->retry_tries[p->nretry]))
+			if (!launch(p, s, &p->retry[p->nretry]))
 				p->nretry++;
-		} else if (launch(p, s, p->next, 0)) {
+		} else if (launch(p, s, &(struct retry){ .idx = p->next })) {
 			p->next++;
 		}
 	}
@@ -404,6 +448,11 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 		p.slots[i].io.fd = -1;
 	rate_init(&p.rl, ps->rate, ev_now_us());
 	p.cwnd = p.ssthresh = (double)p.nslots;
+	p.retries = ps->retries;
+	/* a TCP probe that waits past the kernel's RTO lets the kernel resend
+	 * its SYN once (TCP_SYNCNT 1): two packets, both counted */
+	p.tokens = ps->proto == PROTO_TCP && (int64_t)ps->timeout_ms * 1000 > CONNECT_WAIT_MAX_US
+		   ? 2 : 1;
 	if (ps->group && ps->ngroups)
 		p.host = xcalloc(ps->ngroups, sizeof(*p.host));
 	ev_set_hooks(l, refill, NULL, &p);
@@ -417,7 +466,6 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 			release(&p, &p.slots[i]);
 	free(p.slots);
 	free(p.retry);
-	free(p.retry_tries);
 	free(p.host);
 	return r;
 }
