@@ -13,7 +13,7 @@
  * 3 s; a TCP connect at most 0.9 s, closed before the kernel would resend
  * its SYN) unless timeout_ms fixes it; silent probes are retried `retries`
  * times, more once loss is seen (an answer that came only on a retry: up
- * to three tries past it, at most `max_retries`); `rate` caps packets per
+ * to PROBE_LOSS_MARGIN tries past it, at most `max_retries`); `rate` caps packets per
  * second on the wire, every try and every UDP datagram counted (a TCP
  * timeout_ms past 0.9 s lets the kernel resend the SYN once, and each
  * probe counts two). Every probe gets exactly one result() call.
@@ -32,13 +32,14 @@
 enum port_state { ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OPEN_FILTERED };
 
 /* Seen loss (an answer that came only on try k, k > 0) gives the probes
- * still silent tries up to k + PROBE_LOSS_MARGIN, within the cap: nmap's
- * adaptive retransmission allows one past the latest answered try; with
- * 5 % loss each way that stops one try short about once in ten sweeps
- * (after a try that drew nothing, one silent open port may remain), three
- * make it about one in a thousand. The SYN engine (scan/syn.c) uses it
- * per pass. */
-#define PROBE_LOSS_MARGIN 3
+ * still silent tries up to k + PROBE_LOSS_MARGIN, within the cap. nmap
+ * allows one past the latest answered try; with 5 % loss each way (a try
+ * goes unanswered with q = 0.0975) a sweep of 440 answering ports then
+ * ends too soon with p = 0.035 (a pass that draws nothing while one port
+ * is still silent); four past make it 3e-5 (the exact sum is in
+ * tests/integration/test_scan_loss.py). The SYN engine (scan/syn.c) and
+ * discovery (scan/discover.c) use it per pass and per round. */
+#define PROBE_LOSS_MARGIN 4
 
 struct probe_result {
 	uint64_t index;
