@@ -204,8 +204,14 @@ static void icmp_reply(struct syn *s, const struct pkt *p)
 	if (!why || !p->has_inner || in->proto != 6 || !in->has_ports || !in->has_seq ||
 	    in->sport != s->sport || in->seq != cookie(s, in->dst, family, in->dport))
 		return;
-	if (find_pair(s, family, in->dst, in->dport, &idx) && !get_bit(s->answered, idx))
-		answer(s, idx, ST_FILTERED, why);
+	if (!find_pair(s, family, in->dst, in->dport, &idx) || get_bit(s->answered, idx))
+		return;
+	/* from our own address: this host could not resolve the target's
+	 * link address (its ARP or neighbour solicitation went unanswered)
+	 * and dropped the SYN - a lost try, not the target's answer */
+	if (!memcmp(p->src, s->src[idx % s->c.t->n], family == AF_INET ? 4 : 16))
+		return;
+	answer(s, idx, ST_FILTERED, why);
 }
 
 static void reply(struct syn *s, const struct pkt *p)

@@ -175,6 +175,7 @@ static void done_local(struct prober *p, struct slot *s, const char *reason)
 }
 
 static void silent(struct prober *p, struct slot *s);
+static bool read_error(struct slot *s);
 
 /* A connect from port P to this host's own port P "succeeds" with nobody
  * listening: TCP's simultaneous open with itself. That port is closed. */
@@ -203,7 +204,7 @@ static void on_tcp(struct slot *s)
 		done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
 	else if (err == ETIMEDOUT)
 		silent(p, s);	/* the kernel gave up on its SYNs (a --timeout past them) */
-	else if (err != EINPROGRESS)
+	else if (err != EINPROGRESS && !read_error(s))
 		done(p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach"
 				       : err == EHOSTUNREACH ? "host-unreach" : "error", NULL, 0);
 }
@@ -220,7 +221,25 @@ static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum 
 	return r;
 }
 
-/* The ICMP error queued on the socket (IP_RECVERR): the exact reason. */
+/* Did this host itself send the ICMP error? It does when its ARP or
+ * neighbour solicitation went unanswered and it dropped the probe: a lost
+ * try, not the target's answer. */
+static bool from_here(const struct slot *s, const struct cmsghdr *c)
+{
+	size_t at = sizeof(struct sock_extended_err), n = c->cmsg_len - CMSG_LEN(at);
+	struct sockaddr_storage off = { 0 }, me;
+	socklen_t len = sizeof(me);
+	struct endpoint a, b;
+
+	memcpy(&off, CMSG_DATA(c) + at, n < sizeof(off) ? n : sizeof(off));
+	return n >= sizeof(struct sockaddr_in) &&
+	       !getsockname(s->io.fd, (struct sockaddr *)&me, &len) &&
+	       !endpoint_from_sockaddr(&a, &off) && !endpoint_from_sockaddr(&b, &me) &&
+	       a.family == b.family && !memcmp(a.addr, b.addr, a.family == AF_INET ? 4 : 16);
+}
+
+/* The ICMP error queued on the socket (IP_RECVERR): the exact reason (a
+ * TCP port is filtered whatever the ICMP says, as in nmap). */
 static bool read_error(struct slot *s)
 {
 	uint8_t ctrl[512], data[64];
@@ -239,10 +258,13 @@ static bool read_error(struct slot *s)
 		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
 			continue;
 		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-		if ((why = icmp_reason(ee.ee_origin, ee.ee_type, ee.ee_code, &st))) {
-			done(s->p, s, st, why, NULL, 0);
-			return true;
-		}
+		if (!(why = icmp_reason(ee.ee_origin, ee.ee_type, ee.ee_code, &st)))
+			continue;
+		if (from_here(s, c))
+			silent(s->p, s);
+		else
+			done(s->p, s, s->p->ps->proto == PROTO_TCP ? ST_FILTERED : st, why, NULL, 0);
+		return true;
 	}
 	return false;
 }
@@ -307,26 +329,20 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	struct sockaddr_storage sa;
 	socklen_t len;
 	int type = p->ps->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	int fd;
+	int fd, one = 1;
 
 	p->ps->endpoint(p->ps->arg, idx, &s->ep);
 	fd = socket(s->ep.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	if (p->ps->proto == PROTO_UDP) {
-		int one = 1;
-
-		/* ICMP errors with their type and code, not just an errno */
-		setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
-			   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
-	} else {
-		int one = 1;
-
-		/* one resend at most (the least Linux takes), and only when a
-		 * --timeout past the kernel's RTO asked for it: then the probe
-		 * took a token for it (p->tokens) */
+	/* ICMP errors with their type, code and sender, not just an errno */
+	setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
+		   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
+	/* one resend at most (the least Linux takes), and only when a
+	 * --timeout past the kernel's RTO asked for it: then the probe took a
+	 * token for it (p->tokens) */
+	if (p->ps->proto == PROTO_TCP)
 		setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one));
-	}
 	len = endpoint_to_sockaddr(&s->ep, &sa);
 	s->p = p;
 	s->tries = q->tries;
