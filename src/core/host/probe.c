@@ -22,8 +22,10 @@
 #define KERNEL_SYN_RTO_US 1000000
 #define CONNECT_WAIT_MAX_US 900000
 /* Loss on a path is not a full queue at the target: the window is halved
- * once per round of probes, never below this; --rate stays the ceiling. */
-#define MIN_CWND 32
+ * once per round of probes, never below this (at 32, a /24 sweep under 5 %
+ * loss each way took 3.4 times the SYN scan's time, at 256 0.7 times);
+ * --rate stays the ceiling on the wire. */
+#define MIN_CWND 256
 
 struct slot {
 	struct ev_io io;	/* io.fd -1: free */
