@@ -17,9 +17,8 @@
 
 #define SWEEP_US 5000	/* how often silent probes are looked at */
 /* Linux resends an unanswered SYN after its initial RTO (TCP_TIMEOUT_INIT,
- * 1 s); a connect probe is closed before that (CONNECT_WAIT_MAX_US), so
- * the kernel never sends a SYN that --rate did not allow. */
-#define KERNEL_SYN_RTO_US 1000000
+ * 1 s); a connect probe is closed before that, so the kernel never sends
+ * a SYN that --rate did not allow. */
 #define CONNECT_WAIT_MAX_US 900000
 /* Loss on a path is not a full queue at the target: the window is halved
  * once per round of probes, never below this (at 32, a /24 sweep under 5 %
@@ -115,8 +114,8 @@ static void sample(struct prober *p, uint32_t group, int64_t rtt)
  * Congestion control, as nmap's: the window grows with every answer (by
  * one below ssthresh, by 1/cwnd above). An answer that came only on a
  * retry means an earlier try was dropped (a full accept queue, a lossy
- * link), not refused: the silent probes get more tries (PROBE_LOSS_MARGIN past
- * that try, within max_retries), and the window halves - once per
+ * link), not refused: the silent probes get more tries (PROBE_LOSS_MARGIN
+ * past that try, within max_retries), and the window halves - once per
  * round of probes, as TCP's does per window of data (only a probe first
  * sent after the last cut cuts again), and not below MIN_CWND, or 5 %
  * loss would leave one probe in flight. A port that never answers (a
@@ -228,7 +227,8 @@ static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum 
  * try, not the target's answer. */
 static bool from_here(const struct slot *s, const struct cmsghdr *c)
 {
-	size_t at = sizeof(struct sock_extended_err), n = c->cmsg_len - CMSG_LEN(at);
+	size_t at = sizeof(struct sock_extended_err);
+	size_t n = c->cmsg_len > CMSG_LEN(at) ? c->cmsg_len - CMSG_LEN(at) : 0;
 	struct sockaddr_storage off = { 0 }, me;
 	socklen_t len = sizeof(me);
 	struct endpoint a, b;

@@ -13,10 +13,11 @@
  * 3 s; a TCP connect at most 0.9 s, closed before the kernel would resend
  * its SYN) unless timeout_ms fixes it; silent probes are retried `retries`
  * times, more once loss is seen (an answer that came only on a retry: up
- * to PROBE_LOSS_MARGIN tries past it, at most `max_retries`); `rate` caps packets per
- * second on the wire, every try and every UDP datagram counted (a TCP
- * timeout_ms past 0.9 s lets the kernel resend the SYN once, and each
- * probe counts two). Every probe gets exactly one result() call.
+ * to PROBE_LOSS_MARGIN tries past it, at most `max_retries`); `rate` caps
+ * packets per second on the wire, every try and every UDP datagram
+ * counted (a TCP timeout_ms past 0.9 s lets the kernel resend the SYN
+ * once, and each probe counts two). An ICMP error this host sent itself
+ * (no ARP answer) is a lost try. Every probe gets exactly one result().
  * Memory: one slot per probe in flight plus the retry queue.
  */
 #ifndef PORTKIT_PROBE_H
