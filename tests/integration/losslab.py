@@ -65,6 +65,29 @@ def drop_at_random(ns, dev, percent, arp=True):
         assert r.returncode == 0, (rule, r.stderr)
 
 
+# From the scanner: a kernel connect to every host's first open port (the
+# kernel resends its SYN under loss; 5 attempts of 3 s at most), "ready" when
+# all answered, else the addresses that did not.
+READY = r"""
+import socket, sys
+bad = []
+for a in sys.argv[2:]:
+    for _ in range(5):
+        s = socket.socket()
+        s.settimeout(3)
+        try:
+            s.connect((a, int(sys.argv[1])))
+            break
+        except OSError:
+            pass
+        finally:
+            s.close()
+    else:
+        bad.append(a)
+print("ready" if not bad else "not answering: " + " ".join(bad), flush=True)
+"""
+
+
 class LossLab:
     def __init__(self, net, dev, kinds, ports, open_ports, loss=5, seconds=300, arp_loss=True):
         self.net, self.ports, self.open = net, list(ports), list(open_ports)
@@ -79,6 +102,9 @@ class LossLab:
             self.addrs = [f"{net}.{i + 2}" for i in range(len(self.hosts))]
             for i, (h, kind) in enumerate(zip(self.hosts, self.kinds)):
                 self._host(h, kind, f"pkb{dev}x{i}", f"pkp{dev}", loss, seconds, arp_loss)
+            r = self.scanner.run("/usr/bin/python3", "-c", READY, self.open[0], *self.addrs,
+                                 timeout=60 + 16 * len(self.addrs))
+            assert r.stdout.strip() == "ready", f"the lab is not up: {r.stdout} {r.stderr}"
         except BaseException:
             self.close()
             raise

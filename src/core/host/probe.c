@@ -16,15 +16,11 @@
 #include "core/base/banned.h"
 
 #define SWEEP_US 5000	/* how often silent probes are looked at */
+#define MIN_CWND 256	/* the window's floor on a lossy path (window()) */
 /* Linux resends an unanswered SYN after its initial RTO (TCP_TIMEOUT_INIT,
  * 1 s); a connect probe is closed before that, so the kernel never sends
  * a SYN that --rate did not allow. */
 #define CONNECT_WAIT_MAX_US 900000
-/* Loss on a path is not a full queue at the target: the window is halved
- * once per round of probes, never below this (at 32, a /24 sweep under 5 %
- * loss each way took 3.4 times the SYN scan's time, at 256 0.7 times);
- * --rate stays the ceiling on the wire. */
-#define MIN_CWND 256
 
 struct slot {
 	struct ev_io io;	/* io.fd -1: free */
@@ -33,13 +29,11 @@ struct slot {
 	uint32_t group;
 	uint64_t idx;
 	int64_t sent_us;	/* this try */
-	int64_t first_us;	/* the probe's first try */
 	struct endpoint ep;
 };
 
 struct retry {			/* a silent probe queued for another try */
 	uint64_t idx;
-	int64_t first_us;
 	uint8_t tries;
 };
 
@@ -51,13 +45,14 @@ struct prober {
 	struct slot *slots;
 	size_t nslots, busy;
 	uint64_t next;			/* next fresh probe */
-	struct retry *retry;		/* probes queued for another try */
-	size_t nretry, capretry;
+	struct retry *retry;		/* probes queued for another try, oldest */
+	size_t rhead, nretry, capretry;	/* first: retry[rhead..nretry) */
 	struct rtt {
 		int64_t srtt, rttvar;	/* microseconds, 0: no sample yet */
 	} all, *host;			/* everyone's, and per host (ps->group) */
 	struct rate_limit rl;		/* --rate, in packets on the wire */
-	double cwnd, ssthresh;		/* probes in flight, as TCP's congestion window */
+	double cwnd;			/* probes in flight, as TCP's congestion window */
+	uint64_t answers[2];		/* answered on the first try; only on a retry */
 	int64_t last_cut;		/* when the window was last halved */
 	unsigned retries;		/* tries after the first a silent probe gets now */
 	unsigned tokens;		/* --rate packets one TCP probe may put on the wire */
@@ -111,35 +106,40 @@ static void sample(struct prober *p, uint32_t group, int64_t rtt)
 }
 
 /*
- * Congestion control, as nmap's: the window grows with every answer (by
- * one below ssthresh, by 1/cwnd above). An answer that came only on a
- * retry means an earlier try was dropped (a full accept queue, a lossy
- * link), not refused: the silent probes get more tries (PROBE_LOSS_MARGIN
- * past that try, within max_retries), and the window halves - once per
- * round of probes, as TCP's does per window of data (only a probe first
- * sent after the last cut cuts again), and not below MIN_CWND, or 5 %
- * loss would leave one probe in flight. A port that never answers (a
- * firewall's drop) is no evidence, so filtered hosts keep their pace.
+ * Congestion control: the window of probes in flight grows by one for
+ * every answer, and an answer that came only on a retry - an earlier try
+ * was dropped (a full accept queue, a lossy link), not refused - halves it,
+ * once per round of probes (only a try sent after the last cut cuts
+ * again; TCP cuts once per window of data). How far it may fall
+ * tells the two apart: while most answers come on the first try, the
+ * drops are a lossy path, which more in flight does not make worse, and
+ * the window stays at MIN_CWND or more (at one, a /24 sweep under 5 % loss
+ * each way took minutes); when most come only on a retry, the target is
+ * refusing the load (a listener whose backlog is full), and the window
+ * may fall to one. The silent probes get more tries (PROBE_LOSS_MARGIN
+ * past that try, within max_retries). A port that never answers (a
+ * firewall's drop) is no evidence, so filtered hosts keep their pace;
+ * --rate stays the ceiling on the wire.
  */
 static void window(struct prober *p, const struct slot *s)
 {
-	double floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
 	unsigned cap = p->ps->max_retries > p->ps->retries ? p->ps->max_retries : p->ps->retries;
 	unsigned want = s->tries + (unsigned)PROBE_LOSS_MARGIN;
+	double floor = 1;
 
-	if (!s->tries) {
-		p->cwnd += p->cwnd < p->ssthresh ? 1 : 1 / p->cwnd;
-		if (p->cwnd > (double)p->nslots)
-			p->cwnd = (double)p->nslots;
+	if (p->cwnd < (double)p->nslots)
+		p->cwnd += 1;
+	p->answers[s->tries > 0]++;
+	if (!s->tries)
 		return;
-	}
 	if (p->retries < want)
 		p->retries = want < cap ? want : cap;
-	if (s->first_us <= p->last_cut)
+	if (s->sent_us <= p->last_cut)
 		return;
+	if (p->answers[0] > p->answers[1])
+		floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
 	p->last_cut = ev_now_us();
 	p->cwnd = p->cwnd / 2 < floor ? floor : p->cwnd / 2;
-	p->ssthresh = p->cwnd;
 }
 
 static void release(struct prober *p, struct slot *s)
@@ -351,7 +351,6 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	s->idx = idx;
 	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
 	s->sent_us = ev_now_us();
-	s->first_us = q->tries ? q->first_us : s->sent_us;
 	p->busy++;
 	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
 	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
@@ -373,8 +372,15 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 static void silent(struct prober *p, struct slot *s)
 {
 	if (s->tries < p->retries) {
+		if (p->rhead && p->rhead == p->nretry)
+			p->rhead = p->nretry = 0;
+		else if (p->rhead > 4096 && p->rhead * 2 > p->nretry) {
+			memmove(p->retry, p->retry + p->rhead, (p->nretry - p->rhead) * sizeof(*p->retry));
+			p->nretry -= p->rhead;
+			p->rhead = 0;
+		}
 		p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
-		p->retry[p->nretry++] = (struct retry){ s->idx, s->first_us, (uint8_t)(s->tries + 1) };
+		p->retry[p->nretry++] = (struct retry){ s->idx, (uint8_t)(s->tries + 1) };
 		release(p, s);
 	} else {
 		done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED, "no-response",
@@ -421,22 +427,21 @@ static void refill(struct ev_loop *l, void *arg)
 
 		if (s->io.fd >= 0)
 			continue;
-		if ((!p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
+		if ((p->rhead == p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
 			break;
 		if (!rate_ok(p)) {
 			if (!ev_timer_active(&p->wake))
 				ev_timer_at(l, &p->wake, rate_next(&p->rl, 1), on_wake);
 			break;
 		}
-		if (p->nretry) {
-			p->nretry--;
-			if (!launch(p, s, &p->retry[p->nretry]))
-				p->nretry++;
+		if (p->rhead < p->nretry) {	/* the longest waiting first: none starves */
+			if (launch(p, s, &p->retry[p->rhead]))
+				p->rhead++;
 		} else if (launch(p, s, &(struct retry){ .idx = p->next })) {
 			p->next++;
 		}
 	}
-	if (!p->busy && !p->nretry && p->next >= p->ps->count)
+	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count)
 		ev_break(l);
 }
 
@@ -465,7 +470,7 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	for (size_t i = 0; i < p.nslots; i++)
 		p.slots[i].io.fd = -1;
 	rate_init(&p.rl, ps->rate, ev_now_us());
-	p.cwnd = p.ssthresh = (double)p.nslots;
+	p.cwnd = (double)p.nslots;
 	p.retries = ps->retries;
 	/* a TCP probe that waits past the kernel's RTO lets the kernel resend
 	 * its SYN once (TCP_SYNCNT 1): two packets, both counted */
