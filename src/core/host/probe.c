@@ -115,8 +115,8 @@ static void sample(struct prober *p, uint32_t group, int64_t rtt)
  * drops are a lossy path, which more in flight does not make worse, and
  * the window stays at MIN_CWND or more (at one, a /24 sweep under 5 % loss
  * each way took minutes); when most come only on a retry, the target is
- * refusing the load (a listener whose backlog is full), and the window
- * may fall to one. The silent probes get more tries (PROBE_LOSS_MARGIN
+ * refusing the load (a listener whose backlog is full: a burst gets a
+ * couple of probes in, whatever its size), and the window falls to one. The silent probes get more tries (PROBE_LOSS_MARGIN
  * past that try, within max_retries). A port that never answers (a
  * firewall's drop) is no evidence, so filtered hosts keep their pace;
  * --rate stays the ceiling on the wire.
@@ -125,7 +125,7 @@ static void window(struct prober *p, const struct slot *s)
 {
 	unsigned cap = p->ps->max_retries > p->ps->retries ? p->ps->max_retries : p->ps->retries;
 	unsigned want = s->tries + (unsigned)PROBE_LOSS_MARGIN;
-	double floor = 1;
+	double floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
 
 	if (p->cwnd < (double)p->nslots)
 		p->cwnd += 1;
@@ -136,10 +136,11 @@ static void window(struct prober *p, const struct slot *s)
 		p->retries = want < cap ? want : cap;
 	if (s->sent_us <= p->last_cut)
 		return;
-	if (p->answers[0] > p->answers[1])
-		floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
 	p->last_cut = ev_now_us();
-	p->cwnd = p->cwnd / 2 < floor ? floor : p->cwnd / 2;
+	if (p->answers[0] <= p->answers[1])
+		p->cwnd = 1;	/* refused: one at a time, growing with the answers */
+	else
+		p->cwnd = p->cwnd / 2 > floor ? p->cwnd / 2 : floor;
 }
 
 static void release(struct prober *p, struct slot *s)
