@@ -1,6 +1,6 @@
 /*
- * cmd.c - `portkit scan`: its descriptor, options and their checks; run()
- * hands a scan_job to job.c.
+ * cmd.c - `portkit scan`: its descriptor, options and their checks;
+ * run_job() hands a scan_job to job.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ enum { OPT_TOP = OPT_CMD_BASE, OPT_NO_PING, OPT_OPEN, OPT_GREP, OPT_RATE, OPT_RE
        OPT_TIMEOUT, OPT_PARALLEL, OPT_EXCLUDE,
        OPT_ALL, OPT_XML, OPT_SV, OPT_SEED, OPT_SHARD, OPT_RESUME, OPT_MERGE,
        OPT_DISCOVER, OPT_LIST, OPT_NORMAL, OPT_FORMATS, OPT_TARGETS, OPT_EXCLFILE, OPT_MIN_RATE,
-       OPT_REASON };
+       OPT_REASON, OPT_MAX_RETRIES };
 
 static int number(const char *s, unsigned long long lo, unsigned long long hi, const char *what,
 		  unsigned *out)
@@ -52,6 +52,9 @@ static int option(void *ctx, int c, const char *arg)
 	case OPT_TOP: return number(arg, 1, 65535, "--top", &o->top);
 	case OPT_RATE: return number(arg, 1, 100000000, "--rate", &o->rate);
 	case OPT_RETRIES: return number(arg, 0, 20, "--retries", &o->retries);
+	case OPT_MAX_RETRIES:
+		o->max_retries_set = true;
+		return number(arg, 0, 50, "--max-retries", &o->max_retries);
 	case OPT_TIMEOUT: return number(arg, 1, 600000, "--timeout", &o->timeout_ms);
 	case OPT_PARALLEL: return number(arg, 1, 1000000, "--parallel", &o->parallel);
 	case OPT_MIN_RATE: return number(arg, 1, 100000000, "--min-rate", &o->min_rate);
@@ -80,19 +83,7 @@ static int option(void *ctx, int c, const char *arg)
 		o->seed = v;
 		return 0;
 	}
-	case OPT_SHARD: {
-		char a[16], b[16];
-		const char *slash = strchr(arg, '/');
-
-		if (!slash || (size_t)(slash - arg) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
-			return errorf(-EINVAL, "invalid --shard '%s': expected I/N", arg);
-		snprintf(a, sizeof(a), "%.*s", (int)(slash - arg), arg);
-		snprintf(b, sizeof(b), "%s", slash + 1);
-		if (number(b, 1, 65536, "--shard count", &o->shards) ||
-		    number(a, 1, o->shards, "--shard index", &o->shard))
-			return errorf(-EINVAL, "invalid --shard '%s': expected I/N with 1 <= I <= N", arg);
-		return 0;
-	}
+	case OPT_SHARD: return scan_shard_parse(o, arg);
 	}
 	return 1;
 }
@@ -147,6 +138,10 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 	if (o->sv && o->method == M_UDP)
 		return cmd_usage_error(self, "--sv asks TCP services what they are; it does not "
 				       "work with -s udp");
+	if (o->retries > o->max_retries && o->max_retries_set)
+		o->retries = o->max_retries;	/* nmap's --max-retries 0: one try, whatever */
+	else if (o->retries > o->max_retries)
+		o->max_retries = o->retries;
 	nports = 0;
 	for (size_t i = 0; i < o->nports; i++)
 		nports += (uint64_t)o->ports[i].hi - o->ports[i].lo + 1;
@@ -163,29 +158,11 @@ static int prepare(const struct cmd *self, struct scan_opts *o, struct target_li
 
 static int run_job(struct scan_job *j)
 {
-	int r, out_err, file_err;
+	int out_err, r = scan_job_all(j, &out_err);
 
-	if (scan_job_open(j))
+	if (r < 0)
 		return cmd_error("%s", error_msg());
-	if (scan_job_run(j))
-		r = cmd_error("%s", error_msg());
-	else if (scan_store_none_routable(&j->store))
-		r = 2;	/* nothing could be scanned; the reason is on stderr */
-	else
-		r = 0;
-	file_err = scan_job_close(j, &out_err);
-	if (file_err && !r)
-		r = cmd_error("%s", error_msg());
-	if (out_err && !r)
-		r = cmd_output_error(out_err);
-	return r;
-}
-
-static int run(const struct scan_opts *o, const struct target_list *t, int argc, char **argv)
-{
-	struct scan_job j = { .o = o, .t = t, .argc = argc, .argv = argv };
-
-	return run_job(&j);
+	return r ? r : out_err ? cmd_output_error(out_err) : 0;
 }
 
 /* --merge FILE...: the shards' --json outputs, printed as one scan */
@@ -204,12 +181,11 @@ static int merge(const struct cmd *self, struct scan_opts *o, int n, char **v, i
 				       "--sv do not go with it");
 	if (scan_merge(o, n - optind, v + optind, &t, &mg)) {
 		r = cmd_error("%s", error_msg());
-		goto out;
+	} else {
+		o->method = mg.method;
+		o->all = true;	/* show what the shards showed */
+		r = run_job(&j);
 	}
-	o->method = mg.method;
-	o->all = true;	/* show what the shards showed */
-	r = run_job(&j);
-out:
 	scan_merged_free(&mg);
 	targets_free(&t);
 	return r;
@@ -217,7 +193,7 @@ out:
 
 static int scan_main(int argc, char **argv, const struct cmd *self)
 {
-	struct scan_opts o = { .retries = 1 };
+	struct scan_opts o = { .retries = 1, .max_retries = 10 };	/* nmap's cap */
 	struct target_list t = { 0 };
 	int r, n;
 	/* nmap's spellings as ours; argv itself stays, for -oX's args="" */
@@ -228,7 +204,7 @@ static int scan_main(int argc, char **argv, const struct cmd *self)
 	if (!(r = cmd_parse(self, n, v, &o.cc, option, &o)) && o.merge)
 		r = merge(self, &o, n, v, argc, argv);
 	else if (!r && !(r = prepare(self, &o, &t, n, v)))
-		r = run(&o, &t, argc, argv);
+		r = run_job(&(struct scan_job){ .o = &o, .t = &t, .argc = argc, .argv = argv });
 	free(v);
 	for (int i = 0; i < 3; i++)
 		free(o.formats[i]);
@@ -255,8 +231,9 @@ static const struct cmd_option options[] = {
 				    "as one scan (text, --json, -oX, -oG)" },
 	{ "rate", OPT_RATE, "PPS", "at most PPS packets per second (also --max-rate)" },
 	{ "min-rate", OPT_MIN_RATE, "PPS", "-s syn: never pace below PPS probes per second" },
-	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1;\n"
-				       "also --max-retries)" },
+	{ "retries", OPT_RETRIES, "N", "re-probe silent ports N times (default 1)" },
+	{ "max-retries", OPT_MAX_RETRIES, "N", "at most N when loss is seen, which adds tries\n"
+					       "(default 10; nmap's spelling)" },
 	{ "timeout", OPT_TIMEOUT, "MS", "fixed per-probe timeout (default: from measured "
 					"round trips)" },
 	{ "parallel", OPT_PARALLEL, "N", "probes in flight (default 2048, bounded by the fd limit)" },
@@ -281,7 +258,7 @@ static const struct cmd_option options[] = {
 	{ "reason", OPT_REASON, NULL, "nmap's --reason: accepted; reasons are always shown" },
 	/* nmap's spellings of ours */
 	{ "top-ports", OPT_TOP, "N", NULL }, { "max-rate", OPT_RATE, "PPS", NULL },
-	{ "max-retries", OPT_RETRIES, "N", NULL },
+
 	{ NULL, 0, NULL, NULL },
 };
 

@@ -10,10 +10,13 @@
  *                                      refusal is up
  *
  * Probes go out on the caller's loop, paced by --rate (discovery packets
- * count), in DISC_ROUNDS rounds: a round re-asks only the silent targets
- * and waits a few round trips (at least WAIT_MIN_US) for late answers. ARP
- * never leaves the link, so absent neighbours cost one request each and
- * nothing queues behind their resolution.
+ * count), in DISC_ROUNDS rounds or more: a round re-asks only the silent
+ * targets and waits a few round trips (at least WAIT_MIN_US) for late
+ * answers; a target that answered only in a later round means the path
+ * loses packets, and the silent ones get PROBE_LOSS_MARGIN rounds past
+ * that one (at most --max-retries + 1 in all). ARP never leaves the link,
+ * so absent neighbours cost one request a round and nothing queues behind
+ * their resolution.
  */
 #include <errno.h>
 #include <net/ethernet.h>
@@ -36,7 +39,11 @@
 #include "scan/scan.h"
 #include "core/base/banned.h"
 
-#define DISC_ROUNDS 2
+/* A host missed by discovery loses all its ports. With 5 % loss each way,
+ * five rounds (and PROBE_LOSS_MARGIN more past a late answer) miss one of
+ * 16 hosts with p = 4e-5; they cost nothing when every target answers,
+ * and 300 ms a round when some addresses are empty. */
+#define DISC_ROUNDS 5
 #define WAIT_MIN_US 300000
 #define DISC_RATE 20000		/* packets per second without --rate */
 
@@ -67,7 +74,7 @@ struct disc {
 	struct ev_timer tick;
 	struct rate_limit rl;
 	uint16_t sport, ident;
-	unsigned round;
+	unsigned round, rounds;	/* this one; how many, more once loss is seen */
 	size_t pos, left;
 	int64_t srtt;
 };
@@ -79,6 +86,12 @@ static void found(struct disc *d, int64_t ti, const char *reason)
 	if (ti < 0 || (h = &d->h[ti])->up)
 		return;
 	h->up = 1;
+	if (d->round) {		/* an earlier request or its answer was lost */
+		unsigned want = d->round + PROBE_LOSS_MARGIN + 1, cap = d->c->o->max_retries + 1;
+
+		want = want < cap ? want : cap;
+		d->rounds = want > d->rounds ? want : d->rounds;
+	}
 	if (!--d->left)
 		ev_break(d->c->loop);	/* everyone answered: no need to wait out the round */
 	if (h->sent_us) {
@@ -280,7 +293,7 @@ static void on_round_end(struct ev_loop *l, struct ev_timer *t)
 {
 	struct disc *d = container_of(t, struct disc, tick);
 
-	if (!d->left || ++d->round >= DISC_ROUNDS) {
+	if (!d->left || ++d->round >= d->rounds) {
 		ev_break(l);
 		return;
 	}
@@ -360,6 +373,7 @@ int scan_discover(const struct scan_ctx *c, uint8_t *up)
 	int r = 0;
 
 	d.h = xcalloc(c->t->n ? c->t->n : 1, sizeof(*d.h));
+	d.rounds = DISC_ROUNDS;
 	d.ident = (uint16_t)getpid();
 	d.sport = (uint16_t)(30000 + hash_mix((uint64_t)getpid() ^ 0xd15c) % 10000);
 	tindex_build(&d.tix, c->t);

@@ -201,6 +201,10 @@ static int run(const struct scan_ctx *c, unsigned proto)
 		return 0;
 	r.down = xcalloc(c->t->n, 1);
 	r.icmp = xcalloc(c->t->n, sizeof(*r.icmp));
+	/* seen loss adds tries to connect probes; UDP's late answers are ICMP
+	 * rate limits, which slow_pass() waits out */
+	if (proto == PROTO_TCP)
+		ps.max_retries = c->o->max_retries;
 	if (proto == PROTO_UDP) {
 		for (size_t k = 0; k < udp_probe_count() && k < 32; k++)
 			pl[k].data = udp_probe(k, &pl[k].len);

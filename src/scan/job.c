@@ -452,3 +452,21 @@ int scan_job_close(struct scan_job *j, int *stdout_err)
 	release(j);
 	return err;
 }
+
+int scan_job_all(struct scan_job *j, int *stdout_err)
+{
+	char first[256];
+	int r, e;
+
+	*stdout_err = 0;
+	if ((r = scan_job_open(j)))
+		return r;
+	if ((r = scan_job_run(j)))
+		snprintf(first, sizeof(first), "%s", error_msg());
+	else if (scan_store_none_routable(&j->store))
+		r = 2;	/* nothing could be scanned; the reason is on stderr */
+	e = scan_job_close(j, stdout_err);
+	if (r < 0)
+		return errorf(r, "%s", first);	/* the run's error, not close's */
+	return r ? r : e;
+}

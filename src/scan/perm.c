@@ -8,8 +8,12 @@
  * a bijection on [0, n), at most ~4 steps on average since 4^half < 4n.
  * scan_order() walks it for every method: the pairs one scanner probes.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/base/log.h"
 #include "core/base/xalloc.h"
 #include "scan/scan.h"
 #include "core/base/banned.h"
@@ -89,4 +93,22 @@ uint64_t *scan_order(const struct scan_order_in *in, uint64_t *n)
 	}
 	*n = k;
 	return v;
+}
+
+int scan_shard_parse(struct scan_opts *o, const char *arg)
+{
+	char a[16], b[16];
+	const char *slash = strchr(arg, '/');
+	unsigned long long n, i;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
+		return errorf(-EINVAL, "invalid --shard '%s': expected I/N", arg);
+	snprintf(a, sizeof(a), "%.*s", (int)(slash - arg), arg);
+	snprintf(b, sizeof(b), "%s", slash + 1);
+	if (parse_number(b, 1, 65536, "--shard count", &n) ||
+	    parse_number(a, 1, n, "--shard index", &i))
+		return errorf(-EINVAL, "invalid --shard '%s': expected I/N with 1 <= I <= N", arg);
+	o->shards = (unsigned)n;
+	o->shard = (unsigned)i;
+	return 0;
 }

@@ -69,7 +69,9 @@ struct scan_opts {
 	size_t nports;
 	unsigned top;
 	unsigned rate;		/* packets per second on the wire, 0 = unlimited */
-	unsigned retries;
+	unsigned retries;	/* tries after the first every silent probe gets */
+	unsigned max_retries;	/* what seen loss may raise them to (--max-retries) */
+	bool max_retries_set;	/* given: it caps --retries too, as nmap's does */
 	unsigned timeout_ms;	/* per probe, 0 = adaptive */
 	unsigned parallel;
 	bool all;		/* report closed and filtered too */
@@ -137,6 +139,8 @@ void perm_init(struct perm *p, uint64_t seed, uint64_t n);
 uint64_t perm_at(const struct perm *p, uint64_t pos);
 /* Is position pos this scanner's under --shard I/N? */
 bool shard_has(const struct scan_opts *o, uint64_t pos);
+/* --shard I/N into o: 0, or -EINVAL with errorf */
+int scan_shard_parse(struct scan_opts *o, const char *arg);
 /* The pairs one scanner probes (scan_ctx.order); perm.c says how. */
 struct scan_order_in {
 	const struct scan_opts *o;	/* --shard */
@@ -405,5 +409,9 @@ int scan_job_run(struct scan_job *j);
 /* Print (stdout, -oX, -oG) and free. Returns a file's write error (with
  * error_msg()); *stdout_err is out_close()'s for the JSON stream. */
 int scan_job_close(struct scan_job *j, int *stdout_err);
+/* The three in a row: 0; 2 when no target could be scanned (the reason is
+ * on stderr already); -errno with error_msg() (the first error); and
+ * *stdout_err as scan_job_close() sets it. */
+int scan_job_all(struct scan_job *j, int *stdout_err);
 
 #endif

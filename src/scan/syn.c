@@ -16,8 +16,10 @@
  * carries our cookie, and makes the port filtered with nmap's reason.
  * SO_RXQ_OVFL counts what the receive queues dropped, and the count is
  * reported. After
- * the first pass, only the silent pairs are probed again (--retries), and
- * the scan waits a multiple of the measured round trip, not a fixed time.
+ * the first pass, only the silent pairs are probed again (--retries; more
+ * passes once a pair answered only in a retry pass, up to --max-retries),
+ * and the scan waits a multiple of the measured round trip, not a fixed
+ * time.
  *
  * Everything runs on the caller's core/ev loop: the raw sockets are ev_io
  * callbacks that decode replies with core/pkt (the fuzzed decoder), and a
@@ -68,6 +70,7 @@ struct syn {
 	struct ev_timer tick;
 	struct pacer pc;
 	unsigned pass;
+	unsigned passes;	/* retry passes allowed now: --retries, more once loss is seen */
 	uint64_t pos;		/* next position in c.order */
 	int64_t t_start;
 	struct scan_ctx c;	/* the loop, targets, ports, options, where results go */
@@ -136,6 +139,20 @@ static bool find_pair(const struct syn *s, unsigned family, const uint8_t *addr,
 	return true;
 }
 
+/* A pair answered only in a retry pass: an earlier SYN or its answer was
+ * lost (or an ICMP rate limit held the answer back). The pairs still
+ * silent get PROBE_LOSS_MARGIN passes past this one, within
+ * --max-retries; every pass goes through the pacer, so --rate holds. */
+static void seen_loss(struct syn *s)
+{
+	unsigned cap = s->c.o->max_retries > s->c.o->retries ? s->c.o->max_retries
+							     : s->c.o->retries;
+	unsigned want = s->pass + (unsigned)PROBE_LOSS_MARGIN;
+
+	if (s->passes < want)
+		s->passes = want < cap ? want : cap;
+}
+
 /* The pair idx answered: report it once, and take it off the retries. */
 static void answer(struct syn *s, uint64_t idx, enum port_state st, const char *reason)
 {
@@ -151,6 +168,8 @@ static void answer(struct syn *s, uint64_t idx, enum port_state st, const char *
 	r.rtt_us = (uint32_t)(ev_now_us() - s->sent_us[idx]);
 	s->srtt = s->srtt ? (7 * s->srtt + r.rtt_us) / 8 : r.rtt_us;
 	s->replies++;
+	if (s->pass)
+		seen_loss(s);
 	s->found += st == ST_OPEN;
 	s->c.emit(&r, s->c.arg);
 }
@@ -187,9 +206,15 @@ static void icmp_reply(struct syn *s, const struct pkt *p)
 	if (!why || !p->has_inner || in->proto != 6 || !in->has_ports || !in->has_seq ||
 	    in->sport != s->sport || in->seq != cookie(s, in->dst, family, in->dport))
 		return;
-	if (find_pair(s, family, in->dst, in->dport, &idx) && !get_bit(s->answered, idx) &&
-	    s->sent_us[idx])
-		answer(s, idx, ST_FILTERED, why);
+	if (!find_pair(s, family, in->dst, in->dport, &idx) || get_bit(s->answered, idx) ||
+	    !s->sent_us[idx])
+		return;		/* not ours (another shard's), or answered */
+	/* from our own address: this host could not resolve the target's
+	 * link address (its ARP or neighbour solicitation went unanswered)
+	 * and dropped the SYN - a lost try, not the target's answer */
+	if (!memcmp(p->src, s->src[idx % s->c.t->n], family == AF_INET ? 4 : 16))
+		return;
+	answer(s, idx, ST_FILTERED, why);
 }
 
 static void reply(struct syn *s, const struct pkt *p)
@@ -330,7 +355,7 @@ static void on_pass_end(struct ev_loop *l, struct ev_timer *t)
 {
 	struct syn *s = container_of(t, struct syn, tick);
 
-	if (++s->pass > s->c.o->retries || s->ndown == s->c.t->n || s->replies >= mine(s)) {
+	if (++s->pass > s->passes || s->ndown == s->c.t->n || s->replies >= mine(s)) {
 		ev_break(l);
 		return;
 	}
@@ -442,6 +467,7 @@ static int setup(struct syn *s)
 		if (e)
 			target_down(s, (uint32_t)i, e);
 	}
+	s->passes = o->retries;
 	s->pc.max = o->rate ? o->rate : 2000000;
 	s->pc.rate = s->pc.max < 100000 ? s->pc.max : 100000;
 	s->pc.min = o->min_rate > 1000 ? o->min_rate : 1000;

@@ -2,6 +2,7 @@
 #include <time.h>	/* before linux/errqueue.h, which uses struct timespec */
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,9 +16,11 @@
 #include "core/base/banned.h"
 
 #define SWEEP_US 5000	/* how often silent probes are looked at */
-/* Linux's TCP_TIMEOUT_INIT, and time for the retransmitted SYN's answer */
-#define CONNECT_RETRANSMIT_US 1250000
-#define CONGESTED_TRIES 3	/* extra tries for silent probes once drops are seen */
+#define MIN_CWND 256	/* the window's floor on a lossy path (window()) */
+/* Linux resends an unanswered SYN after its initial RTO (TCP_TIMEOUT_INIT,
+ * 1 s); a connect probe is closed before that, so the kernel never sends
+ * a SYN that --rate did not allow. */
+#define CONNECT_WAIT_MAX_US 900000
 
 struct slot {
 	struct ev_io io;	/* io.fd -1: free */
@@ -25,8 +28,13 @@ struct slot {
 	uint8_t tries;
 	uint32_t group;
 	uint64_t idx;
-	int64_t sent_us;
+	int64_t sent_us;	/* this try */
 	struct endpoint ep;
+};
+
+struct retry {			/* a silent probe queued for another try */
+	uint64_t idx;
+	uint8_t tries;
 };
 
 struct prober {
@@ -37,15 +45,17 @@ struct prober {
 	struct slot *slots;
 	size_t nslots, busy;
 	uint64_t next;			/* next fresh probe */
-	uint64_t *retry;		/* probes queued for another try */
-	uint8_t *retry_tries;
-	size_t nretry, capretry, capretry2;
+	struct retry *retry;		/* probes queued for another try, oldest */
+	size_t rhead, nretry, capretry;	/* first: retry[rhead..nretry) */
 	struct rtt {
 		int64_t srtt, rttvar;	/* microseconds, 0: no sample yet */
 	} all, *host;			/* everyone's, and per host (ps->group) */
 	struct rate_limit rl;		/* --rate, in packets on the wire */
-	double cwnd, ssthresh;		/* probes in flight, as TCP's congestion window */
-	bool congested;			/* drops were seen: retry silent probes more */
+	double cwnd;			/* probes in flight, as TCP's congestion window */
+	uint64_t answers[2];		/* answered on the first try; only on a retry */
+	int64_t last_cut;		/* when the window was last halved */
+	unsigned retries;		/* tries after the first a silent probe gets now */
+	unsigned tokens;		/* --rate packets one TCP probe may put on the wire */
 };
 
 const char *port_state_name(enum port_state s)
@@ -56,20 +66,25 @@ const char *port_state_name(enum port_state s)
 }
 
 /* The host's own round trips (a host that has not answered yet gets the
- * cautious first guess, not a faster neighbour's). */
-static int64_t timeout_us(const struct prober *p, uint32_t group)
+ * cautious first guess, not a faster neighbour's). A connect probe's
+ * later tries at a host that never answered wait as long as everyone's
+ * round trips say (a host behind a drop rule would otherwise cost the
+ * cautious guess on every try), and no connect waits past the kernel's
+ * own resend: the prober sends the next try itself, through --rate. */
+static int64_t timeout_us(const struct prober *p, uint32_t group, uint8_t tries)
 {
 	const struct rtt *r = p->host ? &p->host[group] : &p->all;
+	bool tcp = p->ps->proto == PROTO_TCP;
 	int64_t t;
 
 	if (p->ps->timeout_ms)
 		return (int64_t)p->ps->timeout_ms * 1000;
+	if (tcp && !r->srtt && tries && p->all.srtt)
+		r = &p->all;
 	t = r->srtt ? r->srtt + 4 * r->rttvar : 1000000;
-	if (p->ps->proto == PROTO_TCP)
-		/* a SYN the target dropped (full backlog, loss) is sent again by
-		 * the kernel after its initial RTO of 1 s: wait for that answer */
-		t += CONNECT_RETRANSMIT_US;
-	return t < 50000 ? 50000 : t > 3000000 ? 3000000 : t;
+	if (t > (tcp ? CONNECT_WAIT_MAX_US : 3000000))
+		t = tcp ? CONNECT_WAIT_MAX_US : 3000000;
+	return t < 50000 ? 50000 : t;
 }
 
 static void estimate(struct rtt *r, int64_t rtt)
@@ -91,23 +106,41 @@ static void sample(struct prober *p, uint32_t group, int64_t rtt)
 }
 
 /*
- * Congestion control, as nmap's: the window grows with every answer (by
- * one below ssthresh, by 1/cwnd above), and halves for every answer that
- * came only on a retry - the earlier try was dropped (a full accept
- * queue, a congested link), not refused. A port that never answers (a
- * firewall's drop) is no evidence, so filtered hosts keep their pace.
+ * Congestion control: the window of probes in flight grows by one for
+ * every answer, and an answer that came only on a retry - an earlier try
+ * was dropped (a full accept queue, a lossy link), not refused - halves it,
+ * once per round of probes (only a try sent after the last cut cuts
+ * again; TCP cuts once per window of data). How far it may fall
+ * tells the two apart: while most answers come on the first try, the
+ * drops are a lossy path, which more in flight does not make worse, and
+ * the window stays at MIN_CWND or more (at one, a /24 sweep under 5 % loss
+ * each way took minutes); when most come only on a retry, the target is
+ * refusing the load (a listener whose backlog is full: a burst gets a
+ * couple of probes in, whatever its size), and the window falls to one. The silent probes get more tries (PROBE_LOSS_MARGIN
+ * past that try, within max_retries). A port that never answers (a
+ * firewall's drop) is no evidence, so filtered hosts keep their pace;
+ * --rate stays the ceiling on the wire.
  */
-static void window(struct prober *p, bool was_dropped)
+static void window(struct prober *p, const struct slot *s)
 {
-	if (was_dropped) {
-		p->cwnd = p->cwnd / 2 < 1 ? 1 : p->cwnd / 2;
-		p->ssthresh = p->cwnd;
-		p->congested = true;
-	} else {
-		p->cwnd += p->cwnd < p->ssthresh ? 1 : 1 / p->cwnd;
-		if (p->cwnd > (double)p->nslots)
-			p->cwnd = (double)p->nslots;
-	}
+	unsigned cap = p->ps->max_retries > p->ps->retries ? p->ps->max_retries : p->ps->retries;
+	unsigned want = s->tries + (unsigned)PROBE_LOSS_MARGIN;
+	double floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
+
+	if (p->cwnd < (double)p->nslots)
+		p->cwnd += 1;
+	p->answers[s->tries > 0]++;
+	if (!s->tries)
+		return;
+	if (p->retries < want)
+		p->retries = want < cap ? want : cap;
+	if (s->sent_us <= p->last_cut)
+		return;
+	p->last_cut = ev_now_us();
+	if (p->answers[0] <= p->answers[1])
+		p->cwnd = 1;	/* refused: one at a time, growing with the answers */
+	else
+		p->cwnd = p->cwnd / 2 > floor ? p->cwnd / 2 : floor;
 }
 
 static void release(struct prober *p, struct slot *s)
@@ -128,7 +161,7 @@ static void done(struct prober *p, struct slot *s, enum port_state st, const cha
 	r.rtt_us = st == ST_OPEN_FILTERED || st == ST_FILTERED ? 0 : (uint32_t)rtt;
 	if (st == ST_OPEN || st == ST_CLOSED) {
 		sample(p, s->group, rtt);
-		window(p, s->tries > 0);
+		window(p, s);
 	}
 	release(p, s);
 	p->ps->result(p->ps->arg, &r);
@@ -142,6 +175,9 @@ static void done_local(struct prober *p, struct slot *s, const char *reason)
 	release(p, s);
 	p->ps->result(p->ps->arg, &r);
 }
+
+static void silent(struct prober *p, struct slot *s);
+static bool read_error(struct slot *s);
 
 /* A connect from port P to this host's own port P "succeeds" with nobody
  * listening: TCP's simultaneous open with itself. That port is closed. */
@@ -168,7 +204,9 @@ static void on_tcp(struct slot *s)
 		done(p, s, ST_OPEN, "syn-ack", NULL, 0);
 	else if (err == ECONNREFUSED)
 		done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
-	else if (err != EINPROGRESS)
+	else if (err == ETIMEDOUT)
+		silent(p, s);	/* the kernel gave up on its SYNs (a --timeout past them) */
+	else if (err != EINPROGRESS && !read_error(s))
 		done(p, s, ST_FILTERED, err == ENETUNREACH ? "net-unreach"
 				       : err == EHOSTUNREACH ? "host-unreach" : "error", NULL, 0);
 }
@@ -185,7 +223,26 @@ static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum 
 	return r;
 }
 
-/* The ICMP error queued on the socket (IP_RECVERR): the exact reason. */
+/* Did this host itself send the ICMP error? It does when its ARP or
+ * neighbour solicitation went unanswered and it dropped the probe: a lost
+ * try, not the target's answer. */
+static bool from_here(const struct slot *s, const struct cmsghdr *c)
+{
+	size_t at = sizeof(struct sock_extended_err);
+	size_t n = c->cmsg_len > CMSG_LEN(at) ? c->cmsg_len - CMSG_LEN(at) : 0;
+	struct sockaddr_storage off = { 0 }, me;
+	socklen_t len = sizeof(me);
+	struct endpoint a, b;
+
+	memcpy(&off, CMSG_DATA(c) + at, n < sizeof(off) ? n : sizeof(off));
+	return n >= sizeof(struct sockaddr_in) &&
+	       !getsockname(s->io.fd, (struct sockaddr *)&me, &len) &&
+	       !endpoint_from_sockaddr(&a, &off) && !endpoint_from_sockaddr(&b, &me) &&
+	       a.family == b.family && !memcmp(a.addr, b.addr, a.family == AF_INET ? 4 : 16);
+}
+
+/* The ICMP error queued on the socket (IP_RECVERR): the exact reason (a
+ * TCP port is filtered whatever the ICMP says, as in nmap). */
 static bool read_error(struct slot *s)
 {
 	uint8_t ctrl[512], data[64];
@@ -204,10 +261,13 @@ static bool read_error(struct slot *s)
 		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
 			continue;
 		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-		if ((why = icmp_reason(ee.ee_origin, ee.ee_type, ee.ee_code, &st))) {
-			done(s->p, s, st, why, NULL, 0);
-			return true;
-		}
+		if (!(why = icmp_reason(ee.ee_origin, ee.ee_type, ee.ee_code, &st)))
+			continue;
+		if (from_here(s, c))
+			silent(s->p, s);
+		else
+			done(s->p, s, s->p->ps->proto == PROTO_TCP ? ST_FILTERED : st, why, NULL, 0);
+		return true;
 	}
 	return false;
 }
@@ -266,27 +326,29 @@ static void send_payloads(struct prober *p, struct slot *s)
 }
 
 /* Start probe idx in slot s; false when no descriptor was free. */
-static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries)
+static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 {
+	uint64_t idx = q->idx;
 	struct sockaddr_storage sa;
 	socklen_t len;
 	int type = p->ps->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	int fd;
+	int fd, one = 1;
 
 	p->ps->endpoint(p->ps->arg, idx, &s->ep);
 	fd = socket(s->ep.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	if (p->ps->proto == PROTO_UDP) {
-		int one = 1;
-
-		/* ICMP errors with their type and code, not just an errno */
-		setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
-			   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
-	}
+	/* ICMP errors with their type, code and sender, not just an errno */
+	setsockopt(fd, s->ep.family == AF_INET ? SOL_IP : SOL_IPV6,
+		   s->ep.family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one));
+	/* one resend at most (the least Linux takes), and only when a
+	 * --timeout past the kernel's RTO asked for it: then the probe took a
+	 * token for it (p->tokens) */
+	if (p->ps->proto == PROTO_TCP)
+		setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one));
 	len = endpoint_to_sockaddr(&s->ep, &sa);
 	s->p = p;
-	s->tries = tries;
+	s->tries = q->tries;
 	s->idx = idx;
 	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
 	s->sent_us = ev_now_us();
@@ -307,13 +369,24 @@ static bool launch(struct prober *p, struct slot *s, uint64_t idx, uint8_t tries
 	return true;
 }
 
-static void requeue(struct prober *p, struct slot *s)
+/* A try drew no answer: queue another, or say so. */
+static void silent(struct prober *p, struct slot *s)
 {
-	p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
-	p->retry_tries = xgrow(p->retry_tries, 1, p->nretry + 1, &p->capretry2);
-	p->retry[p->nretry] = s->idx;
-	p->retry_tries[p->nretry++] = (uint8_t)(s->tries + 1);
-	release(p, s);
+	if (s->tries < p->retries) {
+		if (p->rhead && p->rhead == p->nretry)
+			p->rhead = p->nretry = 0;
+		else if (p->rhead > 4096 && p->rhead * 2 > p->nretry) {
+			memmove(p->retry, p->retry + p->rhead, (p->nretry - p->rhead) * sizeof(*p->retry));
+			p->nretry -= p->rhead;
+			p->rhead = 0;
+		}
+		p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
+		p->retry[p->nretry++] = (struct retry){ s->idx, (uint8_t)(s->tries + 1) };
+		release(p, s);
+	} else {
+		done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED, "no-response",
+		     NULL, 0);
+	}
 }
 
 static void on_sweep(struct ev_loop *l, struct ev_timer *t)
@@ -324,13 +397,8 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 	for (size_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
 
-		if (s->io.fd < 0 || now - s->sent_us < timeout_us(p, s->group))
-			continue;
-		if (s->tries < p->ps->retries + (p->congested ? CONGESTED_TRIES : 0))
-			requeue(p, s);	/* silent: again later */
-		else
-			done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED,
-			     "no-response", NULL, 0);
+		if (s->io.fd >= 0 && now - s->sent_us >= timeout_us(p, s->group, s->tries))
+			silent(p, s);
 	}
 	ev_timer_in(l, t, SWEEP_US, on_sweep);
 }
@@ -338,7 +406,8 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 /* May another probe go out now? UDP counts every datagram it sends. */
 static bool rate_ok(struct prober *p)
 {
-	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads : 1;
+	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads
+		     : p->tokens;
 
 	return rate_take(&p->rl, ev_now_us(), n);
 }
@@ -359,22 +428,21 @@ static void refill(struct ev_loop *l, void *arg)
 
 		if (s->io.fd >= 0)
 			continue;
-		if ((!p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
+		if ((p->rhead == p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
 			break;
 		if (!rate_ok(p)) {
 			if (!ev_timer_active(&p->wake))
 				ev_timer_at(l, &p->wake, rate_next(&p->rl, 1), on_wake);
 			break;
 		}
-		if (p->nretry) {
-			p->nretry--;
-			if (!launch(p, s, p->retry[p->nretry], p->retry_tries[p->nretry]))
-				p->nretry++;
-		} else if (launch(p, s, p->next, 0)) {
+		if (p->rhead < p->nretry) {	/* the longest waiting first: none starves */
+			if (launch(p, s, &p->retry[p->rhead]))
+				p->rhead++;
+		} else if (launch(p, s, &(struct retry){ .idx = p->next })) {
 			p->next++;
 		}
 	}
-	if (!p->busy && !p->nretry && p->next >= p->ps->count)
+	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count)
 		ev_break(l);
 }
 
@@ -403,7 +471,12 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	for (size_t i = 0; i < p.nslots; i++)
 		p.slots[i].io.fd = -1;
 	rate_init(&p.rl, ps->rate, ev_now_us());
-	p.cwnd = p.ssthresh = (double)p.nslots;
+	p.cwnd = (double)p.nslots;
+	p.retries = ps->retries;
+	/* a TCP probe that waits past the kernel's RTO lets the kernel resend
+	 * its SYN once (TCP_SYNCNT 1): two packets, both counted */
+	p.tokens = ps->proto == PROTO_TCP && (int64_t)ps->timeout_ms * 1000 > CONNECT_WAIT_MAX_US
+		   ? 2 : 1;
 	if (ps->group && ps->ngroups)
 		p.host = xcalloc(ps->ngroups, sizeof(*p.host));
 	ev_set_hooks(l, refill, NULL, &p);
@@ -417,7 +490,6 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 			release(&p, &p.slots[i]);
 	free(p.slots);
 	free(p.retry);
-	free(p.retry_tries);
 	free(p.host);
 	return r;
 }

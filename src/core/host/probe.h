@@ -10,9 +10,15 @@
  * a datagram back is open, ECONNREFUSED (ICMP port unreachable, reported
  * on a connected socket) closed, silence open|filtered - no raw socket.
  * The timeout follows the measured round trips (srtt + 4 rttvar, 50 ms -
- * 2 s) unless timeout_ms fixes it; silent probes are retried `retries`
- * times; `rate` caps probes per second. Every probe gets exactly one
- * result() call. Memory: one slot per probe in flight plus the retry queue.
+ * 3 s; a TCP connect at most 0.9 s, closed before the kernel would resend
+ * its SYN) unless timeout_ms fixes it; silent probes are retried `retries`
+ * times, more once loss is seen (an answer that came only on a retry: up
+ * to PROBE_LOSS_MARGIN tries past it, at most `max_retries`); `rate` caps
+ * packets per second on the wire, every try and every UDP datagram
+ * counted (a TCP timeout_ms past 0.9 s lets the kernel resend the SYN
+ * once, and each probe counts two). An ICMP error this host sent itself
+ * (no ARP answer) is a lost try. Every probe gets exactly one result().
+ * Memory: one slot per probe in flight plus the retry queue.
  */
 #ifndef PORTKIT_PROBE_H
 #define PORTKIT_PROBE_H
@@ -25,6 +31,16 @@
 #include "core/base/ev.h"
 
 enum port_state { ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OPEN_FILTERED };
+
+/* Seen loss (an answer that came only on try k, k > 0) gives the probes
+ * still silent tries up to k + PROBE_LOSS_MARGIN, within the cap. nmap
+ * allows one past the latest answered try; with 5 % loss each way (a try
+ * goes unanswered with q = 0.0975) a sweep of 440 answering ports then
+ * ends too soon with p = 0.035 (a pass that draws nothing while one port
+ * is still silent); four past make it 3e-5 (the exact sum is in
+ * tests/integration/test_scan_loss.py). The SYN engine (scan/syn.c) and
+ * discovery (scan/discover.c) use it per pass and per round. */
+#define PROBE_LOSS_MARGIN 4
 
 struct probe_result {
 	uint64_t index;
@@ -51,6 +67,7 @@ struct probe_set {
 	size_t npayloads;
 	unsigned rate;		/* probes per second, 0: no limit */
 	unsigned retries;
+	unsigned max_retries;	/* what seen loss may raise retries to (0: retries) */
 	unsigned timeout_ms;	/* 0: adaptive */
 	unsigned parallel;	/* 0: 2048 (less when descriptors are short) */
 	/* optional: probe i's host (0..ngroups-1), so timeouts follow each
