@@ -83,8 +83,6 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 # left to right
 LIBS      := $(SUBSYSTEMS:%=$(BUILD)/lib%.a) $(BUILD)/libhost.a $(BUILD)/libvocab.a \
 	$(BUILD)/libwire.a $(BUILD)/libbase.a
-# generated data that belongs to a subsystem's archive
-GEN_SRC_scan := $(BUILD)/gen/services_data.c
 # lab web's page: HTML, CSS and JavaScript in the binary, nothing fetched
 GEN_SRC_lab := $(BUILD)/gen/lab_page_html.c $(BUILD)/gen/lab_page_css.c $(BUILD)/gen/lab_page_js.c
 
@@ -187,7 +185,7 @@ $(BUILD)/gen/sockowner.lskel.h: $(BUILD)/gen/sockowner.bpf.o
 $(BUILD)/src/core/host/sockowner.o: $(BPF_SKEL_OWN)
 
 # generated data that belongs to a layer's archive
-GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o
+GEN_OBJ_vocab := $(BUILD)/gen/registry_data.o $(BUILD)/gen/services_data.o
 define layer_lib
 $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/core/$(1)/*.c)) $(GEN_OBJ_$(1))
 	@$$(if $$(Q),echo "  AR      $$@")
@@ -290,11 +288,12 @@ FUZZ_LIBS_fuzz_lab_ladder := lab
 fuzz_src = $(foreach l,$(FUZZ_LIBS_$(1)),$(call lib_src,$(l)) $(GEN_SRC_$(l)))
 
 .SECONDEXPANSION:
-build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $(BPF_SKEL) $$(call fuzz_src,$$*)
+build-fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(GEN_SRC) $(BUILD)/gen/services_data.c $(BPF_SKEL) \
+		$$(call fuzz_src,$$*)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \
-		$(CORE_SRC) $(GEN_SRC) $(call fuzz_src,$*) $(LDLIBS)
+		$(CORE_SRC) $(GEN_SRC) $(BUILD)/gen/services_data.c $(call fuzz_src,$*) $(LDLIBS)
 
 fuzz:
 	$(Q)scripts/deps build fuzz

@@ -2,7 +2,9 @@
  * audit.h - `portkit audit`: which listening ports should not be open.
  *
  * listeners.c turns a snapshot (listening TCP, bound UDP, with owners) into
- * listeners with an exposure; rules.c applies the built-in rules; policy.c
+ * listeners with an exposure; identify.c asks each exposed TCP listener
+ * what it is (core's service database), so that rules.c's built-in rules
+ * judge the service that answers, not the number; policy.c
  * parses a policy file and applies it as a pass over those findings (rules
  * know nothing of policies); baseline.c saves and compares
  * baselines; verify.c checks exposure by connecting; run.c strings them
@@ -35,6 +37,9 @@ struct listener {
 	enum exposure exposure;
 	const char *service;		/* IANA name or NULL */
 	const struct curated *cur;
+	char answers[32];		/* what answered a probe (svdb's name), or "" */
+	uint16_t rule_port;		/* the port the rules judge: the usual port of
+					 * what answers, else its own */
 	struct proc_owner own[MAX_OWNERS];
 	size_t nown;
 	char netns[64];			/* "" for this namespace */
@@ -92,6 +97,7 @@ struct audit_opts {
 	const char *netns;
 	int fail_on;		/* -1: policy's or medium */
 	bool verify;
+	bool no_probe;		/* --no-probe: judge by port number, connect to nothing */
 	bool metrics;		/* Prometheus text instead of the report */
 };
 
@@ -115,6 +121,9 @@ void listener_describe(const struct listener *l, char *buf, size_t size);
 size_t collect_listeners(const struct snapshot *s, struct listener **out);
 /* Fill service and curated entry from port and proto. */
 void listener_name(struct listener *l);
+/* The service the rules judge: what answered (its usual port, IANA name
+ * and curated entry) when identified, else the port's own. */
+void listener_judge(struct listener *l);
 void listener_owners_text(const struct listener *l, char *buf, size_t size);
 
 /* policy.c: 0 or -EINVAL with error_msg() "FILE:LINE: ..." */
@@ -135,6 +144,11 @@ int baseline_save(const char *path, const struct listener *v, size_t n);
 int baseline_parse(const char *path, const char *text, struct listener **out, size_t *n);
 int baseline_compare(const char *path, const struct listener *now, size_t n,
 		     struct findings *f);
+
+/* identify.c: fill answers for each TCP listener beyond loopback in this
+ * namespace (connects to each, 0.7 s at most per 32 listeners), then
+ * listener_judge() */
+void identify_listeners(struct listener *v, size_t n);
 
 /* verify.c */
 void verify_listeners(struct listener *v, size_t n);

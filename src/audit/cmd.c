@@ -13,7 +13,7 @@
 #include "core/base/banned.h"
 
 enum { OPT_POLICY = OPT_CMD_BASE, OPT_BASELINE, OPT_SAVE, OPT_FAIL_ON, OPT_VERIFY, OPT_NETNS,
-       OPT_METRICS };
+       OPT_METRICS, OPT_NO_PROBE };
 
 static int option(void *ctx, int key, const char *value)
 {
@@ -27,6 +27,7 @@ static int option(void *ctx, int key, const char *value)
 	case OPT_VERIFY: o->verify = true; break;
 	case OPT_NETNS: o->netns = value; break;
 	case OPT_METRICS: o->metrics = true; break;
+	case OPT_NO_PROBE: o->no_probe = true; break;
 	case OPT_FAIL_ON:
 		if (severity_parse(value, &sev))
 			return errorf(-EINVAL, "invalid --fail-on '%s': info, low, medium or high",
@@ -81,6 +82,8 @@ static const struct cmd_option options[] = {
 	  "info low medium high" },
 	{ "verify", OPT_VERIFY, NULL, "connect to exposed TCP listeners through this\n"
 				      "host's own addresses to confirm they answer" },
+	{ "no-probe", OPT_NO_PROBE, NULL, "judge each listener by its port number only: ask\n"
+					"none what it is (no connection is made)" },
 	{ "netns", OPT_NETNS, "NAME|PID|all", "another network namespace, or all of them",
 	  "@netns" },
 	{ "metrics", OPT_METRICS, NULL, "findings as Prometheus text (for node_exporter's\n"
@@ -92,14 +95,15 @@ const struct cmd audit_cmd = {
 	.name = "audit",
 	.summary = "which listening ports should not be open",
 	.synopsis = "[--policy FILE] [--baseline FILE] [--save-baseline FILE] [--fail-on LEVEL] "
-		    "[--verify] [--netns NAME|PID|all]",
+		    "[--verify] [--no-probe] [--netns NAME|PID|all]",
 	.about =
 	"Checks every listening TCP socket and bound UDP socket on this host:\n"
 	"how far it is exposed (loopback, all interfaces, one address), what it\n"
-	"is, who holds it, and whether it should be open: cleartext logins,\n"
-	"services without authentication, databases and remote access beyond\n"
-	"loopback, UDP amplifiers, listeners nobody owns or in the ephemeral\n"
-	"range. Rules and the policy format: " PORTKIT_DOCDIR "/audit.md.\nExit status: 0 no\n"
+	"is (an exposed TCP port is asked, as scan --sv does: RDP on 3350 is\n"
+	"judged as RDP), who holds it, and whether it should be open: cleartext\n"
+	"logins, services without authentication, databases and remote access\n"
+	"beyond loopback, UDP amplifiers, listeners nobody owns or in the\n"
+	"ephemeral range. Rules and the policy format: " PORTKIT_DOCDIR "/audit.md.\nExit status: 0 no\n"
 	"findings at --fail-on or above, 1 some, 2 error.",
 	.options = options,
 	.run = audit_main,

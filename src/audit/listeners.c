@@ -56,6 +56,20 @@ void listener_name(struct listener *l)
 	port_info((uint16_t)l->port, l->proto, &pi);
 	l->service = pi.service;
 	l->cur = pi.curated;
+	l->rule_port = (uint16_t)l->port;
+}
+
+void listener_judge(struct listener *l)
+{
+	struct port_info pi;
+	uint16_t usual;
+
+	if (!l->answers[0] || port_parse_name(l->answers, l->proto, &usual))
+		return;
+	port_info(usual, l->proto, &pi);
+	l->service = pi.service;
+	l->cur = pi.curated;
+	l->rule_port = usual;
 }
 
 static void fill(struct listener *l, const struct snapshot *s, const struct sock_rec *r)

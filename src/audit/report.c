@@ -43,6 +43,7 @@ static void json(struct out *o, const struct finding *f, bool verify)
 	out_kv_uint(o, "port", l->port);
 	out_kv_str(o, "service", l->service);
 	out_kv_str(o, "common_name", l->cur ? l->cur->name : NULL);
+	out_kv_str(o, "service_source", l->answers[0] ? "probe" : "registry");
 	out_kv_str(o, "exposure", exposure_name(l->exposure));
 	out_arr_begin(o, "owners");
 	for (size_t i = 0; i < l->nown; i++) {

@@ -161,15 +161,17 @@ void listener_describe(const struct listener *l, char *buf, size_t size)
 		 l->exposure == EXP_ADDRESS ? l->addr_text : "");
 }
 
+/* The port rules judge the service: at its usual port when a probe named
+ * it (identify.c), else at the port itself; moved says so. */
 static void port_findings(struct findings *f, const struct listener *l, const char *what,
-			  bool *flagged)
+			  const char *moved, bool *flagged)
 {
 	for (size_t i = 0; i < sizeof(port_rules) / sizeof(port_rules[0]); i++) {
 		const struct port_rule *pr = &port_rules[i];
 
-		if (l->port < pr->lo || l->port > pr->hi || !(pr->protos & l->proto))
+		if (l->rule_port < pr->lo || l->rule_port > pr->hi || !(pr->protos & l->proto))
 			continue;
-		add_finding(f, rules[pr->rule].id, l, "%s: %s", what, rules[pr->rule].advice);
+		add_finding(f, rules[pr->rule].id, l, "%s: %s%s", what, rules[pr->rule].advice, moved);
 		*flagged = true;
 	}
 }
@@ -177,12 +179,16 @@ static void port_findings(struct findings *f, const struct listener *l, const ch
 void apply_rules(struct findings *f, const struct listener *l)
 {
 	const struct ephemeral *e = ephemeral_here();
-	char what[200];
+	char what[200], moved[200] = "";
 	bool flagged = false;
 
 	listener_describe(l, what, sizeof(what));
+	if (l->rule_port != l->port)
+		snprintf(moved, sizeof(moved), "; %s answers on this non-standard port (its usual "
+			 "one is %u): moving a port hides it only from scanners that go by the number",
+			 l->cur ? l->cur->name : l->answers, l->rule_port);
 	if (l->exposure != EXP_LOOPBACK)
-		port_findings(f, l, what, &flagged);
+		port_findings(f, l, what, moved, &flagged);
 	if (!l->nown && l->owners_known)
 		add_finding(f, rules[R_UNKNOWN_OWNER].id, l, "%s: %s", what,
 			    rules[R_UNKNOWN_OWNER].advice);
@@ -190,5 +196,6 @@ void apply_rules(struct findings *f, const struct listener *l)
 		add_finding(f, rules[R_EPHEMERAL].id, l, "%s: %s (%u-%u)", what,
 			    rules[R_EPHEMERAL].advice, e->lo, e->hi);
 	if (l->exposure == EXP_ALL && !flagged)
-		add_finding(f, rules[R_EXPOSED].id, l, "%s: %s", what, rules[R_EXPOSED].advice);
+		add_finding(f, rules[R_EXPOSED].id, l, "%s: %s%s", what, rules[R_EXPOSED].advice,
+			    moved);
 }

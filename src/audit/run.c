@@ -26,6 +26,11 @@ int audit_collect(const struct audit_opts *o, const struct policy *p, struct fin
 	}
 	n = collect_listeners(&s, &v);
 	snapshot_free(&s);
+	if (!o->no_probe) {
+		identify_listeners(v, n);
+		for (size_t i = 0; i < n; i++)
+			listener_judge(&v[i]);
+	}
 	if (o->verify)
 		verify_listeners(v, n);
 	for (size_t i = 0; i < n; i++) {

@@ -345,7 +345,8 @@ static int start_serve(const struct lab_opts *o, const struct lab_node *n)
 			r = errorf(-errno, "cannot write '%s': %s", pidp, strerror(errno));
 			goto out;
 		}
-		fprintf(f, "%d %s\n", (int)pid, n->name);
+		/* the start time tells this process from a later one with its pid */
+		fprintf(f, "%d %s %lld\n", (int)pid, n->name, lab_proc_start(pid));
 		fclose(f);
 	}
 	/* ready once it says so: bounded, it binds in milliseconds */
@@ -362,7 +363,7 @@ out:
  * address inside a lab segment. */
 static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 {
-	char path[256], ns[64];
+	char path[256], ns[64], cli[32];
 	struct local_addr *v;
 	size_t n;
 	int r;
@@ -370,8 +371,8 @@ static int collisions(const struct lab_opts *o, const struct lab_topo *t)
 
 	lab_state_path(o, NULL, path, sizeof(path));
 	if (!stat(path, &st))
-		return errorf(-EEXIST, "lab '%s' is up already ('portkit lab down' takes it down)",
-			      o->name);
+		return errorf(-EEXIST, "lab '%s' is up already ('%s down' takes it down)", o->name,
+			      lab_cli(o, cli));
 	for (size_t i = 0; i <= t->nnodes; i++) {
 		lab_ns_name(o, i < t->nnodes ? t->nodes[i].name : "switch", ns, sizeof(ns));
 		snprintf(path, sizeof(path), "/run/netns/%s", ns);
@@ -408,7 +409,8 @@ int lab_up(const struct lab_opts *o, const char *source, const char *text)
 
 	if (!t)
 		return errorf(-ENOMEM, "out of memory");
-	if ((r = lab_parse(source, text, t)) || (r = collisions(o, t))) {
+	if ((r = lab_parse(source, text, t)) || (r = lab_check_serve(o, source, t)) ||
+	    (r = collisions(o, t))) {
 		free(t);
 		return r;
 	}

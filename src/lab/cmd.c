@@ -107,7 +107,10 @@ static int show(struct lab_cmd *lc, const struct lab_topo *none, int argc, char 
 	(void)none;
 	if (!t)
 		return cmd_error("%s", error_msg());
-	if (draw)
+	lc->o.plan = !draw;	/* status shows what would run */
+	if (!draw && lab_check_serve(&lc->o, argc ? argv[0] : "default topology", t))
+		r = cmd_error("%s", error_msg());
+	else if (draw)
 		lab_draw(t, lc->dot, stdout);	/* main() checks the writes */
 	else if (lc->cc.json)
 		r = sub_status(lc, t, 0, NULL);
@@ -147,15 +150,11 @@ static int sub_web(struct lab_cmd *lc, const struct lab_topo *t, int argc, char 
 /* exec NODE [--] COMMAND...: NODE is one of the lab's, or its switch */
 static int sub_exec(struct lab_cmd *lc, const struct lab_topo *t, int argc, char **argv)
 {
-	int k = 1;
+	int k = 1 + !strcmp(argv[1], "--");
 
-	if (lab_node_find(t, argv[0]) < 0 && strcmp(argv[0], "switch"))	/* hint: the list */
-		return cmd_error("no node '%s' in the lab (see 'portkit lab status')", argv[0]);
-	if (!strcmp(argv[k], "--"))
-		k++;
 	if (k >= argc)
 		return cmd_usage_error(&lab_cmd, "exec NODE -- COMMAND...");
-	lab_exec(&lc->o, argv[0], argv + k);
+	lab_exec(&lc->o, t, argv[0], argv + k);
 	return cmd_error("%s", error_msg());
 }
 
@@ -237,7 +236,7 @@ static int stray_options(unsigned stray)
 
 static int lab_main(int argc, char **argv, const struct cmd *self)
 {
-	struct lab_cmd lc = { .o = { .name = "pkl" } };
+	struct lab_cmd lc = { .o = { .name = LAB_DEFAULT_NAME } };
 	const struct lab_sub *sub = NULL;
 	struct lab_topo *t = NULL;
 	char names[64];

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define LAB_MAX_SEGS 8
 #define LAB_MAX_NODES 24
@@ -45,6 +46,7 @@ struct lab_node {
 	uint8_t gw[4];
 	char serve[256];		/* responder specs for portkit serve, or "" */
 	int nat_seg;			/* masquerade out through this segment, or -1 */
+	unsigned line;			/* its line in the topology file, for messages */
 };
 
 struct lab_fwd {
@@ -142,6 +144,7 @@ struct lab_opts {
 	const char *name;		/* the lab's name: namespaces are NAME-NODE */
 	const char *self;		/* this binary, for the responders */
 	bool quiet;
+	bool plan;			/* up --print: nothing is up, status shows the plan */
 };
 
 /* load.c: what a subcommand starts from */
@@ -159,6 +162,10 @@ int lab_root(struct lab_opts *o);
 struct lab_topo *lab_up_from(const struct lab_opts *o, const char *path);
 /* --name's value: 0, or -EINVAL with errorf (a-z and 0-9, at most 8) */
 int lab_name_check(const char *v);
+#define LAB_DEFAULT_NAME "pkl"
+/* "portkit lab" or "portkit lab --name NAME": the lab's commands as a
+ * reader types them, for hints and the tour */
+const char *lab_cli(const struct lab_opts *o, char buf[32]);
 
 /* build.c: make the lab (the record first), take it down */
 int lab_up(const struct lab_opts *o, const char *source, const char *text);
@@ -183,9 +190,10 @@ struct lab_topo *lab_state_load(const struct lab_opts *o);
  * services, lan_addr, wan_addr, forwards). */
 struct out;
 void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out *o);
-/* Run cmd (NULL-terminated) in node's namespace: returns only when it
- * cannot, -errno with errorf. stdout is flushed first. */
-int lab_exec(const struct lab_opts *o, const char *node, char **cmd);
+/* Run cmd (NULL-terminated) in node's namespace (one of t's, or its
+ * switch): returns only when it cannot, -errno with errorf. stdout is
+ * flushed first. */
+int lab_exec(const struct lab_opts *o, const struct lab_topo *t, const char *node, char **cmd);
 
 /* live.c: the lab's session tables and its NAT routers' conntrack tables,
  * as changes since the last look (lab web's feed; see live.c) */
@@ -229,6 +237,16 @@ void lab_ladder_free(struct lab_ladder *c);
  * (ADDR:PORT; NULL: 127.0.0.1 and a free port), printing where, until
  * SIGINT or SIGTERM; 0 or errorf */
 int lab_web(const struct lab_opts *o, const struct lab_topo *t, const char *listen);
+/* servecheck.c: each node's serve words run through this binary's `portkit
+ * serve` in a namespace of its own, before anything is built: 0, or errorf
+ * "SOURCE:LINE: what serve said" */
+int lab_check_serve(const struct lab_opts *o, const char *source, const struct lab_topo *t);
+/* Does node's responder (recorded in the pids file with its start time)
+ * still run? A reused pid does not count. */
+bool lab_responder_alive(const struct lab_opts *o, const char *node);
+/* The start time of pid (field 22 of /proc/PID/stat), -1 when it is gone
+ * or a zombie */
+long long lab_proc_start(pid_t pid);
 
 /* tour.c: the article's steps in the lab that is up (only: one step, 1-based) */
 size_t lab_tour_steps(void);

@@ -53,13 +53,21 @@ char *lab_read_text(const char *path)
 	return text;
 }
 
+const char *lab_cli(const struct lab_opts *o, char buf[32])
+{
+	if (!strcmp(o->name, LAB_DEFAULT_NAME))
+		return "portkit lab";
+	snprintf(buf, 32, "portkit lab --name %s", o->name);
+	return buf;
+}
+
 char *lab_state_topology(const struct lab_opts *o)
 {
-	char path[256], *text;
+	char path[256], cli[32], *text;
 
 	lab_state_path(o, "topology", path, sizeof(path));
 	if (!(text = lab_read_text(path)))
-		errorf(-ENOENT, "no lab '%s' is up ('portkit lab up' makes one)", o->name);
+		errorf(-ENOENT, "no lab '%s' is up ('%s up' makes one)", o->name, lab_cli(o, cli));
 	return text;
 }
 
@@ -124,6 +132,7 @@ void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out 
 		const struct lab_node *n = &t->nodes[i];
 		struct buf addrs = BUF_INIT(4096), fw = BUF_INIT(4096);
 		char ns[LAB_NS_MAX], a[INET_ADDRSTRLEN];
+		bool dead;
 
 		lab_ns_name(lo, n->name, ns, sizeof(ns));
 		out_record_begin(o);
@@ -138,6 +147,9 @@ void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out 
 		}
 		out_arr_end(o);
 		out_kv_str(o, "services", n->serve[0] ? n->serve : NULL);
+		/* whether its responders still run; null: none, or only planned */
+		dead = n->serve[0] && !lo->plan && !lab_responder_alive(lo, n->name);
+		out_kv_str(o, "responder", !n->serve[0] || lo->plan ? NULL : dead ? "dead" : "running");
 		if (n->nat_seg >= 0) {
 			status_nat(t, i, o, &fw);
 		} else {
@@ -149,7 +161,7 @@ void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out 
 		out_cell_str(o, 1, n->role);
 		out_cell_str(o, 2, ns);
 		out_cell_str(o, 3, buf_str(&addrs));
-		out_cell(o, 4, "%s%s%s", n->serve[0] ? n->serve : "-",
+		out_cell(o, 4, "%s%s%s%s", n->serve[0] ? n->serve : "-", dead ? " (dead)" : "",
 			 n->nat_seg >= 0 ? "; NAT out of " : "",
 			 n->nat_seg >= 0 ? t->segs[n->nat_seg].name : "");
 		if (fw.len)
@@ -160,16 +172,23 @@ void lab_status(const struct lab_opts *lo, const struct lab_topo *t, struct out 
 	}
 }
 
-int lab_exec(const struct lab_opts *o, const char *node, char **cmd)
+int lab_exec(const struct lab_opts *o, const struct lab_topo *t, const char *node, char **cmd)
 {
-	char ns[LAB_NS_MAX], **av;
+	char ns[LAB_NS_MAX], cli[32], **av;
 	size_t k, n = 0;
 
+	if (lab_node_find(t, node) < 0 && strcmp(node, "switch"))	/* hint: where they are listed */
+		return errorf(-ENOENT, "no node '%s' in the lab (see '%s status')", node,
+			      lab_cli(o, cli));
 	while (cmd[n])
 		n++;
 	av = xcalloc(n + 5, sizeof(*av));
 	k = lab_ns_argv(o, node, ns, av);
 	memcpy(av + k, cmd, n * sizeof(*av));
+	/* `portkit` is this binary, installed or not (the tour's commands
+	 * and the docs' examples say `portkit`) */
+	if (!strcmp(cmd[0], "portkit") && o->self)
+		av[k] = (char *)o->self;
 	fflush(stdout);
 	execvp("ip", av);
 	free(av);

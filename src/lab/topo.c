@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/base/log.h"
+#include "core/vocab/addr.h"
 #include "lab/lab.h"
 #include "core/base/banned.h"
 
@@ -78,6 +79,69 @@ bool lab_seg_contains(const struct lab_seg *s, const uint8_t *a)
 	memcpy(&x, a, 4);
 	memcpy(&n, s->net, 4);
 	return (ntohl(x) & mask) == (ntohl(n) & mask);
+}
+
+/* A host address must not be its segment's network (first) or broadcast
+ * (last) address; segments are /30 or wider, so both exist. "" when a is
+ * fine, else which one it is. */
+static const char *reserved_in(const struct lab_seg *s, const uint8_t *a)
+{
+	uint32_t x, n, mask = ~0u << (32 - s->len);
+
+	memcpy(&x, a, 4);
+	memcpy(&n, s->net, 4);
+	x = ntohl(x);
+	n = ntohl(n) & mask;
+	return x == n ? "network" : x == (n | ~mask) ? "broadcast" : "";
+}
+
+static int err_reserved(const char *f, unsigned ln, const struct lab_seg *s, const char *addr,
+			const char *which)
+{
+	uint32_t n, mask = ~0u << (32 - s->len);
+	struct in_addr lo, hi;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	memcpy(&n, s->net, 4);
+	n = ntohl(n) & mask;
+	lo.s_addr = htonl(n + 1);
+	hi.s_addr = htonl((n | ~mask) - 1);
+	return errorf(-EINVAL, "%s:%u: address '%s' is the %s address of segment '%s' (hosts: %s "
+		      "to %s)", f, ln, addr, which, s->name, inet_ntop(AF_INET, &lo, a, sizeof(a)),
+		      inet_ntop(AF_INET, &hi, b, sizeof(b)));
+}
+
+/* One word of a serve list, in the shape `portkit serve` takes (its
+ * spec.c): PROTO, PROTO:PORT or PORT, then /tcp or /udp; PORT 1-65535 by
+ * core's parse_port, as serve reads it. Which responders exist only serve
+ * knows: `lab up` asks it (lab_check_serve). */
+static int serve_word(const char *f, unsigned ln, const char *w)
+{
+	char word[32], *slash, *colon, *port;
+	unsigned long long p;
+
+	if (strlen(w) >= sizeof(word))
+		return err_at(f, ln, "invalid responder '%s'", w);
+	snprintf(word, sizeof(word), "%s", w);
+	if ((slash = strchr(word, '/'))) {
+		*slash++ = '\0';
+		if (strcmp(slash, "tcp") && strcmp(slash, "udp"))
+			return err_at(f, ln, "invalid responder '%s': /tcp or /udp", w);
+	}
+	colon = strchr(word, ':');
+	if (colon)
+		*colon++ = '\0';
+	port = colon ? colon : strspn(word, "0123456789") == strlen(word) ? word : NULL;
+	if (!word[0] || (colon && !colon[0]) ||
+	    strspn(word, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(word))
+		return err_at(f, ln, "invalid responder '%s' (PROTO, PROTO:PORT or PORT)", w);
+	if (port && parse_number(port, 1, 65535, "port", &p)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "%s", error_msg());
+		return errorf(-EINVAL, "%s:%u: %s", f, ln, msg);
+	}
+	return 0;
 }
 
 static bool good_name(const char *s)
@@ -160,13 +224,14 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 	nd = &t->nodes[t->nnodes];
 	memset(nd, 0, sizeof(*nd));
 	nd->nat_seg = -1;
+	nd->line = ln;
 	snprintf(nd->name, sizeof(nd->name), "%s", w[1]);
 	snprintf(nd->role, sizeof(nd->role), "%s", w[2]);
 	for (i = 3; i < n; i++) {
 		char *eq = strchr(w[i], '=');
 
 		if (!strcmp(w[i], "serve")) {
-			size_t k = 0;
+			size_t k = 0, first = i + 1;
 
 			if (i + 1 == n)
 				return err_at(f, ln, "%s", "serve needs responders (http ftp dns ...)");
@@ -175,6 +240,9 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 						      k ? " " : "", w[i]);
 			if (k >= sizeof(nd->serve))
 				return err_at(f, ln, "%s", "serve list too long");
+			for (size_t j = first; j < n; j++)
+				if (serve_word(f, ln, w[j]))
+					return -EINVAL;
 			break;
 		}
 		if (!strcmp(w[i], "gw")) {
@@ -201,6 +269,9 @@ static int parse_node(const char *f, unsigned ln, char **w, size_t n, struct lab
 					return err_at(f, ln, "node is on segment '%s' twice", w[i]);
 			if (!addr4(eq + 1, x->addr) || !lab_seg_contains(&t->segs[s], x->addr))
 				return err_at(f, ln, "address '%s' is not in its segment", eq + 1);
+			if (reserved_in(&t->segs[s], x->addr)[0])
+				return err_reserved(f, ln, &t->segs[s], eq + 1,
+						    reserved_in(&t->segs[s], x->addr));
 			x->seg = s;
 			nd->nifs++;
 		}

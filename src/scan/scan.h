@@ -6,7 +6,7 @@
  * target list, top.c ranks common ports; discover.c finds the hosts that
  * are up, then one engine probes them (engine.c: connect and UDP on
  * core/probe; syn.c: raw SYN), all on the caller's core/ev loop, each
- * result into the store (store.c); --sv (sv.c, with sv_db.c's probes)
+ * result into the store (store.c); --sv (sv.c, with core/vocab/svdb.c's probes)
  * reads the open TCP ports from the store and writes what answered back;
  * the printers (print.c: text and JSON; nmap.c: -oX and -oG) read the
  * store and only print.
@@ -26,6 +26,7 @@
 #include "core/base/ev.h"
 #include "core/base/hash.h"
 #include "core/host/probe.h"
+#include "core/vocab/svdb.h"
 
 #define MAX_TARGETS (1u << 20)
 /* The progress line's width on a terminal (job.c draws it): a notice
@@ -163,27 +164,6 @@ const uint8_t *udp_probe(size_t i, size_t *len);
 /* Name what answered a UDP probe from its bytes (service, product,
  * version, banner); false when nothing is recognised. (fuzzed) */
 bool udp_identify(const uint8_t *b, size_t n, struct result *r);
-
-/* sv_db.c: the probe database, parsed from data/services.txt (compiled
- * in); the caller owns it. 0 or -EINVAL with error_msg(). */
-struct sv_db;
-int sv_db_load(struct sv_db **out);
-void sv_db_free(struct sv_db *db);
-int sv_db_probes(const struct sv_db *db);
-/* The bytes of probe number probe into out (256 bytes); returns the
- * length, 0 for "just listen". */
-size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
-unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
-bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
-const char *sv_probe_name(const struct sv_db *db, int probe);
-/* The probe called name, or -1. */
-int sv_db_find(const struct sv_db *db, const char *name);
-/* Is port one the probe is meant for (tried before the others)? */
-bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
-/* The reply parser itself: does what answered probe number `probe` match
- * a service? (fuzzed) */
-bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
-		 struct result *res);
 
 /* store.c: the results of one scan, for --sv and the printers. Engines
  * report targets by their own list's index; the store keeps t's. */

@@ -195,11 +195,25 @@ static bool echoed(struct job *j)
 	return true;
 }
 
+/* The database's name for what came so far, into res (core's svdb) */
+static bool classify(const struct job *j, struct result *res)
+{
+	struct sv_name nm;
+
+	memset(&nm, 0, sizeof(nm));
+	if (!j->len || !sv_classify(j->run->db, j->probe, j->buf, j->len, &nm))
+		return false;
+	snprintf(res->svc, sizeof(res->svc), "%s", nm.svc);
+	snprintf(res->product, sizeof(res->product), "%s", nm.product);
+	snprintf(res->version, sizeof(res->version), "%s", nm.version);
+	return true;
+}
+
 static void judge(struct job *j)
 {
 	bool tls = j->ssl && j->handshaken;
 	bool matched = j->len && ((!tls && echoed(j)) ||
-				  sv_classify(j->run->db, j->probe, j->buf, j->len, j->res));
+				  classify(j, j->res));
 
 	if (j->len && !j->res->banner[0])
 		banner(j);
@@ -289,8 +303,7 @@ static bool matches(struct job *j)
 	struct result scratch = *j->res;
 
 	scratch.version[0] = '\0';
-	return j->len && sv_classify(j->run->db, j->probe, j->buf, j->len, &scratch) &&
-	       scratch.version[0];
+	return classify(j, &scratch) && scratch.version[0];
 }
 
 static void tls_io(struct job *j)

@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct sv_db *db;
 	struct result r;
+	struct sv_name nm;
 	int n;
 
 	if (!db && sv_db_load(&db))
@@ -20,9 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = sv_db_probes(db);
 	if (size < 1 || n <= 0)
 		return 0;
-	memset(&r, 0, sizeof(r));
-	sv_classify(db, data[0] % n, data + 1, size - 1, &r);
-	if (strlen(r.product) >= sizeof(r.product) || strlen(r.version) >= sizeof(r.version))
+	memset(&nm, 0, sizeof(nm));
+	sv_classify(db, data[0] % n, data + 1, size - 1, &nm);
+	if (strlen(nm.product) >= sizeof(nm.product) || strlen(nm.version) >= sizeof(nm.version))
 		__builtin_trap();
 	memset(&r, 0, sizeof(r));
 	udp_identify(data + 1, size - 1, &r);	/* the UDP answers too */

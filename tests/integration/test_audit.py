@@ -168,3 +168,32 @@ def test_other_errors(pk, tmp_path):
         assert len(lines) == (1 if os.geteuid() == 0 else len(lines)) and msg in lines[-1], \
             (args, r.err)
         assert all(line.startswith("portkit: ") for line in lines), r.err
+
+
+def test_rdp_moved_to_another_port_is_judged_as_rdp(lab):
+    """The service that answers is judged, not the number: RDP on 3350 is
+    the same finding as RDP on 3389, with a note that the port is moved."""
+    import select
+    import subprocess
+    p = subprocess.Popen(lab.cmd(BIN, "serve", "rdp", "rdp:3350", "--bind", "0.0.0.0"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    lab.procs.append(p)             # ended by the fixture, by its handle
+    ready, _, _ = select.select([p.stdout], [], [], 10)
+    assert ready and "serving" in p.stdout.readline()
+    rc, f, err = audit(lab)
+    assert rc == 1, err
+    rdp = {x["port"]: x for x in f if x["rule"] == "remote-access-exposed"}
+    assert set(rdp) == {3389, 3350}, keyset(f)
+    assert rdp[3350]["severity"] == rdp[3389]["severity"] == "medium"
+    assert (rdp[3350]["common_name"], rdp[3350]["service"]) == ("RDP", "ms-wbt-server")
+    assert rdp[3350]["service_source"] == rdp[3389]["service_source"] == "probe"
+    assert "RDP answers on this non-standard port (its usual one is 3389)" in rdp[3350]["message"]
+    assert "non-standard" not in rdp[3389]["message"]
+    assert not [x for x in f if x["port"] == 3350 and x["rule"] == "exposed"]
+    # the planted silent listeners are still judged by their numbers
+    assert ("cleartext-login", "high", "tcp", 23) in keyset(f)
+    # --no-probe: by the number only, as a port scanner would
+    _, f, _ = audit(lab, "--no-probe")
+    moved = [(x["rule"], x["severity"], x["service_source"]) for x in f if x["port"] == 3350]
+    assert moved == [("exposed", "info", "registry")]

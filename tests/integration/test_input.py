@@ -89,8 +89,10 @@ def test_json_or_a_refusal(args, want):
 def check_plan(out, nodes):
     recs = [json.loads(line) for line in out.splitlines()]
     assert [r["node"] for r in recs] == nodes
-    keys = {"node", "role", "netns", "addrs", "services", "lan_addr", "wan_addr", "forwards"}
+    keys = {"node", "role", "netns", "addrs", "services", "responder", "lan_addr", "wan_addr",
+            "forwards"}
     assert all(set(r) == keys for r in recs), recs
+    assert all(r["responder"] is None for r in recs)    # planned: nothing runs yet
     return {r["node"]: r for r in recs}
 
 

@@ -110,13 +110,26 @@ def test_nmap_from_pc1_names_them_too(office):
                      3389: ("ms-wbt-server", "probed")}
 
 
-def test_tour_runs_every_step(office):
+@pytest.fixture(scope="module")
+def tour(office):
+    """The whole tour, run once: its steps' texts by number (1-based)."""
     name, _ = office
     r = lab(name, "tour", timeout=300)
     assert r.rc == 0, r.err
     steps = r.out.split("[step ")[1:]
-    assert len(steps) == 6 and all(s.split("]")[0].endswith(" of 6") for s in steps)
-    browse, dns, rdp, fwd, internet, audit = steps
+    return {int(s.split(" of ")[0]): s for s in steps}
+
+
+def ephemeral_range(name, node):
+    lo, hi = in_node(name, node, "cat", "/proc/sys/net/ipv4/ip_local_port_range").split()
+    return int(lo), int(hi)
+
+
+def test_tour_runs_every_step(office, tour):
+    name, _ = office
+    assert sorted(tour) == list(range(1, 11))
+    assert all(s.split("]")[0].endswith(" of 10") for s in tour.values())
+    browse, dns, rdp, fwd, internet, audit = (tour[i] for i in (1, 5, 6, 8, 9, 10))
     # each end of the one session, mirrored
     assert "198.18.10.10:80" in browse and "198.18.10.12:" in browse
     # the switch port saw the question and the answer
@@ -129,8 +142,67 @@ def test_tour_runs_every_step(office):
     assert "2 open, 0 closed, 65534 filtered" in internet
     assert f"{ROUTER_WAN}:" in internet.split("portkit ls -t --sport 80")[1]
     assert "cleartext-login" in audit
-    one = lab(name, "tour", "--step", "2", timeout=60)
+    # the commands as the reader types them, for this lab's name
+    assert f"$ portkit lab --name {name} exec pc2 -- portkit ls -t --dport 80" in browse
+    one = lab(name, "tour", "--step", "5", timeout=60)
     assert one.rc == 0 and one.out.count("[step ") == 1 and "DNS A? www.lab." in one.out
+    assert lab(name, "tour", "--step", "11").rc == 2
+
+
+def test_tour_step1_teaches_the_real_ephemeral_range(office, tour):
+    """The client's port as the kernel picked it, the node's own range, IANA's
+    suggestion beside it, and the category portkit port gives that port."""
+    name, _ = office
+    browse = tour[1]
+    port = int(browse.split("198.18.10.12:")[1].split()[0])
+    lo, hi = ephemeral_range(name, "pc2")
+    info = json.loads(run("port", str(port), "--json").out.splitlines()[0])
+    assert lo <= port <= hi
+    notice = " ".join(browse.split("What to notice:")[1].split())
+    assert f"the local port is {port}" in notice
+    assert f"pc2's ephemeral range, {lo}-{hi}" in notice
+    assert "49152-65535" in notice
+    assert f"{port} falls in IANA's {info['category']} category" in notice
+    assert f"portkit port {port}" in browse and "ephemeral here" in browse
+    assert "marked by the dynamic category" not in browse
+
+
+def test_tour_nat_step_shows_the_router_changing_a_port(office, tour):
+    """pc1 and pc2 leave from the same source port: www sees one of them with
+    40000 kept and the other with the port the router chose, and the tour
+    names both, as the router's table has them."""
+    internet = tour[9]
+    www = internet.split("portkit ls -t --sport 80")[1].split("$ ")[0]
+    seen = sorted(int(x.split(":")[1]) for x in www.split() if x.startswith(f"{ROUTER_WAN}:"))
+    assert len(seen) == 2 and 40000 in seen, www
+    other = [p for p in seen if p != 40000][0]
+    assert f"198.18.10.11:40000 left as {ROUTER_WAN}:40000 (kept: the port was free)" in internet
+    assert (f"198.18.10.12:40000 left as {ROUTER_WAN}:{other} (changed: that port was taken)"
+            in internet)
+    assert f"leaves as {ROUTER_WAN}:{other} (source NAT)" in internet      # nat's own line
+    assert "a port the router chose" not in internet
+
+
+def test_tour_new_steps(office, tour):
+    name, _ = office
+    two, share, cats, refused = tour[2], tour[3], tour[4], tour[7]
+    # two sessions from pc2 to server1:80, told apart by the client's port
+    ports = sorted({int(x.split(":")[1]) for x in two.split() if x.startswith("198.18.10.12:")})
+    assert len(ports) == 2 and "--by remote" in two
+    assert f"{ports[0]} {ports[1]}" in two or f"{ports[1]} {ports[0]}" in two  # ls --by remote
+    # pc1 opens pc3's share: both ends of 445
+    assert "198.18.10.13:445" in share and "198.18.10.11:" in share and "SMB" in share
+    assert f"exec pc3 -- portkit ls -t --sport 445" in share
+    # the categories, as portkit port says them
+    rows = {line.split()[0]: line for line in cats.splitlines() if line[:1].isdigit()}
+    assert "well-known" in rows["80/tcp"] and "well-known" in rows["445/tcp"]
+    assert "registered" in rows["3389/tcp"] and "dynamic" in rows["50000"]
+    lo, hi = ephemeral_range(name, "pc1")
+    assert f"from {lo}-{hi}" in " ".join(cats.split())
+    # nothing listens on 8083: refused, closed by a reset; 83 answers
+    assert "connect to 198.18.10.10:8083: Connection refused" in refused
+    assert "8083/tcp  closed" in refused and "reset" in refused
+    assert "83/tcp    open" in refused
 
 
 def test_one_lab_of_a_name(office):
@@ -147,14 +219,77 @@ def test_one_lab_of_a_name(office):
     ("segment lan 198.18.1.0/24\nnode a pc lan=198.18.1.2\nforward a tcp 80 198.18.1.2:80\n",
      "node 'a' forwards ports but has no 'nat'"),
     ("bridge x\n", "t.conf:1: unknown statement 'bridge'"),
+    # a segment's network and broadcast addresses are no host's
+    ("segment lan 198.18.1.0/24\nnode a pc lan=198.18.1.0\n",
+     "t.conf:2: address '198.18.1.0' is the network address of segment 'lan'"),
+    ("segment lan 198.18.1.0/24\nnode a pc lan=198.18.1.255\n",
+     "t.conf:2: address '198.18.1.255' is the broadcast address of segment 'lan'"),
+    # serve words: their shape at parse time, the responders by serve itself,
+    # both before anything is built
+    ("segment lan 198.18.1.0/24\nnode a pc lan=198.18.1.2 serve http:99999\n",
+     "t.conf:2: invalid port '99999': must be 1-65535"),
+    ("segment lan 198.18.1.0/24\nnode a pc lan=198.18.1.2\n\nnode b pc lan=198.18.1.3 serve http "
+     "nosuchproto\n", "t.conf:4: unknown responder 'nosuchproto'"),
 ])
 def test_topology_errors_name_the_line(tmp_path, text, msg):
     need_root()
     f = tmp_path / "t.conf"
     f.write_text(text)
-    r = run("lab", "--name", "terr", "up", str(f))
-    assert r.rc == 2 and msg in r.err and len(r.err.splitlines()) == 1, r.err
-    assert not os.path.exists("/run/portkit/lab/terr")
+    try:
+        for args in (["up", "--print", str(f)], ["up", str(f)]):
+            r = run("lab", "--name", "terr", *args)
+            assert r.rc == 2 and msg in r.err and len(r.err.splitlines()) == 1, (args, r.err)
+            assert not os.path.exists("/run/portkit/lab/terr")
+    finally:
+        lab("terr", "down")         # only if a wrong build made it
+
+
+def test_exec_runs_portkit_without_it_installed(office):
+    name, _ = office
+    path = "/usr/sbin:/usr/bin:/sbin:/bin"
+    assert not shutil.which("portkit", path=path)
+    r = run("lab", "--name", name, "exec", "pc1", "--", "portkit", "port", "3389", "--json",
+            env={"PATH": path})
+    assert r.rc == 0, r.err
+    assert json.loads(r.out.splitlines()[0])["common_name"] == "RDP"
+    # the hint names this lab
+    r = run("lab", "--name", name, "exec", "nosuch", "--", "true")
+    assert r.rc == 2 and f"see 'portkit lab --name {name} status'" in r.err
+
+
+def test_status_says_a_dead_responder_is_dead(tmp_path):
+    need_root()
+    name = f"r{os.getpid() % 10000000}"
+    f = tmp_path / "three.conf"
+    f.write_text("segment lan 198.18.1.0/24\n"
+                 "node a server lan=198.18.1.10 serve echo\n"
+                 "node b pc lan=198.18.1.11 serve http\n"
+                 "node c pc lan=198.18.1.12\n")
+
+    def responders():
+        r = lab(name, "status", "--json")
+        assert r.rc == 0, r.err
+        return {x["node"]: x["responder"] for x in r.json()}
+
+    try:
+        r = lab(name, "up", str(f))
+        assert r.rc == 0, r.err
+        assert responders() == {"a": "running", "b": "running", "c": None}
+        pids = {line.split()[1]: int(line.split()[0]) for line in open(f"/run/portkit/lab/{name}/pids")}
+        os.kill(pids["b"], signal.SIGKILL)       # our own lab's responder, by its recorded pid
+        end = time.monotonic() + 10              # until the kernel has ended it
+        while time.monotonic() < end:
+            try:
+                if open(f"/proc/{pids['b']}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            except FileNotFoundError:
+                break
+            time.sleep(0.01)
+        assert responders() == {"a": "running", "b": "dead", "c": None}
+        text = lab(name, "status").out
+        assert "http (dead)" in text and "echo (dead)" not in text
+    finally:
+        lab(name, "down")
 
 
 def test_down_leaves_nothing_even_after_kill_9():

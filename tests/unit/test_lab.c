@@ -116,6 +116,12 @@ TEST(lab_topology_syntax)
 	free(t);
 	t = parse_ok("segment all 198.18.0.0/15\nnode a pc all=198.19.255.254\n");
 	free(t);
+	/* the serve words serve takes; which responders exist is serve's to say */
+	t = parse_ok("segment lan 198.18.1.0/30\nnode a pc lan=198.18.1.1 serve http:83 dns/udp "
+		     "echo:7/tcp 445 ms-wbt-server:3350 nosuchproto\n");
+	if (t)
+		CHECK_INT(t->nodes[0].line, 2);
+	free(t);
 }
 
 /* head, then n lines of fmt (i from 1 to n, twice), then tail */
@@ -213,6 +219,28 @@ TEST(lab_topology_errors_are_one_line_naming_the_line)
 		{ LAN "node a pc lan=198.18.1.2 lan=198.18.1.3\n", "t.conf:2: node is on segment 'lan' twice" },
 		{ LAN "\n\nnode a pc lan=198.18.2.1\n", "t.conf:4: address '198.18.2.1' is not in its segment" },
 		{ LAN "node a pc lan=me\n", "t.conf:2: address 'me' is not in its segment" },
+		/* a segment's first and last addresses are no host's */
+		{ LAN "node a pc lan=198.18.1.0\n", "t.conf:2: address '198.18.1.0' is the network "
+		  "address of segment 'lan' (hosts: 198.18.1.1 to 198.18.1.254)" },
+		{ LAN "\nnode a pc lan=198.18.1.255\n", "t.conf:3: address '198.18.1.255' is the "
+		  "broadcast address of segment 'lan' (hosts: 198.18.1.1 to 198.18.1.254)" },
+		{ "segment p 198.18.0.4/30\nnode a pc p=198.18.0.7\n", "t.conf:2: address '198.18.0.7' "
+		  "is the broadcast address of segment 'p' (hosts: 198.18.0.5 to 198.18.0.6)" },
+		{ "segment w 198.18.0.0/15\nnode a pc w=198.19.255.255\n", "t.conf:2: address "
+		  "'198.19.255.255' is the broadcast address of segment 'w' (hosts: 198.18.0.1 to "
+		  "198.19.255.254)" },
+		/* serve words in the shape portkit serve takes, found at parse time */
+		{ LAN "node a pc lan=198.18.1.2 serve http:99999\n",
+		  "t.conf:2: invalid port '99999': must be 1-65535" },
+		{ LAN "node a pc lan=198.18.1.2 serve http 0\n", "t.conf:2: invalid port '0': must be 1-65535" },
+		{ LAN "\n\nnode a pc lan=198.18.1.2 serve http:\n",
+		  "t.conf:4: invalid responder 'http:' (PROTO, PROTO:PORT or PORT)" },
+		{ LAN "node a pc lan=198.18.1.2 serve dns/sctp\n",
+		  "t.conf:2: invalid responder 'dns/sctp': /tcp or /udp" },
+		{ LAN "node a pc lan=198.18.1.2 serve Http\n",
+		  "t.conf:2: invalid responder 'Http' (PROTO, PROTO:PORT or PORT)" },
+		{ LAN "node a pc lan=198.18.1.2 serve http:8x\n",
+		  "t.conf:2: invalid port '8x': not a number" },
 		{ LAN "node a pc gw 198.18.1.1\n", "t.conf:2: node 'a' is on no segment (SEG=ADDR)" },
 		{ LAN "node a pc lan=198.18.1.2 gw 198.18.2.1\n",
 		  "t.conf:2: the gateway is on none of the node's segments" },
@@ -418,10 +446,11 @@ TEST(lab_plan_switch_ports_and_the_routers_rules)
 	free(l);
 }
 
-/* lab_status() of a topology (lab "pkl") into text, in mode */
+/* lab_status() of a topology (lab "pkl", as planned: `up --print`) into
+ * text, in mode */
 static char *status_text(const char *topology, enum out_mode mode)
 {
-	struct lab_opts o = { .name = "pkl" };
+	struct lab_opts o = { .name = "pkl", .plan = true };
 	struct lab_topo *t = parse_ok(topology);
 	char *text = NULL;
 	size_t len = 0;
@@ -461,10 +490,12 @@ TEST(lab_status_a_nat_node_has_each_key_once)
 
 	CHECK_STR(got,
 		  "{\"node\":\"r\",\"role\":\"router\",\"netns\":\"pkl-r\",\"addrs\":[\"198.18.1.1\","
-		  "\"198.18.2.1\",\"198.18.3.1\"],\"services\":null,\"lan_addr\":\"198.18.1.1\","
+		  "\"198.18.2.1\",\"198.18.3.1\"],\"services\":null,\"responder\":null,"
+		  "\"lan_addr\":\"198.18.1.1\","
 		  "\"wan_addr\":\"198.18.2.1\",\"forwards\":[]}\n"
 		  "{\"node\":\"s\",\"role\":\"router\",\"netns\":\"pkl-s\",\"addrs\":[\"198.18.2.2\"],"
-		  "\"services\":null,\"lan_addr\":null,\"wan_addr\":\"198.18.2.2\",\"forwards\":[]}\n");
+		  "\"services\":null,\"responder\":null,\"lan_addr\":null,\"wan_addr\":\"198.18.2.2\","
+		  "\"forwards\":[]}\n");
 	free(got);
 }
 
@@ -487,7 +518,7 @@ TEST(lab_state_names_and_files)
 	lab_state_path(&o, NULL, path, sizeof(path));
 	CHECK_STR(path, "/run/portkit/lab/pkl");
 	CHECK(lab_state_topology(&none) == NULL);
-	CHECK_STR(error_msg(), "no lab 'unitnone' is up ('portkit lab up' makes one)");
+	CHECK_STR(error_msg(), "no lab 'unitnone' is up ('portkit lab --name unitnone up' makes one)");
 	CHECK(lab_state_load(&none) == NULL);
 	CHECK(lab_read_text("/nonexistent/t.conf") == NULL);
 	CHECK_STR(error_msg(), "cannot open topology '/nonexistent/t.conf': No such file or directory");
@@ -519,11 +550,42 @@ TEST(lab_tour_needs_the_default_nodes)
 	struct lab_opts o = { .name = "pkl" };
 	struct lab_topo *t = parse_ok("segment lan 198.18.1.0/24\nnode pc2 pc lan=198.18.1.2\n");
 
-	CHECK_INT(lab_tour_steps(), 6);
+	struct lab_opts other = { .name = "t1" };
+
+	CHECK_INT(lab_tour_steps(), 10);
 	if (!t)
 		return;
 	CHECK_INT(lab_tour(&o, t, 0, false), -EINVAL);
 	CHECK_STR(error_msg(), "the tour walks the default lab; this one has no 'pc1' "
 		  "(portkit lab down, then portkit lab up)");
+	/* a lab of another name: the hint names it */
+	CHECK_INT(lab_tour(&other, t, 0, false), -EINVAL);
+	CHECK_STR(error_msg(), "the tour walks the default lab; this one has no 'pc1' "
+		  "(portkit lab --name t1 down, then portkit lab --name t1 up)");
 	free(t);
+}
+
+TEST(lab_tour_info_names_each_steps_title_and_focus)
+{
+	/* the page's buttons: every step has a title and the nodes and ports it is about */
+	static const char *const focus[] = {
+		"pc2 server1 80/tcp", "pc2 server1 80/tcp", "pc1 pc3 445/tcp",
+		"pc1 80/tcp 445/tcp 3389/tcp 50000/tcp", "pc1 server1 switch 53/udp",
+		"pc2 server1 pc1 3389/tcp 3350/tcp", "pc2 server1 83/tcp 8083/tcp",
+		"remote router server1 8080/tcp 80/tcp",
+		"remote router pc1 pc2 www 80/tcp 3390/tcp 8080/tcp",
+		"server1 21/tcp 53/udp 445/tcp 3389/tcp 3350/tcp",
+	};
+
+	CHECK_INT(lab_tour_steps(), sizeof(focus) / sizeof(focus[0]));
+	CHECK(lab_tour_info(0) == NULL);
+	CHECK(lab_tour_info((unsigned)lab_tour_steps() + 1) == NULL);
+	for (unsigned i = 1; i <= lab_tour_steps() && i <= sizeof(focus) / sizeof(focus[0]); i++) {
+		const struct lab_tour_info *x = lab_tour_info(i);
+
+		CHECK(x && x->title && x->title[0]);
+		if (x)
+			CHECK_STR(x->focus, focus[i - 1]);
+	}
+	CHECK_STR(lab_tour_info(3)->title, "PC1 opens PC3's shared folder");
 }

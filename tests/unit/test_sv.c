@@ -9,7 +9,7 @@
 static void expect(const struct sv_db *db, const char *probe, const void *reply, size_t len,
 		   const char *svc, const char *product, const char *version, int line)
 {
-	struct result r;
+	struct sv_name r;
 
 	memset(&r, 0, sizeof(r));
 	if (!sv_classify(db, sv_db_find(db, probe), reply, len, &r)) {

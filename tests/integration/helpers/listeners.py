@@ -2,12 +2,16 @@
 
 Each argument is PROTO:ADDRESS:PORT (tcp:0.0.0.0:23, udp:127.0.0.1:123,
 tcp:[::]:80). Prints this process's pid when all are bound, then waits for
-stdin to close (at most 120 s).
+stdin to close (at most 120 s). Connections to the TCP listeners are
+accepted and closed at once, as a running service's would be: left in the
+accept queue they would fill it (audit probes what answers), and later
+connects (audit --verify) would go unanswered.
 """
 import os
 import select
 import socket
 import sys
+import time
 
 keep = []
 for spec in sys.argv[1:]:
@@ -22,4 +26,12 @@ for spec in sys.argv[1:]:
         s.listen(16)
     keep.append(s)
 print(os.getpid(), flush=True)
-select.select([sys.stdin], [], [], 120)
+tcp = [s for s in keep if s.type == socket.SOCK_STREAM]
+end = time.monotonic() + 120
+while time.monotonic() < end:
+    ready, _, _ = select.select([sys.stdin] + tcp, [], [], max(0, end - time.monotonic()))
+    if sys.stdin in ready:
+        break
+    for s in ready:
+        c, _ = s.accept()
+        c.close()

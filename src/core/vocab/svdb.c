@@ -1,11 +1,9 @@
 /*
- * sv_db.c - the service database behind `--sv`: probes to send and what
- * their answers mean.
+ * svdb.c - the service database behind `scan --sv` and `audit`: probes to
+ * send and what their answers mean (svdb.h).
  *
  * The probes and matches are data/services.txt, compiled in, parsed into
- * a struct sv_db that the caller owns (sv_db_load/sv_db_free). A TLS
- * answer is recognised by its record header, and the certificate's
- * subject CN is read from the (TLS 1.2, cleartext) Certificate message.
+ * a struct sv_db that the caller owns (sv_db_load/sv_db_free).
  */
 #include <errno.h>
 #include <regex.h>
@@ -14,9 +12,9 @@
 #include <string.h>
 
 #include "core/base/log.h"
-#include "core/vocab/registry.h"
+#include "core/vocab/addr.h"
 #include "core/base/xalloc.h"
-#include "scan/scan.h"
+#include "core/vocab/svdb.h"
 #include "core/base/banned.h"
 
 extern const char services_db[];
@@ -300,7 +298,7 @@ static void extract(const char *name, const uint8_t *b, size_t n, char *out, siz
 }
 
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
-		 struct result *res)
+		 struct sv_name *res)
 {
 	char text[REPLY_MAX + 1];
 	regmatch_t g[10];

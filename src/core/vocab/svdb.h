@@ -1,0 +1,42 @@
+/*
+ * svdb.h - the service database: the probes `scan --sv` and `audit` send
+ * to a TCP port and what the answers mean, from data/services.txt
+ * (compiled in). Loading parses it once (regexes compiled: a few hundred
+ * microseconds); the caller owns the struct sv_db (sv_db_free accepts
+ * NULL). Classifying reads only the reply it is given: no I/O here.
+ */
+#ifndef PORTKIT_SVDB_H
+#define PORTKIT_SVDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What answered, as the matching line names it. */
+struct sv_name {
+	char svc[32];		/* "rdp", "http", "ssh": the file's service words */
+	char product[64];
+	char version[32];
+};
+
+struct sv_db;
+/* 0 or -EINVAL with error_msg() */
+int sv_db_load(struct sv_db **out);
+void sv_db_free(struct sv_db *db);
+int sv_db_probes(const struct sv_db *db);
+/* The bytes of probe number probe into out (256 bytes); returns the
+ * length, 0 for "just listen". */
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
+unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
+bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
+const char *sv_probe_name(const struct sv_db *db, int probe);
+/* The probe called name, or -1. */
+int sv_db_find(const struct sv_db *db, const char *name);
+/* Is port one the probe is meant for (tried before the others)? */
+bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
+/* The reply parser itself: does what answered probe number `probe` match
+ * a service? Fills res when it does. (fuzzed) */
+bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
+		 struct sv_name *res);
+
+#endif
