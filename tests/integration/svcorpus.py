@@ -55,7 +55,8 @@ def unquote(s):
 
 
 def probes(path=os.path.join(ROOT, "data/services.txt")):
-    """[(name, bytes or None for the TLS step, wait seconds)] in the file's order"""
+    """[(name, bytes or None for the TLS step, wait seconds, hinted ports)] in the file's
+    order"""
     got = []
     for line in open(path):
         if not line.startswith("probe "):
@@ -63,7 +64,12 @@ def probes(path=os.path.join(ROOT, "data/services.txt")):
         _, name, rest = line.rstrip("\n").split(" ", 2)
         data, rest = (None, rest[4:]) if rest.startswith("@tls") else unquote(rest)
         m = re.search(r"wait=(\d+)", rest)
-        got.append((name, data, int(m.group(1)) / 1000 if m else 1.5))
+        ports = set()
+        for part in (re.search(r"ports=(\S+)", rest) or [None, ""])[1].split(","):
+            if part:
+                lo, _, hi = part.partition("-")
+                ports.update(range(int(lo), int(hi or lo) + 1))
+        got.append((name, data, int(m.group(1)) / 1000 if m else 1.5, ports))
     return got
 
 
@@ -88,34 +94,46 @@ def _exchange(sock, data, wait):
     return buf
 
 
-def record_port(addr, port):
-    """{probe: reply bytes} for every plaintext probe, {"tls:null"/"tls:http": ...} and
-    "tls" (b"1") when the port completes a TLS handshake"""
-    rec = {}
-    ps = probes()
-    for name, data, wait in ps:
-        if data is None:
-            continue
-        try:
-            with socket.create_connection((addr, port), timeout=3) as s:
-                rec[name] = _exchange(s, data, wait)
-        except OSError:
-            rec[name] = b""
+def _plain(addr, port, data, wait):
+    try:
+        with socket.create_connection((addr, port), timeout=3) as s:
+            return _exchange(s, data, wait)
+    except OSError:
+        return b""
+
+
+def _tls(addr, port, data, wait):
+    """the reply inside TLS, or None when the port does not complete a handshake"""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.set_ciphers("ALL:@SECLEVEL=0")
-    http = next(d for n, d, _ in ps if n == "http")
-    for inner, data, wait in (("null", b"", 0.8), ("http", http, 1.5)):
-        try:
-            with socket.create_connection((addr, port), timeout=3) as raw:
-                with ctx.wrap_socket(raw) as s:
-                    rec["tls"] = b"1"
-                    rec["tls:" + inner] = _exchange(s, data, wait)
-        except (OSError, ssl.SSLError):
-            break
-        if inner == "null" and rec["tls:null"]:
-            break
+    try:
+        with socket.create_connection((addr, port), timeout=3) as raw:
+            with ctx.wrap_socket(raw) as s:
+                return _exchange(s, data, wait)
+    except (OSError, ssl.SSLError, ValueError):
+        return None
+
+
+def record_port(addr, port):
+    """{probe: reply} for every plaintext probe, and inside TLS ("tls:PROBE") the banner
+    (null), the probes meant for this port and HTTP, as sv.c asks; "tls" (b"1") when the
+    port completes a TLS handshake. The probes run at once, each on its own connection."""
+    from concurrent.futures import ThreadPoolExecutor
+    ps = probes()
+    plain = [(n, d, w) for n, d, w, _ in ps if d is not None]
+    inner = [(n, d, w) for n, d, w, hint in ps
+             if d is not None and (n in ("null", "http") or port in hint)]
+    with ThreadPoolExecutor(len(plain) + len(inner)) as ex:
+        fp = {n: ex.submit(_plain, addr, port, d, w) for n, d, w in plain}
+        ft = {n: ex.submit(_tls, addr, port, d, 0.8 if n == "null" else w)
+              for n, d, w in inner}
+        rec = {n: f.result() for n, f in fp.items()}
+        tls = {n: f.result() for n, f in ft.items()}
+    if any(v is not None for v in tls.values()):
+        rec["tls"] = b"1"
+        rec.update({"tls:" + n: v or b"" for n, v in tls.items()})
     return rec
 
 
@@ -205,7 +223,7 @@ coredump_dir {self.dir}
 cache_effective_user proxy
 """)
         self.spawn("/usr/sbin/squid", "-N", "-f", conf)
-        self.add(3128, "http-proxy", "Squid", pkg_version("squid"))
+        self.add(3128, "http", "Squid", pkg_version("squid"))
 
     def varnish(self):
         if not have("/usr/sbin/varnishd"):
@@ -239,7 +257,7 @@ backend b
         conf = self.write("tinyproxy.conf", "Port 8888\nListen 0.0.0.0\nTimeout 60\n"
                           "Allow 0.0.0.0/0\nUser nobody\nGroup nogroup\n")
         self.spawn("/usr/bin/tinyproxy", "-d", "-c", conf)
-        self.add(8888, "http-proxy", "tinyproxy", pkg_version("tinyproxy"))
+        self.add(8888, "http", "tinyproxy", pkg_version("tinyproxy"))
 
     def privoxy(self):
         if not have("/usr/sbin/privoxy"):
@@ -247,7 +265,7 @@ backend b
         conf = self.write("privoxy.conf", f"confdir /etc/privoxy\nlogdir {self.dir}\n"
                           "listen-address 0.0.0.0:8118\n")
         self.spawn("/usr/sbin/privoxy", "--no-daemon", conf)
-        self.add(8118, "http-proxy", "Privoxy", None)
+        self.add(8118, "http", "Privoxy", None)
 
     def slapd(self):
         if not have("/usr/sbin/slapd", "/etc/ldap/slapd.d"):

@@ -17,6 +17,7 @@ struct sv_name {
 	char svc[32];		/* "rdp", "http", "ssh": the file's service words */
 	char product[64];
 	char version[32];
+	char cpe[96];		/* "cpe:/a:openbsd:openssh:9.2p1", "" when unknown */
 };
 
 struct sv_db;
@@ -38,5 +39,15 @@ bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
  * a service? Fills res when it does. (fuzzed) */
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
 		 struct sv_name *res);
+
+/* svc as the registry names it inside TLS: https, ircs-u, ipps, else svc
+ * with an "s" (imaps, pop3s, smtps); svc holds size bytes. */
+void sv_tls_service(char *svc, size_t size);
+
+/* A DNS message answering version.bind CH TXT (msg[0, n), no TCP length):
+ * the product and version when the text names them ("unbound 1.17.1",
+ * "dnsmasq-2.90", BIND's bare "9.18.41-1~deb12u1-Debian"); false when the
+ * message is no such answer or the text names nobody. (fuzzed) */
+bool sv_dns_version(const uint8_t *msg, size_t n, struct sv_name *out);
 
 #endif
