@@ -318,7 +318,7 @@ Ports = 6697
             return self.missing.append("prosody")
         os.makedirs(self.path("prosody"), exist_ok=True)
         shutil_chown(self.path("prosody"), "prosody")
-        conf = self.write("prosody.cfg.lua", f"""pidfile = "{self.path('prosody.pid')}"
+        conf = self.write("prosody.cfg.lua", f"""pidfile = "{self.path('prosody')}/prosody.pid"
 data_path = "{self.path('prosody')}"
 daemonize = false
 log = {{ info = "*stderr" }}
@@ -403,9 +403,38 @@ VirtualHost "portkit.test"
                    "-localhost=0", "-interface", "0.0.0.0", "-nolisten", "unix")
         self.add(5901, "vnc", None, None)    # RFB says its protocol, not its product
 
+    def rabbitmq(self):
+        if not have("/usr/sbin/rabbitmq-server", "/usr/bin/epmd"):
+            return self.missing.append("rabbitmq-server")
+        base = self.path("rabbitmq")
+        os.makedirs(base, exist_ok=True)
+        shutil_chown(base, "rabbitmq")
+        env = {"HOME": base, "RABBITMQ_MNESIA_BASE": base, "RABBITMQ_LOG_BASE": base,
+               "RABBITMQ_NODENAME": "rabbit@localhost", "RABBITMQ_PID_FILE": base + "/pid",
+               "RABBITMQ_ENABLED_PLUGINS_FILE": base + "/plugins", "RABBITMQ_LOGS": "-"}
+        # epmd in the foreground, so that it is ours to stop (erl would start a daemon)
+        self.spawn("/usr/bin/epmd", user="rabbitmq")
+        self.spawn("env", *(f"{k}={v}" for k, v in env.items()), "/usr/lib/rabbitmq/bin/rabbitmq-server",
+                   user="rabbitmq")
+        self.add(5672, "amqp", "RabbitMQ", pkg_version("rabbitmq-server"))
+
+    def wait_listening(self, timeout=90):
+        super().wait_listening(timeout)
+
+    def stop(self):
+        # a daemon's helpers (erl's children) are in its session: end the session
+        import signal
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        super().stop()
+
     NEW = ["unbound", "nsd", "knot", "pdns", "squid", "varnish", "haproxy", "tinyproxy",
            "privoxy", "slapd", "ngircd", "inspircd", "prosody", "rsync", "exim4", "cups",
-           "munin", "node_exporter", "minidlna", "kamailio", "tigervnc"]
+           "munin", "node_exporter", "minidlna", "kamailio", "tigervnc", "rabbitmq"]
 
 
 def shutil_chown(path, user):

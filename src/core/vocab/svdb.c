@@ -140,7 +140,9 @@ static int parse_match(struct sv_db *db, const char *line, unsigned no)
 	memset(m, 0, sizeof(*m));
 	if (db->nmatches == MAX_MATCHES || sscanf(line, "match %31s %15s %n", m->service, probe, &n) < 2)
 		return errorf(-EINVAL, "services.txt:%u: bad match", no);
-	if ((m->probe = sv_db_find(db, probe)) < 0)
+	if (!strcmp(probe, "*"))
+		m->probe = -1;		/* an answer to any probe */
+	else if ((m->probe = sv_db_find(db, probe)) < 0)
 		return errorf(-EINVAL, "services.txt:%u: unknown probe '%s'", no, probe);
 	p = line + n;
 	if (*p == '/') {
@@ -527,7 +529,7 @@ bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t l
 	for (size_t i = 0; i < db->nmatches; i++) {
 		const struct match *m = &db->matches[i];
 
-		if (m->probe != probe || !pattern_ok(m, buf, len, text, g))
+		if ((m->probe != probe && m->probe != -1) || !pattern_ok(m, buf, len, text, g))
 			continue;
 		snprintf(res->svc, sizeof(res->svc), "%s", m->service);
 		if (m->kind == PAT_REGEX) {
