@@ -394,7 +394,7 @@ VirtualHost "portkit.test"
             return self.missing.append("kamailio")
         self.spawn("/usr/sbin/kamailio", "-DD", "-E", "-f", "/etc/kamailio/kamailio.cfg",
                    "-P", self.path("kamailio.pid"), "-Y", self.dir, "-l", "0.0.0.0")
-        self.add(5060, "sip", "kamailio", pkg_version("kamailio"))
+        self.add(5060, "sip", "Kamailio", pkg_version("kamailio"))
 
     def tigervnc(self):
         if not have("/usr/bin/Xtigervnc"):
