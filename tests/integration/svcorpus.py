@@ -265,7 +265,7 @@ backend b
         conf = self.write("privoxy.conf", f"confdir /etc/privoxy\nlogdir {self.dir}\n"
                           "listen-address 0.0.0.0:8118\n")
         self.spawn("/usr/sbin/privoxy", "--no-daemon", conf)
-        self.add(8118, "http", "Privoxy", None)
+        self.add(8118, "http", None, None)   # its 400 to a request for / names nobody
 
     def slapd(self):
         if not have("/usr/sbin/slapd", "/etc/ldap/slapd.d"):
@@ -451,7 +451,7 @@ PACKAGES = {"ssh": "openssh-server", "dropbear": "dropbear-bin", "apache": "apac
             "prometheus-node-exporter", "tigervnc": "tigervnc-standalone-server",
             "s_server": "openssl"}
 # what each daemon is where its wire does not say it (the truth the table scores)
-REAL = {"haproxy": "HAProxy", "rsync": "rsync", "prosody": "Prosody", "tigervnc": "TigerVNC",
+REAL = {"haproxy": "HAProxy", "privoxy": "Privoxy", "rsync": "rsync", "prosody": "Prosody", "tigervnc": "TigerVNC",
         "samba": "Samba", "postgresql": "PostgreSQL"}
 TCP_DAEMONS = ["ssh", "dropbear", "nginx", "lighttpd", "apache", "samba", "xrdp", "vsftpd",
                "dovecot", "redis", "memcached", "mariadb", "postgresql", "mosquitto", "dnsmasq",
