@@ -119,17 +119,19 @@ def _tls(addr, port, data, wait):
 def record_port(addr, port):
     """{probe: reply} for every plaintext probe, and inside TLS ("tls:PROBE") the banner
     (null), the probes meant for this port and HTTP, as sv.c asks; "tls" (b"1") when the
-    port completes a TLS handshake. The probes run at once, each on its own connection."""
+    port completes a TLS handshake. One probe at a time, each on its own connection
+    (servers limit and throttle connections from one address, as ngIRCd does), the plain ones
+    before those inside TLS (IRC's probe registers one nick: two at once collide)."""
     from concurrent.futures import ThreadPoolExecutor
     ps = probes()
     plain = [(n, d, w) for n, d, w, _ in ps if d is not None]
     inner = [(n, d, w) for n, d, w, hint in ps
              if d is not None and (n in ("null", "http") or port in hint)]
-    with ThreadPoolExecutor(len(plain) + len(inner)) as ex:
+    with ThreadPoolExecutor(1) as ex:
         fp = {n: ex.submit(_plain, addr, port, d, w) for n, d, w in plain}
+        rec = {n: f.result() for n, f in fp.items()}
         ft = {n: ex.submit(_tls, addr, port, d, 0.8 if n == "null" else w)
               for n, d, w in inner}
-        rec = {n: f.result() for n, f in fp.items()}
         tls = {n: f.result() for n, f in ft.items()}
     if any(v is not None for v in tls.values()):
         rec["tls"] = b"1"
@@ -311,7 +313,9 @@ Ports = 6697
 <log method="file" type="*" level="default" target="{self.path('inspircd.log')}">
 """)
         self.spawn("/usr/sbin/inspircd", "--nofork", "--runasroot", "--config", conf)
-        self.add(6667, "irc", "InspIRCd", pkg_version("inspircd"))
+        # InspIRCd says its major version only ("running version InspIRCd-3")
+        v = pkg_version("inspircd")
+        self.add(6667, "irc", "InspIRCd", v and v.split(".")[0])
 
     def prosody(self):
         if not have("/usr/bin/prosody"):
