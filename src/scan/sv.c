@@ -186,7 +186,7 @@ static void tls_facts(struct job *j)
 static bool echoed(struct job *j)
 {
 	uint8_t req[256];
-	size_t n = sv_probe_bytes(j->run->db, j->probe, req);
+	size_t n = sv_probe_bytes(j->run->db, j->probe, j->res->port, req);
 
 	if (!n || j->len < n || memcmp(j->buf, req, n))
 		return false;
@@ -266,7 +266,7 @@ static bool tls_ask_http(struct job *j)
 	if (tls_inner_probe(j) < 0)
 		return false;
 	j->probe = tls_inner_probe(j);
-	n = sv_probe_bytes(j->run->db, j->probe, req);
+	n = sv_probe_bytes(j->run->db, j->probe, j->res->port, req);
 	j->sent = true;
 	return SSL_write(j->ssl, req, (int)n) > 0;
 }
@@ -350,7 +350,7 @@ static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	}
 	if (!j->sent && (events & EPOLLOUT)) {
 		uint8_t req[256];
-		size_t n = sv_probe_bytes(j->run->db, j->probe, req);
+		size_t n = sv_probe_bytes(j->run->db, j->probe, j->res->port, req);
 
 		j->sent = true;
 		if (n && send(io->fd, req, n, MSG_NOSIGNAL) < 0) {

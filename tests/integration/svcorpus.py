@@ -123,7 +123,7 @@ def record_port(addr, port):
     (servers limit and throttle connections from one address, as ngIRCd does), the plain ones
     before those inside TLS (IRC's probe registers one nick: two at once collide)."""
     from concurrent.futures import ThreadPoolExecutor
-    ps = probes()
+    ps = [(n, d and d.replace(b"%PORT", b"%05d" % port), w, h) for n, d, w, h in probes()]
     plain = [(n, d, w) for n, d, w, _ in ps if d is not None]
     inner = [(n, d, w) for n, d, w, hint in ps
              if d is not None and (n in ("null", "http") or port in hint)]
@@ -453,7 +453,7 @@ PACKAGES = {"ssh": "openssh-server", "dropbear": "dropbear-bin", "apache": "apac
             "dnsmasq": "dnsmasq-base", "pdns": "pdns-server", "exim4": "exim4-daemon-light",
             "cups": "cups-daemon", "munin": "munin-node", "node_exporter":
             "prometheus-node-exporter", "tigervnc": "tigervnc-standalone-server",
-            "s_server": "openssl"}
+            "s_server": "openssl", "rabbitmq": "rabbitmq-server"}
 # what each daemon is where its wire does not say it (the truth the table scores)
 REAL = {"haproxy": "HAProxy", "privoxy": "Privoxy", "rsync": "rsync", "prosody": "Prosody", "tigervnc": "TigerVNC",
         "samba": "Samba", "postgresql": "PostgreSQL"}

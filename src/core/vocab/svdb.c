@@ -549,11 +549,18 @@ bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t l
 	return false;
 }
 
-size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out)
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint16_t port, uint8_t *out)
 {
 	const struct probe *p = &db->probes[probe];
 
 	memcpy(out, p->data, p->len);
+	for (size_t i = 0; i + 5 <= p->len; i++)
+		if (!memcmp(out + i, "%PORT", 5)) {
+			char digits[6];
+
+			snprintf(digits, sizeof(digits), "%05u", port);
+			memcpy(out + i, digits, 5);
+		}
 	return p->len;
 }
 

@@ -25,9 +25,11 @@ struct sv_db;
 int sv_db_load(struct sv_db **out);
 void sv_db_free(struct sv_db *db);
 int sv_db_probes(const struct sv_db *db);
-/* The bytes of probe number probe into out (256 bytes); returns the
- * length, 0 for "just listen". */
-size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
+/* The bytes of probe number probe into out (256 bytes), each "%PORT" in
+ * them the port asked, in five digits (IRC's nick: two ports of one server
+ * asked at once must not register the same nick); returns the length, 0
+ * for "just listen". */
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint16_t port, uint8_t *out);
 unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
 bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
 const char *sv_probe_name(const struct sv_db *db, int probe);
