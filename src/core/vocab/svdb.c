@@ -3,7 +3,11 @@
  * send and what their answers mean (svdb.h).
  *
  * The probes and matches are data/services.txt, compiled in, parsed into
- * a struct sv_db that the caller owns (sv_db_load/sv_db_free).
+ * a struct sv_db that the caller owns (sv_db_load/sv_db_free). Most
+ * matches are regexes; what a regex cannot take apart is read here by
+ * bounded parsers of the reply (fuzzed through sv_classify): the software
+ * in an HTTP Server header, a version.bind TXT answer, the SMB2 dialect.
+ * A named product gets its CPE from the file's "cpe" lines.
  */
 #include <errno.h>
 #include <regex.h>
