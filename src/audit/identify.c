@@ -125,7 +125,7 @@ static int start(struct ident *id, const struct listener *l, size_t li, int p)
 	c->id = id;
 	c->li = li;
 	c->probe = p;
-	c->reqlen = sv_probe_bytes(id->db, p, c->req);
+	c->reqlen = sv_probe_bytes(id->db, p, l->port, c->req);
 	c->fd = socket(ep.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;

@@ -104,7 +104,13 @@ static void xml_port(FILE *f, const struct result *x)
 			x->probed ? 10 : 3, x->tunnel ? " tunnel=\"ssl\"" : "");
 		xml_attr(f, "product", x->product);
 		xml_attr(f, "version", x->version);
-		fprintf(f, "/>");
+		if (x->cpe[0]) {	/* nmap's DTD: <cpe> inside <service> */
+			fprintf(f, "><cpe>");
+			xml_escape(f, x->cpe);
+			fprintf(f, "</cpe></service>");
+		} else {
+			fprintf(f, "/>");
+		}
 	}
 	fprintf(f, "</port>\n");
 }

@@ -84,6 +84,7 @@ void scan_print_json_result(struct out *o, const struct target_list *t, const st
 	out_kv_str(o, "common_name", common_name(x));
 	out_kv_str(o, "product", x->product[0] ? x->product : NULL);
 	out_kv_str(o, "version", x->version[0] ? x->version : NULL);
+	out_kv_str(o, "cpe", x->cpe[0] ? x->cpe : NULL);
 	out_kv_str(o, "tls_subject", x->tls_cn[0] ? x->tls_cn : NULL);
 	out_kv_str(o, "tls_version", x->tls_version[0] ? x->tls_version : NULL);
 	out_kv_str(o, "tunnel", x->tunnel ? "ssl" : NULL);

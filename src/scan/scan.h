@@ -59,6 +59,7 @@ struct result {
 	bool probed;		/* --sv named it from its bytes */
 	char svc[32], product[64], version[32], tls_cn[64];
 	char tls_version[16];	/* "TLSv1.3" when the port spoke TLS */
+	char cpe[96];		/* the product's CPE 2.2 name, "" when unknown */
 	bool tunnel;		/* what answered did so inside TLS */
 };
 

@@ -186,7 +186,7 @@ static void tls_facts(struct job *j)
 static bool echoed(struct job *j)
 {
 	uint8_t req[256];
-	size_t n = sv_probe_bytes(j->run->db, j->probe, req);
+	size_t n = sv_probe_bytes(j->run->db, j->probe, j->res->port, req);
 
 	if (!n || j->len < n || memcmp(j->buf, req, n))
 		return false;
@@ -206,6 +206,7 @@ static bool classify(const struct job *j, struct result *res)
 	snprintf(res->svc, sizeof(res->svc), "%s", nm.svc);
 	snprintf(res->product, sizeof(res->product), "%s", nm.product);
 	snprintf(res->version, sizeof(res->version), "%s", nm.version);
+	snprintf(res->cpe, sizeof(res->cpe), "%s", nm.cpe);
 	return true;
 }
 
@@ -220,11 +221,8 @@ static void judge(struct job *j)
 	if (tls) {
 		/* the handshake alone says TLS; what answered inside names it */
 		tls_facts(j);
-		if (matched && !strcmp(j->res->svc, "http"))
-			snprintf(j->res->svc, sizeof(j->res->svc), "https");
-		else if (matched)
-			snprintf(j->res->svc + strlen(j->res->svc), sizeof(j->res->svc) -
-				 strlen(j->res->svc), "s");	/* imaps, pop3s, smtps */
+		if (matched)
+			sv_tls_service(j->res->svc, sizeof(j->res->svc));
 		else
 			snprintf(j->res->svc, sizeof(j->res->svc), "ssl");
 		j->res->tunnel = true;
@@ -247,16 +245,28 @@ static void next(struct job *j)
 	finish(j);
 }
 
-/* Inside TLS, nothing came: ask HTTP. Returns false when the step is over. */
+/* What to ask inside TLS when nothing came: the first probe meant for this
+ * port (IRC on 6697), else HTTP. */
+static int tls_inner_probe(const struct job *j)
+{
+	const struct sv_db *db = j->run->db;
+
+	for (int p = 0; p < sv_db_probes(db); p++)
+		if (p != j->run->null_probe && !sv_probe_tls(db, p) && sv_probe_hinted(db, p, j->res->port))
+			return p;
+	return j->run->http_probe;
+}
+
+/* Inside TLS, nothing came: ask. Returns false when the step is over. */
 static bool tls_ask_http(struct job *j)
 {
 	uint8_t req[256];
 	size_t n;
 
-	if (j->run->http_probe < 0)
+	if (tls_inner_probe(j) < 0)
 		return false;
-	j->probe = j->run->http_probe;
-	n = sv_probe_bytes(j->run->db, j->probe, req);
+	j->probe = tls_inner_probe(j);
+	n = sv_probe_bytes(j->run->db, j->probe, j->res->port, req);
 	j->sent = true;
 	return SSL_write(j->ssl, req, (int)n) > 0;
 }
@@ -340,7 +350,7 @@ static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
 	}
 	if (!j->sent && (events & EPOLLOUT)) {
 		uint8_t req[256];
-		size_t n = sv_probe_bytes(j->run->db, j->probe, req);
+		size_t n = sv_probe_bytes(j->run->db, j->probe, j->res->port, req);
 
 		j->sent = true;
 		if (n && send(io->fd, req, n, MSG_NOSIGNAL) < 0) {

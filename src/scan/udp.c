@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/vocab/svdb.h"
 #include "core/wire/wire.h"
 #include "scan/scan.h"
 #include "core/base/banned.h"
@@ -104,29 +105,15 @@ static int span(const char *s, const char *stop, int max)
 	return n < (size_t)max ? (int)n : max;
 }
 
-/* The version.bind TXT answer: "dnsmasq-2.90", "9.18.49-1~deb12u3-Debian". */
+/* The version.bind TXT answer: core's reader, shared with --sv over TCP */
 static void dns_version(const uint8_t *b, size_t n, struct result *r)
 {
-	size_t off = 12;
-	char txt[64];
+	struct sv_name nm = { 0 };
 
-	/* one question, an answer: the question's name and type/class, the
-	 * answer's name, then its type (TXT) */
-	if (get_be16(b + 4) != 1 || !get_be16(b + 6) ||
-	    !(off = dns_name_read(b, n, off, NULL, 0, 0)) || (off += 4) > n ||
-	    !(off = dns_name_read(b, n, off, NULL, 0, 0)) || off + 11 > n || get_be16(b + off) != 16)
+	if (!sv_dns_version(b, n, &nm))
 		return;
-	off += 10;
-	if (off >= n || b[off] == 0 || off + 1 + b[off] > n)
-		return;
-	text(txt, sizeof(txt), b + off + 1, b[off]);
-	if (!strncmp(txt, "dnsmasq-", 8)) {
-		snprintf(r->product, sizeof(r->product), "dnsmasq");
-		snprintf(r->version, sizeof(r->version), "%.31s", txt + 8);
-	} else if (txt[0] >= '0' && txt[0] <= '9' && strchr(txt, '.')) {
-		snprintf(r->product, sizeof(r->product), "ISC BIND");
-		snprintf(r->version, sizeof(r->version), "%.*s", span(txt, "-~ ", 31), txt);
-	}
+	snprintf(r->product, sizeof(r->product), "%s", nm.product);
+	snprintf(r->version, sizeof(r->version), "%s", nm.version);
 }
 
 /* SNMP GetResponse: the sysDescr value after its OID. */
@@ -170,7 +157,7 @@ bool udp_identify(const uint8_t *b, size_t n, struct result *r)
 		   n > 56 && b[56] == 0x21) {
 		snprintf(r->svc, sizeof(r->svc), "netbios-ns");
 	} else if (n >= 12 && get_be16(b) == 0x706b && (b[2] & 0x80)) {
-		snprintf(r->svc, sizeof(r->svc), "dns");
+		snprintf(r->svc, sizeof(r->svc), "domain");
 		dns_version(b, n, r);
 	} else if (n >= 12 && get_be16(b) == 0 && (b[2] & 0x80)) {
 		snprintf(r->svc, sizeof(r->svc), "mdns");

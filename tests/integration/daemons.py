@@ -229,8 +229,8 @@ userdb {{
             return self.missing.append("dnsmasq")
         self.spawn("/usr/sbin/dnsmasq", "-k", "-p", "53", "--no-resolv", "--no-hosts",
                    "-u", "root", f"--pid-file={self.path('dm.pid')}")
-        self.add(53, "dns", "dnsmasq", pkg_version("dnsmasq-base") or pkg_version("dnsmasq"))
-        self.expect_udp.append((53, "dns", "dnsmasq", pkg_version("dnsmasq-base")))
+        self.add(53, "domain", "dnsmasq", pkg_version("dnsmasq-base") or pkg_version("dnsmasq"))
+        self.expect_udp.append((53, "domain", "dnsmasq", pkg_version("dnsmasq-base")))
 
     def bind9(self):
         if not have("/usr/sbin/named"):
@@ -241,8 +241,8 @@ listen-on port 5353 {{ any; }}; listen-on-v6 {{ none; }}; pid-file none; recursi
 dnssec-validation no; }};
 """)
         self.spawn("/usr/sbin/named", "-g", "-c", conf)
-        self.add(5353, "dns", "ISC BIND", pkg_version("bind9"))
-        self.expect_udp.append((5353, "dns", "ISC BIND", pkg_version("bind9")))
+        self.add(5353, "domain", "ISC BIND", pkg_version("bind9"))
+        self.expect_udp.append((5353, "domain", "ISC BIND", pkg_version("bind9")))
 
     def snmpd(self):
         if not have("/usr/sbin/snmpd"):

@@ -93,7 +93,7 @@ def test_scan_sv_from_pc1_names_the_servers_services(office):
     out = in_node(name, "pc1", BIN, "scan", "server1", "-p", "21,53,80,83,445,3350,3389",
                   "--sv", "--json")
     got = {x["port"]: x["service"] for x in map(json.loads, out.splitlines()) if "port" in x}
-    assert got == {21: "ftp", 53: "dns", 80: "http", 83: "http", 445: "smb", 3350: "rdp",
+    assert got == {21: "ftp", 53: "domain", 80: "http", 83: "http", 445: "smb", 3350: "rdp",
                    3389: "rdp"}
 
 

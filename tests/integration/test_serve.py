@@ -140,7 +140,7 @@ def test_scan_sv_names_what_serve_runs(lab):
     r = client.run(BIN, "scan", "198.18.1.2", "-p", ports, "--sv", "--json", timeout=120)
     assert r.returncode == 0, r.stderr
     recs = {x["port"]: x for x in map(json.loads, r.stdout.splitlines()) if "port" in x}
-    want = {7: "echo", 21: "ftp", 22: "ssh", 23: "telnet", 25: "smtp", 53: "dns", 80: "http",
+    want = {7: "echo", 21: "ftp", 22: "ssh", 23: "telnet", 25: "smtp", 53: "domain", 80: "http",
             83: "http", 445: "smb", 3306: "mysql", 3350: "rdp", 3389: "rdp", 6379: "redis"}
     assert {p: recs[p]["service"] for p in want} == want
     assert all(recs[p]["service_source"] == "probe" for p in want)

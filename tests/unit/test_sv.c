@@ -80,7 +80,7 @@ TEST(sv_udp_answers)
 
 	memset(&r, 0, sizeof(r));
 	CHECK(udp_identify(bind, sizeof(bind), &r));
-	CHECK_STR(r.svc, "dns");
+	CHECK_STR(r.svc, "domain");
 	CHECK_STR(r.product, "ISC BIND");
 	CHECK_STR(r.version, "9.18.49");
 	memset(&r, 0, sizeof(r));

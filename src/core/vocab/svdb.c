@@ -3,24 +3,31 @@
  * send and what their answers mean (svdb.h).
  *
  * The probes and matches are data/services.txt, compiled in, parsed into
- * a struct sv_db that the caller owns (sv_db_load/sv_db_free).
+ * a struct sv_db that the caller owns (sv_db_load/sv_db_free). Most
+ * matches are regexes; what a regex cannot take apart is read here by
+ * bounded parsers of the reply (fuzzed through sv_classify): the software
+ * in an HTTP Server header, a version.bind TXT answer, the SMB2 dialect.
+ * A named product gets its CPE from the file's "cpe" lines.
  */
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/base/log.h"
 #include "core/vocab/addr.h"
 #include "core/base/xalloc.h"
 #include "core/vocab/svdb.h"
+#include "core/wire/wire.h"
 #include "core/base/banned.h"
 
 extern const char services_db[];
 
-#define MAX_PROBES 16
-#define MAX_MATCHES 128
+#define MAX_PROBES 32
+#define MAX_MATCHES 256
+#define MAX_CPES 96
 #define REPLY_MAX 4096
 
 enum { PAT_REGEX, PAT_PREFIX, PAT_EXACT };
@@ -48,7 +55,14 @@ struct match {
 	char product[64], version[64];
 };
 
+/* "cpe PRODUCT VENDOR:NAME": the CPE of a product as the matches name it */
+struct cpe {
+	char product[64], id[64];
+};
+
 struct sv_db {
+	struct cpe cpes[MAX_CPES];
+	size_t ncpes;
 	struct probe probes[MAX_PROBES];
 	size_t nprobes;
 	struct match matches[MAX_MATCHES];
@@ -130,7 +144,9 @@ static int parse_match(struct sv_db *db, const char *line, unsigned no)
 	memset(m, 0, sizeof(*m));
 	if (db->nmatches == MAX_MATCHES || sscanf(line, "match %31s %15s %n", m->service, probe, &n) < 2)
 		return errorf(-EINVAL, "services.txt:%u: bad match", no);
-	if ((m->probe = sv_db_find(db, probe)) < 0)
+	if (!strcmp(probe, "*"))
+		m->probe = -1;		/* an answer to any probe */
+	else if ((m->probe = sv_db_find(db, probe)) < 0)
 		return errorf(-EINVAL, "services.txt:%u: unknown probe '%s'", no, probe);
 	p = line + n;
 	if (*p == '/') {
@@ -157,6 +173,33 @@ static int parse_match(struct sv_db *db, const char *line, unsigned no)
 	kv(line, "product=", m->product, sizeof(m->product));
 	kv(line, "version=", m->version, sizeof(m->version));
 	db->nmatches++;
+	return 0;
+}
+
+/* cpe "Apache httpd" apache:http_server */
+static int parse_cpe(struct sv_db *db, const char *line, unsigned no)
+{
+	struct cpe *c = &db->cpes[db->ncpes];
+	const char *p = line + 4;
+	uint8_t name[64];
+	long n;
+
+	if (*p != '"') {	/* a product of one word needs no quotes */
+		n = (long)strcspn(p, " ");
+		if (n >= (long)sizeof(name))
+			n = -1;
+		else
+			memcpy(name, p, (size_t)n);
+		p += n > 0 ? n : 0;
+	} else {
+		n = unquote(&p, name, NULL, sizeof(name) - 1);
+	}
+	if (db->ncpes == MAX_CPES || n <= 0 || sscanf(p, " %63s", c->id) != 1 ||
+	    !strchr(c->id, ':'))
+		return errorf(-EINVAL, "services.txt:%u: bad cpe", no);
+	memcpy(c->product, name, (size_t)n);
+	c->product[n] = '\0';
+	db->ncpes++;
 	return 0;
 }
 
@@ -233,6 +276,8 @@ static int db_parse(struct sv_db *db)
 			db->nprobes++;
 		} else if (!strncmp(line, "match ", 6) && parse_match(db, line, no)) {
 			return -EINVAL;
+		} else if (!strncmp(line, "cpe ", 4) && parse_cpe(db, line, no)) {
+			return -EINVAL;
 		}
 	}
 	return 0;
@@ -282,6 +327,149 @@ static void expand(const char *tmpl, const char *text, const regmatch_t *g, char
 	out[k] = '\0';
 }
 
+/* Printable ASCII of p[0, n) into out, the rest as '.' */
+static void printable(char *out, size_t size, const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 1 < size; i++)
+		out[k++] = p[i] >= 32 && p[i] < 127 ? (char)p[i] : '.';
+	out[k] = '\0';
+}
+
+/* What DNS servers put in version.bind, and whose words they are. BIND's
+ * own answer is its bare version ("9.18.41-1~deb12u1-Debian"), which no
+ * other server here sends: that, and only that, names BIND. */
+static const struct {
+	const char *prefix, *product;
+} dns_versions[] = {
+	{ "dnsmasq-", "dnsmasq" },
+	{ "unbound ", "Unbound" },
+	{ "NSD ", "NSD" },
+	{ "Knot DNS ", "Knot DNS" },
+	{ "PowerDNS Authoritative Server ", "PowerDNS Authoritative Server" },
+	{ "PowerDNS Recursor ", "PowerDNS Recursor" },
+	{ "portkit ", "portkit" },
+};
+
+static bool bind_like(const char *t)
+{
+	size_t n = strspn(t, "0123456789.");
+	int dots = 0;
+
+	for (size_t i = 0; i < n; i++)
+		dots += t[i] == '.';
+	return n > 4 && t[0] == '9' && t[1] == '.' && t[n - 1] != '.' && dots == 2 &&
+	       (!t[n] || t[n] == '-' || t[n] == '~' || t[n] == ' ');
+}
+
+bool sv_dns_version(const uint8_t *b, size_t n, struct sv_name *r)
+{
+	size_t off = 12, len;
+	char txt[64];
+
+	/* one question, an answer: the question's name and type/class, the
+	 * answer's name, then its type (TXT), class, TTL, length, the string */
+	if (n < 12 || get_be16(b + 4) != 1 || !get_be16(b + 6) ||
+	    !(off = dns_name_read(b, n, off, NULL, 0, 0)) || (off += 4) > n ||
+	    !(off = dns_name_read(b, n, off, NULL, 0, 0)) || off + 11 > n || get_be16(b + off) != 16)
+		return false;
+	off += 10;
+	if (off >= n || b[off] == 0 || off + 1 + b[off] > n)
+		return false;
+	printable(txt, sizeof(txt), b + off + 1, b[off]);
+	for (size_t i = 0; i < sizeof(dns_versions) / sizeof(dns_versions[0]); i++) {
+		len = strlen(dns_versions[i].prefix);
+		if (strncmp(txt, dns_versions[i].prefix, len))
+			continue;
+		snprintf(r->product, sizeof(r->product), "%s", dns_versions[i].product);
+		snprintf(r->version, sizeof(r->version), "%.*s", (int)strcspn(txt + len, " "),
+			 txt + len);
+		return true;
+	}
+	if (!bind_like(txt))
+		return false;
+	snprintf(r->product, sizeof(r->product), "ISC BIND");
+	snprintf(r->version, sizeof(r->version), "%.*s", (int)strcspn(txt, "-~ "), txt);
+	return true;
+}
+
+/* Tokens of a Server header that are protocols or platforms, not the
+ * software that answered ("Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/1.3.0") */
+static const char *const not_products[] = {
+	"Debian", "Ubuntu", "Raspbian", "Linux", "Unix", "UNIX", "POSIX", "Win32", "Win64",
+	"CentOS", "Fedora", "FreeBSD", "HTTP", "UPnP", "DLNADOC", "IPP",
+};
+
+static bool not_product(const char *t, size_t n)
+{
+	for (size_t i = 0; i < sizeof(not_products) / sizeof(not_products[0]); i++)
+		if (strlen(not_products[i]) == n && !strncmp(t, not_products[i], n))
+			return true;
+	return false;
+}
+
+/* RFC 9110 10.2.4: Server = product *( RWS ( product / comment ) ), a
+ * product token ["/" version]: the first product that is not a protocol
+ * or a platform, its version when it starts with a digit. In the header
+ * block only (text is the reply with unprintable bytes as '.'). */
+static void http_server(const char *text, struct sv_name *r)
+{
+	const char *end = strstr(text, "\r\n\r\n"), *h = text, *eol;
+
+	for (;;) {
+		h = strstr(h, "\r\n");
+		if (!h || (end && h >= end))
+			return;
+		h += 2;
+		if (!strncasecmp(h, "Server:", 7))
+			break;
+	}
+	h += 7;
+	eol = h + strcspn(h, "\r\n");
+	while (h < eol) {
+		size_t t, v = 0;
+		const char *tok, *ver = NULL;
+
+		if (*h == ' ' || *h == '\t') {
+			h++;
+			continue;
+		}
+		if (*h == '(') {		/* a comment, nested ones too */
+			for (int depth = 0; h < eol; h++)
+				if ((depth += (*h == '(') - (*h == ')')) == 0)
+					break;
+			h++;
+			continue;
+		}
+		tok = h;
+		t = strcspn(h, " \t/(\r\n");
+		h += t;
+		if (*h == '/') {
+			ver = ++h;
+			v = strcspn(h, " \t(\r\n;,");
+			h += v;
+		}
+		if (!t || not_product(tok, t))
+			continue;
+		snprintf(r->product, sizeof(r->product), "%.*s", (int)t, tok);
+		if (ver && v && ver[0] >= '0' && ver[0] <= '9')
+			snprintf(r->version, sizeof(r->version), "%.*s", (int)v, ver);
+		return;
+	}
+}
+
+/* Products and versions that need more than a regex: product=@NAME */
+static void extract_product(const char *name, const uint8_t *b, size_t n, const char *text,
+			    struct sv_name *r)
+{
+	r->product[0] = r->version[0] = '\0';
+	if (!strcmp(name, "http-server"))
+		http_server(text, r);
+	else if (!strcmp(name, "dns-version") && n > 2)
+		sv_dns_version(b + 2, n - 2, r);	/* over TCP: a 2-byte length first */
+}
+
 /* Versions that sit in binary fields: version=@NAME in a match. */
 static void extract(const char *name, const uint8_t *b, size_t n, char *out, size_t size)
 {
@@ -294,6 +482,35 @@ static void extract(const char *name, const uint8_t *b, size_t n, char *out, siz
 		snprintf(out, size, "SMB %x.%x.%x", d >> 8, (d >> 4) & 15, d & 15);
 		if ((d & 15) == 0)
 			snprintf(out, size, "SMB %x.%x", d >> 8, (d >> 4) & 15);
+	}
+}
+
+void sv_tls_service(char *svc, size_t size)
+{
+	static const char *const names[][2] = {
+		{ "http", "https" }, { "irc", "ircs-u" }, { "ipp", "ipps" },
+	};
+	size_t n = strlen(svc);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(svc, names[i][0])) {
+			snprintf(svc, size, "%s", names[i][1]);
+			return;
+		}
+	if (n + 1 < size)
+		snprintf(svc + n, size - n, "s");	/* imaps, pop3s, smtps */
+}
+
+/* cpe:/a:VENDOR:NAME[:VERSION] for a product the file has a CPE for */
+static void cpe(const struct sv_db *db, struct sv_name *r)
+{
+	r->cpe[0] = '\0';
+	for (size_t i = 0; i < db->ncpes && r->product[0]; i++) {
+		if (strcmp(db->cpes[i].product, r->product))
+			continue;
+		snprintf(r->cpe, sizeof(r->cpe), "cpe:/a:%s%s%.*s", db->cpes[i].id,
+			 r->version[0] ? ":" : "", (int)strcspn(r->version, " "), r->version);
+		return;
 	}
 }
 
@@ -316,7 +533,7 @@ bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t l
 	for (size_t i = 0; i < db->nmatches; i++) {
 		const struct match *m = &db->matches[i];
 
-		if (m->probe != probe || !pattern_ok(m, buf, len, text, g))
+		if ((m->probe != probe && m->probe != -1) || !pattern_ok(m, buf, len, text, g))
 			continue;
 		snprintf(res->svc, sizeof(res->svc), "%s", m->service);
 		if (m->kind == PAT_REGEX) {
@@ -326,18 +543,28 @@ bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t l
 			snprintf(res->product, sizeof(res->product), "%s", m->product);
 			snprintf(res->version, sizeof(res->version), "%s", m->version);
 		}
+		if (res->product[0] == '@')
+			extract_product(m->product + 1, buf, len, text, res);
 		if (res->version[0] == '@')
 			extract(res->version + 1, buf, len, res->version, sizeof(res->version));
+		cpe(db, res);
 		return true;
 	}
 	return false;
 }
 
-size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out)
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint16_t port, uint8_t *out)
 {
 	const struct probe *p = &db->probes[probe];
 
 	memcpy(out, p->data, p->len);
+	for (size_t i = 0; i + 5 <= p->len; i++)
+		if (!memcmp(out + i, "%PORT", 5)) {
+			char digits[6];
+
+			snprintf(digits, sizeof(digits), "%05u", port);
+			memcpy(out + i, digits, 5);
+		}
 	return p->len;
 }
 

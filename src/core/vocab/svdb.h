@@ -17,6 +17,7 @@ struct sv_name {
 	char svc[32];		/* "rdp", "http", "ssh": the file's service words */
 	char product[64];
 	char version[32];
+	char cpe[96];		/* "cpe:/a:openbsd:openssh:9.2p1", "" when unknown */
 };
 
 struct sv_db;
@@ -24,9 +25,11 @@ struct sv_db;
 int sv_db_load(struct sv_db **out);
 void sv_db_free(struct sv_db *db);
 int sv_db_probes(const struct sv_db *db);
-/* The bytes of probe number probe into out (256 bytes); returns the
- * length, 0 for "just listen". */
-size_t sv_probe_bytes(const struct sv_db *db, int probe, uint8_t *out);
+/* The bytes of probe number probe into out (256 bytes), each "%PORT" in
+ * them the port asked, in five digits (IRC's nick: two ports of one server
+ * asked at once must not register the same nick); returns the length, 0
+ * for "just listen". */
+size_t sv_probe_bytes(const struct sv_db *db, int probe, uint16_t port, uint8_t *out);
 unsigned sv_probe_wait(const struct sv_db *db, int probe);	/* ms */
 bool sv_probe_tls(const struct sv_db *db, int probe);	/* the handshake step */
 const char *sv_probe_name(const struct sv_db *db, int probe);
@@ -38,5 +41,15 @@ bool sv_probe_hinted(const struct sv_db *db, int probe, uint16_t port);
  * a service? Fills res when it does. (fuzzed) */
 bool sv_classify(const struct sv_db *db, int probe, const uint8_t *buf, size_t len,
 		 struct sv_name *res);
+
+/* svc as the registry names it inside TLS: https, ircs-u, ipps, else svc
+ * with an "s" (imaps, pop3s, smtps); svc holds size bytes. */
+void sv_tls_service(char *svc, size_t size);
+
+/* A DNS message answering version.bind CH TXT (msg[0, n), no TCP length):
+ * the product and version when the text names them ("unbound 1.17.1",
+ * "dnsmasq-2.90", BIND's bare "9.18.41-1~deb12u1-Debian"); false when the
+ * message is no such answer or the text names nobody. (fuzzed) */
+bool sv_dns_version(const uint8_t *msg, size_t n, struct sv_name *out);
 
 #endif
