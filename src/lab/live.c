@@ -62,6 +62,7 @@ struct live_node {
 	struct netns net;
 	struct live_set socks, cts;
 	bool nat;		/* a router with NAT: its conntrack table too */
+	uint8_t listening[65536 / 8];	/* TCP ports listened on at the last look */
 };
 
 struct lab_live {
@@ -120,22 +121,23 @@ static int by_key(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-static bool listens(const struct sock_table *t, unsigned port)
+/* The TCP ports the node listens on, from one look's table, once per look */
+static void note_listeners(struct live_node *ln, const struct sock_table *t)
 {
+	memset(ln->listening, 0, sizeof(ln->listening));
 	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].proto == IPPROTO_TCP && t->v[i].state == SS_LISTEN &&
-		    t->v[i].lport == port)
-			return true;
-	return false;
+		if (t->v[i].proto == IPPROTO_TCP && t->v[i].state == SS_LISTEN)
+			ln->listening[t->v[i].lport / 8] |= (uint8_t)(1u << (t->v[i].lport % 8));
 }
 
 static char *sock_json(const struct live_node *ln, const char *node, const struct sock_rec *r,
-		       const struct sock_table *t, const char *op)
+		       const char *op)
 {
 	struct jtext j;
 	char key[96];
 	struct out *o;
-	int l = r->proto == IPPROTO_TCP ? listens(t, r->lport) : -1;
+	int l = r->proto != IPPROTO_TCP ? -1
+		: (ln->listening[r->lport / 8] >> (r->lport % 8)) & 1;
 
 	snprintf(key, sizeof(key), "%s/%llu", node, (unsigned long long)r->cookie);
 	o = jopen(&j, "sock", op, node, key);
@@ -235,7 +237,7 @@ static char *make_sock(void *ctx, size_t i, const char *op)
 {
 	struct sock_ctx *c = ctx;
 
-	return sock_json(c->ln, c->node, &c->t->v[i], c->t, op);
+	return sock_json(c->ln, c->node, &c->t->v[i], op);
 }
 
 static int look_socks(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
@@ -258,6 +260,7 @@ static int look_socks(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 		sock_table_free(&t);
 		return r;
 	}
+	note_listeners(ln, &t);
 	cur = xcalloc(t.n ? t.n : 1, sizeof(*cur));
 	for (size_t k = 0; k < t.n; k++) {
 		cur[k].key = t.v[k].cookie;
@@ -370,8 +373,6 @@ static void on_gone(const struct sock_rec *r, void *arg)
 	struct lab_live *v = arg;
 	struct live_node *ln;
 	struct live_rec key = { .key = r->cookie };
-	struct sock_table one = { (struct sock_rec *)r, 1, 1 };
-	char *json;
 
 	if (r->ns >= v->nnodes)
 		return;
@@ -379,12 +380,11 @@ static void on_gone(const struct sock_rec *r, void *arg)
 	if ((ln->socks.n && bsearch(&key, ln->socks.v, ln->socks.n, sizeof(key), by_key)) ||
 	    (r->state == SS_LISTEN))
 		return;		/* the next look says it closed */
-	json = sock_json(ln, v->t->nodes[r->ns].name, r, &one, "open");
-	v->fn(json, strlen(json), v->arg);
-	free(json);
-	json = sock_json(ln, v->t->nodes[r->ns].name, r, &one, "close");
-	v->fn(json, strlen(json), v->arg);
-	free(json);
+	/* which end it was: the node's listeners at the last look say */
+	key.json = sock_json(ln, v->t->nodes[r->ns].name, r, "open");
+	v->fn(key.json, strlen(key.json), v->arg);
+	emit_close(&key, v->fn, v->arg);
+	free(key.json);
 }
 
 static int follow_ends(struct lab_live *v, struct ev_loop *l, size_t i)
