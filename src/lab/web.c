@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #include "core/base/out.h"
 #include "core/base/xalloc.h"
 #include "core/host/webserve.h"
+#include "core/vocab/addr.h"
 #include "lab/lab.h"
 #include "core/base/banned.h"
 
@@ -495,11 +497,6 @@ static void handle(struct web_conn *c, const struct http_req *q, void *arg)
 
 /* ---- /lab.json ---- */
 
-static void addr_text(const uint8_t *a, char *s, size_t n)
-{
-	snprintf(s, n, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-}
-
 static void point(struct out *o, const char *key, struct lab_point p)
 {
 	out_obj_begin(o, key);
@@ -512,7 +509,7 @@ static void node_json(struct out *o, const struct lab_topo *t, const struct lab_
 		      size_t i)
 {
 	const struct lab_node *n = &t->nodes[i];
-	char a[16];
+	char a[ADDR_STRLEN];
 	struct buf ports = BUF_INIT(16u << 20);
 
 	out_obj_begin(o, NULL);
@@ -522,14 +519,14 @@ static void node_json(struct out *o, const struct lab_topo *t, const struct lab_
 	for (size_t j = 0; j < n->nifs; j++) {
 		out_obj_begin(o, NULL);
 		out_kv_str(o, "seg", t->segs[n->ifs[j].seg].name);
-		addr_text(n->ifs[j].addr, a, sizeof(a));
+		addr_format(AF_INET, n->ifs[j].addr, a);
 		out_kv_str(o, "addr", a);
 		point(o, "att", L->att[i][j]);
 		out_obj_end(o);
 	}
 	out_arr_end(o);
 	if (n->has_gw) {
-		addr_text(n->gw, a, sizeof(a));
+		addr_format(AF_INET, n->gw, a);
 		out_kv_str(o, "gw", a);
 	} else {
 		out_kv_null(o, "gw");
@@ -548,7 +545,7 @@ static void lab_fields(struct out *o, const struct web *w, const struct lab_layo
 		       const char *svg)
 {
 	const struct lab_topo *t = w->t;
-	char a[16];
+	char a[ADDR_STRLEN];
 
 	out_kv_str(o, "name", w->o->name);
 	out_kv_uint(o, "look_ms", LOOK_MS);
@@ -557,9 +554,9 @@ static void lab_fields(struct out *o, const struct web *w, const struct lab_layo
 	out_kv_int(o, "height", L->height);
 	out_arr_begin(o, "segments");
 	for (size_t i = 0; i < t->nsegs; i++) {
-		char cidr[24];
+		char cidr[ADDR_STRLEN + 8];
 
-		addr_text(t->segs[i].net, a, sizeof(a));
+		addr_format(AF_INET, t->segs[i].net, a);
 		snprintf(cidr, sizeof(cidr), "%s/%u", a, t->segs[i].len);
 		out_obj_begin(o, NULL);
 		out_kv_str(o, "name", t->segs[i].name);
@@ -581,7 +578,7 @@ static void lab_fields(struct out *o, const struct web *w, const struct lab_layo
 		out_kv_str(o, "node", t->nodes[f->node].name);
 		out_kv_str(o, "proto", f->udp ? "udp" : "tcp");
 		out_kv_uint(o, "port", f->port);
-		addr_text(f->to, a, sizeof(a));
+		addr_format(AF_INET, f->to, a);
 		out_kv_str(o, "to_addr", a);
 		out_kv_uint(o, "to_port", f->to_port);
 		out_obj_end(o);
@@ -677,8 +674,7 @@ int lab_web(const struct lab_opts *o, const struct lab_topo *t, const char *list
 	    (r = ev_signal_add(w.loop, SIGHUP, on_hangup, NULL)))
 		goto out;
 	webserve_local(w.srv, &e);
-	w.loopback = e.family == AF_INET ? e.addr[0] == 127
-		     : !memcmp(e.addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
+	w.loopback = addr_is_loopback(e.family, e.addr);
 	printf("lab web: http://%s/  (lab '%s'; Ctrl-C ends)\n",
 	       endpoint_format(e.family, e.addr, e.port, where), o->name);
 	fflush(stdout);
