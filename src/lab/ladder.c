@@ -33,6 +33,7 @@
 #include "core/base/log.h"
 #include "core/base/xalloc.h"
 #include "core/host/netns.h"
+#include "core/host/pcapany.h"
 #include "core/vocab/addr.h"
 #include "core/wire/pkt.h"
 #include "lab/lab.h"
@@ -288,8 +289,6 @@ void lab_ladder_port(struct lab_ladder *c, uint32_t ifindex, size_t node, size_t
 /* Open the capture in the switch's namespace (entered by the caller) */
 static int capture(struct lab_ladder *c)
 {
-	char err[PCAP_ERRBUF_SIZE] = "";
-	struct bpf_program prog;
 	int r;
 
 	for (size_t i = 0; i < c->t->nnodes; i++)
@@ -301,23 +300,10 @@ static int capture(struct lab_ladder *c)
 			if ((idx = if_nametoindex(name)))
 				lab_ladder_port(c, idx, i, (size_t)c->t->nodes[i].ifs[j].seg);
 		}
-	if (!(c->h = pcap_create("any", err)))
-		return errorf(-ENODEV, "cannot capture on the lab's switch: %.120s", err);
-	pcap_set_snaplen(c->h, 128);
-	pcap_set_buffer_size(c->h, 4 << 20);
-	pcap_set_immediate_mode(c->h, 1);
-	if (pcap_activate(c->h) < 0)
-		return errorf(-ENODEV, "cannot capture on the lab's switch: %.120s",
-			      pcap_geterr(c->h));
-	if (pcap_set_datalink(c->h, LINK_SLL2) < 0)
-		return errorf(-ENODEV, "cannot capture on the lab's switch: no SLL2 frames");
-	if (pcap_compile(c->h, &prog, "ip and (tcp or udp)", 1, PCAP_NETMASK_UNKNOWN) < 0)
-		return errorf(-EINVAL, "cannot compile the lab's capture filter: %.120s",
-			      pcap_geterr(c->h));
-	r = pcap_setfilter(c->h, &prog);
-	pcap_freecode(&prog);
-	if (r < 0 || pcap_setnonblock(c->h, 1, err) < 0)
-		return errorf(-EINVAL, "cannot set up the lab's capture: %.120s", pcap_geterr(c->h));
+	if ((r = pcap_any_open("the lab's switch", "ip and (tcp or udp)", 128, 4 << 20, &c->h)))
+		return r;
+	if (pcap_datalink(c->h) != LINK_SLL2)
+		return errorf(-ENODEV, "the lab's switch: this libpcap has no SLL2 frames");
 	return 0;
 }
 

@@ -22,13 +22,13 @@
 #include "core/base/hash.h"
 #include "core/base/log.h"
 #include "core/base/xalloc.h"
+#include "core/host/pcapany.h"
 #include "core/host/udpcount_int.h"
 #include "core/wire/pkt.h"
 
 #include "core/base/banned.h"
 
 #define SNAPLEN 128
-#define PCAP_TIMEOUT_MS 100
 #define PCAP_BUFFER (4 << 20)
 #define FLOW_SLOTS_MIN 256
 
@@ -314,39 +314,15 @@ void udpcount_flow_deltas(struct udpcount *uc, const struct sock_table *t, struc
 
 int udpcount_pcap_start(struct udpcount *uc, struct ev_loop *loop)
 {
-	char err[PCAP_ERRBUF_SIZE] = "";
-	struct bpf_program prog;
 	int fd, r;
 
 	if (!loop)
 		return errorf(-EINVAL, "UDP counters: a capture needs an event loop");
-	if (!(uc->h = pcap_create("any", err)))
-		return errorf(-ENODEV, "UDP counters: cannot capture on 'any': %.120s", err);
-	pcap_set_snaplen(uc->h, SNAPLEN);
-	pcap_set_timeout(uc->h, PCAP_TIMEOUT_MS);
-	pcap_set_buffer_size(uc->h, PCAP_BUFFER);
-	/* each packet readable at once (TPACKET_V2), not a block per 100 ms: a read
-	 * drains the ring first, so it counts every datagram sent before it */
-	pcap_set_immediate_mode(uc->h, 1);
-	if ((r = pcap_activate(uc->h)) < 0) {
-		r = r == PCAP_ERROR_PERM_DENIED ? -EPERM : -ENODEV;
-		return errorf(r, "UDP counters: cannot capture on 'any': %.120s%s",
-			      pcap_geterr(uc->h), r == -EPERM ? " (capturing needs root)" : "");
-	}
+	if ((r = pcap_any_open("UDP counters", "udp", SNAPLEN, PCAP_BUFFER, &uc->h)))
+		return r;
 	/* SLL2 says which interface: loopback is told from the rest by it */
-	pcap_set_datalink(uc->h, LINK_SLL2);
 	uc->linktype = pcap_datalink(uc->h);
 	uc->lo_ifindex = if_nametoindex("lo");
-	if (pcap_compile(uc->h, &prog, "udp", 1, PCAP_NETMASK_UNKNOWN) < 0)
-		return errorf(-EINVAL, "UDP counters: cannot compile the filter: %.120s",
-			      pcap_geterr(uc->h));
-	r = pcap_setfilter(uc->h, &prog);
-	pcap_freecode(&prog);
-	if (r < 0)
-		return errorf(-EINVAL, "UDP counters: cannot set the filter: %.120s",
-			      pcap_geterr(uc->h));
-	if (pcap_setnonblock(uc->h, 1, err) < 0)
-		return errorf(-EINVAL, "UDP counters: %.120s", err);
 	if ((fd = pcap_get_selectable_fd(uc->h)) < 0)
 		return errorf(-EOPNOTSUPP, "UDP counters: the capture has no descriptor");
 	if ((r = ev_io_add(loop, &uc->io, fd, EPOLLIN, on_readable)))
