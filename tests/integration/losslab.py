@@ -25,30 +25,8 @@ KINDS = ("plain", "drop", "reject-rst", "reject-icmp")
 CLOSED = {"plain": "closed", "drop": "filtered", "reject-rst": "closed",
           "reject-icmp": "filtered"}
 
-# Binds the ports, accepts and closes what comes (a connect scan's
-# handshakes never fill a backlog), prints "ready", ends when stdin closes
-# or after argv[1] seconds.
-LISTEN = r"""
-import select, socket, sys
-socks = []
-for p in sys.argv[2:]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(p)))
-    s.listen(128)
-    s.setblocking(False)
-    socks.append(s)
-print("ready", flush=True)
-for _ in range(10 ** 7):
-    r, _, _ = select.select(socks + [sys.stdin], [], [], float(sys.argv[1]))
-    if not r or sys.stdin in r:
-        break
-    for s in r:
-        try:
-            s.accept()[0].close()
-        except OSError:
-            pass
-"""
+# Listeners that accept and close (helpers/acceptor.py)
+ACCEPTOR = os.path.join(os.path.dirname(__file__), "helpers/acceptor.py")
 
 
 def drop_at_random(ns, dev, percent, arp=True):
@@ -122,7 +100,7 @@ class LossLab:
                          f"add rule inet pkloss in tcp dport != {{ {opened} }} {rest}"):
                 r = h.run("nft", *rule.split())
                 assert r.returncode == 0, r.stderr
-        p = h.spawn("/usr/bin/python3", "-c", LISTEN, seconds, *self.open)
+        p = h.spawn("/usr/bin/python3", ACCEPTOR, seconds, *self.open)
         assert p.stdout.readline().strip() == "ready"
 
     def forget_neighbours(self):

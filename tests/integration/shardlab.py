@@ -20,26 +20,8 @@ from netns import Netns
 HERE = os.path.dirname(__file__)
 PY = "/usr/bin/python3"
 
-# Listeners that accept and close (a connect scan run many times never
-# fills their queues); they end with stdin, or after an hour at most.
-ACCEPTOR = r"""
-import select, socket, sys, time
-ls = []
-for port in sys.argv[1:]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(port)))
-    s.listen(1024)
-    ls.append(s)
-print("ready", flush=True)
-end = time.time() + 3600
-while time.time() < end:
-    r = select.select(ls + [sys.stdin], [], [], 1)[0]
-    if sys.stdin in r:
-        break
-    for s in r:
-        s.accept()[0].close()
-"""
+# Listeners that accept and close; they end with stdin, or after an hour
+ACCEPTOR = os.path.join(HERE, "helpers/acceptor.py")
 
 
 def sshd_config(d, addr, key, pub):
@@ -76,7 +58,7 @@ def shard_lab(tmp, machines, hosts, open_ports):
                 f.write(f"addr add 198.18.42.{h}/23 dev pkbr41\n")
         subprocess.run(["ip", "-n", target.name, "-batch", batch], check=True, timeout=30)
         target.run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
-        p = target.spawn(PY, "-c", ACCEPTOR, *map(str, open_ports))
+        p = target.spawn(PY, ACCEPTOR, 3600, *map(str, open_ports))
         p.stdout.readline()
         key = os.path.join(tmp, "id_ed25519")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True,

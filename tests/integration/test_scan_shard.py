@@ -40,7 +40,7 @@ def lab():
                      "add rule inet pkdrop in tcp dport { 50, 150 } drop"):
             r = target.run("nft", *rule.split())
             assert r.returncode == 0, r.stderr
-        p = target.spawn(PY, "-c", ACCEPTOR, *map(str, OPEN))
+        p = target.spawn(PY, ACCEPTOR, 3600, *map(str, OPEN))
         p.stdout.readline()
         u = target.spawn(PY, os.path.join(HERE, "helpers/udpservers.py"), "dns:53")
         u.stdout.readline()
