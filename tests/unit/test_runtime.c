@@ -11,6 +11,7 @@
 #include "core/host/listen.h"
 #include "core/base/list.h"
 #include "core/base/log.h"
+#include "core/base/rate.h"
 
 struct item {
 	int v;
@@ -85,4 +86,82 @@ TEST(fd_limit_raises_soft_to_hard)
 
 	CHECK(!getrlimit(RLIMIT_NOFILE, &rl));
 	CHECK(fd_limit_raise() == (unsigned long)rl.rlim_max);
+}
+
+/* --rate is a ceiling over every second on the wire, whatever the
+ * sender's wake-ups: late ones (which catch up), idle gaps, a send call
+ * that takes milliseconds (the packet leaves at any time between the
+ * take and the call's return); n packets taken and sent at once put
+ * n - 1 more at most; and a sender that is on time gets the rate, less
+ * the 0.1 % the ceiling costs. */
+static unsigned rate_rand(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)(*s >> 33);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static long most_in_a_second(const int64_t *t, size_t n)
+{
+	long best = 0;
+
+	for (size_t i = 0, j = 0; i < n; i++) {
+		while (j < n && t[j] < t[i] + 1000000)
+			j++;
+		if ((long)(j - i) > best)
+			best = (long)(j - i);
+	}
+	return best;
+}
+
+TEST(rate_ceiling_in_every_second)
+{
+	static const double rates[] = { 1, 3, 7, 100, 999, 1000, 4321, 20000 };
+	enum { SECS = 6 };
+	uint64_t seed = 42;
+
+	for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ri++)
+		for (unsigned burst = 1; burst <= 3; burst++)
+			for (int late = 0; late < 2; late++) {
+				size_t cap = (size_t)(rates[ri] * SECS) + 16, n = 0;
+				int64_t *sent = malloc(cap * sizeof(*sent)), now = 1000000;
+				struct rate_limit rl;
+
+				rate_init(&rl, rates[ri], now);
+				while (now < 1000000 + SECS * 1000000ll && n + burst <= cap) {
+					if (rate_take(&rl, now, burst)) {
+						/* the call returns at back; each packet left
+						 * at the take or at the return */
+						int64_t back = now + 20 + (late && rate_rand(&seed) % 8 == 0
+									   ? rate_rand(&seed) % 4000 : 0);
+
+						for (unsigned k = 0; k < burst; k++)
+							sent[n++] = rate_rand(&seed) % 2 ? back : now;
+						rate_sent(&rl, back);
+						now = back;
+					}
+					now = rate_next(&rl, burst) > now ? rate_next(&rl, burst) : now + 1;
+					/* a late wake-up now and then, or an idle gap */
+					if (late && rate_rand(&seed) % 4 == 0)
+						now += rate_rand(&seed) % 3000;
+					if (late && rate_rand(&seed) % 997 == 0)
+						now += rate_rand(&seed) % 2000000;
+				}
+				qsort(sent, n, sizeof(*sent), by_time);
+				if (most_in_a_second(sent, n) > (long)rates[ri] + (long)burst - 1)
+					unit_fail(__FILE__, __LINE__, "rate %g, bursts of %u%s: %ld in a second",
+						  rates[ri], burst, late ? ", late" : "",
+						  most_in_a_second(sent, n));
+				if (!late && rates[ri] >= 100 && (double)n < rates[ri] * SECS * 0.995)
+					unit_fail(__FILE__, __LINE__, "rate %g, bursts of %u: only %zu in %d s",
+						  rates[ri], burst, n, SECS);
+				CHECK(rate_get(&rl) > rates[ri] * 0.9999 && rate_get(&rl) < rates[ri] * 1.0001);
+				free(sent);
+			}
 }

@@ -2,12 +2,20 @@
  * rate.h - a packet-rate ceiling (the generic cell rate algorithm).
  *
  * rate_take(r, now, n) says whether n more packets may go at time now:
- * packet k is due at t0 + k / rate, and a sender that fell behind may catch
- * up by at most RATE_SLACK_US of them, so in any window of T seconds at
- * most rate * T + rate * RATE_SLACK_US / 1e6 + n packets go out - for
- * --rate 100, exactly 100 in any second. rate_next() says when the next
- * one is due, for a timer. A rate of 0 means no limit. No allocation,
- * no system call: the caller passes the clock.
+ * packet k is due at t0 + k * interval, n go once the last of them is
+ * due, and a sender that fell behind may catch up by at most
+ * RATE_SLACK_US. The interval is 1 / rate stretched by that slack
+ * (1 + RATE_SLACK_US / 1e6), so catching up never puts more than rate
+ * packets in any window of one second: --rate is a ceiling over every
+ * second, not an average, at a cost of 0.1 % of the rate. That holds for
+ * senders that take one packet at a time (every prober does); n taken at
+ * once and sent at once may put n - 1 more in a second. The wire sees a
+ * packet some time after rate_take() let it go; rate_sent(r, now) after
+ * the send call says by when it had left, so that one the kernel held (a
+ * sender preempted in the call) does not let the next ones go early, and
+ * the ceiling holds on the wire too. rate_next() says
+ * when the next n are due, for a timer. A rate of 0 means no limit. No
+ * allocation, no system call: the caller passes the clock.
  */
 #ifndef PORTKIT_RATE_H
 #define PORTKIT_RATE_H
@@ -26,7 +34,10 @@ void rate_init(struct rate_limit *r, double per_sec, int64_t now_us);
 /* Change the rate from now on (a pacer that adapts). */
 void rate_set(struct rate_limit *r, double per_sec);
 bool rate_take(struct rate_limit *r, int64_t now_us, unsigned n);
-/* When n packets may go; now_us or earlier when they may go at once. */
+/* What rate_take() let go was handed to the kernel by now_us. */
+void rate_sent(struct rate_limit *r, int64_t now_us);
+/* When n packets may go (the last of them is due); now_us or earlier
+ * when they may go at once. */
 int64_t rate_next(const struct rate_limit *r, unsigned n);
 double rate_get(const struct rate_limit *r);	/* packets per second, 0 unlimited */
 
