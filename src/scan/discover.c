@@ -16,7 +16,8 @@
  * loses packets, and the silent ones get PROBE_LOSS_MARGIN rounds past
  * that one (at most --max-retries + 1 in all). ARP never leaves the link,
  * so absent neighbours cost one request a round and nothing queues behind
- * their resolution.
+ * their resolution; the addresses its replies carry go into the kernel's
+ * neighbour table (learn()), so the port probes do not queue there either.
  */
 #include <errno.h>
 #include <net/ethernet.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/host/ifaddr.h"
+#include "core/host/neigh.h"
 #include "core/base/log.h"
 #include "core/wire/pkt.h"
 #include "core/host/probe.h"
@@ -75,7 +77,9 @@ struct disc {
 	struct rate_limit rl;
 	uint16_t sport, ident;
 	unsigned round, rounds;	/* this one; how many, more once loss is seen */
+	struct neigh nl;	/* the kernel's neighbour table, opened at the first ARP reply */
 	size_t pos, left;
+	unsigned sub;		/* the next of the target at pos's NPINGS packets */
 	int64_t srtt;
 };
 
@@ -182,29 +186,55 @@ static int send_echo(struct disc *d, const struct target *t, uint32_t ti)
 	return raw_send(d->sock[t->family == AF_INET ? S_ICMP4 : S_ICMP6].io.fd, t, p, sizeof(p));
 }
 
-static int send_pings(struct disc *d, const struct target *t, const struct host *h, uint32_t ti)
+/* Ping k of a target (an echo, a SYN to 443, an ACK to 80), each its own
+ * packet through --rate. */
+#define NPINGS 3
+
+static int send_ping(struct disc *d, const struct target *t, const struct host *h, uint32_t ti,
+		     unsigned k)
 {
 	int fd = d->sock[t->family == AF_INET ? S_TCP4 : S_TCP6].io.fd;
 	uint8_t seg[24];
-	int e;
 
-	if ((e = send_echo(d, t, ti)) == -ENOBUFS || e == -EAGAIN)
-		return e;
-	tcp_segment(seg, t, h->src, d->sport, 443, hash_mix(ti ^ d->ident), 0, TCP_SYN);
-	if ((e = raw_send(fd, t, seg, sizeof(seg))) == -ENOBUFS || e == -EAGAIN)
-		return e;
-	tcp_segment(seg, t, h->src, d->sport, 80, 0, hash_mix(ti ^ d->ident), TCP_ACK);
+	if (k == 0)
+		return send_echo(d, t, ti);
+	if (k == 1)
+		tcp_segment(seg, t, h->src, d->sport, 443, hash_mix(ti ^ d->ident), 0, TCP_SYN);
+	else
+		tcp_segment(seg, t, h->src, d->sport, 80, 0, hash_mix(ti ^ d->ident), TCP_ACK);
 	return raw_send(fd, t, seg, sizeof(seg));
 }
 
 /* ---- receiving ---- */
 
-static void got_arp(struct disc *d, const uint8_t *b, size_t n)
+/* The kernel learns what discovery's ARP found, as if its own ARP had
+ * asked (core/host/neigh.h): the probes that follow go through the
+ * kernel (connect, UDP, raw SYN), and without this each waits behind the
+ * kernel's own resolution of the host - seconds when its requests are
+ * lost, and a connect closed meanwhile is a try wasted - and what the
+ * resolution held leaves in one burst, past --rate. */
+static void learn(struct disc *d, int64_t ti, const uint8_t ip[4], const uint8_t mac[6],
+		  int ifindex)
+{
+	const struct host *h;
+
+	if (ti < 0 || (h = &d->h[ti])->up || h->how != H_ARP || h->ifindex != ifindex)
+		return;
+	if (d->nl.fd < 0 && neigh_open(&d->nl))
+		return;
+	neigh_learn(&d->nl, ifindex, AF_INET, ip, mac, 6);
+}
+
+static void got_arp(struct disc *d, const uint8_t *b, size_t n, int ifindex)
 {
 	uint8_t ip[4], mac[6];
+	int64_t ti;
 
-	if (pkt_arp_reply(b, n, ip, mac))
-		found(d, tindex_find(&d->tix, AF_INET, ip), "arp-response");
+	if (pkt_arp_reply(b, n, ip, mac)) {
+		ti = tindex_find(&d->tix, AF_INET, ip);
+		learn(d, ti, ip, mac, ifindex);
+		found(d, ti, "arp-response");
+	}
 }
 
 /* An echo reply, or any TCP answer to our pings (SYN-ACK or RST). */
@@ -238,7 +268,7 @@ static void on_sock(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		if (n <= 0)
 			break;
 		if (k->kind == S_ARP) {
-			got_arp(k->d, buf, (size_t)n);
+			got_arp(k->d, buf, (size_t)n, ((struct sockaddr_ll *)&from)->sll_ifindex);
 		} else if (k->kind == S_ICMP4 || k->kind == S_TCP4 ||
 			   !endpoint_from_sockaddr(&ep, &from)) {
 			raw_decode(k->kind == S_ICMP4 || k->kind == S_TCP4 ? AF_INET : AF_INET6,
@@ -314,18 +344,25 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 
 		if (h->up || h->how == H_LOCAL || h->how == H_NOROUTE) {
 			d->pos++;
+			d->sub = 0;
 			continue;
 		}
-		if (!rate_take(&d->rl, now, h->how == H_ARP ? 1 : 3))
+		/* one packet a token: --rate holds in every second */
+		if (!rate_take(&d->rl, now, 1))
 			break;
-		h->sent_us = now;
-		e = h->how == H_ARP ? send_arp(d, tg, h) : send_pings(d, tg, h, ti);
+		if (!d->sub)
+			h->sent_us = now;
+		e = h->how == H_ARP ? send_arp(d, tg, h) : send_ping(d, tg, h, ti, d->sub);
+		rate_sent(&d->rl, ev_now_us());
 		if (e == -ENOBUFS || e == -EAGAIN) {
 			ev_timer_in(l, t, 2000, on_tick);
 			return;
 		}
-		d->pos++;
-		batch++;
+		if (h->how == H_ARP || ++d->sub == NPINGS) {
+			d->sub = 0;
+			d->pos++;
+			batch++;
+		}
 	}
 	if (d->pos < d->c->t->n) {
 		ev_timer_at(l, t, rate_next(&d->rl, 1), on_tick);
@@ -369,7 +406,7 @@ static int connect_ping(struct disc *d)
 
 int scan_discover(const struct scan_ctx *c, uint8_t *up)
 {
-	struct disc d = { .c = c };
+	struct disc d = { .c = c, .nl = { .fd = -1 } };
 	int r = 0;
 
 	d.h = xcalloc(c->t->n ? c->t->n : 1, sizeof(*d.h));
@@ -393,6 +430,7 @@ int scan_discover(const struct scan_ctx *c, uint8_t *up)
 		r = ev_run(c->loop);
 		ev_timer_stop(c->loop, &d.tick);
 		close_socks(&d);
+		neigh_close(&d.nl);
 	} else if (d.left) {
 		r = connect_ping(&d);
 	}

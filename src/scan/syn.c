@@ -402,6 +402,7 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t)
 		if (!rate_take(&s->pc.rl, now, 1))
 			break;
 		e = send_syn(s, idx);
+		rate_sent(&s->pc.rl, ev_now_us());
 		if (e == -ENOBUFS || e == -EAGAIN) {
 			s->backoff_us = s->backoff_us ? s->backoff_us * 2 : 1000;
 			if (s->backoff_us > 100000)

@@ -129,9 +129,10 @@ def wrong(truth, got):
     return sorted((k, v, got.get(k)) for k, v in truth.items() if got.get(k) != v)
 
 
-def syn_times(pcap, src):
-    """Capture timestamps (seconds) of the SYNs (no ACK) that src sent, from
-    a pcap file (Ethernet or Linux cooked)."""
+def packet_times(pcap, src, proto=6, syn_only=True):
+    """Capture timestamps (seconds) of the IPv4 packets of proto that src
+    sent - for TCP only SYNs without ACK unless syn_only is False - from a
+    pcap file (Ethernet or Linux cooked)."""
     import struct
     out = []
     with open(pcap, "rb") as f:
@@ -151,12 +152,17 @@ def syn_times(pcap, src):
             sec, frac, incl, _ = struct.unpack(e + "IIII", rec)
             data = f.read(incl)
             ip = data[off:]
-            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6 or ip[12:16] != srcb:
+            if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != proto or ip[12:16] != srcb:
                 continue
-            tcp = ip[(ip[0] & 15) * 4:]
-            if len(tcp) >= 14 and tcp[13] & 0x12 == 0x02:
+            l4 = ip[(ip[0] & 15) * 4:]
+            if proto != 6 or not syn_only or (len(l4) >= 14 and l4[13] & 0x12 == 0x02):
                 out.append(sec + frac / (1e9 if nano else 1e6))
     return out
+
+
+def syn_times(pcap, src):
+    """Capture timestamps (seconds) of the SYNs (no ACK) that src sent."""
+    return packet_times(pcap, src)
 
 
 def max_per_second(times):
@@ -175,10 +181,10 @@ class Capture:
     """tcpdump on a device inside a namespace, writing a pcap; started ready
     (its "listening on" line read), stopped by its own pid."""
 
-    def __init__(self, ns, dev, path):
+    def __init__(self, ns, dev, path, filt="tcp"):
         self.path = path
         self.p = subprocess.Popen(["ip", "netns", "exec", ns.name, "tcpdump", "-i", dev, "-U", "--immediate-mode",
-                                   "-n", "-w", path, "tcp"],
+                                   "-n", "-w", path, filt],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = self.p.stderr.readline()
         assert "listening on" in line, line

@@ -26,6 +26,7 @@ struct slot {
 	struct ev_io io;	/* io.fd -1: free */
 	struct prober *p;
 	uint8_t tries;
+	uint8_t sent;		/* UDP: payloads sent of this try */
 	uint32_t group;
 	uint64_t idx;
 	int64_t sent_us;	/* this try */
@@ -44,6 +45,7 @@ struct prober {
 	struct ev_timer wake;		/* when --rate lets the next probe go */
 	struct slot *slots;
 	size_t nslots, busy;
+	size_t sending;			/* UDP slots with payloads still to send */
 	uint64_t next;			/* next fresh probe */
 	struct retry *retry;		/* probes queued for another try, oldest */
 	size_t rhead, nretry, capretry;	/* first: retry[rhead..nretry) */
@@ -55,6 +57,8 @@ struct prober {
 	uint64_t answers[2];		/* answered on the first try; only on a retry */
 	int64_t last_cut;		/* when the window was last halved */
 	unsigned retries;		/* tries after the first a silent probe gets now */
+	uint64_t *held;			/* bitmap: gave up at retries, which may still grow */
+	size_t nheld;
 	unsigned tokens;		/* --rate packets one TCP probe may put on the wire */
 };
 
@@ -121,9 +125,33 @@ static void sample(struct prober *p, uint32_t group, int64_t rtt)
  * firewall's drop) is no evidence, so filtered hosts keep their pace;
  * --rate stays the ceiling on the wire.
  */
+static unsigned retries_cap(const struct prober *p)
+{
+	return p->ps->max_retries > p->ps->retries ? p->ps->max_retries : p->ps->retries;
+}
+
+static void requeue(struct prober *p, uint64_t idx, uint8_t tries);
+
+/* Seen loss raised the tries: the probes that already gave up at the old
+ * count get the new ones too (a pair probed before the first loss was
+ * seen is as likely to have lost its tries as one still in flight). */
+static void raise_retries(struct prober *p, unsigned to)
+{
+	unsigned was = p->retries;
+
+	p->retries = to;
+	for (uint64_t w = 0; p->nheld && w < (p->ps->count + 63) / 64; w++)
+		for (uint64_t bits = p->held[w]; bits; bits &= bits - 1) {
+			requeue(p, w * 64 + (uint64_t)__builtin_ctzll(bits), (uint8_t)(was + 1));
+			p->nheld--;
+		}
+	if (p->held)
+		memset(p->held, 0, (size_t)((p->ps->count + 63) / 64) * sizeof(*p->held));
+}
+
 static void window(struct prober *p, const struct slot *s)
 {
-	unsigned cap = p->ps->max_retries > p->ps->retries ? p->ps->max_retries : p->ps->retries;
+	unsigned cap = retries_cap(p);
 	unsigned want = s->tries + (unsigned)PROBE_LOSS_MARGIN;
 	double floor = (double)p->nslots < MIN_CWND ? (double)p->nslots : MIN_CWND;
 
@@ -133,7 +161,7 @@ static void window(struct prober *p, const struct slot *s)
 	if (!s->tries)
 		return;
 	if (p->retries < want)
-		p->retries = want < cap ? want : cap;
+		raise_retries(p, want < cap ? want : cap);
 	if (s->sent_us <= p->last_cut)
 		return;
 	p->last_cut = ev_now_us();
@@ -145,6 +173,10 @@ static void window(struct prober *p, const struct slot *s)
 
 static void release(struct prober *p, struct slot *s)
 {
+	if (p->ps->proto == PROTO_UDP && p->ps->npayloads && s->sent < p->ps->npayloads) {
+		s->sent = (uint8_t)p->ps->npayloads;
+		p->sending--;
+	}
 	ev_io_del(p->loop, &s->io);
 	close(s->io.fd);
 	s->io.fd = -1;
@@ -306,23 +338,26 @@ static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
 		on_udp(s);
 }
 
-static void send_payloads(struct prober *p, struct slot *s)
+/* The next service payload of a UDP try (every service's payload to every
+ * port: a DNS server on 5300 answers the DNS one), one --rate token each;
+ * the try's wait starts at its last. */
+static void send_payload(struct prober *p, struct slot *s)
 {
-	/* every service's payload to every port: a DNS server on 5300
-	 * answers the DNS one */
-	for (size_t k = 0; k < p->ps->npayloads; k++) {
-		const struct probe_payload *pl = &p->ps->payloads[k];
+	const struct probe_payload *pl = &p->ps->payloads[s->sent++];
 
-		if (send(s->io.fd, pl->data, pl->len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS) {
-			int err = errno;
+	if (s->sent == p->ps->npayloads)
+		p->sending--;
+	s->sent_us = ev_now_us();
+	if (send(s->io.fd, pl->data, pl->len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS) {
+		int err = errno;
 
-			/* an ICMP error for an earlier datagram: read it now */
-			if (!read_error(s))
-				by_errno(s, err);
-			if (s->io.fd < 0)
-				return;
-		}
+		rate_sent(&p->rl, ev_now_us());
+		/* an ICMP error for an earlier datagram: read it now */
+		if (!read_error(s))
+			by_errno(s, err);
+		return;
 	}
+	rate_sent(&p->rl, ev_now_us());
 }
 
 /* Start probe idx in slot s; false when no descriptor was free. */
@@ -357,6 +392,7 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
 		int err = errno;
 
+		rate_sent(&p->rl, ev_now_us());
 		if (err == ECONNREFUSED)
 			done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
 		else	/* at once, from the routing table: no route */
@@ -364,29 +400,64 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 				   : err == EHOSTUNREACH ? "host-unreach" : "error");
 		return true;
 	}
-	if (p->ps->proto == PROTO_UDP)
-		send_payloads(p, s);
+	rate_sent(&p->rl, ev_now_us());
+	if (p->ps->proto == PROTO_UDP && p->ps->npayloads) {
+		s->sent = 0;
+		p->sending++;
+		send_payload(p, s);
+	}
 	return true;
 }
 
-/* A try drew no answer: queue another, or say so. */
+static void requeue(struct prober *p, uint64_t idx, uint8_t tries)
+{
+	if (p->rhead && p->rhead == p->nretry)
+		p->rhead = p->nretry = 0;
+	else if (p->rhead > 4096 && p->rhead * 2 > p->nretry) {
+		memmove(p->retry, p->retry + p->rhead, (p->nretry - p->rhead) * sizeof(*p->retry));
+		p->nretry -= p->rhead;
+		p->rhead = 0;
+	}
+	p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
+	p->retry[p->nretry++] = (struct retry){ idx, tries };
+}
+
+static void no_answer(struct prober *p, uint64_t idx)
+{
+	struct probe_result r = { .index = idx, .reason = "no-response",
+				  .state = p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED };
+
+	p->ps->result(p->ps->arg, &r);
+}
+
+/* A try drew no answer: queue another, or hold it while seen loss may
+ * still raise the tries, or say so. */
 static void silent(struct prober *p, struct slot *s)
 {
 	if (s->tries < p->retries) {
-		if (p->rhead && p->rhead == p->nretry)
-			p->rhead = p->nretry = 0;
-		else if (p->rhead > 4096 && p->rhead * 2 > p->nretry) {
-			memmove(p->retry, p->retry + p->rhead, (p->nretry - p->rhead) * sizeof(*p->retry));
-			p->nretry -= p->rhead;
-			p->rhead = 0;
-		}
-		p->retry = xgrow(p->retry, sizeof(*p->retry), p->nretry + 1, &p->capretry);
-		p->retry[p->nretry++] = (struct retry){ s->idx, (uint8_t)(s->tries + 1) };
+		requeue(p, s->idx, (uint8_t)(s->tries + 1));
+		release(p, s);
+	} else if (p->retries < retries_cap(p)) {
+		if (!p->held)
+			p->held = xcalloc((size_t)((p->ps->count + 63) / 64), sizeof(*p->held));
+		p->held[s->idx / 64] |= 1ull << (s->idx % 64);
+		p->nheld++;
 		release(p, s);
 	} else {
 		done(p, s, p->ps->proto == PROTO_TCP ? ST_FILTERED : ST_OPEN_FILTERED, "no-response",
 		     NULL, 0);
 	}
+}
+
+/* The end: what was held stays without an answer. */
+static void flush_held(struct prober *p)
+{
+	for (uint64_t w = 0; p->nheld && w < (p->ps->count + 63) / 64; w++)
+		for (uint64_t bits = p->held[w]; bits; bits &= bits - 1) {
+			p->held[w] &= bits - 1;
+			p->nheld--;
+			no_answer(p, w * 64 + (uint64_t)__builtin_ctzll(bits));
+		}
 }
 
 static void on_sweep(struct ev_loop *l, struct ev_timer *t)
@@ -397,19 +468,31 @@ static void on_sweep(struct ev_loop *l, struct ev_timer *t)
 	for (size_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
 
-		if (s->io.fd >= 0 && now - s->sent_us >= timeout_us(p, s->group, s->tries))
+		if (s->io.fd >= 0 && (!p->ps->npayloads || s->sent == p->ps->npayloads) &&
+		    now - s->sent_us >= timeout_us(p, s->group, s->tries))
 			silent(p, s);
 	}
 	ev_timer_in(l, t, SWEEP_US, on_sweep);
 }
 
-/* May another probe go out now? UDP counts every datagram it sends. */
+/* May another probe go out now? A TCP probe takes p->tokens; a UDP
+ * datagram one (each payload is its own). */
+static unsigned probe_tokens(const struct prober *p)
+{
+	return p->ps->proto == PROTO_UDP ? 1 : p->tokens;
+}
+
+static void on_wake(struct ev_loop *l, struct ev_timer *t);
+
 static bool rate_ok(struct prober *p)
 {
-	unsigned n = p->ps->proto == PROTO_UDP && p->ps->npayloads ? (unsigned)p->ps->npayloads
-		     : p->tokens;
+	return rate_take(&p->rl, ev_now_us(), probe_tokens(p));
+}
 
-	return rate_take(&p->rl, ev_now_us(), n);
+static void wait_rate(struct ev_loop *l, struct prober *p)
+{
+	if (!ev_timer_active(&p->wake))
+		ev_timer_at(l, &p->wake, rate_next(&p->rl, probe_tokens(p)), on_wake);
 }
 
 static void on_wake(struct ev_loop *l, struct ev_timer *t)
@@ -423,6 +506,18 @@ static void refill(struct ev_loop *l, void *arg)
 {
 	struct prober *p = arg;
 
+	/* the tries under way send their payloads before new ones start */
+	for (size_t i = 0; p->sending && i < p->nslots; i++) {
+		struct slot *s = &p->slots[i];
+
+		if (s->io.fd < 0 || s->sent >= p->ps->npayloads)
+			continue;
+		if (!rate_ok(p)) {
+			wait_rate(l, p);
+			return;
+		}
+		send_payload(p, s);
+	}
 	for (size_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
 
@@ -431,8 +526,7 @@ static void refill(struct ev_loop *l, void *arg)
 		if ((p->rhead == p->nretry && p->next >= p->ps->count) || (double)p->busy >= p->cwnd)
 			break;
 		if (!rate_ok(p)) {
-			if (!ev_timer_active(&p->wake))
-				ev_timer_at(l, &p->wake, rate_next(&p->rl, 1), on_wake);
+			wait_rate(l, p);
 			break;
 		}
 		if (p->rhead < p->nretry) {	/* the longest waiting first: none starves */
@@ -442,8 +536,10 @@ static void refill(struct ev_loop *l, void *arg)
 			p->next++;
 		}
 	}
-	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count)
+	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count) {
+		flush_held(p);
 		ev_break(l);
+	}
 }
 
 static size_t parallel(const struct probe_set *ps)
@@ -464,6 +560,8 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 
 	if (!ps->count)
 		return 0;
+	if (ps->npayloads > UINT8_MAX)
+		return -EINVAL;
 	p.nslots = parallel(ps);
 	if (p.nslots > ps->count)
 		p.nslots = (size_t)ps->count;
@@ -490,6 +588,7 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 			release(&p, &p.slots[i]);
 	free(p.slots);
 	free(p.retry);
+	free(p.held);
 	free(p.host);
 	return r;
 }

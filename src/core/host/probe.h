@@ -63,9 +63,10 @@ struct probe_set {
 	void (*endpoint)(void *arg, uint64_t i, struct endpoint *ep);
 	void (*result)(void *arg, const struct probe_result *r);
 	void *arg;
-	const struct probe_payload *payloads;	/* UDP: sent in this order */
+	/* UDP: sent in this order, one --rate token each (at most 255) */
+	const struct probe_payload *payloads;
 	size_t npayloads;
-	unsigned rate;		/* probes per second, 0: no limit */
+	unsigned rate;		/* packets per second on the wire, 0: no limit */
 	unsigned retries;
 	unsigned max_retries;	/* what seen loss may raise retries to (0: retries) */
 	unsigned timeout_ms;	/* 0: adaptive */
