@@ -387,6 +387,9 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	s->idx = idx;
 	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
 	s->sent_us = ev_now_us();
+	/* nothing to send yet: release() on a connect that fails at once
+	 * must not count this slot out of p->sending (a fresh slot's 0 would) */
+	s->sent = (uint8_t)p->ps->npayloads;
 	p->busy++;
 	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
 	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
@@ -536,6 +539,11 @@ static void refill(struct ev_loop *l, void *arg)
 			p->next++;
 		}
 	}
+	/* payloads still to send go at the next pass, which nothing else
+	 * may wake before the sweep's 5 ms: come back as soon as --rate
+	 * allows (at once without --rate, after reading what came) */
+	if (p->sending)
+		wait_rate(l, p);
 	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count) {
 		flush_held(p);
 		ev_break(l);
