@@ -576,7 +576,7 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	p.slots = xcalloc(p.nslots, sizeof(*p.slots));
 	for (size_t i = 0; i < p.nslots; i++)
 		p.slots[i].io.fd = -1;
-	rate_init(&p.rl, ps->rate, ev_now_us());
+	rate_resume(&p.rl, ps->rate, ev_now_us(), ps->wire_due);
 	p.cwnd = (double)p.nslots;
 	p.retries = ps->retries;
 	/* a TCP probe that waits past the kernel's RTO lets the kernel resend
@@ -588,6 +588,7 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	ev_set_hooks(l, refill, NULL, &p);
 	ev_timer_in(l, &p.sweep, SWEEP_US, on_sweep);
 	r = ev_run(l);
+	rate_hand_over(&p.rl, ps->wire_due);
 	ev_timer_stop(l, &p.sweep);
 	ev_timer_stop(l, &p.wake);
 	ev_set_hooks(l, NULL, NULL, NULL);
