@@ -399,7 +399,8 @@ static int connect_ping(struct disc *d)
 	struct cping cp = { d->c, d };
 	struct probe_set ps = { .proto = PROTO_TCP, .count = (uint64_t)d->c->t->n * 2,
 				.endpoint = cping_endpoint, .result = cping_result, .arg = &cp,
-				.rate = d->c->o->rate, .timeout_ms = 2000 };
+				.rate = d->c->o->rate, .timeout_ms = 2000,
+				.wire_due = d->c->wire_due };
 
 	return probe_run(d->c->loop, &ps);
 }
@@ -425,9 +426,12 @@ int scan_discover(const struct scan_ctx *c, uint8_t *up)
 	if (d.left && geteuid() == 0) {
 		for (int k = 0; k < NSOCK; k++)
 			open_sock(&d, k);
-		rate_init(&d.rl, c->o->rate ? c->o->rate : DISC_RATE, ev_now_us());
+		rate_resume(&d.rl, c->o->rate ? c->o->rate : DISC_RATE, ev_now_us(), c->wire_due);
 		ev_timer_in(c->loop, &d.tick, 0, on_tick);
 		r = ev_run(c->loop);
+		/* without --rate, discovery's own pace binds nothing after it */
+		if (c->o->rate)
+			rate_hand_over(&d.rl, c->wire_due);
 		ev_timer_stop(c->loop, &d.tick);
 		close_socks(&d);
 		neigh_close(&d.nl);

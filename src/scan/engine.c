@@ -194,6 +194,7 @@ static int run(const struct scan_ctx *c, unsigned proto)
 		.endpoint = endpoint_of, .result = result_of, .arg = &r,
 		.rate = c->o->rate, .retries = c->o->retries, .timeout_ms = c->o->timeout_ms,
 		.parallel = c->o->parallel, .group = host_of, .ngroups = (uint32_t)c->t->n,
+		.wire_due = c->wire_due,
 	};
 	int e;
 

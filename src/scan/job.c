@@ -335,8 +335,10 @@ static int probe_ports(struct scan_job *j)
 				    .permute = o->method == M_SYN || o->seed || o->shards || o->resume };
 	uint64_t *order = NULL;
 	uint32_t *map = NULL;
+	int64_t wire_due = 0;	/* --rate holds across discovery and the engine */
 	int r;
 
+	sc.wire_due = &wire_due;
 	r = hosts_up(j, &sc, isup);
 	replay_state(j);
 	save_state(j, false, true);

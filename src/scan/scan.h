@@ -213,6 +213,9 @@ struct scan_ctx {
 	const uint64_t *order;
 	uint64_t norder;
 	uint64_t seed;		/* the key of SYN cookies and the order, never 0 */
+	/* --rate across discovery and the engine: when the next packet may
+	 * go (core/rate rate_resume, rate_hand_over); NULL: none */
+	int64_t *wire_due;
 };
 /* discover.c: which targets are up (up[i] 1 or 0), each reported through
  * c->host; 0 or -errno. */

@@ -477,7 +477,7 @@ static int setup(struct syn *s)
 	if (s->pc.rate < s->pc.min)
 		s->pc.rate = s->pc.min;
 	s->t_start = ev_now_us();
-	rate_init(&s->pc.rl, s->pc.rate, s->t_start);
+	rate_resume(&s->pc.rl, s->pc.rate, s->t_start, s->c.wire_due);
 	return 0;
 }
 
@@ -492,6 +492,7 @@ int scan_syn(const struct scan_ctx *c)
 		return r;
 	ev_timer_in(s.c.loop, &s.tick, 0, on_tick);
 	r = ev_run(s.c.loop);
+	rate_hand_over(&s.pc.rl, s.c.wire_due);
 	ev_timer_stop(s.c.loop, &s.tick);
 	for (int i = 0; i < NRAW; i++)	/* what came during the last wait */
 		if (s.raw[i].io.fd >= 0)

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -129,6 +130,32 @@ def test_rate_is_a_ceiling_on_the_wire(clean, tmp_path, method):
     assert wrong(clean.truth(), got) == []
     assert len(times) >= 600
     assert max_per_second(times) <= rate, max_per_second(times)
+
+
+@pytest.mark.parametrize("method", ["syn", "connect"])
+def test_rate_is_a_ceiling_across_discovery(clean, tmp_path, method):
+    """Without -Pn discovery's ARP requests count too, and the engine's
+    limiter goes on from discovery's: at most --rate 300 in any second of
+    ARP requests and SYNs. Before, the engine started a fresh limiter the
+    moment the hosts had answered, and the second that held discovery's
+    requests held 301."""
+    path = str(tmp_path / "wire.pcap")
+    cap = Capture(clean.scanner, clean.bridge, path, "arp or tcp")
+    try:
+        r = clean.scanner.run(BIN, "scan", "198.18.71.2", "198.18.71.3", "-s", method,
+                              "-p", "7000-7299", "--rate", 300, "--json", timeout=120)
+    finally:
+        cap.stop()
+    assert r.returncode == 0, r.stderr
+    # the scanner's ARP requests (sender 198.18.71.1) and its SYNs
+    out = subprocess.run(["tcpdump", "-r", path, "-tt", "-n",
+                          "(arp and arp[6:2] == 1 and arp[14:4] == 0xc6124701) or "
+                          "(tcp and src host 198.18.71.1 and tcp[13] & 0x12 == 2)"],
+                         capture_output=True, text=True).stdout.splitlines()
+    times = [float(line.split()[0]) for line in out]
+    assert sum("ARP" in line for line in out) >= 2
+    assert len(times) >= 602
+    assert max_per_second(times) <= 300, max_per_second(times)
 
 
 def test_udp_rate_is_a_ceiling_on_the_wire(clean, tmp_path):

@@ -55,3 +55,16 @@ int64_t rate_next(const struct rate_limit *r, unsigned n)
 {
 	return r->interval_us > 0 ? (int64_t)(r->tat + r->interval_us * (n ? n - 1 : 0)) + 1 : 0;
 }
+
+void rate_resume(struct rate_limit *r, double per_sec, int64_t now_us, const int64_t *due)
+{
+	rate_init(r, per_sec, due && *due > now_us ? *due : now_us);
+}
+
+void rate_hand_over(const struct rate_limit *r, int64_t *due)
+{
+	int64_t next = rate_next(r, 1);
+
+	if (due && next > *due)
+		*due = next;
+}

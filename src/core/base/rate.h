@@ -40,5 +40,11 @@ void rate_sent(struct rate_limit *r, int64_t now_us);
  * when they may go at once. */
 int64_t rate_next(const struct rate_limit *r, unsigned n);
 double rate_get(const struct rate_limit *r);	/* packets per second, 0 unlimited */
+/* A limiter that goes on from where another stopped (discovery, then the
+ * engine; a scan's passes): rate_init() at now, or at *due when that is
+ * later, and *due set to when the next packet may go when it is done - so
+ * the ceiling holds across the hand-over. due NULL: a fresh start. */
+void rate_resume(struct rate_limit *r, double per_sec, int64_t now_us, const int64_t *due);
+void rate_hand_over(const struct rate_limit *r, int64_t *due);
 
 #endif

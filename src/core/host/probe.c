@@ -387,6 +387,9 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	s->idx = idx;
 	s->group = p->host ? p->ps->group(p->ps->arg, idx) : 0;
 	s->sent_us = ev_now_us();
+	/* nothing to send yet: release() on a connect that fails at once
+	 * must not count this slot out of p->sending (a fresh slot's 0 would) */
+	s->sent = (uint8_t)p->ps->npayloads;
 	p->busy++;
 	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
 	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
@@ -536,6 +539,11 @@ static void refill(struct ev_loop *l, void *arg)
 			p->next++;
 		}
 	}
+	/* payloads still to send go at the next pass, which nothing else
+	 * may wake before the sweep's 5 ms: come back as soon as --rate
+	 * allows (at once without --rate, after reading what came) */
+	if (p->sending)
+		wait_rate(l, p);
 	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count) {
 		flush_held(p);
 		ev_break(l);
@@ -568,7 +576,7 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	p.slots = xcalloc(p.nslots, sizeof(*p.slots));
 	for (size_t i = 0; i < p.nslots; i++)
 		p.slots[i].io.fd = -1;
-	rate_init(&p.rl, ps->rate, ev_now_us());
+	rate_resume(&p.rl, ps->rate, ev_now_us(), ps->wire_due);
 	p.cwnd = (double)p.nslots;
 	p.retries = ps->retries;
 	/* a TCP probe that waits past the kernel's RTO lets the kernel resend
@@ -580,6 +588,7 @@ int probe_run(struct ev_loop *l, const struct probe_set *ps)
 	ev_set_hooks(l, refill, NULL, &p);
 	ev_timer_in(l, &p.sweep, SWEEP_US, on_sweep);
 	r = ev_run(l);
+	rate_hand_over(&p.rl, ps->wire_due);
 	ev_timer_stop(l, &p.sweep);
 	ev_timer_stop(l, &p.wake);
 	ev_set_hooks(l, NULL, NULL, NULL);

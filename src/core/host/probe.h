@@ -75,6 +75,8 @@ struct probe_set {
 	 * host's own round trips rather than everyone's */
 	uint32_t (*group)(void *arg, uint64_t i);
 	uint32_t ngroups;
+	/* optional: --rate goes on from an earlier sender's packets (rate_resume) */
+	int64_t *wire_due;
 };
 
 /* Run every probe of ps on l; returns 0 or -errno. */
