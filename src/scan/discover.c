@@ -78,6 +78,7 @@ struct disc {
 	uint16_t sport, ident;
 	unsigned round, rounds;	/* this one; how many, more once loss is seen */
 	struct neigh nl;	/* the kernel's neighbour table, opened at the first ARP reply */
+	bool no_neigh;		/* it may not be written here */
 	size_t pos, left;
 	unsigned sub;		/* the next of the target at pos's NPINGS packets */
 	int64_t srtt;
@@ -218,11 +219,19 @@ static void learn(struct disc *d, int64_t ti, const uint8_t ip[4], const uint8_t
 {
 	const struct host *h;
 
-	if (ti < 0 || (h = &d->h[ti])->up || h->how != H_ARP || h->ifindex != ifindex)
+	if (ti < 0 || (h = &d->h[ti])->up || h->how != H_ARP || h->ifindex != ifindex ||
+	    d->no_neigh)
 		return;
-	if (d->nl.fd < 0 && neigh_open(&d->nl))
+	if (d->nl.fd < 0 && neigh_open(&d->nl)) {
+		d->no_neigh = true;
 		return;
-	neigh_learn(&d->nl, ifindex, AF_INET, ip, mac, 6);
+	}
+	/* root without CAP_NET_ADMIN (a container's default) may not: the
+	 * kernel resolves as before, and nobody asks again */
+	if (neigh_learn(&d->nl, ifindex, AF_INET, ip, mac, 6) == -EPERM) {
+		neigh_close(&d->nl);
+		d->no_neigh = true;
+	}
 }
 
 static void got_arp(struct disc *d, const uint8_t *b, size_t n, int ifindex)

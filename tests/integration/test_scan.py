@@ -122,6 +122,24 @@ def test_xml_is_nmap_shaped(lab, tmp_path):
     assert root.find("runstats/finished") is not None
 
 
+def test_loopback_udp_closed_ports_are_closed(pk):
+    """A closed UDP port on this host answers with this host's own port
+    unreachable: closed, not taken for a lost try (which an ICMP error
+    from here is for any other target: its ARP went unanswered). Before,
+    every closed port on 127.0.0.1 came out open|filtered."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    r = pk("scan", "127.0.0.1", "-s", "udp", "-p", f"{port - 1}-{port + 1}", "--all",
+           "--retries", "0", "--json")
+    s.close()
+    assert r.rc == 0
+    got = {x["port"]: (x["state"], x["reason"]) for x in port_records(r.out)}
+    assert got[port] == ("open|filtered", "no-response")
+    assert got[port - 1] == got[port + 1] == ("closed", "port-unreach")
+
+
 def test_text_table(lab):
     r = lab.run(BIN, "scan", "198.18.0.2", "-p", "22,80,81", timeout=60)
     lines = r.stdout.splitlines()

@@ -1,7 +1,9 @@
 /*
- * test_probe_udp.c - core/host/probe: a UDP try's payloads go out one
- * --rate token each, and without --rate one loop pass apart, not one
- * sweep (5 ms) apart.
+ * test_probe_udp.c - core/host/probe: a UDP try's payloads, sent one
+ * --rate token each over several loop passes, all go out, in order, and
+ * the try ends in one result. (Their pace without --rate - one loop pass
+ * apart, where they had waited for the 5 ms sweep - was checked with
+ * strace; the suite makes no timing assertions.)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,7 +33,7 @@ static void count_result(void *arg, const struct probe_result *r)
 	++*(int *)arg;
 }
 
-TEST(probe_udp_payloads_without_rate_go_at_once)
+TEST(probe_udp_payloads_all_go_in_order)
 {
 	enum { NPL = 40 };
 	static struct probe_payload pl[NPL];
@@ -43,23 +45,22 @@ TEST(probe_udp_payloads_without_rate_go_at_once)
 				.npayloads = NPL, .timeout_ms = 100 };
 	struct ev_loop *l = ev_loop_new();
 	char buf[16];
-	int64_t t0;
 
 	CHECK(s >= 0 && l);
 	CHECK(!bind(s, (struct sockaddr *)&sa, sizeof(sa)));
 	CHECK(!getsockname(s, (struct sockaddr *)&sa, &len));
 	silent_port = ntohs(sa.sin_port);
-	for (size_t k = 0; k < NPL; k++)
-		pl[k] = (struct probe_payload){ (const uint8_t *)"x", 1 };
-	t0 = ev_now_us();
+	static uint8_t bytes[NPL];
+
+	for (size_t k = 0; k < NPL; k++) {
+		bytes[k] = (uint8_t)k;
+		pl[k] = (struct probe_payload){ &bytes[k], 1 };
+	}
 	CHECK_INT(probe_run(l, &ps), 0);
-	/* 40 payloads one sweep apart were 200 ms before the 100 ms wait */
-	if (ev_now_us() - t0 > 250000)
-		unit_fail(__FILE__, __LINE__, "%d payloads took %lld us", NPL,
-			  (long long)(ev_now_us() - t0));
 	CHECK_INT(results, 1);
 	while (recv(s, buf, sizeof(buf), 0) == 1)
-		got++;
+		if ((uint8_t)buf[0] == (uint8_t)got)
+			got++;
 	CHECK_INT(got, NPL);
 	ev_loop_free(l);
 	close(s);

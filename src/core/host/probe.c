@@ -257,7 +257,8 @@ static const char *icmp_reason(uint8_t origin, uint8_t type, uint8_t code, enum 
 
 /* Did this host itself send the ICMP error? It does when its ARP or
  * neighbour solicitation went unanswered and it dropped the probe: a lost
- * try, not the target's answer. */
+ * try, not the target's answer. Unless this host is the target: then its
+ * port unreachable is the answer (a closed UDP port on 127.0.0.1). */
 static bool from_here(const struct slot *s, const struct cmsghdr *c)
 {
 	size_t at = sizeof(struct sock_extended_err);
@@ -270,7 +271,8 @@ static bool from_here(const struct slot *s, const struct cmsghdr *c)
 	return n >= sizeof(struct sockaddr_in) &&
 	       !getsockname(s->io.fd, (struct sockaddr *)&me, &len) &&
 	       !endpoint_from_sockaddr(&a, &off) && !endpoint_from_sockaddr(&b, &me) &&
-	       a.family == b.family && !memcmp(a.addr, b.addr, a.family == AF_INET ? 4 : 16);
+	       a.family == b.family && !memcmp(a.addr, b.addr, a.family == AF_INET ? 4 : 16) &&
+	       !(a.family == s->ep.family && !memcmp(a.addr, s->ep.addr, a.family == AF_INET ? 4 : 16));
 }
 
 /* The ICMP error queued on the socket (IP_RECVERR): the exact reason (a
