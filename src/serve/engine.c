@@ -56,7 +56,10 @@ struct serve_engine {
 	unsigned long conns, done;
 	struct list conns_open;		/* every open connection */
 	int err;
-	bool all;			/* the --all-ports table is ours to remove */
+	/* --all-ports: the session that owns the table (nftables' owner
+	 * flag): the kernel removes the table when it closes, also when serve
+	 * is killed; NULL: no table of ours */
+	struct nft_session *all;
 };
 
 struct ftp_data {
@@ -125,7 +128,7 @@ static void keep_port(struct serve_engine *e, uint16_t port, bool add)
 		return;
 	snprintf(cmd, sizeof(cmd), "%s element " ALL_TABLE " keep { %u }", add ? "add" : "delete",
 		 port);
-	nft_apply(cmd);
+	nft_session_apply(e->all, cmd);
 }
 
 static void data_free(struct conn *c)
@@ -532,7 +535,9 @@ static int open_listener(const struct serve_opts *o, const struct serve_spec *s,
  * counts too); for local clients, whose own socket that lookup finds, the
  * set `keep` does (the listeners now, read from sock_diag, and each FTP
  * data port while it is open). A remote shell keeps working. The table is
- * removed when serve ends. */
+ * removed when serve ends, by serve or, when serve is killed, by the
+ * kernel: it carries nftables' owner flag, so it belongs to the session's
+ * netlink socket and goes when that closes. */
 
 static int all_ports_ruleset(uint16_t p, struct buf *b)
 {
@@ -542,7 +547,8 @@ static int all_ports_ruleset(uint16_t p, struct buf *b)
 
 	if (r)
 		return r;
-	buf_addf(b, "table " ALL_TABLE " {\n set keep { type inet_service; elements = { %u", p);
+	buf_addf(b, "table " ALL_TABLE " {\n flags owner;\n"
+		    " set keep { type inet_service; elements = { %u", p);
 	for (size_t i = 0; i < snap.t.n; i++)
 		if (snap.t.v[i].lport != p)
 			buf_addf(b, ", %u", snap.t.v[i].lport);
@@ -567,7 +573,7 @@ static int all_ports(struct serve_engine *e, struct serve_spec *spec)
 
 	if (!nft_apply("list table " ALL_TABLE))
 		return errorf(-EEXIST, "nftables table '%s' exists: another serve --all-ports runs "
-			      "in this namespace, or one was killed (nft delete table %s)",
+			      "in this namespace, or an older portkit left it (nft delete table %s)",
 			      ALL_TABLE, ALL_TABLE);
 	memset(&o4.bind, 0, sizeof(o4.bind));
 	o4.bind.family = AF_INET;
@@ -585,7 +591,11 @@ static int all_ports(struct serve_engine *e, struct serve_spec *spec)
 		close(fd4);
 		return r;
 	}
-	if ((r = all_ports_ruleset(spec->port, &b)) || (r = nft_apply(buf_str(&b)))) {
+	if (!(e->all = nft_session_open()))
+		r = errorf(-ENOMEM, "cannot start libnftables");
+	if (r || (r = all_ports_ruleset(spec->port, &b)) || (r = nft_session_apply(e->all, buf_str(&b)))) {
+		nft_session_close(e->all);
+		e->all = NULL;
 		buf_free(&b);
 		close(fd4);
 		close(fd6);
@@ -603,7 +613,6 @@ static int all_ports(struct serve_engine *e, struct serve_spec *spec)
 		}
 		e->nls++;
 	}
-	e->all = true;
 	return 0;
 }
 
@@ -683,8 +692,9 @@ int serve_run(const struct serve_opts *o)
 		ev_timer_stop(e.loop, &e.ls[i].pause);
 		close(e.ls[i].io.fd);
 	}
-	if (e.all && nft_apply("delete table " ALL_TABLE) && !r)
-		r = -EIO;	/* nft_apply's message stands */
+	if (e.all && nft_session_apply(e.all, "delete table " ALL_TABLE) && !r)
+		r = -EIO;	/* nft_session_apply's message stands */
+	nft_session_close(e.all);	/* the kernel's part, were the delete refused */
 	if (e.json && out_close(e.json) && !r)
 		r = errorf(-EIO, "cannot write output");
 	free(e.ls);

@@ -312,6 +312,30 @@ def test_list():
     assert {"http", "ftp", "ssh", "smtp", "telnet", "rdp", "smb", "redis", "mysql", "echo"} <= set(names)
 
 
+def test_all_ports_table_goes_when_serve_is_killed():
+    """SIGKILL gives serve no chance to remove its table; the kernel does
+    (nftables' owner flag: the table belongs to serve's netlink socket, and
+    goes when the process dies). Before, the table stayed and kept
+    redirecting every local TCP connection to a port nobody listened on,
+    and the next --all-ports was refused. The table also refuses changes
+    from anyone else while serve runs."""
+    ns = Netns()
+    try:
+        s = Serve(ns, "--all-ports")
+        assert "table inet portkit_serve" in ns.run("nft", "list", "tables").stdout
+        r = ns.run("nft", "add", "element", "inet", "portkit_serve", "keep", "{", "5", "}")
+        assert r.returncode != 0
+        s.p.kill()
+        s.p.communicate(timeout=30)
+        assert ns.run("nft", "list", "ruleset").stdout == ""
+        s = Serve(ns, "--all-ports")
+        code, _, err = s.stop()
+        assert code == 0, err
+        assert ns.run("nft", "list", "ruleset").stdout == ""
+    finally:
+        ns.close()
+
+
 def test_all_ports_answers_everywhere_but_where_something_listens():
     """--all-ports from the other side, as a firewall test uses it: 1,000
     random ports open, each answered as the port it was meant for; a port

@@ -1,6 +1,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "core/base/xalloc.h"
@@ -84,4 +86,18 @@ int main(int argc, char **argv)
 	}
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
+}
+
+int unit_in_child(int (*fn)(void))
+{
+	int st = -1;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(fn());
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
 }

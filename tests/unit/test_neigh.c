@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -103,20 +102,11 @@ static int child(void)
 
 TEST(neigh_learn_writes_absent_and_resolving_entries_only)
 {
-	int st = -1;
-	pid_t pid;
-
 	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK)) {
 		printf("  (skipped: needs root and /dev/net/tun)\n");
 		return;
 	}
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0)
-		_exit(child());
-	CHECK(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st));
-	CHECK_INT(WEXITSTATUS(st), 0);
+	CHECK_INT(unit_in_child(child), 0);
 }
 
 static size_t msg(uint8_t *buf, uint16_t type, const void *body, size_t blen, const void *attrs,

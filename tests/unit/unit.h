@@ -20,6 +20,9 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 const char *unit_data(const char *rel);
 /* Whole file into a malloc()ed, NUL-terminated buffer; NULL on error. */
 char *unit_slurp(const char *path, size_t *len);
+/* fn() in a forked child (which may unshare namespaces of its own): its
+ * return value as the child's exit status, -1 when it did not exit. */
+int unit_in_child(int (*fn)(void));
 
 #define TEST(name)                                                     \
 	static void name(void);                                        \

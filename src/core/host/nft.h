@@ -14,4 +14,19 @@ int nft_check(const char *text);
  * when nft refused it (a table that does not exist). */
 char *nft_list(const char *cmd);
 
+/*
+ * A session: one libnftables context kept open. A table it creates with
+ * `flags owner` belongs to its netlink socket: only the session may change
+ * it, and the kernel removes it when the session closes - also when the
+ * process is killed, so nothing a killed program set up stays behind.
+ */
+struct nft_session;
+
+/* NULL when libnftables cannot start. */
+struct nft_session *nft_session_open(void);
+/* As nft_apply(), through the session's socket. */
+int nft_session_apply(struct nft_session *s, const char *text);
+/* Closes the socket: its owned tables go with it. s may be NULL. */
+void nft_session_close(struct nft_session *s);
+
 #endif
