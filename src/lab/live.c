@@ -178,16 +178,31 @@ static void emit_close(const struct live_rec *r, lab_live_fn fn, void *arg)
 	free(s);
 }
 
-/* Replace old with cur (sorted here), telling fn what changed; the json
- * of new and changed records is made by make(ctx, idx, op), the others
- * keep theirs */
-static void merge(struct live_set *old, struct live_rec *cur, size_t n,
-		  char *(*make)(void *ctx, size_t i, const char *op), void *ctx, lab_live_fn fn,
-		  void *arg)
+/* Sorted by key, each key once (a dump may meet a socket twice), the
+ * LIVE_MAX_RECORDS lowest kept: past the bound the same ones are followed
+ * look after look (the oldest sockets), so none seems to open and close.
+ * Returns how many are kept. */
+static size_t keep_first(struct live_rec *v, size_t n)
 {
-	size_t i = 0, k = 0;
+	size_t k = 0;
 
-	qsort(cur, n, sizeof(*cur), by_key);
+	qsort(v, n, sizeof(*v), by_key);
+	for (size_t i = 0; i < n && k < LIVE_MAX_RECORDS; i++)
+		if (!k || v[i].key != v[k - 1].key)
+			v[k++] = v[i];
+	return k;
+}
+
+/* Replace old with cur (sorted and bounded here by keep_first), telling
+ * fn what changed; the json of new and changed records is made by
+ * make(ctx, idx, op), the others keep theirs. Returns how many records of
+ * cur were left out. */
+static size_t merge(struct live_set *old, struct live_rec *cur, size_t ncur,
+		    char *(*make)(void *ctx, size_t i, const char *op), void *ctx, lab_live_fn fn,
+		    void *arg)
+{
+	size_t i = 0, k = 0, n = keep_first(cur, ncur);
+
 	while (i < old->n || k < n) {
 		if (k == n || (i < old->n && old->v[i].key < cur[k].key)) {
 			emit_close(&old->v[i], fn, arg);
@@ -210,21 +225,7 @@ static void merge(struct live_set *old, struct live_rec *cur, size_t n,
 	free(old->v);
 	old->v = cur;
 	old->n = n;
-}
-
-/* Sorted by key, each key once (a dump may meet a socket twice), the
- * LIVE_MAX_RECORDS lowest kept: past the bound the same ones are followed
- * look after look (the oldest sockets), so none seems to open and close.
- * Returns how many are kept. */
-static size_t keep_first(struct live_rec *v, size_t n)
-{
-	size_t k = 0;
-
-	qsort(v, n, sizeof(*v), by_key);
-	for (size_t i = 0; i < n && k < LIVE_MAX_RECORDS; i++)
-		if (!k || v[i].key != v[k - 1].key)
-			v[k++] = v[i];
-	return k;
+	return ncur - n;
 }
 
 struct sock_ctx {
@@ -249,7 +250,6 @@ static int look_socks(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 	struct live_rec *cur;
 	struct sock_ctx c = { ln, v->t->nodes[i].name, &t };
 	int saved = -1, r;
-	size_t n;
 
 	if ((r = netns_enter(&ln->net, &saved)))
 		return r;
@@ -267,9 +267,7 @@ static int look_socks(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 		cur[k].state = t.v[k].state;
 		cur[k].idx = k;
 	}
-	n = keep_first(cur, t.n);
-	v->left_out += t.n - n;
-	merge(&ln->socks, cur, n, make_sock, &c, fn, arg);
+	v->left_out += merge(&ln->socks, cur, t.n, make_sock, &c, fn, arg);
 	sock_table_free(&t);
 	return 0;
 }
@@ -311,7 +309,6 @@ static int look_cts(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 	struct live_node *ln = &v->node[i];
 	struct ct_ctx c = { ln, v->t->nodes[i].name, NULL, 0, 0, 0 };
 	struct live_rec *cur;
-	size_t n;
 	int r = nat_each(ln->ns, collect_ct, &c, NULL, NULL);
 
 	if (r) {
@@ -324,9 +321,7 @@ static int look_cts(struct lab_live *v, size_t i, lab_live_fn fn, void *arg)
 		cur[k].state = c.e[k].tcp_state;
 		cur[k].idx = k;
 	}
-	n = keep_first(cur, c.n);
-	v->left_out += c.n - n + c.over;
-	merge(&ln->cts, cur, n, make_ct, &c, fn, arg);
+	v->left_out += merge(&ln->cts, cur, c.n, make_ct, &c, fn, arg) + c.over;
 	free(c.e);
 	return 0;
 }
