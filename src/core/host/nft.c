@@ -47,11 +47,6 @@ static int run_on(struct nft_ctx *ctx, const char *text, bool dry, char **out)
 	return r;
 }
 
-static int run(const char *text, bool dry, char **out)
-{
-	return run_on(NULL, text, dry, out);
-}
-
 struct nft_session *nft_session_open(void)
 {
 	struct nft_session *s = calloc(1, sizeof(*s));
@@ -78,17 +73,17 @@ void nft_session_close(struct nft_session *s)
 
 int nft_apply(const char *text)
 {
-	return run(text, false, NULL);
+	return run_on(NULL, text, false, NULL);
 }
 
 int nft_check(const char *text)
 {
-	return run(text, true, NULL);
+	return run_on(NULL, text, true, NULL);
 }
 
 char *nft_list(const char *cmd)
 {
 	char *out = NULL;
 
-	return run(cmd, false, &out) ? NULL : out;
+	return run_on(NULL, cmd, false, &out) ? NULL : out;
 }

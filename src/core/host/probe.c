@@ -135,18 +135,14 @@ static void requeue(struct prober *p, uint64_t idx, uint8_t tries);
 /* Seen loss raised the tries: the probes that already gave up at the old
  * count get the new ones too (a pair probed before the first loss was
  * seen is as likely to have lost its tries as one still in flight). */
+static void drain_held(struct prober *p, bool again, uint8_t tries);
+
 static void raise_retries(struct prober *p, unsigned to)
 {
 	unsigned was = p->retries;
 
 	p->retries = to;
-	for (uint64_t w = 0; p->nheld && w < (p->ps->count + 63) / 64; w++)
-		for (uint64_t bits = p->held[w]; bits; bits &= bits - 1) {
-			requeue(p, w * 64 + (uint64_t)__builtin_ctzll(bits), (uint8_t)(was + 1));
-			p->nheld--;
-		}
-	if (p->held)
-		memset(p->held, 0, (size_t)((p->ps->count + 63) / 64) * sizeof(*p->held));
+	drain_held(p, true, (uint8_t)(was + 1));
 }
 
 static void window(struct prober *p, const struct slot *s)
@@ -346,20 +342,18 @@ static void on_io(struct ev_loop *l, struct ev_io *io, uint32_t events)
 static void send_payload(struct prober *p, struct slot *s)
 {
 	const struct probe_payload *pl = &p->ps->payloads[s->sent++];
+	ssize_t n;
+	int err;
 
 	if (s->sent == p->ps->npayloads)
 		p->sending--;
 	s->sent_us = ev_now_us();
-	if (send(s->io.fd, pl->data, pl->len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS) {
-		int err = errno;
-
-		rate_sent(&p->rl, ev_now_us());
-		/* an ICMP error for an earlier datagram: read it now */
-		if (!read_error(s))
-			by_errno(s, err);
-		return;
-	}
+	n = send(s->io.fd, pl->data, pl->len, 0);
+	err = errno;
 	rate_sent(&p->rl, ev_now_us());
+	/* an ICMP error for an earlier datagram: read it now */
+	if (n < 0 && err != EAGAIN && err != ENOBUFS && !read_error(s))
+		by_errno(s, err);
 }
 
 /* Start probe idx in slot s; false when no descriptor was free. */
@@ -369,7 +363,7 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	struct sockaddr_storage sa;
 	socklen_t len;
 	int type = p->ps->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	int fd, one = 1;
+	int fd, one = 1, r, err;
 
 	p->ps->endpoint(p->ps->arg, idx, &s->ep);
 	fd = socket(s->ep.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -394,10 +388,10 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 	s->sent = (uint8_t)p->ps->npayloads;
 	p->busy++;
 	ev_io_add(p->loop, &s->io, fd, p->ps->proto == PROTO_TCP ? EPOLLOUT : EPOLLIN, on_io);
-	if (connect(fd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
-		int err = errno;
-
-		rate_sent(&p->rl, ev_now_us());
+	r = connect(fd, (struct sockaddr *)&sa, len);
+	err = errno;
+	rate_sent(&p->rl, ev_now_us());
+	if (r && err != EINPROGRESS) {
 		if (err == ECONNREFUSED)
 			done(p, s, ST_CLOSED, "conn-refused", NULL, 0);
 		else	/* at once, from the routing table: no route */
@@ -405,7 +399,6 @@ static bool launch(struct prober *p, struct slot *s, const struct retry *q)
 				   : err == EHOSTUNREACH ? "host-unreach" : "error");
 		return true;
 	}
-	rate_sent(&p->rl, ev_now_us());
 	if (p->ps->proto == PROTO_UDP && p->ps->npayloads) {
 		s->sent = 0;
 		p->sending++;
@@ -454,14 +447,20 @@ static void silent(struct prober *p, struct slot *s)
 	}
 }
 
-/* The end: what was held stays without an answer. */
-static void flush_held(struct prober *p)
+/* Every held probe, cleared as it goes: queued again with tries (seen
+ * loss raised them), or without an answer for good (the end). */
+static void drain_held(struct prober *p, bool again, uint8_t tries)
 {
 	for (uint64_t w = 0; p->nheld && w < (p->ps->count + 63) / 64; w++)
 		for (uint64_t bits = p->held[w]; bits; bits &= bits - 1) {
+			uint64_t idx = w * 64 + (uint64_t)__builtin_ctzll(bits);
+
 			p->held[w] &= bits - 1;
 			p->nheld--;
-			no_answer(p, w * 64 + (uint64_t)__builtin_ctzll(bits));
+			if (again)
+				requeue(p, idx, tries);
+			else
+				no_answer(p, idx);
 		}
 }
 
@@ -547,7 +546,7 @@ static void refill(struct ev_loop *l, void *arg)
 	if (p->sending)
 		wait_rate(l, p);
 	if (!p->busy && p->rhead == p->nretry && p->next >= p->ps->count) {
-		flush_held(p);
+		drain_held(p, false, 0);	/* the end: what was held stays silent */
 		ev_break(l);
 	}
 }
